@@ -1,0 +1,135 @@
+"""Domain errors and the one JSON error shape of the API.
+
+Services raise DomainError subclasses; api_exception_handler turns them and DRF's own exceptions
+into `{"error": {"code", "message", "detail"}}` with the right status. Bad input never yields a 5xx.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found, server_error
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A business rule said no. Subclasses set status and code; detail is per-field or null."""
+
+    status_code = 400
+    code = "invalid_request"
+    default_message = "The request is invalid."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, detail=None, status_code=None,
+                 headers: dict | None = None):
+        self.message = message or self.default_message
+        if code:
+            self.code = code
+        if status_code:
+            self.status_code = status_code
+        self.detail = detail
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class InvalidRequest(DomainError):
+    status_code = 400
+    code = "invalid_request"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+    default_message = "Not found."
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+    default_message = "The request conflicts with the current state."
+
+
+class PermissionDeniedError(DomainError):
+    status_code = 403
+    code = "permission_denied"
+    default_message = "You do not have permission to perform this action."
+
+
+class RateLimited(DomainError):
+    status_code = 429
+    code = "rate_limited"
+    default_message = "Too many requests."
+
+    def __init__(self, message: str | None = None, *, retry_after: int, **kwargs):
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))}, **kwargs)
+        self.retry_after = retry_after
+
+
+def error_body(code: str, message: str, detail=None) -> dict:
+    return {"error": {"code": code, "message": message, "detail": detail}}
+
+
+_DRF_CODES = [
+    (drf.NotAuthenticated, "authentication_failed"),
+    (drf.AuthenticationFailed, "authentication_failed"),
+    (drf.PermissionDenied, "permission_denied"),
+    (drf.NotFound, "not_found"),
+    (drf.MethodNotAllowed, "method_not_allowed"),
+    (drf.NotAcceptable, "not_acceptable"),
+    (drf.UnsupportedMediaType, "unsupported_media_type"),
+    (drf.Throttled, "rate_limited"),
+    (drf.ParseError, "invalid_request"),
+    (drf.ValidationError, "invalid_request"),
+]
+
+
+def _message_of(detail) -> str:
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list) and detail:
+        return _message_of(detail[0])
+    if isinstance(detail, dict) and detail:
+        field, errors = next(iter(detail.items()))
+        text = _message_of(errors)
+        return text if field in ("non_field_errors", "__all__") else f"{field}: {text}"
+    return "The request is invalid."
+
+
+def api_exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: every error leaves the API in the same shape."""
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.detail), status=exc.status_code, headers=exc.headers)
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = drf.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if not isinstance(exc, drf.APIException):
+        return None  # a bug: let Django log it and answer 500 (JSON through handler500)
+
+    code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "error")
+    headers = {}
+    if isinstance(exc, drf.Throttled) and exc.wait:
+        headers["Retry-After"] = str(int(exc.wait) + 1)
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if isinstance(exc, drf.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        return Response(error_body(code, _message_of(detail), detail), status=400, headers=headers)
+    return Response(error_body(code, _message_of(exc.detail), None), status=exc.status_code, headers=headers)
+
+
+def json_404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return page_not_found(request, exception)
+
+
+def json_500(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", "Internal server error."), status=500)
+    return server_error(request)

@@ -1,0 +1,43 @@
+"""Middleware of the project (see settings.MIDDLEWARE for the order)."""
+
+from django.db import connection
+from django_prometheus.exports import ExportToDjangoView
+
+from billing_project.health import health
+
+
+class OpsEndpointsMiddleware:
+    """Serves /health and /metrics before tenant resolution.
+
+    The tenant middleware reads the domain table on every request; /health must still answer (503)
+    when the database is down, and scrapes of /metrics must not cost a query.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in ("GET", "HEAD"):
+            if request.path in ("/health", "/health/"):
+                return health(request)
+            if request.path in ("/metrics", "/metrics/"):
+                return ExportToDjangoView(request)
+        return self.get_response(request)
+
+
+class RestoreTenantMiddleware:
+    """API authentication switches the connection to the credential's schema; put the host's
+    tenant back afterwards so nothing later in this thread runs in the wrong schema."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        finally:
+            tenant = getattr(request, "tenant", None)
+            if tenant is not None:
+                connection.set_tenant(tenant)
+            else:
+                connection.set_schema_to_public()

@@ -1,0 +1,299 @@
+"""Settings of the billing service, read from environment variables.
+
+Every variable is documented in README.md and .env.example. Unset variables
+fall back to values that work for local development (`make run` fills
+DATABASE_URL / REDIS_URL with embedded servers before Django starts).
+"""
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+from billing_project.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-secret-key-change-me-in-production-0123456789")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Tenant portals live on <slug>.<BASE_DOMAIN>; *.localhost resolves to loopback in browsers.
+BASE_DOMAIN = env_str("BASE_DOMAIN", "localhost")
+PORTAL_SCHEME = env_str("PORTAL_SCHEME", "http")
+PORTAL_PORT = env_str("PORTAL_PORT", "8000")
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://localhost:{PORTAL_PORT}")
+
+# --- applications -----------------------------------------------------------------------------
+
+SHARED_APPS = [
+    "django_tenants",  # must come first
+    "tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "django_prometheus",
+    "django_celery_beat",
+    "anymail",
+    "djstripe",
+    "subscriptions",
+    "coupons",
+]
+
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "usage",
+    "invoicing",
+    "notifications",
+]
+
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+# New tenants are cloned from this schema instead of running every migration (see tenants.services).
+TENANT_BASE_SCHEMA = "tenant_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env_int("TENANT_MIGRATION_PROCESSES", 4)
+TENANT_MULTIPROCESSING_CHUNKS = 50
+# Hosts that are not a tenant's domain (localhost, the container name, a load balancer's IP)
+# serve the public schema: the API, admin and docs.
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+
+AUTH_USER_MODEL = "tenants.User"
+
+MIDDLEWARE = [
+    "billing_project.middleware.OpsEndpointsMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django_tenants.middleware.main.TenantMainMiddleware",
+    "billing_project.middleware.RestoreTenantMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "billing_project.metrics.ApiRequestMetricsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+# Tenant hosts get the portal; the public host (and unknown hosts) get API, admin and docs.
+ROOT_URLCONF = "billing_project.urls_tenant"
+PUBLIC_SCHEMA_URLCONF = "billing_project.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "billing_project.wsgi.application"
+
+# --- database ---------------------------------------------------------------------------------
+
+
+def _database_from_url(url: str) -> dict:
+    # The seed writes SQLAlchemy-style URLs (postgresql+asyncpg://); the driver suffix means
+    # nothing to Django, so it is dropped rather than rejected.
+    url = re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", url)
+    config = dj_database_url.parse(url, conn_max_age=0)
+    config["ENGINE"] = "django_tenants.postgresql_backend"
+    pool_size = env_int("DB_POOL_SIZE", 0)
+    if pool_size > 0:
+        # psycopg's pool (Django >= 5.1): DB_POOL_SIZE connections kept, DB_MAX_OVERFLOW more on demand.
+        config["OPTIONS"] = {
+            **config.get("OPTIONS", {}),
+            "pool": {"min_size": pool_size, "max_size": pool_size + env_int("DB_MAX_OVERFLOW", 0)},
+        }
+    else:
+        config["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
+        config["CONN_HEALTH_CHECKS"] = True
+    config.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
+    config["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_billing")}
+    return config
+
+
+DATABASE_URL = env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/billing")
+DATABASES = {"default": _database_from_url(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache (Redis) ------------------------------------------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {
+    # Tenant data: keys carry the schema so two tenants never read each other's entries.
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "billing"),
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    },
+    # Platform-wide data (plan catalog, throttles): one entry for everybody, whatever the schema.
+    "shared": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "billing") + ":shared",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    },
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- auth ---------------------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_FAILURES_PER_EMAIL = env_int("LOGIN_FAILURES_PER_EMAIL", 5)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 50)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TTL", 15 * 60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_TTL", 7 * 24 * 3600)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env_str("JWT_SIGNING_KEY", SECRET_KEY),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["billing_project.api.authentication.CredentialAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["billing_project.api.permissions.RolePermission"],
+    "DEFAULT_PAGINATION_CLASS": "billing_project.api.pagination.LinkCursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "billing_project.api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Billing Service API",
+    "DESCRIPTION": (
+        "Multi-tenant billing through Stripe. Authenticate with `Authorization: Bearer <JWT or API key>` "
+        "or `X-API-Key`. Errors are always `{\"error\": {\"code\", \"message\", \"detail\"}}`; lists are bare "
+        "arrays paged with `limit`/`cursor` and a `Link: <...>; rel=\"next\"` header."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "billing_project.api.openapi.add_standard_error_responses",
+    ],
+}
+
+# --- Stripe -------------------------------------------------------------------------------------
+
+STRIPE_API_KEY = env_str("STRIPE_API_KEY")
+STRIPE_PUBLIC_KEY = env_str("STRIPE_PUBLIC_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# Empty means api.stripe.com; `make run` points it at the bundled emulator when no key is set.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE")
+STRIPE_LIVE_MODE = False
+STRIPE_TEST_SECRET_KEY = STRIPE_API_KEY
+DJSTRIPE_SUBSCRIBER_MODEL = "tenants.Tenant"
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_USE_NATIVE_JSONFIELD = True
+DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+
+# --- Celery -------------------------------------------------------------------------------------
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.db_scheduler:TenantAwareDatabaseScheduler"
+
+# --- email --------------------------------------------------------------------------------------
+
+SMTP_HOST = env_str("SMTP_HOST")
+SMTP_PORT = env_int("SMTP_PORT", 587)
+SMTP_USERNAME = env_str("SMTP_USERNAME")
+SMTP_PASSWORD = env_str("SMTP_PASSWORD")
+SMTP_FROM_EMAIL = env_str("SMTP_FROM_EMAIL", "billing@platform.local")
+DEFAULT_FROM_EMAIL = SMTP_FROM_EMAIL
+# ANYMAIL_ESP picks an anymail backend (e.g. "postmark", "sendgrid", "mailgun"); without one,
+# SMTP when SMTP_HOST is set, the console otherwise (dev).
+ANYMAIL_ESP = env_str("ANYMAIL_ESP")
+if ANYMAIL_ESP:
+    EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
+    ANYMAIL = {f"{ANYMAIL_ESP.upper()}_API_KEY": env_str("ANYMAIL_API_KEY")}
+elif SMTP_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = SMTP_HOST
+EMAIL_PORT = SMTP_PORT
+EMAIL_HOST_USER = SMTP_USERNAME
+EMAIL_HOST_PASSWORD = SMTP_PASSWORD
+EMAIL_USE_TLS = env_bool("SMTP_USE_TLS", SMTP_PORT == 587)
+EMAIL_TIMEOUT = 10
+
+# --- outside systems (used by the usage collectors) ----------------------------------------------
+
+NETBOX_API_URL = env_str("NETBOX_API_URL")
+NETBOX_API_TOKEN = env_str("NETBOX_API_TOKEN")
+ODOO_API_URL = env_str("ODOO_API_URL")
+ODOO_API_KEY = env_str("ODOO_API_KEY")
+
+# --- i18n, static, media --------------------------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("pt-br", "Português (Brasil)"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / ".data" / "staticfiles")))
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
+
+# Idempotency keys of the API are kept at least this long (API.md says 24 hours).
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)
+
+# --- logging ------------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,30 @@
+"""URLs of the public host: API, admin, docs, password set/reset."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+api_v1 = [
+    path("", include("tenants.api.urls")),
+    path("", include("subscriptions.api.urls")),
+    path("", include("coupons.api.urls")),
+    path("", include("invoicing.api.urls")),
+    path("", include("usage.api.urls")),
+    path("", include("notifications.api.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema")),
+    path("admin/", admin.site.urls),
+    path("accounts/set-password/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("accounts/set-password/done/", auth_views.PasswordResetCompleteView.as_view(),
+         name="password_reset_complete"),
+]
+
+handler404 = "billing_project.api.exceptions.json_404"
+handler500 = "billing_project.api.exceptions.json_500"

@@ -1,0 +1,3 @@
+"""API routes of the coupons app, mounted under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Coupon definitions and redemptions. Public schema."""

@@ -1,0 +1,1 @@
+"""Reads of the coupons app: <entity>_list / <entity>_get(*, tenant, ...)."""

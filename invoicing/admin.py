@@ -1,0 +1,1 @@
+"""Finance back-office for the invoicing app."""

@@ -1,0 +1,1 @@
+"""Invoice documents (branded PDFs), payment retries, refunds and credit notes. Tenant schema."""

@@ -1,0 +1,1 @@
+"""Reads of the invoicing app: <entity>_list / <entity>_get(*, tenant, ...)."""

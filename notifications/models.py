@@ -1,0 +1,1 @@
+"""Email, Slack and in-app notifications of billing events. Tenant schema."""

@@ -1,0 +1,1 @@
+"""Reads of the notifications app: <entity>_list / <entity>_get(*, tenant, ...)."""

@@ -1,0 +1,75 @@
+"""Reads of tenants, memberships and API keys. Anything owned by a tenant is read through the tenant."""
+
+import hashlib
+import hmac
+import uuid
+
+from django.db.models import QuerySet
+
+from tenants.models import ApiKey, Membership, Tenant, User
+
+
+def tenant_list() -> QuerySet[Tenant]:
+    return Tenant.objects.exclude(schema_name="public").order_by("-created")
+
+
+def tenant_get_by_reference(*, reference: str) -> Tenant | None:
+    """A tenant by slug or tenant_id (the X-Tenant-ID header accepts both)."""
+    queryset = tenant_list()
+    try:
+        return queryset.filter(id=uuid.UUID(reference)).first()
+    except ValueError:
+        return queryset.filter(slug=reference.lower()).first()
+
+
+def membership_get(*, user: User, tenant_id) -> Membership | None:
+    return Membership.objects.select_related("tenant").filter(user=user, tenant_id=tenant_id).first()
+
+
+def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
+    return Membership.objects.select_related("user").filter(tenant=tenant)
+
+
+def user_default_membership(*, user: User, tenant_slug: str | None = None) -> Membership | None:
+    """The membership a login lands in: the named tenant's, or the user's oldest."""
+    memberships = Membership.objects.select_related("tenant").filter(user=user, tenant__status=Tenant.Status.ACTIVE)
+    if tenant_slug:
+        memberships = memberships.filter(tenant__slug=tenant_slug.lower())
+    return memberships.order_by("created").first()
+
+
+def api_key_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_key_get_by_secret(*, secret: str) -> ApiKey | None:
+    """The live key for a presented secret (`bk_<prefix>_<random>`), or None."""
+    parts = secret.split("_")
+    if len(parts) != 3 or not parts[1]:
+        return None
+    api_key = ApiKey.objects.select_related("tenant").filter(prefix=parts[1], revoked_at__isnull=True).first()
+    if api_key is None:
+        return None
+    # Constant-time comparison of the hashes: a timing difference must not reveal a prefix match.
+    return api_key if hmac.compare_digest(api_key.key_hash, api_key_hash(secret)) else None
+
+
+def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(tenant=tenant, revoked_at__isnull=True)
+
+
+def api_key_get(*, tenant: Tenant, api_key_id) -> ApiKey | None:
+    try:
+        return api_key_list(tenant=tenant).filter(id=uuid.UUID(str(api_key_id))).first()
+    except ValueError:
+        return None
+
+
+def tenant_billing_status(*, tenant: Tenant) -> str:
+    """`ok` or `past_due`, from the tenant's subscriptions as mirrored by dj-stripe.
+
+    (`overdue`, from invoices past their due date, joins when invoicing tracks due dates.)"""
+    from djstripe.models import Subscription
+
+    unpaid = Subscription.objects.filter(customer__subscriber=tenant, stripe_data__status__in=["past_due", "unpaid"]).exists()
+    return "past_due" if unpaid else "ok"

@@ -1,0 +1,57 @@
+"""Users and memberships."""
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from billing_project.api.exceptions import Conflict, InvalidRequest
+from tenants.models import Membership, Role, Tenant, User
+from tenants.services.audit import audit_record
+
+
+def membership_create(*, tenant: Tenant, email: str, role: str, password: str | None = None,
+                      actor: str = "system") -> Membership:
+    """Add a person to a tenant. A new user without a password gets an invitation email (after commit)."""
+    if role not in Role.values:
+        raise InvalidRequest(f"role must be one of {', '.join(Role.values)}.", detail={"role": ["Unknown role."]})
+    email = email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    invite = False
+    if user is None:
+        if password:
+            try:
+                validate_password(password)
+            except ValidationError as exc:
+                raise InvalidRequest(exc.messages[0], detail={"password": exc.messages})
+        user = User.objects.create_user(email=email, password=password or None)
+        invite = not password
+    if Membership.objects.filter(user=user, tenant=tenant).exists():
+        raise Conflict(f"{email} is already a member of {tenant.slug}.", code="member_exists")
+    membership = Membership.objects.create(user=user, tenant=tenant, role=role)
+    audit_record(actor=actor, action="membership.create", tenant=tenant, target=email, after={"role": role})
+    if invite:
+        transaction.on_commit(lambda: user_invite_send(user=user, tenant=tenant))
+    return membership
+
+
+def user_invite_send(*, user: User, tenant: Tenant) -> None:
+    """Email a link to set a password (Django's reset token: single use, expires with PASSWORD_RESET_TIMEOUT)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("password_reset_confirm", args=[uid, token])
+    send_mail(
+        subject=f"You have been invited to manage billing for {tenant.name}",
+        message=(
+            f"Hello,\n\nYou have been added to {tenant.name} on the billing portal.\n"
+            f"Set your password here: {link}\n\nThen sign in at {settings.PUBLIC_BASE_URL} "
+            f"or {tenant.slug}.{settings.BASE_DOMAIN}.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[user.email],
+    )

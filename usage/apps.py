@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class UsageConfig(AppConfig):
+    """Usage metering: events, rollups, limits and alerts. Tenant schema."""
+
+    name = "usage"
+    verbose_name = "Usage"
+    default_auto_field = "django.db.models.BigAutoField"

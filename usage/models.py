@@ -1,0 +1,1 @@
+"""Usage metering: events, rollups, limits and alerts. Tenant schema."""

@@ -1,0 +1,1 @@
+"""Reads of the usage app: <entity>_list / <entity>_get(*, tenant, ...)."""

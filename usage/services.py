@@ -1,0 +1,1 @@
+"""Writes of the usage app: <entity>_<action>(*, tenant, ...) functions that own their transaction."""
