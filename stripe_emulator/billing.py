@@ -1,0 +1,567 @@
+"""Subscription and invoice engine: periods, invoices, discounts, prorations, payments.
+
+Simplifications (documented in README): a subscription invoice is finalized as soon as it is
+created (Stripe waits ~1 hour), and fees/taxes are zero.
+"""
+from __future__ import annotations
+
+import calendar
+import secrets
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+
+from .encoding import diff
+from .errors import invalid
+from .events import emit, mutate
+from .state import new_id
+
+DAY = 86400
+
+
+def add_interval(ts, interval, count=1):
+    """``ts`` moved by ``count`` days/weeks/months/years; month ends clamp like Stripe's anchors."""
+    if interval == "day":
+        return ts + count * DAY
+    if interval == "week":
+        return ts + count * 7 * DAY
+    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    months = count * (12 if interval == "year" else 1)
+    year, month = divmod(dt.month - 1 + months, 12)
+    year, month = dt.year + year, month + 1
+    day = min(dt.day, calendar.monthrange(year, month)[1])
+    return int(dt.replace(year=year, month=month, day=day).timestamp())
+
+
+def round_minor(value):
+    """Round a Decimal amount to the currency's minor unit (amounts are already in minor units)."""
+    return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# ---- lookups -------------------------------------------------------------------------------
+
+def items_of(state, sub):
+    """Live subscription items of a subscription, in creation order."""
+    return [i for i in state.all("subscription_item", newest_first=False) if i["subscription"] == sub["id"]]
+
+
+def price_of(state, item):
+    return state.get("price", item["price"])
+
+
+def product_name(state, price):
+    product = state.find(price["product"], "product")
+    return product["name"] if product else price["product"]
+
+
+def default_payment_method(state, invoice):
+    """Invoice, then subscription, then customer default payment method."""
+    if invoice.get("default_payment_method"):
+        return invoice["default_payment_method"]
+    sub = state.find(invoice.get("subscription"), "subscription")
+    if sub and sub.get("default_payment_method"):
+        return sub["default_payment_method"]
+    customer = state.find(invoice["customer"], "customer")
+    return customer["invoice_settings"]["default_payment_method"] if customer else None
+
+
+# ---- invoices ------------------------------------------------------------------------------
+
+def new_invoice(state, customer, *, subscription=None, reason="manual", collection_method="charge_automatically",
+                period=None, currency=None, auto_advance=False, description=None, metadata=None,
+                days_until_due=None, preview=False):
+    """A draft invoice (stored unless ``preview``) with every dahlia field present."""
+    now = state.now(customer["id"])
+    start, end = period or (now, now)
+    inv_id = ("upcoming_in_" + secrets.token_hex(10)) if preview else new_id("in")
+    inv = {
+        "id": inv_id, "object": "invoice", "account_country": "US", "account_name": "Stripe Emulator",
+        "account_tax_ids": None, "amount_due": 0, "amount_overpaid": 0, "amount_paid": 0,
+        "amount_remaining": 0, "amount_shipping": 0, "application": None, "attempt_count": 0,
+        "attempted": False, "auto_advance": auto_advance,
+        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None, "provider": None,
+                          "status": None},
+        "automatically_finalizes_at": None, "billing_reason": reason, "collection_method": collection_method,
+        "created": now, "currency": currency or customer.get("currency") or "usd", "custom_fields": None,
+        "customer": customer["id"], "customer_account": None, "customer_address": customer["address"],
+        "customer_email": customer["email"], "customer_name": customer["name"],
+        "customer_phone": customer["phone"], "customer_shipping": customer["shipping"],
+        "customer_tax_exempt": customer["tax_exempt"], "customer_tax_ids": [],
+        "default_payment_method": None, "default_source": None, "default_tax_rates": [],
+        "description": description, "discounts": [],
+        "due_date": now + days_until_due * DAY if days_until_due else None, "effective_at": None,
+        "ending_balance": None, "footer": None, "from_invoice": None, "hosted_invoice_url": None,
+        "invoice_pdf": None, "issuer": {"type": "self"}, "last_finalization_error": None,
+        "latest_revision": None, "livemode": False, "metadata": dict(metadata or {}),
+        "next_payment_attempt": None, "number": None, "on_behalf_of": None,
+        "parent": None, "payment_settings": {"default_mandate": None, "payment_method_options": None,
+                                             "payment_method_types": None},
+        "period_end": end, "period_start": start, "post_payment_credit_notes_amount": 0,
+        "pre_payment_credit_notes_amount": 0, "receipt_number": None,
+        "rendering": {"amount_tax_display": None, "pdf": {"page_size": "auto"}, "template": None,
+                      "template_version": None},
+        "shipping_cost": None, "shipping_details": None, "starting_balance": 0, "statement_descriptor": None,
+        "status": "draft",
+        "status_transitions": {"finalized_at": None, "marked_uncollectible_at": None, "paid_at": None,
+                               "voided_at": None},
+        "subscription": subscription["id"] if subscription else None, "subtotal": 0,
+        "subtotal_excluding_tax": 0, "test_clock": customer["test_clock"], "total": 0,
+        "total_discount_amounts": [], "total_excluding_tax": 0, "total_pretax_credit_amounts": [],
+        "total_taxes": [], "webhooks_delivered_at": None, "_lines": [], "_pi": None, "_preview": preview,
+    }
+    if subscription:
+        inv["parent"] = {"quote_details": None, "type": "subscription_details",
+                         "subscription_details": {"metadata": dict(subscription["metadata"]),
+                                                  "subscription": subscription["id"]}}
+        inv["discounts"] = [d for d in subscription["discounts"] if _discount_applies(state, d, start)]
+        inv["default_payment_method"] = None
+    if not preview:
+        state.add(inv)
+    return inv
+
+
+def _discount_applies(state, discount_id, at):
+    discount = state.find(discount_id, "discount")
+    if discount is None:
+        return False
+    if discount.get("_used"):
+        return False
+    return discount["end"] is None or at < discount["end"]
+
+
+def add_line(state, inv, amount, description, period, *, price=None, quantity=1, subscription=None,
+             item=None, invoice_item=None, proration=False):
+    """Append a line item (dahlia shape: ``parent`` and ``pricing``) and return it."""
+    line = {
+        "id": ("il_tmp_" + secrets.token_hex(8)) if inv["_preview"] else new_id("il"), "object": "line_item",
+        "amount": amount, "currency": inv["currency"], "description": description, "discount_amounts": [],
+        "discountable": True, "discounts": [], "invoice": inv["id"], "livemode": False, "metadata": {},
+        "parent": None, "period": {"end": period[1], "start": period[0]},
+        "pretax_credit_amounts": [],
+        "pricing": {"price_details": {"price": price["id"], "product": price["product"]} if price else None,
+                    "type": "price_details", "unit_amount_decimal": price["unit_amount_decimal"] if price else None},
+        "quantity": quantity, "quantity_decimal": str(quantity), "subscription": subscription,
+        "subtotal": amount, "taxes": [],
+    }
+    details = {"proration": proration, "proration_details": {"credited_items": None}}
+    if invoice_item:
+        line["parent"] = {"type": "invoice_item_details", "subscription_item_details": None,
+                          "invoice_item_details": {"invoice_item": invoice_item, "subscription": subscription,
+                                                   **details}}
+    elif item:
+        line["parent"] = {"type": "subscription_item_details", "invoice_item_details": None,
+                          "subscription_item_details": {"invoice_item": None, "subscription": subscription,
+                                                        "subscription_item": item, **details}}
+    inv["_lines"].append(line)
+    return line
+
+
+def pull_pending_items(state, inv, subscription_id=None):
+    """Move the customer's pending invoice items (of this subscription or none) onto the invoice."""
+    for ii in state.all("invoiceitem", newest_first=False):
+        if ii["customer"] != inv["customer"] or ii["invoice"] is not None:
+            continue
+        ii_sub = (ii.get("parent") or {}).get("subscription_details", {}).get("subscription") \
+            if ii.get("parent") else None
+        if ii_sub not in (None, subscription_id):
+            continue
+        price = state.find((ii["pricing"].get("price_details") or {}).get("price"), "price")
+        add_line(state, inv, ii["amount"], ii["description"], (ii["period"]["start"], ii["period"]["end"]),
+                 price=price, quantity=ii["quantity"], subscription=ii_sub, invoice_item=ii["id"],
+                 proration=ii["proration"])
+        if not inv["_preview"]:
+            ii["invoice"] = inv["id"]
+
+
+def recompute(state, inv):
+    """Subtotal, discounts (per line, like Stripe's ``discount_amounts``) and totals."""
+    lines = inv["_lines"]
+    subtotal = sum(line["amount"] for line in lines)
+    for line in lines:
+        line["discount_amounts"], line["discounts"] = [], []
+    totals = []
+    for discount_id in inv["discounts"]:
+        coupon = state.find(state.get("discount", discount_id)["source"]["coupon"], "coupon")
+        if coupon is None:
+            continue
+        per_line = {}
+        if coupon["percent_off"] is not None:
+            for line in lines:
+                if line["discountable"]:
+                    per_line[line["id"]] = round_minor(Decimal(line["amount"]) * Decimal(str(coupon["percent_off"])) / 100)
+        elif coupon["currency"] == inv["currency"]:
+            positive = [ln for ln in lines if ln["discountable"] and ln["amount"] > 0]
+            base = sum(ln["amount"] for ln in positive)
+            budget = min(coupon["amount_off"], max(base, 0))
+            left = budget
+            for i, line in enumerate(positive):
+                share = left if i == len(positive) - 1 else round_minor(Decimal(budget) * line["amount"] / base)
+                per_line[line["id"]] = share
+                left -= share
+        for line in lines:
+            if per_line.get(line["id"]):
+                line["discount_amounts"].append({"amount": per_line[line["id"]], "discount": discount_id})
+                line["discounts"].append(discount_id)
+        totals.append({"amount": sum(per_line.values()), "discount": discount_id})
+    discount_total = sum(t["amount"] for t in totals)
+    total = subtotal - discount_total
+    inv.update(subtotal=subtotal, subtotal_excluding_tax=subtotal, total_discount_amounts=totals, total=total,
+               total_excluding_tax=total)
+    if inv["status"] == "draft":
+        inv.update(amount_due=max(total, 0), amount_remaining=max(total, 0))
+    return inv
+
+
+def finalize(state, inv):
+    """draft -> open: number, customer credit applied, PaymentIntent + invoice_payment created.
+
+    An invoice whose amount due is zero (trials, full credit, 100% coupons) is paid at once.
+    """
+    from .resources.customers import add_balance_transaction
+    from .resources.payment_intents import new_payment_intent
+    if inv["status"] != "draft":
+        raise invalid("This invoice is already finalized, you can't re-finalize a non-draft invoice.",
+                      code="invoice_not_editable")
+    recompute(state, inv)
+    customer = state.get("customer", inv["customer"])
+    before = state.render(inv)
+    now = state.now(customer["id"])
+    inv["starting_balance"] = customer["balance"]
+    total = inv["total"]
+    due = max(total, 0)
+    if total < 0:
+        # A negative invoice (e.g. a downgrade's proration credit) becomes customer credit balance.
+        add_balance_transaction(state, customer, total, inv["currency"], "applied_to_invoice", invoice=inv["id"])
+    elif total > 0 and customer["balance"] < 0:
+        applied = min(-customer["balance"], total)
+        add_balance_transaction(state, customer, applied, inv["currency"], "applied_to_invoice", invoice=inv["id"])
+        due = total - applied
+    inv["ending_balance"] = customer["balance"]
+    if customer.get("currency") is None:
+        customer["currency"] = inv["currency"]
+    number = f"{customer['invoice_prefix']}-{customer['next_invoice_sequence']:04d}"
+    customer["next_invoice_sequence"] += 1
+    inv.update(status="open", number=number, amount_due=due, amount_remaining=due, effective_at=now,
+               hosted_invoice_url=f"https://invoice.stripe.com/i/emulator/{inv['id']}",
+               invoice_pdf=f"https://pay.stripe.com/invoice/emulator/{inv['id']}/pdf",
+               webhooks_delivered_at=now)
+    inv["status_transitions"]["finalized_at"] = now
+    if inv["collection_method"] == "charge_automatically" and due > 0:
+        inv["next_payment_attempt"] = now
+    if due > 0:
+        pi = new_payment_intent(state, due, inv["currency"], customer["id"],
+                                description=f"Subscription {'creation' if inv['billing_reason'] == 'subscription_create' else 'update'}"
+                                if inv["subscription"] else None, invoice=inv["id"])
+        inv["_pi"] = pi["id"]
+        state.add({"id": new_id("inpay"), "object": "invoice_payment", "amount_paid": None,
+                   "amount_requested": due, "created": now, "currency": inv["currency"], "invoice": inv["id"],
+                   "is_default": True, "livemode": False, "payment": {"type": "payment_intent", "payment_intent": pi["id"]},
+                   "status": "open", "status_transitions": {"canceled_at": None, "paid_at": None},
+                   "_customer": customer["id"]})
+    state.dirty = True
+    emit(state, "invoice.finalized", inv, previous=diff(before, state.render(inv)))
+    if due == 0:
+        mark_paid(state, inv)
+    return inv
+
+
+def mark_paid(state, inv, out_of_band=False):
+    """open -> paid (payment or out of band); reactivates a past_due/unpaid/incomplete subscription."""
+    now = state.now(inv["customer"])
+
+    def change(i):
+        i.update(status="paid", amount_paid=i["amount_due"], amount_remaining=0, next_payment_attempt=None,
+                 attempted=True if i["amount_due"] else i["attempted"])
+        i["status_transitions"]["paid_at"] = now
+    mutate(state, inv, change)
+    for payment in state.all("invoice_payment"):
+        if payment["invoice"] == inv["id"] and payment["status"] == "open":
+            def pay(p):
+                p.update(status="paid", amount_paid=p["amount_requested"])
+                p["status_transitions"]["paid_at"] = now
+            mutate(state, payment, pay)
+            emit(state, "invoice_payment.paid", payment)
+    emit(state, "invoice.paid", inv)
+    if not out_of_band:
+        emit(state, "invoice.payment_succeeded", inv)
+    for discount_id in inv["discounts"]:
+        discount = state.find(discount_id, "discount")
+        coupon = discount and state.find(discount["source"]["coupon"], "coupon")
+        if coupon and coupon["duration"] == "once" and inv["subtotal"] > 0:
+            discount["_used"] = True  # a "once" coupon is spent by the first invoice with charges
+    sub = state.find(inv["subscription"], "subscription")
+    if sub and sub["status"] in ("incomplete", "past_due", "unpaid") and not _open_invoices(state, sub):
+        set_status(state, sub, "active")
+
+
+def _open_invoices(state, sub):
+    return [i for i in state.all("invoice") if i["subscription"] == sub["id"] and i["status"] == "open"]
+
+
+def set_status(state, sub, status, event="customer.subscription.updated", **fields):
+    """Change a subscription's status, emitting the update (with previous_attributes).
+
+    While the subscription is being created no update is sent: its created event shows the result.
+    """
+    if sub.get("_creating"):
+        sub.update(status=status, **fields)
+        return
+    mutate(state, sub, lambda s: s.update(status=status, **fields), event)
+
+
+def attempt_payment(state, inv, payment_method=None):
+    """Try to collect an open invoice; returns succeeded/failed/requires_action/no_payment_method."""
+    from .resources.payment_intents import confirm
+    pm = payment_method or default_payment_method(state, inv)
+    pi = state.find(inv["_pi"], "payment_intent")
+    if pi is None or inv["status"] != "open":
+        return "succeeded" if inv["status"] == "paid" else "failed"
+    if not pm:
+        _record_failure(state, inv, "invoice.payment_failed")
+        return "no_payment_method"
+    return confirm(state, pi, pm, off_session=True)
+
+
+def after_invoice_payment(state, pi, outcome):
+    """Reflect a PaymentIntent outcome on its invoice and subscription (called by ``confirm``)."""
+    inv = state.find(pi["_invoice"], "invoice")
+    if inv is None or inv["status"] != "open":
+        return
+    if outcome == "succeeded":
+        mutate(state, inv, lambda i: i.update(attempt_count=i["attempt_count"] + 1, attempted=True))
+        mark_paid(state, inv)
+    elif outcome == "failed":
+        _record_failure(state, inv, "invoice.payment_failed")
+    else:
+        _record_failure(state, inv, "invoice.payment_action_required")
+
+
+def _record_failure(state, inv, event_type):
+    settings = state.settings
+    now = state.now(inv["customer"])
+    sub = state.find(inv["subscription"], "subscription")
+
+    def change(i):
+        i.update(attempt_count=i["attempt_count"] + 1, attempted=True, next_payment_attempt=None)
+        i.setdefault("_first_failed_at", now)
+        retries = settings["retry_days"]
+        if settings["automatic_retries"] and sub and i["attempt_count"] <= len(retries):
+            i["next_payment_attempt"] = i["_first_failed_at"] + int(retries[i["attempt_count"] - 1]) * DAY
+    mutate(state, inv, change)
+    emit(state, event_type, inv)
+    if event_type != "invoice.payment_failed":
+        emit(state, "invoice.payment_failed", inv)
+    if sub is None:
+        return
+    if sub["status"] in ("active", "trialing"):
+        set_status(state, sub, "past_due")
+    exhausted = settings["automatic_retries"] and inv["next_payment_attempt"] is None
+    if exhausted and sub["status"] == "past_due":
+        if settings["after_retries"] == "unpaid":
+            set_status(state, sub, "unpaid")
+        else:
+            cancel_subscription(state, sub, reason="payment_failed")
+
+
+def cancel_subscription(state, sub, reason="cancellation_requested", comment=None, feedback=None):
+    """End a subscription now: status canceled, ``customer.subscription.deleted``."""
+    now = state.now(sub["customer"])
+
+    def change(s):
+        s.update(status="canceled", canceled_at=s["canceled_at"] or now, ended_at=now)
+        s["cancellation_details"] = {"comment": comment, "feedback": feedback, "reason": reason}
+    mutate(state, sub, change)
+    emit(state, "customer.subscription.deleted", sub)
+
+
+def plan_lines(state, inv, sub, period, trial=False):
+    """Lines for licensed items for ``period`` (billed in advance)."""
+    for item in items_of(state, sub):
+        price = price_of(state, item)
+        if price["recurring"]["usage_type"] == "metered":
+            continue
+        qty = item["quantity"]
+        name = product_name(state, price)
+        amount = 0 if trial else price["unit_amount"] * qty
+        text = f"Trial period for {name}" if trial else f"{qty} × {name}"
+        add_line(state, inv, amount, text, period, price=price, quantity=qty, subscription=sub["id"],
+                 item=item["id"])
+
+
+def usage_lines(state, inv, sub, period):
+    """Lines for metered items: usage of ``period`` (billed in arrears) from meter events."""
+    from .resources.meters import aggregate_usage
+    for item in items_of(state, sub):
+        price = price_of(state, item)
+        if price["recurring"]["usage_type"] != "metered":
+            continue
+        usage = aggregate_usage(state, price["recurring"]["meter"], sub["customer"], period[0], period[1])
+        qty = int(usage) if usage == int(usage) else usage
+        add_line(state, inv, round_minor(usage * price["unit_amount"]),
+                 f"{qty} × {product_name(state, price)} (at {price['unit_amount']} / unit)", period,
+                 price=price, quantity=int(usage), subscription=sub["id"], item=item["id"])
+
+
+def subscription_invoice(state, sub, reason, period, previous_period=None, trial=False, collect=True):
+    """Create, finalize and (when charged automatically) collect a subscription invoice."""
+    customer = state.get("customer", sub["customer"])
+    inv = new_invoice(state, customer, subscription=sub, reason=reason, currency=sub["currency"],
+                      collection_method=sub["collection_method"], period=previous_period or period,
+                      auto_advance=True, days_until_due=sub["days_until_due"])
+    if previous_period:
+        usage_lines(state, inv, sub, previous_period)
+    plan_lines(state, inv, sub, period, trial=trial)
+    pull_pending_items(state, inv, sub["id"])
+    recompute(state, inv)
+    emit(state, "invoice.created", inv)
+    sub["latest_invoice"] = inv["id"]
+    finalize(state, inv)
+    if collect and inv["status"] == "open" and inv["collection_method"] == "charge_automatically":
+        attempt_payment(state, inv)
+    return inv
+
+
+def prorate(state, sub, changes, at, preview_invoice=None):
+    """Proration invoice items for item changes, computed to the second like Stripe.
+
+    ``changes`` holds ``(item, old_price, old_qty, new_price, new_qty)``; each gives a credit for the
+    unused time of the old price and a charge for the remaining time of the new one.
+    """
+    created = []
+    for item, old_price, old_qty, new_price, new_qty in changes:
+        start, end = item["current_period_start"], item["current_period_end"]
+        if at >= end or end <= start:
+            continue
+        fraction = Decimal(end - at) / Decimal(end - start)
+        stamp = datetime.fromtimestamp(at, tz=timezone.utc).strftime("%d %b %Y")
+        parts = []
+        if old_price and old_qty:
+            parts.append((-round_minor(old_price["unit_amount"] * old_qty * fraction), old_price, old_qty,
+                          f"Unused time on {old_qty} × {product_name(state, old_price)} after {stamp}"))
+        if new_price and new_qty:
+            parts.append((round_minor(new_price["unit_amount"] * new_qty * fraction), new_price, new_qty,
+                          f"Remaining time on {new_qty} × {product_name(state, new_price)} after {stamp}"))
+        for amount, price, qty, text in parts:
+            if preview_invoice is not None:
+                add_line(state, preview_invoice, amount, text, (at, end), price=price, quantity=qty,
+                         subscription=sub["id"], item=item["id"], proration=True)
+            else:
+                created.append(new_invoice_item(state, sub["customer"], amount, sub["currency"], text, (at, end),
+                                                price=price, quantity=qty, subscription=sub["id"],
+                                                item=item["id"], proration=True))
+    return created
+
+
+def new_invoice_item(state, customer_id, amount, currency, description, period, *, price=None, quantity=1,
+                     subscription=None, item=None, proration=False, invoice=None, metadata=None):
+    """Store a pending (or draft-attached) invoice item and emit ``invoiceitem.created``."""
+    ii = {"id": new_id("ii"), "object": "invoiceitem", "amount": amount, "currency": currency,
+          "customer": customer_id, "customer_account": None, "date": state.now(customer_id),
+          "description": description, "discountable": not proration, "discounts": [], "invoice": invoice,
+          "livemode": False, "metadata": dict(metadata or {}), "net_amount": amount,
+          "parent": {"type": "subscription_details",
+                     "subscription_details": {"subscription": subscription, "subscription_item": item}}
+          if subscription else None,
+          "period": {"end": period[1], "start": period[0]},
+          "pricing": {"price_details": {"price": price["id"], "product": price["product"]} if price else None,
+                      "type": "price_details",
+                      "unit_amount_decimal": price["unit_amount_decimal"] if price else str(amount)},
+          "proration": proration, "quantity": quantity, "quantity_decimal": str(quantity), "tax_rates": [],
+          "test_clock": (state.find(customer_id, "customer") or {}).get("test_clock")}
+    state.add(ii)
+    emit(state, "invoiceitem.created", ii)
+    return ii
+
+
+# ---- subscription lifecycle -----------------------------------------------------------------
+
+def interval_of(state, sub):
+    """``(interval, interval_count)`` of the subscription's prices."""
+    price = price_of(state, items_of(state, sub)[0])
+    return price["recurring"]["interval"], price["recurring"]["interval_count"]
+
+
+def cycle_period(state, sub, cycle):
+    """Period number ``cycle`` counted from the billing cycle anchor (keeps month-end anchors)."""
+    interval, count = interval_of(state, sub)
+    anchor = sub["billing_cycle_anchor"]
+    return add_interval(anchor, interval, count * cycle), add_interval(anchor, interval, count * (cycle + 1))
+
+
+def set_period(state, sub, period):
+    """Move every item of the subscription to ``period`` (dahlia keeps periods on items)."""
+    for item in items_of(state, sub):
+        item["current_period_start"], item["current_period_end"] = period
+    state.dirty = True
+
+
+def current_period(state, sub):
+    items = items_of(state, sub)
+    return (items[0]["current_period_start"], items[0]["current_period_end"]) if items else (None, None)
+
+
+def restart_cycle(state, sub, at, reason, status="active", event="customer.subscription.updated"):
+    """Anchor a new billing cycle at ``at`` (trial end, resume, interval change) and invoice it."""
+    def change(s):
+        s.update(status=status, billing_cycle_anchor=at, _cycles=0)
+        set_period(state, s, cycle_period(state, s, 0))
+    mutate(state, sub, change, event)
+    return subscription_invoice(state, sub, reason, current_period(state, sub))
+
+
+def end_trial(state, sub, at):
+    """Trial over: pause/cancel without a payment method when configured, else bill and collect."""
+    behaviour = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
+    customer = state.get("customer", sub["customer"])
+    has_pm = sub["default_payment_method"] or customer["invoice_settings"]["default_payment_method"]
+    if not has_pm and behaviour == "pause":
+        set_status(state, sub, "paused", pause_collection=None)
+        emit(state, "customer.subscription.paused", sub)
+        return None
+    if not has_pm and behaviour == "cancel":
+        cancel_subscription(state, sub, reason="cancellation_requested")
+        return None
+    return restart_cycle(state, sub, at, "subscription_cycle")
+
+
+def renew(state, sub):
+    """Period end: advance every item one period and invoice (metered usage in arrears)."""
+    previous = current_period(state, sub)
+
+    def change(s):
+        s["_cycles"] = s.get("_cycles", 0) + 1
+        set_period(state, s, cycle_period(state, s, s["_cycles"]))
+    mutate(state, sub, change, "customer.subscription.updated")
+    return subscription_invoice(state, sub, "subscription_cycle", current_period(state, sub), previous)
+
+
+def upcoming_invoice(state, sub, changes=None, proration_behavior="create_prorations", at=None):
+    """Preview of the next invoice (``invoice.upcoming`` and ``create_preview``), never stored."""
+    customer = state.get("customer", sub["customer"])
+    start, end = current_period(state, sub)
+    at = state.now(sub["customer"]) if at is None else at
+    if changes and proration_behavior == "always_invoice":
+        inv = new_invoice(state, customer, subscription=sub, reason="subscription_update", preview=True,
+                          currency=sub["currency"], period=(at, at))
+        prorate(state, sub, changes, at, preview_invoice=inv)
+        return recompute(state, inv)
+    if sub["status"] == "trialing":
+        nxt = (sub["trial_end"], cycle_period(state, {**sub, "billing_cycle_anchor": sub["trial_end"]}, 0)[1])
+    else:
+        nxt = (end, cycle_period(state, sub, sub.get("_cycles", 0) + 1)[1])
+    inv = new_invoice(state, customer, subscription=sub, reason="upcoming", preview=True, currency=sub["currency"],
+                      period=(start, end))
+    usage_lines(state, inv, sub, (start, end))
+    if changes and proration_behavior == "create_prorations":
+        prorate(state, sub, changes, at, preview_invoice=inv)
+    pull_pending_items(state, inv, sub["id"])
+    saved = {i["id"]: (i["price"], i["quantity"]) for i in items_of(state, sub)}
+    try:
+        for item, _old, _oq, new_price, new_qty in changes or ():
+            item["price"], item["quantity"] = (new_price["id"] if new_price else item["price"]), new_qty
+        plan_lines(state, inv, {**sub, "id": sub["id"]}, nxt)
+    finally:
+        for item in items_of(state, sub):
+            if item["id"] in saved:
+                item["price"], item["quantity"] = saved[item["id"]]
+    inv["period_start"], inv["period_end"] = start, end
+    return recompute(state, inv)
