@@ -167,6 +167,14 @@ class EmulatorServer:
         with self.state.lock:
             return upsert_endpoint(self.state, url, secret, list(enabled_events))
 
+    def remove_webhook_endpoint(self, url):
+        """Delete the webhook endpoint(s) registered for ``url``."""
+        with self.state.lock:
+            for endpoint in self.state.all("webhook_endpoint"):
+                if endpoint["url"] == url:
+                    endpoint["_deleted"] = True
+                    self.state.dirty = True
+
     def wait_for_webhooks(self, timeout=30.0):
         """Block until every queued webhook delivery (including retries) is done."""
         return self.dispatcher.wait_idle(timeout)
