@@ -335,17 +335,24 @@ def after_invoice_payment(state, pi, outcome):
         _record_failure(state, inv, "invoice.payment_action_required")
 
 
+def next_retry_at(state, inv):
+    """When automatic retries (an emulator setting) would next collect a failed invoice, or None."""
+    retries = state.settings["retry_days"]
+    if not state.settings["automatic_retries"] or not inv.get("subscription") or "_first_failed_at" not in inv:
+        return None
+    if inv["attempt_count"] > len(retries):
+        return None
+    return inv["_first_failed_at"] + int(retries[inv["attempt_count"] - 1]) * DAY
+
+
 def _record_failure(state, inv, event_type):
-    settings = state.settings
     now = state.now(inv["customer"])
     sub = state.find(inv["subscription"], "subscription")
 
     def change(i):
-        i.update(attempt_count=i["attempt_count"] + 1, attempted=True, next_payment_attempt=None)
+        i.update(attempt_count=i["attempt_count"] + 1, attempted=True)
         i.setdefault("_first_failed_at", now)
-        retries = settings["retry_days"]
-        if settings["automatic_retries"] and sub and i["attempt_count"] <= len(retries):
-            i["next_payment_attempt"] = i["_first_failed_at"] + int(retries[i["attempt_count"] - 1]) * DAY
+        i["next_payment_attempt"] = next_retry_at(state, i)
     mutate(state, inv, change)
     emit(state, event_type, inv)
     if event_type != "invoice.payment_failed":
@@ -354,9 +361,9 @@ def _record_failure(state, inv, event_type):
         return
     if sub["status"] in ("active", "trialing"):
         set_status(state, sub, "past_due")
-    exhausted = settings["automatic_retries"] and inv["next_payment_attempt"] is None
+    exhausted = state.settings["automatic_retries"] and inv["next_payment_attempt"] is None
     if exhausted and sub["status"] == "past_due":
-        if settings["after_retries"] == "unpaid":
+        if state.settings["after_retries"] == "unpaid":
             set_status(state, sub, "unpaid")
         else:
             cancel_subscription(state, sub, reason="payment_failed")

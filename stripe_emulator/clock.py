@@ -67,9 +67,10 @@ def pending_actions(state, clock):
             actions.extend(_sub_actions(state, sub))
     if state.settings["automatic_retries"]:
         for inv in state.all("invoice", newest_first=False):
-            if inv["customer"] in customers and inv["status"] == "open" and inv["attempt_count"] > 0 \
-                    and inv["next_payment_attempt"]:
-                actions.append((inv["next_payment_attempt"], 1, lambda i=inv: billing.attempt_payment(state, i)))
+            # Computed here too, so failures from before retries were switched on get retried.
+            due = billing.next_retry_at(state, inv) if inv["status"] == "open" else None
+            if inv["customer"] in customers and due is not None:
+                actions.append((due, 1, lambda i=inv: billing.attempt_payment(state, i)))
     return actions
 
 
