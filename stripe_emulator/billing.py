@@ -68,8 +68,12 @@ def default_payment_method(state, invoice):
 
 def new_invoice(state, customer, *, subscription=None, reason="manual", collection_method="charge_automatically",
                 period=None, currency=None, auto_advance=False, description=None, metadata=None,
-                days_until_due=None, preview=False):
-    """A draft invoice (stored unless ``preview``) with every dahlia field present."""
+                days_until_due=None, preview=False, service_start=None):
+    """A draft invoice (stored unless ``preview``) with every dahlia field present.
+
+    Subscription discounts are copied when still valid at ``service_start`` (the start of the
+    period being charged, which for renewals is after the invoice's own period).
+    """
     now = state.now(customer["id"])
     start, end = period or (now, now)
     inv_id = ("upcoming_in_" + secrets.token_hex(10)) if preview else new_id("in")
@@ -112,7 +116,8 @@ def new_invoice(state, customer, *, subscription=None, reason="manual", collecti
         inv["parent"] = {"quote_details": None, "type": "subscription_details",
                          "subscription_details": {"metadata": dict(subscription["metadata"]),
                                                   "subscription": subscription["id"]}}
-        inv["discounts"] = [d for d in subscription["discounts"] if _discount_applies(state, d, start)]
+        at = service_start if service_start is not None else start
+        inv["discounts"] = [d for d in subscription["discounts"] if _discount_applies(state, d, at)]
         inv["default_payment_method"] = None
     if not preview:
         state.add(inv)
@@ -413,7 +418,7 @@ def subscription_invoice(state, sub, reason, period, previous_period=None, trial
     customer = state.get("customer", sub["customer"])
     inv = new_invoice(state, customer, subscription=sub, reason=reason, currency=sub["currency"],
                       collection_method=sub["collection_method"], period=previous_period or period,
-                      auto_advance=True, days_until_due=sub["days_until_due"])
+                      auto_advance=True, days_until_due=sub["days_until_due"], service_start=period[0])
     if previous_period:
         usage_lines(state, inv, sub, previous_period)
     plan_lines(state, inv, sub, period, trial=trial)
@@ -556,7 +561,7 @@ def upcoming_invoice(state, sub, changes=None, proration_behavior="create_prorat
     else:
         nxt = (end, cycle_period(state, sub, sub.get("_cycles", 0) + 1)[1])
     inv = new_invoice(state, customer, subscription=sub, reason="upcoming", preview=True, currency=sub["currency"],
-                      period=(start, end))
+                      period=(start, end), service_start=nxt[0])
     usage_lines(state, inv, sub, (start, end))
     if changes and proration_behavior == "create_prorations":
         prorate(state, sub, changes, at, preview_invoice=inv)

@@ -97,6 +97,12 @@ def preview_credit_note(ctx):
     return _render_credit_note(ctx.state, cn, {k: v for k, v in cn.items() if not k.startswith("_")})
 
 
+@route("GET", "/v1/credit_notes/preview/lines")
+def preview_credit_note_lines(ctx):
+    _inv, cn, _refund, _credit = _build(ctx)
+    return paginate(cn["_lines"], ctx.params, "/v1/credit_notes/preview/lines")
+
+
 @route("POST", "/v1/credit_notes")
 def create_credit_note(ctx):
     state = ctx.state
