@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 
 from .server import EmulatorServer
 
@@ -29,6 +30,8 @@ def main(argv=None):
         secret = server.add_webhook_endpoint(args.webhook_url, args.webhook_secret)
         logging.info("webhooks -> %s (secret %s)", args.webhook_url, secret)
     server.start()
+    # SIGTERM (docker stop, process managers) stops cleanly so the state file is flushed.
+    signal.signal(signal.SIGTERM, lambda *_: server.request_stop())
     logging.info("Stripe emulator listening on %s", server.url)
     server.serve_forever()
 

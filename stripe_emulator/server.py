@@ -141,6 +141,10 @@ class EmulatorServer:
         finally:
             self.stop()
 
+    def request_stop(self):
+        """Ask ``serve_forever`` to return (safe from signal handlers)."""
+        self._stop.set()
+
     def stop(self):
         """Stop serving, stop webhook workers and flush the state file."""
         self._stop.set()
