@@ -65,6 +65,8 @@ TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env_int("TENANT_MIGRATION_PROCESSES", 4)
 TENANT_MULTIPROCESSING_CHUNKS = 50
+# Skips up-to-date schemas before migrating the rest in parallel (billing_project.tenant_migrations).
+GET_EXECUTOR_FUNCTION = "billing_project.tenant_migrations.get_executor"
 # Hosts that are not a tenant's domain (localhost, the container name, a load balancer's IP)
 # serve the public schema: the API, admin and docs.
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = True

@@ -44,7 +44,7 @@ def api_key_hash(secret: str) -> str:
 
 def api_key_get_by_secret(*, secret: str) -> ApiKey | None:
     """The live key for a presented secret (`bk_<prefix>_<random>`), or None."""
-    parts = secret.split("_")
+    parts = secret.split("_", 2)  # the random part may itself contain "_"
     if len(parts) != 3 or not parts[1]:
         return None
     api_key = ApiKey.objects.select_related("tenant").filter(prefix=parts[1], revoked_at__isnull=True).first()

@@ -18,6 +18,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from billing_project.api.exceptions import NotFound, PermissionDeniedError
 from tenants import selectors as tenant_selectors
+from tenants import services as tenant_services
 from tenants.models import ApiKey, Tenant, User
 
 API_KEY_PREFIX = "bk_"
@@ -112,6 +113,7 @@ class CredentialAuthentication(authentication.BaseAuthentication):
             raise drf.AuthenticationFailed("Invalid or revoked API key.")
         if api_key.tenant is not None and api_key.tenant.status != Tenant.Status.ACTIVE:
             raise drf.AuthenticationFailed("This tenant is not active.")
+        tenant_services.api_key_mark_used(api_key=api_key)
         return Credential(kind="api_key", tenant=api_key.tenant, home_tenant=api_key.tenant,
                           grants=frozenset({api_key.role}), api_key=api_key)
 

@@ -62,16 +62,12 @@ class QuantityField(serializers.DecimalField):
 
 
 class StrictSerializer(serializers.Serializer):
-    """Rejects fields it does not know (API.md: unknown fields in a body are a 400)."""
-
-    def validate(self, attrs):
-        if isinstance(self.initial_data, dict):
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().validate(attrs)
+    """Rejects fields it does not know (API.md: unknown fields in a body are a 400), nested too."""
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)

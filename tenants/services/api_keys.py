@@ -1,8 +1,10 @@
 """Per-tenant API keys: shown once, stored as a SHA-256 of the secret."""
 
 import secrets
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing_project.api.exceptions import InvalidRequest, NotFound
@@ -31,6 +33,14 @@ def api_key_create(*, tenant: Tenant | None, name: str, role: str, created_by: U
                                     key_hash=selectors.api_key_hash(secret), created_by=created_by)
     audit_record(actor=actor, action="api_key.create", tenant=tenant, target=prefix, after={"name": name, "role": role})
     return api_key, secret
+
+
+def api_key_mark_used(*, api_key: ApiKey) -> None:
+    """Record that a key was used, at most once a minute (no write on every request)."""
+    now = timezone.now()
+    ApiKey.objects.filter(pk=api_key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - timedelta(minutes=1))
+    ).update(last_used_at=now)
 
 
 @transaction.atomic

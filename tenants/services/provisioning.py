@@ -11,11 +11,11 @@ import re
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.migrations.loader import MigrationLoader
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists
 
 from billing_project.api.exceptions import Conflict, InvalidRequest
+from billing_project.tenant_migrations import applied_migrations, disk_migrations, record_shared_only_migrations
 from tenants.models import Domain, Role, Tenant
 from tenants.services.audit import audit_record
 from tenants.services.members import membership_create
@@ -47,11 +47,8 @@ def _template_missing_migrations() -> set[tuple[str, str]]:
     template = settings.TENANT_BASE_SCHEMA
     if not schema_exists(template):
         return {("*", "*")}
-    expected = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
-    with connection.cursor() as cursor:
-        cursor.execute(f'SELECT app, name FROM "{template}".django_migrations')
-        applied = set(cursor.fetchall())
-    return expected - applied
+    tenant_keys, shared_keys = disk_migrations()
+    return (tenant_keys | shared_keys) - applied_migrations(template)
 
 
 def tenant_template_ensure(*, force: bool = False) -> bool:
@@ -73,6 +70,13 @@ def tenant_template_ensure(*, force: bool = False) -> bool:
                 template = settings.TENANT_BASE_SCHEMA
                 with connection.cursor() as cursor:
                     cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{template}"')
+                if not applied_migrations(template):
+                    # A new template: migrate contenttypes first (shared apps' migrations depend on
+                    # it), which also creates django_migrations, so the shared-only migrations can be
+                    # recorded (not re-run) below.
+                    call_command("migrate_schemas", "contenttypes", schema_name=template, tenant=True,
+                                 interactive=False, verbosity=0)
+                record_shared_only_migrations(template)
                 call_command("migrate_schemas", schema_name=template, tenant=True, interactive=False, verbosity=0)
                 connection.set_schema_to_public()
                 changed = True

@@ -1,0 +1,161 @@
+"""Fixtures of the whole suite.
+
+The test database is migrated once per session; the two tenants every test may use (acme and globex)
+and their people are created once, in django_db_setup, and committed. Tests run in transactions
+rolled back at the end, so nothing a test writes (rows, even new schemas) outlives it.
+"""
+
+import itertools
+import random
+import uuid
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+DEMO_PASSWORD = "correct-horse-9"
+TEST_EMAILS = ["owner@acme.test", "admin@acme.test", "viewer@acme.test", "owner@globex.test",
+               "finance@platform.test", "support@platform.test"]
+# Client addresses start at a random point each session: login-failure counters live in Redis for
+# 15 minutes, and one session's failures must not throttle the next session's tests.
+_ip_counter = itertools.count(random.randrange(1, 2**24 - 10_000))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from django.contrib.auth.models import Group
+
+    from tenants import services
+    from tenants.models import Role, User
+
+    for email in TEST_EMAILS:
+        services.LoginThrottle(email=email, ip="-").succeed()
+    with django_db_blocker.unblock():
+        services.tenant_template_ensure(force=True)
+        acme = services.tenant_create(name="Acme Corp", slug="acme", email="billing@acme.test")
+        globex = services.tenant_create(name="Globex", slug="globex", email="billing@globex.test", locale="pt-br")
+        for email, tenant, role in [  # TEST_EMAILS
+            ("owner@acme.test", acme, Role.OWNER),
+            ("admin@acme.test", acme, Role.BILLING_ADMIN),
+            ("viewer@acme.test", acme, Role.VIEWER),
+            ("owner@globex.test", globex, Role.OWNER),
+        ]:
+            services.membership_create(tenant=tenant, email=email, role=role, password=DEMO_PASSWORD)
+        finance = User.objects.create_user(email="finance@platform.test", password=DEMO_PASSWORD, is_staff=True)
+        finance.groups.add(Group.objects.get(name="finance"))
+        support = User.objects.create_user(email="support@platform.test", password=DEMO_PASSWORD, is_staff=True)
+        support.groups.add(Group.objects.get(name="support"))
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_test():
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def tenant(db):
+    from tenants.models import Tenant
+
+    return Tenant.objects.get(slug="acme")
+
+
+@pytest.fixture
+def other_tenant(db):
+    from tenants.models import Tenant
+
+    return Tenant.objects.get(slug="globex")
+
+
+def _user(email):
+    from tenants.models import User
+
+    return User.objects.get(email=email)
+
+
+@pytest.fixture
+def owner(db):
+    return _user("owner@acme.test")
+
+
+@pytest.fixture
+def billing_admin(db):
+    return _user("admin@acme.test")
+
+
+@pytest.fixture
+def viewer(db):
+    return _user("viewer@acme.test")
+
+
+@pytest.fixture
+def other_owner(db):
+    return _user("owner@globex.test")
+
+
+@pytest.fixture
+def finance_staff(db):
+    return _user("finance@platform.test")
+
+
+@pytest.fixture
+def support_staff(db):
+    return _user("support@platform.test")
+
+
+def new_client() -> APIClient:
+    # Each client gets its own address, so the per-IP login throttle of one test never counts
+    # another test's failures.
+    n = next(_ip_counter)
+    return APIClient(REMOTE_ADDR=f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}")
+
+
+@pytest.fixture
+def api_client():
+    return new_client()
+
+
+def token_for(user, tenant_slug=None) -> str:
+    from tenants.services import auth_login
+
+    return auth_login(email=user.email, password=DEMO_PASSWORD, ip=f"192.0.2.{uuid.uuid4().int % 250}",
+                      tenant_slug=tenant_slug)["access_token"]
+
+
+@pytest.fixture
+def client_for(db):
+    """client_for(user) -> an APIClient sending that user's access token."""
+
+    def make(user, **headers):
+        client = new_client()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}", **headers)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def owner_client(client_for, owner):
+    return client_for(owner)
+
+
+@pytest.fixture
+def viewer_client(client_for, viewer):
+    return client_for(viewer)
+
+
+@pytest.fixture
+def finance_client(client_for, finance_staff):
+    return client_for(finance_staff)
+
+
+def assert_error(response, status: int, code: str):
+    """The API's one error shape, with the expected status and code."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "detail"}, body
+    assert body["error"]["code"] == code, body
+    assert body["error"]["message"]
+    return body["error"]

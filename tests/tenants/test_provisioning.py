@@ -1,0 +1,76 @@
+"""Provisioning: a tenant gets its row, domain, schema (cloned from the template) and owner."""
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django_tenants.utils import schema_context, schema_exists, tenant_context
+
+from billing_project.api.exceptions import Conflict, InvalidRequest
+from billing_project.tenant_migrations import applied_migrations, disk_migrations
+from notifications.models import Notification
+from tenants import services
+from tenants.models import Membership, Tenant
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def test_tenant_create_clones_a_fully_migrated_schema():
+    tenant = services.tenant_create(name="Initech", slug="initech", email="Billing@Initech.test")
+
+    assert tenant.schema_name == "t_initech"
+    assert schema_exists("t_initech")
+    assert tenant.email == "billing@initech.test"
+    assert tenant.domains.get().domain == "initech.localhost"
+    # The clone carries the template's migration records: the schema counts as migrated.
+    tenant_keys, shared_keys = disk_migrations()
+    assert tenant_keys | shared_keys <= applied_migrations("t_initech")
+    with schema_context("t_initech"):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM notifications_notification")
+            assert cursor.fetchone()[0] == 0
+
+
+def test_tenant_create_with_owner_password_makes_a_member_who_can_log_in():
+    tenant = services.tenant_create(name="Hooli", slug="hooli", email="b@hooli.test",
+                                    owner_email="ceo@hooli.test", owner_password="a-long-password-1")
+    membership = Membership.objects.get(tenant=tenant)
+    assert membership.role == "owner"
+    assert membership.user.check_password("a-long-password-1")
+    assert mail.outbox == []
+
+
+def test_tenant_create_without_owner_password_invites_by_email(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant = services.tenant_create(name="Vandelay", slug="vandelay", email="b@vandelay.test",
+                                        owner_email="art@vandelay.test")
+    user = Membership.objects.get(tenant=tenant).user
+    assert not user.has_usable_password()
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["art@vandelay.test"]
+    assert "/accounts/set-password/" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize("slug", ["A", "ab", "-acme", "acme-", "ac me", "acme_corp", "public", "www", "x" * 51])
+def test_invalid_slugs_are_rejected(slug):
+    with pytest.raises(InvalidRequest):
+        services.tenant_create(name="X", slug=slug, email="x@x.test")
+    assert not Tenant.objects.filter(slug=slug.lower()).exists()
+
+
+def test_duplicate_slug_is_a_conflict(tenant):
+    with pytest.raises(Conflict) as exc:
+        services.tenant_create(name="Another Acme", slug="acme", email="x@x.test")
+    assert exc.value.code == "slug_taken"
+
+
+def test_template_is_rebuilt_when_it_lacks_a_migration():
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE tenant_template.notifications_notification")
+        cursor.execute("DELETE FROM tenant_template.django_migrations WHERE app = 'notifications'")
+    assert services.tenant_template_ensure(force=True) is True
+    tenant_keys, _ = disk_migrations()
+    assert tenant_keys <= applied_migrations("tenant_template")
+    assert services.tenant_template_ensure(force=True) is False
+    clone = services.tenant_create(name="After", slug="after-rebuild", email="a@a.test")
+    with tenant_context(clone):
+        assert Notification.objects.count() == 0
