@@ -121,6 +121,9 @@ def _database_from_url(url: str) -> dict:
     url = re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", url)
     config = dj_database_url.parse(url, conn_max_age=0)
     config["ENGINE"] = "django_tenants.postgresql_backend"
+    # postgresql://user@/db?host=/path/to/socket-dir (the embedded server listens on a socket only)
+    if not config.get("HOST") and config.get("OPTIONS", {}).get("host"):
+        config["HOST"] = config["OPTIONS"].pop("host")
     pool_size = env_int("DB_POOL_SIZE", 0)
     if pool_size > 0:
         # psycopg's pool (Django >= 5.1): DB_POOL_SIZE connections kept, DB_MAX_OVERFLOW more on demand.
@@ -209,6 +212,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ApiKeyRoleEnum": "tenants.models.API_KEY_ROLE_CHOICES",
+        "TenantApiKeyRoleEnum": "tenants.models.TENANT_API_KEY_ROLE_CHOICES",
+        "LocaleEnum": "tenants.models.LOCALE_CHOICES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "billing_project.api.openapi.add_standard_error_responses",

@@ -100,7 +100,8 @@ class SkipUpToDateExecutor(MultiprocessingExecutor):
 
 
 def get_executor(codename=None):
-    """GET_EXECUTOR_FUNCTION of django-tenants: ours by default, theirs when asked by name."""
-    if codename in (None, "", "parallel", "standard", "multiprocessing"):
+    """GET_EXECUTOR_FUNCTION of django-tenants: ours by default (and as `parallel`); django-tenants'
+    own executors when asked for by name (`--executor=multiprocessing`, `subprocess`)."""
+    if codename in (None, "", "parallel", "standard"):
         return SkipUpToDateExecutor
     return tenants_get_executor(codename)

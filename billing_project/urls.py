@@ -16,7 +16,8 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The generator would read ROOT_URLCONF (the tenant portal); the API lives in this urlconf.
+    path("api/schema/", SpectacularAPIView.as_view(urlconf="billing_project.urls"), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema")),
     path("admin/", admin.site.urls),

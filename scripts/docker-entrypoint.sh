@@ -58,7 +58,7 @@ case "${1:-}" in
     web)
         shift
         wait_for_database
-        python manage.py migrate_schemas --executor=multiprocessing --noinput
+        python manage.py migrate_schemas --executor=parallel --noinput
         python manage.py ensure_tenant_template
         # The image holds the collected files; this refreshes the static volume after an upgrade.
         python manage.py collectstatic --noinput --verbosity 0

@@ -190,3 +190,9 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")]
+
+
+# Choice sets shared by serializers and the OpenAPI enum names (settings.SPECTACULAR_SETTINGS).
+LOCALE_CHOICES = Tenant.Locale.choices
+API_KEY_ROLE_CHOICES = ApiKey.KeyRole.choices
+TENANT_API_KEY_ROLE_CHOICES = [choice for choice in ApiKey.KeyRole.choices if choice[0] != "platform"]

@@ -473,7 +473,7 @@ def test_entrypoint_handles_the_compose_commands():
 
 def test_entrypoint_web_migrates_then_serves():
     text = entrypoint_text()
-    order = ["migrate_schemas --executor=multiprocessing --noinput", "ensure_tenant_template", "exec gunicorn"]
+    order = ["migrate_schemas --executor=parallel --noinput", "ensure_tenant_template", "exec gunicorn"]
     positions = [text.find(step) for step in order]
     assert all(p >= 0 for p in positions), f"entrypoint: web must run, in order: {order}"
     assert positions == sorted(positions), f"entrypoint: web must run, in order: {order}"

@@ -2,11 +2,13 @@
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing_project import money
 
 
+@extend_schema_field({"type": "string", "pattern": r"^-?\d+(\.\d{1,3})?$", "example": "29.00"})
 class MoneyField(serializers.Field):
     """Integer minor units inside, a decimal string in major units outside ("29.00", JPY "2900").
 
@@ -44,6 +46,7 @@ class MoneyField(serializers.Field):
             raise serializers.ValidationError(str(exc))
 
 
+@extend_schema_field({"type": "string", "example": "12.5"})
 class QuantityField(serializers.DecimalField):
     """Usage quantities: decimal strings in and out, never floats."""
 

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from billing_project.api.fields import StrictSerializer
-from tenants.models import ApiKey, Tenant
+from tenants.models import LOCALE_CHOICES, TENANT_API_KEY_ROLE_CHOICES, ApiKey, Tenant
 
 
 class LoginInput(StrictSerializer):
@@ -23,7 +23,7 @@ class TokenOutput(serializers.Serializer):
 
 class ApiKeyInput(StrictSerializer):
     name = serializers.CharField(max_length=100)
-    role = serializers.ChoiceField(choices=["owner", "billing_admin", "viewer", "ingest"])
+    role = serializers.ChoiceField(choices=TENANT_API_KEY_ROLE_CHOICES)
 
 
 class ApiKeyOutput(serializers.ModelSerializer):
@@ -51,7 +51,7 @@ class TenantInput(StrictSerializer):
     name = serializers.CharField(max_length=200)
     slug = serializers.CharField(max_length=63)
     email = serializers.EmailField()
-    locale = serializers.ChoiceField(choices=Tenant.Locale.values, required=False, default="en")
+    locale = serializers.ChoiceField(choices=LOCALE_CHOICES, required=False, default="en")
     owner = OwnerInput(required=False)
 
 

