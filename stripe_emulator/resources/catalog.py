@@ -61,6 +61,13 @@ def get_product(ctx, id):
     return retrieve(ctx, "product", id)
 
 
+@route("GET", "/v1/products/{id}/features")
+def list_product_features(ctx, id):
+    # Entitlement features are not emulated: every product has none (dj-stripe lists them on sync).
+    ctx.state.get("product", id)
+    return list_objects(ctx, "product_feature", f"/v1/products/{id}/features")
+
+
 @route("POST", "/v1/products/{id}")
 def update_product(ctx, id):
     def apply(product):
