@@ -9,11 +9,9 @@ import stripe
 
 from .helpers import customer_with_card, recurring_price
 
-django_settings = pytest.importorskip("django.conf").settings
-pytestmark = [
-    pytest.mark.skipif(not django_settings.configured, reason="needs the Django project settings (pytest-django)"),
-    pytest.mark.django_db,
-]
+if not pytest.importorskip("django.conf").settings.configured:
+    pytest.skip("needs the Django project settings (run under pytest-django)", allow_module_level=True)
+pytestmark = pytest.mark.django_db
 
 # dj-stripe only accepts keys matching sk_test_ + 24 or more alphanumerics; the emulator takes any sk_test_.
 KEY = "sk_test_" + "emulator" * 3
