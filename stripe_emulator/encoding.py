@@ -52,10 +52,10 @@ def _listify(node):
 def get_str(params, key, required=False, default=None):
     """A string parameter; 400 parameter_missing when required and absent."""
     value = params.get(key)
-    if value is None or value == "" and required:
+    if value is None or value == "":
         if required:
             raise missing_param(key)
-        return default
+        return default if value is None else value
     if not isinstance(value, str):
         raise invalid(f"Invalid string: {value!r}", param=key)
     return value

@@ -106,8 +106,8 @@ class EmulatorServer:
         self.save_interval = save_interval
         self.state = State()
         self.state.load_file(state_file)
-        if settings:
-            self.state.settings.update(settings)
+        self._settings = dict(settings or {})
+        self.state.settings.update(self._settings)
         self.dispatcher = Dispatcher(webhook_retry_base, webhook_max_attempts, webhook_timeout)
         self.state.listeners.append(self.dispatcher)
         self.state.wait_for_deliveries = self.dispatcher.wait_first_attempts
@@ -156,9 +156,11 @@ class EmulatorServer:
         self.save()
 
     def reset(self):
-        """Forget all objects, events, deliveries and faults (webhook endpoints too)."""
+        """Forget all objects, events, deliveries and faults (webhook endpoints too);
+        settings go back to the defaults plus those given to the constructor."""
         self.dispatcher.clear()
         self.state.reset()
+        self.state.settings.update(self._settings)
 
     def save(self):
         """Write the state file now (no-op without ``state_file``)."""

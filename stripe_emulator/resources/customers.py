@@ -8,7 +8,7 @@ from ..errors import invalid
 from ..events import emit, mutate
 from ..routing import route
 from ..state import new_id
-from .base import address, create, delete, list_objects, new_object, retrieve, search_objects, update
+from .base import address, delete, list_objects, new_object, retrieve, search_objects, update
 from .payment_methods import attach, resolve_payment_method
 
 CUSTOMER_FIELDS = ("email", "name", "description", "phone", "tax_exempt")

@@ -201,3 +201,47 @@ def test_global_stripe_module_resources(stripe_emulator_fresh, monkeypatch):
 def test_unknown_route_is_404(stripe_emulator_fresh):
     status, body, _ = raw(stripe_emulator_fresh, "GET", "/v1/nothing_here")
     assert status == 404 and "Unrecognized request URL" in body["error"]["message"]
+
+
+def test_events_filters_clocks_and_endpoints_crud(stripe_client, stripe_emulator_fresh):
+    first = stripe_client.v1.customers.create()
+    created = stripe_client.v1.events.list(params={"type": "customer.created"}).data[0]
+    assert created.data.object.id == first.id and created["request"]["id"].startswith("req_")
+    assert stripe_client.v1.events.retrieve(created.id).type == "customer.created"
+    later = stripe_client.v1.events.list(params={"created": {"gt": created.created + 10}}).data
+    assert later == []
+    assert stripe_client.v1.events.list(params={"type": "customer.*"}).data[0].id == created.id
+
+    clock = stripe_client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1767225600, "name": "c"})
+    assert [c.id for c in stripe_client.v1.test_helpers.test_clocks.list().data] == [clock.id]
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": 1767225500})
+    on_clock = stripe_client.v1.customers.create(params={"test_clock": clock.id})
+    assert on_clock.created == 1767225600 and on_clock.test_clock == clock.id
+    assert stripe_client.v1.test_helpers.test_clocks.delete(clock.id).deleted is True
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.test_helpers.test_clocks.retrieve(clock.id)
+
+    endpoint = stripe_client.v1.webhook_endpoints.create(params={"url": "http://127.0.0.1:9/a",
+                                                                 "enabled_events": ["charge.succeeded"]})
+    updated = stripe_client.v1.webhook_endpoints.update(endpoint.id, params={
+        "enabled_events": ["*"], "disabled": True, "url": "http://127.0.0.1:9/b"})
+    assert (updated.enabled_events, updated.status, updated.url) == (["*"], "disabled", "http://127.0.0.1:9/b")
+    assert [e.id for e in stripe_client.v1.webhook_endpoints.list().data] == [endpoint.id]
+    stripe_client.v1.webhook_endpoints.delete(endpoint.id)
+    assert stripe_client.v1.webhook_endpoints.list().data == []
+
+
+@pytest.mark.parametrize("formula, expected", [("sum", 7.5), ("count", 3), ("last", 2.5)])
+def test_meter_aggregations(stripe_client, stripe_emulator_fresh, formula, expected):
+    customer = stripe_client.v1.customers.create()
+    meter = stripe_client.v1.billing.meters.create(params={
+        "display_name": formula, "event_name": f"ev_{formula}", "default_aggregation": {"formula": formula},
+        "value_settings": {"event_payload_key": "tokens"}})
+    for i, value in enumerate(("1", "4", "2.5")):
+        stripe_client.v1.billing.meter_events.create(params={
+            "event_name": f"ev_{formula}", "timestamp": 1767225600 + i,
+            "payload": {"stripe_customer_id": customer.id, "tokens": value}})
+    summary = stripe_client.v1.billing.meters.event_summaries.list(meter.id, params={
+        "customer": customer.id, "start_time": 1767225600, "end_time": 1767225700})
+    assert summary.data[0].aggregated_value == expected
