@@ -110,13 +110,13 @@ class Dispatcher:
         except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt, logged
             error = f"{type(exc).__name__}: {exc}"
         ok = status is not None and 200 <= status < 300
-        retry_at = None
+        now, retry_at = time.time(), None
         if not ok and job["attempt"] < self.max_attempts:
-            retry_at = time.time() + self.retry_base * 2 ** (job["attempt"] - 1)
+            retry_at = now + self.retry_base * 2 ** (job["attempt"] - 1)
         with self.cond:
             self.log.append({"event": job["event"], "type": job["type"], "endpoint": job["endpoint"],
                              "url": job["url"], "attempt": job["attempt"], "status": status,
-                             "error": error, "time": time.time(), "next_retry_at": retry_at})
+                             "error": error, "time": now, "next_retry_at": retry_at})
             if job["attempt"] == 1 and job["event"] in self._pending_first:
                 self._pending_first[job["event"]] -= 1
                 if self._pending_first[job["event"]] <= 0:

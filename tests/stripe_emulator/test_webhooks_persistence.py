@@ -34,10 +34,13 @@ def test_signed_delivery_and_retry_with_backoff(stripe_client, stripe_emulator_f
     assert event.type == "customer.created" and event.data.object.id == customer.id
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.Webhook.construct_event(request["body"], request["headers"]["Stripe-Signature"], "whsec_wrong")
+    stripe_emulator_fresh.wait_for_webhooks()  # the log entry is written after the sink answered
     log = [d for d in _deliveries(stripe_emulator_fresh) if d["event"] == events[0]["id"]]
     assert [(d["attempt"], d["status"]) for d in log] == [(1, 500), (2, 500), (3, 200)]
-    gaps = [b["time"] - a["time"] for a, b in zip(log, log[1:])]
-    assert gaps[1] > gaps[0] * 1.5  # exponential backoff (0.05 s, then 0.1 s)
+    # Exponential backoff: retry_base (0.05 s in the plugin) doubling per attempt.
+    delays = [round(d["next_retry_at"] - d["time"], 2) for d in log[:2]]
+    assert delays == [0.05, 0.1] and log[2]["next_retry_at"] is None
+    assert all(b["time"] >= a["next_retry_at"] for a, b in zip(log, log[1:]))
 
 
 def test_retries_stop_after_max_attempts_and_connection_errors(stripe_emulator_fresh):
