@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from . import billing
+from . import billing, cycles
 from .billing import DAY
 from .events import emit, mutate
 
@@ -21,7 +21,7 @@ def _sub_actions(state, sub):
     if status in ENDED or status == "paused":
         return []
     if status == "trialing":
-        actions = [(sub["trial_end"], 2, lambda: billing.end_trial(state, sub, sub["trial_end"]))]
+        actions = [(sub["trial_end"], 2, lambda: cycles.end_trial(state, sub, sub["trial_end"]))]
         if not sub.get("_trial_will_end_sent"):
             def trial_will_end():
                 sub["_trial_will_end_sent"] = True
@@ -30,17 +30,17 @@ def _sub_actions(state, sub):
         return actions
     if status == "incomplete":
         return [(sub["created"] + INCOMPLETE_EXPIRY, 2, lambda: _expire(state, sub))]
-    start, end = billing.current_period(state, sub)
+    start, end = cycles.current_period(state, sub)
     if sub["cancel_at"] and sub["cancel_at"] <= end:
         return [(sub["cancel_at"], 2, lambda: billing.cancel_subscription(state, sub))]
     if sub["cancel_at_period_end"]:
         return [(end, 2, lambda: billing.cancel_subscription(state, sub))]
-    actions = [(end, 2, lambda: billing.renew(state, sub))]
+    actions = [(end, 2, lambda: cycles.renew(state, sub))]
     upcoming_at = end - int(state.settings["upcoming_days"]) * DAY
     if sub.get("_upcoming_for") != end and upcoming_at > start:
         def upcoming():
             sub["_upcoming_for"] = end
-            emit(state, "invoice.upcoming", billing.upcoming_invoice(state, sub, at=upcoming_at))
+            emit(state, "invoice.upcoming", cycles.upcoming_invoice(state, sub, at=upcoming_at))
         actions.append((upcoming_at, 0, upcoming))
     return actions
 

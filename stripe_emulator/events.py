@@ -1,7 +1,6 @@
 """Recording Events the way Stripe shapes them, and the helper every update goes through."""
 from __future__ import annotations
 
-import copy
 import fnmatch
 
 from .encoding import diff
@@ -21,7 +20,7 @@ def emit(state, event_type, obj, previous=None, created=None):
     ``data.object`` is a snapshot taken now, as Stripe's events are; ``created`` follows the
     object's clock so events produced by a test clock carry simulated time.
     """
-    rendered = state.render(obj) if "object" in obj and not obj.get("_preview") else copy.deepcopy(obj)
+    rendered = state.render(obj)
     if created is None:
         created = state.now(_customer_of(obj))
     data = {"object": rendered}

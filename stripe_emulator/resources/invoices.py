@@ -1,7 +1,7 @@
 """Invoices, invoice items, invoice payments and invoice previews."""
 from __future__ import annotations
 
-from .. import billing
+from .. import billing, cycles
 from ..encoding import get_bool, get_int, get_list, get_str, paginate
 from ..errors import StripeError, card_declined, invalid
 from ..events import emit, mutate
@@ -79,12 +79,12 @@ def create_preview(ctx):
             changes.append((item, old, item["quantity"] or 0, new if qty else None, qty or 0))
         elif spec.get("price"):
             new = state.get("price", spec["price"], param=f"{param}[price]")
-            period = billing.current_period(state, sub)
+            period = cycles.current_period(state, sub)
             probe = {"id": "si_preview", "current_period_start": period[0], "current_period_end": period[1]}
             changes.append((probe, None, 0, new, get_int(spec, "quantity", default=1)))
     behaviour = get_str(details, "proration_behavior") or "create_prorations"
     at = get_int(details, "proration_date")
-    return ctx.out(billing.upcoming_invoice(state, sub, changes, behaviour, at))
+    return ctx.out(cycles.upcoming_invoice(state, sub, changes, behaviour, at))
 
 
 @route("GET", "/v1/invoices/search")

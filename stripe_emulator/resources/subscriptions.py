@@ -1,7 +1,7 @@
 """Subscriptions and subscription items."""
 from __future__ import annotations
 
-from .. import billing
+from .. import billing, cycles
 from ..encoding import apply_metadata, diff, get_bool, get_int, get_list, get_str
 from ..errors import card_declined, invalid, missing_param
 from ..events import emit
@@ -142,10 +142,10 @@ def create_subscription(ctx):
     state.add(sub)
     for price, spec in prices:
         _new_item(state, sub, price, int(spec.get("quantity") or 1), (now, now), spec.get("metadata"))
-    period = (now, trial_end) if trial_end else billing.cycle_period(state, sub, 0)
-    billing.set_period(state, sub, period)
+    period = (now, trial_end) if trial_end else cycles.cycle_period(state, sub, 0)
+    cycles.set_period(state, sub, period)
     sub["discounts"] = [redeem(state, s, customer_id, subscription=sub["id"])["id"] for s in _discount_specs(p)]
-    inv = billing.subscription_invoice(state, sub, "subscription_create", period, trial=bool(trial_end),
+    inv = cycles.subscription_invoice(state, sub, "subscription_create", period, trial=bool(trial_end),
                                        collect=behaviour_ != "default_incomplete")
     if not trial_end:
         sub["status"] = "active" if inv["status"] == "paid" else "incomplete"
@@ -164,8 +164,8 @@ def _apply_update(ctx, sub, params):
     at = get_int(params, "proration_date", default=now)
     before = state.render(sub)
     changes, interval_changed = [], False
-    old_interval = billing.interval_of(state, sub)
-    period = billing.current_period(state, sub)
+    old_interval = cycles.interval_of(state, sub)
+    period = cycles.current_period(state, sub)
     for i, spec in enumerate(get_list(params, "items")):
         if spec.get("id"):
             item = state.get("subscription_item", spec["id"], param=f"items[{i}][id]")
@@ -216,14 +216,14 @@ def _apply_update(ctx, sub, params):
     emit(state, "customer.subscription.updated", sub, previous=diff(before, state.render(sub)))
     trial_now = params.get("trial_end") == "now" and sub["status"] == "trialing"
     if trial_now:
-        billing.end_trial(state, sub, now)
+        cycles.end_trial(state, sub, now)
     elif changes and sub["status"] != "trialing":
         if interval_changed:
             # Stripe resets the billing cycle when the interval changes and invoices at once.
-            billing.prorate(state, sub, [c for c in changes if c[1]], at)
-            billing.restart_cycle(state, sub, now, "subscription_update", status=sub["status"])
+            cycles.prorate(state, sub, [c for c in changes if c[1]], at)
+            cycles.restart_cycle(state, sub, now, "subscription_update", status=sub["status"])
         elif proration != "none":
-            billing.prorate(state, sub, changes, at)
+            cycles.prorate(state, sub, changes, at)
             if proration == "always_invoice":
                 _invoice_now(state, sub)
     return sub
@@ -294,7 +294,7 @@ def resume_subscription(ctx, id):
     if sub["status"] != "paused":
         raise invalid("Only paused subscriptions can be resumed.")
     now = ctx.state.now(sub["customer"])
-    billing.restart_cycle(ctx.state, sub, now, "subscription_cycle")
+    cycles.restart_cycle(ctx.state, sub, now, "subscription_cycle")
     emit(ctx.state, "customer.subscription.resumed", sub)
     return ctx.out(sub)
 

@@ -90,8 +90,11 @@ def test_ready_waits_for_first_delivery(stripe_client, stripe_emulator_fresh, we
     price = recurring_price(stripe_client, amount=1000)
     stripe_client.v1.subscriptions.create(params={"customer": customer.id, "items": [{"price": price.id}]})
     advance(stripe_client, clock.id, T0 + 32 * DAY)
-    received = {e["type"] for e in webhook_sink.events()}
-    assert {"invoice.upcoming", "invoice.paid", "customer.subscription.updated"} <= received
+    received = {e["type"]: e for e in webhook_sink.events()}
+    assert {"invoice.upcoming", "invoice.paid", "customer.subscription.updated"} <= set(received)
+    upcoming = received["invoice.upcoming"]["data"]["object"]
+    assert upcoming["lines"]["data"][0]["amount"] == 1000 and not any(k.startswith("_") for k in upcoming)
+    assert received["invoice.upcoming"]["created"] == T0 + 28 * DAY  # 3 days before the Feb 1 renewal
 
 
 def test_cancel_at_period_end_and_incomplete_expired(stripe_client, stripe_emulator_fresh):
