@@ -54,6 +54,7 @@ class State:
 
     def __init__(self):
         self.lock = threading.RLock()
+        self._file_lock = threading.Lock()  # the debounced saver and stop() may save at once
         self.current_request = None  # {"id", "idempotency_key"} while serving an API request
         self.listeners = []  # callables(event, endpoints) run for each new event (webhook dispatch)
         # Set by the server to the dispatcher's wait: clocks report ready after first deliveries.
@@ -155,13 +156,14 @@ class State:
 
     def save_file(self, path):
         """Write the snapshot atomically (temp file + rename) so a crash never truncates it."""
-        with self.lock:
-            text = json.dumps(self.dump(), separators=(",", ":"))
-            self.dirty = False
-        tmp = f"{path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        with self._file_lock:
+            with self.lock:
+                text = json.dumps(self.dump(), separators=(",", ":"))
+                self.dirty = False
+            tmp = f"{path}.tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
 
     def load_file(self, path):
         """Load a snapshot file if it exists."""

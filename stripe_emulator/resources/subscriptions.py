@@ -220,7 +220,8 @@ def _apply_update(ctx, sub, params):
     elif changes and sub["status"] != "trialing":
         if interval_changed:
             # Stripe resets the billing cycle when the interval changes and invoices at once.
-            cycles.prorate(state, sub, [c for c in changes if c[1]], at)
+            # Only the unused time of the old prices is credited; the new ones bill a full new period.
+            cycles.prorate(state, sub, [(item, old, qty, None, 0) for item, old, qty, _n, _q in changes if old], at)
             cycles.restart_cycle(state, sub, now, "subscription_update", status=sub["status"])
         elif proration != "none":
             cycles.prorate(state, sub, changes, at)
