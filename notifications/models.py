@@ -18,3 +18,19 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.title}"
+
+
+class BillingEvent(models.Model):
+    """Something that happened to the tenant's billing (see notifications.events). Append-only."""
+
+    kind = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=255, help_text="invoice, subscription, card or usage period")
+    dedup_key = models.CharField(max_length=255, unique=True)
+    data = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.dedup_key

@@ -159,3 +159,14 @@ def assert_error(response, status: int, code: str):
     assert body["error"]["code"] == code, body
     assert body["error"]["message"]
     return body["error"]
+
+
+@pytest.fixture
+def stripe_settings(settings, stripe_emulator):
+    """Point the product's Stripe settings at the session's emulator (state reset per test is the
+    test's choice: `stripe_emulator.reset()`)."""
+    settings.STRIPE_API_KEY = stripe_emulator.api_key
+    settings.STRIPE_TEST_SECRET_KEY = stripe_emulator.api_key
+    settings.STRIPE_API_BASE = stripe_emulator.url
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
+    return stripe_emulator

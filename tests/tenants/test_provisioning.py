@@ -74,3 +74,46 @@ def test_template_is_rebuilt_when_it_lacks_a_migration():
     clone = services.tenant_create(name="After", slug="after-rebuild", email="a@a.test")
     with tenant_context(clone):
         assert Notification.objects.count() == 0
+
+
+def _catalog(schema: str) -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('search_path', 'pg_catalog', false)")
+        try:
+            cursor.execute("SELECT table_name, column_name, data_type, is_nullable, is_identity, column_default "
+                           "FROM information_schema.columns WHERE table_schema = %s ORDER BY 1, 2", [schema])
+            columns = cursor.fetchall()
+            cursor.execute("SELECT rel.relname, con.conname, pg_get_constraintdef(con.oid) FROM pg_constraint con "
+                           "JOIN pg_class rel ON rel.oid = con.conrelid WHERE con.connamespace = %s::regnamespace "
+                           "AND con.contype <> 'n' ORDER BY 1, 2", [schema])
+            constraints = [(t, n, d.replace(f"{schema}.", "S.")) for t, n, d in cursor.fetchall()]
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s ORDER BY 1", [schema])
+            indexes = [(n, d.replace(f"{schema}.", "S.")) for n, d in cursor.fetchall()]
+        finally:
+            cursor.execute("SELECT set_config('search_path', 'public', false)")
+    return {"columns": columns, "constraints": constraints, "indexes": indexes}
+
+
+def test_clone_has_the_templates_exact_structure_and_names(tenant):
+    template = _catalog("tenant_template")
+    clone = _catalog(tenant.schema_name)
+    assert template["columns"] and template["constraints"] and template["indexes"]
+    assert clone == template
+
+
+def test_clone_identity_sequences_are_its_own(tenant, other_tenant):
+    with tenant_context(tenant):
+        first = Notification.objects.create(kind="k", title="t")
+        second = Notification.objects.create(kind="k", title="t")
+    with tenant_context(other_tenant):
+        Notification.objects.create(kind="k", title="t")
+    with tenant_context(tenant):
+        third = Notification.objects.create(kind="k", title="t")
+    # Another tenant's insert did not advance this tenant's sequence.
+    assert (second.pk, third.pk) == (first.pk + 1, first.pk + 2)
+    with tenant_context(tenant):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT max(id) FROM django_migrations")
+            last = cursor.fetchone()[0]
+            cursor.execute("INSERT INTO django_migrations (app, name, applied) VALUES ('x', 'y', now()) RETURNING id")
+            assert cursor.fetchone()[0] == last + 1
