@@ -113,7 +113,8 @@ class Services:
             return
         port = int(env.get("STRIPE_EMULATOR_PORT") or 12111)
         secret = env.get("STRIPE_WEBHOOK_SECRET") or _persistent_secret("stripe-webhook-secret", "whsec_")
-        env.update(STRIPE_API_KEY="sk_test_emulator", STRIPE_API_BASE=f"http://127.0.0.1:{port}",
+        env.update(STRIPE_API_KEY="sk_test_" + "emulator" * 4,  # dj-stripe wants >= 24 chars after sk_test_
+                    STRIPE_API_BASE=f"http://127.0.0.1:{port}",
                    STRIPE_WEBHOOK_SECRET=secret, STRIPE_PUBLIC_KEY=env.get("STRIPE_PUBLIC_KEY") or "pk_test_emulator")
         if port_open("127.0.0.1", port):
             log(f"Stripe: an emulator already answers on 127.0.0.1:{port}")
@@ -229,11 +230,34 @@ def run(services: Services) -> int:
     return code
 
 
+def _drop_stale_test_databases(database_url: str) -> None:
+    """Drop test databases left by runs that died (their pid is gone), so they don't pile up."""
+    import psycopg
+
+    admin_url = database_url.rsplit("/", 1)[0] + "/postgres" + (
+        "?" + database_url.split("?", 1)[1] if "?" in database_url else "")
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
+            names = [row[0] for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname ~ '^test_billing_[0-9]+(_gw[0-9]+)?$'")]
+            for name in names:
+                pid = int(name.split("_")[2])
+                if not Path(f"/proc/{pid}").exists():
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception as exc:  # cleanup only; the run itself does not depend on it
+        log(f"could not clean old test databases: {exc}")
+
+
 def test(services: Services, args: list[str]) -> int:
     env = dict(os.environ)
     env["DATABASE_URL"] = services.database_url(prefer_local=True)
     # Tests use their own Redis database, away from a developer's `make run` data.
     env["REDIS_URL"] = services.redis_url(prefer_local=True, db=15)
+    # Each run gets its own test database and Redis key prefix, so runs in parallel (two checkouts,
+    # CI next to a developer) never share state.
+    _drop_stale_test_databases(env["DATABASE_URL"])
+    env.setdefault("TEST_DATABASE_NAME", f"test_billing_{os.getpid()}")
+    env.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")
     env.pop("STRIPE_API_KEY", None)
     env.pop("STRIPE_API_BASE", None)
     return subprocess.run([PY, "-m", "pytest", *args], cwd=ROOT, env=env).returncode

@@ -14,6 +14,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 DEMO_PASSWORD = "correct-horse-9"
+STRIPE_TEST_KEY = "sk_test_" + "emulator" * 4
 TEST_EMAILS = ["owner@acme.test", "admin@acme.test", "viewer@acme.test", "owner@globex.test",
                "finance@platform.test", "support@platform.test"]
 # Client addresses start at a random point each session: login-failure counters live in Redis for
@@ -165,8 +166,9 @@ def assert_error(response, status: int, code: str):
 def stripe_settings(settings, stripe_emulator):
     """Point the product's Stripe settings at the session's emulator (state reset per test is the
     test's choice: `stripe_emulator.reset()`)."""
-    settings.STRIPE_API_KEY = stripe_emulator.api_key
-    settings.STRIPE_TEST_SECRET_KEY = stripe_emulator.api_key
+    # dj-stripe refuses keys shorter than sk_test_ + 24 characters; the emulator takes any sk_test_ key.
+    settings.STRIPE_API_KEY = STRIPE_TEST_KEY
+    settings.STRIPE_TEST_SECRET_KEY = STRIPE_TEST_KEY
     settings.STRIPE_API_BASE = stripe_emulator.url
     settings.STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
     return stripe_emulator

@@ -44,7 +44,7 @@ def add_standard_error_responses(result, generator, request, public):
                 responses.setdefault(status, error_response(text))
             if "{" in path:
                 responses.setdefault("404", error_response("not_found: no such object for this tenant."))
-            if method in ("post", "put", "patch", "delete"):
+            if method in ("post", "put", "patch", "delete") and not path.startswith("/api/v1/auth/"):
                 responses.setdefault("409", error_response(
                     "idempotency_conflict / conflict: the Idempotency-Key was used with another body, "
                     "or the state forbids the change."))

@@ -10,7 +10,7 @@ STAFF_READ = frozenset({"staff:finance", "staff:support", "staff:read_only"})
 DEFAULT_READ = TENANT_ROLES | STAFF_READ
 DEFAULT_WRITE = frozenset({"owner", "billing_admin", "staff:finance"})
 OWNER_ONLY = frozenset({"owner"})
-PLATFORM_ADMIN = frozenset({"platform", "staff:finance", "staff:support"})
+PLATFORM_ADMIN = frozenset({"platform", "staff:finance"})
 
 
 class RolePermission(permissions.BasePermission):

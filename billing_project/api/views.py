@@ -39,11 +39,14 @@ def _scope(credential) -> str:
 
 class IdempotentMixin:
     idempotency_replay_status: int | None = None
+    # Off for endpoints whose repeat must run again (login: a replayed token pair would hand one
+    # caller's tokens to whoever sends the same key and body).
+    idempotency_enabled = True
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         key = request.headers.get("Idempotency-Key")
-        if request.method not in UNSAFE_METHODS or not key:
+        if request.method not in UNSAFE_METHODS or not key or not self.idempotency_enabled:
             return
         if len(key) > 255:
             raise InvalidRequest("Idempotency-Key is longer than 255 characters.")

@@ -16,6 +16,7 @@ def client_ip(request) -> str:
 
 
 class LoginApi(BaseApiView):
+    idempotency_enabled = False
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
@@ -30,6 +31,7 @@ class LoginApi(BaseApiView):
 
 
 class RefreshApi(BaseApiView):
+    idempotency_enabled = False
     authentication_classes: list = []
     permission_classes = [AllowAny]
 

@@ -32,9 +32,10 @@ class LoginThrottle:
         email_digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
         window = settings.LOGIN_FAILURE_WINDOW_SECONDS
         self.window = window
+        prefix = settings.CACHES["shared"]["KEY_PREFIX"]
         self.buckets = [
-            (f"billing:login-fail:email:{email_digest}", settings.LOGIN_FAILURES_PER_EMAIL),
-            (f"billing:login-fail:ip:{ip}", settings.LOGIN_FAILURES_PER_IP),
+            (f"{prefix}:login-fail:email:{email_digest}", settings.LOGIN_FAILURES_PER_EMAIL),
+            (f"{prefix}:login-fail:ip:{ip}", settings.LOGIN_FAILURES_PER_IP),
         ]
 
     def check(self) -> None:

@@ -122,3 +122,13 @@ def test_malformed_authorization_header_is_401(api_client):
     assert_error(api_client.get("/api/v1/tenants/current"), 401, "authentication_failed")
     api_client.credentials()
     assert_error(api_client.get("/api/v1/tenants/current"), 401, "authentication_failed")
+
+
+def test_login_is_never_replayed_from_an_idempotency_key(api_client, owner):
+    first = api_client.post(LOGIN, {"email": owner.email, "password": DEMO_PASSWORD}, format="json",
+                            HTTP_IDEMPOTENCY_KEY="same")
+    second = api_client.post(LOGIN, {"email": owner.email, "password": DEMO_PASSWORD}, format="json",
+                             HTTP_IDEMPOTENCY_KEY="same")
+    assert first.status_code == second.status_code == 200
+    assert first.json()["refresh_token"] != second.json()["refresh_token"]
+    assert "Idempotent-Replayed" not in second

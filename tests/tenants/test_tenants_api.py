@@ -119,3 +119,9 @@ def test_support_staff_read_but_cannot_do_money_actions(client_for, support_staf
 def test_suspended_tenant_is_locked_out(owner_client, tenant):
     Tenant.objects.filter(pk=tenant.pk).update(status=Tenant.Status.SUSPENDED)
     assert_error(owner_client.get(f"{TENANTS}/current"), 401, "authentication_failed")
+
+
+def test_support_staff_cannot_provision(client_for, support_staff):
+    response = client_for(support_staff).post(TENANTS, {"name": "S", "slug": "support-made", "email": "s@s.test"},
+                                              format="json")
+    assert_error(response, 403, "permission_denied")
