@@ -65,7 +65,11 @@ def test_duplicate_slug_is_a_conflict(tenant):
 
 def test_template_is_rebuilt_when_it_lacks_a_migration():
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE tenant_template.notifications_notification")
+        # Take one app's tables and migration records out of the template, as if it were new.
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'tenant_template' "
+                       "AND tablename LIKE 'notifications\\_%%'")
+        for (table,) in cursor.fetchall():
+            cursor.execute(f'DROP TABLE tenant_template."{table}" CASCADE')
         cursor.execute("DELETE FROM tenant_template.django_migrations WHERE app = 'notifications'")
     assert services.tenant_template_ensure(force=True) is True
     tenant_keys, _ = disk_migrations()
