@@ -4,6 +4,7 @@ STRIPE_API_BASE points it at the bundled emulator or any Stripe-compatible endpo
 api.stripe.com. Network retries are on; mutating calls pass an Idempotency-Key (see gateways).
 """
 
+import time
 from functools import lru_cache
 
 import stripe
@@ -27,10 +28,26 @@ def get_client() -> stripe.StripeClient:
     return _client(settings.STRIPE_API_KEY, settings.STRIPE_API_BASE)
 
 
+_ACCOUNT_CHECK_TTL = 15.0
+_last_checks: dict[tuple[str, str], tuple[float, str]] = {}
+
+
 def account_check(timeout: float = 3.0) -> str:
-    """"ok", "not_configured" or "error: ..." for /health."""
+    """"ok", "not_configured" or "error: ..." for /health.
+
+    Remembered for 15 s: health probes every few seconds (compose, load balancers) would otherwise
+    each cost a Stripe API call, and Stripe rate-limits."""
     if not stripe_configured():
         return "not_configured"
+    where = (settings.STRIPE_API_KEY, settings.STRIPE_API_BASE)
+    now = time.monotonic()
+    last = _last_checks.get(where)
+    if last is None or now - last[0] >= _ACCOUNT_CHECK_TTL:
+        last = _last_checks[where] = (now, _account_call(timeout))
+    return last[1]
+
+
+def _account_call(timeout: float) -> str:
     try:
         client = stripe.StripeClient(
             settings.STRIPE_API_KEY, stripe_version=API_VERSION, max_network_retries=0,

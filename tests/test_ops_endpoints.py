@@ -4,7 +4,7 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from billing_project import health
+from billing_project import health, stripe_client
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +94,19 @@ def test_swagger_ui_renders(api_client):
     response = api_client.get("/docs")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_health_reports_stripe_through_the_emulator(api_client, stripe_settings):
+    stripe_client._last_checks.clear()
+    body = api_client.get("/health").json()
+    assert body["checks"]["stripe"] == "ok" and body["status"] == "ok"
+
+
+def test_stripe_down_degrades_health_without_failing_it(api_client, settings):
+    stripe_client._last_checks.clear()
+    settings.STRIPE_API_KEY = "sk_test_" + "x" * 24
+    settings.STRIPE_API_BASE = "http://127.0.0.1:1"  # nothing listens there
+    response = api_client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["checks"]["stripe"].startswith("error")
