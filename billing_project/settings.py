@@ -245,6 +245,12 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Subscriptions (issue 6): each new tenant's customer lives on its own test clock when the API base
+# is not Stripe's own (the bundled emulator); set STRIPE_TEST_CLOCKS=1 to use them with Stripe test mode.
+STRIPE_TEST_CLOCKS = env_bool("STRIPE_TEST_CLOCKS", bool(STRIPE_API_BASE))
+# A past_due subscription keeps its plan's entitlements this many days, then falls back to free.
+SUBSCRIPTION_GRACE_DAYS = env_int("SUBSCRIPTION_GRACE_DAYS", 7)
+SUBSCRIPTION_FREE_PLAN = env_str("SUBSCRIPTION_FREE_PLAN", "free")
 CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.db_scheduler:TenantAwareDatabaseScheduler"
 
 # --- email --------------------------------------------------------------------------------------

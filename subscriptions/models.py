@@ -49,3 +49,74 @@ class Plan(models.Model):
     @property
     def plan_id(self) -> str:
         return self.code
+
+
+class BillingCycle(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    YEARLY = "yearly", "Yearly"
+
+
+LIVE_STATUSES = ("trialing", "active", "past_due", "unpaid", "incomplete")
+
+
+class BillingAccount(models.Model):
+    """One per tenant: its Stripe customer and the state of its subscription as last read from Stripe.
+
+    Webhook handlers and services write it after re-fetching the subscription, so it is the fast,
+    indexed read model behind entitlements; dj-stripe keeps the full mirror of the Stripe objects.
+    """
+
+    tenant = models.OneToOneField("tenants.Tenant", on_delete=models.CASCADE, related_name="billing_account")
+    stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
+    test_clock_id = models.CharField(max_length=255, blank=True)
+    clock_time = models.DateTimeField(null=True, blank=True,
+                                      help_text="Frozen time of the customer's test clock (its 'now').")
+    subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
+    status = models.CharField(max_length=32, blank=True, help_text="Stripe subscription status.")
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    billing_cycle = models.CharField(max_length=10, choices=BillingCycle.choices, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    current_period_start = models.DateTimeField(null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    latest_invoice_id = models.CharField(max_length=255, blank=True)
+    past_due_since = models.DateTimeField(null=True, blank=True)
+    # A downgrade at period end changes the Stripe price at once (without proration), so the
+    # tenant keeps what it paid for until the period ends.
+    previous_plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    previous_plan_until = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.tenant} {self.status or 'no subscription'}"
+
+    @property
+    def is_live(self) -> bool:
+        return bool(self.subscription_id) and self.status in LIVE_STATUSES
+
+
+class WebhookEvent(models.Model):
+    """A Stripe event received by POST /api/v1/webhooks/stripe: processed once by id."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    tenant = models.ForeignKey("tenants.Tenant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    payload = models.JSONField()
+    stripe_created = models.DateTimeField(null=True, blank=True)
+    received = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type} {self.status}"

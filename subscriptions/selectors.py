@@ -29,3 +29,71 @@ def plan_get(*, plan_id: str) -> Plan | None:
 
 def plan_catalog_invalidate() -> None:
     caches["shared"].delete(PLANS_CACHE_KEY)
+
+
+# --- subscriptions and entitlements ---------------------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from subscriptions.models import BillingAccount  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Entitlements:
+    """What a tenant may use now: the effective plan and its limits (resource -> int, None = unlimited)."""
+
+    plan: Plan
+    limits: dict
+    status: str  # the subscription's Stripe status, or "none"
+    reason: str  # "subscription", "grace_period", "paid_until_period_end", "free"
+    grace_until: datetime | None = None
+
+
+def billing_account_get(*, tenant) -> BillingAccount | None:
+    return BillingAccount.objects.select_related("plan", "previous_plan").filter(tenant=tenant).first()
+
+
+def subscription_get_current(*, tenant) -> BillingAccount | None:
+    """The tenant's live subscription state (trialing, active, past_due, unpaid, incomplete), or None."""
+    account = billing_account_get(tenant=tenant)
+    return account if account is not None and account.is_live else None
+
+
+def tenant_now(account: BillingAccount | None) -> datetime:
+    """A tenant on a Stripe test clock lives in the clock's time."""
+    if account is not None and account.test_clock_id and account.clock_time:
+        return account.clock_time
+    return timezone.now()
+
+
+def free_plan() -> Plan:
+    plan = Plan.objects.filter(code=settings.SUBSCRIPTION_FREE_PLAN).first()
+    return plan if plan is not None else Plan(code=settings.SUBSCRIPTION_FREE_PLAN, name="Free",
+                                              price_monthly=0, price_yearly=0, limits={})
+
+
+def entitlements_get(*, tenant) -> Entitlements:
+    """Effective plan and limits: active/trialing -> the plan (the previous, bigger plan until the
+    period end after a downgrade); past_due -> the plan for SUBSCRIPTION_GRACE_DAYS after the failed
+    invoice; incomplete, unpaid, canceled or none -> the free plan."""
+    account = billing_account_get(tenant=tenant)
+    status = account.status if account is not None and account.subscription_id else "none"
+    plan, reason, grace_until = None, "free", None
+    if account is not None and account.plan is not None:
+        now = tenant_now(account)
+        if status in ("active", "trialing"):
+            plan, reason = account.plan, "subscription"
+            if account.previous_plan is not None and account.previous_plan_until and now < account.previous_plan_until:
+                plan, reason = account.previous_plan, "paid_until_period_end"
+        elif status == "past_due" and account.past_due_since:
+            grace_until = account.past_due_since + timedelta(days=settings.SUBSCRIPTION_GRACE_DAYS)
+            if now < grace_until:
+                plan, reason = account.plan, "grace_period"
+    if plan is None:
+        plan = free_plan()
+    return Entitlements(plan=plan, limits=dict(plan.limits or {}), status=status, reason=reason,
+                        grace_until=grace_until)

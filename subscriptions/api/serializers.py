@@ -16,3 +16,114 @@ class PlanOutput(serializers.ModelSerializer):
         model = Plan
         fields = ["plan_id", "name", "description", "price_monthly", "price_yearly", "currency", "features",
                   "limits", "stripe_price_id", "stripe_price_id_yearly"]
+
+
+from billing_project.api.fields import StrictSerializer  # noqa: E402
+
+CYCLE_CHOICES = ["monthly", "yearly"]
+
+
+class SubscriptionCreateInput(StrictSerializer):
+    plan_id = serializers.CharField()
+    billing_cycle = serializers.ChoiceField(choices=CYCLE_CHOICES, default="monthly")
+    price_id = serializers.CharField(required=False, help_text="Accepted for compatibility; must be the plan's "
+                                                               "price for the chosen cycle.")
+    trial_days = serializers.IntegerField(min_value=0, max_value=90, default=0)
+    coupon = serializers.CharField(required=False, allow_blank=True)
+    payment_method = serializers.CharField(required=False, help_text="A Stripe pm_... id from Stripe.js.")
+
+
+class SubscriptionUpdateInput(StrictSerializer):
+    cancel_at_period_end = serializers.BooleanField(required=False)
+    plan_id = serializers.CharField(required=False)
+    billing_cycle = serializers.ChoiceField(choices=CYCLE_CHOICES, required=False)
+    when = serializers.ChoiceField(choices=["now", "period_end"], required=False,
+                                   help_text="Downgrades happen at period end unless 'now'.")
+
+    def validate(self, attrs):
+        if ("cancel_at_period_end" in attrs) == ("plan_id" in attrs):
+            raise serializers.ValidationError("Give either cancel_at_period_end or plan_id.")
+        return attrs
+
+
+class SubscriptionPreviewInput(StrictSerializer):
+    plan_id = serializers.CharField()
+    billing_cycle = serializers.ChoiceField(choices=CYCLE_CHOICES, required=False)
+    when = serializers.ChoiceField(choices=["now", "period_end"], required=False)
+
+
+class ScheduledChangeOutput(serializers.Serializer):
+    plan_id = serializers.CharField()
+    effective_at = serializers.DateTimeField()
+
+
+class SubscriptionOutput(serializers.Serializer):
+    subscription_id = serializers.CharField()
+    status = serializers.CharField()
+    plan_id = serializers.SerializerMethodField()
+    billing_cycle = serializers.CharField()
+    trial_end = serializers.DateTimeField(allow_null=True)
+    current_period_start = serializers.DateTimeField(allow_null=True)
+    current_period_end = serializers.DateTimeField(allow_null=True)
+    cancel_at_period_end = serializers.BooleanField()
+    latest_invoice_id = serializers.SerializerMethodField()
+    client_secret = serializers.SerializerMethodField()
+    scheduled_change = serializers.SerializerMethodField()
+
+    def get_plan_id(self, account) -> str | None:
+        # After a downgrade at period end the plan in force is still the previous one.
+        if account.previous_plan_id and account.previous_plan_until:
+            return account.previous_plan.code
+        return account.plan.code if account.plan else None
+
+    def get_latest_invoice_id(self, account) -> str | None:
+        return account.latest_invoice_id or None
+
+    def get_client_secret(self, account) -> str | None:
+        return self.context.get("client_secret")
+
+    def get_scheduled_change(self, account) -> dict | None:
+        if account.previous_plan_id and account.previous_plan_until:
+            return {"plan_id": account.plan.code, "billing_cycle": account.billing_cycle,
+                    "effective_at": serializers.DateTimeField().to_representation(account.previous_plan_until)}
+        return None
+
+
+class PreviewLineOutput(serializers.Serializer):
+    description = serializers.CharField()
+    amount = MoneyField()
+    proration = serializers.BooleanField()
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+
+
+class PreviewOutput(serializers.Serializer):
+    amount_due_now = MoneyField()
+    currency = serializers.CharField()
+    next_invoice_total = MoneyField()
+    next_invoice_date = serializers.DateTimeField(allow_null=True)
+    lines = serializers.SerializerMethodField()
+    effective = serializers.CharField(help_text="now | period_end: when the change takes effect")
+
+    def get_lines(self, data) -> list:
+        return PreviewLineOutput([{**line, "currency": data["currency"]} for line in data["lines"]], many=True).data
+
+
+class PaymentMethodCreateInput(StrictSerializer):
+    type = serializers.ChoiceField(choices=["card"], default="card")
+    token = serializers.CharField(help_text="pm_... (or tok_...) from Stripe.js")
+    set_default = serializers.BooleanField(default=False)
+
+
+class PaymentMethodOutput(serializers.Serializer):
+    payment_method_id = serializers.CharField()
+    type = serializers.CharField()
+    brand = serializers.CharField(allow_null=True)
+    last4 = serializers.CharField(allow_null=True)
+    exp_month = serializers.IntegerField(allow_null=True)
+    exp_year = serializers.IntegerField(allow_null=True)
+    is_default = serializers.BooleanField()
+
+
+class ClientSecretOutput(serializers.Serializer):
+    client_secret = serializers.CharField()

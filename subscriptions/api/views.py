@@ -2,9 +2,23 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from billing_project.api.exceptions import NotFound
+from billing_project.api.permissions import OWNER_ONLY
 from billing_project.api.views import BaseApiView
 from subscriptions import selectors
-from subscriptions.api.serializers import PlanOutput
+from subscriptions.api.serializers import (
+    ClientSecretOutput,
+    PaymentMethodCreateInput,
+    PaymentMethodOutput,
+    PlanOutput,
+    PreviewOutput,
+    SubscriptionCreateInput,
+    SubscriptionOutput,
+    SubscriptionPreviewInput,
+    SubscriptionUpdateInput,
+)
+from subscriptions.services import payment_methods as pm_services
+from subscriptions.services import subscriptions as sub_services
 
 
 class PlanListApi(BaseApiView):
@@ -15,3 +29,124 @@ class PlanListApi(BaseApiView):
     @extend_schema(responses={200: PlanOutput(many=True)}, tags=["plans"], summary="Public plans, by price")
     def get(self, request):
         return Response(PlanOutput(selectors.plan_list_public(), many=True).data)
+
+
+def _who(request) -> dict:
+    return {"tenant": request.auth.tenant, "actor": request.auth.actor,
+            "request_key": request.headers.get("Idempotency-Key")}
+
+
+def _current(tenant):
+    account = selectors.subscription_get_current(tenant=tenant)
+    if account is None:
+        raise NotFound("This tenant has no live subscription.", code="no_subscription")
+    return account
+
+
+class SubscriptionCreateApi(BaseApiView):
+    @extend_schema(request=SubscriptionCreateInput, responses={201: SubscriptionOutput}, tags=["subscriptions"],
+                   summary="Subscribe the tenant to a plan (409 subscription_exists, 402 card_declined)")
+    def post(self, request):
+        data = SubscriptionCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        account, secret = sub_services.subscription_create(**data.validated_data, **_who(request))
+        return Response(SubscriptionOutput(account, context={"client_secret": secret}).data, status=201)
+
+
+class SubscriptionCurrentApi(BaseApiView):
+    def get_permissions(self):
+        if self.request.method == "DELETE":
+            self.write_grants = OWNER_ONLY  # cancel-now is the owner's decision alone
+        return super().get_permissions()
+
+    @extend_schema(responses={200: SubscriptionOutput}, tags=["subscriptions"],
+                   summary="The live subscription (404 no_subscription)")
+    def get(self, request):
+        return Response(SubscriptionOutput(_current(request.auth.tenant)).data)
+
+    @extend_schema(request=SubscriptionUpdateInput, responses={200: SubscriptionOutput}, tags=["subscriptions"],
+                   summary="Cancel at period end / resume, or change plan")
+    def put(self, request):
+        data = SubscriptionUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if "cancel_at_period_end" in values:
+            account = sub_services.subscription_set_cancel_at_period_end(
+                cancel=values["cancel_at_period_end"], **_who(request))
+        else:
+            account = sub_services.subscription_change_plan(
+                plan_id=values["plan_id"], billing_cycle=values.get("billing_cycle"), when=values.get("when"),
+                **_who(request))
+        return Response(SubscriptionOutput(account).data)
+
+    @extend_schema(responses={204: None}, tags=["subscriptions"], summary="Cancel now (owner only)")
+    def delete(self, request):
+        sub_services.subscription_cancel_now(**_who(request))
+        return Response(status=204)
+
+
+class SubscriptionPreviewApi(BaseApiView):
+    @extend_schema(request=SubscriptionPreviewInput, responses={200: PreviewOutput}, tags=["subscriptions"],
+                   summary="What a plan change costs now and next (Stripe's invoice preview)")
+    def post(self, request):
+        data = SubscriptionPreviewInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        preview = sub_services.subscription_preview_change(tenant=request.auth.tenant, **data.validated_data)
+        return Response(PreviewOutput(preview).data)
+
+
+class PaymentMethodListApi(BaseApiView):
+    @extend_schema(responses={200: PaymentMethodOutput(many=True)}, tags=["payment methods"],
+                   summary="The tenant's cards")
+    def get(self, request):
+        return Response(PaymentMethodOutput(pm_services.payment_method_list(tenant=request.auth.tenant),
+                                            many=True).data)
+
+    @extend_schema(request=PaymentMethodCreateInput, responses={201: PaymentMethodOutput}, tags=["payment methods"],
+                   summary="Attach a card (402 card_declined with the decline code in detail)")
+    def post(self, request):
+        data = PaymentMethodCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        pm = pm_services.payment_method_attach(token=data.validated_data["token"],
+                                               set_default=data.validated_data["set_default"], **_who(request))
+        return Response(PaymentMethodOutput(pm).data, status=201)
+
+
+class PaymentMethodDefaultApi(BaseApiView):
+    @extend_schema(request=None, responses={200: PaymentMethodOutput}, tags=["payment methods"],
+                   summary="Make a card the default")
+    def post(self, request, payment_method_id):
+        pm = pm_services.payment_method_set_default(payment_method_id=payment_method_id, **_who(request))
+        return Response(PaymentMethodOutput(pm).data)
+
+
+class PaymentMethodDetailApi(BaseApiView):
+    @extend_schema(responses={204: None}, tags=["payment methods"],
+                   summary="Remove a card (409 payment_method_in_use for the live subscription's default)")
+    def delete(self, request, payment_method_id):
+        pm_services.payment_method_detach(payment_method_id=payment_method_id, **_who(request))
+        return Response(status=204)
+
+
+class SetupIntentCreateApi(BaseApiView):
+    @extend_schema(request=None, responses={201: ClientSecretOutput}, tags=["payment methods"],
+                   summary="A SetupIntent's client secret for collecting a card with Stripe.js")
+    def post(self, request):
+        secret = pm_services.setup_intent_create(tenant=request.auth.tenant,
+                                                 request_key=request.headers.get("Idempotency-Key"))
+        return Response({"client_secret": secret}, status=201)
+
+
+class StripeWebhookApi(BaseApiView):
+    """Stripe's deliveries: authenticated by the Stripe-Signature header, not by a credential."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={200: None}, tags=["webhooks"],
+                   summary="Stripe webhook endpoint (400 invalid_signature; each event processed once)")
+    def post(self, request):
+        from subscriptions.services.webhooks import webhook_receive
+
+        event = webhook_receive(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
+        return Response({"received": True, "event_id": event.event_id, "status": event.status})

@@ -1,0 +1,52 @@
+"""The tenant's subscription state (BillingAccount) as read from a Stripe Subscription object.
+
+Every writer (services after their own Stripe call, webhook handlers after re-fetching) goes
+through `account_apply_subscription`, so the state is the same whoever saw the change first.
+"""
+
+from __future__ import annotations
+
+from subscriptions.models import LIVE_STATUSES, BillingAccount
+from subscriptions.services.catalog import plan_for_price
+from subscriptions.services.common import from_ts
+
+
+def _latest_invoice_created(subscription):
+    invoice = subscription.get("latest_invoice")
+    if invoice is not None and not isinstance(invoice, str):
+        return from_ts(invoice.get("created"))
+    return None
+
+
+def account_apply_subscription(*, account: BillingAccount, subscription) -> BillingAccount:
+    """Copy a (freshly fetched) Stripe subscription onto the account and save it.
+
+    A canceled subscription only clears the account when it is the account's current one: a late
+    event about an older subscription must not erase a newer one.
+    """
+    status = subscription["status"]
+    if account.subscription_id and account.subscription_id != subscription["id"] and status not in LIVE_STATUSES:
+        return account
+    item = subscription["items"]["data"][0]
+    plan, cycle = plan_for_price(item["price"]["id"])
+    was_past_due = account.status == "past_due" and account.subscription_id == subscription["id"]
+    account.subscription_id = subscription["id"]
+    account.status = status
+    account.plan = plan
+    account.billing_cycle = cycle
+    account.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
+    account.trial_end = from_ts(subscription.get("trial_end"))
+    account.current_period_start = from_ts(item.get("current_period_start"))
+    account.current_period_end = from_ts(item.get("current_period_end"))
+    latest = subscription.get("latest_invoice")
+    account.latest_invoice_id = (latest if isinstance(latest, str) else (latest or {}).get("id")) or ""
+    if status == "past_due":
+        if not (was_past_due and account.past_due_since):
+            # The grace period counts from the failed invoice (in the customer's clock time).
+            account.past_due_since = _latest_invoice_created(subscription) or account.current_period_start
+    else:
+        account.past_due_since = None
+    if status not in LIVE_STATUSES:
+        account.previous_plan, account.previous_plan_until = None, None
+    account.save()
+    return account

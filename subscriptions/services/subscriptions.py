@@ -1,0 +1,240 @@
+"""Subscribe, cancel, resume, change plan, preview a change, cancel now."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing_project.api.exceptions import Conflict, InvalidRequest, NotFound
+from subscriptions import gateway
+from subscriptions.models import BillingAccount, Plan
+from subscriptions.services.common import from_ts, mirror, op_key
+from subscriptions.services.customers import customer_ensure
+from subscriptions.services.state import account_apply_subscription
+from tenants.services import audit_record
+
+MAX_TRIAL_DAYS = 90
+
+
+def _plan_price(*, plan_id: str, billing_cycle: str) -> tuple[Plan, str]:
+    plan = Plan.objects.filter(code=plan_id, is_active=True).first()
+    if plan is None:
+        raise InvalidRequest(f"No active plan {plan_id!r}.", code="plan_not_found", detail={"plan_id": ["Unknown plan."]})
+    if billing_cycle not in ("monthly", "yearly"):
+        raise InvalidRequest("billing_cycle is monthly or yearly.", detail={"billing_cycle": ["monthly or yearly"]})
+    price_id = plan.stripe_price_id if billing_cycle == "monthly" else plan.stripe_price_id_yearly
+    if not price_id:
+        raise Conflict(f"Plan {plan.code} is not synced to Stripe yet (manage.py sync_plans_to_stripe).",
+                       code="plan_not_synced")
+    return plan, price_id
+
+
+def _amount(plan: Plan, cycle: str) -> int:
+    return plan.price_monthly if cycle == "monthly" else plan.price_yearly
+
+
+def _yearly_value(plan: Plan, cycle: str) -> int:
+    return plan.price_monthly * 12 if cycle == "monthly" else plan.price_yearly
+
+
+def _snapshot(account: BillingAccount) -> dict:
+    return {"subscription_id": account.subscription_id or None, "status": account.status or None,
+            "plan_id": account.plan.code if account.plan else None, "billing_cycle": account.billing_cycle or None,
+            "cancel_at_period_end": account.cancel_at_period_end}
+
+
+def _locked_account(tenant) -> BillingAccount:
+    account = customer_ensure(tenant=tenant)
+    return BillingAccount.objects.select_for_update(of=("self",)).select_related("plan").get(pk=account.pk)
+
+
+def _live_account(tenant) -> BillingAccount:
+    account = _locked_account(tenant)
+    if not account.is_live:
+        raise NotFound("This tenant has no live subscription.", code="no_subscription")
+    return account
+
+
+def _sync(account, subscription, tenant):
+    account_apply_subscription(account=account, subscription=subscription)
+    mirror("Subscription", subscription)
+
+
+def subscription_create(*, tenant, plan_id: str, billing_cycle: str = "monthly", price_id: str | None = None,
+                        trial_days: int = 0, coupon: str | None = None, payment_method: str | None = None,
+                        actor: str = "system", request_key: str | None = None) -> tuple[BillingAccount, str | None]:
+    """Subscribe the tenant to a plan. Returns the account and the client secret to confirm a first
+    payment (None when nothing is to confirm).
+
+    One live subscription per tenant (409 `subscription_exists`). A paid plan without a trial and
+    without a usable card comes back `incomplete` with the secret; the free plan needs no card.
+    """
+    from coupons import services as coupon_services
+
+    plan, plan_price_id = _plan_price(plan_id=plan_id, billing_cycle=billing_cycle)
+    if price_id and price_id != plan_price_id:
+        raise InvalidRequest(f"price_id is not the {billing_cycle} price of plan {plan.code}.",
+                             detail={"price_id": [f"Expected {plan_price_id}."]})
+    if not 0 <= int(trial_days or 0) <= MAX_TRIAL_DAYS:
+        raise InvalidRequest("trial_days is between 0 and 90.", detail={"trial_days": ["0-90"]})
+    with transaction.atomic():
+        # The account row lock serialises subscribing: two concurrent requests make one subscription.
+        account = _locked_account(tenant)
+        if account.is_live:
+            raise Conflict("This tenant already has a live subscription; change it instead.",
+                           code="subscription_exists")
+        before = _snapshot(account)
+        if payment_method:
+            pm = gateway.payment_method_attach(token=payment_method, customer_id=account.stripe_customer_id,
+                                               key=op_key("pm-attach", tenant, request_key))
+            gateway.customer_set_default_payment_method(customer_id=account.stripe_customer_id,
+                                                        payment_method_id=pm.id,
+                                                        key=op_key("pm-default", tenant, request_key))
+        redemption = coupon_services.coupon_redeem_for_new_subscription(tenant=tenant, plan=plan, code=coupon,
+                                                                         actor=actor)
+        params = {"customer": account.stripe_customer_id, "items": [{"price": plan_price_id}],
+                  # Collect now when a card is there; otherwise the subscription stays `incomplete`
+                  # and the client confirms the payment with the invoice's confirmation secret.
+                  "payment_behavior": "allow_incomplete",
+                  "metadata": {"tenant_id": str(tenant.id), "plan_id": plan.code, "billing_cycle": billing_cycle}}
+        if trial_days:
+            params["trial_period_days"] = int(trial_days)
+            # Without a card when the trial ends, Stripe cancels instead of billing a card it lacks.
+            params["trial_settings"] = {"end_behavior": {"missing_payment_method": "cancel"}}
+        if redemption is not None:
+            params["discounts"] = [redemption.stripe_discount]
+        subscription = gateway.subscription_create(params=params, key=op_key("sub-create", tenant, request_key))
+        if redemption is not None:
+            coupon_services.redemption_attach(redemption=redemption.redemption, subscription_id=subscription.id)
+        _sync(account, subscription, tenant)
+        audit_record(actor=actor, action="subscription.create", tenant=tenant, target=subscription.id,
+                     before=before, after={**_snapshot(account), "coupon": redemption.code if redemption else None})
+    return account, client_secret_of(subscription)
+
+
+def client_secret_of(subscription) -> str | None:
+    """The secret the customer confirms a pending first payment with (dahlia: the invoice's
+    confirmation_secret; absent when nothing is to pay)."""
+    invoice = subscription.get("latest_invoice")
+    if subscription["status"] != "incomplete" or not invoice or isinstance(invoice, str):
+        return None
+    secret = invoice.get("confirmation_secret")
+    return secret.get("client_secret") if secret else None
+
+
+def subscription_set_cancel_at_period_end(*, tenant, cancel: bool, actor: str = "system",
+                                          request_key: str | None = None) -> BillingAccount:
+    """Cancel at period end (True) or resume (False)."""
+    with transaction.atomic():
+        account = _live_account(tenant)
+        before = _snapshot(account)
+        subscription = gateway.subscription_update(
+            subscription_id=account.subscription_id, params={"cancel_at_period_end": bool(cancel)},
+            key=op_key("sub-cancel-at-end" if cancel else "sub-resume", tenant, request_key))
+        _sync(account, subscription, tenant)
+        audit_record(actor=actor, action="subscription.cancel_at_period_end" if cancel else "subscription.resume",
+                     tenant=tenant, target=account.subscription_id, before=before, after=_snapshot(account))
+    if cancel:
+        from notifications.events import billing_event_emit
+        billing_event_emit(tenant=tenant, kind="subscription_cancel_scheduled", object_id=account.subscription_id,
+                           dedup_key=f"subscription_cancel_scheduled:{account.subscription_id}:"
+                                     f"{int(account.current_period_end.timestamp()) if account.current_period_end else 0}",
+                           data={"cancel_at": account.current_period_end.isoformat() if account.current_period_end else None})
+    return account
+
+
+def _change_is_immediate(account: BillingAccount, plan: Plan, cycle: str, when: str | None) -> bool:
+    if when == "now" or account.status in ("trialing", "incomplete") or cycle != account.billing_cycle:
+        # A trial has nothing paid to keep; an interval change restarts the billing cycle in Stripe.
+        return True
+    return _yearly_value(plan, cycle) >= _yearly_value(account.plan, account.billing_cycle)
+
+
+def subscription_change_plan(*, tenant, plan_id: str, billing_cycle: str | None = None, when: str | None = None,
+                             actor: str = "system", request_key: str | None = None) -> BillingAccount:
+    """Upgrade now with proration (invoiced and collected at once); downgrade at period end unless
+    `when="now"`. A downgrade at period end moves the Stripe price without proration, so the next
+    renewal bills the new price, and keeps the old plan's entitlements until the period ends."""
+    if when not in (None, "now", "period_end"):
+        raise InvalidRequest("when is 'now' or 'period_end'.", detail={"when": ["now or period_end"]})
+    with transaction.atomic():
+        account = _live_account(tenant)
+        cycle = billing_cycle or account.billing_cycle or "monthly"
+        plan, price_id = _plan_price(plan_id=plan_id, billing_cycle=cycle)
+        if account.plan_id == plan.pk and account.billing_cycle == cycle:
+            raise InvalidRequest("The subscription is already on this plan and cycle.", code="no_change")
+        before = _snapshot(account)
+        old_plan = account.plan
+        immediate = _change_is_immediate(account, plan, cycle, when)
+        current = gateway.subscription_retrieve(account.subscription_id)
+        params = {"items": [{"id": current["items"]["data"][0]["id"], "price": price_id}],
+                  "proration_behavior": "always_invoice" if immediate else "none",
+                  "metadata": {"plan_id": plan.code, "billing_cycle": cycle}}
+        subscription = gateway.subscription_update(subscription_id=account.subscription_id, params=params,
+                                                   key=op_key("sub-change", tenant, request_key))
+        _sync(account, subscription, tenant)
+        if immediate:
+            account.previous_plan, account.previous_plan_until = None, None
+        else:
+            account.previous_plan, account.previous_plan_until = old_plan, account.current_period_end
+        account.save(update_fields=["previous_plan", "previous_plan_until", "updated"])
+        audit_record(actor=actor, action="subscription.change_plan", tenant=tenant, target=account.subscription_id,
+                     before=before, after={**_snapshot(account), "effective": "now" if immediate else "period_end"})
+    return account
+
+
+def subscription_preview_change(*, tenant, plan_id: str, billing_cycle: str | None = None,
+                                when: str | None = None) -> dict:
+    """What a plan change costs: Stripe's invoice preview of the change (due now) and of the next
+    renewal with the new price. Money in minor units; the API renders decimal strings."""
+    account = customer_ensure(tenant=tenant)
+    if not account.is_live:
+        raise NotFound("This tenant has no live subscription.", code="no_subscription")
+    cycle = billing_cycle or account.billing_cycle or "monthly"
+    plan, price_id = _plan_price(plan_id=plan_id, billing_cycle=cycle)
+    current = gateway.subscription_retrieve(account.subscription_id)
+    immediate = _change_is_immediate(account, plan, cycle, when)
+    items = [{"id": current["items"]["data"][0]["id"], "price": price_id}]
+    base = {"customer": account.stripe_customer_id, "subscription": account.subscription_id}
+    now_invoice = None
+    if immediate:
+        now_invoice = gateway.invoice_preview(params={**base, "subscription_details": {
+            "items": items, "proration_behavior": "always_invoice"}})
+    nxt = gateway.invoice_preview(params={**base, "subscription_details": {"items": items, "proration_behavior": "none"}})
+    if immediate and cycle != account.billing_cycle:
+        next_date = None  # the cycle restarts now: the new period's first invoice is the one due now
+    else:
+        next_date = from_ts(nxt.get("next_payment_attempt") or nxt.get("period_end")) or account.current_period_end
+    lines = []
+    for line in (now_invoice["lines"]["data"] if now_invoice else []):
+        parent = line.get("parent") or {}
+        details = parent.get("subscription_item_details") or parent.get("invoice_item_details") or {}
+        lines.append({"description": line.get("description") or "", "amount": line["amount"],
+                      "proration": bool(details.get("proration")),
+                      "period_start": from_ts(line["period"]["start"]), "period_end": from_ts(line["period"]["end"])})
+    return {"amount_due_now": now_invoice["amount_due"] if now_invoice else 0,
+            "currency": (now_invoice or nxt)["currency"], "next_invoice_total": nxt["total"],
+            "next_invoice_date": next_date, "lines": lines, "effective": "now" if immediate else "period_end"}
+
+
+def subscription_cancel_now(*, tenant, actor: str = "system", request_key: str | None = None) -> BillingAccount:
+    """End the subscription at once (no refund here; refunds are a finance action)."""
+    with transaction.atomic():
+        account = _live_account(tenant)
+        before = _snapshot(account)
+        subscription = gateway.subscription_cancel(subscription_id=account.subscription_id,
+                                                   key=op_key("sub-cancel", tenant, request_key))
+        subscription = gateway.subscription_retrieve(subscription.id)
+        _sync(account, subscription, tenant)
+        audit_record(actor=actor, action="subscription.cancel_now", tenant=tenant, target=account.subscription_id,
+                     before=before, after=_snapshot(account))
+    from notifications.events import billing_event_emit
+    billing_event_emit(tenant=tenant, kind="subscription_canceled", object_id=account.subscription_id)
+    return account
+
+
+def now_for(account: BillingAccount):
+    """The tenant's 'now': its test clock's frozen time when it lives on one, else the real time."""
+    if account.test_clock_id and account.clock_time:
+        return account.clock_time
+    return timezone.now()

@@ -1,0 +1,7 @@
+from tests.subscriptions.conftest import (  # noqa: F401  (the same Stripe fixtures)
+    billing_admin_client,
+    catalog,
+    other_client,
+    pytest_configure,
+    stripe_on,
+)
