@@ -1,1 +1,115 @@
-"""Finance back-office for the usage app."""
+"""Finance back-office for the usage app: meters, events (read only), rollups and alert state.
+
+Usage tables live in each tenant's schema while the admin runs on the public host, so every usage
+page works on one tenant at a time: `?tenant=<slug>` picks it (kept in the session) and the page's
+queries run in that tenant's schema.
+"""
+
+from django.contrib import admin, messages
+from django.db import ProgrammingError
+from django.http import HttpResponseRedirect
+from django_tenants.utils import tenant_context
+
+from tenants.models import Tenant
+from usage.models import Meter, UsageAlert, UsageEvent, UsageRollup
+
+SESSION_KEY = "usage_admin_tenant"
+
+
+class TenantSchemaAdmin(admin.ModelAdmin):
+    """Runs each view in the schema of the tenant chosen with ?tenant=<slug>."""
+
+    def _tenant(self, request):
+        slug = request.GET.get("tenant") or request.session.get(SESSION_KEY)
+        tenant = Tenant.objects.filter(slug=slug).exclude(schema_name="public").first() if slug else None
+        if tenant is None:
+            tenant = Tenant.objects.exclude(schema_name="public").order_by("slug").first()
+        if tenant is not None:
+            request.session[SESSION_KEY] = tenant.slug
+        return tenant
+
+    def _in_tenant(self, request, view, *args, **kwargs):
+        tenant = self._tenant(request)
+        if tenant is None:
+            messages.warning(request, "No tenant yet.")
+            return HttpResponseRedirect("../")
+        if "tenant" in request.GET:
+            # The changelist rejects unknown query parameters; the choice is in the session now.
+            query = request.GET.copy()
+            query.pop("tenant")
+            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}" if query else request.path)
+        with tenant_context(tenant):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()  # templates read querysets lazily: render inside the schema
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        tenant = self._tenant(request)
+        others = Tenant.objects.exclude(schema_name="public").order_by("slug").values_list("slug", flat=True)[:50]
+        extra_context = {**(extra_context or {}),
+                         "title": f"{self.model._meta.verbose_name_plural.capitalize()} of tenant "
+                                  f"{tenant.slug if tenant else '-'} (switch with ?tenant=: {', '.join(others)})"}
+        return self._in_tenant(request, super().changelist_view, extra_context=extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return self._in_tenant(request, super().change_view, object_id, form_url, extra_context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return self._in_tenant(request, super().add_view, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._in_tenant(request, super().delete_view, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        try:
+            return self._in_tenant(request, super().history_view, object_id, extra_context)
+        except ProgrammingError:  # the admin log lives in public; tenant objects have none
+            return HttpResponseRedirect("../")
+
+
+class ReadOnlyAdmin(TenantSchemaAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Meter)
+class MeterAdmin(TenantSchemaAdmin):
+    list_display = ("code", "display_name", "aggregation", "unit", "unique_property", "stripe_event_name", "is_active")
+    list_filter = ("aggregation", "is_active")
+    search_fields = ("code", "display_name")
+
+    def save_model(self, request, obj, form, change):
+        from usage.selectors import meters_forget
+
+        super().save_model(request, obj, form, change)
+        meters_forget()
+
+
+@admin.register(UsageEvent)
+class UsageEventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "resource_type", "quantity", "period_start", "source", "transaction_id", "late",
+                    "received_at")
+    list_filter = ("resource_type", "late", "source")
+    search_fields = ("=transaction_id", "=idempotency_key")
+    show_full_result_count = False  # no COUNT(*) over millions of events
+    list_per_page = 50
+
+
+@admin.register(UsageRollup)
+class UsageRollupAdmin(ReadOnlyAdmin):
+    list_display = ("resource_type", "period_start", "period_end", "total", "event_count", "max_value", "last_value",
+                    "unique_count", "late_billed", "updated")
+    list_filter = ("resource_type",)
+
+
+@admin.register(UsageAlert)
+class UsageAlertAdmin(ReadOnlyAdmin):
+    list_display = ("resource_type", "period_start", "threshold", "used", "limit", "fired_at")
+    list_filter = ("resource_type", "threshold")

@@ -1,1 +1,186 @@
-"""Reads of the usage app: <entity>_list / <entity>_get(*, tenant, ...)."""
+"""Reads of the usage app. Totals come from rollups (one row per resource and period), never from
+a scan of events; event lists and reports walk an index in pages or a server-side cursor."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import QuerySet
+from django.utils import timezone as dj_timezone
+
+from billing_project.api.exceptions import InvalidRequest
+from usage import counters
+from usage.limits import Limits, billing_period, limits_get
+from usage.models import Aggregation, Meter, UsageEvent, UsageRollup
+from usage.schema import in_schema
+
+METER_CACHE_SECONDS = 10
+_meters: dict[str, tuple[float, dict[str, Meter]]] = {}
+_meters_lock = threading.Lock()
+
+
+def meters_get(*, tenant) -> dict[str, Meter]:
+    """The tenant's active meters by code (cached per process for a few seconds: ingest asks each time)."""
+    now = time.monotonic()
+    hit = _meters.get(tenant.schema_name)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    meters = {m.code: m for m in Meter.objects.filter(is_active=True)}
+    with _meters_lock:
+        _meters[tenant.schema_name] = (now + METER_CACHE_SECONDS, meters)
+    return meters
+
+
+def meters_forget() -> None:
+    with _meters_lock:
+        _meters.clear()
+
+
+def rollup_used(rollup, meter: Meter | None) -> Decimal:
+    """The period's value of a resource under its meter's aggregation."""
+    aggregation = meter.aggregation if meter is not None else Aggregation.SUM
+    if aggregation == Aggregation.COUNT:
+        return Decimal(rollup.event_count)
+    if aggregation == Aggregation.MAX:
+        return rollup.max_value
+    if aggregation == Aggregation.LAST:
+        return rollup.last_value
+    if aggregation == Aggregation.UNIQUE_COUNT:
+        # Sources that report a head count (no per-user property) feed the last value instead.
+        return Decimal(rollup.unique_count) if rollup.unique_count else rollup.last_value
+    return rollup.total
+
+
+def period_resolve(*, tenant, period: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """`current` (default) or `YYYY-MM` -> the billing period [start, end)."""
+    limits = limits_get(tenant)
+    now = now or dj_timezone.now()
+    if not period or period == "current":
+        return billing_period(now, limits.period_anchor)
+    try:
+        at = datetime.strptime(period, "%Y-%m").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise InvalidRequest("period is 'current' or YYYY-MM.", detail={"period": ["Use 'current' or YYYY-MM."]})
+    # The billing period that starts in that month (a calendar month without a subscription).
+    start, end = billing_period(at, limits.period_anchor)
+    return (start, end) if start >= at else billing_period(end, limits.period_anchor)
+
+
+@dataclass(frozen=True)
+class ResourceUsage:
+    resource_type: str
+    used: Decimal
+    limit: int | None
+    percent: Decimal | None
+    unit: str
+    status: str
+    period_start: datetime
+    period_end: datetime
+
+
+def usage_status(used: Decimal, limit: int | None, thresholds: tuple[int, ...]) -> tuple[Decimal | None, str]:
+    """(percent with two places or None, "ok" | "warning" | "exceeded")."""
+    if limit is None:
+        return None, "ok"
+    if limit == 0:
+        return (Decimal("100.00") if used > 0 else Decimal("0.00")), ("exceeded" if used > 0 else "ok")
+    percent = (used * 100 / limit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if used >= limit:
+        return percent, "exceeded"
+    warn_at = min(thresholds) if thresholds else 80
+    return percent, ("warning" if percent >= warn_at else "ok")
+
+
+def usage_summary_get(*, tenant, period: str | None = None) -> list[ResourceUsage]:
+    """Every resource with a limit in the tenant's plan or a rollup in the period."""
+    start, end = period_resolve(tenant=tenant, period=period)
+    limits: Limits = limits_get(tenant)
+    meters = meters_get(tenant=tenant)
+    rollups = {r.resource_type: r for r in UsageRollup.objects.filter(period_start=start)}
+    result = []
+    for resource in sorted(set(limits.limits) | set(rollups)):
+        meter = meters.get(resource)
+        rollup = rollups.get(resource)
+        used = rollup_used(rollup, meter) if rollup is not None else Decimal(0)
+        limit = limits.limit_of(resource)
+        percent, status = usage_status(used, limit, limits.thresholds)
+        result.append(ResourceUsage(resource_type=resource, used=used, limit=limit, percent=percent,
+                                    unit=meter.unit if meter else "units", status=status,
+                                    period_start=start, period_end=end))
+    return result
+
+
+def usage_used_get(*, tenant, resource: str, period_start: datetime) -> Decimal:
+    """A resource's value in a period: the Redis counter, or the rollup (then cached)."""
+    used = counters.counter_get(tenant.schema_name, resource, period_start)
+    if used is not None:
+        return used
+    rollup = UsageRollup.objects.filter(resource_type=resource, period_start=period_start).first()
+    meter = meters_get(tenant=tenant).get(resource)
+    used = rollup_used(rollup, meter) if rollup is not None else Decimal(0)
+    counters.counters_store(tenant.schema_name, [(resource, period_start, used, True)])
+    return used
+
+
+@dataclass(frozen=True)
+class EntitlementCheck:
+    allowed: bool
+    remaining: Decimal | None
+    limit: int | None
+    used: Decimal
+
+
+def entitlement_check(*, tenant, resource: str, quantity: Decimal) -> EntitlementCheck:
+    """May the tenant use `quantity` more of `resource` now? Hard limits deny beyond the limit;
+    soft limits allow (the overage is billed)."""
+    limits = limits_get(tenant)
+    if resource not in limits.limits and resource not in meters_get(tenant=tenant):
+        raise InvalidRequest(f"Unknown resource {resource!r}.", detail={"resource": ["Unknown resource type."]})
+    start, _ = billing_period(dj_timezone.now(), limits.period_anchor)
+    used = usage_used_get(tenant=tenant, resource=resource, period_start=start)
+    limit = limits.limit_of(resource)
+    if limit is None:
+        return EntitlementCheck(allowed=True, remaining=None, limit=None, used=used)
+    remaining = max(Decimal(limit) - used, Decimal(0))
+    allowed = used + quantity <= limit or not limits.is_hard(resource)
+    return EntitlementCheck(allowed=allowed, remaining=remaining, limit=limit, used=used)
+
+
+def usage_event_list(*, tenant, filters: dict | None = None) -> QuerySet[UsageEvent]:
+    """The tenant's events, newest first; filters: resource_type, source, transaction_id, late,
+    from / to (on period_start)."""
+    filters = filters or {}
+    qs = UsageEvent.objects.all()
+    for name in ("resource_type", "source", "transaction_id", "late"):
+        if filters.get(name) is not None:
+            qs = qs.filter(**{name: filters[name]})
+    if filters.get("from") is not None:
+        qs = qs.filter(period_start__gte=filters["from"])
+    if filters.get("to") is not None:
+        qs = qs.filter(period_start__lt=filters["to"])
+    return qs
+
+
+REPORT_COLUMNS = ("event_id", "resource_type", "quantity", "unit", "period_start", "period_end", "source",
+                  "transaction_id", "late", "billing_period_start", "received_at")
+
+
+def usage_report_rows(*, tenant, start: datetime, end: datetime, resource_type: str | None = None,
+                      chunk_size: int = 5000) -> Iterator[tuple]:
+    """Events with period_start in [start, end) in time order, read through a server-side cursor
+    (constant memory whatever the size)."""
+    # Streamed responses are iterated after the view returned (and the request's schema was reset).
+    with in_schema(tenant):
+        qs = usage_event_list(tenant=tenant, filters={"from": start, "to": end, "resource_type": resource_type})
+        yield from qs.order_by("period_start", "id").values_list(*REPORT_COLUMNS).iterator(chunk_size=chunk_size)
+
+
+def usage_report_count(*, tenant, start: datetime, end: datetime) -> int:
+    """Number of events in [start, end), from the rollups when the range is whole periods."""
+    return sum(UsageRollup.objects.filter(period_start__gte=start, period_start__lt=end)
+               .values_list("event_count", flat=True))

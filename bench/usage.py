@@ -1,0 +1,292 @@
+#!/usr/bin/env python
+"""Usage metering under load, through the real HTTP stack (gunicorn) on loopback.
+
+    python bench/usage.py [--workers 4] [--seconds 10] [--p3-events 10000000] [--keep]
+
+Uses its own database (`billing_bench_usage` on 127.0.0.1:5432 or DATABASE_URL's server, or an
+embedded PostgreSQL) and Redis db 13, provisions one tenant with an `ingest` API key, starts
+gunicorn with N sync workers, then measures and prints (asserts nothing):
+- P1: batch ingest (`POST /api/v1/usage/batch`, 1,000 events per request, each with a
+  transaction_id) in events/s sustained, and a raw `COPY` of the same number of rows into the same
+  table in the same run, with the ratio (goals: >= 10,000 events/s; >= 25% of COPY);
+- P2: single-event ingest (`POST /api/v1/usage`) at a fixed 200 requests/s (open loop: requests
+  leave on schedule whatever the previous ones do), p50/p99 latency (goal p99 < 25 ms);
+- P3: `GET /api/v1/usage/summary` p50/p95 for a tenant holding --p3-events events
+  (goal p95 < 50 ms at 10,000,000 events). The events are generated inside PostgreSQL and the
+  rollups recomputed from them once, as ingest would have left them.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from multiprocessing import Pool
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.dev import Services, free_port, port_open  # noqa: E402
+
+DB_NAME = "billing_bench_usage"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1)]
+
+
+def _post(conn: http.client.HTTPConnection, path: str, body: bytes, key: str) -> tuple[int, bytes]:
+    conn.request("POST", path, body=body, headers={"Content-Type": "application/json", "X-API-Key": key})
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def _batch_client(args) -> tuple[int, int, float]:
+    """One client process: sends its pre-built batches back to back; returns (events, errors, seconds)."""
+    port, key, bodies, deadline = args
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    events = errors = 0
+    started = time.perf_counter()
+    for body, count in bodies:
+        if time.time() > deadline:
+            break
+        status, payload = _post(conn, "/api/v1/usage/batch", body, key)
+        if status == 200:
+            events += json.loads(payload)["accepted"]
+        else:
+            errors += 1
+        conn.close()  # sync gunicorn workers close after each response
+    return events, errors, time.perf_counter() - started
+
+
+def _events(n: int, run: str, offset: int) -> list[dict]:
+    now = datetime.now(timezone.utc)
+    return [{"resource_type": "api_calls", "quantity": "1", "unit": "requests",
+             "period_start": (now - timedelta(seconds=i % 3600)).isoformat(), "source": "bench",
+             "transaction_id": f"{run}-{offset + i}"} for i in range(n)]
+
+
+def bench_p1(port: int, key: str, seconds: float, clients: int, database_url: str, schema: str) -> dict:
+    run = uuid.uuid4().hex[:8]
+    per_client = int(seconds * 12)  # batches prepared per client: more than it can send in time
+    work = []
+    for c in range(clients):
+        bodies = []
+        for b in range(per_client):
+            events = _events(1000, run, (c * per_client + b) * 1000)
+            bodies.append((json.dumps({"events": events}).encode(), 1000))
+        work.append(bodies)
+    # Warm-up (imports, connections, caches of every worker).
+    for body, _ in work[0][:4]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        _post(conn, "/api/v1/usage/batch", body, key)
+        conn.close()
+    work[0] = work[0][4:]
+    deadline = time.time() + seconds
+    started = time.perf_counter()
+    with Pool(clients) as pool:
+        results = pool.map(_batch_client, [(port, key, bodies, deadline) for bodies in work])
+    elapsed = time.perf_counter() - started
+    events = sum(r[0] for r in results)
+    errors = sum(r[1] for r in results)
+    http_rate = events / elapsed
+
+    import psycopg
+
+    rows = events
+    now = datetime.now(timezone.utc)
+    with psycopg.connect(database_url) as conn:
+        with conn.cursor() as cursor:
+            cursor.execute(f'SET search_path TO "{schema}"')
+            started = time.perf_counter()
+            with cursor.copy("COPY usage_usageevent (event_id, resource_type, quantity, unit, period_start, "
+                             "period_end, source, transaction_id, fingerprint, properties, billing_period_start, "
+                             "late, billed_period_start, received_at) FROM STDIN") as copy:
+                start_of_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+                for i in range(rows):
+                    at = now - timedelta(seconds=i % 3600)
+                    copy.write_row((uuid.uuid4(), "api_calls", 1, "requests", at, at, "copy", f"copy-{run}-{i}",
+                                    "0" * 64, "{}", start_of_month, False, start_of_month, now))
+            conn.commit()
+            copy_elapsed = time.perf_counter() - started
+    copy_rate = rows / copy_elapsed
+    return {"events": events, "errors": errors, "seconds": elapsed, "http_rate": http_rate,
+            "copy_rate": copy_rate, "ratio": http_rate / copy_rate}
+
+
+def bench_p2(port: int, key: str, seconds: float, rate: int) -> dict:
+    total = int(seconds * rate)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def one(due: float) -> None:
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        now = datetime.now(timezone.utc).isoformat()
+        body = json.dumps({"resource_type": "api_calls", "quantity": 1, "unit": "requests", "period_start": now,
+                           "period_end": now, "source": "bench"}).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        status, _ = _post(conn, "/api/v1/usage", body, key)
+        conn.close()
+        # Measured from the scheduled time: a late start (client-side queueing) counts too.
+        with lock:
+            latencies.append((time.perf_counter() - due) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    start = time.perf_counter() + 0.5
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        for i in range(total):
+            pool.submit(one, start + i / rate)
+    return {"requests": total, "statuses": statuses, "p50": percentile(latencies, 50),
+            "p99": percentile(latencies, 99), "max": max(latencies)}
+
+
+def load_p3(database_url: str, schema: str, events: int) -> float:
+    """Generate `events` events of the current month in PostgreSQL and rebuild the rollups."""
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("SET timezone TO 'UTC'")
+        have = conn.execute("SELECT count(*) FROM usage_usageevent").fetchone()[0]
+        chunk = 1_000_000
+        for offset in range(have, events, chunk):
+            n = min(chunk, events - offset)
+            conn.execute(
+                "INSERT INTO usage_usageevent (event_id, resource_type, quantity, unit, period_start, period_end, "
+                "source, transaction_id, fingerprint, properties, billing_period_start, late, billed_period_start, "
+                "received_at) "
+                "SELECT gen_random_uuid(), (ARRAY['api_calls','storage_gb','users'])[1 + i %% 3], 1, 'u', "
+                "date_trunc('month', now()) + (i %% 86400) * interval '1 second', "
+                "date_trunc('month', now()) + (i %% 86400) * interval '1 second', 'bench', NULL, '', '{}', "
+                "date_trunc('month', now()), false, date_trunc('month', now()), now() "
+                "FROM generate_series(%s, %s) AS i", [offset, offset + n - 1])
+            print(f"  ... {offset + n:,} events", flush=True)
+        conn.execute("DELETE FROM usage_usagerollup")
+        conn.execute(
+            "INSERT INTO usage_usagerollup (resource_type, period_start, period_end, total, event_count, max_value, "
+            "last_value, last_at, unique_count, late_billed, updated) "
+            "SELECT resource_type, billing_period_start, billing_period_start + interval '1 month', sum(quantity), "
+            "count(*), max(quantity), 1, max(period_start), 0, 0, now() FROM usage_usageevent "
+            "GROUP BY resource_type, billing_period_start")
+        conn.execute("ANALYZE usage_usageevent")
+    return time.perf_counter() - started
+
+
+def bench_p3(port: int, token: str, requests: int) -> dict:
+    latencies = []
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for i in range(requests + 20):
+        started = time.perf_counter()
+        conn.request("GET", "/api/v1/usage/summary", headers={"X-API-Key": token})
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        if i >= 20:  # warm-up excluded
+            latencies.append((time.perf_counter() - started) * 1000)
+        assert response.status == 200, body
+    return {"requests": requests, "p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
+            "summary": json.loads(body)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--seconds", type=float, default=10, help="duration of P1 and P2")
+    parser.add_argument("--clients", type=int, default=4, help="P1 client processes")
+    parser.add_argument("--rate", type=int, default=200, help="P2 requests per second")
+    parser.add_argument("--p3-events", type=int, default=10_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    options = parser.parse_args()
+
+    services = Services()
+    gunicorn = None
+    base_url = services.database_url(prefer_local=True, name="postgres")
+    bench_url = base_url.rsplit("/", 1)[0] + f"/{DB_NAME}" + ("?" + base_url.split("?", 1)[1] if "?" in base_url else "")
+    try:
+        import psycopg
+
+        with psycopg.connect(base_url, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+            if not exists:
+                conn.execute(f"CREATE DATABASE {DB_NAME}")
+        env = {**os.environ, "DATABASE_URL": bench_url, "REDIS_URL": services.redis_url(prefer_local=True, db=13),
+               "DJANGO_SETTINGS_MODULE": "billing_project.settings", "LOG_LEVEL": "WARNING", "DEBUG": "0"}
+        os.environ.update(env)
+        subprocess.run([sys.executable, "manage.py", "migrate_schemas", "--noinput", "-v", "0"], cwd=ROOT,
+                       check=True, env=env)
+        import django
+
+        django.setup()
+        from tenants.models import Tenant
+        from tenants.services import api_key_create, tenant_create, tenant_template_ensure
+
+        tenant_template_ensure()
+        tenant = Tenant.objects.filter(slug="bench").first() or tenant_create(
+            name="Bench", slug="bench", email="bench@bench.test")
+        _, key = api_key_create(tenant=tenant, name=f"bench {uuid.uuid4().hex[:6]}", role="ingest")
+        _, reader = api_key_create(tenant=tenant, name=f"bench reader {uuid.uuid4().hex[:6]}", role="viewer")
+        from django.db import connections
+
+        connections.close_all()
+
+        port = free_port()
+        gunicorn_cmd = [sys.executable, "-m", "gunicorn", "billing_project.wsgi:application", "--bind",
+                        f"127.0.0.1:{port}", "--workers", str(options.workers), "--worker-class", "sync",
+                        "--log-level", "warning"]
+        gunicorn = subprocess.Popen(gunicorn_cmd, cwd=ROOT, env=env)
+        for _ in range(100):
+            if port_open("127.0.0.1", port):
+                break
+            time.sleep(0.1)
+        print(f"server: gunicorn {options.workers} sync workers on 127.0.0.1:{port}, PostgreSQL "
+              f"{bench_url.split('@')[-1]}, Redis db 13, {os.cpu_count()} cores; clients on the same machine")
+
+        p1 = bench_p1(port, key, options.seconds, options.clients, bench_url, tenant.schema_name)
+        print(f"P1 batch ingest: {p1['events']:,} events in {p1['seconds']:.1f} s = {p1['http_rate']:,.0f} events/s "
+              f"({options.clients} client processes, 1,000 events per request, {p1['errors']} errors); "
+              f"raw COPY of as many rows: {p1['copy_rate']:,.0f} rows/s; ratio {p1['ratio'] * 100:.0f}% "
+              f"(goals >= 10,000/s and >= 25%)")
+        p2 = bench_p2(port, key, options.seconds, options.rate)
+        print(f"P2 single ingest at {options.rate} req/s for {options.seconds:.0f} s: {p2['requests']} requests "
+              f"{p2['statuses']}; p50 {p2['p50']:.1f} ms, p99 {p2['p99']:.1f} ms, max {p2['max']:.1f} ms "
+              f"(goal p99 < 25 ms)")
+        print(f"P3 loading {options.p3_events:,} events ...", flush=True)
+        load_seconds = load_p3(bench_url, tenant.schema_name, options.p3_events)
+        print(f"  loaded in {load_seconds:.0f} s")
+        p3 = bench_p3(port, reader, 200)
+        print(f"P3 usage/summary with {options.p3_events:,} events: p50 {p3['p50']:.1f} ms, p95 {p3['p95']:.1f} ms "
+              f"over {p3['requests']} requests (goal p95 < 50 ms)")
+        print("   " + ", ".join(f"{r['resource_type']}={r['used']}" for r in p3["summary"]))
+        return 0
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=10)
+        if not options.keep:
+            try:
+                from django.db import connections
+
+                connections.close_all()
+                with psycopg.connect(base_url, autocommit=True) as conn:
+                    conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            except Exception as exc:  # the figures are printed already; cleanup is best effort
+                print(f"cleanup failed: {exc}")
+        services.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

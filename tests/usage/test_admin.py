@@ -1,0 +1,26 @@
+"""The usage back-office works on one tenant's schema at a time."""
+
+import pytest
+
+from usage.services import usage_event_ingest_batch
+from tests.usage.conftest import event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_lists_the_chosen_tenants_events_rollups_and_meters(admin_client, tenant, other_tenant):
+    usage_event_ingest_batch(tenant=tenant, events=[event(transaction_id="acme-tx-1")])
+    usage_event_ingest_batch(tenant=other_tenant, events=[event(transaction_id="globex-tx-1")])
+    response = admin_client.get("/admin/usage/usageevent/?tenant=acme", follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "acme-tx-1" in page and "globex-tx-1" not in page
+    page = admin_client.get("/admin/usage/usageevent/?tenant=globex", follow=True).content.decode()
+    assert "globex-tx-1" in page and "acme-tx-1" not in page
+    assert admin_client.get("/admin/usage/usagerollup/").status_code == 200
+    assert "api_calls" in admin_client.get("/admin/usage/meter/").content.decode()
+    assert admin_client.get("/admin/usage/usagealert/").status_code == 200
+
+
+def test_events_are_read_only_in_admin(admin_client, tenant):
+    assert admin_client.get("/admin/usage/usageevent/add/?tenant=acme", follow=True).status_code == 403

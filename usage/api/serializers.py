@@ -1,0 +1,68 @@
+"""Input/Output serializers of the usage API (inputs are parsed by usage.validation; these describe
+them in the OpenAPI schema and render outputs)."""
+
+from rest_framework import serializers
+
+from billing_project.api.fields import QuantityField, StrictSerializer
+
+
+class UsageEventInput(StrictSerializer):
+    resource_type = serializers.CharField(help_text="A meter's code: api_calls, storage_gb, users or a custom one.")
+    quantity = QuantityField(help_text="Decimal string (or JSON number) >= 0.")
+    unit = serializers.CharField(required=False, help_text="Defaults to the meter's unit.")
+    period_start = serializers.DateTimeField(help_text="At most 5 minutes in the future; UTC when no offset.")
+    period_end = serializers.DateTimeField(required=False, help_text=">= period_start; defaults to period_start.")
+    source = serializers.CharField(required=False, help_text='Defaults to "api".')
+    transaction_id = serializers.CharField(required=False, help_text="Unique per tenant: a repeat counts once.")
+    properties = serializers.JSONField(required=False, help_text="Free JSON object (users: user_id).")
+
+
+class UsageEventOutput(serializers.Serializer):
+    event_id = serializers.CharField()
+    resource_type = serializers.CharField()
+    quantity = QuantityField()
+    unit = serializers.CharField()
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    source = serializers.CharField()
+    transaction_id = serializers.CharField(allow_null=True)
+    properties = serializers.JSONField()
+    late = serializers.BooleanField(help_text="Its billing period was already invoiced; billed on the next invoice.")
+    billing_period_start = serializers.DateTimeField(help_text="Start of the billing period it counts in.")
+    received_at = serializers.DateTimeField()
+
+
+class UsageBatchInput(StrictSerializer):
+    events = UsageEventInput(many=True, help_text="1 to 1,000 events.")
+
+
+class UsageBatchResultOutput(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
+    event_id = serializers.CharField(allow_null=True)
+    error = serializers.JSONField(allow_null=True, help_text="The API's error object for a rejected event.")
+
+
+class UsageBatchOutput(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = UsageBatchResultOutput(many=True)
+
+
+class UsageSummaryOutput(serializers.Serializer):
+    resource_type = serializers.CharField()
+    used = QuantityField()
+    limit = serializers.IntegerField(allow_null=True, help_text="null when unlimited")
+    percent = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    unit = serializers.CharField()
+    status = serializers.ChoiceField(choices=["ok", "warning", "exceeded"])
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+
+
+class EntitlementCheckOutput(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    remaining = QuantityField(allow_null=True, help_text="null when unlimited")
+    limit = serializers.IntegerField(allow_null=True, help_text="null when unlimited")
+    used = QuantityField()

@@ -1,0 +1,87 @@
+"""Redis copies of the rollups' current values, for entitlement checks in a few milliseconds.
+
+Keys carry the cache prefix and the tenant's schema (two tenants never share a counter). Values are
+written after the rollup's transaction commits, from the value the database returned; callbacks of
+concurrent commits may run out of order, so monotonic aggregations only ever raise the stored value.
+Redis is a cache here: when it is down, ingest goes on and checks read the rollup.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+import redis
+from django.conf import settings
+
+from billing_project.redis import get_redis
+
+logger = logging.getLogger(__name__)
+
+TTL_SECONDS = 40 * 24 * 3600  # a period and some slack; a miss is refilled from the rollup
+
+_RAISE = """
+local current = redis.call('GET', KEYS[1])
+if ARGV[2] == '1' or not current or tonumber(ARGV[1]) > tonumber(current) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+end
+return 1
+"""
+
+
+def plain_decimal(value: Decimal) -> str:
+    value = Decimal(value)
+    return str(int(value)) if value == value.to_integral() else format(value.normalize(), "f")
+
+
+def counter_key(schema: str, resource: str, period_start: datetime) -> str:
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "billing")
+    return f"{prefix}:{schema}:usage:{resource}:{int(period_start.timestamp())}"
+
+
+def counters_store(schema: str, values: list[tuple[str, datetime, Decimal, bool]]) -> None:
+    """Store (resource, period_start, used, overwrite) values; overwrite for `last` meters."""
+    if not values:
+        return
+    try:
+        client = get_redis()
+        script = client.register_script(_RAISE)
+        pipe = client.pipeline(transaction=False)
+        for resource, period_start, used, overwrite in values:
+            script(keys=[counter_key(schema, resource, period_start)],
+                   args=[plain_decimal(used), "1" if overwrite else "0", TTL_SECONDS], client=pipe)
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("usage counters not updated in Redis", exc_info=True)
+
+
+def counter_get(schema: str, resource: str, period_start: datetime) -> Decimal | None:
+    try:
+        raw = get_redis().get(counter_key(schema, resource, period_start))
+    except redis.RedisError:
+        logger.warning("usage counter not read from Redis", exc_info=True)
+        return None
+    return None if raw is None else Decimal(raw.decode())
+
+
+def counter_forget(schema: str, resource: str, period_start: datetime) -> None:
+    try:
+        get_redis().delete(counter_key(schema, resource, period_start))
+    except redis.RedisError:
+        logger.warning("usage counter not deleted in Redis", exc_info=True)
+
+
+def alert_marked(schema: str, resource: str, period_start: datetime, threshold: int) -> bool:
+    """Whether this process may skip the database for an alert already recorded."""
+    try:
+        return bool(get_redis().exists(f"{counter_key(schema, resource, period_start)}:alert:{threshold}"))
+    except redis.RedisError:
+        return False
+
+
+def alert_mark(schema: str, resource: str, period_start: datetime, threshold: int) -> None:
+    try:
+        get_redis().set(f"{counter_key(schema, resource, period_start)}:alert:{threshold}", 1, ex=TTL_SECONDS)
+    except redis.RedisError:
+        pass

@@ -1,0 +1,52 @@
+"""Stripe billing meters and meter events: the only place usage talks to Stripe."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import stripe
+
+from billing_project.stripe_client import get_client
+
+
+class MeterPushError(Exception):
+    """Stripe did not take a meter event (network, 5xx after retries, or a refusal)."""
+
+
+class DuplicateMeterEvent(Exception):
+    """Stripe already holds an event with this identifier: it was pushed before."""
+
+
+def meter_ensure(*, event_name: str, display_name: str) -> str:
+    """The id of the active meter for `event_name`, created (sum of `value`) when missing."""
+    client = get_client()
+    try:
+        for meter in client.v1.billing.meters.list({"limit": 100}).auto_paging_iter():
+            if meter.event_name == event_name:
+                return meter.id
+        meter = client.v1.billing.meters.create(
+            {"display_name": display_name, "event_name": event_name,
+             "default_aggregation": {"formula": "sum"},
+             "customer_mapping": {"type": "by_id", "event_payload_key": "stripe_customer_id"},
+             "value_settings": {"event_payload_key": "value"}},
+            {"idempotency_key": f"usage-meter-{event_name}"})
+        return meter.id
+    except stripe.StripeError as exc:
+        raise MeterPushError(f"meter {event_name}: {exc.user_message or exc}") from exc
+
+
+def meter_event_send(*, event_name: str, customer_id: str, value: Decimal, identifier: str,
+                     timestamp: datetime | None) -> None:
+    params = {"event_name": event_name, "identifier": identifier,
+              "payload": {"stripe_customer_id": customer_id, "value": format(value.normalize(), "f")}}
+    if timestamp is not None:
+        params["timestamp"] = int(timestamp.timestamp())
+    try:
+        get_client().v1.billing.meter_events.create(params, {"idempotency_key": f"usage-meter-event-{identifier}"})
+    except stripe.InvalidRequestError as exc:
+        if (exc.code == "duplicate_meter_event" or "already exists with identifier" in str(exc.user_message or "")):
+            raise DuplicateMeterEvent(identifier) from exc
+        raise MeterPushError(f"{identifier}: {exc.user_message or exc}") from exc
+    except stripe.StripeError as exc:
+        raise MeterPushError(f"{identifier}: {exc.user_message or exc}") from exc

@@ -1,0 +1,132 @@
+"""The tenant's limits, as usage needs them: per resource a limit (None = unlimited), hard or soft,
+and the alert thresholds; plus the billing period that contains a moment.
+
+The subscriptions app owns entitlements (`subscriptions.selectors.entitlements_get`); until it
+exists, a tenant is on the catalog's `free` plan. Hard/soft and thresholds are per plan in
+`settings.USAGE_PLAN_POLICIES` unless the entitlements object carries them. Answers are cached per
+process for a few seconds because the ingest and entitlement-check paths ask on every request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+
+DEFAULT_THRESHOLDS = (80, 100)
+FALLBACK_PLAN = "free"
+CACHE_SECONDS = 10
+# Free plans deny beyond their limits; paid plans bill the overage.
+DEFAULT_POLICIES = {"free": {"hard": True}, "*": {"hard": False}}
+
+
+@dataclass(frozen=True)
+class Limits:
+    plan_code: str | None
+    limits: dict[str, int | None]
+    hard: frozenset[str]
+    thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
+    period_anchor: datetime | None = field(default=None, compare=False)
+
+    def limit_of(self, resource: str) -> int | None:
+        return self.limits.get(resource)
+
+    def is_hard(self, resource: str) -> bool:
+        return resource in self.hard
+
+
+_cache: dict[str, tuple[float, Limits]] = {}
+_lock = threading.Lock()
+
+
+def _entitlements(tenant):
+    try:
+        from subscriptions.selectors import entitlements_get
+    except ImportError:
+        return None
+    return entitlements_get(tenant=tenant)
+
+
+def _subscription_anchor(tenant) -> datetime | None:
+    """The live subscription's period start: usage periods follow its billing cycle."""
+    try:
+        from subscriptions.selectors import billing_account_get
+    except ImportError:
+        return None
+    account = billing_account_get(tenant=tenant)
+    if account is None or not getattr(account, "is_live", False):
+        return None
+    return account.current_period_start
+
+
+def _policy(plan_code: str | None) -> dict:
+    policies = getattr(settings, "USAGE_PLAN_POLICIES", None) or DEFAULT_POLICIES
+    return policies.get(plan_code or "", policies.get("*", {}))
+
+
+def _load(tenant) -> Limits:
+    from subscriptions.models import Plan
+
+    entitlements = _entitlements(tenant)
+    if entitlements is not None:
+        plan = getattr(entitlements, "plan", None)
+        limits = dict(getattr(entitlements, "limits", None) or {})
+    else:
+        plan = Plan.objects.filter(code=FALLBACK_PLAN).first()
+        limits = dict(plan.limits) if plan else {}
+    code = plan.code if plan is not None else None
+    policy = _policy(code)
+    hard = getattr(entitlements, "hard_limits", None)
+    if hard is None:
+        # A policy's "hard" is True/False for every limited resource, or a list of resources.
+        hard = policy.get("hard", False)
+        hard = list(limits) if hard is True else (hard or [])
+    thresholds = getattr(entitlements, "thresholds", None) or policy.get("thresholds") or DEFAULT_THRESHOLDS
+    anchor = getattr(entitlements, "current_period_start", None) or _subscription_anchor(tenant)
+    return Limits(plan_code=code, limits=limits, hard=frozenset(hard),
+                  thresholds=tuple(sorted(int(t) for t in thresholds)), period_anchor=anchor)
+
+
+def limits_get(tenant) -> Limits:
+    """The tenant's current limits (cached for CACHE_SECONDS in this process)."""
+    now = time.monotonic()
+    key = tenant.schema_name
+    hit = _cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    limits = _load(tenant)
+    with _lock:
+        _cache[key] = (now + CACHE_SECONDS, limits)
+    return limits
+
+
+def limits_forget(tenant=None) -> None:
+    """Drop cached limits (tests, or after a plan change in this process)."""
+    with _lock:
+        if tenant is None:
+            _cache.clear()
+        else:
+            _cache.pop(tenant.schema_name, None)
+
+
+def billing_period(at: datetime, anchor: datetime | None = None) -> tuple[datetime, datetime]:
+    """The billing period [start, end) holding `at`: monthly from the subscription's anchor, or the
+    calendar month in UTC for a tenant without a subscription."""
+    at = at.astimezone(timezone.utc)
+    if anchor is None:
+        start = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return start, start + relativedelta(months=1)
+    anchor = anchor.astimezone(timezone.utc)
+    months = (at.year - anchor.year) * 12 + (at.month - anchor.month)
+    start = anchor + relativedelta(months=months)
+    if start > at:
+        start = anchor + relativedelta(months=months - 1)
+    elif start + relativedelta(months=1) <= at:
+        start = anchor + relativedelta(months=months + 1)
+    # Periods are computed from the anchor (not chained) so a 31st anchor stays on month ends.
+    months = (start.year - anchor.year) * 12 + (start.month - anchor.month)
+    return start, anchor + relativedelta(months=months + 1)

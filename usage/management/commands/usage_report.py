@@ -1,0 +1,54 @@
+"""CSV of a tenant's usage events in a billing period, with a progress bar on stderr.
+
+    manage.py usage_report --tenant acme --period 2024-01 [--output usage.csv]
+"""
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from billing_project.api.exceptions import InvalidRequest
+from tenants.selectors import tenant_get_by_reference
+from usage import selectors
+from usage.reports import csv_lines
+from usage.schema import in_schema
+
+
+class Command(BaseCommand):
+    help = "Write a tenant's usage events of a billing period as CSV."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tenant", required=True, help="tenant slug or tenant_id")
+        parser.add_argument("--period", default="current", help="current (default) or YYYY-MM")
+        parser.add_argument("--output", help="file to write (default: stdout)")
+
+    def handle(self, *args, tenant, period, output=None, **options):
+        found = tenant_get_by_reference(reference=tenant)
+        if found is None:
+            raise CommandError(f"No tenant {tenant!r}.")
+        with in_schema(found):
+            try:
+                start, end = selectors.period_resolve(tenant=found, period=period)
+            except InvalidRequest as exc:
+                raise CommandError(exc.message)
+            total = selectors.usage_report_count(tenant=found, start=start, end=end)
+            rows = selectors.usage_report_rows(tenant=found, start=start, end=end)
+            stream = open(output, "w", newline="") if output else self.stdout._out
+            try:
+                done = 0
+                for done, line in enumerate(csv_lines(rows)):
+                    stream.write(line)
+                    if done % 10_000 == 0:
+                        self._progress(done, total)
+                self._progress(done, total, final=True)
+            finally:
+                if output:
+                    stream.close()
+
+    def _progress(self, done: int, total: int, final: bool = False) -> None:
+        width = 30
+        filled = width if final or not total else min(width, width * done // total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{max(total, done):,} events")
+        if final:
+            sys.stderr.write("\n")
+        sys.stderr.flush()

@@ -1,0 +1,37 @@
+"""CSV rendering of usage events, shared by the streamed API report and `manage.py usage_report`."""
+
+import csv
+from collections.abc import Iterable, Iterator
+
+from billing_project.api.fields import QuantityField
+from usage.selectors import REPORT_COLUMNS
+
+_quantity = QuantityField()
+
+
+class _Line:
+    """csv.writer target that hands back the line it was given."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def csv_lines(rows: Iterable[tuple]) -> Iterator[str]:
+    """The header, then one CSV line per report row (quantities as decimal strings)."""
+    writer = csv.writer(_Line())
+    yield writer.writerow(REPORT_COLUMNS)
+    quantity_at = REPORT_COLUMNS.index("quantity")
+    for row in rows:
+        cells = [_cell(v) for v in row]
+        cells[quantity_at] = _quantity.to_representation(row[quantity_at])
+        yield writer.writerow(cells)

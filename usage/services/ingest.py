@@ -1,0 +1,345 @@
+"""Writes of the usage app: ingest of events (single and batch) and threshold alerts.
+
+Ingest is one transaction of set-based statements whatever the number of events: the events are
+inserted with `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING` (a repeated
+`transaction_id` or Idempotency-Key, even sent concurrently, is skipped by the unique indexes and
+the loser then reads the winner's committed row), then each touched rollup is upserted once.
+Redis counters and alerts follow after commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from billing_project.api.exceptions import Conflict, InvalidRequest
+from notifications.events import billing_event_emit
+from usage import counters
+from usage.limits import billing_period, limits_get
+from usage.models import Aggregation, UsageAlert
+from usage.schema import in_schema
+from usage.selectors import meters_get, rollup_used
+from usage.validation import EventIn, EventInvalid, event_parse
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+
+_INSERT_EVENTS = """
+INSERT INTO usage_usageevent (event_id, resource_type, quantity, unit, period_start, period_end, source,
+    transaction_id, idempotency_key, fingerprint, properties, billing_period_start, late, billed_period_start,
+    received_at)
+SELECT * FROM unnest(%s::uuid[], %s::varchar[], %s::numeric[], %s::varchar[], %s::timestamptz[],
+    %s::timestamptz[], %s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], %s::jsonb[],
+    %s::timestamptz[], %s::bool[], %s::timestamptz[], %s::timestamptz[])
+ON CONFLICT DO NOTHING
+RETURNING event_id
+"""
+
+_SELECT_EXISTING = """
+SELECT event_id, transaction_id, idempotency_key, fingerprint, resource_type, quantity, unit, period_start,
+    period_end, source, properties, late, billing_period_start, received_at
+FROM usage_usageevent WHERE transaction_id = ANY(%s) OR idempotency_key = ANY(%s)
+"""
+
+_INSERT_UNIQUE = """
+INSERT INTO usage_usageuniquevalue (resource_type, period_start, value)
+SELECT * FROM unnest(%s::varchar[], %s::timestamptz[], %s::varchar[])
+ON CONFLICT DO NOTHING
+RETURNING resource_type, period_start
+"""
+
+# Rows are sorted so that concurrent batches lock rollups in the same order (no deadlocks).
+_UPSERT_ROLLUPS = """
+INSERT INTO usage_usagerollup AS r (resource_type, period_start, period_end, total, event_count, max_value,
+    last_value, last_at, unique_count, late_billed, late_received, updated)
+SELECT u.*, now() FROM unnest(%s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::numeric[], %s::bigint[],
+    %s::numeric[], %s::numeric[], %s::timestamptz[], %s::bigint[], %s::numeric[], %s::numeric[]) AS u ORDER BY 1, 2
+ON CONFLICT (resource_type, period_start) DO UPDATE SET
+    total = r.total + EXCLUDED.total,
+    event_count = r.event_count + EXCLUDED.event_count,
+    max_value = GREATEST(r.max_value, EXCLUDED.max_value),
+    last_value = CASE WHEN EXCLUDED.last_at IS NOT NULL AND (r.last_at IS NULL OR EXCLUDED.last_at >= r.last_at)
+                      THEN EXCLUDED.last_value ELSE r.last_value END,
+    last_at = GREATEST(r.last_at, EXCLUDED.last_at),
+    unique_count = r.unique_count + EXCLUDED.unique_count,
+    late_billed = r.late_billed + EXCLUDED.late_billed,
+    late_received = r.late_received + EXCLUDED.late_received,
+    updated = now()
+RETURNING resource_type, period_start, total, event_count, max_value, last_value, unique_count
+"""
+
+
+@dataclass
+class IngestResult:
+    """One event's outcome: "accepted", "duplicate" or "rejected" (with `error`)."""
+
+    status: str
+    event: dict | None = None
+    error: dict | None = None
+
+
+@dataclass
+class _Delta:
+    period_end: datetime
+    total: Decimal = Decimal(0)
+    count: int = 0
+    max_value: Decimal = Decimal(0)
+    last_value: Decimal = Decimal(0)
+    last_at: datetime | None = None
+    unique: int = 0
+    late_billed: Decimal = Decimal(0)
+    late_received: Decimal = Decimal(0)
+
+
+@dataclass
+class _Rollup:
+    resource_type: str
+    period_start: datetime
+    total: Decimal
+    event_count: int
+    max_value: Decimal
+    last_value: Decimal
+    unique_count: int
+
+
+@dataclass
+class _Prepared:
+    event: EventIn
+    idempotency_key: str | None
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    billing_period_start: datetime | None = None
+    billing_period_end: datetime | None = None
+    late: bool = False
+    billed_period_start: datetime | None = None
+    billed_period_end: datetime | None = None
+
+
+def _event_dict(p: _Prepared, received_at: datetime) -> dict:
+    e = p.event
+    return {"event_id": str(p.event_id), "resource_type": e.resource_type, "quantity": e.quantity, "unit": e.unit,
+            "period_start": e.period_start, "period_end": e.period_end, "source": e.source,
+            "transaction_id": e.transaction_id, "properties": e.properties, "late": p.late,
+            "billing_period_start": p.billing_period_start, "received_at": received_at}
+
+
+def _row_dict(row) -> dict:
+    (event_id, transaction_id, _key, _fp, resource_type, quantity, unit, period_start, period_end, source,
+     properties, late, billing_period_start, received_at) = row
+    return {"event_id": str(event_id), "resource_type": resource_type, "quantity": quantity, "unit": unit,
+            "period_start": period_start, "period_end": period_end, "source": source,
+            "transaction_id": transaction_id,
+            # Django loads jsonb as text on raw cursors (it decodes JSON in the field).
+            "properties": json.loads(properties) if isinstance(properties, str) else properties,
+            "late": late, "billing_period_start": billing_period_start, "received_at": received_at}
+
+
+def _place(prepared: list[_Prepared], anchor, now: datetime) -> None:
+    """Which billing period counts each event, and whether that period was already invoiced."""
+    current_start, current_end = billing_period(now, anchor)
+    for p in prepared:
+        start, end = billing_period(p.event.period_start, anchor)
+        p.billing_period_start, p.billing_period_end = start, end
+        # Invoices are issued at the end of each period, so every earlier period is invoiced:
+        # its late events are billed by the current period's invoice.
+        p.late = end <= current_start
+        p.billed_period_start, p.billed_period_end = ((current_start, current_end) if p.late else (start, end))
+
+
+def _insert(cursor, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
+    cols = list(zip(*[(p.event_id, p.event.resource_type, p.event.quantity, p.event.unit, p.event.period_start,
+                       p.event.period_end, p.event.source, p.event.transaction_id, p.idempotency_key,
+                       p.event.fingerprint(), json.dumps(p.event.properties), p.billing_period_start, p.late,
+                       p.billed_period_start, now) for p in prepared]))
+    cursor.execute(_INSERT_EVENTS, [list(c) for c in cols])
+    return {row[0] for row in cursor.fetchall()}
+
+
+def _rollup_deltas(cursor, inserted: list[_Prepared], meters) -> dict[tuple[str, datetime], _Delta]:
+    deltas: dict[tuple[str, datetime], _Delta] = {}
+    unique_rows = []
+    for p in inserted:
+        e = p.event
+        d = deltas.setdefault((e.resource_type, p.billing_period_start), _Delta(period_end=p.billing_period_end))
+        d.total += e.quantity
+        d.count += 1
+        d.max_value = max(d.max_value, e.quantity)
+        if d.last_at is None or e.period_start >= d.last_at:
+            d.last_value, d.last_at = e.quantity, e.period_start
+        meter = meters.get(e.resource_type)
+        if meter is not None and meter.aggregation == Aggregation.UNIQUE_COUNT:
+            value = e.properties.get(meter.unique_property)
+            if value is not None and value != "":
+                unique_rows.append((e.resource_type, p.billing_period_start, str(value)[:255]))
+        if p.late:
+            d.late_received += e.quantity
+            billed = deltas.setdefault((e.resource_type, p.billed_period_start),
+                                       _Delta(period_end=p.billed_period_end))
+            billed.late_billed += e.quantity
+    if unique_rows:
+        cursor.execute(_INSERT_UNIQUE, [list(c) for c in zip(*unique_rows)])
+        for resource, period_start in cursor.fetchall():
+            deltas[(resource, period_start)].unique += 1
+    return deltas
+
+
+def _upsert_rollups(cursor, deltas) -> list[_Rollup]:
+    rows = [(resource, start, d.period_end, d.total, d.count, d.max_value, d.last_value, d.last_at, d.unique,
+             d.late_billed, d.late_received) for (resource, start), d in deltas.items()]
+    cursor.execute(_UPSERT_ROLLUPS, [list(c) for c in zip(*rows)])
+    return [_Rollup(*row) for row in cursor.fetchall()]
+
+
+def _ingest(*, tenant, prepared: list[_Prepared], now: datetime) -> tuple[set[uuid.UUID], dict]:
+    """Insert what is new; returns (inserted event ids, existing rows of the duplicates by key)."""
+    limits = limits_get(tenant)
+    meters = meters_get(tenant=tenant)
+    _place(prepared, limits.period_anchor, now)
+    existing: dict = {}
+    rollups: list[_Rollup] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        inserted_ids = _insert(cursor, prepared, now)
+        inserted = [p for p in prepared if p.event_id in inserted_ids]
+        if len(inserted) < len(prepared):
+            txs = [p.event.transaction_id for p in prepared if p.event_id not in inserted_ids and p.event.transaction_id]
+            keys = [p.idempotency_key for p in prepared if p.event_id not in inserted_ids and p.idempotency_key]
+            cursor.execute(_SELECT_EXISTING, [txs, keys])
+            for row in cursor.fetchall():
+                if row[1] is not None:
+                    existing[("tx", row[1])] = row
+                if row[2] is not None:
+                    existing[("key", row[2])] = row
+        if inserted:
+            rollups = _upsert_rollups(cursor, _rollup_deltas(cursor, inserted, meters))
+    if rollups:
+        transaction.on_commit(lambda: _after_ingest(tenant, rollups))
+    return inserted_ids, existing
+
+
+def _after_ingest(tenant, rollups: list[_Rollup]) -> None:
+    meters = meters_get(tenant=tenant)
+    values = []
+    for r in rollups:
+        meter = meters.get(r.resource_type)
+        aggregation = meter.aggregation if meter else Aggregation.SUM
+        values.append((r.resource_type, r.period_start, rollup_used(r, meter), aggregation == Aggregation.LAST))
+    counters.counters_store(tenant.schema_name, values)
+    for resource, period_start, used, _ in values:
+        usage_alerts_fire(tenant=tenant, resource=resource, period_start=period_start, used=used)
+
+
+def _duplicate_of(p: _Prepared, existing: dict):
+    if p.event.transaction_id is not None and ("tx", p.event.transaction_id) in existing:
+        return existing[("tx", p.event.transaction_id)]
+    if p.idempotency_key is not None:
+        return existing.get(("key", p.idempotency_key))
+    return None
+
+
+def usage_event_ingest(*, tenant, data: dict, idempotency_key: str | None = None,
+                       now: datetime | None = None) -> tuple[dict, bool]:
+    """Record one usage event. Returns (event, created).
+
+    The same `transaction_id`, or the same Idempotency-Key with the same body, returns the original
+    event with created=False and counts nothing; the same key with another body raises Conflict
+    (`idempotency_conflict`). Invalid input raises InvalidRequest with per-field detail.
+    """
+    now = now or timezone.now()
+    if idempotency_key is not None and len(idempotency_key) > 255:
+        raise InvalidRequest("Idempotency-Key is longer than 255 characters.")
+    with in_schema(tenant):
+        units = {code: m.unit for code, m in meters_get(tenant=tenant).items()}
+        try:
+            event = event_parse(data, units=units, now=now)
+        except EventInvalid as exc:
+            raise InvalidRequest(str(exc), detail=exc.detail)
+        prepared = _Prepared(event=event, idempotency_key=idempotency_key)
+        inserted, existing = _ingest(tenant=tenant, prepared=[prepared], now=now)
+        if prepared.event_id in inserted:
+            return _event_dict(prepared, now), True
+        row = _duplicate_of(prepared, existing)
+        if row is None:  # pragma: no cover - a conflict on event_id (a uuid4 collision)
+            raise Conflict("The event could not be stored; retry.")
+        if event.transaction_id is None or row[1] != event.transaction_id:
+            if row[3] != event.fingerprint():
+                raise Conflict("This Idempotency-Key was used with another request.", code="idempotency_conflict")
+        return _row_dict(row), False
+
+
+def usage_event_ingest_batch(*, tenant, events: list, now: datetime | None = None) -> list[IngestResult]:
+    """Record up to MAX_BATCH events at once; each is accepted, a duplicate (of an earlier
+    `transaction_id`, also within the batch) or rejected with its validation errors. The good
+    events are kept whatever happens to the others."""
+    now = now or timezone.now()
+    if not isinstance(events, list):
+        raise InvalidRequest("events must be a list.", detail={"events": ["Expected a list."]})
+    if not events:
+        raise InvalidRequest("events must not be empty.", detail={"events": ["Give at least one event."]})
+    if len(events) > MAX_BATCH:
+        raise InvalidRequest(f"At most {MAX_BATCH} events per batch.",
+                             detail={"events": [f"At most {MAX_BATCH} events, got {len(events)}."]})
+    with in_schema(tenant):
+        units = {code: m.unit for code, m in meters_get(tenant=tenant).items()}
+        results: list[IngestResult | None] = []
+        prepared: list[tuple[int, _Prepared]] = []
+        for index, raw in enumerate(events):
+            try:
+                prepared.append((index, _Prepared(event=event_parse(raw, units=units, now=now),
+                                                  idempotency_key=None)))
+                results.append(None)
+            except EventInvalid as exc:
+                results.append(IngestResult(status="rejected", error={"code": "invalid_request",
+                                                                      "message": str(exc), "detail": exc.detail}))
+        if prepared:
+            inserted, existing = _ingest(tenant=tenant, prepared=[p for _, p in prepared], now=now)
+            for index, p in prepared:
+                if p.event_id in inserted:
+                    results[index] = IngestResult(status="accepted", event={"event_id": str(p.event_id)})
+                else:
+                    row = _duplicate_of(p, existing)
+                    results[index] = IngestResult(status="duplicate",
+                                                  event={"event_id": str(row[0]) if row else None})
+    return results
+
+
+def usage_alerts_fire(*, tenant, resource: str, period_start: datetime, used: Decimal) -> list[int]:
+    """Fire each threshold that `used` reached, once per tenant, resource and period, as a billing
+    event (`usage_threshold_reached` below 100%, `usage_limit_exceeded` at 100% and above).
+    Returns the thresholds fired now."""
+    limits = limits_get(tenant)
+    limit = limits.limit_of(resource)
+    if limit is None or used <= 0:
+        return []
+    fired = []
+    for threshold in limits.thresholds:
+        if used * 100 < threshold * limit:
+            break
+        if counters.alert_marked(tenant.schema_name, resource, period_start, threshold):
+            continue
+        with in_schema(tenant), transaction.atomic():
+            alert, created = UsageAlert.objects.get_or_create(
+                resource_type=resource, period_start=period_start, threshold=threshold,
+                defaults={"used": used, "limit": limit})
+            if created:
+                kind = "usage_limit_exceeded" if threshold >= 100 else "usage_threshold_reached"
+                period = f"{period_start:%Y-%m-%d}"
+                billing_event_emit(tenant=tenant, kind=kind, object_id=f"{resource}:{period}",
+                                   dedup_key=f"{kind}:{resource}:{period}:{threshold}",
+                                   data={"resource_type": resource, "threshold": threshold, "used": str(used),
+                                         "limit": limit, "period_start": period_start.isoformat()})
+                fired.append(threshold)
+        counters.alert_mark(tenant.schema_name, resource, period_start, threshold)
+    return fired
+
+
+def usage_counters_reset(*, tenant, resource: str, period_start: datetime) -> None:
+    """Forget a cached counter (it is rebuilt from the rollup on the next check)."""
+    counters.counter_forget(tenant.schema_name, resource, period_start)
+

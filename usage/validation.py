@@ -1,0 +1,136 @@
+"""Parsing of one usage event from a request body, shared by the single and the batch endpoint.
+
+Plain Python rather than a DRF serializer per event: a batch of 1,000 events through serializers
+costs more than its database work, and both endpoints must say exactly the same things.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+from django.utils.dateparse import parse_datetime
+
+FIELDS = frozenset({"resource_type", "quantity", "unit", "period_start", "period_end", "source",
+                    "transaction_id", "properties"})
+REQUIRED = ("resource_type", "quantity", "period_start")
+MAX_FUTURE = timedelta(minutes=5)
+MAX_QUANTITY = Decimal("1e24")  # numeric(30, 6)
+
+
+class EventInvalid(Exception):
+    def __init__(self, detail: dict[str, list[str]]):
+        self.detail = detail
+        super().__init__(next(f"{k}: {v[0]}" for k, v in detail.items()))
+
+
+@dataclass(frozen=True)
+class EventIn:
+    resource_type: str
+    quantity: Decimal
+    unit: str
+    period_start: datetime
+    period_end: datetime
+    source: str
+    transaction_id: str | None
+    properties: dict
+
+    def fingerprint(self) -> str:
+        body = json.dumps([self.resource_type, str(self.quantity.normalize()), self.unit,
+                           self.period_start.isoformat(), self.period_end.isoformat(), self.source,
+                           self.transaction_id, self.properties], sort_keys=True, default=str)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _quantity(value) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError("A number or a decimal string, e.g. \"12.5\".")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("Must be finite.")
+    try:
+        # repr of a float is its shortest exact decimal form (0.1 -> "0.1").
+        quantity = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+    except InvalidOperation:
+        raise ValueError("Not a number.")
+    if not quantity.is_finite():
+        raise ValueError("Must be finite.")
+    if quantity < 0:
+        raise ValueError("Must be >= 0.")
+    if quantity >= MAX_QUANTITY or quantity.as_tuple().exponent < -6:
+        raise ValueError("At most 24 digits before and 6 after the decimal point.")
+    return quantity
+
+
+def _timestamp(value) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("An ISO 8601 timestamp.")
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValueError("An ISO 8601 timestamp, e.g. 2024-01-01T00:00:00Z.")
+    # API.md: a timestamp without an offset is UTC.
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+
+
+def _text(value, name: str, max_length: int, errors: dict) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors[name] = ["Must be a string."]
+    elif len(value) > max_length:
+        errors[name] = [f"At most {max_length} characters."]
+    else:
+        return value
+    return None
+
+
+def event_parse(raw, *, units: dict[str, str], now: datetime) -> EventIn:
+    """Validate one event body. `units` maps each known resource type to its default unit."""
+    if not isinstance(raw, dict):
+        raise EventInvalid({"non_field_errors": ["Expected a JSON object."]})
+    errors: dict[str, list[str]] = {name: ["Unknown field."] for name in sorted(set(raw) - FIELDS)}
+    for name in REQUIRED:
+        if raw.get(name) is None:
+            errors[name] = ["This field is required."]
+    resource = _text(raw.get("resource_type"), "resource_type", 64, errors)
+    if resource is not None and resource not in units:
+        errors["resource_type"] = [f"Unknown resource type; known: {', '.join(sorted(units))}."]
+    quantity = start = end = None
+    if raw.get("quantity") is not None:
+        try:
+            quantity = _quantity(raw["quantity"])
+        except ValueError as exc:
+            errors["quantity"] = [str(exc)]
+    if raw.get("period_start") is not None:
+        try:
+            start = _timestamp(raw["period_start"])
+            if start > now + MAX_FUTURE:
+                errors["period_start"] = ["Must not be more than 5 minutes in the future."]
+        except ValueError as exc:
+            errors["period_start"] = [str(exc)]
+    if raw.get("period_end") is not None:
+        try:
+            end = _timestamp(raw["period_end"])
+            if start is not None and end < start:
+                errors["period_end"] = ["Must not be before period_start."]
+        except ValueError as exc:
+            errors["period_end"] = [str(exc)]
+    unit = _text(raw.get("unit"), "unit", 32, errors)
+    source = _text(raw.get("source"), "source", 64, errors)
+    transaction_id = _text(raw.get("transaction_id"), "transaction_id", 255, errors)
+    if transaction_id is not None and not transaction_id.strip():
+        errors["transaction_id"] = ["Must not be blank."]
+    properties = raw.get("properties")
+    if properties is not None and not isinstance(properties, dict):
+        errors["properties"] = ["Must be a JSON object."]
+    if errors:
+        raise EventInvalid(errors)
+    return EventIn(resource_type=resource, quantity=quantity, unit=unit or units[resource],
+                   period_start=start, period_end=end or start, source=source or "api",
+                   transaction_id=transaction_id, properties=properties or {})
