@@ -5,6 +5,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_project.settings")
 
+from celery.schedules import crontab  # noqa: E402
 from tenant_schemas_celery.app import CeleryApp  # noqa: E402
 
 
@@ -15,3 +16,15 @@ class BillingCeleryApp(CeleryApp):
 app = BillingCeleryApp("billing_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Periodic tasks. Entries without `tenant_schemas` run once in every tenant's schema
+# (tenant_schemas_celery's TenantAwareDatabaseScheduler).
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    # notifications: trial-ending backstop and cards expiring (daily), lost delivery tasks (5 min)
+    "notifications-daily-checks": {"task": "notifications.tasks.notifications_daily_checks",
+                                   "schedule": crontab(hour=7, minute=0)},
+    "notifications-retry-sweep": {"task": "notifications.tasks.notifications_retry_sweep", "schedule": 300.0},
+    # usage: unsent metered usage to Stripe meter events (idempotent, so a missed or double run is harmless)
+    "usage-meter-push": {"task": "usage.tasks.usage_meter_push", "schedule": 300.0},
+}

@@ -46,6 +46,7 @@ SHARED_APPS = [
     "djstripe",
     "subscriptions",
     "coupons",
+    "notifications.platform",  # the platform Slack channel settings (public schema)
 ]
 
 TENANT_APPS = [
@@ -277,6 +278,22 @@ EMAIL_HOST_USER = SMTP_USERNAME
 EMAIL_HOST_PASSWORD = SMTP_PASSWORD
 EMAIL_USE_TLS = env_bool("SMTP_USE_TLS", SMTP_PORT == 587)
 EMAIL_TIMEOUT = 10
+
+# --- notifications (issue 9) ------------------------------------------------------------------
+
+# Secrets stored in the database (Slack webhook URLs) are encrypted with a key derived from this;
+# to rotate, set a new key and list the old ones in FIELD_ENCRYPTION_OLD_KEYS, then run
+# `manage.py notifications_reencrypt`.
+FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", SECRET_KEY)
+FIELD_ENCRYPTION_OLD_KEYS = env_list("FIELD_ENCRYPTION_OLD_KEYS", [])
+# The finance team's Slack channel when none is configured in the admin.
+NOTIFICATIONS_PLATFORM_SLACK_URL = env_str("NOTIFICATIONS_PLATFORM_SLACK_URL")
+# A delivery is tried this many times, waiting BACKOFF * 2^(attempt-1) seconds between tries.
+NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 5)
+NOTIFICATIONS_RETRY_BACKOFF_SECONDS = env_int("NOTIFICATIONS_RETRY_BACKOFF_SECONDS", 30)
+NOTIFICATIONS_SLACK_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_SLACK_TIMEOUT_SECONDS", 10)
+NOTIFICATIONS_TRIAL_ENDING_DAYS = env_int("NOTIFICATIONS_TRIAL_ENDING_DAYS", 3)
+NOTIFICATIONS_CARD_EXPIRING_DAYS = env_int("NOTIFICATIONS_CARD_EXPIRING_DAYS", 30)
 
 # --- outside systems (used by the usage collectors) ----------------------------------------------
 

@@ -1,1 +1,71 @@
-"""Reads of the notifications app: <entity>_list / <entity>_get(*, tenant, ...)."""
+"""Reads of the notifications app. Each takes the tenant and reads in its schema."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+from django_tenants.utils import schema_context, tenant_context
+
+from notifications import crypto
+from notifications.models import Delivery, Notification, NotificationPreference
+from tenants.models import Membership, Role
+
+
+def preference_get(*, tenant) -> NotificationPreference:
+    """The tenant's preferences; an unsaved row of defaults when it never chose."""
+    with tenant_context(tenant):
+        return NotificationPreference.objects.filter(pk=1).first() or NotificationPreference(pk=1)
+
+
+def preference_slack_url(preference: NotificationPreference) -> str:
+    if not preference.slack_webhook_ciphertext:
+        return ""
+    return crypto.decrypt(preference.slack_webhook_key_id, preference.slack_webhook_ciphertext)
+
+
+def email_recipients(*, tenant, preference: NotificationPreference) -> list[str]:
+    """Owners and billing admins (as chosen) and the extra addresses, each once, in that order."""
+    roles = [role for role, wanted in ((Role.OWNER, preference.email_owners),
+                                       (Role.BILLING_ADMIN, preference.email_billing_admins)) if wanted]
+    people = (Membership.objects.filter(tenant=tenant, role__in=roles, user__is_active=True)
+              .order_by("created").values_list("user__email", flat=True))
+    seen: dict[str, str] = {}
+    for address in [*people, *(preference.extra_emails or [])]:
+        seen.setdefault(address.lower(), address)
+    return list(seen.values())
+
+
+def platform_slack_get() -> tuple[str, list[str]]:
+    """(webhook URL, kinds) of the finance team's channel; ("", []) when there is none."""
+    from notifications.platform.models import PlatformSlackSettings
+
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        row = PlatformSlackSettings.objects.filter(pk=1).first()
+    if row is not None and row.webhook_ciphertext:
+        if not row.enabled:
+            return "", []
+        return crypto.decrypt(row.webhook_key_id, row.webhook_ciphertext), list(row.kinds or [])
+    if settings.NOTIFICATIONS_PLATFORM_SLACK_URL:
+        return settings.NOTIFICATIONS_PLATFORM_SLACK_URL, ["payment_failed", "invoice_overdue"]
+    return "", []
+
+
+def notification_list(*, tenant) -> QuerySet[Notification]:
+    """The in-app list, newest first, with the deliveries of each entry."""
+    with tenant_context(tenant):
+        return (Notification.objects.filter(in_app=True)
+                .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.order_by("created", "pk"))))
+
+
+def notification_get(*, tenant, notification_id) -> Notification | None:
+    try:
+        pk = int(notification_id)
+    except (TypeError, ValueError):
+        return None
+    with tenant_context(tenant):
+        return Notification.objects.filter(pk=pk, in_app=True).first()
+
+
+def delivery_list(*, tenant) -> QuerySet[Delivery]:
+    with tenant_context(tenant):
+        return Delivery.objects.select_related("notification")

@@ -1,0 +1,228 @@
+"""What each kind of notification says, in the tenant's language: one `Message` per (kind, data,
+locale), rendered into email (HTML + text templates), Slack blocks and the in-app entry.
+
+Texts are gettext msgids (translations in locale/<lang>/LC_MESSAGES/django.po); money and dates are
+formatted with the locale's separators, month names and currency placement.
+
+The `data` each producer puts on its billing event (all optional; missing facts are left out):
+amounts in minor units `amount` + `currency`, `invoice_number`, `invoice_pdf`, `hosted_invoice_url`,
+`attempt`, `next_attempt` / `due_date` / `trial_end` / `cancel_at` / `period_start` (ISO 8601 or
+unix seconds), `plan_name`, usage `resource_type` / `threshold` / `used` / `limit`, card `brand` /
+`last4` / `exp_month` / `exp_year`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.utils import formats, translation
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from billing_project import money
+
+# kind -> (title, sentence). Placeholders are filled from the formatted facts below.
+TEXTS = {
+    "payment_failed": (gettext_noop("Payment of %(amount)s failed"),
+                       gettext_noop("We could not charge %(amount)s for invoice %(invoice)s. Please update your payment "
+                          "method to keep your subscription active.")),
+    "payment_succeeded": (gettext_noop("Payment of %(amount)s received"),
+                          gettext_noop("Thank you! We received your payment of %(amount)s for invoice %(invoice)s.")),
+    "payment_retry_scheduled": (gettext_noop("We will retry your payment of %(amount)s"),
+                                gettext_noop("The payment for invoice %(invoice)s will be retried on %(next_attempt)s.")),
+    "invoice_finalized": (gettext_noop("Invoice %(invoice)s is ready"),
+                          gettext_noop("Your invoice %(invoice)s for %(amount)s is ready.")),
+    "invoice_overdue": (gettext_noop("Invoice %(invoice)s is overdue"),
+                        gettext_noop("Invoice %(invoice)s for %(amount)s was due on %(due_date)s and is still unpaid.")),
+    "trial_ending": (gettext_noop("Your trial ends on %(trial_end)s"),
+                     gettext_noop("Your trial ends on %(trial_end)s. Add a payment method to keep your "
+                        "subscription without interruption.")),
+    "usage_threshold_reached": (gettext_noop("%(threshold)s%% of your %(resource)s limit used"),
+                                gettext_noop("You have used %(used)s of %(limit)s %(resource)s this period.")),
+    "usage_limit_exceeded": (gettext_noop("%(resource)s limit reached"),
+                             gettext_noop("You have used %(used)s of %(limit)s %(resource)s this period. Upgrade your plan "
+                                "to raise the limit.")),
+    "subscription_cancel_scheduled": (gettext_noop("Your subscription ends on %(cancel_at)s"),
+                                      gettext_noop("Your subscription was set to cancel on %(cancel_at)s. You can resume it "
+                                         "until then.")),
+    "subscription_canceled": (gettext_noop("Your subscription was canceled"),
+                              gettext_noop("Your subscription has ended. You can subscribe again at any time.")),
+    "card_expiring": (gettext_noop("Your card ending in %(last4)s expires soon"),
+                      gettext_noop("Your %(brand)s card ending in %(last4)s expires at the end of %(expires)s. Please add a "
+                         "new card to avoid a failed payment.")),
+    "test": (gettext_noop("Test notification"),
+             gettext_noop("This is a test notification from %(tenant)s. Your notification settings work.")),
+}
+
+# Labels of the facts table, in display order.
+FACT_LABELS = {
+    "amount": gettext_noop("Amount"),
+    "invoice": gettext_noop("Invoice"),
+    "attempt": gettext_noop("Attempt"),
+    "next_attempt": gettext_noop("Next attempt"),
+    "due_date": gettext_noop("Due date"),
+    "trial_end": gettext_noop("Trial ends"),
+    "plan": gettext_noop("Plan"),
+    "resource": gettext_noop("Resource"),
+    "used": gettext_noop("Used"),
+    "limit": gettext_noop("Limit"),
+    "cancel_at": gettext_noop("Ends on"),
+    "card": gettext_noop("Card"),
+    "expires": gettext_noop("Expires"),
+}
+ACTIONS = {  # kind -> (button label, data key of the link); the portal when the key is missing
+    "payment_failed": (gettext_noop("Update payment method"), "hosted_invoice_url"),
+    "payment_succeeded": (gettext_noop("Download receipt"), "invoice_pdf"),
+    "invoice_finalized": (gettext_noop("Download PDF"), "invoice_pdf"),
+    "invoice_overdue": (gettext_noop("Pay invoice"), "hosted_invoice_url"),
+    "card_expiring": (gettext_noop("Update card"), None),
+    "trial_ending": (gettext_noop("Add a payment method"), None),
+    "usage_limit_exceeded": (gettext_noop("Upgrade plan"), None),
+}
+
+# Symbol and whether it goes before the amount, per locale; other currencies print their ISO code.
+_SYMBOLS = {
+    "usd": {"en": ("$", True), "pt-br": ("US$ ", True), "es": (" US$", False)},
+    "brl": {"en": ("R$", True), "pt-br": ("R$ ", True), "es": (" R$", False)},
+    "eur": {"en": ("€", True), "pt-br": ("€ ", True), "es": (" €", False)},
+    "gbp": {"en": ("£", True), "pt-br": ("£ ", True), "es": (" £", False)},
+    "jpy": {"en": ("¥", True), "pt-br": ("JP¥ ", True), "es": (" JPY", False)},
+}
+
+
+@dataclass
+class Message:
+    kind: str
+    locale: str
+    title: str
+    body: str
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    action_label: str = ""
+    action_url: str = ""
+    footer: str = ""
+
+
+def format_money(amount_minor, currency: str, locale: str) -> str:
+    """12345, "usd" -> "$123.45" (en), "US$ 123,45" (pt-br), "123,45 US$" (es)."""
+    currency = (currency or "usd").lower()
+    major = Decimal(money.to_major(int(amount_minor), currency))
+    with translation.override(locale):
+        number = formats.number_format(major, decimal_pos=money.exponent(currency), use_l10n=True,
+                                       force_grouping=True)
+    symbol, before = _SYMBOLS.get(currency, {}).get(locale, (f" {currency.upper()}", False))
+    return f"{symbol}{number}" if before else f"{number}{symbol}"
+
+
+def _to_date(value) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
+        return dt.datetime.fromtimestamp(int(value), tz=dt.timezone.utc).date()
+    parsed = parse_datetime(str(value))
+    return parsed.date() if parsed else parse_date(str(value))
+
+
+def format_date(value, locale: str) -> str:
+    """A date (or ISO string, or unix seconds) in the locale's long form: "Jan. 5, 2026", "5 de janeiro..."."""
+    date = _to_date(value)
+    if date is None:
+        return ""
+    with translation.override(locale):
+        return formats.date_format(date, "DATE_FORMAT")
+
+
+def format_quantity(value, locale: str) -> str:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    places = 0 if number == number.to_integral() else min(-number.normalize().as_tuple().exponent, 6)
+    with translation.override(locale):
+        return formats.number_format(number, decimal_pos=places, use_l10n=True, force_grouping=True)
+
+
+def _facts(data: dict, locale: str, *, object_id: str, tenant_name: str) -> dict[str, str]:
+    """Every fact the data allows, formatted for the locale (keys of FACT_LABELS, plus `tenant`)."""
+    facts: dict[str, str] = {"tenant": tenant_name}
+    if data.get("amount") not in (None, ""):
+        facts["amount"] = format_money(data["amount"], data.get("currency", "usd"), locale)
+    invoice = data.get("invoice_number") or (object_id if object_id.startswith("in_") else "")
+    if invoice:
+        facts["invoice"] = invoice
+    if data.get("attempt"):
+        facts["attempt"] = str(data["attempt"])
+    for key in ("next_attempt", "due_date", "trial_end", "cancel_at"):
+        if data.get(key):
+            facts[key] = format_date(data[key], locale)
+    if data.get("plan_name"):
+        facts["plan"] = data["plan_name"]
+    if data.get("resource_type"):
+        facts["resource"] = str(data["resource_type"]).replace("_", " ")
+        facts["used"] = format_quantity(data.get("used", 0), locale)
+        facts["limit"] = format_quantity(data["limit"], locale) if data.get("limit") is not None else "∞"
+    if data.get("threshold") is not None:
+        facts["threshold"] = str(data["threshold"])
+    if data.get("last4"):
+        facts["card"] = f"{str(data.get('brand') or '').title()} •••• {data['last4']}".strip()
+        facts["last4"] = str(data["last4"])
+        facts["brand"] = str(data.get("brand") or "").title()
+    if data.get("exp_month") and data.get("exp_year"):
+        facts["expires"] = f"{int(data['exp_month']):02d}/{data['exp_year']}"
+    return facts
+
+
+class _Blank(dict):
+    def __missing__(self, key):
+        return "—"
+
+
+def portal_url(tenant) -> str:
+    port = f":{settings.PORTAL_PORT}" if settings.PORTAL_PORT not in ("", "80", "443") else ""
+    return f"{settings.PORTAL_SCHEME}://{tenant.slug}.{settings.BASE_DOMAIN}{port}/"
+
+
+def message_build(*, tenant, kind: str, data: dict | None = None, object_id: str = "",
+                  locale: str | None = None) -> Message:
+    """The notification of `kind` for `tenant`, in `locale` (default: the tenant's)."""
+    data = data or {}
+    locale = locale or tenant.locale or settings.LANGUAGE_CODE
+    title_id, body_id = TEXTS[kind]
+    facts = _facts(data, locale, object_id=object_id, tenant_name=tenant.name)
+    with translation.override(locale):
+        values = _Blank(facts)
+        title = _(title_id) % values
+        body = _(body_id) % values
+        rows = [(_(label), facts[key]) for key, label in FACT_LABELS.items() if facts.get(key)]
+        action_label, action_url = "", ""
+        if kind in ACTIONS:
+            label_id, url_key = ACTIONS[kind]
+            action_label = _(label_id)
+            action_url = (data.get(url_key) if url_key else "") or portal_url(tenant)
+        footer = _("You receive this email as a billing contact of %(tenant)s. Choose which notifications "
+                   "you get in your notification settings.") % {"tenant": tenant.name}
+    return Message(kind=kind, locale=locale, title=title[:200], body=body, facts=rows,
+                   action_label=action_label, action_url=action_url, footer=footer)
+
+
+def slack_payload(message: Message, *, tenant, platform: bool = False) -> dict:
+    """Slack's incoming-webhook JSON: `text` (the notification fallback) and Block Kit `blocks`."""
+    title = f"[{tenant.name}] {message.title}" if platform else message.title
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": message.body}},
+    ]
+    if message.facts:
+        blocks.append({"type": "section",
+                       "fields": [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in message.facts[:10]]})
+    if message.action_url:
+        blocks.append({"type": "actions", "elements": [
+            {"type": "button", "text": {"type": "plain_text", "text": message.action_label}, "url": message.action_url}]})
+    return {"text": f"{title}: {message.body}", "blocks": blocks}

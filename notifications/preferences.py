@@ -1,0 +1,29 @@
+"""Defaults of a tenant's notification preferences: what a new tenant gets without choosing."""
+
+from notifications.events import KINDS
+
+EMAIL, SLACK, IN_APP = "email", "slack", "in_app"
+
+# Email for whatever a billing contact must act on or keep (receipts, invoices); Slack for what a
+# team should see at once; in-app for everything. A retry notice adds nothing the failed-payment
+# email did not say, so it stays in-app.
+DEFAULT_CHANNELS: dict[str, list[str]] = {
+    "payment_failed": [EMAIL, SLACK, IN_APP],
+    "payment_succeeded": [EMAIL, IN_APP],
+    "payment_retry_scheduled": [IN_APP],
+    "invoice_finalized": [EMAIL, IN_APP],
+    "invoice_overdue": [EMAIL, SLACK, IN_APP],
+    "trial_ending": [EMAIL, IN_APP],
+    "usage_threshold_reached": [EMAIL, IN_APP],
+    "usage_limit_exceeded": [EMAIL, SLACK, IN_APP],
+    "subscription_cancel_scheduled": [EMAIL, IN_APP],
+    "subscription_canceled": [EMAIL, SLACK, IN_APP],
+    "card_expiring": [EMAIL, IN_APP],
+}
+assert set(DEFAULT_CHANNELS) == set(KINDS), "every billing event kind needs default channels"
+
+
+def channels_for(preference, kind: str) -> list[str]:
+    """The channels the tenant wants for `kind` (its choice, else the default)."""
+    chosen = (preference.channels or {}).get(kind)
+    return list(chosen) if chosen is not None else list(DEFAULT_CHANNELS.get(kind, [IN_APP]))
