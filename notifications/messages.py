@@ -5,8 +5,8 @@ Texts are gettext msgids (translations in locale/<lang>/LC_MESSAGES/django.po); 
 formatted with the locale's separators, month names and currency placement.
 
 The `data` each producer puts on its billing event (all optional; missing facts are left out):
-amounts in minor units `amount` + `currency`, `invoice_number`, `invoice_pdf`, `hosted_invoice_url`,
-`attempt`, `next_attempt` / `due_date` / `trial_end` / `cancel_at` / `period_start` (ISO 8601 or
+amounts in minor units `amount` (or `amount_due` / `amount_paid`) + `currency`, `invoice_number`, `invoice_pdf`, `hosted_invoice_url`,
+`attempt`, `next_attempt` (or `retry_at`) / `due_date` / `trial_end` / `cancel_at` / `period_start` (ISO 8601 or
 unix seconds), `plan_name`, usage `resource_type` / `threshold` / `used` / `limit`, card `brand` /
 `last4` / `exp_month` / `exp_year`.
 """
@@ -152,16 +152,21 @@ def format_quantity(value, locale: str) -> str:
 def _facts(data: dict, locale: str, *, object_id: str, tenant_name: str) -> dict[str, str]:
     """Every fact the data allows, formatted for the locale (keys of FACT_LABELS, plus `tenant`)."""
     facts: dict[str, str] = {"tenant": tenant_name}
-    if data.get("amount") not in (None, ""):
-        facts["amount"] = format_money(data["amount"], data.get("currency", "usd"), locale)
+    # Producers name the amount after the Stripe field they copy (amount_due, amount_paid).
+    amount = next((data[key] for key in ("amount", "amount_due", "amount_paid") if data.get(key) not in (None, "")),
+                  None)
+    if amount is not None:
+        facts["amount"] = format_money(amount, data.get("currency") or "usd", locale)
     invoice = data.get("invoice_number") or (object_id if object_id.startswith("in_") else "")
     if invoice:
         facts["invoice"] = invoice
     if data.get("attempt"):
         facts["attempt"] = str(data["attempt"])
-    for key in ("next_attempt", "due_date", "trial_end", "cancel_at"):
-        if data.get(key):
-            facts[key] = format_date(data[key], locale)
+    for key, sources in (("next_attempt", ("next_attempt", "retry_at")), ("due_date", ("due_date",)),
+                         ("trial_end", ("trial_end",)), ("cancel_at", ("cancel_at",))):
+        value = next((data[source] for source in sources if data.get(source)), None)
+        if value:
+            facts[key] = format_date(value, locale)
     if data.get("plan_name"):
         facts["plan"] = data["plan_name"]
     if data.get("resource_type"):

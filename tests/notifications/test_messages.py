@@ -52,3 +52,13 @@ def test_zero_decimal_currency_and_the_tenants_locale_by_default(other_tenant):
     assert format_money(2900, "jpy", "en") == "¥2,900"
     message = message_build(tenant=other_tenant, kind="payment_succeeded", data={"amount": 2900, "currency": "brl"})
     assert message.title == "Pagamento de R$ 29,00 recebido"
+
+
+def test_the_producers_field_names_render_too(tenant):
+    """subscriptions' webhooks copy Stripe's amount_due / amount_paid, invoicing's dunning gives retry_at."""
+    failed = message_build(tenant=tenant, kind="payment_failed", data={"amount_due": 2900, "currency": "usd"})
+    paid = message_build(tenant=tenant, kind="payment_succeeded", data={"amount_paid": 2900, "currency": "usd"})
+    retry = message_build(tenant=tenant, kind="payment_retry_scheduled",
+                          data={"amount": 2900, "currency": "usd", "retry_at": "2026-12-04T00:00:00+00:00"})
+    assert failed.title == "Payment of $29.00 failed" and paid.title == "Payment of $29.00 received"
+    assert "Dec. 4, 2026" in retry.body
