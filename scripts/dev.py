@@ -258,6 +258,9 @@ def test(services: Services, args: list[str]) -> int:
     _drop_stale_test_databases(env["DATABASE_URL"])
     env.setdefault("TEST_DATABASE_NAME", f"test_billing_{os.getpid()}")
     env.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")
+    # Tasks that tests send without running them eagerly go to an in-process broker and vanish with
+    # the run, instead of piling up in a Redis queue no worker consumes.
+    env.setdefault("CELERY_BROKER_URL", "memory://")
     env.pop("STRIPE_API_KEY", None)
     env.pop("STRIPE_API_BASE", None)
     return subprocess.run([PY, "-m", "pytest", *args], cwd=ROOT, env=env).returncode
