@@ -27,4 +27,6 @@ app.conf.beat_schedule = {
     "notifications-retry-sweep": {"task": "notifications.tasks.notifications_retry_sweep", "schedule": 300.0},
     # usage: unsent metered usage to Stripe meter events (idempotent, so a missed or double run is harmless)
     "usage-meter-push": {"task": "usage.tasks.usage_meter_push", "schedule": 300.0},
+    # usage: NetBox/Odoo collectors whose interval has passed (each collector sets its own interval)
+    "usage-collectors": {"task": "usage.tasks.usage_collectors_run_due", "schedule": 60.0},
 }

@@ -217,6 +217,8 @@ SPECTACULAR_SETTINGS = {
         "ApiKeyRoleEnum": "tenants.models.API_KEY_ROLE_CHOICES",
         "TenantApiKeyRoleEnum": "tenants.models.TENANT_API_KEY_ROLE_CHOICES",
         "LocaleEnum": "tenants.models.LOCALE_CHOICES",
+        "UsageStatusEnum": "usage.api.serializers.USAGE_STATUS_CHOICES",
+        "UsageBatchStatusEnum": "usage.api.serializers.BATCH_STATUS_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -1,17 +1,20 @@
-"""Finance back-office for the usage app: meters, events (read only), rollups and alert state.
+"""Finance back-office for the usage app: meters, events (read only), rollups, alert state, Stripe
+meter pushes (lag and failures) and collectors with their runs.
 
 Usage tables live in each tenant's schema while the admin runs on the public host, so every usage
 page works on one tenant at a time: `?tenant=<slug>` picks it (kept in the session) and the page's
 queries run in that tenant's schema.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import ProgrammingError
 from django.http import HttpResponseRedirect
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tenants.models import Tenant
-from usage.models import Meter, UsageAlert, UsageEvent, UsageRollup
+from usage.models import Collector, CollectorRun, Meter, MeterPush, UsageAlert, UsageEvent, UsageRollup
 
 SESSION_KEY = "usage_admin_tenant"
 
@@ -113,3 +116,52 @@ class UsageRollupAdmin(ReadOnlyAdmin):
 class UsageAlertAdmin(ReadOnlyAdmin):
     list_display = ("resource_type", "period_start", "threshold", "used", "limit", "fired_at")
     list_filter = ("resource_type", "threshold")
+
+
+@admin.register(MeterPush)
+class MeterPushAdmin(ReadOnlyAdmin):
+    list_display = ("resource_type", "period_start", "pushed_quantity", "unpushed", "last_pushed_at", "lag",
+                    "failures", "last_error")
+    list_filter = ("resource_type",)
+
+    @admin.display(description="not yet in Stripe")
+    def unpushed(self, obj):
+        rollup = UsageRollup.objects.filter(resource_type=obj.resource_type, period_start=obj.period_start).first()
+        if rollup is None:
+            return "-"
+        return rollup.total - rollup.late_received + rollup.late_billed - obj.pushed_quantity
+
+    @admin.display(description="lag")
+    def lag(self, obj):
+        return "never" if obj.last_pushed_at is None else str(timezone.now() - obj.last_pushed_at).split(".")[0]
+
+
+class CollectorForm(forms.ModelForm):
+    secret = forms.CharField(required=False, widget=forms.PasswordInput,
+                             help_text="NetBox token or Odoo API key; stored encrypted. Leave empty to keep it.")
+
+    class Meta:
+        model = Collector
+        exclude = ("secret_key_id", "secret_ciphertext", "last_run_at")
+
+
+@admin.register(Collector)
+class CollectorAdmin(TenantSchemaAdmin):
+    form = CollectorForm
+    list_display = ("name", "kind", "resource_type", "target", "base_url", "interval_minutes", "is_active",
+                    "last_run_at")
+    list_filter = ("kind", "is_active")
+
+    def save_model(self, request, obj, form, change):
+        from usage.services import collector_secret_set
+
+        if form.cleaned_data.get("secret"):
+            collector_secret_set(collector=obj, secret=form.cleaned_data["secret"])
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(CollectorRun)
+class CollectorRunAdmin(ReadOnlyAdmin):
+    list_display = ("collector", "started_at", "status", "count", "error", "event_id")
+    list_filter = ("status", "collector")
+    list_select_related = ("collector",)

@@ -43,7 +43,10 @@ def meter_event_send(*, event_name: str, customer_id: str, value: Decimal, ident
     if timestamp is not None:
         params["timestamp"] = int(timestamp.timestamp())
     try:
-        get_client().v1.billing.meter_events.create(params, {"idempotency_key": f"usage-meter-event-{identifier}"})
+        # The identifier is what dedups across runs; the key only covers this call's network retries
+        # (a later run sends another timestamp, which Stripe would refuse under the same key).
+        get_client().v1.billing.meter_events.create(
+            params, {"idempotency_key": f"usage-meter-event-{identifier}-{params.get('timestamp', '')}"})
     except stripe.InvalidRequestError as exc:
         if (exc.code == "duplicate_meter_event" or "already exists with identifier" in str(exc.user_message or "")):
             raise DuplicateMeterEvent(identifier) from exc

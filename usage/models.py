@@ -178,3 +178,59 @@ class MeterPush(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type} {self.period_start:%Y-%m-%d}: {self.pushed_quantity}"
+
+
+class Collector(models.Model):
+    """A usage source polled on a schedule: a NetBox (REST, token) or Odoo (JSON-RPC, API key)
+    count that feeds one resource. The secret is stored encrypted (notifications.crypto)."""
+
+    class Kind(models.TextChoices):
+        NETBOX = "netbox", "NetBox"
+        ODOO = "odoo", "Odoo"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=100, unique=True)
+    base_url = models.URLField(help_text="e.g. https://netbox.example.com or https://odoo.example.com")
+    resource_type = models.SlugField(max_length=64, help_text="the meter the count feeds, e.g. users or devices")
+    target = models.CharField(max_length=100, help_text="NetBox endpoint (dcim/devices, dcim/sites) or Odoo model "
+                                                        "(res.users)")
+    filters = models.JSONField(default=dict, blank=True,
+                               help_text='NetBox query parameters ({"status": "active"}) or an Odoo domain '
+                                         '({"domain": [["active", "=", true]]})')
+    odoo_database = models.CharField(max_length=100, blank=True)
+    odoo_login = models.CharField(max_length=200, blank=True)
+    secret_key_id = models.CharField(max_length=32, blank=True)
+    secret_ciphertext = models.TextField(blank=True, help_text="NetBox token or Odoo API key, encrypted")
+    interval_minutes = models.PositiveIntegerField(default=60)
+    is_active = models.BooleanField(default=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind} -> {self.resource_type})"
+
+
+class CollectorRun(models.Model):
+    """One poll of a collector: what it saw, or why it failed."""
+
+    class Status(models.TextChoices):
+        OK = "ok", "OK"
+        FAILED = "failed", "Failed"
+
+    collector = models.ForeignKey(Collector, on_delete=models.CASCADE, related_name="runs")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    count = models.DecimalField(max_digits=30, decimal_places=6, null=True, blank=True)
+    error = models.TextField(blank=True)
+    event_id = models.UUIDField(null=True, blank=True, help_text="the usage event it recorded")
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["collector", "started_at"], name="usage_collector_run_time")]
+
+    def __str__(self) -> str:
+        return f"{self.collector.name} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

@@ -184,3 +184,39 @@ def usage_report_count(*, tenant, start: datetime, end: datetime) -> int:
     """Number of events in [start, end), from the rollups when the range is whole periods."""
     return sum(UsageRollup.objects.filter(period_start__gte=start, period_start__lt=end)
                .values_list("event_count", flat=True))
+
+
+@dataclass(frozen=True)
+class ReconcileRow:
+    collector: str
+    resource_type: str
+    seen: Decimal | None
+    billed: Decimal
+    pushed: Decimal | None
+    failed_runs: int
+
+    @property
+    def drift(self) -> Decimal | None:
+        return None if self.seen is None else self.billed - self.seen
+
+
+def usage_reconcile_rows(*, tenant, start: datetime, end: datetime) -> list[ReconcileRow]:
+    """Per collector: the last count it saw in [start, end), what the period bills for its resource
+    (the rollup under the meter's aggregation) and what was pushed to Stripe, if metered."""
+    from usage.models import Collector, CollectorRun, MeterPush
+
+    with in_schema(tenant):
+        meters = meters_get(tenant=tenant)
+        rows = []
+        for collector in Collector.objects.all():
+            runs = CollectorRun.objects.filter(collector=collector, started_at__gte=start, started_at__lt=end)
+            last_ok = runs.filter(status=CollectorRun.Status.OK).order_by("-started_at").first()
+            rollup = UsageRollup.objects.filter(resource_type=collector.resource_type, period_start=start).first()
+            push = MeterPush.objects.filter(resource_type=collector.resource_type, period_start=start).first()
+            rows.append(ReconcileRow(
+                collector=collector.name, resource_type=collector.resource_type,
+                seen=last_ok.count if last_ok else None,
+                billed=rollup_used(rollup, meters.get(collector.resource_type)) if rollup else Decimal(0),
+                pushed=push.pushed_quantity if push else None,
+                failed_runs=runs.filter(status=CollectorRun.Status.FAILED).count()))
+    return rows

@@ -5,6 +5,10 @@ from rest_framework import serializers
 
 from billing_project.api.fields import QuantityField, StrictSerializer
 
+# Named in settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] (other `status` enums exist).
+USAGE_STATUS_CHOICES = [("ok", "ok"), ("warning", "warning"), ("exceeded", "exceeded")]
+BATCH_STATUS_CHOICES = [("accepted", "accepted"), ("duplicate", "duplicate"), ("rejected", "rejected")]
+
 
 class UsageEventInput(StrictSerializer):
     resource_type = serializers.CharField(help_text="A meter's code: api_calls, storage_gb, users or a custom one.")
@@ -38,7 +42,7 @@ class UsageBatchInput(StrictSerializer):
 
 class UsageBatchResultOutput(serializers.Serializer):
     index = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
+    status = serializers.ChoiceField(choices=BATCH_STATUS_CHOICES)
     event_id = serializers.CharField(allow_null=True)
     error = serializers.JSONField(allow_null=True, help_text="The API's error object for a rejected event.")
 
@@ -56,7 +60,7 @@ class UsageSummaryOutput(serializers.Serializer):
     limit = serializers.IntegerField(allow_null=True, help_text="null when unlimited")
     percent = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     unit = serializers.CharField()
-    status = serializers.ChoiceField(choices=["ok", "warning", "exceeded"])
+    status = serializers.ChoiceField(choices=USAGE_STATUS_CHOICES)
     period_start = serializers.DateTimeField()
     period_end = serializers.DateTimeField()
 
