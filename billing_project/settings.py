@@ -43,6 +43,7 @@ SHARED_APPS = [
     "django_prometheus",
     "django_celery_beat",
     "anymail",
+    "portal",  # the customer portal on tenant hosts: login, pages, their translations
     "djstripe",
     "subscriptions",
     "coupons",
@@ -83,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "portal.middleware.TenantLanguageMiddleware",  # tenant locale as the default language
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -166,6 +168,11 @@ CACHES = {
     },
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Host-only cookies (no Domain attribute): a portal session on acme.<BASE_DOMAIN> is never sent to
+# globex.<BASE_DOMAIN>. The portal also binds each session to its tenant (portal.access).
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+LANGUAGE_COOKIE_DOMAIN = None
 
 # --- auth ---------------------------------------------------------------------------------------
 

@@ -1,12 +1,12 @@
 """URLs of a tenant's host (<slug>.<BASE_DOMAIN>): the self-service portal."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
-
-from tenants import views
+from django.urls import include, path
 
 urlpatterns = [
-    path("", views.portal_home, name="portal-home"),
+    path("", include("portal.urls")),
+    # Django's set_language view: POST language + next, remembered in a cookie of this host.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/set-password/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
     path("accounts/set-password/done/", auth_views.PasswordResetCompleteView.as_view(),

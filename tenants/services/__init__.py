@@ -3,7 +3,7 @@
 from tenants.services.api_keys import api_key_create, api_key_mark_used, api_key_revoke
 from tenants.services.audit import audit_record
 from tenants.services.auth import LoginThrottle, auth_login, auth_refresh
-from tenants.services.members import membership_create, user_invite_send
+from tenants.services.members import membership_create, membership_remove, user_invite_send
 from tenants.services.provisioning import tenant_create, tenant_template_ensure
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "auth_login",
     "auth_refresh",
     "membership_create",
+    "membership_remove",
     "tenant_create",
     "tenant_template_ensure",
     "user_invite_send",

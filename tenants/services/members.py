@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from billing_project.api.exceptions import Conflict, InvalidRequest
+from billing_project.api.exceptions import Conflict, InvalidRequest, NotFound
 from tenants.models import Membership, Role, Tenant, User
 from tenants.services.audit import audit_record
 
@@ -37,6 +37,25 @@ def membership_create(*, tenant: Tenant, email: str, role: str, password: str | 
     audit_record(actor=actor, action="membership.create", tenant=tenant, target=email, after={"role": role})
     if invite:
         transaction.on_commit(lambda: user_invite_send(user=user, tenant=tenant))
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, tenant: Tenant, membership_id: int, actor: str = "system") -> Membership:
+    """Take a person out of a tenant (the user stays: they may belong to other tenants).
+
+    The last owner cannot be removed: nobody could manage the team or API keys afterwards.
+    """
+    # Locking the tenant's owner rows serialises two concurrent removals of the last two owners.
+    owners = list(Membership.objects.select_for_update().filter(tenant=tenant, role=Role.OWNER).values_list("id", flat=True))
+    membership = Membership.objects.select_related("user").filter(tenant=tenant, id=membership_id).first()
+    if membership is None:
+        raise NotFound("No such member.")
+    if membership.role == Role.OWNER and owners == [membership.id]:
+        raise Conflict("The last owner cannot be removed; make someone else an owner first.", code="last_owner")
+    membership.delete()
+    audit_record(actor=actor, action="membership.remove", tenant=tenant, target=membership.user.email,
+                 before={"role": membership.role})
     return membership
 
 

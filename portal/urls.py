@@ -1,0 +1,19 @@
+"""Portal pages on a tenant's host (included by billing_project.urls_tenant)."""
+
+from django.urls import path
+
+from portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password-reset"),
+    path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password-reset-done"),
+    path("team/", views.team, name="team"),
+    path("team/<int:membership_id>/remove/", views.team_remove, name="team-remove"),
+    path("api-keys/", views.api_keys, name="api-keys"),
+    path("api-keys/<uuid:api_key_id>/revoke/", views.api_key_revoke, name="api-key-revoke"),
+]

@@ -1,0 +1,139 @@
+"""Portal pages on the tenant's host. Thin: forms validate, the owning apps' services and selectors do
+the work, portal.access decides who may see what."""
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from billing_project.api.exceptions import DomainError
+from portal import selectors, services
+from portal.access import OWNER_ROLES, member_required, request_membership, session_login
+from portal.forms import ApiKeyCreateForm, InviteForm, LoginForm, PasswordResetForm
+from tenants import selectors as tenant_selectors
+from tenants import services as tenant_services
+
+
+def _client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "-")
+
+
+@never_cache
+def login_view(request):
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = reverse("portal:dashboard")
+    if request_membership(request) is not None:
+        return redirect(next_url)
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.portal_login(tenant=request.tenant, email=form.cleaned_data["email"],
+                                         password=form.cleaned_data["password"], ip=_client_ip(request))
+        except DomainError as exc:
+            # The throttle's and the wrong password's messages, in the visitor's language.
+            form.add_error(None, _("Too many failed sign-ins; try again later.") if exc.status_code == 429
+                           else _("Invalid email or password."))
+        else:
+            session_login(request, user)
+            return redirect(next_url)
+    return render(request, "portal/login.html", {"form": form, "next": next_url},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    return redirect("portal:login")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
+    template_name = "portal/password_reset_form.html"
+    email_template_name = "portal/password_reset_email.txt"
+    subject_template_name = "portal/password_reset_subject.txt"
+    success_url = reverse_lazy("portal:password-reset-done")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "tenant": self.request.tenant}
+
+    def form_valid(self, form):
+        self.extra_email_context = {"tenant": self.request.tenant}
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "portal/password_reset_done.html"
+
+
+@member_required
+def dashboard(request):
+    return render(request, "portal/dashboard.html", {"dashboard": selectors.dashboard_get(tenant=request.tenant)})
+
+
+@member_required(read=OWNER_ROLES, write=OWNER_ROLES)
+def team(request):
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        membership = form.call(tenant_services.membership_create, tenant=request.tenant,
+                               email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+                               actor=request.user.email)
+        if membership is not None:
+            messages.success(request, _("%(email)s was added to the team.") % {"email": membership.user.email})
+            return redirect("portal:team")
+    members = tenant_selectors.membership_list(tenant=request.tenant).order_by("user__email")
+    return render(request, "portal/team.html", {"form": form, "members": members},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@member_required(read=OWNER_ROLES, write=OWNER_ROLES)
+def team_remove(request, membership_id: int):
+    try:
+        removed = tenant_services.membership_remove(tenant=request.tenant, membership_id=membership_id,
+                                                    actor=request.user.email)
+    except DomainError as exc:
+        messages.error(request, _("The last owner cannot be removed.") if exc.code == "last_owner"
+                       else _("No such member."))
+    else:
+        messages.success(request, _("%(email)s was removed from the team.") % {"email": removed.user.email})
+    return redirect("portal:team")
+
+
+NEW_API_KEY_SESSION_KEY = "portal_new_api_key"
+
+
+@never_cache  # the page that shows a new secret must not be kept by the browser or a proxy
+@member_required(read=OWNER_ROLES, write=OWNER_ROLES)
+def api_keys(request):
+    form = ApiKeyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        created = form.call(tenant_services.api_key_create, tenant=request.tenant, name=form.cleaned_data["name"],
+                            role=form.cleaned_data["role"], created_by=request.user, actor=request.user.email)
+        if created is not None:
+            # Post/redirect/get, so that reloading the page cannot create a second key; the secret
+            # waits in the session for exactly the one page view that shows it.
+            request.session[NEW_API_KEY_SESSION_KEY] = {"name": created[0].name, "secret": created[1]}
+            return redirect("portal:api-keys")
+    keys = tenant_selectors.api_key_list(tenant=request.tenant)
+    created = request.session.pop(NEW_API_KEY_SESSION_KEY, None) if request.method == "GET" else None
+    return render(request, "portal/api_keys.html", {"form": form, "keys": keys, "created": created},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@member_required(read=OWNER_ROLES, write=OWNER_ROLES)
+def api_key_revoke(request, api_key_id):
+    try:
+        api_key = tenant_services.api_key_revoke(tenant=request.tenant, api_key_id=api_key_id, actor=request.user.email)
+    except DomainError:
+        messages.error(request, _("No such API key."))
+    else:
+        messages.success(request, _("The key %(name)s was revoked.") % {"name": api_key.name})
+    return redirect("portal:api-keys")

@@ -1,0 +1,171 @@
+"""The portal in a real browser: Playwright driving Debian's headless Chromium against a live server.
+
+The live server runs in another thread with its own database connection, so it sees only committed
+rows: the session tenants (acme, globex) and their people, committed once for the whole session.
+What the flow creates is committed too, and removed again at the end.
+"""
+
+import os
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--headless"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                       reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)"),
+]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip package playwright is not installed")
+    # Playwright's sync API keeps an event loop running in this thread, which Django takes for an
+    # async context and refuses database access in; the ORM calls here are plain sync code.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with playwright_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+
+
+@pytest.fixture
+def live_portal(django_db_setup, django_db_blocker):
+    """pytest-django's LiveServer, without the `live_server` fixture's transactional_db: that one
+    flushes every public table after the test, which would take the session tenants (and the plans
+    and groups of the data migrations) from every test that runs after it."""
+    from pytest_django.live_server_helper import LiveServer
+
+    with django_db_blocker.unblock():
+        server = LiveServer("localhost")
+        yield server
+        server.stop()
+        # A request thread holds its database connection until the browser closes the kept-alive
+        # socket; wait for them, or the test database cannot be dropped at the end of the session.
+        for thread in threading.enumerate():
+            if "process_request_thread" in thread.name:
+                thread.join(timeout=10)
+
+
+@pytest.fixture
+def portal_url(live_portal):
+    """portal_url(slug, path) -> the URL of a tenant's portal page on the live server."""
+    port = live_portal.url.rsplit(":", 1)[1]
+    return lambda slug, path="/": f"http://{slug}.localhost:{port}{path}"
+
+
+@pytest.fixture
+def page(chromium, live_portal):
+    # Closed before the live server stops: a kept-alive connection holds a database connection in the
+    # server's handler thread until the browser lets go of it.
+    context = chromium.new_context(viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.requested_urls = []
+    page.on("request", lambda request: page.requested_urls.append(request.url))
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def created_by_the_flow(live_portal):
+    """Names the flow will create; its rows are deleted afterwards, since the live server committed them."""
+    from django.utils import timezone
+
+    from tenants.models import ApiKey, AuditEvent, User
+
+    suffix = uuid.uuid4().hex[:8]
+    names = {"email": f"browser-{suffix}@acme.test", "key": f"browser key {suffix}"}
+    started = timezone.now()
+    yield names
+    keys = ApiKey.objects.filter(name=names["key"])
+    AuditEvent.objects.filter(created__gte=started, target__in=[names["email"], *keys.values_list("prefix", flat=True)]).delete()
+    keys.delete()
+    User.objects.filter(email=names["email"]).delete()
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, url: str, email: str) -> None:
+    page.goto(url)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_an_owner_uses_the_portal(page, portal_url, created_by_the_flow):
+    sign_in(page, portal_url("acme"), "owner@acme.test")
+    shot(page, "01-dashboard")
+    assert page.url == portal_url("acme", "/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Acme Corp"
+    assert page.get_by_text("Signed in as owner@acme.test (Owner)").is_visible()
+    assert page.locator("dl.facts dd").first.inner_text() == "Free"  # acme has no subscription
+    assert page.get_by_label("api_calls").get_attribute("max")  # a usage bar against the plan's limit
+
+    page.get_by_role("link", name="Team").click()
+    page.get_by_label("Email").fill(created_by_the_flow["email"])
+    page.get_by_label("Role").select_option("viewer")
+    page.get_by_role("button", name="Invite").click()
+    assert page.get_by_text(f"{created_by_the_flow['email']} was added to the team.").is_visible()
+    shot(page, "02-team")
+    page.get_by_role("button", name=f"Remove {created_by_the_flow['email']}").click()
+    assert page.get_by_text(f"{created_by_the_flow['email']} was removed from the team.").is_visible()
+
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("Name").fill(created_by_the_flow["key"])
+    page.get_by_label("Role").select_option("ingest")
+    page.get_by_role("button", name="Create key").click()
+    secret = page.get_by_label("Secret key").input_value()
+    assert secret.startswith("bk_")
+    shot(page, "03-api-key-created")
+    page.reload()
+    assert page.get_by_label("Secret key").count() == 0  # shown once
+    page.get_by_role("button", name=f"Revoke {created_by_the_flow['key']}").click()
+    assert page.get_by_text(f"The key {created_by_the_flow['key']} was revoked.").is_visible()
+
+    page.get_by_role("link", name="Dashboard").click()
+    page.get_by_label("Language").select_option("pt-br")
+    page.get_by_role("button", name="Change").click()
+    assert page.locator("html").get_attribute("lang") == "pt-br"
+    assert page.get_by_role("link", name="Painel").is_visible()
+    assert page.get_by_text("Conectado como owner@acme.test (Proprietário)").is_visible()
+    shot(page, "04-dashboard-pt-br")
+
+    origin = portal_url("acme", "")
+    assert all(url.startswith(origin) for url in page.requested_urls), "the portal loads nothing from elsewhere"
+
+
+def test_the_session_stays_on_its_tenants_host(page, portal_url):
+    sign_in(page, portal_url("acme"), "owner@acme.test")
+    assert page.url == portal_url("acme", "/")
+    page.goto(portal_url("globex"))
+    assert page.url == portal_url("globex", "/login/?next=/")
+    assert page.locator("html").get_attribute("lang") == "pt-br"  # globex's locale
+    shot(page, "05-globex-login-pt-br")
+
+
+def test_the_portal_fits_a_phone(chromium, portal_url):
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        sign_in(page, portal_url("acme"), "owner@acme.test")
+        for path, name in [("/", "06-phone-dashboard"), ("/team/", "07-phone-team"), ("/api-keys/", "08-phone-api-keys")]:
+            page.goto(portal_url("acme", path))
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path} is {overflow}px wider than the phone"
+            shot(page, name)
+    finally:
+        context.close()
