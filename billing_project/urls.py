@@ -21,6 +21,9 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema")),
     path("admin/", admin.site.urls),
+    # dj-stripe's own webhook endpoint (/stripe/webhook/<uuid>/) keeps its mirror; the product's
+    # state follows /api/v1/webhooks/stripe (README: "Subscriptions, coupons and Stripe webhooks").
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("accounts/set-password/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
     path("accounts/set-password/done/", auth_views.PasswordResetCompleteView.as_view(),

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from billing_project.api.exceptions import DomainError
+from billing_project.stripe_client import stripe_configured
 from coupons.models import Coupon, CouponRedemption
 from subscriptions import gateway
 from tenants.services import audit_record
@@ -31,7 +32,10 @@ def coupon_create(*, code: str, name: str, percent_off: int | None = None, amoun
                   currency: str = "", duration: str = "once", duration_in_months: int | None = None,
                   max_redemptions: int | None = None, valid_from=None, redeem_by=None, plans=(),
                   first_subscription_only: bool = False, auto_apply: bool = False, actor: str = "system") -> Coupon:
-    """Create a coupon here and its Stripe Coupon + Promotion Code (the code customers type)."""
+    """Create a coupon here and its Stripe Coupon + Promotion Code (the code customers type).
+
+    Without Stripe configured (a seed run before Stripe is up) the coupon is created here only and
+    mirrored later: on its first redemption, by `coupon_ensure` or the admin's "mirror to Stripe"."""
     coupon = Coupon(code=code.strip().upper(), name=name, percent_off=percent_off, amount_off=amount_off,
                     currency=(currency or "").lower(), duration=duration, duration_in_months=duration_in_months,
                     max_redemptions=max_redemptions, valid_from=valid_from, redeem_by=redeem_by,
@@ -40,16 +44,43 @@ def coupon_create(*, code: str, name: str, percent_off: int | None = None, amoun
     with transaction.atomic():
         coupon.save()
         coupon.plans.set(plans)
-        coupon_sync_to_stripe(coupon=coupon)
         audit_record(actor=actor, action="coupon.create", target=coupon.code,
                      after={"percent_off": percent_off, "amount_off": amount_off, "currency": coupon.currency,
                             "duration": duration, "max_redemptions": max_redemptions})
+        if stripe_configured():
+            coupon_sync_to_stripe(coupon=coupon, actor=actor)
     return coupon
 
 
-def coupon_sync_to_stripe(*, coupon: Coupon) -> Coupon:
-    """Stripe enforces the discount; we enforce the rules (so Stripe's own max is not set: our
+def coupon_ensure(*, code: str, actor: str = "system", **definition) -> tuple[Coupon, bool]:
+    """The coupon `code`, created with `definition` when it does not exist yet (idempotent: an
+    existing coupon is left as it is, only mirrored to Stripe if that is still missing and Stripe is
+    configured). Returns (coupon, created)."""
+    existing = Coupon.objects.filter(code=code.strip().upper()).first()
+    if existing is None:
+        try:
+            return coupon_create(code=code, actor=actor, **definition), True
+        except IntegrityError:  # created concurrently: the unique code makes the other one win
+            existing = Coupon.objects.get(code=code.strip().upper())
+    if stripe_configured():
+        _mirrored(existing, actor=actor)
+    return existing, False
+
+
+def _mirrored(coupon: Coupon, *, actor: str = "system") -> Coupon:
+    """The coupon with its Stripe objects, creating them if it was defined while Stripe was not configured."""
+    if not (coupon.stripe_coupon_id and coupon.stripe_promotion_code_id):
+        coupon_sync_to_stripe(coupon=coupon, actor=actor)
+    return coupon
+
+
+def coupon_sync_to_stripe(*, coupon: Coupon, actor: str = "system") -> Coupon:
+    """Create the coupon's Stripe Coupon and Promotion Code where missing (idempotent; audit-logged).
+
+    Stripe enforces the discount; we enforce the rules (so Stripe's own max is not set: our
     counter is the one that must stay exact)."""
+    before = {"stripe_coupon_id": coupon.stripe_coupon_id or None,
+              "stripe_promotion_code_id": coupon.stripe_promotion_code_id or None}
     if not coupon.stripe_coupon_id:
         params = {"name": coupon.name[:40], "duration": coupon.duration, "metadata": {"code": coupon.code}}
         if coupon.percent_off is not None:
@@ -63,12 +94,15 @@ def coupon_sync_to_stripe(*, coupon: Coupon) -> Coupon:
         promo = gateway.promotion_code_create(coupon_id=coupon.stripe_coupon_id, code=coupon.code, params={},
                                               key=f"promo-create:{coupon.pk}")
         coupon.stripe_promotion_code_id = promo.id
-    Coupon.objects.filter(pk=coupon.pk).update(stripe_coupon_id=coupon.stripe_coupon_id,
-                                               stripe_promotion_code_id=coupon.stripe_promotion_code_id)
+    after = {"stripe_coupon_id": coupon.stripe_coupon_id, "stripe_promotion_code_id": coupon.stripe_promotion_code_id}
+    if after != before:
+        Coupon.objects.filter(pk=coupon.pk).update(**after)
+        audit_record(actor=actor, action="coupon.sync_to_stripe", target=coupon.code, before=before, after=after)
     return coupon
 
 
 def coupon_disable(*, coupon: Coupon, actor: str = "system") -> Coupon:
+    """No more redemptions: inactive here, its Stripe promotion code deactivated (audit-logged)."""
     with transaction.atomic():
         Coupon.objects.filter(pk=coupon.pk).update(is_active=False)
         if coupon.stripe_promotion_code_id:
@@ -147,19 +181,27 @@ def coupon_redeem_for_new_subscription(*, tenant, plan, code: str | None, actor:
     """The discount of a new subscription: the code given, else the one held for the tenant, else
     an auto-apply campaign coupon of the plan. Runs inside the caller's transaction."""
     if code:
-        return NewSubscriptionDiscount(coupon_redeem(tenant=tenant, code=code, plan=plan, actor=actor))
+        redemption = coupon_redeem(tenant=tenant, code=code, plan=plan, actor=actor)
+    else:
+        redemption = _held_or_auto_applied(tenant=tenant, plan=plan)
+    if redemption is None:
+        return None
+    _mirrored(redemption.coupon, actor=actor)
+    return NewSubscriptionDiscount(redemption)
+
+
+def _held_or_auto_applied(*, tenant, plan) -> CouponRedemption | None:
     held = CouponRedemption.objects.select_related("coupon").filter(
         tenant=tenant, status=CouponRedemption.Status.HELD).first()
     if held is not None:
         if held.coupon.plans.exists() and not held.coupon.plans.filter(pk=plan.pk).exists():
             return None  # held for a plan it applies to
-        return NewSubscriptionDiscount(held)
+        return held
     now = timezone.now()
     for coupon in Coupon.objects.filter(auto_apply=True, is_active=True, plans=plan).order_by("-created"):
         try:
             _check(coupon, tenant=tenant, plan=plan, now=now)
-            return NewSubscriptionDiscount(_count(coupon, tenant=tenant, status=CouponRedemption.Status.APPLIED,
-                                                  actor="auto_apply"))
+            return _count(coupon, tenant=tenant, status=CouponRedemption.Status.APPLIED, actor="auto_apply")
         except CouponError:
             continue
     return None
@@ -183,6 +225,7 @@ def coupon_apply(*, tenant, code: str, actor: str = "system") -> tuple[CouponRed
         else:
             redemption = coupon_redeem(tenant=tenant, code=code, plan=account.plan, actor=actor,
                                        subscription_id=account.subscription_id)
+            _mirrored(redemption.coupon, actor=actor)
             gateway.subscription_update(subscription_id=account.subscription_id,
                                         params={"discounts": [{"coupon": redemption.coupon.stripe_coupon_id}]},
                                         key=f"coupon-apply:{redemption.pk}")

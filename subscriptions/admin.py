@@ -1,17 +1,57 @@
-"""Finance back-office: the plan catalog."""
+"""Finance back-office: the plan catalog with its Stripe sync, each tenant's subscription (its billing
+account) with the subscription actions, the tenants' test clocks, and the received Stripe events.
 
-from django.contrib import admin
+Every action calls a service, which writes the audit row, with the staff user's email as actor. The
+finance group's access comes from model permissions granted by migration 0004 (see there).
+"""
 
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.exceptions import NotRegistered
+from django.template.response import TemplateResponse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+
+from billing_project.api.exceptions import DomainError
 from billing_project.money import to_major
-from subscriptions.models import Plan
+from subscriptions.models import BillingAccount, BillingCycle, Plan, WebhookEvent
+from subscriptions.services import catalog, customers
+from subscriptions.services import subscriptions as sub_services
+from subscriptions.services.webhooks import tenant_resync
+from tenants.models import Tenant
 
+
+def run_each(modeladmin, request, items, label: str, call) -> None:
+    """Call the service for each item: one message per failure (a domain error, shown as such), one for the rest."""
+    done = 0
+    for item in items:
+        try:
+            call(item)
+            done += 1
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{item}: {exc.message}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{label}: {done} done.", messages.SUCCESS)
+
+
+def _action_page(modeladmin, request, queryset, *, form, action: str, title: str, intro: str, submit: str):
+    """The intermediate page of an action that needs input; posting it runs the action again with `apply`."""
+    return TemplateResponse(request, "subscriptions/admin/action_form.html", {
+        **modeladmin.admin_site.each_context(request), "title": title, "intro": intro, "form": form,
+        "queryset": queryset, "action": action, "submit": submit, "opts": modeladmin.model._meta,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
+
+
+# --- plans --------------------------------------------------------------------------------------
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "monthly", "yearly", "currency", "is_public", "is_active"]
+    list_display = ["code", "name", "monthly", "yearly", "currency", "is_public", "is_active", "stripe_status"]
     list_filter = ["is_public", "is_active"]
     search_fields = ["code", "name"]
     readonly_fields = ["stripe_product_id", "stripe_price_id", "stripe_price_id_yearly", "created", "updated"]
+    actions = ["sync_to_stripe"]
 
     @admin.display(description="Monthly")
     def monthly(self, plan):
@@ -20,3 +60,163 @@ class PlanAdmin(admin.ModelAdmin):
     @admin.display(description="Yearly")
     def yearly(self, plan):
         return to_major(plan.price_yearly, plan.currency)
+
+    @admin.display(description="Stripe")
+    def stripe_status(self, plan):
+        missing = [name for name, value in (("product", plan.stripe_product_id), ("monthly price", plan.stripe_price_id),
+                                            ("yearly price", plan.stripe_price_id_yearly)) if not value]
+        return "synced" if not missing else "not synced (no " + ", ".join(missing) + ")"
+
+    @admin.action(description="Sync selected plans to Stripe", permissions=["change"])
+    def sync_to_stripe(self, request, queryset):
+        def sync(plan):
+            changes = catalog.plan_sync_to_stripe(plan=plan, actor=request.user.email)
+            self.message_user(request, f"{plan.code}: " + ("; ".join(changes) if changes else "up to date"))
+
+        run_each(self, request, queryset, "Plans synced to Stripe", sync)
+
+
+# --- subscriptions per tenant -------------------------------------------------------------------
+
+class ChangePlanForm(forms.Form):
+    plan = forms.ModelChoiceField(queryset=Plan.objects.filter(is_active=True), to_field_name="code")
+    billing_cycle = forms.ChoiceField(choices=BillingCycle.choices)
+    when = forms.ChoiceField(required=False, choices=[
+        ("", "Upgrade now with proration, downgrade at period end"), ("now", "Now, with proration"),
+        ("period_end", "At period end")])
+
+
+class AdvanceClockForm(forms.Form):
+    days = forms.IntegerField(min_value=0, max_value=730, initial=30)
+    hours = forms.IntegerField(min_value=0, max_value=23, initial=0)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("days") and not data.get("hours"):
+            raise forms.ValidationError("Advance by at least one hour.")
+        return data
+
+
+@admin.action(description="Advance test clock…")
+def advance_test_clock(modeladmin, request, queryset):
+    """On tenants and on billing accounts: move the tenant's Stripe test clock and wait until it is
+    ready and its webhooks are processed (the service `manage.py advance_clock` uses)."""
+    # Moving a clock bills the tenant: the same permission as the other subscription actions.
+    if not request.user.has_perm("subscriptions.change_billingaccount"):
+        modeladmin.message_user(request, "Advancing a test clock needs the permission to change billing accounts.",
+                                messages.ERROR)
+        return None
+    form = AdvanceClockForm(request.POST if "apply" in request.POST else None)
+    if not form.is_valid():
+        return _action_page(modeladmin, request, queryset, form=form, action="advance_test_clock",
+                            title="Advance test clock", submit="Advance",
+                            intro="Move these tenants' Stripe test clocks forward. Renewals, trial ends and "
+                                  "payment retries of the skipped time happen now; the page returns when "
+                                  "the clocks are ready and their webhooks processed.")
+    tenants = [obj.tenant if isinstance(obj, BillingAccount) else obj for obj in queryset]
+
+    def advance(tenant):
+        account = customers.test_clock_advance(tenant=tenant, days=form.cleaned_data["days"],
+                                               seconds=form.cleaned_data["hours"] * 3600, actor=request.user.email)
+        modeladmin.message_user(request, f"{tenant.slug}: clock at {account.clock_time:%Y-%m-%d %H:%M} UTC, "
+                                         f"subscription {account.status or 'none'}")
+
+    run_each(modeladmin, request, tenants, "Test clocks advanced", advance)
+    return None
+
+
+@admin.register(BillingAccount)
+class BillingAccountAdmin(admin.ModelAdmin):
+    """One row per tenant: its Stripe customer and subscription as last read from Stripe."""
+
+    list_display = ["tenant", "status", "plan", "billing_cycle", "cancel_at_period_end", "current_period_end",
+                    "trial_end", "clock_time", "stripe_customer_id"]
+    list_filter = ["status", "plan", "billing_cycle", "cancel_at_period_end"]
+    search_fields = ["tenant__slug", "tenant__name", "stripe_customer_id", "subscription_id"]
+    list_select_related = ["tenant", "plan"]
+    readonly_fields = ["tenant", "stripe_customer_id", "test_clock_id", "clock_time", "subscription_id", "status",
+                       "plan", "billing_cycle", "cancel_at_period_end", "trial_end", "current_period_start",
+                       "current_period_end", "latest_invoice_id", "past_due_since", "previous_plan",
+                       "previous_plan_until", "updated", "mirrored_subscriptions"]
+    actions = ["cancel_at_period_end_action", "resume", "cancel_now", "change_plan", advance_test_clock,
+               "resync"]
+
+    def has_add_permission(self, request):
+        return False  # created with the tenant's Stripe customer
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The row is Stripe's state: changed only through the actions (obj=None is the changelist's check).
+        return obj is None and super().has_change_permission(request, obj)
+
+    @admin.display(description="Stripe subscriptions (dj-stripe mirror)")
+    def mirrored_subscriptions(self, account):
+        from djstripe.models import Subscription
+
+        if not account.stripe_customer_id:
+            return "-"
+        rows = Subscription.objects.filter(customer__id=account.stripe_customer_id).order_by("-created")
+        return format_html_join(mark_safe("<br>"), "{} {}", ((s.id, s.status) for s in rows)) or "-"
+
+    def _each(self, request, queryset, label, call):
+        run_each(self, request, [account.tenant for account in queryset.select_related("tenant")], label, call)
+
+    @admin.action(description="Cancel at period end", permissions=["change"])
+    def cancel_at_period_end_action(self, request, queryset):
+        self._each(request, queryset, "Set to cancel at period end", lambda tenant: (
+            sub_services.subscription_set_cancel_at_period_end(tenant=tenant, cancel=True, actor=request.user.email)))
+
+    @admin.action(description="Resume (undo cancel at period end)", permissions=["change"])
+    def resume(self, request, queryset):
+        self._each(request, queryset, "Resumed", lambda tenant: (
+            sub_services.subscription_set_cancel_at_period_end(tenant=tenant, cancel=False, actor=request.user.email)))
+
+    @admin.action(description="Cancel now", permissions=["change"])
+    def cancel_now(self, request, queryset):
+        self._each(request, queryset, "Canceled", lambda tenant: (
+            sub_services.subscription_cancel_now(tenant=tenant, actor=request.user.email)))
+
+    @admin.action(description="Change plan…", permissions=["change"])
+    def change_plan(self, request, queryset):
+        form = ChangePlanForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return _action_page(self, request, queryset, form=form, action="change_plan", title="Change plan",
+                                submit="Change plan",
+                                intro="New plan and billing cycle of these tenants' subscriptions.")
+        data = form.cleaned_data
+        self._each(request, queryset, "Plan changed", lambda tenant: sub_services.subscription_change_plan(
+            tenant=tenant, plan_id=data["plan"].code, billing_cycle=data["billing_cycle"], when=data["when"] or None,
+            actor=request.user.email))
+        return None
+
+    @admin.action(description="Pull from Stripe (resync)", permissions=["change"])
+    def resync(self, request, queryset):
+        self._each(request, queryset, "Pulled from Stripe", lambda tenant: tenant_resync(tenant=tenant))
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """Received Stripe events, processed once by id (`manage.py replay_webhooks` processes them again)."""
+
+    list_display = ["received", "event_id", "type", "tenant", "status", "attempts", "processed_at"]
+    list_filter = ["status", "type"]
+    search_fields = ["event_id", "type", "tenant__slug"]
+    readonly_fields = ["event_id", "type", "tenant", "status", "error", "attempts", "payload", "stripe_created",
+                       "received", "processed_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# The tenants' admin is the tenants app's; the action that moves a tenant through time is this app's.
+try:
+    _tenant_admin = admin.site.get_model_admin(Tenant)
+except NotRegistered:
+    _tenant_admin = None
+if _tenant_admin is not None and advance_test_clock not in (_tenant_admin.actions or ()):
+    _tenant_admin.actions = [*(_tenant_admin.actions or ()), advance_test_clock]

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from subscriptions import gateway
 from subscriptions.models import Plan
+from tenants.services import audit_record
 
 CYCLES = (("monthly", "month", "price_monthly", "stripe_price_id"),
           ("yearly", "year", "price_yearly", "stripe_price_id_yearly"))
@@ -22,14 +23,21 @@ def _price_matches(price, *, amount: int, currency: str, interval: str) -> bool:
             and price.recurring and price.recurring.interval == interval)
 
 
-def plan_sync_to_stripe(*, plan: Plan, log: Callable[[str], None] = lambda _msg: None) -> list[str]:
+def _stripe_ids(plan: Plan) -> dict:
+    return {"product": plan.stripe_product_id or None, "monthly": plan.stripe_price_id or None,
+            "yearly": plan.stripe_price_id_yearly or None}
+
+
+def plan_sync_to_stripe(*, plan: Plan, actor: str = "system",
+                        log: Callable[[str], None] = lambda _msg: None) -> list[str]:
     """Make Stripe match the plan: a Product, and Prices with lookup keys `<code>_monthly`/`<code>_yearly`.
 
     Idempotent: an unchanged plan changes nothing. Stripe prices are immutable, so a changed amount
     creates a new Price (which takes the lookup key over) and archives the old one.
-    Returns what changed, for the command's progress output.
+    Returns what changed, for the command's progress output; a change is audit-logged.
     """
     changes = []
+    before = _stripe_ids(plan)
     if plan.stripe_product_id:
         gateway.product_update(product_id=plan.stripe_product_id, name=plan.name, description=plan.description,
                                key=None)
@@ -61,6 +69,9 @@ def plan_sync_to_stripe(*, plan: Plan, log: Callable[[str], None] = lambda _msg:
         Plan.objects.filter(pk=plan.pk).update(stripe_product_id=plan.stripe_product_id,
                                                stripe_price_id=plan.stripe_price_id,
                                                stripe_price_id_yearly=plan.stripe_price_id_yearly)
+        if changes:
+            audit_record(actor=actor, action="plan.sync_to_stripe", target=plan.code, before=before,
+                         after={**_stripe_ids(plan), "changes": changes})
         # update() sends no post_save: drop the cached public catalog ourselves.
         from subscriptions.selectors import plan_catalog_invalidate
         transaction.on_commit(plan_catalog_invalidate)
@@ -69,12 +80,12 @@ def plan_sync_to_stripe(*, plan: Plan, log: Callable[[str], None] = lambda _msg:
     return changes
 
 
-def plan_sync_all_to_stripe(*, log: Callable[[str], None] = lambda _msg: None) -> int:
+def plan_sync_all_to_stripe(*, actor: str = "system", log: Callable[[str], None] = lambda _msg: None) -> int:
     """Every active plan; returns the number of changes."""
     total = 0
     plans = list(Plan.objects.filter(is_active=True).order_by("price_monthly", "code"))
     for index, plan in enumerate(plans, 1):
-        changes = plan_sync_to_stripe(plan=plan)
+        changes = plan_sync_to_stripe(plan=plan, actor=actor)
         log(f"[{index}/{len(plans)}] {plan.code}: " + ("; ".join(changes) if changes else "up to date"))
         total += len(changes)
     return total

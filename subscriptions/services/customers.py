@@ -64,7 +64,11 @@ def test_clock_advance(*, tenant, days: int = 0, seconds: int = 0, actor: str = 
                        timeout: float = 120.0) -> BillingAccount:
     """Move the tenant's test clock forward and wait until Stripe says it is `ready`, which Stripe
     reports only after the advance's work (and, with the emulator, the first webhook delivery of
-    every event it produced) is done."""
+    every event it produced) is done. Then the tenant's state is pulled from Stripe as well: real
+    Stripe may deliver the webhooks after `ready`, and the caller (command, admin) reports the
+    subscription's state at once."""
+    from subscriptions.services.webhooks import tenant_resync
+
     account = customer_ensure(tenant=tenant)
     if not account.test_clock_id:
         raise InvalidRequest("This tenant's Stripe customer has no test clock (STRIPE_TEST_CLOCKS is off).",
@@ -85,6 +89,7 @@ def test_clock_advance(*, tenant, days: int = 0, seconds: int = 0, actor: str = 
                                  code="test_clock_failed")
         time.sleep(0.05)
     before = account.clock_time
+    tenant_resync(tenant=tenant)
     account.refresh_from_db()
     account.clock_time = from_ts(clock.frozen_time)
     account.save(update_fields=["clock_time", "updated"])

@@ -6,8 +6,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing_project.api.exceptions import Conflict, InvalidRequest, NotFound
+from billing_project.stripe_client import stripe_configured
 from subscriptions import gateway
 from subscriptions.models import BillingAccount, Plan
+from subscriptions.services.catalog import plan_sync_to_stripe
 from subscriptions.services.common import from_ts, mirror, op_key
 from subscriptions.services.customers import customer_ensure
 from subscriptions.services.state import account_apply_subscription
@@ -23,6 +25,12 @@ def _plan_price(*, plan_id: str, billing_cycle: str) -> tuple[Plan, str]:
     if billing_cycle not in ("monthly", "yearly"):
         raise InvalidRequest("billing_cycle is monthly or yearly.", detail={"billing_cycle": ["monthly or yearly"]})
     price_id = plan.stripe_price_id if billing_cycle == "monthly" else plan.stripe_price_id_yearly
+    if not price_id and stripe_configured():
+        # `make run` seeds before Stripe is up and a plan added in the admin may not be synced yet:
+        # the (idempotent) catalog sync of this one plan runs on first use instead of failing.
+        plan_sync_to_stripe(plan=plan, actor="system (first use)")
+        plan.refresh_from_db()
+        price_id = plan.stripe_price_id if billing_cycle == "monthly" else plan.stripe_price_id_yearly
     if not price_id:
         raise Conflict(f"Plan {plan.code} is not synced to Stripe yet (manage.py sync_plans_to_stripe).",
                        code="plan_not_synced")

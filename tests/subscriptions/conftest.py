@@ -48,3 +48,46 @@ def subscribe(client, **body):
     response = client.post("/api/v1/subscriptions", body, format="json")
     assert response.status_code == 201, response.content
     return response.json()
+
+
+class Forwarder:
+    """Posts the emulator's webhook deliveries (caught by its sink) as received, body and
+    Stripe-Signature, to POST /api/v1/webhooks/stripe."""
+
+    def __init__(self, sink, client):
+        self.sink, self.client, self.sent = sink, client, 0
+
+    def pending(self):
+        new = [r for r in self.sink.requests[self.sent:] if r["status"] < 300]
+        self.sent = len(self.sink.requests)
+        return new
+
+    def post(self, request, signature=None):
+        return self.client.generic("POST", "/api/v1/webhooks/stripe", request["body"], content_type="application/json",
+                                   HTTP_STRIPE_SIGNATURE=signature or request["headers"]["Stripe-Signature"])
+
+    def deliver(self, requests=None):
+        responses = [self.post(r) for r in (self.pending() if requests is None else requests)]
+        assert all(r.status_code == 200 for r in responses), [r.content for r in responses if r.status_code != 200]
+        return responses
+
+
+@pytest.fixture
+def hooks(catalog, webhook_sink, settings, api_client):
+    settings.STRIPE_WEBHOOK_SECRET = webhook_sink.secret
+    return Forwarder(webhook_sink, api_client)
+
+
+@pytest.fixture
+def finance_admin(finance_staff):
+    """Django's test client logged in to the admin as the finance staff user."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(finance_staff)
+    return client
+
+
+def admin_action(client, changelist: str, action: str, objects, **form):
+    """POST an admin action on the changelist for these objects (`apply=1` submits an action's form page)."""
+    return client.post(changelist, {"action": action, "_selected_action": [obj.pk for obj in objects], **form})

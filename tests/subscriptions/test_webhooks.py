@@ -11,31 +11,6 @@ from tests.subscriptions.conftest import subscribe
 pytestmark = pytest.mark.django_db
 
 
-class Forwarder:
-    def __init__(self, sink, client):
-        self.sink, self.client, self.sent = sink, client, 0
-
-    def pending(self):
-        new = [r for r in self.sink.requests[self.sent:] if r["status"] < 300]
-        self.sent = len(self.sink.requests)
-        return new
-
-    def post(self, request, signature=None):
-        return self.client.generic("POST", "/api/v1/webhooks/stripe", request["body"], content_type="application/json",
-                                   HTTP_STRIPE_SIGNATURE=signature or request["headers"]["Stripe-Signature"])
-
-    def deliver(self, requests=None):
-        responses = [self.post(r) for r in (self.pending() if requests is None else requests)]
-        assert all(r.status_code == 200 for r in responses), [r.content for r in responses if r.status_code != 200]
-        return responses
-
-
-@pytest.fixture
-def hooks(catalog, webhook_sink, settings, api_client):
-    settings.STRIPE_WEBHOOK_SECRET = webhook_sink.secret
-    return Forwarder(webhook_sink, api_client)
-
-
 def _entitled(tenant):
     from subscriptions.selectors import entitlements_get
 

@@ -7,5 +7,5 @@ class Command(BaseCommand):
     help = "Create/update a Stripe Product and monthly/yearly Prices for every active plan (idempotent)."
 
     def handle(self, *args, **options):
-        total = plan_sync_all_to_stripe(log=self.stdout.write)
+        total = plan_sync_all_to_stripe(actor="manage.py sync_plans_to_stripe", log=self.stdout.write)
         self.stdout.write(self.style.SUCCESS(f"done: {total} change(s)"))

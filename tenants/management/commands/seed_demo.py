@@ -4,6 +4,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from coupons.services import coupon_ensure
 from tenants import services
 from tenants.models import Membership, Role, Tenant, User
 
@@ -13,6 +14,8 @@ DEMO_TENANTS = [
     ("globex", "Globex", "billing@globex.test", "pt-br", [("owner@globex.test", Role.OWNER)]),
 ]
 FINANCE_USER = "finance@platform.test"
+WELCOME_COUPON = {"code": "WELCOME20", "name": "Welcome: 20% off the first invoice", "percent_off": 20,
+                  "duration": "once"}
 
 
 class Command(BaseCommand):
@@ -35,6 +38,9 @@ class Command(BaseCommand):
             email=FINANCE_USER, password=password, is_staff=True)
         finance.groups.add(Group.objects.get(name="finance"))
         self._set_password(FINANCE_USER, password)
+        coupon, created = coupon_ensure(actor="seed_demo", **WELCOME_COUPON)
+        self.stdout.write(f"coupon {coupon.code} " + ("created" if created else "exists")
+                          + ("" if coupon.stripe_promotion_code_id else " (mirrored to Stripe on first use)"))
         self.stdout.write(self.style.SUCCESS("demo data ready"))
 
     @staticmethod

@@ -1,0 +1,122 @@
+"""The finance back-office in the admin, used by the finance staff user against the Stripe emulator:
+plans synced to Stripe, subscription actions per tenant, the test clock action on tenants."""
+
+from datetime import timedelta
+
+import pytest
+
+from tests.subscriptions.conftest import admin_action
+
+pytestmark = pytest.mark.django_db
+
+PLANS = "/admin/subscriptions/plan/"
+ACCOUNTS = "/admin/subscriptions/billingaccount/"
+TENANTS = "/admin/tenants/tenant/"
+
+
+def _audit(action, **filters):
+    from tenants.models import AuditEvent
+
+    return list(AuditEvent.objects.filter(action=action, **filters).order_by("created"))
+
+
+def test_finance_staff_can_open_the_back_office_and_support_cannot_change_it(finance_admin, support_staff, stripe_on):
+    from django.test import Client
+
+    for page in [PLANS, ACCOUNTS, TENANTS, "/admin/subscriptions/webhookevent/", "/admin/coupons/coupon/",
+                 "/admin/coupons/coupon/add/", "/admin/djstripe/customer/", "/admin/djstripe/subscription/"]:
+        assert finance_admin.get(page).status_code == 200, page
+    support = Client()
+    support.force_login(support_staff)
+    assert support.get(PLANS).status_code == 403
+
+
+def test_plan_sync_action_syncs_through_the_catalog_service_and_audits(finance_admin, stripe_on, stripe_client):
+    from subscriptions.models import Plan
+
+    starter = Plan.objects.get(code="starter")
+    assert "not synced (no product, monthly price, yearly price)" in finance_admin.get(PLANS).content.decode()
+    response = admin_action(finance_admin, PLANS, "sync_to_stripe", [starter])
+    assert response.status_code == 302
+    starter.refresh_from_db()
+    assert starter.stripe_price_id and starter.stripe_price_id_yearly
+    assert stripe_client.v1.prices.retrieve(starter.stripe_price_id).unit_amount == starter.price_monthly
+    page = finance_admin.get(PLANS + "?q=starter").content.decode()
+    assert ">synced<" in page
+    [audit] = _audit("plan.sync_to_stripe", target="starter")
+    assert audit.actor == "finance@platform.test" and audit.before["product"] is None
+    assert audit.after["monthly"] == starter.stripe_price_id
+
+    admin_action(finance_admin, PLANS, "sync_to_stripe", [starter])  # idempotent: nothing changes, no audit row
+    assert len(_audit("plan.sync_to_stripe", target="starter")) == 1
+    assert len(stripe_client.v1.prices.list(params={"limit": 100}).data) == 2
+
+
+def test_subscription_actions_cancel_resume_change_plan_cancel_now(finance_admin, catalog, tenant, stripe_client):
+    from subscriptions.models import BillingAccount
+    from subscriptions.services.subscriptions import subscription_create
+
+    account, _ = subscription_create(tenant=tenant, plan_id="starter", payment_method="pm_card_visa", trial_days=14)
+    assert finance_admin.get(ACCOUNTS).status_code == 200
+
+    admin_action(finance_admin, ACCOUNTS, "cancel_at_period_end_action", [account])
+    account.refresh_from_db()
+    assert account.cancel_at_period_end is True
+    assert stripe_client.v1.subscriptions.retrieve(account.subscription_id).cancel_at_period_end is True
+
+    admin_action(finance_admin, ACCOUNTS, "resume", [account])
+    account.refresh_from_db()
+    assert account.cancel_at_period_end is False
+
+    page = admin_action(finance_admin, ACCOUNTS, "change_plan", [account])
+    assert page.status_code == 200 and 'name="billing_cycle"' in page.content.decode()
+    admin_action(finance_admin, ACCOUNTS, "change_plan", [account], apply="1", plan="professional",
+                 billing_cycle="yearly", when="")
+    account.refresh_from_db()
+    assert account.plan.code == "professional" and account.billing_cycle == "yearly"
+    sub = stripe_client.v1.subscriptions.retrieve(account.subscription_id)
+    assert sub["items"].data[0].price.id == catalog["professional"].stripe_price_id_yearly
+
+    detail = finance_admin.get(f"{ACCOUNTS}{account.pk}/change/").content.decode()
+    assert account.subscription_id in detail  # the dj-stripe mirror shown on the account
+
+    admin_action(finance_admin, ACCOUNTS, "cancel_now", [account])
+    account = BillingAccount.objects.get(pk=account.pk)
+    assert account.status == "canceled" and not account.is_live
+    actions = [a.action for a in _audit("subscription.cancel_at_period_end") + _audit("subscription.resume")
+               + _audit("subscription.change_plan") + _audit("subscription.cancel_now")]
+    assert actions == ["subscription.cancel_at_period_end", "subscription.resume", "subscription.change_plan",
+                       "subscription.cancel_now"]
+    assert {a.actor for a in _audit("subscription.change_plan")} == {"finance@platform.test"}
+
+
+def test_an_action_on_no_live_subscription_reports_the_error(finance_admin, catalog, other_tenant):
+    from subscriptions.services.customers import customer_ensure
+
+    account = customer_ensure(tenant=other_tenant)
+    response = admin_action(finance_admin, ACCOUNTS, "cancel_now", [account])
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert any("no live subscription" in m for m in messages), messages
+
+
+def test_advance_test_clock_on_tenants_waits_until_ready_and_the_state_follows(finance_admin, catalog, tenant):
+    from subscriptions.models import BillingAccount
+    from subscriptions.services.subscriptions import subscription_create
+
+    account, _ = subscription_create(tenant=tenant, plan_id="starter", payment_method="pm_card_visa", trial_days=3)
+    assert account.status == "trialing"
+    start = account.clock_time
+    page = admin_action(finance_admin, TENANTS, "advance_test_clock", [tenant])
+    assert page.status_code == 200 and 'name="days"' in page.content.decode()
+    response = admin_action(finance_admin, TENANTS, "advance_test_clock", [tenant], apply="1", days="4", hours="0")
+    assert response.status_code == 302
+    account = BillingAccount.objects.get(pk=account.pk)
+    assert account.clock_time >= start + timedelta(days=4)
+    assert account.status == "active"  # the trial ended and the first invoice was paid
+    [audit] = _audit("stripe.test_clock.advance", tenant=tenant)
+    assert audit.actor == "finance@platform.test"
+
+
+def test_advance_test_clock_form_refuses_zero(finance_admin, catalog, tenant):
+    page = admin_action(finance_admin, TENANTS, "advance_test_clock", [tenant], apply="1", days="0", hours="0")
+    assert page.status_code == 200 and "Advance by at least one hour." in page.content.decode()
