@@ -48,6 +48,7 @@ SHARED_APPS = [
     "subscriptions",
     "coupons",
     "notifications.platform",  # the platform Slack channel settings (public schema)
+    "policies",  # platform-wide billing policy (dunning, refunds, overdue), edited in the admin
 ]
 
 TENANT_APPS = [
@@ -310,6 +311,27 @@ NETBOX_API_URL = env_str("NETBOX_API_URL")
 NETBOX_API_TOKEN = env_str("NETBOX_API_TOKEN")
 ODOO_API_URL = env_str("ODOO_API_URL")
 ODOO_API_KEY = env_str("ODOO_API_KEY")
+
+# --- invoicing (issue 7) --------------------------------------------------------------------------
+
+# Defaults of the billing policy row (policies app); finance changes them in the admin afterwards.
+DUNNING_RETRY_DAYS = [int(day) for day in env_list("DUNNING_RETRY_DAYS", ["1", "3", "5", "7"])]
+DUNNING_END_STATE = env_str("DUNNING_END_STATE", "canceled")  # or "unpaid"
+DUNNING_HARD_DECLINE_CODES = env_list("DUNNING_HARD_DECLINE_CODES", [
+    "do_not_honor", "lost_card", "stolen_card", "pickup_card", "fraudulent", "restricted_card",
+    "revocation_of_authorization", "revocation_of_all_authorizations", "stop_payment_order",
+    "transaction_not_allowed", "invalid_account", "expired_card", "incorrect_number", "card_not_supported"])
+# Refunds above this amount (minor units of the invoice's currency) wait for a second finance user.
+REFUND_APPROVAL_THRESHOLD = env_int("REFUND_APPROVAL_THRESHOLD", 50_000)
+INVOICE_AUTO_CHARGE_DUE_DAYS = env_int("INVOICE_AUTO_CHARGE_DUE_DAYS", 7)
+INVOICE_OVERDUE_GRACE_DAYS = env_int("INVOICE_OVERDUE_GRACE_DAYS", 0)
+# Platform branding of the invoice PDFs.
+INVOICE_BRAND_NAME = env_str("INVOICE_BRAND_NAME", "Billing Platform")
+INVOICE_BRAND_COLOR = env_str("INVOICE_BRAND_COLOR", "#1f4e79")
+INVOICE_LOGO_PATH = env_str("INVOICE_LOGO_PATH")  # a PNG/SVG file; empty prints the brand name
+INVOICE_LEGAL_FOOTER = env_str("INVOICE_LEGAL_FOOTER",
+                               "Billing Platform Inc. · 1 Example Street, Springfield · VAT EX123456789")
+INVOICE_PAYMENT_INSTRUCTIONS_URL = env_str("INVOICE_PAYMENT_INSTRUCTIONS_URL", "")
 
 # --- i18n, static, media --------------------------------------------------------------------------
 

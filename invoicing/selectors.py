@@ -1,1 +1,209 @@
-"""Reads of the invoicing app: <entity>_list / <entity>_get(*, tenant, ...)."""
+"""Reads of the invoicing app. Invoices come from dj-stripe's mirror (public schema), always filtered
+by the tenant's customer; lines the mirror lacks (a long invoice's later pages) come from Stripe
+through the gateway. Our own rows (documents, dunning, refunds) live in the tenant's schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import QuerySet, Sum
+from django_tenants.utils import schema_context
+
+from invoicing import gateway
+from invoicing.models import CreditNote, InvoiceDocument, InvoiceState, PaymentAttempt, Refund
+
+LINE_KINDS = ("plan", "proration", "usage", "discount", "adjustment")
+
+
+def _ts(value) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=timezone.utc) if value else None
+
+
+def invoice_queryset(*, tenant, status: str | None = None, created_from: datetime | None = None,
+                     created_to: datetime | None = None) -> QuerySet:
+    """The tenant's mirrored invoices (drafts are Stripe's work in progress and not shown)."""
+    from djstripe.models import Invoice
+
+    queryset = Invoice.objects.filter(customer__subscriber=tenant).exclude(stripe_data__status="draft")
+    if status:
+        queryset = queryset.filter(stripe_data__status=status)
+    if created_from:
+        queryset = queryset.filter(created__gte=created_from)
+    if created_to:
+        queryset = queryset.filter(created__lt=created_to)
+    return queryset
+
+
+def invoice_get(*, tenant, invoice_id: str):
+    """The tenant's invoice, or None (another tenant's id is the same None: the API says 404)."""
+    return invoice_queryset(tenant=tenant).filter(id=invoice_id).first()
+
+
+def tenant_for_customer(customer_id: str):
+    """The tenant of a Stripe customer: dj-stripe's subscriber link, else the subscriptions app's account."""
+    from djstripe.models import Customer
+
+    from subscriptions.models import BillingAccount
+
+    customer = Customer.objects.select_related("subscriber").filter(id=customer_id).first()
+    if customer is not None and customer.subscriber is not None:
+        return customer.subscriber
+    account = BillingAccount.objects.select_related("tenant").filter(stripe_customer_id=customer_id).first()
+    return account.tenant if account is not None else None
+
+
+@dataclass
+class InvoiceLine:
+    description: str
+    quantity: int
+    unit_amount: int | None
+    amount: int
+    currency: str
+    period_start: datetime | None
+    period_end: datetime | None
+    proration: bool
+    kind: str
+
+
+@dataclass
+class InvoiceView:
+    """An invoice as the API and the PDF show it (amounts in minor units)."""
+
+    invoice_id: str
+    invoice_number: str
+    status: str
+    currency: str
+    subtotal: int
+    discount: int
+    tax: int
+    total: int
+    amount_due: int
+    amount_paid: int
+    amount_remaining: int
+    period_start: datetime | None
+    period_end: datetime | None
+    due_date: datetime | None
+    created: datetime | None
+    paid_at: datetime | None
+    customer_id: str
+    subscription_id: str
+    hosted_invoice_url: str
+    overdue: bool = False
+    lines: list[InvoiceLine] = field(default_factory=list)
+
+
+def _price_usage_type(price_id: str | None, cache: dict) -> str | None:
+    if not price_id:
+        return None
+    if price_id not in cache:
+        from djstripe.models import Price
+
+        mirrored = Price.objects.filter(id=price_id).values_list("stripe_data", flat=True).first()
+        data = mirrored if mirrored else gateway.price_retrieve(price_id)
+        cache[price_id] = ((data.get("recurring") or {}).get("usage_type")) if data else None
+    return cache[price_id]
+
+
+def line_kind(line: dict, price_cache: dict) -> tuple[str, bool]:
+    """(kind, proration) of a Stripe (dahlia) invoice line."""
+    parent = line.get("parent") or {}
+    details = parent.get("subscription_item_details") or parent.get("invoice_item_details") or {}
+    proration = bool(details.get("proration") or line.get("proration"))
+    if proration:
+        return "proration", True
+    if parent.get("type") == "invoice_item_details":
+        return "adjustment", False
+    price_id = ((line.get("pricing") or {}).get("price_details") or {}).get("price")
+    if _price_usage_type(price_id, price_cache) == "metered":
+        return "usage", False
+    return "plan", False
+
+
+def _lines_of(data: dict, with_discounts: bool) -> list[InvoiceLine]:
+    block = data.get("lines") or {}
+    raw = list(block.get("data") or [])
+    if block.get("has_more"):
+        raw = [dict(line) for line in gateway.invoice_lines(data["id"])]
+    cache: dict = {}
+    currency = data.get("currency") or "usd"
+    out = []
+    for line in raw:
+        kind, proration = line_kind(line, cache)
+        quantity = int(line.get("quantity") or 1)
+        unit_decimal = (line.get("pricing") or {}).get("unit_amount_decimal")
+        # A proration's amount is a share of the price: amount per unit is what the customer pays.
+        # Stripe's decimal unit amount (fractions of a minor unit possible) only when that is not exact.
+        if line["amount"] % quantity == 0 or unit_decimal is None:
+            unit_amount = line["amount"] // quantity
+        else:
+            unit_amount = int(Decimal(str(unit_decimal)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        period = line.get("period") or {}
+        out.append(InvoiceLine(description=line.get("description") or "", quantity=quantity, unit_amount=unit_amount,
+                               amount=int(line["amount"]), currency=currency, period_start=_ts(period.get("start")),
+                               period_end=_ts(period.get("end")), proration=proration, kind=kind))
+    if with_discounts:
+        for discount in data.get("total_discount_amounts") or []:
+            if discount.get("amount"):
+                out.append(InvoiceLine(description="Discount", quantity=1, unit_amount=-int(discount["amount"]),
+                                       amount=-int(discount["amount"]), currency=currency, period_start=None,
+                                       period_end=None, proration=False, kind="discount"))
+    return out
+
+
+def invoice_view(data: dict, *, with_lines: bool = False, state: InvoiceState | None = None) -> InvoiceView:
+    """Build the view of a Stripe invoice (a mirror row's stripe_data or a fresh Stripe object)."""
+    discount = sum(int(d.get("amount") or 0) for d in data.get("total_discount_amounts") or [])
+    tax = sum(int(t.get("amount") or 0) for t in data.get("total_taxes") or [])
+    lines = _lines_of(data, with_discounts=True) if with_lines else []
+    periods = [ln for ln in (lines or _lines_of(data, with_discounts=False)) if ln.period_start]
+    transitions = data.get("status_transitions") or {}
+    parent = data.get("parent") or {}
+    subscription = ((parent.get("subscription_details") or {}).get("subscription")) or data.get("subscription") or ""
+    return InvoiceView(
+        invoice_id=data["id"], invoice_number=data.get("number") or "", status=data.get("status") or "",
+        currency=data.get("currency") or "usd", subtotal=int(data.get("subtotal") or 0), discount=discount, tax=tax,
+        total=int(data.get("total") or 0), amount_due=int(data.get("amount_due") or 0),
+        amount_paid=int(data.get("amount_paid") or 0), amount_remaining=int(data.get("amount_remaining") or 0),
+        period_start=min((ln.period_start for ln in periods), default=_ts(data.get("period_start"))),
+        period_end=max((ln.period_end for ln in periods), default=_ts(data.get("period_end"))),
+        due_date=_ts(data.get("due_date")) or (state.due_at if state else None),
+        created=_ts(data.get("created")), paid_at=_ts(transitions.get("paid_at")),
+        customer_id=data.get("customer") if isinstance(data.get("customer"), str) else (data.get("customer") or {}).get("id", ""),
+        subscription_id=subscription if isinstance(subscription, str) else subscription.get("id", ""),
+        hosted_invoice_url=data.get("hosted_invoice_url") or "",
+        overdue=bool(state and state.overdue_since and data.get("status") == "open"),
+        lines=lines)
+
+
+def invoice_states(*, invoice_ids) -> dict[str, InvoiceState]:
+    return {s.invoice_id: s for s in InvoiceState.objects.filter(invoice_id__in=list(invoice_ids))}
+
+
+def document_get(*, invoice_id: str) -> InvoiceDocument | None:
+    return InvoiceDocument.objects.filter(invoice_id=invoice_id).first()
+
+
+def attempts_of(*, invoice_id: str) -> QuerySet[PaymentAttempt]:
+    return PaymentAttempt.objects.filter(invoice_id=invoice_id)
+
+
+def refunded_or_pending(*, invoice_id: str) -> int:
+    """Minor units already refunded or waiting for approval on this invoice."""
+    return Refund.objects.filter(invoice_id=invoice_id).exclude(status=Refund.Status.REJECTED) \
+        .aggregate(total=Sum("amount"))["total"] or 0
+
+
+def refund_list_pending() -> QuerySet[Refund]:
+    return Refund.objects.filter(status=Refund.Status.PENDING_APPROVAL)
+
+
+def credit_note_list(*, invoice_id: str) -> QuerySet[CreditNote]:
+    return CreditNote.objects.filter(invoice_id=invoice_id)
+
+
+def tenant_has_overdue_invoice(*, tenant) -> bool:
+    """True when an open invoice of the tenant was marked overdue by the daily job."""
+    with schema_context(tenant.schema_name):
+        return InvoiceState.objects.filter(status="open", overdue_since__isnull=False).exists()

@@ -66,10 +66,13 @@ def api_key_get(*, tenant: Tenant, api_key_id) -> ApiKey | None:
 
 
 def tenant_billing_status(*, tenant: Tenant) -> str:
-    """`ok` or `past_due`, from the tenant's subscriptions as mirrored by dj-stripe.
-
-    (`overdue`, from invoices past their due date, joins when invoicing tracks due dates.)"""
+    """`overdue` (an open invoice past its due date, marked by invoicing's daily job), else `past_due`
+    (a subscription past_due or unpaid, as mirrored by dj-stripe), else `ok`."""
     from djstripe.models import Subscription
 
+    from invoicing.selectors import tenant_has_overdue_invoice
+
+    if tenant_has_overdue_invoice(tenant=tenant):
+        return "overdue"
     unpaid = Subscription.objects.filter(customer__subscriber=tenant, stripe_data__status__in=["past_due", "unpaid"]).exists()
     return "past_due" if unpaid else "ok"

@@ -1,0 +1,106 @@
+"""The branded invoice PDF: template context in the tenant's locale, WeasyPrint rendering, storage.
+
+Money is formatted from integer minor units through Decimal (babel knows each currency's digits,
+so JPY prints without decimals); nothing here talks to Stripe: callers hand in the invoice view.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import mimetypes
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from billing_project import money
+from invoicing.labels import babel_locale, labels_for
+from invoicing.selectors import InvoiceView
+
+TEMPLATE = "invoicing/invoice.html"
+
+
+def format_money(amount_minor: int, currency: str, locale: str) -> str:
+    return format_currency(Decimal(money.to_major(amount_minor, currency)), currency.upper(),
+                           locale=babel_locale(locale))
+
+
+def _date(value, locale: str) -> str:
+    return format_date(value.date(), format="medium", locale=babel_locale(locale)) if value else ""
+
+
+@lru_cache(maxsize=4)
+def _logo_data_uri(path: str) -> str:
+    """The platform logo inlined, so rendering never reads a URL (workers may have no network)."""
+    if not path or not Path(path).is_file():
+        return ""
+    mime = mimetypes.guess_type(path)[0] or "image/png"
+    return f"data:{mime};base64,{base64.b64encode(Path(path).read_bytes()).decode()}"
+
+
+def invoice_context(*, invoice: InvoiceView, tenant) -> dict:
+    locale = tenant.locale or "en"
+    labels = labels_for(locale)
+    cur = invoice.currency
+
+    def m(amount: int) -> str:
+        return format_money(amount, cur, locale)
+
+    lines = [{
+        "description": line.description,
+        "proration": line.proration,
+        "period": (f"{_date(line.period_start, locale)} – {_date(line.period_end, locale)}"
+                   if line.period_start and line.period_end else ""),
+        "quantity": format_decimal(line.quantity, locale=babel_locale(locale)),
+        "unit_amount": m(line.unit_amount) if line.unit_amount is not None else "",
+        "amount": m(line.amount),
+    } for line in invoice.lines if line.kind != "discount"]
+    return {
+        "labels": labels,
+        "lang": locale,
+        "brand": {"name": settings.INVOICE_BRAND_NAME, "color": settings.INVOICE_BRAND_COLOR,
+                  "logo": _logo_data_uri(settings.INVOICE_LOGO_PATH), "footer": settings.INVOICE_LEGAL_FOOTER},
+        "tenant": {"name": tenant.legal_name or tenant.name, "address": tenant.address, "tax_id": tenant.tax_id,
+                   "email": tenant.email},
+        "invoice": invoice,
+        "status_label": labels.get(f"status_{invoice.status}", invoice.status),
+        "is_open": invoice.status == "open",
+        "how_to_pay_text": labels["how_to_pay_text"].replace("{id}", invoice.invoice_id),
+        "pay_url": settings.INVOICE_PAYMENT_INSTRUCTIONS_URL or invoice.hosted_invoice_url,
+        "issued": _date(invoice.created, locale),
+        "due": _date(invoice.due_date, locale),
+        "period": (f"{_date(invoice.period_start, locale)} – {_date(invoice.period_end, locale)}"
+                   if invoice.period_start and invoice.period_end else ""),
+        "lines": lines,
+        "subtotal": m(invoice.subtotal),
+        "discount": m(-invoice.discount) if invoice.discount else "",
+        "tax": m(invoice.tax),
+        "total": m(invoice.total),
+        "amount_paid": m(invoice.amount_paid),
+        "amount_due": m(invoice.amount_remaining),
+    }
+
+
+@lru_cache(maxsize=1)
+def _font_config():
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+def render_pdf(*, invoice: InvoiceView, tenant) -> tuple[bytes, int]:
+    """(PDF bytes, page count) of the invoice."""
+    from weasyprint import HTML
+
+    html = render_to_string(TEMPLATE, invoice_context(invoice=invoice, tenant=tenant))
+    document = HTML(string=html, base_url=str(settings.BASE_DIR)).render(font_config=_font_config())
+    return document.write_pdf(), len(document.pages)
+
+
+def checksum(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

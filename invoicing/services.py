@@ -1,1 +1,0 @@
-"""Writes of the invoicing app: <entity>_<action>(*, tenant, ...) functions that own their transaction."""

@@ -1,0 +1,53 @@
+"""Helpers shared by the invoicing services: the tenant's clock, the fresh invoice, events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from billing_project.api.exceptions import NotFound
+from invoicing import gateway, selectors
+
+
+def tenant_now(tenant) -> datetime:
+    """The tenant's 'now': its Stripe test clock's frozen time when it lives on one."""
+    from subscriptions.selectors import billing_account_get, tenant_now as account_now
+
+    return account_now(billing_account_get(tenant=tenant))
+
+
+def customer_id_of(tenant) -> str:
+    from subscriptions.models import BillingAccount
+
+    return BillingAccount.objects.filter(tenant=tenant).values_list("stripe_customer_id", flat=True).first() or ""
+
+
+def fresh_invoice(*, tenant, invoice_id: str) -> dict:
+    """The invoice as Stripe has it now, if it is this tenant's (else 404, as for an unknown id).
+
+    Money actions decide on Stripe's current state, never on a mirror that may lag a webhook."""
+    owned = selectors.invoice_get(tenant=tenant, invoice_id=invoice_id) is not None
+    try:
+        data = gateway.invoice_retrieve(invoice_id)
+    except NotFound:
+        raise NotFound("No such invoice.")
+    if not owned and data.get("customer") != customer_id_of(tenant):
+        raise NotFound("No such invoice.")
+    return data
+
+
+def mirror_invoice(invoice, *, fresh: bool = False) -> None:
+    """Refresh dj-stripe's copy of an invoice (an id or a Stripe object). Unless the object came
+    from `gateway.invoice_retrieve` (fresh), it is fetched again with the expansions the mirror needs."""
+    from subscriptions.services.common import mirror
+
+    if not fresh:
+        invoice = gateway.invoice_retrieve(invoice if isinstance(invoice, str) else invoice["id"])
+    mirror("Invoice", invoice)
+
+
+def emit(*, tenant, kind: str, object_id: str, dedup_key: str | None = None, data: dict | None = None) -> None:
+    """A billing event for the notifications app, written in the caller's transaction (so it exists
+    iff the change does; its subscribers run after commit). Dedup keys make a repeat a no-op."""
+    from notifications.events import billing_event_emit
+
+    billing_event_emit(tenant=tenant, kind=kind, object_id=object_id, dedup_key=dedup_key, data=data or {})

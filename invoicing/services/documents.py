@@ -1,0 +1,69 @@
+"""Invoice PDFs: request a (re-)render, render and store with a checksum."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.utils import timezone
+
+from invoicing import documents, gateway, selectors
+from invoicing.models import InvoiceDocument
+
+logger = logging.getLogger(__name__)
+
+
+def document_request(*, tenant, invoice_id: str) -> InvoiceDocument:
+    """Mark the invoice's PDF as rendering (the API answers `pdf_not_ready` meanwhile) and queue the
+    render after commit. A document already stored keeps its file until the new one replaces it."""
+    from invoicing.tasks import invoice_render_pdf
+
+    with transaction.atomic():
+        document, _ = InvoiceDocument.objects.update_or_create(
+            invoice_id=invoice_id, defaults={"status": InvoiceDocument.Status.RENDERING, "error": ""})
+        # The schema travels explicitly: commit callbacks may run after the caller left the tenant.
+        schema = connection.schema_name
+        transaction.on_commit(lambda: invoice_render_pdf.apply_async(
+            kwargs={"invoice_id": invoice_id}, headers={"_schema_name": schema}))
+    return document
+
+
+def _invoice_data(tenant, invoice_id: str) -> dict:
+    mirrored = selectors.invoice_get(tenant=tenant, invoice_id=invoice_id)
+    if mirrored is not None:
+        return mirrored.stripe_data
+    return dict(gateway.invoice_retrieve(invoice_id))
+
+
+def document_render(*, tenant, invoice_id: str) -> InvoiceDocument:
+    """Render the invoice's PDF in the tenant's locale and store it (MEDIA_ROOT by default).
+
+    The file name is fixed per invoice, so a re-render replaces the old file; the checksum lets a
+    reader verify what it downloads. A failure is recorded on the row and raised (the task retries)."""
+    data = _invoice_data(tenant, invoice_id)
+    state = selectors.invoice_states(invoice_ids=[invoice_id]).get(invoice_id)
+    view = selectors.invoice_view(data, with_lines=True, state=state)
+    try:
+        pdf, pages = documents.render_pdf(invoice=view, tenant=tenant)
+    except Exception as exc:
+        InvoiceDocument.objects.update_or_create(
+            invoice_id=invoice_id, defaults={"status": InvoiceDocument.Status.FAILED, "error": repr(exc)[:2000]})
+        raise
+    name = f"invoices/{connection.schema_name}/{invoice_id}.pdf"
+    with transaction.atomic():
+        document, _ = InvoiceDocument.objects.select_for_update().get_or_create(invoice_id=invoice_id)
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        document.file.name = default_storage.save(name, ContentFile(pdf))
+        document.checksum = documents.checksum(pdf)
+        document.size = len(pdf)
+        document.pages = pages
+        document.locale = tenant.locale
+        document.invoice_status = view.status
+        document.status = InvoiceDocument.Status.READY
+        document.error = ""
+        document.rendered_at = timezone.now()
+        document.save()
+    return document

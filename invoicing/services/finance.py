@@ -1,0 +1,185 @@
+"""Finance actions on a tenant's invoices: refunds (maker-checker above the policy's threshold),
+credit notes on open invoices, adjustments on the next invoice, void, mark uncollectible.
+Each writes an audit row in the same transaction as its own rows."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing_project.api.exceptions import Conflict, InvalidRequest, NotFound, PermissionDeniedError
+from invoicing import gateway, selectors
+from invoicing.models import Adjustment, CreditNote, Refund
+from invoicing.services.common import fresh_invoice, mirror_invoice
+from invoicing.services.documents import document_request
+from invoicing.services.payments import invoice_state_sync
+from policies.selectors import policy_get
+from tenants.services import audit_record
+
+
+def _key(operation: str, subject: str, request_key: str | None) -> str:
+    return f"{operation}:{subject}:{request_key or uuid.uuid4().hex}"
+
+
+def refund_create(*, tenant, invoice_id: str, amount: int | None, reason: str, actor: str,
+                  request_key: str | None = None) -> Refund:
+    """Refund (part of) a paid invoice. `amount` None means everything not yet refunded. More than
+    is left to refund is a 400. Above the policy's threshold the refund waits for a second finance
+    user (`refund_approve`); otherwise it goes to Stripe at once as a credit note with refund_amount."""
+    data = fresh_invoice(tenant=tenant, invoice_id=invoice_id)
+    paid = int(data.get("amount_paid") or 0)
+    if data["status"] != "paid" or paid <= 0:
+        raise Conflict("Only a paid invoice can be refunded.", code="invoice_not_refundable")
+    with transaction.atomic():
+        # Serialises refunds of one invoice: two concurrent requests cannot both take the last money.
+        state = invoice_state_sync(tenant=tenant, data=data)
+        type(state).objects.select_for_update().get(pk=state.pk)
+        available = paid - selectors.refunded_or_pending(invoice_id=invoice_id)
+        amount = available if amount is None else amount
+        if amount <= 0 or amount > available:
+            raise InvalidRequest(f"The refund must be more than 0 and at most {available} (minor units) "
+                                 f"of {data['currency'].upper()}: what was paid and not yet refunded.",
+                                 detail={"amount": ["More than was paid." if amount > available else "Must be positive."]})
+        pending = amount > policy_get().refund_approval_threshold
+        refund = Refund.objects.create(
+            invoice_id=invoice_id, amount=amount, currency=data["currency"], reason=reason, requested_by=actor,
+            status=Refund.Status.PENDING_APPROVAL if pending else Refund.Status.SUCCEEDED)
+        audit_record(actor=actor, action="refund.request" if pending else "refund.create", tenant=tenant,
+                     target=invoice_id, after={"refund": refund.refund_id, "amount": amount,
+                                               "currency": refund.currency, "reason": reason,
+                                               "status": refund.status})
+        if not pending:
+            _refund_execute(refund=refund, actor=actor)
+    return refund
+
+
+def _refund_execute(*, refund: Refund, actor: str) -> None:
+    # The key is the refund's id: a retry after a lost answer cannot refund twice.
+    note = gateway.credit_note_create(invoice_id=refund.invoice_id, amount=refund.amount, refund_amount=refund.amount,
+                                      memo=refund.reason, key=f"refund:{refund.id}")
+    refunds = note.get("refunds") or []
+    first = refunds[0] if refunds else {}
+    stripe_refund = first.get("refund") if isinstance(first, dict) else None
+    refund.stripe_refund_id = (stripe_refund if isinstance(stripe_refund, str) else (stripe_refund or {}).get("id")) or ""
+    refund.credit_note_id = note["id"]
+    refund.status = Refund.Status.SUCCEEDED
+    refund.save()
+    CreditNote.objects.create(credit_note_id=note["id"], invoice_id=refund.invoice_id, number=note.get("number") or "",
+                              kind=CreditNote.Kind.REFUND, amount=refund.amount, currency=refund.currency,
+                              reason=refund.reason, created_by=actor)
+
+
+def _pending_refund(refund_id) -> Refund:
+    try:
+        refund = Refund.objects.select_for_update().filter(id=uuid.UUID(str(refund_id))).first()
+    except ValueError:
+        refund = None
+    if refund is None:
+        raise NotFound("No such refund.")
+    if refund.status != Refund.Status.PENDING_APPROVAL:
+        raise Conflict(f"This refund is {refund.status}, not pending approval.", code="refund_not_pending")
+    return refund
+
+
+def refund_approve(*, tenant, refund_id, actor: str) -> Refund:
+    """The checker's approval: a finance user other than the requester sends the refund to Stripe."""
+    with transaction.atomic():
+        refund = _pending_refund(refund_id)
+        if refund.requested_by == actor:
+            raise PermissionDeniedError("A refund needs another finance user's approval than its requester's.",
+                                        code="approval_requires_second_user")
+        refund.decided_by, refund.decided_at = actor, timezone.now()
+        _refund_execute(refund=refund, actor=refund.requested_by)
+        audit_record(actor=actor, action="refund.approve", tenant=tenant, target=refund.invoice_id,
+                     before={"status": Refund.Status.PENDING_APPROVAL},
+                     after={"refund": refund.refund_id, "status": refund.status, "amount": refund.amount,
+                            "credit_note": refund.credit_note_id, "requested_by": refund.requested_by})
+    return refund
+
+
+def refund_reject(*, tenant, refund_id, actor: str) -> Refund:
+    with transaction.atomic():
+        refund = _pending_refund(refund_id)
+        if refund.requested_by == actor:
+            raise PermissionDeniedError("The requester cannot decide on their own refund.",
+                                        code="approval_requires_second_user")
+        refund.status, refund.decided_by, refund.decided_at = Refund.Status.REJECTED, actor, timezone.now()
+        refund.save()
+        audit_record(actor=actor, action="refund.reject", tenant=tenant, target=refund.invoice_id,
+                     before={"status": Refund.Status.PENDING_APPROVAL}, after={"refund": refund.refund_id,
+                                                                               "status": refund.status})
+    return refund
+
+
+def credit_note_create(*, tenant, invoice_id: str, amount: int, reason: str, actor: str,
+                       request_key: str | None = None) -> CreditNote:
+    """Lower what an open invoice asks for (a pre-payment credit note); at most what remains due."""
+    data = fresh_invoice(tenant=tenant, invoice_id=invoice_id)
+    if data["status"] != "open":
+        raise Conflict("Credit notes here are for open invoices; refund a paid one.", code="invoice_not_open")
+    remaining = int(data.get("amount_remaining") or 0)
+    if amount <= 0 or amount > remaining:
+        raise InvalidRequest(f"The credit must be more than 0 and at most the {remaining} (minor units) still due.",
+                             detail={"amount": ["More than is due." if amount > 0 else "Must be positive."]})
+    note = gateway.credit_note_create(invoice_id=invoice_id, amount=amount, memo=reason,
+                                      key=_key("credit-note", invoice_id, request_key))
+    fresh = gateway.invoice_retrieve(invoice_id)
+    mirror_invoice(fresh, fresh=True)
+    with transaction.atomic():
+        credit = CreditNote.objects.create(credit_note_id=note["id"], invoice_id=invoice_id,
+                                           number=note.get("number") or "", kind=CreditNote.Kind.CREDIT,
+                                           amount=amount, currency=data["currency"], reason=reason, created_by=actor)
+        before = {"amount_remaining": remaining}
+        invoice_state_sync(tenant=tenant, data=fresh)
+        audit_record(actor=actor, action="credit_note.create", tenant=tenant, target=invoice_id, before=before,
+                     after={"credit_note": note["id"], "amount": amount, "currency": data["currency"],
+                            "amount_remaining": fresh.get("amount_remaining"), "reason": reason})
+        document_request(tenant=tenant, invoice_id=invoice_id)
+    return credit
+
+
+def adjustment_create(*, tenant, amount: int, currency: str, description: str, actor: str,
+                      request_key: str | None = None) -> Adjustment:
+    """A one-off line on the tenant's next invoice (a pending Stripe invoice item); negative credits."""
+    from subscriptions.services.customers import customer_ensure
+
+    if amount == 0:
+        raise InvalidRequest("An adjustment needs a non-zero amount.", detail={"amount": ["Must not be zero."]})
+    account = customer_ensure(tenant=tenant)
+    item = gateway.invoice_item_create(customer_id=account.stripe_customer_id, amount=amount, currency=currency,
+                                       description=description, key=_key("adjustment", str(tenant.id), request_key))
+    with transaction.atomic():
+        adjustment = Adjustment.objects.create(stripe_invoice_item_id=item["id"], amount=amount, currency=currency,
+                                               description=description, created_by=actor)
+        audit_record(actor=actor, action="adjustment.create", tenant=tenant, target=item["id"],
+                     after={"amount": amount, "currency": currency, "description": description})
+    return adjustment
+
+
+def _close(*, tenant, invoice_id: str, actor: str, action: str) -> dict:
+    data = fresh_invoice(tenant=tenant, invoice_id=invoice_id)
+    if data["status"] != "open" and not (action == "void" and data["status"] == "uncollectible"):
+        raise Conflict(f"This invoice is {data['status']}; only open invoices can be "
+                       f"{'voided' if action == 'void' else 'marked uncollectible'}.", code="invoice_not_open")
+    call = gateway.invoice_void if action == "void" else gateway.invoice_mark_uncollectible
+    closed = call(invoice_id=invoice_id, key=f"invoice-{action}:{invoice_id}")
+    mirror_invoice(closed)
+    with transaction.atomic():
+        invoice_state_sync(tenant=tenant, data=closed)
+        audit_record(actor=actor, action=f"invoice.{action}", tenant=tenant, target=invoice_id,
+                     before={"status": data["status"], "amount_remaining": data.get("amount_remaining")},
+                     after={"status": closed["status"], "amount_remaining": closed.get("amount_remaining")})
+        document_request(tenant=tenant, invoice_id=invoice_id)
+    return dict(closed)
+
+
+def invoice_void(*, tenant, invoice_id: str, actor: str) -> dict:
+    """Void an open (or uncollectible) invoice: nothing is owed any more; dunning stops."""
+    return _close(tenant=tenant, invoice_id=invoice_id, actor=actor, action="void")
+
+
+def invoice_mark_uncollectible(*, tenant, invoice_id: str, actor: str) -> dict:
+    """Give up collecting an open invoice (bad debt); dunning stops."""
+    return _close(tenant=tenant, invoice_id=invoice_id, actor=actor, action="uncollectible")

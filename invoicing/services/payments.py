@@ -1,0 +1,247 @@
+"""Payments owned by this service: invoice state, the retry schedule (dunning), pay now, overdue.
+
+Stripe's own automatic retries are off (README): after a failed charge, the retry schedule of the
+billing policy decides when this service pays the invoice again through Stripe's API. Each attempt
+is one PaymentAttempt keyed by Stripe's attempt_count, so the webhook about an attempt and the
+service that made it record it once, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+
+from billing_project.api.exceptions import NotFound
+from invoicing import gateway
+from invoicing.models import InvoiceState, PaymentAttempt
+from invoicing.services.common import customer_id_of, emit, fresh_invoice, mirror_invoice, tenant_now
+from invoicing.services.documents import document_request
+from policies.selectors import policy_get
+from subscriptions.gateway import PaymentDeclined
+from tenants.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_DUNNING = (InvoiceState.Dunning.SCHEDULED, InvoiceState.Dunning.WAITING_FOR_CARD)
+
+
+def _ts(value):
+    from invoicing.selectors import _ts as ts
+
+    return ts(value)
+
+
+def invoice_state_sync(*, tenant, data) -> InvoiceState:
+    """Copy a fresh Stripe invoice onto our state row: status, amounts, due date; a closed invoice
+    is no longer overdue and its dunning ends (recovered when paid, stopped when voided)."""
+    policy = policy_get()
+    parent = data.get("parent") or {}
+    subscription = (parent.get("subscription_details") or {}).get("subscription") or ""
+    transitions = data.get("status_transitions") or {}
+    finalized_at = _ts(transitions.get("finalized_at")) or _ts(data.get("created"))
+    due_at = _ts(data.get("due_date")) or (finalized_at + timedelta(days=policy.auto_charge_due_days)
+                                           if finalized_at else None)
+    with transaction.atomic():
+        state, _ = InvoiceState.objects.select_for_update().get_or_create(
+            invoice_id=data["id"], defaults={"status": data["status"], "currency": data["currency"]})
+        state.number = data.get("number") or ""
+        state.status = data["status"]
+        state.currency = data["currency"]
+        state.amount_due = int(data.get("amount_due") or 0)
+        state.amount_remaining = int(data.get("amount_remaining") or 0)
+        state.subscription_id = subscription if isinstance(subscription, str) else subscription.get("id", "")
+        state.finalized_at, state.due_at = finalized_at, due_at
+        if state.status != "open":
+            state.overdue_since = None
+            if state.dunning in ACTIVE_DUNNING:
+                state.dunning = (InvoiceState.Dunning.RECOVERED if state.status == "paid"
+                                 else InvoiceState.Dunning.STOPPED)
+            state.next_retry_at = None
+        state.save()
+    return state
+
+
+def _record_attempt(*, tenant, data, outcome: str, trigger: str, decline_code: str = "", message: str = ""):
+    """(attempt, created). Stripe counts attempts on the invoice; attempt 0 means paid without a charge."""
+    attempt, created = PaymentAttempt.objects.get_or_create(
+        invoice_id=data["id"], attempt=int(data.get("attempt_count") or 0),
+        defaults={"outcome": outcome, "trigger": trigger, "decline_code": decline_code, "message": message[:2000],
+                  "amount": int(data.get("amount_due") or 0), "currency": data["currency"],
+                  "attempted_at": tenant_now(tenant)})
+    return attempt, created
+
+
+def payment_failure_record(*, tenant, data, trigger: str = PaymentAttempt.Trigger.STRIPE,
+                           decline_code: str = "", message: str = "") -> InvoiceState:
+    """A failed attempt: record it, announce it, and schedule the next retry (or wait for a new card
+    after a hard decline, or apply the end state after the last retry)."""
+    policy = policy_get()
+    if not decline_code:
+        error = gateway.invoice_last_payment_error(data["id"]) or {}
+        decline_code, message = error.get("decline_code", "card_declined"), error.get("message", "")
+    with transaction.atomic():
+        attempt, created = _record_attempt(tenant=tenant, data=data, outcome=PaymentAttempt.Outcome.FAILED,
+                                           trigger=trigger, decline_code=decline_code, message=message)
+        state = invoice_state_sync(tenant=tenant, data=data)
+        state = InvoiceState.objects.select_for_update().get(pk=state.pk)
+        if not created or state.status != "open":
+            return state
+        emit(tenant=tenant, kind="payment_failed", object_id=data["id"],
+             dedup_key=f"payment_failed:{data['id']}:{attempt.attempt}",
+             data={"attempt": attempt.attempt, "decline_code": decline_code, "amount": attempt.amount,
+                   "currency": attempt.currency, "invoice_number": state.number})
+        now = attempt.attempted_at
+        state.first_failed_at = state.first_failed_at or now
+        state.last_decline_code = decline_code
+        if decline_code in policy.hard_decline_codes:
+            # Retrying a stolen or closed card only adds declines; the next chance is a new card.
+            state.dunning, state.next_retry_at = InvoiceState.Dunning.WAITING_FOR_CARD, None
+        elif state.retries_done < len(policy.retry_days):
+            state.dunning = InvoiceState.Dunning.SCHEDULED
+            state.next_retry_at = max(now, state.first_failed_at + timedelta(days=policy.retry_days[state.retries_done]))
+            emit(tenant=tenant, kind="payment_retry_scheduled", object_id=data["id"],
+                 dedup_key=f"payment_retry_scheduled:{data['id']}:{state.retries_done + 1}",
+                 data={"retry": state.retries_done + 1, "retry_at": state.next_retry_at.isoformat(),
+                       "invoice_number": state.number})
+        else:
+            state.dunning, state.next_retry_at = InvoiceState.Dunning.EXHAUSTED, None
+            _apply_end_state(tenant=tenant, state=state, end_state=policy.end_state)
+        state.save()
+    return state
+
+
+def _apply_end_state(*, tenant, state: InvoiceState, end_state: str) -> None:
+    """After the last failed retry: cancel the subscription, or leave it unpaid (no more retries; the
+    invoice stays open and the subscriptions app's grace period moves the tenant to the free plan)."""
+    state.end_state = end_state
+    if end_state == "canceled" and state.subscription_id:
+        gateway.subscription_cancel(subscription_id=state.subscription_id, key=f"dunning-cancel:{state.invoice_id}")
+    audit_record(actor="system", action=f"dunning.{end_state}", tenant=tenant, target=state.invoice_id,
+                 after={"subscription": state.subscription_id, "retries": state.retries_done,
+                        "decline_code": state.last_decline_code})
+
+
+def payment_success_record(*, tenant, data, trigger: str = PaymentAttempt.Trigger.STRIPE) -> InvoiceState:
+    """A paid invoice: record the attempt, end dunning (recovered), announce it once, re-render the PDF."""
+    with transaction.atomic():
+        _record_attempt(tenant=tenant, data=data, outcome=PaymentAttempt.Outcome.SUCCEEDED, trigger=trigger)
+        state = invoice_state_sync(tenant=tenant, data=data)
+        emit(tenant=tenant, kind="payment_succeeded", object_id=data["id"],
+             data={"amount": int(data.get("amount_paid") or 0), "currency": data["currency"],
+                   "invoice_number": state.number, "recovered": state.dunning == InvoiceState.Dunning.RECOVERED})
+        document_request(tenant=tenant, invoice_id=data["id"])
+    return state
+
+
+def _check_payment_method(tenant, payment_method_id: str) -> None:
+    from subscriptions import gateway as subscriptions_gateway
+
+    try:
+        pm = subscriptions_gateway.payment_method_retrieve(payment_method_id)
+    except NotFound:
+        pm = None
+    if pm is None or pm.get("customer") != customer_id_of(tenant):
+        raise NotFound("No such payment method.")
+
+
+def invoice_pay(*, tenant, invoice_id: str, payment_method_id: str | None = None, actor: str = "system",
+                trigger: str = PaymentAttempt.Trigger.MANUAL, raise_decline: bool = True) -> dict:
+    """Pay an open invoice now with the default or the given card of the tenant.
+
+    409 `invoice_not_payable` for a paid, void or uncollectible invoice; a decline is recorded as an
+    attempt (and advances dunning) before the 402 `card_declined` is raised. The Idempotency-Key is
+    the invoice's attempt number: two workers retrying the same attempt charge once."""
+    data = fresh_invoice(tenant=tenant, invoice_id=invoice_id)
+    if data["status"] != "open":
+        raise gateway.InvoiceNotPayable(f"This invoice is {data['status']} and cannot be paid.")
+    if payment_method_id:
+        _check_payment_method(tenant, payment_method_id)
+    key = f"invoice-pay:{invoice_id}:{int(data.get('attempt_count') or 0) + 1}:{payment_method_id or 'default'}"
+    try:
+        paid = gateway.invoice_pay(invoice_id=invoice_id, payment_method_id=payment_method_id, key=key)
+    except PaymentDeclined as exc:
+        failed = gateway.invoice_retrieve(invoice_id)
+        mirror_invoice(failed, fresh=True)
+        detail = exc.detail or {}
+        payment_failure_record(tenant=tenant, data=failed, trigger=trigger,
+                               decline_code=detail.get("decline_code") or "card_declined", message=exc.message)
+        audit_record(actor=actor, action="invoice.pay", tenant=tenant, target=invoice_id,
+                     after={"outcome": "failed", "decline_code": detail.get("decline_code"), "trigger": trigger})
+        if raise_decline:
+            raise
+        return dict(failed)
+    mirror_invoice(paid)
+    with transaction.atomic():
+        payment_success_record(tenant=tenant, data=paid, trigger=trigger)
+        audit_record(actor=actor, action="invoice.pay", tenant=tenant, target=invoice_id,
+                     after={"outcome": "succeeded", "amount_paid": paid.get("amount_paid"), "trigger": trigger})
+    return dict(paid)
+
+
+def dunning_run_due(*, tenant) -> int:
+    """Retry every invoice of the tenant whose scheduled retry is due (in the tenant's time).
+    Returns the number of retries made."""
+    now = tenant_now(tenant)
+    done = 0
+    due = list(InvoiceState.objects.filter(dunning=InvoiceState.Dunning.SCHEDULED, next_retry_at__lte=now,
+                                           status="open").values_list("pk", flat=True))
+    for pk in due:
+        with transaction.atomic():
+            # Claim the retry first: a second worker running the same job finds nothing due.
+            state = InvoiceState.objects.select_for_update(skip_locked=True).filter(
+                pk=pk, dunning=InvoiceState.Dunning.SCHEDULED, next_retry_at__lte=now).first()
+            if state is None:
+                continue
+            state.retries_done += 1
+            state.next_retry_at = None
+            state.save(update_fields=["retries_done", "next_retry_at", "updated"])
+        try:
+            invoice_pay(tenant=tenant, invoice_id=state.invoice_id, trigger=PaymentAttempt.Trigger.SCHEDULE,
+                        raise_decline=False)
+        except gateway.InvoiceNotPayable:
+            invoice_state_sync(tenant=tenant, data=gateway.invoice_retrieve(state.invoice_id))
+        done += 1
+    return done
+
+
+def dunning_card_changed(*, tenant) -> int:
+    """A new default card: retry at once every open invoice in dunning (hard declines included)."""
+    done = 0
+    for state in InvoiceState.objects.filter(dunning__in=ACTIVE_DUNNING, status="open"):
+        try:
+            invoice_pay(tenant=tenant, invoice_id=state.invoice_id, trigger=PaymentAttempt.Trigger.NEW_CARD,
+                        raise_decline=False)
+        except gateway.InvoiceNotPayable:
+            invoice_state_sync(tenant=tenant, data=gateway.invoice_retrieve(state.invoice_id))
+        done += 1
+    return done
+
+
+def invoices_mark_overdue(*, tenant) -> int:
+    """Mark the tenant's open invoices past due date + grace as overdue (once each), which makes the
+    tenant's billing status `overdue`. Open invoices we have no state for yet (a missed webhook) are
+    picked up from the mirror first. Returns how many became overdue."""
+    from invoicing.selectors import invoice_queryset
+
+    known = set(InvoiceState.objects.values_list("invoice_id", flat=True))
+    for mirrored in invoice_queryset(tenant=tenant, status="open").exclude(id__in=known):
+        invoice_state_sync(tenant=tenant, data=mirrored.stripe_data)
+    grace = timedelta(days=policy_get().overdue_grace_days)
+    now = tenant_now(tenant)
+    marked = 0
+    for state in InvoiceState.objects.filter(status="open", overdue_since__isnull=True, due_at__isnull=False):
+        if state.due_at + grace >= now:
+            continue
+        with transaction.atomic():
+            state.overdue_since = now
+            state.save(update_fields=["overdue_since", "updated"])
+            emit(tenant=tenant, kind="invoice_overdue", object_id=state.invoice_id,
+                 data={"invoice_number": state.number, "amount_remaining": state.amount_remaining,
+                       "currency": state.currency, "due_at": state.due_at.isoformat()})
+            audit_record(actor="system", action="invoice.overdue", tenant=tenant, target=state.invoice_id,
+                         after={"due_at": state.due_at.isoformat()})
+            document_request(tenant=tenant, invoice_id=state.invoice_id)
+        marked += 1
+    return marked
