@@ -225,6 +225,7 @@ SPECTACULAR_SETTINGS = {
         "ApiKeyRoleEnum": "tenants.models.API_KEY_ROLE_CHOICES",
         "TenantApiKeyRoleEnum": "tenants.models.TENANT_API_KEY_ROLE_CHOICES",
         "LocaleEnum": "tenants.models.LOCALE_CHOICES",
+        "TenantStatusEnum": "tenants.models.TENANT_STATUS_CHOICES",
         "UsageStatusEnum": "usage.api.serializers.USAGE_STATUS_CHOICES",
         "UsageBatchStatusEnum": "usage.api.serializers.BATCH_STATUS_CHOICES",
     },
@@ -247,6 +248,12 @@ DJSTRIPE_SUBSCRIBER_MODEL = "tenants.Tenant"
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+# Subscriptions (issue 6): each new tenant's customer lives on its own test clock when the API base
+# is not Stripe's own (the bundled emulator); set STRIPE_TEST_CLOCKS=1 to use them with Stripe test mode.
+STRIPE_TEST_CLOCKS = env_bool("STRIPE_TEST_CLOCKS", bool(STRIPE_API_BASE))
+# A past_due subscription keeps its plan's entitlements this many days, then falls back to free.
+SUBSCRIPTION_GRACE_DAYS = env_int("SUBSCRIPTION_GRACE_DAYS", 7)
+SUBSCRIPTION_FREE_PLAN = env_str("SUBSCRIPTION_FREE_PLAN", "free")
 
 # --- Celery -------------------------------------------------------------------------------------
 
@@ -256,13 +263,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-# Subscriptions (issue 6): each new tenant's customer lives on its own test clock when the API base
-# is not Stripe's own (the bundled emulator); set STRIPE_TEST_CLOCKS=1 to use them with Stripe test mode.
-STRIPE_TEST_CLOCKS = env_bool("STRIPE_TEST_CLOCKS", bool(STRIPE_API_BASE))
-# A past_due subscription keeps its plan's entitlements this many days, then falls back to free.
-SUBSCRIPTION_GRACE_DAYS = env_int("SUBSCRIPTION_GRACE_DAYS", 7)
-SUBSCRIPTION_FREE_PLAN = env_str("SUBSCRIPTION_FREE_PLAN", "free")
 CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.db_scheduler:TenantAwareDatabaseScheduler"
+# No result backend, so no `celery.backend_cleanup` beat entry: the tenant-aware scheduler would
+# register it once per schema and refuse the duplicate name.
+CELERY_RESULT_EXPIRES = None
 
 # --- email --------------------------------------------------------------------------------------
 

@@ -172,26 +172,30 @@ def manage(env: dict, *args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def setup(services: Services) -> dict:
+def setup(services: Services, *, with_stripe: bool = False, app_port: int = 8000) -> dict:
     env = dict(os.environ)
     env["DATABASE_URL"] = services.database_url(prefer_local=False)
     env["REDIS_URL"] = services.redis_url(prefer_local=False)
     env.setdefault("SECRET_KEY", _persistent_secret("secret-key", "dev-"))
     env.setdefault("DEBUG", "1")
+    if with_stripe:
+        # Before the demo data: new tenants get their Stripe customer, the catalog its prices.
+        services.stripe(env, app_port=app_port)
     log("migrating (public schema, tenant template, tenants)")
     manage(env, "migrate_schemas", "--noinput", "-v", "0")
     manage(env, "ensure_tenant_template")
+    if env.get("STRIPE_API_KEY"):
+        manage(env, "sync_plans_to_stripe")
     manage(env, "seed_demo")
     return env
 
 
 def run(services: Services) -> int:
-    env = setup(services)
+    port = int(os.environ.get("PORT") or 8000)
+    env = setup(services, with_stripe=True, app_port=port)
     host = env.get("RUN_HOST", "127.0.0.1")
-    port = int(env.get("PORT") or 8000)
     env.setdefault("PORTAL_PORT", str(port))
     env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{port}")
-    services.stripe(env, app_port=port)
     services.spawn("web", [PY, "manage.py", "runserver", f"{host}:{port}"], env)
     services.spawn("worker", [PY, "-m", "celery", "-A", "billing_project", "worker", "-l", "info",
                               "--concurrency", env.get("WORKER_CONCURRENCY", "2")], env)

@@ -196,3 +196,4 @@ class IdempotencyRecord(models.Model):
 LOCALE_CHOICES = Tenant.Locale.choices
 API_KEY_ROLE_CHOICES = ApiKey.KeyRole.choices
 TENANT_API_KEY_ROLE_CHOICES = [choice for choice in ApiKey.KeyRole.choices if choice[0] != "platform"]
+TENANT_STATUS_CHOICES = Tenant.Status.choices
