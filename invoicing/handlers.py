@@ -50,7 +50,8 @@ def on_invoice_event(event: dict) -> str:
         if kind == "invoice.finalized":
             emit(tenant=tenant, kind="invoice_finalized", object_id=data["id"],
                  data={"invoice_number": data.get("number"), "amount_due": data.get("amount_due"),
-                       "currency": data["currency"]})
+                       "currency": data["currency"], "due_date": data.get("due_date"),
+                       "hosted_invoice_url": data.get("hosted_invoice_url")})
         if kind in ("invoice.finalized", "invoice.voided", "invoice.marked_uncollectible"):
             document_services.document_request(tenant=tenant, invoice_id=data["id"])
     return kind.removeprefix("invoice.")

@@ -157,7 +157,12 @@ def invoice_view(data: dict, *, with_lines: bool = False, state: InvoiceState | 
     discount = sum(int(d.get("amount") or 0) for d in data.get("total_discount_amounts") or [])
     tax = sum(int(t.get("amount") or 0) for t in data.get("total_taxes") or [])
     lines = _lines_of(data, with_discounts=True) if with_lines else []
-    periods = [ln for ln in (lines or _lines_of(data, with_discounts=False)) if ln.period_start]
+    # The invoice's own period_start/end are Stripe's collection window (the previous period for an
+    # invoice billed in advance); what the customer pays for is the span of its lines. A list reads
+    # the lines it already has and never calls Stripe.
+    periods = [(ln.period_start, ln.period_end) for ln in lines if ln.period_start] or [
+        (_ts(p.get("start")), _ts(p.get("end"))) for p in
+        ((ln.get("period") or {}) for ln in (data.get("lines") or {}).get("data") or []) if p.get("start")]
     transitions = data.get("status_transitions") or {}
     parent = data.get("parent") or {}
     subscription = ((parent.get("subscription_details") or {}).get("subscription")) or data.get("subscription") or ""
@@ -166,8 +171,8 @@ def invoice_view(data: dict, *, with_lines: bool = False, state: InvoiceState | 
         currency=data.get("currency") or "usd", subtotal=int(data.get("subtotal") or 0), discount=discount, tax=tax,
         total=int(data.get("total") or 0), amount_due=int(data.get("amount_due") or 0),
         amount_paid=int(data.get("amount_paid") or 0), amount_remaining=int(data.get("amount_remaining") or 0),
-        period_start=min((ln.period_start for ln in periods), default=_ts(data.get("period_start"))),
-        period_end=max((ln.period_end for ln in periods), default=_ts(data.get("period_end"))),
+        period_start=min((start for start, _ in periods), default=_ts(data.get("period_start"))),
+        period_end=max((end for _, end in periods), default=_ts(data.get("period_end"))),
         due_date=_ts(data.get("due_date")) or (state.due_at if state else None),
         created=_ts(data.get("created")), paid_at=_ts(transitions.get("paid_at")),
         customer_id=data.get("customer") if isinstance(data.get("customer"), str) else (data.get("customer") or {}).get("id", ""),

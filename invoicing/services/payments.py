@@ -90,7 +90,7 @@ def payment_failure_record(*, tenant, data, trigger: str = PaymentAttempt.Trigge
             return state
         emit(tenant=tenant, kind="payment_failed", object_id=data["id"],
              dedup_key=f"payment_failed:{data['id']}:{attempt.attempt}",
-             data={"attempt": attempt.attempt, "decline_code": decline_code, "amount": attempt.amount,
+             data={"attempt": attempt.attempt, "decline_code": decline_code, "amount_due": attempt.amount,
                    "currency": attempt.currency, "invoice_number": state.number})
         now = attempt.attempted_at
         state.first_failed_at = state.first_failed_at or now
@@ -104,6 +104,7 @@ def payment_failure_record(*, tenant, data, trigger: str = PaymentAttempt.Trigge
             emit(tenant=tenant, kind="payment_retry_scheduled", object_id=data["id"],
                  dedup_key=f"payment_retry_scheduled:{data['id']}:{state.retries_done + 1}",
                  data={"retry": state.retries_done + 1, "retry_at": state.next_retry_at.isoformat(),
+                       "amount_due": state.amount_remaining, "currency": state.currency,
                        "invoice_number": state.number})
         else:
             state.dunning, state.next_retry_at = InvoiceState.Dunning.EXHAUSTED, None
@@ -129,7 +130,7 @@ def payment_success_record(*, tenant, data, trigger: str = PaymentAttempt.Trigge
         _record_attempt(tenant=tenant, data=data, outcome=PaymentAttempt.Outcome.SUCCEEDED, trigger=trigger)
         state = invoice_state_sync(tenant=tenant, data=data)
         emit(tenant=tenant, kind="payment_succeeded", object_id=data["id"],
-             data={"amount": int(data.get("amount_paid") or 0), "currency": data["currency"],
+             data={"amount_paid": int(data.get("amount_paid") or 0), "currency": data["currency"],
                    "invoice_number": state.number, "recovered": state.dunning == InvoiceState.Dunning.RECOVERED})
         document_request(tenant=tenant, invoice_id=data["id"])
     return state
@@ -238,8 +239,8 @@ def invoices_mark_overdue(*, tenant) -> int:
             state.overdue_since = now
             state.save(update_fields=["overdue_since", "updated"])
             emit(tenant=tenant, kind="invoice_overdue", object_id=state.invoice_id,
-                 data={"invoice_number": state.number, "amount_remaining": state.amount_remaining,
-                       "currency": state.currency, "due_at": state.due_at.isoformat()})
+                 data={"invoice_number": state.number, "amount": state.amount_remaining,
+                       "currency": state.currency, "due_date": state.due_at.isoformat()})
             audit_record(actor="system", action="invoice.overdue", tenant=tenant, target=state.invoice_id,
                          after={"due_at": state.due_at.isoformat()})
             document_request(tenant=tenant, invoice_id=state.invoice_id)

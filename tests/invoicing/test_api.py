@@ -73,3 +73,26 @@ def test_pdf_not_ready_while_rendering(billing, tenant, owner_client):
         InvoiceDocument.objects.filter(invoice_id=invoice_id).update(status="rendering")
     error = assert_error(owner_client.get(f"/api/v1/invoices/{invoice_id}/pdf"), 404, "pdf_not_ready")
     assert "render" in error["message"]
+
+
+def test_render_invoice_pdfs_command_missing_then_all(billing, tenant, owner_client, capsys):
+    from django.core.management import call_command
+
+    from invoicing.models import InvoiceDocument
+
+    billing.subscribe(tenant)
+    invoice_id = owner_client.get("/api/v1/invoices").json()[0]["invoice_id"]
+    with tenant_context(tenant):
+        InvoiceDocument.objects.filter(invoice_id=invoice_id).delete()
+    call_command("render_invoice_pdfs", "--missing")
+    assert "1 PDFs rendered, 0 failed" in capsys.readouterr().out
+    call_command("render_invoice_pdfs", "--missing", "--tenant", "acme")
+    assert "0 PDFs rendered" in capsys.readouterr().out
+    with tenant_context(tenant):
+        before = InvoiceDocument.objects.get(invoice_id=invoice_id).rendered_at
+    call_command("render_invoice_pdfs", "--all")
+    out = capsys.readouterr().out
+    assert "[########################################] 1/1" in out and "1 PDFs rendered" in out
+    with tenant_context(tenant):
+        assert InvoiceDocument.objects.get(invoice_id=invoice_id).rendered_at > before
+    assert owner_client.get(f"/api/v1/invoices/{invoice_id}/pdf").status_code == 200

@@ -62,7 +62,8 @@ class Command(BaseCommand):
                                 .values_list("invoice_id", flat=True))
                 ids = [invoice_id for invoice_id in ids if invoice_id not in ready]
             work.extend((tenant, invoice_id) for invoice_id in ids)
-        bar = ProgressBar(self.stdout if self.stdout.isatty() else sys.stdout, len(work))
+        # The raw stream: Django's OutputWrapper ends every write with a newline, which a bar must not.
+        bar = ProgressBar(getattr(self.stdout, "_out", sys.stdout), len(work))
         done = failed = 0
         for tenant, invoice_id in work:
             with tenant_context(tenant):
