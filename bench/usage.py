@@ -177,9 +177,9 @@ def load_p3(database_url: str, schema: str, events: int) -> float:
         conn.execute("DELETE FROM usage_usagerollup")
         conn.execute(
             "INSERT INTO usage_usagerollup (resource_type, period_start, period_end, total, event_count, max_value, "
-            "last_value, last_at, unique_count, late_billed, updated) "
+            "last_value, last_at, unique_count, late_billed, late_received, updated) "
             "SELECT resource_type, billing_period_start, billing_period_start + interval '1 month', sum(quantity), "
-            "count(*), max(quantity), 1, max(period_start), 0, 0, now() FROM usage_usageevent "
+            "count(*), max(quantity), 1, max(period_start), 0, 0, 0, now() FROM usage_usageevent "
             "GROUP BY resource_type, billing_period_start")
         conn.execute("ANALYZE usage_usageevent")
     return time.perf_counter() - started
