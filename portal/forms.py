@@ -2,9 +2,12 @@
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from billing_project.api.exceptions import DomainError
+from notifications.preferences import channels_for
 from portal.selectors import member_get
 from tenants.models import Role
 from tenants.services.api_keys import TENANT_KEY_ROLES
@@ -18,7 +21,11 @@ ROLE_LABELS = {
 
 
 class ServiceForm(forms.Form):
-    """A form whose `call` runs a service and turns its DomainError into field or form errors."""
+    """A form whose `call` runs a service and turns its DomainError into field or form errors.
+
+    Services speak English; `error_messages_by_code` gives the visitor's language for known codes."""
+
+    error_messages_by_code: dict = {}
 
     def call(self, service, **kwargs):
         try:
@@ -32,7 +39,7 @@ class ServiceForm(forms.Form):
                         self.add_error(name, str(message))
                     placed = True
             if not placed:
-                self.add_error(None, exc.message)
+                self.add_error(None, self.error_messages_by_code.get(exc.code, exc.message))
             return None
 
 
@@ -56,6 +63,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 
 class InviteForm(ServiceForm):
     email = forms.EmailField(label=_("Email"))
+    error_messages_by_code = {"member_exists": _("This person is already a member.")}
     role = forms.ChoiceField(label=_("Role"), choices=[(role, ROLE_LABELS[role]) for role in Role.values],
                              initial=Role.VIEWER)
 
@@ -64,3 +72,83 @@ class ApiKeyCreateForm(ServiceForm):
     name = forms.CharField(label=_("Name"), max_length=100)
     role = forms.ChoiceField(label=_("Role"), choices=[(role, ROLE_LABELS[role]) for role in TENANT_KEY_ROLES],
                              initial=Role.VIEWER)
+
+
+class PlanChangeForm(ServiceForm):
+    billing_cycle = forms.ChoiceField(label=_("Billing cycle"), required=False, choices=[
+        ("", _("Keep the current cycle")), ("monthly", _("Monthly")), ("yearly", _("Yearly"))])
+    error_messages_by_code = {
+        "plan_not_found": _("No such plan."),
+        "no_change": _("You are already on this plan."),
+        "no_subscription": _("This organisation has no subscription."),
+    }
+
+
+class CouponForm(ServiceForm):
+    code = forms.CharField(label=_("Coupon code"), max_length=50)
+    error_messages_by_code = {
+        "coupon_not_found": _("No such coupon."),
+        "coupon_expired": _("This coupon is no longer valid."),
+        "coupon_exhausted": _("This coupon has been used up."),
+        "coupon_not_applicable": _("This coupon does not apply to your plan."),
+        "coupon_already_redeemed": _("Your organisation has already used this coupon."),
+    }
+
+
+KIND_LABELS = {
+    "payment_failed": _("Payment failed"),
+    "payment_succeeded": _("Payment succeeded"),
+    "payment_retry_scheduled": _("Payment retry scheduled"),
+    "invoice_finalized": _("Invoice issued"),
+    "invoice_overdue": _("Invoice overdue"),
+    "trial_ending": _("Trial ending"),
+    "usage_threshold_reached": _("Usage threshold reached"),
+    "usage_limit_exceeded": _("Usage limit exceeded"),
+    "subscription_cancel_scheduled": _("Cancellation scheduled"),
+    "subscription_canceled": _("Subscription canceled"),
+    "card_expiring": _("Card expiring"),
+}
+CHANNEL_CHOICES = [("email", _("Email")), ("slack", _("Slack")), ("in_app", _("In the portal"))]
+
+
+class NotificationPreferenceForm(ServiceForm):
+    email_owners = forms.BooleanField(label=_("Email the owners"), required=False)
+    email_billing_admins = forms.BooleanField(label=_("Email the billing admins"), required=False)
+    extra_emails = forms.CharField(label=_("Also email these addresses, one a line"), required=False,
+                                   widget=forms.Textarea(attrs={"rows": 3}))
+    # The stored URL is a secret: never rendered back; empty keeps it.
+    slack_webhook_url = forms.URLField(label=_("Slack webhook URL"), required=False, assume_scheme="https",
+                                       help_text=_("Leave empty to keep the current one."))
+    remove_slack = forms.BooleanField(label=_("Remove the Slack webhook"), required=False)
+
+    def __init__(self, *args, preference, **kwargs):
+        initial = {"email_owners": preference.email_owners, "email_billing_admins": preference.email_billing_admins,
+                   "extra_emails": "\n".join(preference.extra_emails or [])}
+        super().__init__(*args, initial=initial, **kwargs)
+        for kind, label in KIND_LABELS.items():
+            self.fields[f"channels_{kind}"] = forms.MultipleChoiceField(
+                label=label, required=False, choices=CHANNEL_CHOICES, widget=forms.CheckboxSelectMultiple,
+                initial=channels_for(preference, kind))
+
+    def channel_fields(self):
+        return [self[f"channels_{kind}"] for kind in KIND_LABELS]
+
+    def clean_extra_emails(self) -> list[str]:
+        addresses = [line.strip() for line in self.cleaned_data["extra_emails"].splitlines() if line.strip()]
+        for address in addresses:
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise ValidationError(_("%(address)s is not an email address.") % {"address": address})
+        return addresses
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        kwargs = {"email_owners": data["email_owners"], "email_billing_admins": data["email_billing_admins"],
+                  "extra_emails": data["extra_emails"],
+                  "channels": {kind: data[f"channels_{kind}"] for kind in KIND_LABELS}}
+        if data["remove_slack"]:
+            kwargs["slack_webhook_url"] = ""
+        elif data["slack_webhook_url"]:
+            kwargs["slack_webhook_url"] = data["slack_webhook_url"]
+        return kwargs

@@ -13,8 +13,22 @@ from django.views.decorators.http import require_POST
 
 from billing_project.api.exceptions import DomainError
 from portal import selectors, services
-from portal.access import OWNER_ROLES, member_required, request_membership, session_login
-from portal.forms import ApiKeyCreateForm, InviteForm, LoginForm, PasswordResetForm
+from portal.access import OWNER_ROLES, WRITE_ROLES, member_required, request_membership, session_login
+from coupons import services as coupon_services
+from notifications import selectors as notification_selectors
+from notifications import services as notification_services
+from portal.forms import (
+    ApiKeyCreateForm,
+    CouponForm,
+    InviteForm,
+    LoginForm,
+    NotificationPreferenceForm,
+    PasswordResetForm,
+    PlanChangeForm,
+)
+from portal.templatetags.portal import discount as discount_text
+from subscriptions import selectors as subscription_selectors
+from subscriptions.services import subscriptions as subscription_services
 from tenants import selectors as tenant_selectors
 from tenants import services as tenant_services
 
@@ -107,6 +121,7 @@ def team_remove(request, membership_id: int):
 
 
 NEW_API_KEY_SESSION_KEY = "portal_new_api_key"
+NOTIFICATIONS_SHOWN = 50
 
 
 @never_cache  # the page that shows a new secret must not be kept by the browser or a proxy
@@ -137,3 +152,88 @@ def api_key_revoke(request, api_key_id):
     else:
         messages.success(request, _("The key %(name)s was revoked.") % {"name": api_key.name})
     return redirect("portal:api-keys")
+
+
+@member_required
+def plans(request):
+    return render(request, "portal/plans.html", {
+        "plans": subscription_selectors.plan_list_public(),
+        "subscription": subscription_selectors.subscription_get_current(tenant=request.tenant),
+    })
+
+
+@member_required(read=WRITE_ROLES)
+def plan_change(request, plan_id: str):
+    """GET: Stripe's preview of the change (prorations due now, the next invoice); POST: confirm it."""
+    form = PlanChangeForm(request.POST if request.method == "POST" else request.GET)
+    preview = None
+    if form.is_valid():
+        cycle = form.cleaned_data["billing_cycle"] or None
+        if request.method == "POST":
+            account = form.call(subscription_services.subscription_change_plan, tenant=request.tenant,
+                                plan_id=plan_id, billing_cycle=cycle, actor=request.user.email)
+            if account is not None:
+                messages.success(request, _("Your plan is now %(plan)s.") % {"plan": account.plan.name})
+                return redirect("portal:plans")
+        else:
+            preview = form.call(subscription_services.subscription_preview_change, tenant=request.tenant,
+                                plan_id=plan_id, billing_cycle=cycle)
+    return render(request, "portal/plan_change.html",
+                  {"form": form, "preview": preview, "plan": subscription_selectors.plan_get(plan_id=plan_id)},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@member_required
+def subscription_cancel_at_period_end(request, cancel: bool):
+    try:
+        subscription_services.subscription_set_cancel_at_period_end(tenant=request.tenant, cancel=cancel,
+                                                                    actor=request.user.email)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your subscription will end at the end of the period.") if cancel
+                         else _("Your subscription will renew."))
+    return redirect("portal:plans")
+
+
+@member_required
+def coupon(request):
+    form = CouponForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        applied = form.call(coupon_services.coupon_apply, tenant=request.tenant, code=form.cleaned_data["code"],
+                            actor=request.user.email)
+        if applied is not None:
+            redemption, applies_to = applied
+            text = (_("%(code)s applied to your subscription: %(discount)s.") if applies_to == "current_subscription"
+                    else _("%(code)s will apply to your next subscription: %(discount)s."))
+            messages.success(request, text % {"code": redemption.coupon.code, "discount": discount_text(redemption.coupon)})
+            return redirect("portal:coupon")
+    return render(request, "portal/coupon.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@member_required
+def notifications(request):
+    preference = notification_selectors.preference_get(tenant=request.tenant)
+    form = NotificationPreferenceForm(request.POST or None, preference=preference)
+    if request.method == "POST" and form.is_valid():
+        saved = form.call(notification_services.preference_update, tenant=request.tenant, actor=request.user.email,
+                          **form.service_kwargs())
+        if saved is not None:
+            messages.success(request, _("Your notification settings were saved."))
+            return redirect("portal:notifications")
+    return render(request, "portal/notifications.html", {
+        "form": form,
+        "notifications": notification_selectors.notification_list(tenant=request.tenant)[:NOTIFICATIONS_SHOWN],
+        "slack_configured": bool(preference.slack_webhook_ciphertext),
+    }, status=400 if form.errors else 200)
+
+
+@require_POST
+@member_required
+def notification_read(request, notification_id: int):
+    try:
+        notification_services.notification_mark_read(tenant=request.tenant, notification_id=notification_id)
+    except DomainError:
+        messages.error(request, _("No such notification."))
+    return redirect("portal:notifications")

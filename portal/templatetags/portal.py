@@ -1,6 +1,8 @@
 from django import template
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from billing_project.money import to_major
 from portal.forms import ROLE_LABELS
 
 register = template.Library()
@@ -27,3 +29,20 @@ SUBSCRIPTION_STATUS_LABELS = {
 def subscription_status_label(status: str) -> str:
     """A Stripe subscription status (or "none") in the visitor's language."""
     return SUBSCRIPTION_STATUS_LABELS.get(status, status)
+
+
+@register.filter
+def money(amount_minor: int, currency: str) -> str:
+    """Minor units as "29.00 USD" (integer arithmetic; JPY has no decimals)."""
+    return f"{to_major(amount_minor, currency)} {currency.upper()}"
+
+
+@register.filter
+def discount(coupon) -> str:
+    """A coupon's discount and how long it lasts, e.g. "20% off, once"."""
+    amount = f"{coupon.percent_off}%" if coupon.percent_off else money(coupon.amount_off, coupon.currency)
+    if coupon.duration == "repeating":
+        return gettext("%(amount)s off, for %(months)s months") % {"amount": amount, "months": coupon.duration_in_months}
+    if coupon.duration == "forever":
+        return gettext("%(amount)s off, forever") % {"amount": amount}
+    return gettext("%(amount)s off, once") % {"amount": amount}

@@ -56,3 +56,26 @@ def admin_portal(portal_client_for, billing_admin):
 @pytest.fixture
 def viewer_portal(portal_client_for, viewer):
     return portal_client_for(viewer)
+
+
+@pytest.fixture
+def subscribed(stripe_settings, settings, tenant):
+    """acme on the Starter plan (monthly, paid with a test card) in the session's Stripe emulator."""
+    from subscriptions.selectors import plan_catalog_invalidate
+    from subscriptions.services.catalog import plan_sync_all_to_stripe
+    from subscriptions.services.subscriptions import subscription_create
+    from usage.limits import limits_forget
+
+    stripe_settings.reset()
+    # dj-stripe accepts only sk_test_ + 24 alphanumerics; the emulator accepts any sk_test_ key.
+    settings.STRIPE_API_KEY = settings.STRIPE_TEST_SECRET_KEY = "sk_test_" + "emulator" * 3
+    settings.STRIPE_TEST_CLOCKS = True
+    plan_sync_all_to_stripe()
+    account, _ = subscription_create(tenant=tenant, plan_id="starter", payment_method="pm_card_visa")
+    limits_forget(tenant)
+    yield account
+    limits_forget(tenant)
+    # The public plan list is cached in Redis, which the test's rollback does not reach: drop the
+    # copy holding this test's Stripe price ids.
+    plan_catalog_invalidate()
+    stripe_settings.reset()

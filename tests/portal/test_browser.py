@@ -6,11 +6,11 @@ What the flow creates is committed too, and removed again at the end.
 """
 
 import os
-import threading
 import uuid
 from pathlib import Path
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
 
 from tests.conftest import DEMO_PASSWORD
 
@@ -39,22 +39,35 @@ def chromium():
             browser.close()
 
 
+class OneThreadServer(WSGIServer):
+    """Serves requests one at a time in the live server's thread, closing each connection after its
+    response. Django's threaded server keeps a thread, and its database connection, per kept-alive
+    browser connection, which outlives the test and stops the test database from being dropped."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
 @pytest.fixture
-def live_portal(django_db_setup, django_db_blocker):
+def transactional_db(django_db_setup):
+    """Stands in for pytest-django's fixture of this name in this module. Asking for a fixture so named
+    makes pytest-django create the test database even when only browser tests run; the real one would
+    also flush every public table after each test (see live_portal)."""
+
+
+@pytest.fixture
+def live_portal(transactional_db, django_db_blocker):
     """pytest-django's LiveServer, without the `live_server` fixture's transactional_db: that one
     flushes every public table after the test, which would take the session tenants (and the plans
     and groups of the data migrations) from every test that runs after it."""
     from pytest_django.live_server_helper import LiveServer
 
     with django_db_blocker.unblock():
-        server = LiveServer("localhost")
+        server = LiveServer("localhost", start=False)
+        server.thread.server_class = OneThreadServer
+        server.start()
         yield server
         server.stop()
-        # A request thread holds its database connection until the browser closes the kept-alive
-        # socket; wait for them, or the test database cannot be dropped at the end of the session.
-        for thread in threading.enumerate():
-            if "process_request_thread" in thread.name:
-                thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -65,9 +78,7 @@ def portal_url(live_portal):
 
 
 @pytest.fixture
-def page(chromium, live_portal):
-    # Closed before the live server stops: a kept-alive connection holds a database connection in the
-    # server's handler thread until the browser lets go of it.
+def page(chromium):
     context = chromium.new_context(viewport={"width": 1200, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -80,6 +91,7 @@ def page(chromium, live_portal):
 @pytest.fixture
 def created_by_the_flow(live_portal):
     """Names the flow will create; its rows are deleted afterwards, since the live server committed them."""
+    from django.db import connections
     from django.utils import timezone
 
     from tenants.models import ApiKey, AuditEvent, User
@@ -92,6 +104,10 @@ def created_by_the_flow(live_portal):
     AuditEvent.objects.filter(created__gte=started, target__in=[names["email"], *keys.values_list("prefix", flat=True)]).delete()
     keys.delete()
     User.objects.filter(email=names["email"]).delete()
+    # With Playwright's event loop running, Django keeps this thread's connection in a context
+    # variable that the session's teardown does not see; left open, it stops the test database
+    # from being dropped.
+    connections.close_all()
 
 
 def shot(page, name: str) -> None:
@@ -115,12 +131,27 @@ def test_an_owner_uses_the_portal(page, portal_url, created_by_the_flow):
     assert page.locator("dl.facts dd").first.inner_text() == "Free"  # acme has no subscription
     assert page.get_by_label("api_calls").get_attribute("max")  # a usage bar against the plan's limit
 
+    page.get_by_role("link", name="Plans").click()
+    assert page.get_by_role("heading", name="Starter").is_visible()
+    assert page.get_by_text("29.00 USD a month").is_visible()
+    shot(page, "02-plans")
+
+    page.get_by_role("link", name="Coupon").click()
+    page.get_by_label("Coupon code").fill("NO-SUCH-CODE")
+    page.get_by_role("button", name="Apply").click()
+    assert page.get_by_role("alert").get_by_text("No such coupon.").is_visible()
+    shot(page, "02-coupon-error")
+
+    page.get_by_role("link", name="Notifications").click()
+    assert page.get_by_role("group", name="Payment failed").get_by_label("Email").is_checked()  # the default
+    shot(page, "02-notifications")
+
     page.get_by_role("link", name="Team").click()
     page.get_by_label("Email").fill(created_by_the_flow["email"])
     page.get_by_label("Role").select_option("viewer")
     page.get_by_role("button", name="Invite").click()
     assert page.get_by_text(f"{created_by_the_flow['email']} was added to the team.").is_visible()
-    shot(page, "02-team")
+    shot(page, "03-team")
     page.get_by_role("button", name=f"Remove {created_by_the_flow['email']}").click()
     assert page.get_by_text(f"{created_by_the_flow['email']} was removed from the team.").is_visible()
 
@@ -130,7 +161,7 @@ def test_an_owner_uses_the_portal(page, portal_url, created_by_the_flow):
     page.get_by_role("button", name="Create key").click()
     secret = page.get_by_label("Secret key").input_value()
     assert secret.startswith("bk_")
-    shot(page, "03-api-key-created")
+    shot(page, "04-api-key-created")
     page.reload()
     assert page.get_by_label("Secret key").count() == 0  # shown once
     page.get_by_role("button", name=f"Revoke {created_by_the_flow['key']}").click()
@@ -142,7 +173,7 @@ def test_an_owner_uses_the_portal(page, portal_url, created_by_the_flow):
     assert page.locator("html").get_attribute("lang") == "pt-br"
     assert page.get_by_role("link", name="Painel").is_visible()
     assert page.get_by_text("Conectado como owner@acme.test (Proprietário)").is_visible()
-    shot(page, "04-dashboard-pt-br")
+    shot(page, "05-dashboard-pt-br")
 
     origin = portal_url("acme", "")
     assert all(url.startswith(origin) for url in page.requested_urls), "the portal loads nothing from elsewhere"
@@ -154,7 +185,7 @@ def test_the_session_stays_on_its_tenants_host(page, portal_url):
     page.goto(portal_url("globex"))
     assert page.url == portal_url("globex", "/login/?next=/")
     assert page.locator("html").get_attribute("lang") == "pt-br"  # globex's locale
-    shot(page, "05-globex-login-pt-br")
+    shot(page, "06-globex-login-pt-br")
 
 
 def test_the_portal_fits_a_phone(chromium, portal_url):
@@ -162,7 +193,8 @@ def test_the_portal_fits_a_phone(chromium, portal_url):
     page = context.new_page()
     try:
         sign_in(page, portal_url("acme"), "owner@acme.test")
-        for path, name in [("/", "06-phone-dashboard"), ("/team/", "07-phone-team"), ("/api-keys/", "08-phone-api-keys")]:
+        for path, name in [("/", "07-phone-dashboard"), ("/plans/", "08-phone-plans"), ("/team/", "09-phone-team"),
+                           ("/notifications/", "10-phone-notifications"), ("/api-keys/", "11-phone-api-keys")]:
             page.goto(portal_url("acme", path))
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path} is {overflow}px wider than the phone"
