@@ -152,3 +152,40 @@ class NotificationPreferenceForm(ServiceForm):
         elif data["slack_webhook_url"]:
             kwargs["slack_webhook_url"] = data["slack_webhook_url"]
         return kwargs
+
+
+# Stripe's magic test payment methods, offered by the add-card form against the bundled emulator.
+TEST_CARD_CHOICES = [
+    ("pm_card_visa", _("Visa (succeeds)")),
+    ("pm_card_mastercard", _("Mastercard (succeeds)")),
+    ("pm_card_chargeDeclined", _("Declined card")),
+    ("pm_card_chargeCustomerFail", _("Attaches, then charges fail")),
+]
+PAYMENT_ERROR_MESSAGES = {
+    "payment_method_in_use": _("This card pays your subscription; make another card the default first."),
+    "not_found": _("No such payment method."),
+    "payment_provider_unavailable": _("The payment provider could not be reached; try again later."),
+}
+
+
+class PaymentMethodAddForm(ServiceForm):
+    """The pm id to attach: one of the magic test cards against the emulator, else the pm_ id that
+    Stripe.js returned when it confirmed the SetupIntent."""
+
+    token = forms.CharField(label=_("Card"), max_length=255)
+    set_default = forms.BooleanField(label=_("Make it the default card"), required=False)
+    error_messages_by_code = PAYMENT_ERROR_MESSAGES
+
+    def __init__(self, *args, test_mode: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if test_mode:
+            self.fields["token"] = forms.ChoiceField(label=_("Test card"), choices=TEST_CARD_CHOICES,
+                                                     initial="pm_card_visa")
+        else:
+            self.fields["token"].widget = forms.HiddenInput()
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data["token"].strip()
+        if not token.startswith("pm_"):
+            raise ValidationError(_("The card could not be read; try again."))
+        return token

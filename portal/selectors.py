@@ -18,7 +18,7 @@ def member_get(*, tenant: Tenant, user: User) -> Membership | None:
 
 @dataclass(frozen=True)
 class Dashboard:
-    billing_status: str  # tenants.selectors.tenant_billing_status: "ok" or "past_due"
+    billing_status: str  # tenants.selectors.tenant_billing_status: "ok", "past_due" or "overdue"
     entitlements: subscription_selectors.Entitlements  # the plan in force now, its status and why
     subscription: BillingAccount | None  # the live subscription: trial end, period end, cancel at period end
     usage: list[usage_selectors.ResourceUsage]  # the current billing period, per resource

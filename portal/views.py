@@ -4,6 +4,8 @@ the work, portal.access decides who may see what."""
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
+from django.conf import settings
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,6 +18,10 @@ from portal import selectors, services
 from portal.access import OWNER_ROLES, WRITE_ROLES, member_required, request_membership, session_login
 from coupons import services as coupon_services
 from notifications import selectors as notification_selectors
+from invoicing import selectors as invoice_selectors
+from invoicing.models import InvoiceDocument
+from invoicing.services import documents as document_services
+from invoicing.services import payments as invoice_payments
 from notifications import services as notification_services
 from portal.forms import (
     ApiKeyCreateForm,
@@ -23,11 +29,14 @@ from portal.forms import (
     InviteForm,
     LoginForm,
     NotificationPreferenceForm,
+    PAYMENT_ERROR_MESSAGES,
     PasswordResetForm,
+    PaymentMethodAddForm,
     PlanChangeForm,
 )
 from portal.templatetags.portal import discount as discount_text
 from subscriptions import selectors as subscription_selectors
+from subscriptions.services import payment_methods as payment_method_services
 from subscriptions.services import subscriptions as subscription_services
 from tenants import selectors as tenant_selectors
 from tenants import services as tenant_services
@@ -237,3 +246,146 @@ def notification_read(request, notification_id: int):
     except DomainError:
         messages.error(request, _("No such notification."))
     return redirect("portal:notifications")
+
+
+def _stripe_test_mode() -> bool:
+    """The bundled emulator (STRIPE_API_BASE set) takes Stripe's magic test cards; real Stripe needs Stripe.js."""
+    return bool(settings.STRIPE_API_BASE)
+
+
+def _payment_error(exc: DomainError) -> str:
+    if exc.code == "card_declined":
+        return _("The card was declined: %(reason)s") % {"reason": exc.message}
+    return str(PAYMENT_ERROR_MESSAGES.get(exc.code, exc.message))
+
+
+def _payment_methods_page(request, form, status=200):
+    test_mode = _stripe_test_mode()
+    cards, error, client_secret = [], None, None
+    try:
+        cards = payment_method_services.payment_method_list(tenant=request.tenant)
+        if not test_mode and request.membership.role in WRITE_ROLES:
+            # Stripe.js confirms this SetupIntent in the browser and posts the resulting pm id to the add view.
+            client_secret = payment_method_services.setup_intent_create(tenant=request.tenant)
+    except DomainError as exc:
+        error = _payment_error(exc)
+    return render(request, "portal/payment_methods.html", {
+        "cards": cards, "form": form, "test_mode": test_mode, "load_error": error, "client_secret": client_secret,
+        "can_write": request.membership.role in WRITE_ROLES, "stripe_public_key": settings.STRIPE_PUBLIC_KEY,
+    }, status=status)
+
+
+@never_cache
+@member_required
+def payment_methods(request):
+    return _payment_methods_page(request, PaymentMethodAddForm(test_mode=_stripe_test_mode()))
+
+
+@require_POST
+@member_required
+def payment_method_add(request):
+    test_mode = _stripe_test_mode()
+    form = PaymentMethodAddForm(request.POST, test_mode=test_mode)
+    if form.is_valid():
+        token, set_default = form.cleaned_data["token"], form.cleaned_data["set_default"]
+        try:
+            if test_mode:
+                # What Stripe.js does in the browser: a SetupIntent for the customer, then the card attached.
+                payment_method_services.setup_intent_create(tenant=request.tenant)
+            card = payment_method_services.payment_method_attach(tenant=request.tenant, token=token,
+                                                                 set_default=set_default, actor=request.user.email)
+        except DomainError as exc:
+            form.add_error(None, _payment_error(exc))
+        else:
+            messages.success(request, _("%(brand)s ending in %(last4)s was added.")
+                             % {"brand": (card["brand"] or "").title(), "last4": card["last4"]})
+            return redirect("portal:payment-methods")
+    return _payment_methods_page(request, form, status=400)
+
+
+@require_POST
+@member_required
+def payment_method_default(request, payment_method_id: str):
+    try:
+        card = payment_method_services.payment_method_set_default(
+            tenant=request.tenant, payment_method_id=payment_method_id, actor=request.user.email)
+    except DomainError as exc:
+        messages.error(request, _payment_error(exc))
+    else:
+        messages.success(request, _("%(brand)s ending in %(last4)s is now the default card.")
+                         % {"brand": (card["brand"] or "").title(), "last4": card["last4"]})
+    return redirect("portal:payment-methods")
+
+
+@require_POST
+@member_required
+def payment_method_remove(request, payment_method_id: str):
+    try:
+        payment_method_services.payment_method_detach(tenant=request.tenant, payment_method_id=payment_method_id,
+                                                      actor=request.user.email)
+    except DomainError as exc:
+        messages.error(request, _payment_error(exc))
+    else:
+        messages.success(request, _("The card was removed."))
+    return redirect("portal:payment-methods")
+
+
+INVOICES_SHOWN = 100
+
+
+def _invoice_or_404(request, invoice_id: str):
+    row = invoice_selectors.invoice_get(tenant=request.tenant, invoice_id=invoice_id)
+    if row is None:  # another tenant's invoice is the same 404 as none at all
+        raise Http404("No such invoice.")
+    return row
+
+
+@member_required
+def invoices(request):
+    rows = list(invoice_selectors.invoice_queryset(tenant=request.tenant).order_by("-created")[:INVOICES_SHOWN])
+    states = invoice_selectors.invoice_states(invoice_ids=[row.id for row in rows])
+    views = [invoice_selectors.invoice_view(row.stripe_data, state=states.get(row.id)) for row in rows]
+    return render(request, "portal/invoices.html", {"invoices": views, "can_write": request.membership.role in WRITE_ROLES})
+
+
+@member_required
+def invoice_detail(request, invoice_id: str):
+    row = _invoice_or_404(request, invoice_id)
+    state = invoice_selectors.invoice_states(invoice_ids=[row.id]).get(row.id)
+    return render(request, "portal/invoice_detail.html", {
+        "invoice": invoice_selectors.invoice_view(row.stripe_data, with_lines=True, state=state),
+        "can_write": request.membership.role in WRITE_ROLES,
+    })
+
+
+@member_required
+def invoice_pdf(request, invoice_id: str):
+    """The stored PDF, as the API's pdf view serves it; 404 while it is not rendered yet."""
+    row = _invoice_or_404(request, invoice_id)
+    document = invoice_selectors.document_get(invoice_id=row.id)
+    if document is None:
+        document_services.document_request(tenant=request.tenant, invoice_id=row.id)
+    if document is None or document.status != InvoiceDocument.Status.READY or not document.file:
+        raise Http404("The PDF is being rendered; retry in a few seconds.")
+    with document.file.open("rb") as handle:
+        body = handle.read()
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{row.stripe_data.get("number") or row.id}.pdf"'
+    response["X-Checksum-SHA256"] = document.checksum
+    return response
+
+
+@require_POST
+@member_required
+def invoice_pay(request, invoice_id: str):
+    _invoice_or_404(request, invoice_id)
+    try:
+        paid = invoice_payments.invoice_pay(tenant=request.tenant, invoice_id=invoice_id, actor=request.user.email)
+    except DomainError as exc:
+        if exc.code == "invoice_not_payable":
+            messages.error(request, _("This invoice cannot be paid: it is not open."))
+        else:
+            messages.error(request, _payment_error(exc))
+    else:
+        messages.success(request, _("Invoice %(number)s was paid.") % {"number": paid.get("number") or invoice_id})
+    return redirect("portal:invoice-detail", invoice_id=invoice_id)

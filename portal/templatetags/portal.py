@@ -46,3 +46,18 @@ def discount(coupon) -> str:
     if coupon.duration == "forever":
         return gettext("%(amount)s off, forever") % {"amount": amount}
     return gettext("%(amount)s off, once") % {"amount": amount}
+
+
+INVOICE_STATUS_LABELS = {
+    "open": _("Open"),
+    "paid": _("Paid"),
+    "void": _("Void"),
+    "uncollectible": _("Uncollectible"),
+    "draft": _("Draft"),
+}
+
+
+@register.filter
+def invoice_status_label(status: str) -> str:
+    """A Stripe invoice status in the visitor's language."""
+    return INVOICE_STATUS_LABELS.get(status, status)
