@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django_tenants.utils import tenant_context
-from djstripe.admin.admin import InvoiceAdmin as DjStripeInvoiceAdmin
 from djstripe.models import Invoice
 
 from billing_project import money
@@ -73,7 +72,9 @@ admin.site.unregister(Invoice)
 
 
 @admin.register(Invoice)
-class FinanceInvoiceAdmin(DjStripeInvoiceAdmin):
+class FinanceInvoiceAdmin(admin.ModelAdmin):
+    """Replaces dj-stripe's invoice admin (whose change page needs fields this dj-stripe lacks)."""
+
     list_display = ["number", "tenant", "status", "total", "amount_remaining", "created"]
     list_filter = [StatusFilter, OverdueFilter, ("customer__subscriber", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "created"
@@ -81,8 +82,13 @@ class FinanceInvoiceAdmin(DjStripeInvoiceAdmin):
     list_select_related = ["customer__subscriber"]
     actions = ["retry_payment", "resend", "rerender_pdf", "void", "mark_uncollectible"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return list(super().get_readonly_fields(request, obj)) + ["finance_panel"]
+    fields = readonly_fields = ["id", "tenant", "status", "total", "amount_remaining", "created", "finance_panel"]
+
+    def has_add_permission(self, request):
+        return False  # invoices are made by Stripe
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     @admin.display(description="tenant")
     def tenant(self, obj):
