@@ -208,3 +208,17 @@ def test_pay_now_with_a_declining_card_shows_the_decline(billing, tenant, admin_
     open_invoice = next(i for i in billing.invoices(account.stripe_customer_id) if i.status == "open")
     html = admin_portal.post(f"/invoices/{open_invoice.id}/pay/", follow=True).content.decode()
     assert "The card was declined" in html
+
+
+@pytest.mark.parametrize("language, words", [
+    ("pt-br", ["Formas de pagamento", "Faturas", "Adicionar um cartão", "Cartão de teste", "Tornar padrão"]),
+    ("es", ["Métodos de pago", "Facturas", "Agregar una tarjeta", "Tarjeta de prueba", "Hacer predeterminada"]),
+])
+def test_the_new_pages_are_translated(with_card, billing, owner_portal, language, words):
+    billing.set_card(with_card.stripe_customer_id, "pm_card_mastercard", dispatch=False)
+    owner_portal.post("/i18n/setlang/", {"language": language, "next": "/"})
+    html = owner_portal.get("/payment-methods/").content.decode()
+    for word in words:
+        assert word in html
+    assert ("Nenhuma fatura ainda." if language == "pt-br" else "Todavía no hay facturas.") in \
+        owner_portal.get("/invoices/").content.decode()
