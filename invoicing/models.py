@@ -81,10 +81,6 @@ class InvoiceState(models.Model):
     def __str__(self) -> str:
         return f"{self.number or self.invoice_id} {self.status} ({self.dunning})"
 
-    @property
-    def is_open(self) -> bool:
-        return self.status == "open"
-
 
 class PaymentAttempt(models.Model):
     """One payment attempt of an invoice, whoever made it (Stripe's first charge, our retry, a

@@ -14,9 +14,6 @@ from django_tenants.utils import schema_context
 from invoicing import gateway
 from invoicing.models import CreditNote, InvoiceDocument, InvoiceState, PaymentAttempt, Refund
 
-LINE_KINDS = ("plan", "proration", "usage", "discount", "adjustment")
-
-
 def _ts(value) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=timezone.utc) if value else None
 

@@ -2,8 +2,6 @@
 a tenant's customer and subscription on a clock, and a stand-in for the webhook endpoint that hands
 the emulator's events to invoicing's handlers (the subscriptions app's endpoint does that in prod)."""
 
-import time
-
 import pytest
 
 DJSTRIPE_KEY = "sk_test_" + "emulator" * 3
@@ -108,9 +106,3 @@ class Billing:
 def billing(stripe_on, stripe_client, django_capture_on_commit_callbacks):
     return Billing(stripe_client, django_capture_on_commit_callbacks)
 
-
-def wait_until(predicate, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
