@@ -115,7 +115,7 @@ def main() -> int:
         elapsed = time.perf_counter() - started
         stored = sum(1 for _ in Path(media_root, "invoices").rglob("*.pdf"))
         print(f"{options.tenants} tenants' invoices at concurrency {options.concurrency}: {elapsed:.1f} s "
-              f"({options.tenants / elapsed:.1f} PDFs/s, per PDF p95 {_percentile(durations, 0.95) * 1000:.0f} ms), "
+              f"({options.tenants / max(elapsed, 1e-9):.1f} PDFs/s, per PDF p95 {_percentile(durations or [0], 0.95) * 1000:.0f} ms), "
               f"{stored} files stored  (goal < 300 s)")
     return 0
 
