@@ -196,8 +196,9 @@ def invoice_preview(*, params: dict):
 
 
 def invoice_retrieve(invoice_id: str):
+    # dj-stripe's Invoice sync reads discounts as objects; unexpanded they are ids and it fails.
     with _Call():
-        return client().v1.invoices.retrieve(invoice_id)
+        return client().v1.invoices.retrieve(invoice_id, params={"expand": ["discounts", "lines.data.discounts"]})
 
 
 # --- payment methods ----------------------------------------------------------------------------

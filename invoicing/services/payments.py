@@ -129,9 +129,11 @@ def payment_success_record(*, tenant, data, trigger: str = PaymentAttempt.Trigge
     with transaction.atomic():
         _record_attempt(tenant=tenant, data=data, outcome=PaymentAttempt.Outcome.SUCCEEDED, trigger=trigger)
         state = invoice_state_sync(tenant=tenant, data=data)
-        emit(tenant=tenant, kind="payment_succeeded", object_id=data["id"],
-             data={"amount_paid": int(data.get("amount_paid") or 0), "currency": data["currency"],
-                   "invoice_number": state.number, "recovered": state.dunning == InvoiceState.Dunning.RECOVERED})
+        if int(data.get("amount_paid") or 0) > 0:
+            # A $0 invoice (trial start, 100% coupon) took no payment: no receipt to announce.
+            emit(tenant=tenant, kind="payment_succeeded", object_id=data["id"],
+                 data={"amount_paid": int(data.get("amount_paid") or 0), "currency": data["currency"],
+                       "invoice_number": state.number, "recovered": state.dunning == InvoiceState.Dunning.RECOVERED})
         document_request(tenant=tenant, invoice_id=data["id"])
     return state
 

@@ -114,8 +114,28 @@ def _invoice_subscription(invoice: dict) -> str | None:
     return (parent.get("subscription_details") or {}).get("subscription") or invoice.get("subscription")
 
 
+# Other apps' reactions to Stripe events (invoicing: PDFs and dunning), registered from their
+# AppConfig.ready(). Each is called with the event payload after this app has mirrored the object,
+# so they read a current mirror; they run inside the same once-per-event processing.
+EVENT_HANDLERS: list = []
+
+
+def webhook_handler_register(handler) -> None:
+    """Call `handler(payload: dict)` for every Stripe event of a known tenant, after the mirror."""
+    if handler not in EVENT_HANDLERS:
+        EVENT_HANDLERS.append(handler)
+
+
 def _dispatch(event: WebhookEvent) -> bool:
     """True when the event concerned us (handled), False when ignored."""
+    handled = _dispatch_own(event)
+    if handled and event.tenant is not None:
+        for handler in EVENT_HANDLERS:
+            handler(event.payload)
+    return handled
+
+
+def _dispatch_own(event: WebhookEvent) -> bool:
     kind, obj = event.type, event.payload["data"]["object"]
     if kind.startswith("test_helpers.test_clock."):
         BillingAccount.objects.filter(test_clock_id=obj["id"]).update(clock_time=from_ts(obj.get("frozen_time")))
