@@ -38,6 +38,8 @@ def api_key_create(*, tenant: Tenant | None, name: str, role: str, created_by: U
 def api_key_mark_used(*, api_key: ApiKey) -> None:
     """Record that a key was used, at most once a minute (no write on every request)."""
     now = timezone.now()
+    if api_key.last_used_at and api_key.last_used_at >= now - timedelta(minutes=1):
+        return  # the row just read says it is fresh: no write (and no commit flush) on the hot path
     ApiKey.objects.filter(pk=api_key.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - timedelta(minutes=1))
     ).update(last_used_at=now)
