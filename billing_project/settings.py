@@ -302,6 +302,8 @@ FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", SECRET_KEY)
 FIELD_ENCRYPTION_OLD_KEYS = env_list("FIELD_ENCRYPTION_OLD_KEYS", [])
 # The finance team's Slack channel when none is configured in the admin.
 NOTIFICATIONS_PLATFORM_SLACK_URL = env_str("NOTIFICATIONS_PLATFORM_SLACK_URL")
+# Refunds from this amount (minor units of the invoice's currency) also go to the platform channel.
+NOTIFICATIONS_LARGE_REFUND_AMOUNT = env_int("NOTIFICATIONS_LARGE_REFUND_AMOUNT", 50_000)
 # A delivery is tried this many times, waiting BACKOFF * 2^(attempt-1) seconds between tries.
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 5)
 NOTIFICATIONS_RETRY_BACKOFF_SECONDS = env_int("NOTIFICATIONS_RETRY_BACKOFF_SECONDS", 30)

@@ -28,6 +28,7 @@ KINDS = (
     "subscription_cancel_scheduled",
     "subscription_canceled",
     "card_expiring",
+    "refund_issued",
 )
 
 _subscribers: dict[str, list[Callable]] = {}

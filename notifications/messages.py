@@ -54,6 +54,9 @@ TEXTS = {
     "card_expiring": (gettext_noop("Your card ending in %(last4)s expires soon"),
                       gettext_noop("Your %(brand)s card ending in %(last4)s expires at the end of %(expires)s. Please add a "
                          "new card to avoid a failed payment.")),
+    "refund_issued": (gettext_noop("Refund of %(amount)s issued"),
+                      gettext_noop("We refunded %(amount)s for invoice %(invoice)s. It reaches your account in a few "
+                                   "days.")),
     "test": (gettext_noop("Test notification"),
              gettext_noop("This is a test notification from %(tenant)s. Your notification settings work.")),
 }

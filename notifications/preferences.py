@@ -19,6 +19,7 @@ DEFAULT_CHANNELS: dict[str, list[str]] = {
     "subscription_cancel_scheduled": [EMAIL, IN_APP],
     "subscription_canceled": [EMAIL, SLACK, IN_APP],
     "card_expiring": [EMAIL, IN_APP],
+    "refund_issued": [EMAIL, IN_APP],
 }
 assert set(DEFAULT_CHANNELS) == set(KINDS), "every billing event kind needs default channels"
 

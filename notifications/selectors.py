@@ -46,7 +46,7 @@ def platform_slack_get() -> tuple[str, list[str]]:
             return "", []
         return crypto.decrypt(row.webhook_key_id, row.webhook_ciphertext), list(row.kinds or [])
     if settings.NOTIFICATIONS_PLATFORM_SLACK_URL:
-        return settings.NOTIFICATIONS_PLATFORM_SLACK_URL, ["payment_failed", "invoice_overdue"]
+        return settings.NOTIFICATIONS_PLATFORM_SLACK_URL, ["payment_failed", "invoice_overdue", "refund_issued"]
     return "", []
 
 

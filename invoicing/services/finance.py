@@ -12,7 +12,7 @@ from django.utils import timezone
 from billing_project.api.exceptions import Conflict, InvalidRequest, NotFound, PermissionDeniedError
 from invoicing import gateway, selectors
 from invoicing.models import Adjustment, CreditNote, Refund
-from invoicing.services.common import fresh_invoice, mirror_invoice
+from invoicing.services.common import emit, fresh_invoice, mirror_invoice
 from invoicing.services.documents import document_request
 from invoicing.services.payments import invoice_state_sync
 from policies.selectors import policy_get
@@ -51,11 +51,11 @@ def refund_create(*, tenant, invoice_id: str, amount: int | None, reason: str, a
                                                "currency": refund.currency, "reason": reason,
                                                "status": refund.status})
         if not pending:
-            _refund_execute(refund=refund, actor=actor)
+            _refund_execute(tenant=tenant, refund=refund, actor=actor)
     return refund
 
 
-def _refund_execute(*, refund: Refund, actor: str) -> None:
+def _refund_execute(*, tenant, refund: Refund, actor: str) -> None:
     # The key is the refund's id: a retry after a lost answer cannot refund twice.
     note = gateway.credit_note_create(invoice_id=refund.invoice_id, amount=refund.amount, refund_amount=refund.amount,
                                       memo=refund.reason, key=f"refund:{refund.id}")
@@ -69,6 +69,9 @@ def _refund_execute(*, refund: Refund, actor: str) -> None:
     CreditNote.objects.create(credit_note_id=note["id"], invoice_id=refund.invoice_id, number=note.get("number") or "",
                               kind=CreditNote.Kind.REFUND, amount=refund.amount, currency=refund.currency,
                               reason=refund.reason, created_by=actor)
+    emit(tenant=tenant, kind="refund_issued", object_id=refund.invoice_id, dedup_key=f"refund_issued:{refund.id}",
+         data={"amount": refund.amount, "currency": refund.currency, "invoice_id": refund.invoice_id,
+               "credit_note": note["id"]})
 
 
 def _pending_refund(refund_id) -> Refund:
@@ -91,7 +94,7 @@ def refund_approve(*, tenant, refund_id, actor: str) -> Refund:
             raise PermissionDeniedError("A refund needs another finance user's approval than its requester's.",
                                         code="approval_requires_second_user")
         refund.decided_by, refund.decided_at = actor, timezone.now()
-        _refund_execute(refund=refund, actor=refund.requested_by)
+        _refund_execute(tenant=tenant, refund=refund, actor=refund.requested_by)
         audit_record(actor=actor, action="refund.approve", tenant=tenant, target=refund.invoice_id,
                      before={"status": Refund.Status.PENDING_APPROVAL},
                      after={"refund": refund.refund_id, "status": refund.status, "amount": refund.amount,

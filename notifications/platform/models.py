@@ -4,7 +4,7 @@ from django.db import models
 
 
 def _default_kinds() -> list[str]:
-    return ["payment_failed", "invoice_overdue"]
+    return ["payment_failed", "invoice_overdue", "refund_issued"]
 
 
 class PlatformSlackSettings(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -18,7 +19,15 @@ from notifications.preferences import channels_for
 logger = logging.getLogger(__name__)
 
 
-def _targets(*, tenant, preference: NotificationPreference, kind: str, channels: list[str]) -> list[tuple[str, str]]:
+def _platform_wants(kind: str, data: dict) -> bool:
+    # Finance watches refunds only from a size up (NOTIFICATIONS_LARGE_REFUND_AMOUNT, minor units).
+    if kind == "refund_issued":
+        return int(data.get("amount") or 0) >= settings.NOTIFICATIONS_LARGE_REFUND_AMOUNT
+    return True
+
+
+def _targets(*, tenant, preference: NotificationPreference, kind: str, channels: list[str],
+             data: dict) -> list[tuple[str, str]]:
     """(channel, recipient) pairs for a notification of `kind` on `channels`."""
     targets: list[tuple[str, str]] = []
     if Channel.EMAIL in channels:
@@ -27,7 +36,7 @@ def _targets(*, tenant, preference: NotificationPreference, kind: str, channels:
     if Channel.SLACK in channels and preference.slack_webhook_ciphertext:
         targets.append((Channel.SLACK, "tenant"))
     platform_url, platform_kinds = selectors.platform_slack_get()
-    if platform_url and kind in platform_kinds:
+    if platform_url and kind in platform_kinds and _platform_wants(kind, data):
         targets.append((Channel.PLATFORM_SLACK, "platform"))
     return targets
 
@@ -47,7 +56,8 @@ def _notification_create(*, tenant, kind: str, dedup_key: str, data: dict, objec
             defaults={"kind": kind, "title": message.title, "body": message.body, "data": data, "event": event,
                       "in_app": Channel.IN_APP in channels})
         if created:
-            for channel, recipient in _targets(tenant=tenant, preference=preference, kind=kind, channels=channels):
+            for channel, recipient in _targets(tenant=tenant, preference=preference, kind=kind, channels=channels,
+                                              data=data):
                 Delivery.objects.get_or_create(
                     dedup_key=f"{dedup_key}|{channel}|{recipient}",
                     defaults={"notification": notification, "kind": kind, "channel": channel,

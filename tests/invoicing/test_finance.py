@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django_tenants.utils import tenant_context
 
+from notifications.models import BillingEvent
 from tests.conftest import assert_error
 
 
@@ -53,6 +54,10 @@ def test_partial_then_full_refund_make_credit_notes_and_over_refund_is_400(paid_
     assert_error(finance.post(f"/api/v1/invoices/{invoice_id}/refunds", {"amount": "0.01", "reason": "x"},
                               format="json"), 400, "invalid_request")  # the pending 800 is reserved
     assert len(audit(tenant, "refund.create")) == 1 and len(audit(tenant, "refund.request")) == 1
+    # Only the executed refund is announced (the pending one is not a refund yet).
+    with tenant_context(tenant):
+        announced = list(BillingEvent.objects.filter(kind="refund_issued").values_list("data", flat=True))
+    assert [(d["amount"], d["currency"]) for d in announced] == [(10_000, "usd")]
 
 
 def test_maker_checker_blocks_a_large_refund_until_a_second_user_approves(paid_invoice, finance, second_finance,
