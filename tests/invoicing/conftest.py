@@ -4,7 +4,6 @@ the emulator's events to invoicing's handlers (the subscriptions app's endpoint 
 
 import pytest
 
-DJSTRIPE_KEY = "sk_test_" + "emulator" * 3
 
 
 def pytest_configure(config):
@@ -33,8 +32,6 @@ def stripe_on(stripe_settings, settings, celery_eager, media, db):
     from policies.selectors import policy_get
 
     stripe_settings.reset()
-    settings.STRIPE_API_KEY = DJSTRIPE_KEY
-    settings.STRIPE_TEST_SECRET_KEY = DJSTRIPE_KEY
     settings.STRIPE_TEST_CLOCKS = True
     policy_get()
     yield stripe_settings

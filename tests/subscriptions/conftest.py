@@ -10,15 +10,11 @@ def pytest_configure(config):
     if not config.pluginmanager.has_plugin("stripe_emulator.pytest_plugin"):
         config.pluginmanager.import_plugin("stripe_emulator.pytest_plugin")
 
-# dj-stripe accepts only sk_test_ + 24 alphanumerics; the emulator accepts any sk_test_ key.
-DJSTRIPE_KEY = "sk_test_" + "emulator" * 3
 
 
 @pytest.fixture
 def stripe_on(stripe_settings, settings):
     stripe_settings.reset()
-    settings.STRIPE_API_KEY = DJSTRIPE_KEY
-    settings.STRIPE_TEST_SECRET_KEY = DJSTRIPE_KEY
     settings.STRIPE_TEST_CLOCKS = True
     settings.SUBSCRIPTION_GRACE_DAYS = 7
     yield stripe_settings

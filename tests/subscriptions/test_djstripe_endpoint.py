@@ -3,7 +3,7 @@ on its WebhookEndpoint row (the uuid in the URL), verifies the signature and mir
 
 import pytest
 
-from tests.subscriptions.conftest import DJSTRIPE_KEY
+from tests.conftest import STRIPE_TEST_KEY as DJSTRIPE_KEY  # the dj-stripe-compatible key stripe_settings uses
 
 pytestmark = pytest.mark.django_db
 
