@@ -39,6 +39,49 @@ def round_minor(value):
     return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def _transformed(price, quantity):
+    """``transform_quantity``: the quantity divided and rounded to a whole number before pricing."""
+    transform = price.get("transform_quantity")
+    if not transform:
+        return Decimal(quantity)
+    rounding = "ROUND_CEILING" if transform["round"] == "up" else "ROUND_FLOOR"
+    return (Decimal(quantity) / Decimal(transform["divide_by"])).quantize(Decimal(1), rounding=rounding)
+
+
+def _tier_unit(tier):
+    return Decimal(tier["unit_amount_decimal"] or tier["unit_amount"] or 0)
+
+
+def _tier_flat(tier):
+    return Decimal(tier["flat_amount_decimal"] or tier["flat_amount"] or 0)
+
+
+def price_amount(price, quantity):
+    """Unrounded amount (minor units, Decimal) of ``quantity`` at ``price``: per unit (after
+    ``transform_quantity``), or tiered: ``graduated`` prices each tier's own units, ``volume`` prices
+    every unit at the tier the total falls in. Flat amounts count for tiers that hold units."""
+    quantity = Decimal(quantity)
+    if price["billing_scheme"] != "tiered":
+        unit = Decimal(price["unit_amount_decimal"] if price["unit_amount_decimal"] is not None
+                       else price["unit_amount"] or 0)
+        return unit * _transformed(price, quantity)
+    tiers = price["_tiers"]
+    if price["tiers_mode"] == "volume":
+        tier = next(t for t in tiers if t["up_to"] is None or quantity <= t["up_to"])
+        return (_tier_unit(tier) * quantity + _tier_flat(tier)) if quantity > 0 else Decimal(0)
+    total, lower = Decimal(0), Decimal(0)
+    for tier in tiers:
+        upper = Decimal(tier["up_to"]) if tier["up_to"] is not None else None
+        units = (quantity if upper is None else min(quantity, upper)) - lower
+        if units <= 0:
+            break
+        total += _tier_unit(tier) * units + _tier_flat(tier)
+        if upper is None:
+            break
+        lower = upper
+    return total
+
+
 # ---- lookups -------------------------------------------------------------------------------
 
 def items_of(state, sub):

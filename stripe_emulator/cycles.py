@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from .billing import (
     add_interval, add_line, attempt_payment, cancel_subscription, finalize, items_of, new_invoice,
-    new_invoice_item, price_of, product_name, pull_pending_items, recompute, round_minor, set_status,
+    new_invoice_item, price_amount, price_of, product_name, pull_pending_items, recompute, round_minor,
+    set_status,
 )
 from .events import emit, mutate
 
@@ -19,7 +20,7 @@ def plan_lines(state, inv, sub, period, trial=False):
             continue
         qty = item["quantity"]
         name = product_name(state, price)
-        amount = 0 if trial else price["unit_amount"] * qty
+        amount = 0 if trial else round_minor(price_amount(price, qty))
         text = f"Trial period for {name}" if trial else f"{qty} × {name}"
         add_line(state, inv, amount, text, period, price=price, quantity=qty, subscription=sub["id"],
                  item=item["id"])
@@ -34,8 +35,10 @@ def usage_lines(state, inv, sub, period):
             continue
         usage = aggregate_usage(state, price["recurring"]["meter"], sub["customer"], period[0], period[1])
         qty = int(usage) if usage == int(usage) else usage
-        add_line(state, inv, round_minor(usage * price["unit_amount"]),
-                 f"{qty} × {product_name(state, price)} (at {price['unit_amount']} / unit)", period,
+        # Rounded half-up to the minor unit once, on the line total (tiers sum unrounded amounts).
+        rate = "tiered" if price["billing_scheme"] == "tiered" else f"at {price['unit_amount_decimal']} / unit"
+        add_line(state, inv, round_minor(price_amount(price, usage)),
+                 f"{qty} × {product_name(state, price)} ({rate})", period,
                  price=price, quantity=int(usage), subscription=sub["id"], item=item["id"])
 
 
@@ -73,10 +76,10 @@ def prorate(state, sub, changes, at, preview_invoice=None):
         stamp = datetime.fromtimestamp(at, tz=timezone.utc).strftime("%d %b %Y")
         parts = []
         if old_price and old_qty:
-            parts.append((-round_minor(old_price["unit_amount"] * old_qty * fraction), old_price, old_qty,
+            parts.append((-round_minor(price_amount(old_price, old_qty) * fraction), old_price, old_qty,
                           f"Unused time on {old_qty} × {product_name(state, old_price)} after {stamp}"))
         if new_price and new_qty:
-            parts.append((round_minor(new_price["unit_amount"] * new_qty * fraction), new_price, new_qty,
+            parts.append((round_minor(price_amount(new_price, new_qty) * fraction), new_price, new_qty,
                           f"Remaining time on {new_qty} × {product_name(state, new_price)} after {stamp}"))
         for amount, price, qty, text in parts:
             if preview_invoice is not None:

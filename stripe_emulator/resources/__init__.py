@@ -7,6 +7,6 @@ from . import (  # noqa: F401 - order matters: literal paths (/search) register 
     payment_methods, setup_intents, subscriptions, webhook_endpoints,
 )
 
-for _module in (charges, credit_notes, discounts, invoices, subscriptions):
+for _module in (catalog, charges, credit_notes, discounts, invoices, subscriptions):
     RENDERERS.update(getattr(_module, "RENDERERS_BY_TYPE", {}))
     INCLUDES.update(getattr(_module, "INCLUDES_BY_TYPE", {}))

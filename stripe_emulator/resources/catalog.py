@@ -1,6 +1,7 @@
 """Products and prices (recurring, one-off, metered), with lookup keys."""
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
 from ..encoding import apply_metadata, get_bool, get_int, get_list, get_str
@@ -115,6 +116,72 @@ def _recurring(ctx, recurring):
             "meter": meter, "usage_type": usage, "trial_period_days": get_int(recurring, "trial_period_days")}
 
 
+def _amount_pair(spec, name, param):
+    """``(integer, decimal string)`` of an amount given as ``<name>`` or ``<name>_decimal`` (at most
+    12 decimal places, minor units); the integer is None when the decimal has a fraction."""
+    whole = get_int(spec, name, param_name=param)
+    text = spec.get(f"{name}_decimal")
+    if whole is not None and text not in (None, ""):
+        raise invalid(f"You may only specify one of these parameters: {name}, {name}_decimal.", param=param)
+    if whole is not None:
+        if whole < 0:
+            raise invalid(f"Invalid {name}: must be greater than or equal to 0", param=param)
+        return whole, str(whole)
+    if text in (None, ""):
+        return None, None
+    try:
+        value = Decimal(str(text))
+    except ArithmeticError:
+        raise invalid(f"Invalid decimal: {text}", param=f"{param}_decimal") from None
+    if not value.is_finite() or value < 0 or -value.as_tuple().exponent > 12:
+        raise invalid(f"Invalid decimal: {text}", param=f"{param}_decimal")
+    text = format(value.normalize(), "f") if value != value.to_integral_value() else str(int(value))
+    return (int(value) if value == value.to_integral_value() else None), text
+
+
+def _tiers(params):
+    """Validated ``tiers``: ascending ``up_to``, the last one ``inf`` (stored as None, like Stripe)."""
+    specs = get_list(params, "tiers")
+    if not specs:
+        raise missing_param("tiers")
+    tiers, previous = [], 0
+    for i, spec in enumerate(specs):
+        if not isinstance(spec, dict):
+            raise invalid("Invalid tiers: must be a list of hashes", param="tiers")
+        up_to = spec.get("up_to")
+        if up_to == "inf":
+            up_to = None
+        else:
+            up_to = get_int(spec, "up_to", required=True, param_name=f"tiers[{i}][up_to]")
+            if up_to <= previous:
+                raise invalid("Tiers must be ordered by ascending `up_to`, each above the previous one.",
+                              param=f"tiers[{i}][up_to]")
+            previous = up_to
+        if (up_to is None) != (i == len(specs) - 1):
+            raise invalid("The last tier, and only the last, must have `up_to=inf`.", param=f"tiers[{i}][up_to]")
+        unit, unit_decimal = _amount_pair(spec, "unit_amount", f"tiers[{i}][unit_amount]")
+        flat, flat_decimal = _amount_pair(spec, "flat_amount", f"tiers[{i}][flat_amount]")
+        if unit_decimal is None and flat_decimal is None:
+            raise invalid("Each tier needs a unit_amount or a flat_amount.", param=f"tiers[{i}]")
+        tiers.append({"flat_amount": flat, "flat_amount_decimal": flat_decimal, "unit_amount": unit,
+                      "unit_amount_decimal": unit_decimal, "up_to": up_to})
+    return tiers
+
+
+def _transform_quantity(params):
+    spec = params.get("transform_quantity")
+    if not isinstance(spec, dict):
+        return None
+    divide_by = get_int(spec, "divide_by", required=True, param_name="transform_quantity[divide_by]")
+    if divide_by < 1:
+        raise invalid("Invalid transform_quantity[divide_by]: must be at least 1",
+                      param="transform_quantity[divide_by]")
+    rounding = get_str(spec, "round", required=True)
+    if rounding not in ("up", "down"):
+        raise invalid("Invalid transform_quantity[round]: must be one of up or down", param="transform_quantity[round]")
+    return {"divide_by": divide_by, "round": rounding}
+
+
 def _new_price(ctx, params):
     currency = get_str(params, "currency", required=True).lower()
     product_id = get_str(params, "product")
@@ -126,19 +193,33 @@ def _new_price(ctx, params):
         product_id = product["id"]
     else:
         raise missing_param("product")
-    amount = get_int(params, "unit_amount")
-    if amount is None and params.get("unit_amount_decimal"):
-        amount = int(Decimal(params["unit_amount_decimal"]))
-    if amount is None:
-        raise missing_param("unit_amount")
+    scheme = get_str(params, "billing_scheme") or "per_unit"
+    if scheme not in ("per_unit", "tiered"):
+        raise invalid("Invalid billing_scheme: must be one of per_unit or tiered", param="billing_scheme")
+    tiers, tiers_mode, amount, amount_decimal = None, None, None, None
+    if scheme == "tiered":
+        for key in ("unit_amount", "unit_amount_decimal", "transform_quantity"):
+            if params.get(key) not in (None, ""):
+                raise invalid(f"You may not specify `{key}` for a price with `billing_scheme=tiered`.", param=key)
+        tiers_mode = get_str(params, "tiers_mode", required=True)
+        if tiers_mode not in ("graduated", "volume"):
+            raise invalid("Invalid tiers_mode: must be one of graduated or volume", param="tiers_mode")
+        tiers = _tiers(params)
+    else:
+        if params.get("tiers") or params.get("tiers_mode"):
+            raise invalid("`tiers` and `tiers_mode` need `billing_scheme=tiered`.", param="billing_scheme")
+        amount, amount_decimal = _amount_pair(params, "unit_amount", "unit_amount")
+        if amount_decimal is None:
+            raise missing_param("unit_amount")
     recurring = _recurring(ctx, params.get("recurring"))
     price = {"id": new_id("price"), "object": "price", "active": get_bool(params, "active", True),
-             "billing_scheme": get_str(params, "billing_scheme") or "per_unit",
+             "billing_scheme": scheme,
              "created": ctx.state.now(), "currency": currency, "custom_unit_amount": None, "livemode": False,
              "lookup_key": None, "metadata": {}, "nickname": get_str(params, "nickname"), "product": product_id,
              "recurring": recurring, "tax_behavior": get_str(params, "tax_behavior") or "unspecified",
-             "tiers_mode": None, "transform_quantity": None, "type": "recurring" if recurring else "one_time",
-             "unit_amount": amount, "unit_amount_decimal": str(amount)}
+             "tiers_mode": tiers_mode, "transform_quantity": _transform_quantity(params),
+             "type": "recurring" if recurring else "one_time",
+             "unit_amount": amount, "unit_amount_decimal": amount_decimal, "_tiers": tiers}
     apply_metadata(price, params)
     key = get_str(params, "lookup_key")
     if key:
@@ -204,5 +285,14 @@ def plan_from_price(price):
             "created": price["created"], "currency": price["currency"], "interval": rec.get("interval"),
             "interval_count": rec.get("interval_count"), "livemode": False, "metadata": price["metadata"],
             "meter": rec.get("meter"), "nickname": price["nickname"], "product": price["product"],
-            "tiers_mode": None, "transform_usage": None, "trial_period_days": rec.get("trial_period_days"),
+            "tiers_mode": price["tiers_mode"], "transform_usage": price["transform_quantity"],
+            "trial_period_days": rec.get("trial_period_days"),
             "usage_type": rec.get("usage_type", "licensed")}
+
+
+def _price_tiers(state, price):
+    # Stripe sends `tiers` only when asked (`expand[]=tiers`, `expand[]=data.tiers` on lists).
+    return copy.deepcopy(price.get("_tiers"))
+
+
+INCLUDES_BY_TYPE = {("price", "tiers"): _price_tiers}

@@ -81,7 +81,8 @@ def create_preview(ctx):
             new = state.get("price", spec["price"], param=f"{param}[price]")
             period = cycles.current_period(state, sub)
             probe = {"id": "si_preview", "current_period_start": period[0], "current_period_end": period[1]}
-            changes.append((probe, None, 0, new, get_int(spec, "quantity", default=1)))
+            metered = new["recurring"] and new["recurring"]["usage_type"] == "metered"
+            changes.append((probe, None, 0, new, 0 if metered else get_int(spec, "quantity", default=1)))
     behaviour = get_str(details, "proration_behavior") or "create_prorations"
     at = get_int(details, "proration_date")
     return ctx.out(cycles.upcoming_invoice(state, sub, changes, behaviour, at))
@@ -222,7 +223,7 @@ def create_invoice_item(ctx):
     quantity = get_int(p, "quantity", default=1)
     if price_id:
         price = state.get("price", price_id, param="pricing[price]")
-        amount, currency = price["unit_amount"] * quantity, price["currency"]
+        amount, currency = billing.round_minor(billing.price_amount(price, quantity)), price["currency"]
     else:
         amount = get_int(p, "amount", required=True)
         currency = get_str(p, "currency", required=True).lower()

@@ -115,7 +115,7 @@ def create_subscription(ctx):
     behaviour_ = get_str(p, "payment_behavior") or "allow_incomplete"
     pm_id = _payment_method(ctx, customer_id, get_str(p, "default_payment_method"), "default_payment_method")
     if behaviour_ == "error_if_incomplete" and not trial_end:
-        _precheck_payment(ctx, customer, pm_id, sum(pr["unit_amount"] * int(s.get("quantity") or 1)
+        _precheck_payment(ctx, customer, pm_id, sum(billing.round_minor(billing.price_amount(pr, int(s.get("quantity") or 1)))
                                                     for pr, s in prices if pr["recurring"]["usage_type"] != "metered"))
     end_behaviour = ((p.get("trial_settings") or {}).get("end_behavior") or {}).get("missing_payment_method")
     sub = new_object(
