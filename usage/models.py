@@ -120,6 +120,34 @@ class UsageRollup(models.Model):
         return f"{self.resource_type} {self.period_start:%Y-%m-%d}"
 
 
+class UsageDailyRollup(models.Model):
+    """One resource's events of one UTC day (by `period_start`), kept with its events like
+    `UsageRollup`: the portal's usage chart reads a period as ~30 of these rows, not its events.
+
+    `unique_new` counts the unique_count meter's values first seen in the period on that day, so
+    the running sum over the period's days is the period's unique count.
+    """
+
+    resource_type = models.CharField(max_length=64)
+    day = models.DateField()
+    period_start = models.DateTimeField(help_text="billing period holding the day's events")
+    total = models.DecimalField(max_digits=36, decimal_places=6, default=0)
+    event_count = models.BigIntegerField(default=0)
+    max_value = models.DecimalField(max_digits=30, decimal_places=6, default=0)
+    last_value = models.DecimalField(max_digits=30, decimal_places=6, default=0)
+    last_at = models.DateTimeField(null=True, blank=True)
+    unique_new = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["period_start", "resource_type", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["resource_type", "period_start", "day"], name="usage_daily_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type} {self.day:%Y-%m-%d}"
+
+
 class UsageUniqueValue(models.Model):
     """The distinct property values seen per resource and period (unique_count meters)."""
 

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import QuerySet
@@ -16,7 +16,7 @@ from django.utils import timezone as dj_timezone
 from billing_project.api.exceptions import InvalidRequest
 from usage import counters
 from usage.limits import Limits, billing_period, limits_get
-from usage.models import Aggregation, Meter, UsageEvent, UsageRollup
+from usage.models import Aggregation, Meter, UsageDailyRollup, UsageEvent, UsageRollup
 from usage.schema import in_schema
 
 METER_CACHE_SECONDS = 10
@@ -113,6 +113,62 @@ def usage_summary_get(*, tenant, period: str | None = None) -> list[ResourceUsag
                                     unit=meter.unit if meter else "units", status=status,
                                     period_start=start, period_end=end))
     return result
+
+
+def _day_value(row, aggregation: str) -> Decimal:
+    if aggregation == Aggregation.COUNT:
+        return Decimal(row.event_count)
+    if aggregation == Aggregation.MAX:
+        return row.max_value
+    if aggregation == Aggregation.LAST:
+        return row.last_value
+    if aggregation == Aggregation.UNIQUE_COUNT:
+        return Decimal(row.unique_new) if row.unique_new else row.last_value
+    return row.total
+
+
+def _running(previous: Decimal | None, row, value: Decimal, aggregation: str) -> Decimal:
+    """The period's value at the end of a day, from the value at the end of the day before."""
+    previous = previous if previous is not None else Decimal(0)
+    if aggregation == Aggregation.MAX:
+        return max(previous, value)
+    if aggregation == Aggregation.LAST or (aggregation == Aggregation.UNIQUE_COUNT and not row.unique_new):
+        return value
+    return previous + value
+
+
+def usage_daily_get(*, tenant, period: str | None = "current") -> list[dict]:
+    """Per resource of the summary, its period day by day (UTC days, every day of the period up to
+    today present): `value` is the day's own aggregate and `cumulative` the period's value at the
+    end of that day, as the meter aggregates it. Reads the daily rollups, never events."""
+    start, end = period_resolve(tenant=tenant, period=period)
+    limits = limits_get(tenant)
+    with in_schema(tenant):
+        meters = meters_get(tenant=tenant)
+        rows: dict[str, dict[date, UsageDailyRollup]] = {}
+        for row in UsageDailyRollup.objects.filter(period_start=start):
+            rows.setdefault(row.resource_type, {})[row.day] = row
+    first = start.astimezone(timezone.utc).date()
+    last = min((end - timedelta(microseconds=1)).astimezone(timezone.utc).date(),
+               max(dj_timezone.now().astimezone(timezone.utc).date(), max(
+                   (day for per_day in rows.values() for day in per_day), default=first)))
+    series = []
+    for resource in sorted(set(limits.limits) | set(rows)):
+        meter = meters.get(resource)
+        aggregation = meter.aggregation if meter is not None else Aggregation.SUM
+        per_day = rows.get(resource, {})
+        days, cumulative, day = [], None, first
+        while day <= last:
+            row = per_day.get(day)
+            value = _day_value(row, aggregation) if row is not None else Decimal(0)
+            if row is not None:
+                cumulative = _running(cumulative, row, value, aggregation)
+            days.append({"day": day, "value": value, "cumulative": cumulative if cumulative is not None
+                         else Decimal(0)})
+            day += timedelta(days=1)
+        series.append({"resource_type": resource, "unit": meter.unit if meter else "units",
+                       "limit": limits.limit_of(resource), "period_start": start, "period_end": end, "days": days})
+    return series
 
 
 def usage_used_get(*, tenant, resource: str, period_start: datetime) -> Decimal:

@@ -23,7 +23,8 @@ KEYS = 1000
 
 def _cleanup(schema: str) -> None:
     with connections.create_connection("default").cursor() as cursor:
-        for table in ("usage_usageevent", "usage_usagerollup", "usage_usageuniquevalue", "usage_usagealert"):
+        for table in ("usage_usageevent", "usage_usagerollup", "usage_usagedailyrollup", "usage_usageuniquevalue",
+                      "usage_usagealert"):
             cursor.execute(f'DELETE FROM "{schema}".{table}')
         cursor.connection.commit()
 

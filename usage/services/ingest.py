@@ -13,7 +13,8 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -53,7 +54,7 @@ _INSERT_UNIQUE = """
 INSERT INTO usage_usageuniquevalue (resource_type, period_start, value)
 SELECT * FROM unnest(%s::varchar[], %s::timestamptz[], %s::varchar[])
 ON CONFLICT DO NOTHING
-RETURNING resource_type, period_start
+RETURNING resource_type, period_start, value
 """
 
 # Rows are sorted so that concurrent batches lock rollups in the same order (no deadlocks).
@@ -74,6 +75,21 @@ ON CONFLICT (resource_type, period_start) DO UPDATE SET
     late_received = r.late_received + EXCLUDED.late_received,
     updated = now()
 RETURNING resource_type, period_start, total, event_count, max_value, last_value, unique_count
+"""
+
+_UPSERT_DAYS = """
+INSERT INTO usage_usagedailyrollup AS d (resource_type, period_start, day, total, event_count, max_value,
+    last_value, last_at, unique_new)
+SELECT * FROM unnest(%s::varchar[], %s::timestamptz[], %s::date[], %s::numeric[], %s::bigint[], %s::numeric[],
+    %s::numeric[], %s::timestamptz[], %s::bigint[]) AS u ORDER BY 1, 2, 3
+ON CONFLICT (resource_type, period_start, day) DO UPDATE SET
+    total = d.total + EXCLUDED.total,
+    event_count = d.event_count + EXCLUDED.event_count,
+    max_value = GREATEST(d.max_value, EXCLUDED.max_value),
+    last_value = CASE WHEN d.last_at IS NULL OR EXCLUDED.last_at >= d.last_at
+                      THEN EXCLUDED.last_value ELSE d.last_value END,
+    last_at = GREATEST(d.last_at, EXCLUDED.last_at),
+    unique_new = d.unique_new + EXCLUDED.unique_new
 """
 
 
@@ -97,6 +113,16 @@ class _Delta:
     unique: int = 0
     late_billed: Decimal = Decimal(0)
     late_received: Decimal = Decimal(0)
+
+
+@dataclass
+class _DayDelta:
+    total: Decimal = Decimal(0)
+    count: int = 0
+    max_value: Decimal = Decimal(0)
+    last_value: Decimal = Decimal(0)
+    last_at: datetime | None = None
+    unique: int = 0
 
 
 @dataclass
@@ -162,22 +188,29 @@ def _insert(cursor, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def _rollup_deltas(cursor, inserted: list[_Prepared], meters) -> dict[tuple[str, datetime], _Delta]:
+def _rollup_deltas(cursor, inserted: list[_Prepared], meters):
+    """What the inserted events add to their periods' rollups and to their days' rollups."""
     deltas: dict[tuple[str, datetime], _Delta] = {}
-    unique_rows = []
+    days: dict[tuple[str, datetime, date], _DayDelta] = {}
+    unique_rows, unique_days = [], {}
     for p in inserted:
         e = p.event
         d = deltas.setdefault((e.resource_type, p.billing_period_start), _Delta(period_end=p.billing_period_end))
-        d.total += e.quantity
-        d.count += 1
-        d.max_value = max(d.max_value, e.quantity)
-        if d.last_at is None or e.period_start >= d.last_at:
-            d.last_value, d.last_at = e.quantity, e.period_start
+        day_key = (e.resource_type, p.billing_period_start, e.period_start.astimezone(dt_timezone.utc).date())
+        day = days.setdefault(day_key, _DayDelta())
+        for acc in (d, day):
+            acc.total += e.quantity
+            acc.count += 1
+            acc.max_value = max(acc.max_value, e.quantity)
+            if acc.last_at is None or e.period_start >= acc.last_at:
+                acc.last_value, acc.last_at = e.quantity, e.period_start
         meter = meters.get(e.resource_type)
         if meter is not None and meter.aggregation == Aggregation.UNIQUE_COUNT:
             value = e.properties.get(meter.unique_property)
             if value is not None and value != "":
-                unique_rows.append((e.resource_type, p.billing_period_start, str(value)[:255]))
+                row = (e.resource_type, p.billing_period_start, str(value)[:255])
+                unique_rows.append(row)
+                unique_days.setdefault(row, day_key)
         if p.late:
             d.late_received += e.quantity
             billed = deltas.setdefault((e.resource_type, p.billed_period_start),
@@ -185,9 +218,16 @@ def _rollup_deltas(cursor, inserted: list[_Prepared], meters) -> dict[tuple[str,
             billed.late_billed += e.quantity
     if unique_rows:
         cursor.execute(_INSERT_UNIQUE, [list(c) for c in zip(*unique_rows)])
-        for resource, period_start in cursor.fetchall():
+        for resource, period_start, value in cursor.fetchall():
             deltas[(resource, period_start)].unique += 1
-    return deltas
+            days[unique_days[(resource, period_start, value)]].unique += 1
+    return deltas, days
+
+
+def _upsert_days(cursor, days) -> None:
+    rows = [(resource, start, day, d.total, d.count, d.max_value, d.last_value, d.last_at, d.unique)
+            for (resource, start, day), d in days.items()]
+    cursor.execute(_UPSERT_DAYS, [list(c) for c in zip(*rows)])
 
 
 def _upsert_rollups(cursor, deltas) -> list[_Rollup]:
@@ -217,7 +257,9 @@ def _ingest(*, tenant, prepared: list[_Prepared], now: datetime) -> tuple[set[uu
                 if row[2] is not None:
                     existing[("key", row[2])] = row
         if inserted:
-            rollups = _upsert_rollups(cursor, _rollup_deltas(cursor, inserted, meters))
+            deltas, days = _rollup_deltas(cursor, inserted, meters)
+            rollups = _upsert_rollups(cursor, deltas)
+            _upsert_days(cursor, days)
     if rollups:
         transaction.on_commit(lambda: _after_ingest(tenant, rollups))
     return inserted_ids, existing
