@@ -47,11 +47,33 @@ def _action_page(modeladmin, request, queryset, *, form, action: str, title: str
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "monthly", "yearly", "currency", "is_public", "is_active", "stripe_status"]
+    list_display = ["code", "name", "monthly", "yearly", "currency", "hard", "overage", "is_public", "is_active",
+                    "stripe_status"]
     list_filter = ["is_public", "is_active"]
     search_fields = ["code", "name"]
-    readonly_fields = ["stripe_product_id", "stripe_price_id", "stripe_price_id_yearly", "created", "updated"]
+    readonly_fields = ["stripe_product_id", "stripe_price_id", "stripe_price_id_yearly", "stripe_overage_price_id",
+                       "stripe_overage_price_id_yearly", "created", "updated"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "description", "currency", "price_monthly", "price_yearly", "features",
+                           "is_public", "is_active"]}),
+        ("Limits and usage policy", {"fields": ["limits", "hard_limits", "alert_thresholds"]}),
+        ("Metered overage (billed above the limit; run “Sync selected plans to Stripe” after a change)",
+         {"fields": ["overage_resource", "overage_unit_amount", "overage_block_size"]}),
+        ("Stripe", {"fields": ["stripe_product_id", "stripe_price_id", "stripe_price_id_yearly",
+                               "stripe_overage_price_id", "stripe_overage_price_id_yearly", "created", "updated"]}),
+    ]
     actions = ["sync_to_stripe"]
+
+    @admin.display(description="Hard limits")
+    def hard(self, plan):
+        return ", ".join(plan.hard_limits or []) or "—"
+
+    @admin.display(description="Overage")
+    def overage(self, plan):
+        if not plan.has_overage:
+            return "—"
+        return (f"{to_major(plan.overage_unit_amount, plan.currency)} {plan.currency.upper()} per "
+                f"{plan.overage_block_size:,} {plan.overage_resource} above {plan.overage_limit:,}")
 
     @admin.display(description="Monthly")
     def monthly(self, plan):
@@ -63,8 +85,11 @@ class PlanAdmin(admin.ModelAdmin):
 
     @admin.display(description="Stripe")
     def stripe_status(self, plan):
-        missing = [name for name, value in (("product", plan.stripe_product_id), ("monthly price", plan.stripe_price_id),
-                                            ("yearly price", plan.stripe_price_id_yearly)) if not value]
+        wanted = [("product", plan.stripe_product_id), ("monthly price", plan.stripe_price_id),
+                  ("yearly price", plan.stripe_price_id_yearly)]
+        if plan.has_overage:
+            wanted += [("overage prices", plan.stripe_overage_price_id and plan.stripe_overage_price_id_yearly)]
+        missing = [name for name, value in wanted if not value]
         return "synced" if not missing else "not synced (no " + ", ".join(missing) + ")"
 
     @admin.action(description="Sync selected plans to Stripe", permissions=["change"])

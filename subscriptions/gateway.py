@@ -89,9 +89,12 @@ def product_update(*, product_id: str, name: str, description: str, key: str):
                                                                "active": True}, options=_opts(key))
 
 
-def price_get_by_lookup_key(lookup_key: str):
+def price_get_by_lookup_key(lookup_key: str, *, with_tiers: bool = False):
+    params = {"lookup_keys": [lookup_key], "limit": 1}
+    if with_tiers:
+        params["expand"] = ["data.tiers"]  # Stripe sends a price's tiers only when asked
     with _Call():
-        found = client().v1.prices.list(params={"lookup_keys": [lookup_key], "limit": 1})
+        found = client().v1.prices.list(params=params)
     return found.data[0] if found.data else None
 
 
@@ -102,6 +105,18 @@ def price_create(*, product_id: str, amount: int, currency: str, interval: str, 
             "recurring": {"interval": interval}, "lookup_key": lookup_key,
             # Prices are immutable: the new price takes the lookup key over from the old one.
             "transfer_lookup_key": True,
+        }, options=_opts(key))
+
+
+def metered_tiered_price_create(*, product_id: str, currency: str, interval: str, meter_id: str, tiers: list[dict],
+                                nickname: str, lookup_key: str, key: str):
+    """A metered Price on a billing meter, billed in arrears by graduated tiers."""
+    with _Call():
+        return client().v1.prices.create(params={
+            "product": product_id, "currency": currency, "nickname": nickname[:250],
+            "recurring": {"interval": interval, "usage_type": "metered", "meter": meter_id},
+            "billing_scheme": "tiered", "tiers_mode": "graduated", "tiers": tiers,
+            "lookup_key": lookup_key, "transfer_lookup_key": True,
         }, options=_opts(key))
 
 

@@ -14,6 +14,28 @@ def validate_limits(value) -> None:
             raise ValidationError(f"Limit of {resource} must be a non-negative integer or null.")
 
 
+def validate_resource_list(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value) \
+            or len(set(value)) != len(value):
+        raise ValidationError("A list of distinct resource types.")
+
+
+MAX_THRESHOLD = 1000
+
+
+def validate_thresholds(value) -> None:
+    if not isinstance(value, list) or any(isinstance(t, bool) or not isinstance(t, int) for t in value):
+        raise ValidationError("Thresholds are a list of integer percentages.")
+    if any(not 1 <= t <= MAX_THRESHOLD for t in value):
+        raise ValidationError(f"Thresholds are percentages from 1 to {MAX_THRESHOLD}.")
+    if value != sorted(set(value)):
+        raise ValidationError("Thresholds are sorted ascending, without repeats.")
+
+
+def default_thresholds() -> list[int]:
+    return [80, 100]
+
+
 def validate_features(value) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
         raise ValidationError("Features are a list of non-empty strings.")
@@ -29,11 +51,30 @@ class Plan(models.Model):
     features = models.JSONField(default=list, blank=True, validators=[validate_features])
     limits = models.JSONField(default=dict, blank=True, validators=[validate_limits],
                               help_text='e.g. {"api_calls": 10000, "storage_gb": 50, "users": 5}; null = unlimited')
+    hard_limits = models.JSONField(
+        default=list, blank=True, validators=[validate_resource_list],
+        help_text='Resources denied beyond their limit (entitlement check), e.g. ["api_calls"]; the others are '
+                  'soft: allowed, alerted and, for the overage resource, billed.')
+    alert_thresholds = models.JSONField(
+        default=default_thresholds, blank=True, validators=[validate_thresholds],
+        help_text="Percentages of a limit that notify the tenant once per period, e.g. [80, 100] (1-1000, "
+                  "ascending; empty = no alerts).")
+    overage_resource = models.CharField(
+        max_length=50, blank=True,
+        help_text="A limited, summed resource billed above its limit (Stripe metered price), e.g. api_calls; "
+                  "blank = no overage billing.")
+    overage_unit_amount = models.PositiveBigIntegerField(
+        default=0, help_text="Minor units (cents) per block above the limit, charged pro rata per unit.")
+    overage_block_size = models.PositiveIntegerField(
+        default=1, help_text="Units per priced block: 1000 = the amount is per 1,000 units above the limit.")
     is_public = models.BooleanField(default=True, help_text="Shown in GET /api/v1/plans and the portal.")
     is_active = models.BooleanField(default=True, help_text="Can be subscribed to.")
     stripe_product_id = models.CharField(max_length=255, blank=True)
     stripe_price_id = models.CharField(max_length=255, blank=True, help_text="Monthly Stripe Price.")
     stripe_price_id_yearly = models.CharField(max_length=255, blank=True)
+    stripe_overage_price_id = models.CharField(max_length=255, blank=True,
+                                               help_text="Monthly metered (graduated tiers) Stripe Price.")
+    stripe_overage_price_id_yearly = models.CharField(max_length=255, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -41,6 +82,7 @@ class Plan(models.Model):
         ordering = ["price_monthly", "code"]
         constraints = [
             models.CheckConstraint(condition=models.Q(currency__regex=r"^[a-z]{3}$"), name="plan_currency_iso_lower"),
+            models.CheckConstraint(condition=models.Q(overage_block_size__gte=1), name="plan_overage_block_size_min_1"),
         ]
 
     def __str__(self) -> str:
@@ -49,6 +91,35 @@ class Plan(models.Model):
     @property
     def plan_id(self) -> str:
         return self.code
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        limits = self.limits if isinstance(self.limits, dict) else {}
+        if isinstance(self.hard_limits, list):
+            unknown = [r for r in self.hard_limits if r not in limits]
+            if unknown:
+                errors["hard_limits"] = f"Not in limits: {', '.join(map(str, unknown))}."
+        if self.overage_resource:
+            if limits.get(self.overage_resource) is None:
+                errors["overage_resource"] = "The overage resource needs a (non-null) limit in limits."
+            elif isinstance(self.hard_limits, list) and self.overage_resource in self.hard_limits:
+                errors["overage_resource"] = "A hard-limited resource never goes above its limit: make it soft."
+            if not self.overage_unit_amount:
+                errors["overage_unit_amount"] = "An overage needs an amount per block."
+            if (self.overage_block_size or 0) < 1:
+                errors["overage_block_size"] = "At least 1."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def has_overage(self) -> bool:
+        return bool(self.overage_resource and self.overage_unit_amount)
+
+    @property
+    def overage_limit(self) -> int | None:
+        """The free allowance of the overage resource per monthly period."""
+        return (self.limits or {}).get(self.overage_resource) if self.overage_resource else None
 
 
 class BillingCycle(models.TextChoices):

@@ -36,6 +36,12 @@ def meter_ensure(*, event_name: str, display_name: str) -> str:
         raise MeterPushError(f"meter {event_name}: {exc.user_message or exc}") from exc
 
 
+def meter_event_name_for(resource_type: str) -> str:
+    """The Stripe event name a plan's overage price meters for a resource: the built-in meters push
+    to an event named like the resource (`api_calls`), which every tenant shares."""
+    return resource_type
+
+
 def meter_event_send(*, event_name: str, customer_id: str, value: Decimal, identifier: str,
                      timestamp: datetime | None) -> None:
     params = {"event_name": event_name, "identifier": identifier,

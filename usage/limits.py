@@ -1,10 +1,10 @@
 """The tenant's limits, as usage needs them: per resource a limit (None = unlimited), hard or soft,
 and the alert thresholds; plus the billing period that contains a moment.
 
-The subscriptions app owns entitlements (`subscriptions.selectors.entitlements_get`); until it
-exists, a tenant is on the catalog's `free` plan. Hard/soft and thresholds are per plan in
-`settings.USAGE_PLAN_POLICIES` unless the entitlements object carries them. Answers are cached per
-process for a few seconds because the ingest and entitlement-check paths ask on every request.
+The subscriptions app owns entitlements (`subscriptions.selectors.entitlements_get`); without it,
+a tenant is on the catalog's `free` plan. Hard/soft (`Plan.hard_limits`) and the alert thresholds
+(`Plan.alert_thresholds`) are the effective plan's. Answers are cached per process for a few seconds
+because the ingest and entitlement-check paths ask on every request.
 """
 
 from __future__ import annotations
@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from dateutil.relativedelta import relativedelta
-from django.conf import settings
 
 DEFAULT_THRESHOLDS = (80, 100)
 FALLBACK_PLAN = "free"
 CACHE_SECONDS = 10
-# Free plans deny beyond their limits; paid plans bill the overage.
-DEFAULT_POLICIES = {"free": {"hard": True}, "*": {"hard": False}}
 
 
 @dataclass(frozen=True)
@@ -63,11 +60,6 @@ def _subscription_anchor(tenant) -> datetime | None:
     return account.current_period_start
 
 
-def _policy(plan_code: str | None) -> dict:
-    policies = getattr(settings, "USAGE_PLAN_POLICIES", None) or DEFAULT_POLICIES
-    return policies.get(plan_code or "", policies.get("*", {}))
-
-
 def _load(tenant) -> Limits:
     from subscriptions.models import Plan
 
@@ -79,13 +71,10 @@ def _load(tenant) -> Limits:
         plan = Plan.objects.filter(code=FALLBACK_PLAN).first()
         limits = dict(plan.limits) if plan else {}
     code = plan.code if plan is not None else None
-    policy = _policy(code)
-    hard = getattr(entitlements, "hard_limits", None)
-    if hard is None:
-        # A policy's "hard" is True/False for every limited resource, or a list of resources.
-        hard = policy.get("hard", False)
-        hard = list(limits) if hard is True else (hard or [])
-    thresholds = getattr(entitlements, "thresholds", None) or policy.get("thresholds") or DEFAULT_THRESHOLDS
+    hard = getattr(plan, "hard_limits", None) or []
+    thresholds = getattr(plan, "alert_thresholds", None)
+    if thresholds is None:
+        thresholds = DEFAULT_THRESHOLDS
     anchor = getattr(entitlements, "current_period_start", None) or _subscription_anchor(tenant)
     return Limits(plan_code=code, limits=limits, hard=frozenset(hard),
                   thresholds=tuple(sorted(int(t) for t in thresholds)), period_anchor=anchor)

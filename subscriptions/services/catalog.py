@@ -1,8 +1,10 @@
-"""The plan catalog in Stripe: one Product per plan, a monthly and a yearly Price each."""
+"""The plan catalog in Stripe: one Product per plan, a monthly and a yearly Price each, and for a
+plan with an overage a metered monthly and yearly Price on the resource's billing meter."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 
@@ -14,8 +16,91 @@ CYCLES = (("monthly", "month", "price_monthly", "stripe_price_id"),
           ("yearly", "year", "price_yearly", "stripe_price_id_yearly"))
 
 
+# cycle, Stripe interval, months of allowance per period, plan field with the price id
+OVERAGE_CYCLES = (("monthly", "month", 1, "stripe_overage_price_id"),
+                  ("yearly", "year", 12, "stripe_overage_price_id_yearly"))
+
+
 def lookup_key_for(plan: Plan, cycle: str) -> str:
     return f"{plan.code}_{cycle}"
+
+
+def overage_lookup_key_for(plan: Plan, cycle: str) -> str:
+    return f"{plan.code}_overage_{cycle}"
+
+
+def overage_rate(plan: Plan) -> Decimal:
+    """Minor units per single unit above the limit (Stripe takes up to 12 decimal places)."""
+    rate = Decimal(plan.overage_unit_amount) / Decimal(plan.overage_block_size)
+    return rate.quantize(Decimal("1e-12"), rounding=ROUND_HALF_UP).normalize()
+
+
+def overage_tiers(plan: Plan, months: int) -> list[tuple[int | None, Decimal]]:
+    """Graduated tiers `(up_to, unit amount)`: the period's allowance free, then the rate. A yearly
+    subscription's allowance is the monthly limit times twelve, pooled over the year."""
+    allowance = plan.overage_limit * months
+    return ([(allowance, Decimal(0))] if allowance else []) + [(None, overage_rate(plan))]
+
+
+def _tiers_param(tiers: list[tuple[int | None, Decimal]]) -> list[dict]:
+    return [{"up_to": "inf" if up_to is None else up_to, "unit_amount_decimal": format(amount, "f")}
+            for up_to, amount in tiers]
+
+
+def _overage_matches(price, *, plan: Plan, interval: str, meter_id: str, tiers) -> bool:
+    recurring = price.recurring
+    if not (price.active and price.product == plan.stripe_product_id and price.currency == plan.currency
+            and recurring and recurring.interval == interval and recurring.usage_type == "metered"
+            and recurring.meter == meter_id and price.billing_scheme == "tiered"
+            and price.tiers_mode == "graduated"):
+        return False
+    actual = [(t.up_to, Decimal(str(t.unit_amount_decimal if t.unit_amount_decimal is not None else t.unit_amount or 0)),
+               t.flat_amount_decimal or t.flat_amount or 0) for t in (price.get("tiers") or [])]
+    return actual == [(up_to, amount, 0) for up_to, amount in tiers]
+
+
+def _meter_for(plan: Plan) -> str:
+    from usage import gateway as usage_gateway
+
+    event_name = usage_gateway.meter_event_name_for(plan.overage_resource)
+    try:
+        return usage_gateway.meter_ensure(event_name=event_name, display_name=plan.overage_resource)
+    except usage_gateway.MeterPushError as exc:
+        raise gateway.StripeUnavailable(f"The Stripe meter of {plan.overage_resource} is not available: {exc}") from exc
+
+
+def _sync_overage(plan: Plan) -> list[str]:
+    """The overage prices: created when missing or changed (limit, amount, block, meter), the old
+    one archived; archived and unlinked when the plan has no overage any more."""
+    changes = []
+    meter_id = _meter_for(plan) if plan.has_overage else None
+    for cycle, interval, months, id_field in OVERAGE_CYCLES:
+        lookup_key = overage_lookup_key_for(plan, cycle)
+        current = gateway.price_get_by_lookup_key(lookup_key, with_tiers=True)
+        old_ids = {getattr(plan, id_field)} | ({current.id} if current is not None and current.active else set())
+        new_id = ""
+        if plan.has_overage:
+            tiers = overage_tiers(plan, months)
+            if current is not None and _overage_matches(current, plan=plan, interval=interval, meter_id=meter_id,
+                                                        tiers=tiers):
+                if getattr(plan, id_field) != current.id:
+                    setattr(plan, id_field, current.id)
+                    changes.append(f"{cycle} overage price {current.id} linked")
+                continue
+            rate = format(overage_rate(plan), "f")
+            price = gateway.metered_tiered_price_create(
+                product_id=plan.stripe_product_id, currency=plan.currency, interval=interval, meter_id=meter_id,
+                tiers=_tiers_param(tiers), lookup_key=lookup_key,
+                nickname=f"{plan.name}: {plan.overage_resource} above {tiers[0][0] or 0:,} per {interval}",
+                key=f"price-create:{plan.stripe_product_id}:overage-{cycle}:{meter_id}:{tiers[0][0]}:{rate}:"
+                    f"{plan.currency}")
+            new_id = price.id
+            changes.append(f"{cycle} overage price {price.id} created")
+        for old_id in old_ids - {"", new_id}:
+            gateway.price_archive(price_id=old_id, key=f"price-archive:{old_id}")
+            changes.append(f"{cycle} overage price {old_id} archived")
+        setattr(plan, id_field, new_id)
+    return changes
 
 
 def _price_matches(price, *, amount: int, currency: str, interval: str) -> bool:
@@ -25,12 +110,15 @@ def _price_matches(price, *, amount: int, currency: str, interval: str) -> bool:
 
 def _stripe_ids(plan: Plan) -> dict:
     return {"product": plan.stripe_product_id or None, "monthly": plan.stripe_price_id or None,
-            "yearly": plan.stripe_price_id_yearly or None}
+            "yearly": plan.stripe_price_id_yearly or None,
+            "overage_monthly": plan.stripe_overage_price_id or None,
+            "overage_yearly": plan.stripe_overage_price_id_yearly or None}
 
 
 def plan_sync_to_stripe(*, plan: Plan, actor: str = "system",
                         log: Callable[[str], None] = lambda _msg: None) -> list[str]:
-    """Make Stripe match the plan: a Product, and Prices with lookup keys `<code>_monthly`/`<code>_yearly`.
+    """Make Stripe match the plan: a Product, and Prices with lookup keys `<code>_monthly`/`<code>_yearly`,
+    plus, for an overage, metered graduated-tier Prices `<code>_overage_monthly`/`_yearly`.
 
     Idempotent: an unchanged plan changes nothing. Stripe prices are immutable, so a changed amount
     creates a new Price (which takes the lookup key over) and archives the old one.
@@ -65,10 +153,13 @@ def plan_sync_to_stripe(*, plan: Plan, actor: str = "system",
             changes.append(f"{cycle} price {old_id} archived")
         setattr(plan, id_field, price.id)
         changes.append(f"{cycle} price {price.id} created")
+    changes += _sync_overage(plan)
     with transaction.atomic():
         Plan.objects.filter(pk=plan.pk).update(stripe_product_id=plan.stripe_product_id,
                                                stripe_price_id=plan.stripe_price_id,
-                                               stripe_price_id_yearly=plan.stripe_price_id_yearly)
+                                               stripe_price_id_yearly=plan.stripe_price_id_yearly,
+                                               stripe_overage_price_id=plan.stripe_overage_price_id,
+                                               stripe_overage_price_id_yearly=plan.stripe_overage_price_id_yearly)
         if changes:
             audit_record(actor=actor, action="plan.sync_to_stripe", target=plan.code, before=before,
                          after={**_stripe_ids(plan), "changes": changes})

@@ -93,6 +93,10 @@ def test_clock_advance(*, tenant, days: int = 0, seconds: int = 0, actor: str = 
     account.refresh_from_db()
     account.clock_time = from_ts(clock.frozen_time)
     account.save(update_fields=["clock_time", "updated"])
+    from subscriptions.services.subscriptions import subscription_metered_item_sync
+
+    # After a renewal that ended a deferred downgrade, the overage item follows the new plan.
+    subscription_metered_item_sync(tenant=tenant, actor=actor)
     audit_record(actor=actor, action="stripe.test_clock.advance", tenant=tenant, target=account.test_clock_id,
                  before={"frozen_time": before.isoformat() if before else None},
                  after={"frozen_time": account.clock_time.isoformat()})

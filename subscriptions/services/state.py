@@ -18,6 +18,22 @@ def _latest_invoice_created(subscription):
     return None
 
 
+def is_metered(item) -> bool:
+    price = item.get("price") or {}
+    return not isinstance(price, str) and (price.get("recurring") or {}).get("usage_type") == "metered"
+
+
+def licensed_item(subscription):
+    """The plan's (licensed) item: the one that says which plan and cycle the subscription is on."""
+    items = subscription["items"]["data"]
+    return next((item for item in items if not is_metered(item)), items[0])
+
+
+def metered_items(subscription) -> list:
+    """The overage's metered item(s): no quantity, billed in arrears from the meter."""
+    return [item for item in subscription["items"]["data"] if is_metered(item)]
+
+
 def account_apply_subscription(*, account: BillingAccount, subscription) -> BillingAccount:
     """Copy a (freshly fetched) Stripe subscription onto the account and save it.
 
@@ -27,7 +43,7 @@ def account_apply_subscription(*, account: BillingAccount, subscription) -> Bill
     status = subscription["status"]
     if account.subscription_id and account.subscription_id != subscription["id"] and status not in LIVE_STATUSES:
         return account
-    item = subscription["items"]["data"][0]
+    item = licensed_item(subscription)
     plan, cycle = plan_for_price(item["price"]["id"])
     was_past_due = account.status == "past_due" and account.subscription_id == subscription["id"]
     account.subscription_id = subscription["id"]

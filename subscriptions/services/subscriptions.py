@@ -12,7 +12,7 @@ from subscriptions.models import BillingAccount, Plan
 from subscriptions.services.catalog import plan_sync_to_stripe
 from subscriptions.services.common import from_ts, mirror, op_key
 from subscriptions.services.customers import customer_ensure
-from subscriptions.services.state import account_apply_subscription
+from subscriptions.services.state import account_apply_subscription, licensed_item, metered_items
 from tenants.services import audit_record
 
 MAX_TRIAL_DAYS = 90
@@ -25,16 +25,40 @@ def _plan_price(*, plan_id: str, billing_cycle: str) -> tuple[Plan, str]:
     if billing_cycle not in ("monthly", "yearly"):
         raise InvalidRequest("billing_cycle is monthly or yearly.", detail={"billing_cycle": ["monthly or yearly"]})
     price_id = plan.stripe_price_id if billing_cycle == "monthly" else plan.stripe_price_id_yearly
-    if not price_id and stripe_configured():
+    if (not price_id or (plan.has_overage and not _overage_price_id(plan, billing_cycle))) and stripe_configured():
         # `make run` seeds before Stripe is up and a plan added in the admin may not be synced yet:
         # the (idempotent) catalog sync of this one plan runs on first use instead of failing.
         plan_sync_to_stripe(plan=plan, actor="system (first use)")
         plan.refresh_from_db()
         price_id = plan.stripe_price_id if billing_cycle == "monthly" else plan.stripe_price_id_yearly
-    if not price_id:
+    if not price_id or (plan.has_overage and not _overage_price_id(plan, billing_cycle)):
         raise Conflict(f"Plan {plan.code} is not synced to Stripe yet (manage.py sync_plans_to_stripe).",
                        code="plan_not_synced")
     return plan, price_id
+
+
+def _overage_price_id(plan: Plan | None, cycle: str) -> str | None:
+    """The plan's metered overage price for the cycle, None when the plan bills no overage."""
+    if plan is None or not plan.has_overage:
+        return None
+    return (plan.stripe_overage_price_id if cycle == "monthly" else plan.stripe_overage_price_id_yearly) or None
+
+
+def _item_changes(current, *, price_id: str, overage_price_id: str | None, keep_metered: bool = False) -> list[dict]:
+    """Subscription items for a plan change: the plan's item moves to the new price; the metered
+    overage item is swapped, removed or added to match the new plan, unless `keep_metered`."""
+    items = [{"id": licensed_item(current)["id"], "price": price_id}]
+    return items if keep_metered else items + _metered_item_changes(current, overage_price_id)
+
+
+def _metered_item_changes(current, overage_price_id: str | None) -> list[dict]:
+    metered = metered_items(current)
+    changes = [{"id": item["id"], "deleted": True} for item in metered[1 if overage_price_id else 0:]]
+    if overage_price_id and not metered:
+        changes.append({"price": overage_price_id})
+    elif overage_price_id and metered[0]["price"]["id"] != overage_price_id:
+        changes.append({"id": metered[0]["id"], "price": overage_price_id})
+    return changes
 
 
 def _amount(plan: Plan, cycle: str) -> int:
@@ -100,7 +124,11 @@ def subscription_create(*, tenant, plan_id: str, billing_cycle: str = "monthly",
                                                         key=op_key("pm-default", tenant, request_key))
         redemption = coupon_services.coupon_redeem_for_new_subscription(tenant=tenant, plan=plan, code=coupon,
                                                                          actor=actor)
-        params = {"customer": account.stripe_customer_id, "items": [{"price": plan_price_id}],
+        items = [{"price": plan_price_id}]
+        overage_price_id = _overage_price_id(plan, billing_cycle)
+        if overage_price_id:
+            items.append({"price": overage_price_id})  # metered: no quantity, billed from the meter
+        params = {"customer": account.stripe_customer_id, "items": items,
                   # Collect now when a card is there; otherwise the subscription stays `incomplete`
                   # and the client confirms the payment with the invoice's confirmation secret.
                   "payment_behavior": "allow_incomplete",
@@ -175,7 +203,12 @@ def subscription_change_plan(*, tenant, plan_id: str, billing_cycle: str | None 
         old_plan = account.plan
         immediate = _change_is_immediate(account, plan, cycle, when)
         current = gateway.subscription_retrieve(account.subscription_id)
-        params = {"items": [{"id": current["items"]["data"][0]["id"], "price": price_id}],
+        # A deferred downgrade keeps the old overage item: this period's usage is billed at the
+        # renewal with the allowance the tenant keeps until then (swapped afterwards, see
+        # subscription_metered_item_sync).
+        items = _item_changes(current, price_id=price_id, overage_price_id=_overage_price_id(plan, cycle),
+                              keep_metered=not immediate)
+        params = {"items": items,
                   "proration_behavior": "always_invoice" if immediate else "none",
                   "metadata": {"plan_id": plan.code, "billing_cycle": cycle}}
         subscription = gateway.subscription_update(subscription_id=account.subscription_id, params=params,
@@ -191,6 +224,31 @@ def subscription_change_plan(*, tenant, plan_id: str, billing_cycle: str | None 
     return account
 
 
+def subscription_metered_item_sync(*, tenant, actor: str = "system") -> bool:
+    """Make the subscription's metered overage item match the plan it is on, once no earlier plan's
+    entitlements are kept any more (a deferred downgrade swaps it after the renewal that billed the
+    old plan's period). Idempotent; called after Stripe reports a subscription change and after a
+    test clock advance. Returns whether Stripe was changed."""
+    with transaction.atomic():
+        account = _locked_account(tenant)
+        if not account.is_live or account.plan is None:
+            return False
+        if account.previous_plan_id and account.previous_plan_until and now_for(account) < account.previous_plan_until:
+            return False
+        current = gateway.subscription_retrieve(account.subscription_id)
+        changes = _metered_item_changes(current, _overage_price_id(account.plan, account.billing_cycle))
+        if not changes:
+            return False
+        before = _snapshot(account)
+        subscription = gateway.subscription_update(
+            subscription_id=account.subscription_id, params={"items": changes, "proration_behavior": "none"},
+            key=op_key("sub-metered-sync", tenant))
+        _sync(account, subscription, tenant)
+        audit_record(actor=actor, action="subscription.metered_item_sync", tenant=tenant,
+                     target=account.subscription_id, before=before, after={**_snapshot(account), "items": changes})
+    return True
+
+
 def subscription_preview_change(*, tenant, plan_id: str, billing_cycle: str | None = None,
                                 when: str | None = None) -> dict:
     """What a plan change costs: Stripe's invoice preview of the change (due now) and of the next
@@ -202,7 +260,8 @@ def subscription_preview_change(*, tenant, plan_id: str, billing_cycle: str | No
     plan, price_id = _plan_price(plan_id=plan_id, billing_cycle=cycle)
     current = gateway.subscription_retrieve(account.subscription_id)
     immediate = _change_is_immediate(account, plan, cycle, when)
-    items = [{"id": current["items"]["data"][0]["id"], "price": price_id}]
+    items = _item_changes(current, price_id=price_id, overage_price_id=_overage_price_id(plan, cycle),
+                          keep_metered=not immediate)
     base = {"customer": account.stripe_customer_id, "subscription": account.subscription_id}
     now_invoice = None
     if immediate:

@@ -151,6 +151,10 @@ def _dispatch_own(event: WebhookEvent) -> bool:
         BillingAccount.objects.filter(pk=account.pk).update(clock_time=event.stripe_created)
     if kind.startswith("customer.subscription."):
         tenant_resync(tenant=tenant)
+        if kind == "customer.subscription.updated":
+            from subscriptions.services.subscriptions import subscription_metered_item_sync
+
+            subscription_metered_item_sync(tenant=tenant, actor="stripe webhook")
         if kind == "customer.subscription.trial_will_end":
             _emit(tenant, "trial_ending", obj["id"], f"trial_ending:{obj['id']}:{obj.get('trial_end')}",
                   {"trial_end": obj.get("trial_end")})

@@ -35,7 +35,7 @@ def test_plan_sync_action_syncs_through_the_catalog_service_and_audits(finance_a
     from subscriptions.models import Plan
 
     starter = Plan.objects.get(code="starter")
-    assert "not synced (no product, monthly price, yearly price)" in finance_admin.get(PLANS).content.decode()
+    assert "not synced (no product, monthly price, yearly price, overage prices)" in finance_admin.get(PLANS).content.decode()
     response = admin_action(finance_admin, PLANS, "sync_to_stripe", [starter])
     assert response.status_code == 302
     starter.refresh_from_db()
@@ -49,7 +49,28 @@ def test_plan_sync_action_syncs_through_the_catalog_service_and_audits(finance_a
 
     admin_action(finance_admin, PLANS, "sync_to_stripe", [starter])  # idempotent: nothing changes, no audit row
     assert len(_audit("plan.sync_to_stripe", target="starter")) == 1
-    assert len(stripe_client.v1.prices.list(params={"limit": 100}).data) == 2
+    assert len(stripe_client.v1.prices.list(params={"limit": 100}).data) == 4  # plus the metered overage ones
+
+
+def test_plan_usage_policy_and_overage_are_edited_in_the_admin(finance_admin, stripe_on):
+    from subscriptions.models import Plan
+
+    starter = Plan.objects.get(code="starter")
+    page = finance_admin.get(f"{PLANS}{starter.pk}/change/").content.decode()
+    for field in ("hard_limits", "alert_thresholds", "overage_resource", "overage_unit_amount", "overage_block_size"):
+        assert f'name="{field}"' in page, field
+    assert "2.00 USD per 1,000 api_calls above 10,000" in finance_admin.get(PLANS).content.decode()
+    form = {"code": "starter", "name": "Starter", "description": "", "currency": "usd", "price_monthly": "2900",
+            "price_yearly": "29000", "features": '["All Free"]', "is_public": "on", "is_active": "on",
+            "limits": '{"api_calls": 10000, "storage_gb": 50, "users": 5}', "hard_limits": '["users"]',
+            "alert_thresholds": "[100, 50]", "overage_resource": "api_calls", "overage_unit_amount": "200",
+            "overage_block_size": "1000"}
+    response = finance_admin.post(f"{PLANS}{starter.pk}/change/", form)
+    assert response.status_code == 200 and "sorted ascending" in response.content.decode()  # refused
+    response = finance_admin.post(f"{PLANS}{starter.pk}/change/", {**form, "alert_thresholds": "[50, 90, 120]"})
+    assert response.status_code == 302
+    starter.refresh_from_db()
+    assert starter.hard_limits == ["users"] and starter.alert_thresholds == [50, 90, 120]
 
 
 def test_subscription_actions_cancel_resume_change_plan_cancel_now(finance_admin, catalog, tenant, stripe_client):

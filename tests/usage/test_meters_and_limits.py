@@ -98,8 +98,9 @@ def test_thresholds_fire_once_each_as_billing_events(tenant, on_commit):
     assert kinds == [("usage_limit_exceeded", 100), ("usage_threshold_reached", 80)]
 
 
-def test_thresholds_are_configurable_per_plan(tenant, on_commit, settings):
-    settings.USAGE_PLAN_POLICIES = {"free": {"hard": True, "thresholds": [50, 90, 100]}}
+def test_thresholds_are_configurable_per_plan(tenant, on_commit):
+    Plan.objects.filter(code="free").update(alert_thresholds=[50, 90, 100])
+    usage_limits.limits_forget()
     with on_commit():
         usage_event_ingest(tenant=tenant, data=event(quantity="950"))
     with tenant_context(tenant):
@@ -119,8 +120,9 @@ def test_entitlement_check_hard_limit_denies_beyond_it(ingest_client, tenant, on
     assert check == {"allowed": False, "remaining": "0", "limit": 1000, "used": "1000"}
 
 
-def test_entitlement_check_soft_limit_allows_and_reports_overage(owner_client, tenant, on_commit, settings):
-    settings.USAGE_PLAN_POLICIES = {"free": {"hard": False}}
+def test_entitlement_check_soft_limit_allows_and_reports_overage(owner_client, tenant, on_commit):
+    Plan.objects.filter(code="free").update(hard_limits=["storage_gb", "users"])  # api_calls soft
+    usage_limits.limits_forget()
     with on_commit():
         usage_event_ingest(tenant=tenant, data=event(quantity="1500"))
     check = owner_client.get("/api/v1/entitlements/check?resource=api_calls&quantity=10").json()
