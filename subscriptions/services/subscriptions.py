@@ -51,6 +51,17 @@ def _item_changes(current, *, price_id: str, overage_price_id: str | None, keep_
     return items if keep_metered else items + _metered_item_changes(current, overage_price_id)
 
 
+def _metered_item_is_plans(current, plan: Plan) -> bool:
+    """One metered item on a price of this plan's product and cycle: an older overage price of the
+    same plan is kept (grandfathered like the plan price itself) until the tenant changes plan."""
+    metered = metered_items(current)
+    if len(metered) != 1 or not plan.has_overage:
+        return False
+    price, plan_price = metered[0]["price"], licensed_item(current)["price"]
+    return price["product"] == plan.stripe_product_id and \
+        price["recurring"]["interval"] == plan_price["recurring"]["interval"]
+
+
 def _metered_item_changes(current, overage_price_id: str | None) -> list[dict]:
     metered = metered_items(current)
     changes = [{"id": item["id"], "deleted": True} for item in metered[1 if overage_price_id else 0:]]
@@ -235,8 +246,13 @@ def subscription_metered_item_sync(*, tenant, actor: str = "system") -> bool:
             return False
         if account.previous_plan_id and account.previous_plan_until and now_for(account) < account.previous_plan_until:
             return False
+        target = _overage_price_id(account.plan, account.billing_cycle)
+        if account.plan.has_overage and not target:
+            return False  # not synced to Stripe yet: leave the subscription alone
         current = gateway.subscription_retrieve(account.subscription_id)
-        changes = _metered_item_changes(current, _overage_price_id(account.plan, account.billing_cycle))
+        if _metered_item_is_plans(current, account.plan):
+            return False
+        changes = _metered_item_changes(current, target)
         if not changes:
             return False
         before = _snapshot(account)

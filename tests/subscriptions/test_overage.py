@@ -180,3 +180,21 @@ def test_free_plan_is_hard_and_thresholds_come_from_the_plan(catalog, owner_clie
     assert check["allowed"] is False and check["limit"] == 1000  # free: hard
     with tenant_context(tenant):
         assert list(BillingEvent.objects.filter(kind__startswith="usage_").values_list("data__threshold", flat=True)) == [25]
+
+
+def test_a_repriced_overage_is_grandfathered_until_the_plan_changes(catalog, owner_client, tenant, stripe_client):
+    from subscriptions.services.catalog import plan_sync_to_stripe
+    from subscriptions.services.subscriptions import subscription_metered_item_sync
+
+    body = subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa")
+    old_price = catalog["starter"].stripe_overage_price_id
+    Plan.objects.filter(code="starter").update(overage_unit_amount=300)
+    plan_sync_to_stripe(plan=Plan.objects.get(code="starter"))
+    assert subscription_metered_item_sync(tenant=tenant) is False
+    assert _items(stripe_client, body["subscription_id"])["metered"].price.id == old_price
+
+    # A plan that drops its overage: the metered item goes on the next sync.
+    Plan.objects.filter(code="starter").update(overage_resource="")
+    plan_sync_to_stripe(plan=Plan.objects.get(code="starter"))
+    assert subscription_metered_item_sync(tenant=tenant) is True
+    assert set(_items(stripe_client, body["subscription_id"])) == {"plan"}
