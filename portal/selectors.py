@@ -22,6 +22,11 @@ class Dashboard:
     entitlements: subscription_selectors.Entitlements  # the plan in force now, its status and why
     subscription: BillingAccount | None  # the live subscription: trial end, period end, cancel at period end
     usage: list[usage_selectors.ResourceUsage]  # the current billing period, per resource
+    daily: list[dict]  # the same period day by day, per resource (usage_daily_get), for the chart
+
+    @property
+    def has_usage(self) -> bool:
+        return any(day["cumulative"] for series in self.daily for day in series["days"])
 
 
 def dashboard_get(*, tenant: Tenant) -> Dashboard:
@@ -30,4 +35,5 @@ def dashboard_get(*, tenant: Tenant) -> Dashboard:
         entitlements=subscription_selectors.entitlements_get(tenant=tenant),
         subscription=subscription_selectors.subscription_get_current(tenant=tenant),
         usage=usage_selectors.usage_summary_get(tenant=tenant),
+        daily=usage_selectors.usage_daily_get(tenant=tenant),
     )

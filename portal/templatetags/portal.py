@@ -3,6 +3,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing_project.money import to_major
+from portal import charts
 from portal.forms import ROLE_LABELS
 
 register = template.Library()
@@ -61,3 +62,9 @@ INVOICE_STATUS_LABELS = {
 def invoice_status_label(status: str) -> str:
     """A Stripe invoice status in the visitor's language."""
     return INVOICE_STATUS_LABELS.get(status, status)
+
+
+@register.inclusion_tag("portal/_usage_chart.html")
+def usage_chart(series: dict) -> dict:
+    """One resource's day-by-day series (usage.selectors.usage_daily_get) as an inline SVG chart."""
+    return {"chart": charts.usage_chart(series)}

@@ -6,6 +6,8 @@ What the flow creates is committed too, and removed again at the end.
 """
 
 import os
+import re
+import threading
 import uuid
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from django.core.servers.basehttp import WSGIServer
 
 from tests.conftest import DEMO_PASSWORD
+from tests.invoicing.conftest import celery_eager, media, stripe_on  # noqa: F401 (fixtures)
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
@@ -201,3 +204,170 @@ def test_the_portal_fits_a_phone(chromium, portal_url):
             shot(page, name)
     finally:
         context.close()
+
+
+# The billing flow: a subscription, cards, a coupon and invoices, which live in the Stripe emulator
+# and in many tables (dj-stripe's mirror, the tenant's schema, the audit log). Rather than commit all
+# of that and undo it row by row, the live server shares this test's database connection, inside
+# the transaction that pytest-django rolls back at the end: the server sees what the test wrote and
+# nothing outlives the test.
+
+
+class SharedConnectionServer(OneThreadServer):
+    """OneThreadServer whose requests hold `lock`, so the test can use the shared connection between
+    two requests (`with server.lock:`) and never during one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lock = threading.Lock()
+
+    def process_request(self, request, client_address):
+        with self.lock:
+            super().process_request(request, client_address)
+
+
+@pytest.fixture
+def live_portal_in_test_transaction(db, monkeypatch):
+    from django.db import connections
+    from pytest_django.live_server_helper import LiveServer
+
+    connection = connections["default"]  # the wrapper itself, not django.db.connection's proxy to it
+    # Django closes a connection found outside autocommit at the start and end of every request,
+    # which here would end the test's transaction; the connection is closed by the test run instead.
+    monkeypatch.setattr(connection, "close_if_unusable_or_obsolete", lambda: None)
+    monkeypatch.setattr(connection, "close", lambda: None)
+    server = LiveServer("localhost", start=False)
+    server.thread.server_class = SharedConnectionServer
+    server.thread.connections_override = {"default": connection}
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def billing_tenant(stripe_on, stripe_client, django_capture_on_commit_callbacks):
+    """A new tenant, Initrode, with an owner; on Starter (monthly, Visa) in the emulator on a test
+    clock; its first invoice handed to invoicing (PDF rendered); 1234 api_calls used; and a coupon
+    WELCOME20 that exists."""
+    from coupons.services import coupon_create
+    from subscriptions.selectors import plan_catalog_invalidate
+    from subscriptions.services.catalog import plan_sync_all_to_stripe
+    from subscriptions.services.subscriptions import subscription_create
+    from tenants.services import tenant_create
+    from tests.invoicing.conftest import Billing
+    from tests.usage.conftest import event
+    from usage.limits import limits_forget
+    from usage.services import usage_event_ingest
+
+    tenant = tenant_create(name="Initrode", slug="initrode", email="billing@initrode.test",
+                           owner_email="owner@initrode.test", owner_password=DEMO_PASSWORD)
+    plan_sync_all_to_stripe()
+    subscription_create(tenant=tenant, plan_id="starter", payment_method="pm_card_visa")
+    Billing(stripe_client, django_capture_on_commit_callbacks).dispatch()
+    limits_forget(tenant)
+    usage_event_ingest(tenant=tenant, data=event(quantity="1234"))
+    coupon_create(code="WELCOME20", name="Welcome", percent_off=20, duration="once")
+    yield tenant
+    limits_forget(tenant)
+    plan_catalog_invalidate()  # the cached public catalog holds this test's Stripe price ids
+    _forget_usage_counters(tenant)
+
+
+def _forget_usage_counters(tenant) -> None:
+    """Ingest counts in Redis, which the test's rollback does not reach."""
+    from billing_project.redis import get_redis
+
+    client = get_redis()
+    keys = list(client.scan_iter(match=f"*:{tenant.schema_name}:usage:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction, billing_tenant):
+    from playwright.sync_api import expect
+
+    from portal.templatetags.portal import money
+    from subscriptions.services.subscriptions import subscription_preview_change
+
+    server = live_portal_in_test_transaction.thread.httpd
+    port = live_portal_in_test_transaction.url.rsplit(":", 1)[1]
+    url = lambda path="/": f"http://initrode.localhost:{port}{path}"  # noqa: E731
+
+    # Log in; the dashboard shows the plan, the usage bar against its limit and the usage chart.
+    sign_in(page, url(), "owner@initrode.test")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Initrode")
+    expect(page.locator("dl.facts dd").first).to_have_text("Starter")
+    expect(page.get_by_label("api_calls", exact=True)).to_have_attribute("max", "10000")
+    expect(page.get_by_text("1234 of 10000 requests (12%)")).to_be_visible()
+    chart = page.get_by_role("img", name=re.compile(r"^api_calls from .*: 1,234 of 10,000 requests so far\.$"))
+    expect(chart).to_be_visible()
+    assert chart.locator("polyline.line").count() == 1 and chart.locator("line.limit").count() == 1
+    shot(page, "20-billing-dashboard")
+
+    # Change plan: the preview shows what is due now (Stripe's proration), then confirm.
+    with server.lock:
+        preview = subscription_preview_change(tenant=billing_tenant, plan_id="professional")
+    assert preview["amount_due_now"] > 0
+    page.get_by_role("link", name="Plans").click()
+    page.get_by_role("link", name="Change to Professional").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Change to Professional")
+    expect(page.locator("#amount-due-now")).to_have_text(money(preview["amount_due_now"], preview["currency"]))
+    shot(page, "21-plan-change-preview")
+    page.get_by_role("button", name="Confirm the change").click()
+    expect(page.get_by_text("Your plan is now Professional.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Professional current")).to_be_visible()
+    shot(page, "22-plan-changed")
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.locator("dl.facts dd").first).to_have_text("Professional")
+
+    # Add a card with the emulator's test cards (a SetupIntent, then the card attached).
+    page.get_by_role("link", name="Payment methods").click()
+    expect(page.get_by_role("cell", name="Visa ending in 4242", exact=True)).to_be_visible()
+    page.get_by_label("Test card").select_option("pm_card_mastercard")
+    page.get_by_label("Make it the default card").check()
+    page.get_by_role("button", name="Add card").click()
+    expect(page.get_by_text("Mastercard ending in 4444 was added.")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="Mastercard ending in 4444")
+    expect(row.get_by_role("cell", name="Default", exact=True)).to_be_visible()
+    shot(page, "23-payment-methods")
+
+    # Apply a coupon to the subscription.
+    page.get_by_role("link", name="Coupon").click()
+    page.get_by_label("Coupon code").fill("welcome20")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("WELCOME20 applied to your subscription: 20% off, once.")).to_be_visible()
+    shot(page, "24-coupon-applied")
+
+    # Invoices: open the first one and download its PDF.
+    page.get_by_role("link", name="Invoices").click()
+    expect(page.get_by_text("29.00 USD").first).to_be_visible()
+    shot(page, "25-invoices")
+    page.locator("tbody td:first-child a").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Invoice")
+    shot(page, "26-invoice-detail")
+    link = page.get_by_role("link", name="Download PDF")
+    with page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".pdf")
+    assert Path(download.path()).read_bytes().startswith(b"%PDF")
+    # The same link fetched by the page (Playwright's own request context cannot resolve *.localhost).
+    fetched = page.evaluate("""async (href) => {
+        const response = await fetch(href);
+        const head = new Uint8Array(await response.arrayBuffer()).slice(0, 4);
+        return {status: response.status, type: response.headers.get("content-type"),
+                head: String.fromCharCode(...head)};
+    }""", link.get_attribute("href"))
+    assert fetched == {"status": 200, "type": "application/pdf", "head": "%PDF"}
+
+    # Switch to Portuguese.
+    page.get_by_role("link", name="Dashboard").click()
+    page.get_by_label("Language").select_option("pt-br")
+    page.get_by_role("button", name="Change").click()
+    expect(page.locator("html")).to_have_attribute("lang", "pt-br")
+    expect(page.get_by_role("link", name="Painel")).to_be_visible()
+    expect(page.get_by_role("heading", name="Uso ao longo do período")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile(r"1\.234 de 10\.000 requests até agora"))).to_be_visible()
+    shot(page, "27-dashboard-pt-br")
+
+    assert all(u.startswith(url("")) for u in page.requested_urls), "the portal loads nothing from elsewhere"
