@@ -10,11 +10,11 @@ from functools import wraps
 
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from portal.selectors import member_get
-from tenants.models import Membership, Role, User
+from tenants.models import Membership, Role, Tenant, User
 
 SESSION_TENANT_KEY = "portal_tenant_id"
 READ_ROLES = frozenset(Role.values)
@@ -35,9 +35,15 @@ def request_membership(request) -> Membership | None:
     return member_get(tenant=request.tenant, user=request.user)
 
 
-def member_required(view=None, *, read=READ_ROLES, write=WRITE_ROLES):
+def tenant_suspended(request) -> bool:
+    return request.tenant.status == Tenant.Status.SUSPENDED
+
+
+def member_required(view=None, *, read=READ_ROLES, write=WRITE_ROLES, while_suspended=False):
     """Portal view decorator: login page for strangers, 403 page for a role that may not do this;
-    sets request.membership for the view and the templates."""
+    sets request.membership for the view and the templates. While the tenant is suspended only the
+    views marked `while_suspended` (paying: invoices, payment methods) open; the others redirect to
+    the invoices."""
 
     def decorator(view_func):
         @wraps(view_func)
@@ -45,6 +51,8 @@ def member_required(view=None, *, read=READ_ROLES, write=WRITE_ROLES):
             membership = request_membership(request)
             if membership is None:
                 return redirect_to_login(request.get_full_path(), reverse("portal:login"))
+            if tenant_suspended(request) and not while_suspended:
+                return redirect("portal:invoices")
             request.membership = membership
             if membership.role not in (read if request.method in SAFE_METHODS else write):
                 return render(request, "portal/forbidden.html", status=403)

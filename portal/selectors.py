@@ -9,9 +9,14 @@ from tenants.models import Membership, Tenant, User
 from usage import selectors as usage_selectors
 
 
+# A tenant suspended (for non-payment) keeps its members in the portal, where they can only pay:
+# see portal.access.member_required. A closed tenant has no members here, as in the API.
+PORTAL_TENANT_STATUSES = frozenset({Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED})
+
+
 def member_get(*, tenant: Tenant, user: User) -> Membership | None:
-    """The user's membership of `tenant`, or None. An inactive tenant has no members here, as in the API."""
-    if tenant.status != Tenant.Status.ACTIVE:
+    """The user's membership of `tenant`, or None when there is none or the tenant is closed."""
+    if tenant.status not in PORTAL_TENANT_STATUSES:
         return None
     return tenant_selectors.membership_get(user=user, tenant_id=tenant.id)
 

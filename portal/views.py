@@ -276,13 +276,13 @@ def _payment_methods_page(request, form, status=200):
 
 
 @never_cache
-@member_required
+@member_required(while_suspended=True)
 def payment_methods(request):
     return _payment_methods_page(request, PaymentMethodAddForm(test_mode=_stripe_test_mode()))
 
 
 @require_POST
-@member_required
+@member_required(while_suspended=True)
 def payment_method_add(request):
     test_mode = _stripe_test_mode()
     form = PaymentMethodAddForm(request.POST, test_mode=test_mode)
@@ -304,7 +304,7 @@ def payment_method_add(request):
 
 
 @require_POST
-@member_required
+@member_required(while_suspended=True)
 def payment_method_default(request, payment_method_id: str):
     try:
         card = payment_method_services.payment_method_set_default(
@@ -318,7 +318,7 @@ def payment_method_default(request, payment_method_id: str):
 
 
 @require_POST
-@member_required
+@member_required(while_suspended=True)
 def payment_method_remove(request, payment_method_id: str):
     try:
         payment_method_services.payment_method_detach(tenant=request.tenant, payment_method_id=payment_method_id,
@@ -340,7 +340,7 @@ def _invoice_or_404(request, invoice_id: str):
     return row
 
 
-@member_required
+@member_required(while_suspended=True)
 def invoices(request):
     rows = list(invoice_selectors.invoice_queryset(tenant=request.tenant).order_by("-created")[:INVOICES_SHOWN])
     states = invoice_selectors.invoice_states(invoice_ids=[row.id for row in rows])
@@ -348,7 +348,7 @@ def invoices(request):
     return render(request, "portal/invoices.html", {"invoices": views, "can_write": request.membership.role in WRITE_ROLES})
 
 
-@member_required
+@member_required(while_suspended=True)
 def invoice_detail(request, invoice_id: str):
     row = _invoice_or_404(request, invoice_id)
     state = invoice_selectors.invoice_states(invoice_ids=[row.id]).get(row.id)
@@ -358,7 +358,7 @@ def invoice_detail(request, invoice_id: str):
     })
 
 
-@member_required
+@member_required(while_suspended=True)
 def invoice_pdf(request, invoice_id: str):
     """The stored PDF, as the API's pdf view serves it; 404 while it is not rendered yet."""
     row = _invoice_or_404(request, invoice_id)
@@ -376,7 +376,7 @@ def invoice_pdf(request, invoice_id: str):
 
 
 @require_POST
-@member_required
+@member_required(while_suspended=True)
 def invoice_pay(request, invoice_id: str):
     _invoice_or_404(request, invoice_id)
     try:
