@@ -2,8 +2,10 @@
 
 from django.db import connection
 from django_prometheus.exports import ExportToDjangoView
+from django_tenants.middleware.main import TenantMainMiddleware
 
 from billing_project.health import health
+from tenants.cache import cached
 
 
 class OpsEndpointsMiddleware:
@@ -41,3 +43,18 @@ class RestoreTenantMiddleware:
                 connection.set_tenant(tenant)
             else:
                 connection.set_schema_to_public()
+
+
+class TenantMiddleware(TenantMainMiddleware):
+    """django-tenants' host -> tenant resolution, with the answer (also "no such host": the API's
+    public host) cached per process; see tenants/cache.py for how changes reach every worker."""
+
+    def get_tenant(self, domain_model, hostname):
+        def load():
+            domain = domain_model.objects.select_related("tenant").filter(domain=hostname).first()
+            return domain.tenant if domain is not None else None
+
+        tenant = cached(f"host:{hostname}", load)
+        if tenant is None:
+            raise domain_model.DoesNotExist(hostname)
+        return tenant

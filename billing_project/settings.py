@@ -80,7 +80,7 @@ AUTH_USER_MODEL = "tenants.User"
 MIDDLEWARE = [
     "billing_project.middleware.OpsEndpointsMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "billing_project.middleware.TenantMiddleware",
     "billing_project.middleware.RestoreTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -150,6 +150,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache (Redis) ------------------------------------------------------------------------------
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Host -> tenant and API key lookups are cached per process for this long; a change of a tenant,
+# domain or key is seen by every worker on its next request anyway (tenants/cache.py). 0 = off.
+CREDENTIAL_CACHE_SECONDS = env_int("CREDENTIAL_CACHE_SECONDS", 60)
 CACHES = {
     # Tenant data: keys carry the schema so two tenants never read each other's entries.
     "default": {

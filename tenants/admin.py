@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from billing_project.api.exceptions import DomainError
 from tenants import services
+from tenants.cache import credentials_changed
 from tenants.models import ApiKey, AuditEvent, Domain, Membership, Tenant, User
 
 
@@ -53,6 +54,7 @@ class TenantAdmin(admin.ModelAdmin):
         Tenant.objects.filter(pk=created.pk).update(legal_name=obj.legal_name, address=obj.address, tax_id=obj.tax_id,
                                                     brand_color=obj.brand_color, logo_url=obj.logo_url,
                                                     status=obj.status)
+        credentials_changed()  # a bulk update sends no post_save: drop cached copies of the tenant
         obj._state.adding = False
 
 

@@ -7,3 +7,6 @@ class TenantsConfig(AppConfig):
     name = "tenants"
     verbose_name = "Tenants"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from tenants import signals  # noqa: F401  (receivers)

@@ -6,6 +6,7 @@ import uuid
 
 from django.db.models import QuerySet
 
+from tenants.cache import cached
 from tenants.models import ApiKey, Membership, Tenant, User
 
 
@@ -47,7 +48,8 @@ def api_key_get_by_secret(*, secret: str) -> ApiKey | None:
     parts = secret.split("_", 2)  # the random part may itself contain "_"
     if len(parts) != 3 or not parts[1]:
         return None
-    api_key = ApiKey.objects.select_related("tenant").filter(prefix=parts[1], revoked_at__isnull=True).first()
+    api_key = cached(f"api_key:{api_key_hash(secret)}", keep_none=False, load=lambda: (
+        ApiKey.objects.select_related("tenant").filter(prefix=parts[1], revoked_at__isnull=True).first()))
     if api_key is None:
         return None
     # Constant-time comparison of the hashes: a timing difference must not reveal a prefix match.

@@ -55,6 +55,19 @@ def _public_schema_after_test():
     connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def _process_memos_clean():
+    """Per-process memos outlive a test's rolled-back transaction: start each test without them."""
+    from tenants.cache import forget_local
+    from usage.counters import alerts_seen_forget
+
+    forget_local()
+    alerts_seen_forget()
+    yield
+    forget_local()
+    alerts_seen_forget()
+
+
 @pytest.fixture
 def tenant(db):
     from tenants.models import Tenant

@@ -72,16 +72,40 @@ def counter_forget(schema: str, resource: str, period_start: datetime) -> None:
         logger.warning("usage counter not deleted in Redis", exc_info=True)
 
 
+# Alerts this process saw recorded: a tenant over its limit sends every event past both thresholds,
+# and an alert, once recorded, stays so for its period (no Redis round trip per event for it).
+_alerts_seen: set[str] = set()
+_ALERTS_SEEN_MAX = 50_000
+
+
 def alert_marked(schema: str, resource: str, period_start: datetime, threshold: int) -> bool:
     """Whether this process may skip the database for an alert already recorded."""
+    key = f"{counter_key(schema, resource, period_start)}:alert:{threshold}"
+    if key in _alerts_seen:
+        return True
     try:
-        return bool(get_redis().exists(f"{counter_key(schema, resource, period_start)}:alert:{threshold}"))
+        marked = bool(get_redis().exists(key))
     except redis.RedisError:
         return False
+    if marked:
+        _alert_seen(key)
+    return marked
 
 
 def alert_mark(schema: str, resource: str, period_start: datetime, threshold: int) -> None:
+    key = f"{counter_key(schema, resource, period_start)}:alert:{threshold}"
     try:
-        get_redis().set(f"{counter_key(schema, resource, period_start)}:alert:{threshold}", 1, ex=TTL_SECONDS)
+        get_redis().set(key, 1, ex=TTL_SECONDS)
     except redis.RedisError:
-        pass
+        return
+    _alert_seen(key)
+
+
+def _alert_seen(key: str) -> None:
+    if len(_alerts_seen) >= _ALERTS_SEEN_MAX:
+        _alerts_seen.clear()
+    _alerts_seen.add(key)
+
+
+def alerts_seen_forget() -> None:
+    _alerts_seen.clear()

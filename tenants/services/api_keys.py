@@ -43,6 +43,7 @@ def api_key_mark_used(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - timedelta(minutes=1))
     ).update(last_used_at=now)
+    api_key.last_used_at = now  # the instance may be the cached one: no write again for a minute
 
 
 @transaction.atomic

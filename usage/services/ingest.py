@@ -33,13 +33,23 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
 
-_INSERT_EVENTS = """
-INSERT INTO usage_usageevent (event_id, resource_type, quantity, unit, period_start, period_end, source,
-    transaction_id, idempotency_key, fingerprint, properties, billing_period_start, late, billed_period_start,
-    received_at)
-SELECT * FROM unnest(%s::uuid[], %s::varchar[], %s::numeric[], %s::varchar[], %s::timestamptz[],
-    %s::timestamptz[], %s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], %s::jsonb[],
-    %s::timestamptz[], %s::bool[], %s::timestamptz[], %s::timestamptz[])
+def _unnest(types: list[str]) -> str:
+    return "unnest(" + ", ".join(f"%s::{t}[]" for t in types) + ")"
+
+
+def _values(types: list[str]) -> str:
+    return ", ".join(f"%s::{t}" for t in types)
+
+
+_EVENT_COLUMNS = ("event_id, resource_type, quantity, unit, period_start, period_end, source, transaction_id, "
+                  "idempotency_key, fingerprint, properties, billing_period_start, late, billed_period_start, "
+                  "received_at")
+_EVENT_TYPES = ["uuid", "varchar", "numeric", "varchar", "timestamptz", "timestamptz", "varchar", "varchar",
+                "varchar", "varchar", "jsonb", "timestamptz", "bool", "timestamptz", "timestamptz"]
+
+_INSERT_EVENTS = f"""
+INSERT INTO usage_usageevent ({_EVENT_COLUMNS})
+SELECT * FROM {_unnest(_EVENT_TYPES)}
 ON CONFLICT DO NOTHING
 RETURNING event_id
 """
@@ -57,12 +67,11 @@ ON CONFLICT DO NOTHING
 RETURNING resource_type, period_start, value
 """
 
-# Rows are sorted so that concurrent batches lock rollups in the same order (no deadlocks).
-_UPSERT_ROLLUPS = """
-INSERT INTO usage_usagerollup AS r (resource_type, period_start, period_end, total, event_count, max_value,
-    last_value, last_at, unique_count, late_billed, late_received, updated)
-SELECT u.*, now() FROM unnest(%s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::numeric[], %s::bigint[],
-    %s::numeric[], %s::numeric[], %s::timestamptz[], %s::bigint[], %s::numeric[], %s::numeric[]) AS u ORDER BY 1, 2
+_ROLLUP_COLUMNS = ("resource_type, period_start, period_end, total, event_count, max_value, last_value, last_at, "
+                   "unique_count, late_billed, late_received")
+_ROLLUP_TYPES = ["varchar", "timestamptz", "timestamptz", "numeric", "bigint", "numeric", "numeric", "timestamptz",
+                 "bigint", "numeric", "numeric"]
+_ROLLUP_MERGE = """
 ON CONFLICT (resource_type, period_start) DO UPDATE SET
     total = r.total + EXCLUDED.total,
     event_count = r.event_count + EXCLUDED.event_count,
@@ -77,11 +86,15 @@ ON CONFLICT (resource_type, period_start) DO UPDATE SET
 RETURNING resource_type, period_start, total, event_count, max_value, last_value, unique_count
 """
 
-_UPSERT_DAYS = """
-INSERT INTO usage_usagedailyrollup AS d (resource_type, period_start, day, total, event_count, max_value,
-    last_value, last_at, unique_new)
-SELECT * FROM unnest(%s::varchar[], %s::timestamptz[], %s::date[], %s::numeric[], %s::bigint[], %s::numeric[],
-    %s::numeric[], %s::timestamptz[], %s::bigint[]) AS u ORDER BY 1, 2, 3
+# Rows are sorted so that concurrent batches lock rollups in the same order (no deadlocks).
+_UPSERT_ROLLUPS = f"""
+INSERT INTO usage_usagerollup AS r ({_ROLLUP_COLUMNS}, updated)
+SELECT u.*, now() FROM {_unnest(_ROLLUP_TYPES)} AS u ORDER BY 1, 2
+{_ROLLUP_MERGE}"""
+
+_DAY_COLUMNS = "resource_type, period_start, day, total, event_count, max_value, last_value, last_at, unique_new"
+_DAY_TYPES = ["varchar", "timestamptz", "date", "numeric", "bigint", "numeric", "numeric", "timestamptz", "bigint"]
+_DAY_MERGE = """
 ON CONFLICT (resource_type, period_start, day) DO UPDATE SET
     total = d.total + EXCLUDED.total,
     event_count = d.event_count + EXCLUDED.event_count,
@@ -91,6 +104,25 @@ ON CONFLICT (resource_type, period_start, day) DO UPDATE SET
     last_at = GREATEST(d.last_at, EXCLUDED.last_at),
     unique_new = d.unique_new + EXCLUDED.unique_new
 """
+
+_UPSERT_DAYS = f"""
+INSERT INTO usage_usagedailyrollup AS d ({_DAY_COLUMNS})
+SELECT * FROM {_unnest(_DAY_TYPES)} AS u ORDER BY 1, 2, 3
+{_DAY_MERGE}"""
+
+# One event in one statement (and so one implicit transaction): the event, then its period's rollup
+# (the main statement, fed by the event's CTE, so nothing is counted when the event was a repeat),
+# then its day (an unreferenced CTE runs after the main statement: rollup before day, as in batches).
+_INGEST_ONE = f"""
+WITH ins AS (
+    INSERT INTO usage_usageevent ({_EVENT_COLUMNS}) VALUES ({_values(_EVENT_TYPES)})
+    ON CONFLICT DO NOTHING RETURNING event_id
+), day AS (
+    INSERT INTO usage_usagedailyrollup AS d ({_DAY_COLUMNS}) SELECT {_values(_DAY_TYPES)} FROM ins
+    {_DAY_MERGE}
+)
+INSERT INTO usage_usagerollup AS r ({_ROLLUP_COLUMNS}, updated) SELECT {_values(_ROLLUP_TYPES)}, now() FROM ins
+{_ROLLUP_MERGE}"""
 
 
 @dataclass
@@ -179,12 +211,15 @@ def _place(prepared: list[_Prepared], anchor, now: datetime) -> None:
         p.billed_period_start, p.billed_period_end = ((current_start, current_end) if p.late else (start, end))
 
 
+def _event_row(p: _Prepared, now: datetime) -> tuple:
+    e = p.event
+    return (p.event_id, e.resource_type, e.quantity, e.unit, e.period_start, e.period_end, e.source, e.transaction_id,
+            p.idempotency_key, e.fingerprint(), json.dumps(e.properties), p.billing_period_start, p.late,
+            p.billed_period_start, now)
+
+
 def _insert(cursor, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
-    cols = list(zip(*[(p.event_id, p.event.resource_type, p.event.quantity, p.event.unit, p.event.period_start,
-                       p.event.period_end, p.event.source, p.event.transaction_id, p.idempotency_key,
-                       p.event.fingerprint(), json.dumps(p.event.properties), p.billing_period_start, p.late,
-                       p.billed_period_start, now) for p in prepared]))
-    cursor.execute(_INSERT_EVENTS, [list(c) for c in cols])
+    cursor.execute(_INSERT_EVENTS, [list(c) for c in zip(*[_event_row(p, now) for p in prepared])])
     return {row[0] for row in cursor.fetchall()}
 
 
@@ -224,17 +259,60 @@ def _rollup_deltas(cursor, inserted: list[_Prepared], meters):
     return deltas, days
 
 
-def _upsert_days(cursor, days) -> None:
-    rows = [(resource, start, day, d.total, d.count, d.max_value, d.last_value, d.last_at, d.unique)
+def _day_rows(days) -> list[tuple]:
+    return [(resource, start, day, d.total, d.count, d.max_value, d.last_value, d.last_at, d.unique)
             for (resource, start, day), d in days.items()]
-    cursor.execute(_UPSERT_DAYS, [list(c) for c in zip(*rows)])
 
 
-def _upsert_rollups(cursor, deltas) -> list[_Rollup]:
-    rows = [(resource, start, d.period_end, d.total, d.count, d.max_value, d.last_value, d.last_at, d.unique,
+def _rollup_rows(deltas) -> list[tuple]:
+    return [(resource, start, d.period_end, d.total, d.count, d.max_value, d.last_value, d.last_at, d.unique,
              d.late_billed, d.late_received) for (resource, start), d in deltas.items()]
-    cursor.execute(_UPSERT_ROLLUPS, [list(c) for c in zip(*rows)])
-    return [_Rollup(*row) for row in cursor.fetchall()]
+
+
+def _ingest_many(prepared: list[_Prepared], meters, now: datetime) -> tuple[set[uuid.UUID], list[_Rollup]]:
+    rollups: list[_Rollup] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        inserted_ids = _insert(cursor, prepared, now)
+        inserted = [p for p in prepared if p.event_id in inserted_ids]
+        if inserted:
+            deltas, days = _rollup_deltas(cursor, inserted, meters)
+            cursor.execute(_UPSERT_ROLLUPS, [list(c) for c in zip(*_rollup_rows(deltas))])
+            rollups = [_Rollup(*row) for row in cursor.fetchall()]
+            cursor.execute(_UPSERT_DAYS, [list(c) for c in zip(*_day_rows(days))])
+    return inserted_ids, rollups
+
+
+def _fits_one_statement(p: _Prepared, meters) -> bool:
+    # A late event touches two rollups and a unique_count one needs its value's row first.
+    meter = meters.get(p.event.resource_type)
+    return not p.late and (meter is None or meter.aggregation != Aggregation.UNIQUE_COUNT)
+
+
+def _ingest_one(p: _Prepared, meters, now: datetime) -> tuple[set[uuid.UUID], list[_Rollup]]:
+    """The single-event API's common case in one round trip (and no BEGIN/COMMIT of its own)."""
+    deltas, days = _rollup_deltas(None, [p], meters)
+    (rollup_row,), (day_row,) = _rollup_rows(deltas), _day_rows(days)
+    with connection.cursor() as cursor:
+        cursor.execute(_INGEST_ONE, [*_event_row(p, now), *day_row, *rollup_row])
+        rollups = [_Rollup(*row) for row in cursor.fetchall()]
+    return ({p.event_id} if rollups else set()), rollups
+
+
+def _existing_rows(prepared: list[_Prepared], inserted_ids: set[uuid.UUID]) -> dict:
+    """The stored events that the repeats among `prepared` repeat, by ("tx", id) and ("key", key).
+    ON CONFLICT waited for their writers to commit, so they are visible now."""
+    repeats = [p for p in prepared if p.event_id not in inserted_ids]
+    txs = [p.event.transaction_id for p in repeats if p.event.transaction_id]
+    keys = [p.idempotency_key for p in repeats if p.idempotency_key]
+    existing = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_SELECT_EXISTING, [txs, keys])
+        for row in cursor.fetchall():
+            if row[1] is not None:
+                existing[("tx", row[1])] = row
+            if row[2] is not None:
+                existing[("key", row[2])] = row
+    return existing
 
 
 def _ingest(*, tenant, prepared: list[_Prepared], now: datetime) -> tuple[set[uuid.UUID], dict]:
@@ -242,24 +320,11 @@ def _ingest(*, tenant, prepared: list[_Prepared], now: datetime) -> tuple[set[uu
     limits = limits_get(tenant)
     meters = meters_get(tenant=tenant)
     _place(prepared, limits.period_anchor, now)
-    existing: dict = {}
-    rollups: list[_Rollup] = []
-    with transaction.atomic(), connection.cursor() as cursor:
-        inserted_ids = _insert(cursor, prepared, now)
-        inserted = [p for p in prepared if p.event_id in inserted_ids]
-        if len(inserted) < len(prepared):
-            txs = [p.event.transaction_id for p in prepared if p.event_id not in inserted_ids and p.event.transaction_id]
-            keys = [p.idempotency_key for p in prepared if p.event_id not in inserted_ids and p.idempotency_key]
-            cursor.execute(_SELECT_EXISTING, [txs, keys])
-            for row in cursor.fetchall():
-                if row[1] is not None:
-                    existing[("tx", row[1])] = row
-                if row[2] is not None:
-                    existing[("key", row[2])] = row
-        if inserted:
-            deltas, days = _rollup_deltas(cursor, inserted, meters)
-            rollups = _upsert_rollups(cursor, deltas)
-            _upsert_days(cursor, days)
+    if len(prepared) == 1 and _fits_one_statement(prepared[0], meters):
+        inserted_ids, rollups = _ingest_one(prepared[0], meters, now)
+    else:
+        inserted_ids, rollups = _ingest_many(prepared, meters, now)
+    existing = _existing_rows(prepared, inserted_ids) if len(inserted_ids) < len(prepared) else {}
     if rollups:
         transaction.on_commit(lambda: _after_ingest(tenant, rollups))
     return inserted_ids, existing

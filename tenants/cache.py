@@ -1,0 +1,105 @@
+"""Per-process cache of the public-schema reads that every request makes: host -> tenant (tenant
+middleware) and API key secret -> key (API authentication).
+
+Without it each API request pays two extra queries and their `SET search_path` before doing any
+work, the largest share of the single-event ingest path. Staleness is bounded by an epoch in
+Redis: every committed change of a tenant, domain or API key increments it, and each request
+reads it (one Redis GET) and drops its process's entries when it moved. So a revoked key or a
+suspended tenant is refused by every worker from its next request (at most EPOCH_RECHECK_SECONDS
+after the commit).
+
+Nothing is cached while a transaction is open (`in_atomic_block`): what a transaction reads may
+still roll back (tests run inside one, so they read the database, except the cache's own tests).
+When Redis does not answer, nothing is cached either.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection, transaction
+
+MAX_ENTRIES = 10_000  # a flood of made-up hosts or keys empties the cache instead of growing it
+_entries: dict[str, tuple[float, object]] = {}
+_lock = threading.Lock()
+_state = {"epoch": None, "checked_at": 0.0}
+# The host and the key of one request are looked up a few milliseconds apart: one epoch read serves
+# both. A change is therefore seen at most this long after its commit.
+EPOCH_RECHECK_SECONDS = 0.05
+
+
+def _epoch_key() -> str:
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', 'billing')}:tenants:credentials:epoch"
+
+
+def _cacheable() -> bool:
+    return settings.CREDENTIAL_CACHE_SECONDS > 0 and not connection.in_atomic_block
+
+
+def _current_epoch() -> bytes | None:
+    """The epoch in Redis, read at most once per EPOCH_RECHECK_SECONDS (a request asks twice)."""
+    from billing_project.redis import get_redis
+
+    now = time.monotonic()
+    if _state["epoch"] is not None and now - _state["checked_at"] < EPOCH_RECHECK_SECONDS:
+        return _state["epoch"]
+    try:
+        epoch = get_redis().get(_epoch_key()) or b"0"
+    except Exception:  # Redis down: read the database every time rather than risk a stale answer
+        return None
+    with _lock:
+        if epoch != _state["epoch"]:
+            _entries.clear()
+            _state["epoch"] = epoch
+        _state["checked_at"] = now
+    return epoch
+
+
+def cached(key: str, load: Callable[[], object], *, keep_none: bool = True) -> object:
+    """`load()`'s answer for `key`, from this process's cache while the epoch is unchanged
+    (a None answer only with keep_none)."""
+    if not _cacheable():
+        return load()
+    epoch = _current_epoch()
+    if epoch is None:
+        return load()
+    now = time.monotonic()
+    with _lock:
+        hit = _entries.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = load()
+    if value is None and not keep_none:
+        return value
+    with _lock:
+        if len(_entries) >= MAX_ENTRIES:
+            _entries.clear()
+        if _state["epoch"] == epoch:
+            _entries[key] = (now + settings.CREDENTIAL_CACHE_SECONDS, value)
+    return value
+
+
+def credentials_changed() -> None:
+    """Call when a tenant, domain or key changed: every process drops its entries once the change
+    is committed (bumping before the commit would let another process re-cache the old row)."""
+
+    def bump():
+        from billing_project.redis import get_redis
+
+        forget_local()
+        try:
+            get_redis().incr(_epoch_key())
+        except Exception:  # entries in other processes then expire after CREDENTIAL_CACHE_SECONDS
+            pass
+
+    transaction.on_commit(bump)
+
+
+def forget_local() -> None:
+    with _lock:
+        _entries.clear()
+        _state["epoch"] = None
+        _state["checked_at"] = 0.0

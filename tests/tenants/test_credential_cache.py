@@ -1,0 +1,88 @@
+"""The per-process cache of host -> tenant and API key lookups (tenants/cache.py).
+
+Tests run inside a transaction, where the cache stays out of the way; these switch it on and play
+the commits' epoch bumps with django_capture_on_commit_callbacks, as a committed request would.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from billing_project.redis import get_redis
+from tenants import cache
+from tenants.models import ApiKey, Tenant
+from tenants.services import api_key_create, api_key_revoke
+from tests.conftest import assert_error, new_client
+
+pytestmark = pytest.mark.django_db
+
+CURRENT = "/api/v1/tenants/current"
+
+
+@pytest.fixture
+def caching(monkeypatch):
+    monkeypatch.setattr(cache, "_cacheable", lambda: True)
+    cache.forget_local()
+    yield
+    cache.forget_local()
+
+
+@pytest.fixture
+def key_client(tenant):
+    _, secret = api_key_create(tenant=tenant, name="cached", role="viewer")
+    client = new_client()
+    client.credentials(HTTP_X_API_KEY=secret)
+    return client
+
+
+def public_queries(client) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(CURRENT).status_code == 200
+    return [q["sql"] for q in queries if q["sql"].startswith("SELECT") and ("tenants_apikey" in q["sql"] or "tenants_domain" in q["sql"])]
+
+
+def test_second_request_reads_neither_host_nor_key_from_the_database(caching, key_client):
+    assert len(public_queries(key_client)) == 2
+    assert public_queries(key_client) == []
+
+
+def test_without_the_cache_every_request_reads_them(key_client):
+    assert len(public_queries(key_client)) == 2
+    assert len(public_queries(key_client)) == 2
+
+
+def test_revoked_key_is_refused_on_the_next_request(caching, key_client, tenant,
+                                                    django_capture_on_commit_callbacks):
+    assert key_client.get(CURRENT).status_code == 200
+    api_key = ApiKey.objects.get(tenant=tenant, name="cached")
+    with django_capture_on_commit_callbacks(execute=True):
+        api_key_revoke(tenant=tenant, api_key_id=api_key.id)
+    assert_error(key_client.get(CURRENT), 401, "authentication_failed")
+
+
+def test_suspended_tenant_is_refused_on_the_next_request(caching, key_client, tenant,
+                                                         django_capture_on_commit_callbacks):
+    assert key_client.get(CURRENT).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant.status = Tenant.Status.SUSPENDED
+        tenant.save(update_fields=["status"])
+    assert_error(key_client.get(CURRENT), 401, "authentication_failed")
+
+
+def test_a_change_committed_by_another_process_reaches_this_one(caching, key_client, tenant, monkeypatch):
+    assert key_client.get(CURRENT).status_code == 200
+    # Another worker revoked the key: its row changed and it bumped the epoch in Redis.
+    ApiKey.objects.filter(tenant=tenant, name="cached").update(revoked_at="2026-01-01T00:00:00Z")
+    get_redis().incr(cache._epoch_key())
+    monkeypatch.setattr(cache, "EPOCH_RECHECK_SECONDS", 0)
+    assert_error(key_client.get(CURRENT), 401, "authentication_failed")
+
+
+def test_without_redis_nothing_is_cached(caching, key_client, monkeypatch):
+    def down():
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(cache, "EPOCH_RECHECK_SECONDS", 0)
+    monkeypatch.setattr("billing_project.redis.get_redis", down)
+    assert len(public_queries(key_client)) == 2
+    assert len(public_queries(key_client)) == 2
