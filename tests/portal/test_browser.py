@@ -137,7 +137,7 @@ def test_an_owner_uses_the_portal(page, portal_url, created_by_the_flow):
     assert page.get_by_role("heading", level=1).inner_text() == "Acme Corp"
     assert page.get_by_text("Signed in as owner@acme.test (Owner)").is_visible()
     assert page.locator("dl.facts dd").first.inner_text() == "Free"  # acme has no subscription
-    assert page.get_by_label("api_calls").get_attribute("max")  # a usage bar against the plan's limit
+    assert page.get_by_label("api_calls", exact=True).get_attribute("max")  # a usage bar against the plan's limit
 
     page.get_by_role("link", name="Plans").click()
     assert page.get_by_role("heading", name="Starter").is_visible()
