@@ -1,7 +1,15 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing_project.api.fields import MoneyField
 from subscriptions.models import Plan
+
+
+class PlanOverageOutput(serializers.Serializer):
+    resource_type = serializers.CharField(source="overage_resource")
+    unit_amount = MoneyField(source="overage_unit_amount", help_text="price of one block above the limit")
+    block_size = serializers.IntegerField(source="overage_block_size", help_text="e.g. 1000: per 1,000 units")
+    currency = serializers.CharField()
 
 
 class PlanOutput(serializers.ModelSerializer):
@@ -11,11 +19,18 @@ class PlanOutput(serializers.ModelSerializer):
     features = serializers.ListField(child=serializers.CharField())
     limits = serializers.DictField(child=serializers.IntegerField(allow_null=True),
                                    help_text="resource type -> limit per billing period; null = unlimited")
+    hard_limits = serializers.ListField(child=serializers.CharField(),
+                                        help_text="resources denied beyond their limit; the others are soft")
+    overage = serializers.SerializerMethodField(help_text="metered price of usage above the limit, or null")
 
     class Meta:
         model = Plan
         fields = ["plan_id", "name", "description", "price_monthly", "price_yearly", "currency", "features",
-                  "limits", "stripe_price_id", "stripe_price_id_yearly"]
+                  "limits", "hard_limits", "overage", "stripe_price_id", "stripe_price_id_yearly"]
+
+    @extend_schema_field(PlanOverageOutput(allow_null=True))
+    def get_overage(self, plan):
+        return PlanOverageOutput(plan).data if plan.overage_resource else None
 
 
 from billing_project.api.fields import StrictSerializer  # noqa: E402

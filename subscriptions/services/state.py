@@ -6,9 +6,12 @@ through `account_apply_subscription`, so the state is the same whoever saw the c
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from subscriptions.models import LIVE_STATUSES, BillingAccount
 from subscriptions.services.catalog import plan_for_price
 from subscriptions.services.common import from_ts
+from usage.limits import limits_forget
 
 
 def _latest_invoice_created(subscription):
@@ -65,4 +68,7 @@ def account_apply_subscription(*, account: BillingAccount, subscription) -> Bill
     if status not in LIVE_STATUSES:
         account.previous_plan, account.previous_plan_until = None, None
     account.save()
+    # This process's cached limits follow at once (other workers' copies expire within seconds).
+    tenant = account.tenant
+    transaction.on_commit(lambda: limits_forget(tenant))
     return account

@@ -33,7 +33,14 @@ def test_four_seed_plans_ordered_by_price(api_client):
     assert by_id["enterprise"]["limits"]["users"] is None
     assert by_id["starter"]["features"] == ["All Free", "Email support"]
     assert set(by_id["starter"]) == {"plan_id", "name", "description", "price_monthly", "price_yearly", "currency",
-                                     "features", "limits", "stripe_price_id", "stripe_price_id_yearly"}
+                                     "features", "limits", "hard_limits", "overage", "stripe_price_id",
+                                     "stripe_price_id_yearly"}
+    # Free denies beyond its limits; starter bills $2.00 per 1,000 api_calls above its limit.
+    assert sorted(by_id["free"]["hard_limits"]) == ["api_calls", "storage_gb", "users"]
+    assert by_id["free"]["overage"] is None
+    assert by_id["starter"]["hard_limits"] == []
+    assert by_id["starter"]["overage"] == {"resource_type": "api_calls", "unit_amount": "2.00", "block_size": 1000,
+                                           "currency": "usd"}
     for plan in plans:
         assert isinstance(plan["price_monthly"], str)
         Decimal(plan["price_monthly"])
