@@ -41,19 +41,24 @@ def meters_forget() -> None:
         _meters.clear()
 
 
-def rollup_used(rollup, meter: Meter | None) -> Decimal:
-    """The period's value of a resource under its meter's aggregation."""
-    aggregation = meter.aggregation if meter is not None else Aggregation.SUM
+def _aggregate(aggregation: str, *, total, count, max_value, last_value, unique) -> Decimal:
     if aggregation == Aggregation.COUNT:
-        return Decimal(rollup.event_count)
+        return Decimal(count)
     if aggregation == Aggregation.MAX:
-        return rollup.max_value
+        return max_value
     if aggregation == Aggregation.LAST:
-        return rollup.last_value
+        return last_value
     if aggregation == Aggregation.UNIQUE_COUNT:
         # Sources that report a head count (no per-user property) feed the last value instead.
-        return Decimal(rollup.unique_count) if rollup.unique_count else rollup.last_value
-    return rollup.total
+        return Decimal(unique) if unique else last_value
+    return total
+
+
+def rollup_used(rollup, meter: Meter | None) -> Decimal:
+    """The period's value of a resource under its meter's aggregation."""
+    return _aggregate(meter.aggregation if meter is not None else Aggregation.SUM, total=rollup.total,
+                      count=rollup.event_count, max_value=rollup.max_value, last_value=rollup.last_value,
+                      unique=rollup.unique_count)
 
 
 def period_resolve(*, tenant, period: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -116,15 +121,8 @@ def usage_summary_get(*, tenant, period: str | None = None) -> list[ResourceUsag
 
 
 def _day_value(row, aggregation: str) -> Decimal:
-    if aggregation == Aggregation.COUNT:
-        return Decimal(row.event_count)
-    if aggregation == Aggregation.MAX:
-        return row.max_value
-    if aggregation == Aggregation.LAST:
-        return row.last_value
-    if aggregation == Aggregation.UNIQUE_COUNT:
-        return Decimal(row.unique_new) if row.unique_new else row.last_value
-    return row.total
+    return _aggregate(aggregation, total=row.total, count=row.event_count, max_value=row.max_value,
+                      last_value=row.last_value, unique=row.unique_new)
 
 
 def _running(previous: Decimal | None, row, value: Decimal, aggregation: str) -> Decimal:

@@ -136,7 +136,7 @@ class IngestResult:
 
 @dataclass
 class _Delta:
-    period_end: datetime
+    period_end: datetime | None  # None for a day's delta
     total: Decimal = Decimal(0)
     count: int = 0
     max_value: Decimal = Decimal(0)
@@ -145,16 +145,6 @@ class _Delta:
     unique: int = 0
     late_billed: Decimal = Decimal(0)
     late_received: Decimal = Decimal(0)
-
-
-@dataclass
-class _DayDelta:
-    total: Decimal = Decimal(0)
-    count: int = 0
-    max_value: Decimal = Decimal(0)
-    last_value: Decimal = Decimal(0)
-    last_at: datetime | None = None
-    unique: int = 0
 
 
 @dataclass
@@ -226,13 +216,13 @@ def _insert(cursor, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
 def _rollup_deltas(cursor, inserted: list[_Prepared], meters):
     """What the inserted events add to their periods' rollups and to their days' rollups."""
     deltas: dict[tuple[str, datetime], _Delta] = {}
-    days: dict[tuple[str, datetime, date], _DayDelta] = {}
+    days: dict[tuple[str, datetime, date], _Delta] = {}
     unique_rows, unique_days = [], {}
     for p in inserted:
         e = p.event
         d = deltas.setdefault((e.resource_type, p.billing_period_start), _Delta(period_end=p.billing_period_end))
         day_key = (e.resource_type, p.billing_period_start, e.period_start.astimezone(dt_timezone.utc).date())
-        day = days.setdefault(day_key, _DayDelta())
+        day = days.setdefault(day_key, _Delta(period_end=None))
         for acc in (d, day):
             acc.total += e.quantity
             acc.count += 1
