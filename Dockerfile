@@ -43,4 +43,5 @@ RUN SECRET_KEY=collectstatic-build-only \
 EXPOSE 8000
 
 ENTRYPOINT ["/app/scripts/docker-entrypoint.sh"]
-CMD ["gunicorn", "billing_project.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# :8000, WEB_CONCURRENCY (3) workers, prometheus_client multi-process mode when PROMETHEUS_MULTIPROC_DIR is set.
+CMD ["gunicorn", "--config", "config/gunicorn.conf.py"]

@@ -12,7 +12,9 @@ class OpsEndpointsMiddleware:
     """Serves /health and /metrics before tenant resolution.
 
     The tenant middleware reads the domain table on every request; /health must still answer (503)
-    when the database is down, and scrapes of /metrics must not cost a query.
+    when the database is down, and scrapes of /metrics must not cost a query. With
+    PROMETHEUS_MULTIPROC_DIR set, django-prometheus's view answers with the sum over every gunicorn
+    worker (prometheus_client's MultiProcessCollector; see config/gunicorn.conf.py).
     """
 
     def __init__(self, get_response):

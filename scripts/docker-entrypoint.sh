@@ -2,7 +2,8 @@
 # Entrypoint of the billing service image (see Dockerfile and docker-compose.yml).
 #
 #   web     wait for PostgreSQL, migrate every schema, refresh the tenant template schema, collect
-#           static files into the shared volume nginx serves, then run gunicorn on :8000
+#           static files into the shared volume nginx serves, then run gunicorn
+#           (config/gunicorn.conf.py: :8000, WEB_CONCURRENCY workers)
 #   worker  celery worker
 #   beat    celery beat (the scheduler is settings.CELERY_BEAT_SCHEDULER, tenant-aware)
 #   *       exec'ed as is (e.g. `python manage.py shell`, or the image's default gunicorn CMD)
@@ -45,15 +46,6 @@ while True:
 PY
 }
 
-prepare_prometheus_multiproc_dir() {
-    # Only when PROMETHEUS_MULTIPROC_DIR is set (prometheus_client's multi-process mode for several
-    # gunicorn workers): the directory must exist and start empty on every start.
-    if [[ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]]; then
-        rm -rf "${PROMETHEUS_MULTIPROC_DIR:?}"
-        mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
-    fi
-}
-
 case "${1:-}" in
     web)
         shift
@@ -62,12 +54,9 @@ case "${1:-}" in
         python manage.py ensure_tenant_template
         # The image holds the collected files; this refreshes the static volume after an upgrade.
         python manage.py collectstatic --noinput --verbosity 0
-        prepare_prometheus_multiproc_dir
-        exec gunicorn billing_project.wsgi:application \
-            --bind 0.0.0.0:8000 \
-            --workers "${WEB_CONCURRENCY:-3}" \
-            --access-logfile - \
-            "$@"
+        # Bind, WEB_CONCURRENCY workers and PROMETHEUS_MULTIPROC_DIR (emptied by the master on
+        # start, so the collectstatic and migrate runs above leave nothing in it): see the config.
+        exec gunicorn --config config/gunicorn.conf.py "$@"
         ;;
     worker)
         shift

@@ -10,8 +10,10 @@ import importlib
 import json
 import os
 import re
+import runpy
 import shlex
 import subprocess
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -501,15 +503,49 @@ def test_entrypoint_management_commands_exist():
         _check_management_command(shell_words(line), f"entrypoint line {line!r}")
 
 
-def _check_gunicorn(words: list[str], where: str):
+# Variables that change what gunicorn or its config file (config/gunicorn.conf.py) decide.
+GUNICORN_ENV = ("GUNICORN_BIND", "WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR", "GUNICORN_CMD_ARGS", "PORT")
+
+
+@contextmanager
+def gunicorn_environment(values: dict[str, str]):
+    """os.environ with GUNICORN_ENV taken from values only (unset when values lacks one)."""
+    saved = {name: os.environ.pop(name, None) for name in GUNICORN_ENV}
+    os.environ.update({name: value for name, value in values.items() if name in GUNICORN_ENV})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
+
+
+def _check_gunicorn(words: list[str], where: str, environ: dict[str, str] | None = None):
+    """gunicorn's settings for a command line run from the image's WORKDIR under environ: the --config
+    file first, the command line on top (gunicorn's own order); checks the file and the WSGI target."""
     from gunicorn.config import Config
 
     args = words[words.index("gunicorn") + 1:]
+    cfg = Config()
     try:
-        parsed = Config().parser().parse_args(args)
+        parsed = cfg.parser().parse_args(args)
     except SystemExit:
         pytest.fail(f"{where}: gunicorn does not accept the arguments {args}")
-    targets = parsed.args
+    with gunicorn_environment(environ or {}):
+        if parsed.config:
+            path = container_to_repo(parsed.config)
+            assert path is not None and path.is_file(), (
+                f"{where}: gunicorn config {parsed.config} is not a file of the repository")
+            assert not _dockerignored(path.relative_to(REPO).as_posix()), (
+                f"{where}: gunicorn config {parsed.config} is excluded by .dockerignore")
+            for name, value in runpy.run_path(str(path)).items():
+                if name in cfg.settings:
+                    cfg.set(name, value)
+        for name, value in vars(parsed).items():
+            if value is not None and name != "args":
+                cfg.set(name, value)
+    targets = parsed.args or [cfg.wsgi_app]
     assert targets == ["billing_project.wsgi:application"], (
         f"{where}: gunicorn must serve billing_project.wsgi:application, got {targets}")
     module_name, attr = targets[0].split(":")
@@ -518,15 +554,44 @@ def _check_gunicorn(words: list[str], where: str):
     except ImportError as exc:
         pytest.fail(f"{where}: gunicorn target {targets[0]} does not import: {exc}")
     assert callable(application), f"{where}: {targets[0]} is not a callable WSGI application"
-    return parsed
+    return cfg
+
+
+def entrypoint_gunicorn_words() -> list[str]:
+    lines = [line for line in entrypoint_logical_lines() if re.search(r"\bexec gunicorn\b", line)]
+    assert len(lines) == 1, "entrypoint: web must `exec gunicorn` once"
+    return shell_words(lines[0])
 
 
 def test_entrypoint_gunicorn_target_imports():
-    lines = [line for line in entrypoint_logical_lines() if re.search(r"\bexec gunicorn\b", line)]
-    assert len(lines) == 1, "entrypoint: web must `exec gunicorn` once"
-    parsed = _check_gunicorn(shell_words(lines[0]), "entrypoint")
-    assert parsed.bind == ["0.0.0.0:8000"], f"entrypoint: gunicorn must bind 0.0.0.0:8000, got {parsed.bind}"
-    assert "WEB_CONCURRENCY" in lines[0], "entrypoint: gunicorn workers must come from ${WEB_CONCURRENCY:-3}"
+    cfg = _check_gunicorn(entrypoint_gunicorn_words(), "entrypoint")
+    assert cfg.bind == ["0.0.0.0:8000"], f"entrypoint: gunicorn must bind 0.0.0.0:8000, got {cfg.bind}"
+    assert cfg.workers > 1, f"entrypoint: gunicorn runs {cfg.workers} worker(s) by default"
+    five = _check_gunicorn(entrypoint_gunicorn_words(), "entrypoint", {"WEB_CONCURRENCY": "5"})
+    assert five.workers == 5, "entrypoint: gunicorn workers must come from WEB_CONCURRENCY"
+
+
+def test_web_metrics_add_up_over_its_gunicorn_workers():
+    web = services()["web"]
+    web_env = {**env_example(), **environment(web)}  # .env (the env_file), then compose's environment
+    cfg = _check_gunicorn(entrypoint_gunicorn_words(), "entrypoint", web_env)
+    assert cfg.child_exit.__module__ != "gunicorn.config", (
+        "gunicorn config: needs a child_exit hook calling prometheus_client's multiprocess.mark_process_dead")
+    directory = web_env.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if cfg.workers > 1:
+        assert directory, (f"web: gunicorn runs {cfg.workers} workers; without PROMETHEUS_MULTIPROC_DIR "
+                           f"/metrics shows only the worker that answers the scrape")
+    if directory:
+        tmpfs = {str(entry).split(":")[0].rstrip("/") for entry in as_list(web.get("tmpfs"))}
+        assert directory.rstrip("/") in tmpfs or directory.startswith("/tmp/"), (
+            f"web: PROMETHEUS_MULTIPROC_DIR {directory} must be a tmpfs of web or under /tmp "
+            f"(writable by the image's user, private to the container)")
+    for name in ("worker", "beat"):
+        # Their processes would write metric files nothing creates, empties or scrapes.
+        assert "PROMETHEUS_MULTIPROC_DIR" not in environment(services()[name]), (
+            f"service {name}: serves no /metrics; PROMETHEUS_MULTIPROC_DIR belongs to web")
+    assert "PROMETHEUS_MULTIPROC_DIR" not in dockerfile_env(), (
+        "Dockerfile: PROMETHEUS_MULTIPROC_DIR in the image would reach the celery processes too; set it on web")
 
 
 def test_entrypoint_celery_app_and_subcommands_exist():
@@ -618,7 +683,10 @@ def test_dockerfile_cmd_and_entrypoint_reference_existing_files():
             assert path is not None and path.exists(), f"service {name}: entrypoint {word} not in the repository"
     assert ENTRYPOINT.relative_to(REPO).as_posix() in " ".join(entrypoints[-1:]), (
         "Dockerfile: ENTRYPOINT must be scripts/docker-entrypoint.sh")
-    _check_gunicorn(exec_form(cmds[-1]), "Dockerfile CMD")
+    cmd = _check_gunicorn(exec_form(cmds[-1]), "Dockerfile CMD")
+    web = _check_gunicorn(entrypoint_gunicorn_words(), "entrypoint")
+    assert (cmd.config, cmd.bind, cmd.workers) == (web.config, web.bind, web.workers), (
+        "Dockerfile CMD: gunicorn must run as the entrypoint's web does (the same config)")
 
 
 def test_dockerignore_keeps_secrets_and_local_files_out():

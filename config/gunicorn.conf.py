@@ -1,0 +1,41 @@
+"""gunicorn settings of the web process: `gunicorn --config config/gunicorn.conf.py` (the entrypoint's
+`web`, the image's default CMD). Options given on the command line still win over these.
+
+Each worker process counts its own Prometheus series. With PROMETHEUS_MULTIPROC_DIR set,
+prometheus_client's multi-process mode keeps them in files in that directory, and /metrics
+(django-prometheus's ExportToDjangoView) sums every worker's files, whichever worker answers the
+scrape. Without it, a scrape sees only the worker that answered it.
+"""
+
+import os
+
+from prometheus_client import multiprocess
+
+# gunicorn reads every module-level name that matches one of its settings; the rest are ignored.
+wsgi_app = "billing_project.wsgi:application"
+bind = [os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")]
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+accesslog = "-"
+
+
+def _multiproc_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def on_starting(server):
+    """The master, before forking any worker: files left by an earlier run would be added to this
+    run's counters, so the directory starts empty. Only its content is removed: it may be a mount."""
+    directory = _multiproc_dir()
+    if directory is None:
+        return
+    os.makedirs(directory, exist_ok=True)
+    for entry in os.scandir(directory):
+        if entry.is_file() or entry.is_symlink():
+            os.unlink(entry.path)
+
+
+def child_exit(server, worker):
+    """A worker exited (crash, timeout, recycling, reload): its live gauges stop counting. Its counters
+    stay in the files, so totals keep growing monotonically across worker restarts."""
+    if _multiproc_dir() is not None:
+        multiprocess.mark_process_dead(worker.pid)
