@@ -1,9 +1,15 @@
 """Money: integer minor units plus an ISO currency inside, decimal strings in major units outside.
 
-No floats anywhere: conversions go through Decimal with an explicit rounding mode.
+No floats anywhere: conversions go through Decimal with an explicit rounding mode. The API speaks
+`to_major` / `to_minor`; everything a person reads (PDFs, emails, Slack, in-app, portal, admin) goes
+through `money_format`.
 """
 
+import copy
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+
+from babel import Locale
 
 # Stripe's zero-decimal currencies: an amount of 500 JPY is sent to Stripe as 500, not 50000.
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -46,3 +52,35 @@ def to_minor(amount: str | Decimal | int, currency: str, *, rounding: str = ROUN
         raise MoneyError(f"not a finite amount: {amount!r}")
     places = exponent(currency)
     return int(value.scaleb(places).quantize(Decimal(1), rounding=rounding))
+
+
+# The tenants' locales (Django language codes) -> Babel's; anything else formats as en.
+BABEL_LOCALES = {"en": "en_US", "pt-br": "pt_BR", "es": "es_ES"}
+
+
+def babel_locale(locale: str | None) -> str:
+    """"pt-br" (or "pt_BR", "pt-BR") -> "pt_BR"; a region we do not know uses its language's ("es-mx" -> "es_ES");
+    an unknown language -> "en_US"."""
+    code = (locale or "").lower().replace("_", "-")
+    return BABEL_LOCALES.get(code) or BABEL_LOCALES.get(code.split("-")[0]) or BABEL_LOCALES["en"]
+
+
+@lru_cache(maxsize=64)
+def _currency_pattern(babel_code: str, places: int):
+    """The locale's standard currency pattern with the currency's decimal places fixed to ours.
+
+    Babel would otherwise take CLDR's digits, which disagree with Stripe's minor units for some
+    currencies (ISK, RSD, IQD... have 0 in CLDR and 2 at Stripe): 123.45 ISK would print as "ISK123"."""
+    pattern = copy.copy(Locale.parse(babel_code).currency_formats["standard"])
+    pattern.frac_prec = (places, places)
+    return pattern
+
+
+def money_format(amount_minor: int, currency: str, locale: str) -> str:
+    """An amount for people, in the locale's form: 123450, "usd" -> "$1,234.50" (en), "US$ 1.234,50" (pt-br),
+    "1.234,50 US$" (es); -150 -> "-$1.50"; 2900, "jpy" -> "¥2,900". The spaces are no-break spaces."""
+    places = exponent(currency)
+    value = Decimal(int(amount_minor)).scaleb(-places)
+    code = babel_locale(locale)
+    return _currency_pattern(code, places).apply(value, Locale.parse(code), currency=currency.upper(),
+                                                 currency_digits=False)

@@ -4,9 +4,10 @@ disable, mirror to Stripe, redemptions read-only. Actions are audit-logged by th
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
+from django.utils import translation
 
 from billing_project.api.exceptions import DomainError
-from billing_project.money import to_major
+from billing_project.money import money_format
 from coupons import services
 from coupons.models import Coupon, CouponRedemption
 from subscriptions.admin import run_each
@@ -59,7 +60,7 @@ class CouponAdmin(admin.ModelAdmin):
     def discount(self, coupon):
         if coupon.percent_off is not None:
             return f"{coupon.percent_off}%"
-        return f"{to_major(coupon.amount_off, coupon.currency)} {coupon.currency}"
+        return money_format(coupon.amount_off, coupon.currency, translation.get_language())
 
     @admin.display(description="Redeemed")
     def redemptions(self, coupon):

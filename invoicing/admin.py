@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django_tenants.utils import tenant_context
 from djstripe.models import Invoice
@@ -65,7 +66,7 @@ class CreditNoteForm(forms.Form):
 
 
 def _money(amount, currency) -> str:
-    return f"{money.to_major(amount or 0, currency or 'usd')} {(currency or '').upper()}"
+    return money.money_format(amount or 0, currency or "usd", translation.get_language())
 
 
 admin.site.unregister(Invoice)
@@ -249,7 +250,8 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
         rows = []
         for tenant in tenant_list():
             with tenant_context(tenant):
-                rows.extend((tenant, refund) for refund in selectors.refund_list_pending())
+                rows.extend((tenant, refund, _money(refund.amount, refund.currency))
+                            for refund in selectors.refund_list_pending())
         return render(request, "invoicing/admin/refunds_pending.html",
                       {**self.admin_site.each_context(request), "title": "Refunds pending approval", "rows": rows,
                        "opts": self.model._meta})

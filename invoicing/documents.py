@@ -1,7 +1,7 @@
 """The branded invoice PDF: template context in the tenant's locale, WeasyPrint rendering, storage.
 
-Money is formatted from integer minor units through Decimal (babel knows each currency's digits,
-so JPY prints without decimals); nothing here talks to Stripe: callers hand in the invoice view.
+Money is formatted from integer minor units by `money.money_format` (JPY prints without decimals);
+nothing here talks to Stripe: callers hand in the invoice view.
 """
 
 from __future__ import annotations
@@ -9,25 +9,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from billing_project import money
-from invoicing.labels import babel_locale, labels_for
+from billing_project.money import babel_locale, money_format
+from invoicing.labels import labels_for
 from invoicing.selectors import InvoiceView
 
 TEMPLATE = "invoicing/invoice.html"
-
-
-def format_money(amount_minor: int, currency: str, locale: str) -> str:
-    return format_currency(Decimal(money.to_major(amount_minor, currency)), currency.upper(),
-                           locale=babel_locale(locale))
 
 
 def _date(value, locale: str) -> str:
@@ -49,7 +43,7 @@ def invoice_context(*, invoice: InvoiceView, tenant) -> dict:
     cur = invoice.currency
 
     def m(amount: int) -> str:
-        return format_money(amount, cur, locale)
+        return money_format(amount, cur, locale)
 
     lines = [{
         "description": line.description,

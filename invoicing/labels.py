@@ -42,12 +42,6 @@ LABELS = {
     },
 }
 
-BABEL_LOCALES = {"en": "en_US", "pt-br": "pt_BR", "es": "es_ES"}
-
 
 def labels_for(locale: str) -> dict:
     return LABELS.get(locale, LABELS["en"])
-
-
-def babel_locale(locale: str) -> str:
-    return BABEL_LOCALES.get(locale, "en_US")

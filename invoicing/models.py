@@ -10,6 +10,13 @@ import uuid
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import translation
+
+from billing_project.money import money_format
+
+
+def _money(amount: int, currency: str) -> str:
+    return money_format(amount, currency or "usd", translation.get_language())
 
 
 class InvoiceDocument(models.Model):
@@ -147,7 +154,7 @@ class Refund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"refund {self.amount} {self.currency} of {self.invoice_id} ({self.status})"
+        return f"refund {_money(self.amount, self.currency)} of {self.invoice_id} ({self.status})"
 
     @property
     def refund_id(self) -> str:
@@ -176,7 +183,7 @@ class CreditNote(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_amount_positive")]
 
     def __str__(self) -> str:
-        return f"{self.number or self.credit_note_id} {self.amount} {self.currency}"
+        return f"{self.number or self.credit_note_id} {_money(self.amount, self.currency)}"
 
 
 class Adjustment(models.Model):
@@ -194,6 +201,6 @@ class Adjustment(models.Model):
         constraints = [models.CheckConstraint(condition=~Q(amount=0), name="adjustment_amount_not_zero")]
 
     def __str__(self) -> str:
-        return f"{self.description} {self.amount} {self.currency}"
+        return f"{self.description} {_money(self.amount, self.currency)}"
 
 

@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from billing_project import money
+from billing_project.money import money_format
 
 # kind -> (title, sentence). Placeholders are filled from the formatted facts below.
 TEXTS = {
@@ -87,16 +87,6 @@ ACTIONS = {  # kind -> (button label, data key of the link); the portal when the
     "usage_limit_exceeded": (gettext_noop("Upgrade plan"), None),
 }
 
-# Symbol and whether it goes before the amount, per locale; other currencies print their ISO code.
-_SYMBOLS = {
-    "usd": {"en": ("$", True), "pt-br": ("US$ ", True), "es": (" US$", False)},
-    "brl": {"en": ("R$", True), "pt-br": ("R$ ", True), "es": (" R$", False)},
-    "eur": {"en": ("€", True), "pt-br": ("€ ", True), "es": (" €", False)},
-    "gbp": {"en": ("£", True), "pt-br": ("£ ", True), "es": (" £", False)},
-    "jpy": {"en": ("¥", True), "pt-br": ("JP¥ ", True), "es": (" JPY", False)},
-}
-
-
 @dataclass
 class Message:
     kind: str
@@ -107,17 +97,6 @@ class Message:
     action_label: str = ""
     action_url: str = ""
     footer: str = ""
-
-
-def format_money(amount_minor, currency: str, locale: str) -> str:
-    """12345, "usd" -> "$123.45" (en), "US$ 123,45" (pt-br), "123,45 US$" (es)."""
-    currency = (currency or "usd").lower()
-    major = Decimal(money.to_major(int(amount_minor), currency))
-    with translation.override(locale):
-        number = formats.number_format(major, decimal_pos=money.exponent(currency), use_l10n=True,
-                                       force_grouping=True)
-    symbol, before = _SYMBOLS.get(currency, {}).get(locale, (f" {currency.upper()}", False))
-    return f"{symbol}{number}" if before else f"{number}{symbol}"
 
 
 def _to_date(value) -> dt.date | None:
@@ -159,7 +138,7 @@ def _facts(data: dict, locale: str, *, object_id: str, tenant_name: str) -> dict
     amount = next((data[key] for key in ("amount", "amount_due", "amount_paid") if data.get(key) not in (None, "")),
                   None)
     if amount is not None:
-        facts["amount"] = format_money(amount, data.get("currency") or "usd", locale)
+        facts["amount"] = money_format(int(amount), data.get("currency") or "usd", locale)
     invoice = data.get("invoice_number") or (object_id if object_id.startswith("in_") else "")
     if invoice:
         facts["invoice"] = invoice

@@ -10,11 +10,12 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.exceptions import NotRegistered
 from django.template.response import TemplateResponse
+from django.utils import translation
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from billing_project.api.exceptions import DomainError
-from billing_project.money import to_major
+from billing_project.money import money_format
 from subscriptions.models import BillingAccount, BillingCycle, Plan, WebhookEvent
 from subscriptions.services import catalog, customers
 from subscriptions.services import subscriptions as sub_services
@@ -72,16 +73,16 @@ class PlanAdmin(admin.ModelAdmin):
     def overage(self, plan):
         if not plan.has_overage:
             return "—"
-        return (f"{to_major(plan.overage_unit_amount, plan.currency)} {plan.currency.upper()} per "
+        return (f"{money_format(plan.overage_unit_amount, plan.currency, translation.get_language())} per "
                 f"{plan.overage_block_size:,} {plan.overage_resource} above {plan.overage_limit:,}")
 
     @admin.display(description="Monthly")
     def monthly(self, plan):
-        return to_major(plan.price_monthly, plan.currency)
+        return money_format(plan.price_monthly, plan.currency, translation.get_language())
 
     @admin.display(description="Yearly")
     def yearly(self, plan):
-        return to_major(plan.price_yearly, plan.currency)
+        return money_format(plan.price_yearly, plan.currency, translation.get_language())
 
     @admin.display(description="Stripe")
     def stripe_status(self, plan):

@@ -9,6 +9,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
+from billing_project import money
 from billing_project.api.exceptions import Conflict, InvalidRequest, NotFound, PermissionDeniedError
 from invoicing import gateway, selectors
 from invoicing.models import Adjustment, CreditNote, Refund
@@ -39,8 +40,10 @@ def refund_create(*, tenant, invoice_id: str, amount: int | None, reason: str, a
         available = paid - selectors.refunded_or_pending(invoice_id=invoice_id)
         amount = available if amount is None else amount
         if amount <= 0 or amount > available:
-            raise InvalidRequest(f"The refund must be more than 0 and at most {available} (minor units) "
-                                 f"of {data['currency'].upper()}: what was paid and not yet refunded.",
+            # In the API's own unit (a decimal string in major units), the one the caller gave the amount in.
+            raise InvalidRequest(f"The refund must be more than 0 and at most "
+                                 f"{money.to_major(available, data['currency'])} {data['currency'].upper()}: "
+                                 f"what was paid and not yet refunded.",
                                  detail={"amount": ["More than was paid." if amount > available else "Must be positive."]})
         pending = amount > policy_get().refund_approval_threshold
         refund = Refund.objects.create(

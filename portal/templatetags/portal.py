@@ -1,8 +1,9 @@
 from django import template
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from billing_project.money import to_major
+from billing_project.money import money_format
 from portal import charts
 from portal.forms import ROLE_LABELS
 
@@ -34,8 +35,14 @@ def subscription_status_label(status: str) -> str:
 
 @register.filter
 def money(amount_minor: int, currency: str) -> str:
-    """Minor units as "29.00 USD" (integer arithmetic; JPY has no decimals)."""
-    return f"{to_major(amount_minor, currency)} {currency.upper()}"
+    """Minor units in the visitor's language (the tenant's locale): "$29.00", "US$ 29,00", "29,00 US$"."""
+    return money_format(amount_minor, currency, translation.get_language())
+
+
+@register.filter
+def negate(amount_minor: int) -> int:
+    """A discount shown as the negative amount it is: `invoice.discount|negate|money:invoice.currency`."""
+    return -amount_minor
 
 
 @register.filter

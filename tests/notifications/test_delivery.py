@@ -154,7 +154,7 @@ def test_platform_channel_gets_failed_payments_of_every_tenant_in_english(
     assert post["blocks"][0]["text"]["text"] == "[Globex] Payment of $1,234.50 failed"
     # globex's own email is in its language
     globex_mail = [m for m in mailoutbox if m.to == ["owner@globex.test"]]
-    assert globex_mail[0].subject.startswith("Falha no pagamento de US$ 1.234,50")
+    assert globex_mail[0].subject.startswith("Falha no pagamento de US$\xa01.234,50")
 
 
 def test_slack_url_is_encrypted_at_rest_and_survives_key_rotation(tenant, settings):

@@ -130,11 +130,11 @@ def paid_invoice(billing, tenant):
 def test_every_role_lists_and_reads_invoices(paid_invoice, owner_portal, viewer_portal):
     for client in (owner_portal, viewer_portal):
         html = client.get("/invoices/").content.decode()
-        assert f'href="/invoices/{paid_invoice.id}/"' in html and "29.00 USD" in html and "Paid" in html
+        assert f'href="/invoices/{paid_invoice.id}/"' in html and "$29.00" in html and "Paid" in html
         detail = client.get(f"/invoices/{paid_invoice.id}/")
         assert detail.status_code == 200
         html = detail.content.decode()
-        assert "Pro plan" in html and "Subtotal" in html and "Amount due" in html and "0.00 USD" in html
+        assert "Pro plan" in html and "Subtotal" in html and "Amount due" in html and "$0.00" in html
         assert "Pay now" not in html  # paid
 
 
@@ -186,7 +186,7 @@ def test_overdue_banner_and_pay_now(overdue_invoice, owner_portal, viewer_portal
     html = viewer_portal.get("/").content.decode()
     assert "An invoice is overdue." in html and 'href="/invoices/"' in html
     html = viewer_portal.get("/invoices/").content.decode()
-    assert "Overdue" in html and "50.00 USD" in html and "Pay now" not in html
+    assert "Overdue" in html and "$50.00" in html and "Pay now" not in html
     assert viewer_portal.post(f"/invoices/{overdue_invoice.id}/pay/").status_code == 403
     assert f'action="/invoices/{overdue_invoice.id}/pay/"' in owner_portal.get(f"/invoices/{overdue_invoice.id}/").content.decode()
 

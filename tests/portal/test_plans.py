@@ -1,6 +1,7 @@
 """Plans: compare, change with Stripe's preview first, cancel at period end and resume."""
 
 import pytest
+from django.conf import settings
 
 from subscriptions.models import BillingAccount
 
@@ -12,8 +13,15 @@ def test_the_plans_page_compares_plans_and_marks_the_current_one(owner_portal, s
     for name in ("Free", "Starter", "Professional", "Enterprise"):
         assert f">{name}" in html
     assert "You are on the Starter plan." in html
-    assert "29.00 USD a month" in html
+    assert "$29.00 a month" in html
     assert 'href="/plans/professional/change/"' in html and 'href="/plans/starter/change/"' not in html
+
+
+def test_prices_are_written_the_way_the_visitors_language_writes_them(owner_portal, subscribed):
+    owner_portal.cookies[settings.LANGUAGE_COOKIE_NAME] = "pt-br"
+    assert "US$\xa029,00" in owner_portal.get("/plans/").content.decode()
+    owner_portal.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    assert "29,00\xa0US$" in owner_portal.get("/plans/").content.decode()
 
 
 def test_without_a_subscription_there_is_nothing_to_change(owner_portal):
@@ -35,7 +43,7 @@ def test_an_upgrade_shows_the_preview_then_changes_the_plan(admin_portal, subscr
     due_now = preview.context["preview"]["amount_due_now"]
     assert 0 < due_now <= 9900
     html = preview.content.decode()
-    assert "99.00 USD" in html  # the next invoice at the new price
+    assert "$99.00" in html  # the next invoice at the new price
     response = admin_portal.post("/plans/professional/change/", {"billing_cycle": ""})
     assert response.status_code == 302 and response["Location"] == "/plans/"
     assert BillingAccount.objects.get(tenant=tenant).plan.code == "professional"

@@ -59,7 +59,7 @@ def test_plan_usage_policy_and_overage_are_edited_in_the_admin(finance_admin, st
     page = finance_admin.get(f"{PLANS}{starter.pk}/change/").content.decode()
     for field in ("hard_limits", "alert_thresholds", "overage_resource", "overage_unit_amount", "overage_block_size"):
         assert f'name="{field}"' in page, field
-    assert "2.00 USD per 1,000 api_calls above 10,000" in finance_admin.get(PLANS).content.decode()
+    assert "$2.00 per 1,000 api_calls above 10,000" in finance_admin.get(PLANS).content.decode()
     form = {"code": "starter", "name": "Starter", "description": "", "currency": "usd", "price_monthly": "2900",
             "price_yearly": "29000", "features": '["All Free"]', "is_public": "on", "is_active": "on",
             "limits": '{"api_calls": 10000, "storage_gb": 50, "users": 5}', "hard_limits": '["users"]',
