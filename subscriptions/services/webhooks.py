@@ -109,11 +109,6 @@ def _emit(tenant, kind: str, object_id: str, dedup_key: str | None = None, data:
     billing_event_emit(tenant=tenant, kind=kind, object_id=object_id, dedup_key=dedup_key, data=data or {})
 
 
-def _invoice_subscription(invoice: dict) -> str | None:
-    parent = invoice.get("parent") or {}
-    return (parent.get("subscription_details") or {}).get("subscription") or invoice.get("subscription")
-
-
 # Other apps' reactions to Stripe events (invoicing: PDFs and dunning), registered from their
 # AppConfig.ready(). Each is called with the event payload after this app has mirrored the object,
 # so they read a current mirror; they run inside the same once-per-event processing.
@@ -168,14 +163,9 @@ def _dispatch_own(event: WebhookEvent) -> bool:
     if kind.startswith(("invoice.", "invoice_payment.", "payment_intent.")):
         tenant_resync(tenant=tenant)
         if kind.startswith("invoice."):
+            # Payment events (payment_failed, payment_succeeded) are announced by invoicing's handler,
+            # which owns payment attempts and dunning and knows the invoice number and decline code.
             mirror("Invoice", gateway.invoice_retrieve(obj["id"]))
-            if kind == "invoice.payment_failed":
-                _emit(tenant, "payment_failed", obj["id"], f"payment_failed:{obj['id']}:{obj.get('attempt_count')}",
-                      {"amount_due": obj.get("amount_due"), "currency": obj.get("currency"),
-                       "subscription_id": _invoice_subscription(obj)})
-            elif kind in ("invoice.paid", "invoice.payment_succeeded") and obj.get("amount_paid"):
-                _emit(tenant, "payment_succeeded", obj["id"],
-                      data={"amount_paid": obj.get("amount_paid"), "currency": obj.get("currency")})
         return True
     if kind.startswith("payment_method."):
         if kind == "payment_method.detached":

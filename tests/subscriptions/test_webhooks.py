@@ -52,7 +52,9 @@ def test_declined_renewal_past_due_grace_then_free(hooks, owner_client, tenant):
     entitled = _entitled(tenant)
     assert entitled.plan.code == "professional" and entitled.reason == "grace_period"
     assert entitled.limits["api_calls"] == 100000
-    assert len(_billing_events(tenant, "payment_failed")) == 1
+    (failed,) = _billing_events(tenant, "payment_failed")
+    # Announced once, by invoicing (which owns payment attempts): with the invoice number and decline code.
+    assert failed.data["invoice_number"] and failed.data["decline_code"]
     test_clock_advance(tenant=tenant, days=8)
     hooks.deliver()
     entitled = _entitled(tenant)
