@@ -314,7 +314,7 @@ def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction,
     expect(page.get_by_role("heading", level=1)).to_have_text("Initrode")
     expect(page.locator("dl.facts dd").first).to_have_text("Starter")
     expect(page.get_by_label("api_calls", exact=True)).to_have_attribute("max", "10000")
-    expect(page.get_by_text("1234 of 10000 requests (12%)")).to_be_visible()
+    expect(page.get_by_text("1,234 of 10,000 requests (12%)")).to_be_visible()
     chart = page.get_by_role("img", name=re.compile(r"^api_calls from .*: 1,234 of 10,000 requests so far\.$"))
     expect(chart).to_be_visible()
     assert chart.locator("polyline.line").count() == 1 and chart.locator("line.limit").count() == 1
@@ -340,7 +340,7 @@ def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction,
     limits_forget(billing_tenant)
     page.get_by_role("link", name="Dashboard").click()
     expect(page.locator("dl.facts dd").first).to_have_text("Professional")
-    expect(page.get_by_text("1234 of 100000 requests (1%)")).to_be_visible()  # Professional's limit
+    expect(page.get_by_text("1,234 of 100,000 requests (1%)")).to_be_visible()  # Professional's limit
 
     # Add a card with the emulator's test cards (a SetupIntent, then the card attached).
     page.get_by_role("link", name="Payment methods").click()

@@ -27,7 +27,7 @@ def test_the_dashboard_shows_the_free_plan_and_its_limits_without_a_subscription
     html = owner_portal.get("/").content.decode()
     assert "<dd>Free</dd>" in html and "<dd>No subscription</dd>" in html
     assert re.search(r'<meter id="usage-\d+" min="0" max="1000" value="0"', html)  # api_calls: 1000 on Free
-    assert "0 of 1000" in html
+    assert "0 of 1,000" in html
 
 
 def test_the_dashboard_shows_a_trial_and_the_plan_it_gives(owner_portal, tenant):
@@ -47,7 +47,7 @@ def test_the_dashboard_shows_a_trial_and_the_plan_it_gives(owner_portal, tenant)
     limits_forget(tenant)
     assert "<dd>Starter</dd>" in html and "<dd>Trial</dd>" in html
     assert "Trial ends" in html
-    assert "0 of 10000" in html  # api_calls on Starter
+    assert "0 of 10,000" in html  # api_calls on Starter
 
 
 def test_only_owners_see_team_and_api_keys_in_the_menu(owner_portal, admin_portal):
