@@ -1,12 +1,12 @@
 """Per-process cache of the public-schema reads that every request makes: host -> tenant (tenant
-middleware) and API key secret -> key (API authentication).
+middleware), API key secret -> key and access token -> user and membership (API authentication).
 
 Without it each API request pays two extra queries and their `SET search_path` before doing any
 work, the largest share of the single-event ingest path. Staleness is bounded by an epoch in
-Redis: every committed change of a tenant, domain or API key increments it, and each request
-reads it (one Redis GET) and drops its process's entries when it moved. So a revoked key or a
-suspended tenant is refused by every worker from its next request (at most EPOCH_RECHECK_SECONDS
-after the commit).
+Redis: every committed change of a tenant, domain, API key, user or membership increments it, and
+each request reads it (one Redis GET) and drops its process's entries when it moved. So a revoked
+key, a removed member or a suspended tenant is refused by every worker from its next request (at
+most EPOCH_RECHECK_SECONDS after the commit).
 
 Nothing is cached while a transaction is open (`in_atomic_block`): what a transaction reads may
 still roll back (tests run inside one, so they read the database, except the cache's own tests).

@@ -27,6 +27,19 @@ def membership_get(*, user: User, tenant_id) -> Membership | None:
     return Membership.objects.select_related("tenant").filter(user=user, tenant_id=tenant_id).first()
 
 
+def token_principal_get(*, user_id, tenant_id=None) -> tuple[User | None, Membership | None]:
+    """The active user an access token names and, for a tenant token, the user's membership there
+    (role and tenant read again on every request, from the per-worker cache of tenants/cache.py)."""
+
+    def load():
+        user = User.objects.filter(pk=user_id, is_active=True).first()
+        if user is None or not tenant_id:
+            return user, None
+        return user, membership_get(user=user, tenant_id=tenant_id)
+
+    return cached(f"token:{user_id}:{tenant_id or ''}", load)
+
+
 def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
     return Membership.objects.select_related("user").filter(tenant=tenant)
 

@@ -1,14 +1,17 @@
-"""Receivers of the tenants app: cached credentials follow changes of tenants, domains and keys."""
+"""Receivers of the tenants app: cached credentials follow changes of tenants, domains, keys, users
+and memberships."""
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from tenants.cache import credentials_changed
-from tenants.models import ApiKey, Domain, Tenant
+from tenants.models import ApiKey, Domain, Membership, Tenant, User
 
 
 @receiver([post_save, post_delete], sender=Tenant)
 @receiver([post_save, post_delete], sender=Domain)
 @receiver([post_save, post_delete], sender=ApiKey)
+@receiver([post_save, post_delete], sender=User)
+@receiver([post_save, post_delete], sender=Membership)
 def credentials_cache_invalidate(sender, **kwargs):
     credentials_changed()

@@ -122,14 +122,13 @@ class CredentialAuthentication(authentication.BaseAuthentication):
             token = AccessToken(raw)
         except TokenError as exc:
             raise drf.AuthenticationFailed(f"Invalid token: {exc}")
-        user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
+        tenant_id = token.get("tenant_id")
+        user, membership = tenant_selectors.token_principal_get(user_id=token.get("user_id"), tenant_id=tenant_id)
         if user is None:
             raise drf.AuthenticationFailed("User not found or inactive.")
-        tenant_id = token.get("tenant_id")
         if tenant_id:
             # The role is read again on every request: a removed or demoted member loses access
             # at once instead of when the token expires.
-            membership = tenant_selectors.membership_get(user=user, tenant_id=tenant_id)
             if membership is None or membership.tenant.status != Tenant.Status.ACTIVE:
                 raise drf.AuthenticationFailed("No active membership for this token's tenant.")
             return Credential(kind="jwt", tenant=membership.tenant, home_tenant=membership.tenant,

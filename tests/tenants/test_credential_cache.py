@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing_project.redis import get_redis
 from tenants import cache
-from tenants.models import ApiKey, Tenant
+from tenants.models import ApiKey, Membership, Tenant
 from tenants.services import api_key_create, api_key_revoke
 from tests.conftest import assert_error, new_client
 
@@ -86,3 +86,35 @@ def test_without_redis_nothing_is_cached(caching, key_client, monkeypatch):
     monkeypatch.setattr("billing_project.redis.get_redis", down)
     assert len(public_queries(key_client)) == 2
     assert len(public_queries(key_client)) == 2
+
+
+def test_access_token_user_and_membership_are_cached(caching, owner_client):
+    def token_queries():
+        with CaptureQueriesContext(connection) as queries:
+            assert owner_client.get(CURRENT).status_code == 200
+        return [q["sql"] for q in queries
+                if q["sql"].startswith("SELECT") and ("tenants_user" in q["sql"] or "tenants_membership" in q["sql"])]
+
+    assert len(token_queries()) == 2
+    assert token_queries() == []
+
+
+def test_removed_member_is_refused_on_the_next_request(caching, owner_client, owner, tenant,
+                                                       django_capture_on_commit_callbacks):
+    assert owner_client.get(CURRENT).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        Membership.objects.get(user=owner, tenant=tenant).delete()
+    assert_error(owner_client.get(CURRENT), 401, "authentication_failed")
+
+
+def test_demoted_member_loses_writes_on_the_next_request(caching, client_for, billing_admin, tenant,
+                                                         django_capture_on_commit_callbacks):
+    client = client_for(billing_admin)
+    body = {"resource_type": "api_calls", "quantity": 1, "unit": "requests",
+            "period_start": "2026-11-01T00:00:00Z", "period_end": "2026-11-01T00:00:00Z", "source": "api"}
+    assert client.post("/api/v1/usage", body, format="json").status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):
+        membership = Membership.objects.get(user=billing_admin, tenant=tenant)
+        membership.role = "viewer"
+        membership.save()  # as the admin does
+    assert_error(client.post("/api/v1/usage", body, format="json"), 403, "permission_denied")
