@@ -4,13 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ARGS   ?=
 
-.PHONY: run test setup bench install clean-data help
+.PHONY: run test setup bench bench-tenants bench-usage bench-invoices install clean-data help
 
 help:
 	@echo "make run     start web + worker + beat (embedded PostgreSQL/Redis and the Stripe emulator when unconfigured)"
 	@echo "make test    run the test suite (ARGS='-k auth' to select)"
 	@echo "make setup   install, migrate and load demo data without starting"
-	@echo "make bench   run the benchmarks in bench/"
+	@echo "make bench   run the benchmarks in bench/ (or one: make bench-tenants | bench-usage | bench-invoices)"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,17 @@ setup: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(PY) scripts/dev.py test $(ARGS)
 
-bench: $(VENV)/.dev
+# Every benchmark, one after the other (about 10 minutes); each prints its own figures.
+bench: bench-tenants bench-usage bench-invoices
+
+bench-tenants: $(VENV)/.dev
 	$(PY) bench/tenants.py $(ARGS)
+
+bench-usage: $(VENV)/.dev
+	$(PY) bench/usage.py $(ARGS)
+
+bench-invoices: $(VENV)/.dev
+	$(PY) bench/invoices.py $(ARGS)
 
 clean-data:
 	rm -rf .data
