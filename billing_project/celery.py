@@ -18,7 +18,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Periodic tasks. Entries without `tenant_schemas` run once in every tenant's schema
-# (tenant_schemas_celery's TenantAwareDatabaseScheduler).
+# (tenant_schemas_celery's TenantAwareDatabaseScheduler); `"tenant_schemas": ["public"]` runs once, in
+# public (billing_project.beat).
 app.conf.beat_schedule = {
     **(app.conf.beat_schedule or {}),
     # notifications: trial-ending backstop and cards expiring (daily), lost delivery tasks (5 min)
@@ -33,4 +34,7 @@ app.conf.beat_schedule = {
     "invoicing-dunning-run-due": {"task": "invoicing.tasks.dunning_run_due_for_tenant", "schedule": 3600.0},
     "invoicing-mark-overdue": {"task": "invoicing.tasks.invoices_mark_overdue_for_tenant",
                                "schedule": crontab(hour=6, minute=0)},
+    # subscriptions: the subscription and MRR gauges of /metrics, once (public schema), every minute
+    "subscriptions-metrics-refresh": {"task": "subscriptions.tasks.subscription_metrics_refresh", "schedule": 60.0,
+                                      "tenant_schemas": ["public"]},
 }

@@ -1,10 +1,10 @@
 """Middleware of the project (see settings.MIDDLEWARE for the order)."""
 
 from django.db import connection
-from django_prometheus.exports import ExportToDjangoView
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from billing_project.health import health
+from billing_project.metrics import metrics_view
 from tenants.cache import cached
 
 
@@ -25,7 +25,7 @@ class OpsEndpointsMiddleware:
             if request.path in ("/health", "/health/"):
                 return health(request)
             if request.path in ("/metrics", "/metrics/"):
-                return ExportToDjangoView(request)
+                return metrics_view(request)
         return self.get_response(request)
 
 

@@ -266,7 +266,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.db_scheduler:TenantAwareDatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "billing_project.beat:BillingBeatScheduler"  # tenant-aware, plus public-only entries
 # No result backend, so no `celery.backend_cleanup` beat entry: the tenant-aware scheduler would
 # register it once per schema and refuse the duplicate name.
 CELERY_RESULT_EXPIRES = None

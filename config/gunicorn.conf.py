@@ -3,7 +3,7 @@
 
 Each worker process counts its own Prometheus series. With PROMETHEUS_MULTIPROC_DIR set,
 prometheus_client's multi-process mode keeps them in files in that directory, and /metrics
-(django-prometheus's ExportToDjangoView) sums every worker's files, whichever worker answers the
+(billing_project.metrics.metrics_view) sums every worker's files, whichever worker answers the
 scrape. Without it, a scrape sees only the worker that answered it.
 """
 

@@ -1,9 +1,14 @@
-"""Prometheus series of the notifications app (served by django-prometheus at /metrics)."""
+"""Prometheus series of the notifications app: billing_notifications_total{channel,kind,status}.
 
-from prometheus_client import Counter
+Deliveries mostly run in the Celery worker, which nobody scrapes, so the count is kept in Redis and
+exported by web's /metrics (billing_project/business_metrics.py).
+"""
 
-NOTIFICATIONS = Counter(
-    "billing_notifications_total",
-    "Notification delivery outcomes by channel, kind and status (sent, retrying, failed)",
-    ["channel", "kind", "status"],
-)
+from billing_project.business_metrics import business_counter_inc
+
+NOTIFICATIONS = "billing_notifications_total"
+
+
+def notification_outcome_count(*, channel: str, kind: str, status: str) -> None:
+    """Count one delivery attempt's outcome (sent, retrying, failed); call it after the commit."""
+    business_counter_inc(NOTIFICATIONS, {"channel": channel, "kind": kind, "status": status})

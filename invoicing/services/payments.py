@@ -15,6 +15,7 @@ from django.db import transaction
 
 from billing_project.api.exceptions import NotFound
 from invoicing import gateway
+from invoicing.metrics import payment_attempt_count
 from invoicing.models import InvoiceState, PaymentAttempt
 from invoicing.services.common import customer_id_of, emit, fresh_invoice, mirror_invoice, tenant_now
 from invoicing.services.documents import document_request
@@ -84,6 +85,8 @@ def payment_failure_record(*, tenant, data, trigger: str = PaymentAttempt.Trigge
     with transaction.atomic():
         attempt, created = _record_attempt(tenant=tenant, data=data, outcome=PaymentAttempt.Outcome.FAILED,
                                            trigger=trigger, decline_code=decline_code, message=message)
+        if created:  # a re-delivered webhook of the same attempt finds the row: counted once
+            payment_attempt_count(status=attempt.outcome, currency=attempt.currency)
         state = invoice_state_sync(tenant=tenant, data=data)
         state = InvoiceState.objects.select_for_update().get(pk=state.pk)
         if not created or state.status != "open":
@@ -127,7 +130,11 @@ def _apply_end_state(*, tenant, state: InvoiceState, end_state: str) -> None:
 def payment_success_record(*, tenant, data, trigger: str = PaymentAttempt.Trigger.STRIPE) -> InvoiceState:
     """A paid invoice: record the attempt, end dunning (recovered), announce it once, re-render the PDF."""
     with transaction.atomic():
-        _record_attempt(tenant=tenant, data=data, outcome=PaymentAttempt.Outcome.SUCCEEDED, trigger=trigger)
+        attempt, created = _record_attempt(tenant=tenant, data=data, outcome=PaymentAttempt.Outcome.SUCCEEDED,
+                                           trigger=trigger)
+        if created and int(data.get("amount_paid") or 0) > 0:
+            # A $0 invoice (trial start, 100% coupon) is paid without a charge: not a payment.
+            payment_attempt_count(status=attempt.outcome, currency=attempt.currency)
         state = invoice_state_sync(tenant=tenant, data=data)
         if int(data.get("amount_paid") or 0) > 0:
             # A $0 invoice (trial start, 100% coupon) took no payment: no receipt to announce.

@@ -20,7 +20,7 @@ from django_tenants.utils import tenant_context
 from billing_project.api.exceptions import NotFound
 from notifications import crypto, gateway, selectors
 from notifications.messages import Message, message_build, slack_payload
-from notifications.metrics import NOTIFICATIONS
+from notifications.metrics import notification_outcome_count
 from notifications.models import Channel, Delivery
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def delivery_attempt(*, tenant, delivery_id: int) -> int | None:
             delivery.status, delivery.sent_at, delivery.next_attempt_at = Delivery.Status.SENT, timezone.now(), None
         delivery.save(update_fields=["attempts", "status", "last_error", "next_attempt_at", "sent_at", "updated"])
         status, channel, kind = delivery.status, delivery.channel, delivery.kind
-        transaction.on_commit(lambda: NOTIFICATIONS.labels(channel, kind, status).inc())
+        transaction.on_commit(lambda: notification_outcome_count(channel=channel, kind=kind, status=status))
     return retry_in
 
 
