@@ -193,6 +193,8 @@ def setup(services: Services, *, with_stripe: bool = False, app_port: int = 8000
 def run(services: Services) -> int:
     port = int(os.environ.get("PORT") or 8000)
     env = setup(services, with_stripe=True, app_port=port)
+    # The subscription gauges of /metrics at once, not only after beat's first minute.
+    manage(env, "shell", "-c", "from subscriptions.metrics import subscription_metrics_refresh as r; r()")
     host = env.get("RUN_HOST", "127.0.0.1")
     env.setdefault("PORTAL_PORT", str(port))
     env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{port}")
