@@ -35,7 +35,7 @@ class ClonePlan:
     def statements(self, schema: str) -> list[str]:
         quoted = _quote(schema)
         return [sql.replace("{schema}", quoted) for sql in
-                [f"CREATE SCHEMA {{schema}}"] + self.create + self.copy + self.constraints + self.indexes
+                ["CREATE SCHEMA {schema}"] + self.create + self.copy + self.constraints + self.indexes
                 + self.foreign_keys + self.sequences]
 
 

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing_project.api.fields import MoneyField
+from billing_project.api.fields import MoneyField, StrictSerializer
 from subscriptions.models import Plan
 
 
@@ -33,7 +33,6 @@ class PlanOutput(serializers.ModelSerializer):
         return PlanOverageOutput(plan).data if plan.overage_resource else None
 
 
-from billing_project.api.fields import StrictSerializer  # noqa: E402
 
 CYCLE_CHOICES = ["monthly", "yearly"]
 

@@ -1,7 +1,6 @@
 """Aggregations, the summary with limits and status, alerts once, entitlement checks hard vs soft."""
 
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import datetime, timezone
 
 import pytest
 from django_tenants.utils import tenant_context
