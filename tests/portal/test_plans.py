@@ -63,3 +63,17 @@ def test_cancel_at_period_end_and_resume(owner_portal, subscribed, tenant):
     assert "/plans/resume/" in response.content.decode()
     owner_portal.post("/plans/resume/")
     assert BillingAccount.objects.get(tenant=tenant).cancel_at_period_end is False
+
+
+def test_plans_show_hard_limits_and_the_overage_price(owner_portal):
+    html = owner_portal.get("/plans/").content.decode()
+    free = html[html.index('id="plan-free"'):html.index('id="plan-starter"')]
+    starter = html[html.index('id="plan-starter"'):html.index('id="plan-professional"')]
+    assert "api_calls: 1,000 <span class=\"muted\">(hard limit)</span>" in free
+    assert "Above the limit" not in free
+    assert "api_calls: 10,000</li>" in starter
+    assert "Above the limit: $2.00 per 1,000 api_calls" in starter
+    owner_portal.cookies[settings.LANGUAGE_COOKIE_NAME] = "pt-br"
+    html = owner_portal.get("/plans/").content.decode()
+    assert "Acima do limite: US$\xa02,00 por 1.000 api_calls" in html
+    assert "(limite rígido)" in html
