@@ -28,6 +28,7 @@ class Dashboard:
     subscription: BillingAccount | None  # the live subscription: trial end, period end, cancel at period end
     usage: list[usage_selectors.ResourceUsage]  # the current billing period, per resource
     daily: list[dict]  # the same period day by day, per resource (usage_daily_get), for the chart
+    overage: usage_selectors.OverageEstimate | None  # usage above the limit billed on the next invoice
 
     @property
     def has_usage(self) -> bool:
@@ -41,4 +42,5 @@ def dashboard_get(*, tenant: Tenant) -> Dashboard:
         subscription=subscription_selectors.subscription_get_current(tenant=tenant),
         usage=usage_selectors.usage_summary_get(tenant=tenant),
         daily=usage_selectors.usage_daily_get(tenant=tenant),
+        overage=usage_selectors.usage_overage_estimate(tenant=tenant),
     )

@@ -61,6 +61,12 @@ def rollup_used(rollup, meter: Meter | None) -> Decimal:
                       unique=rollup.unique_count)
 
 
+def rollup_billable(rollup) -> Decimal:
+    """What a period's invoice bills of a (sum) resource: its own events except those that arrived
+    after it was invoiced (a later period bills them), plus the late ones of earlier periods."""
+    return rollup.total - rollup.late_received + rollup.late_billed
+
+
 def period_resolve(*, tenant, period: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
     """`current` (default) or `YYYY-MM` -> the billing period [start, end)."""
     limits = limits_get(tenant)
@@ -167,6 +173,43 @@ def usage_daily_get(*, tenant, period: str | None = "current") -> list[dict]:
         series.append({"resource_type": resource, "unit": meter.unit if meter else "units",
                        "limit": limits.limit_of(resource), "period_start": start, "period_end": end, "days": days})
     return series
+
+
+@dataclass(frozen=True)
+class OverageEstimate:
+    resource_type: str
+    above: Decimal  # billable units above the plan's allowance so far this period
+    amount: int  # minor units: the usage line the renewal invoice will carry for them
+    currency: str
+    unit_amount: int  # per block_size units
+    block_size: int
+
+
+def usage_overage_estimate(*, tenant) -> OverageEstimate | None:
+    """What the current period's usage above the limit adds to the next invoice, computed as the
+    plan's graduated overage price does (the allowance free, then unit_amount per block_size units,
+    pro rata, rounded once half-up). None without a live monthly subscription on a plan with an
+    overage (a yearly plan's allowance spans its year, not this usage period)."""
+    from subscriptions.selectors import billing_account_get, tenant_now
+
+    account = billing_account_get(tenant=tenant)
+    if account is None or not account.is_live or account.billing_cycle != "monthly":
+        return None
+    plan = account.plan
+    if account.previous_plan is not None and account.previous_plan_until and \
+            tenant_now(account) < account.previous_plan_until:
+        plan = account.previous_plan  # a deferred downgrade: the old plan's price bills this period
+    if plan is None or not plan.has_overage or plan.overage_limit is None:
+        return None
+    start, _ = period_resolve(tenant=tenant, period="current")
+    with in_schema(tenant):
+        rollup = UsageRollup.objects.filter(resource_type=plan.overage_resource, period_start=start).first()
+    billable = rollup_billable(rollup) if rollup is not None else Decimal(0)
+    above = max(billable - plan.overage_limit, Decimal(0))
+    amount = (above * plan.overage_unit_amount / plan.overage_block_size).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return OverageEstimate(resource_type=plan.overage_resource, above=above, amount=int(amount),
+                           currency=plan.currency, unit_amount=plan.overage_unit_amount,
+                           block_size=plan.overage_block_size)
 
 
 def usage_used_get(*, tenant, resource: str, period_start: datetime) -> Decimal:

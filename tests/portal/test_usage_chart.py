@@ -61,3 +61,16 @@ def test_another_tenants_usage_is_not_charted(portal_client_for, tenant, other_o
     html = client.get("/").content.decode()
     assert "777" not in html
     assert charts_in(html) == []
+
+
+def test_dashboard_tells_what_usage_above_the_limit_adds_to_the_next_invoice(owner_portal, subscribed, tenant):
+    from django.conf import settings
+
+    ingest(tenant, "9000")
+    assert 'id="overage-estimate"' not in owner_portal.get("/").content.decode()
+    ingest(tenant, "3500")
+    html = owner_portal.get("/").content.decode()
+    assert "Above the limit so far: 2,500 api_calls, $5.00 on the next invoice." in html
+    owner_portal.cookies[settings.LANGUAGE_COOKIE_NAME] = "pt-br"
+    html = owner_portal.get("/").content.decode()
+    assert "Acima do limite até agora: 2.500 api_calls, US$\xa05,00 na próxima fatura." in html

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.utils import timezone
 
@@ -18,7 +17,7 @@ from usage import gateway
 from usage.counters import plain_decimal
 from usage.models import Aggregation, MeterPush, UsageRollup
 from usage.schema import in_schema
-from usage.selectors import meters_get
+from usage.selectors import meters_get, rollup_billable
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +37,6 @@ def _customer(tenant) -> tuple[str | None, datetime | None]:
     return account.stripe_customer_id, getattr(account, "clock_time", None)
 
 
-def _billable(rollup: UsageRollup) -> Decimal:
-    # Late arrivals of this period are billed by a later one; late ones of earlier periods here.
-    return rollup.total - rollup.late_received + rollup.late_billed
-
-
 def usage_meter_push(*, tenant, now: datetime | None = None) -> list[MeterPush]:
     """Send the unsent billable usage of every Stripe-metered (sum) resource of `tenant` for the
     current and just-closed periods. Returns the push records touched; failures are kept on them
@@ -59,7 +53,7 @@ def usage_meter_push(*, tenant, now: datetime | None = None) -> list[MeterPush]:
         for rollup in rollups.order_by("period_start", "resource_type"):
             push, _ = MeterPush.objects.get_or_create(resource_type=rollup.resource_type,
                                                       period_start=rollup.period_start)
-            billable = _billable(rollup)
+            billable = rollup_billable(rollup)
             if billable <= push.pushed_quantity:
                 continue
             meter = meters[rollup.resource_type]
