@@ -57,15 +57,21 @@ def _public_schema_after_test():
 
 @pytest.fixture(autouse=True)
 def _process_memos_clean():
-    """Per-process memos outlive a test's rolled-back transaction: start each test without them."""
+    """Per-process memos and the Redis copy of the plan catalog outlive a test's rolled-back
+    transaction (and a plan saved in a test never commits, so never invalidates the copy): start
+    each test without them."""
+    from subscriptions.selectors import plan_catalog_invalidate
     from tenants.cache import forget_local
     from usage.counters import alerts_seen_forget
 
-    forget_local()
-    alerts_seen_forget()
+    def clean():
+        forget_local()
+        alerts_seen_forget()
+        plan_catalog_invalidate()
+
+    clean()
     yield
-    forget_local()
-    alerts_seen_forget()
+    clean()
 
 
 @pytest.fixture
