@@ -1,5 +1,5 @@
-"""Finance back-office for the usage app: meters, events (read only), rollups, alert state, Stripe
-meter pushes (lag and failures) and collectors with their runs.
+"""Finance back-office for the usage app: meters, events (read only), rollups per period and per
+day, alert state, Stripe meter pushes (lag and failures) and collectors with their runs.
 
 Usage tables live in each tenant's schema while the admin runs on the public host, so every usage
 page works on one tenant at a time: `?tenant=<slug>` picks it (kept in the session) and the page's
@@ -14,7 +14,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tenants.models import Tenant
-from usage.models import Collector, CollectorRun, Meter, MeterPush, UsageAlert, UsageEvent, UsageRollup
+from usage.models import (Collector, CollectorRun, Meter, MeterPush, UsageAlert, UsageDailyRollup, UsageEvent,
+                          UsageRollup)
 
 SESSION_KEY = "usage_admin_tenant"
 
@@ -110,6 +111,14 @@ class UsageRollupAdmin(ReadOnlyAdmin):
     list_display = ("resource_type", "period_start", "period_end", "total", "event_count", "max_value", "last_value",
                     "unique_count", "late_billed", "updated")
     list_filter = ("resource_type",)
+
+
+@admin.register(UsageDailyRollup)
+class UsageDailyRollupAdmin(ReadOnlyAdmin):
+    list_display = ("resource_type", "day", "period_start", "total", "event_count", "max_value", "last_value",
+                    "unique_new")
+    list_filter = ("resource_type",)
+    date_hierarchy = "day"
 
 
 @admin.register(UsageAlert)

@@ -18,6 +18,8 @@ def test_admin_lists_the_chosen_tenants_events_rollups_and_meters(admin_client, 
     page = admin_client.get("/admin/usage/usageevent/?tenant=globex", follow=True).content.decode()
     assert "globex-tx-1" in page and "acme-tx-1" not in page
     assert admin_client.get("/admin/usage/usagerollup/").status_code == 200
+    days = admin_client.get("/admin/usage/usagedailyrollup/")
+    assert days.status_code == 200 and "api_calls" in days.content.decode()
     assert "api_calls" in admin_client.get("/admin/usage/meter/").content.decode()
     assert admin_client.get("/admin/usage/usagealert/").status_code == 200
 
