@@ -108,3 +108,26 @@ def test_20_clients_resending_the_same_idempotency_keys_singly_count_once_each(c
     assert (events, quantity, rolled_count) == (50, 100, 50)
     with tenant_context(committed_tenant):
         assert connection.schema_name == committed_tenant.schema_name
+
+
+def test_single_events_and_batches_on_the_same_rollup_and_day_at_once(committed_tenant):
+    """Single events (one statement) and batches (one transaction) lock the period's rollup before
+    the day's: concurrent ones queue instead of deadlocking, and the totals agree."""
+    run = uuid.uuid4().hex
+
+    def work(n):
+        if n % 2:
+            for i in range(40):
+                usage_event_ingest(tenant=committed_tenant, data=event(quantity="1", transaction_id=f"{run}-s{n}-{i}"))
+        else:
+            for b in range(4):
+                usage_event_ingest_batch(tenant=committed_tenant, events=[
+                    event(quantity="1", transaction_id=f"{run}-b{n}-{b}-{i}") for i in range(10)])
+
+    _run_clients(work)
+    (events, quantity), (rolled_count, rolled_total) = _counted(committed_tenant)
+    assert (events, quantity) == (CLIENTS * 40, CLIENTS * 40)
+    assert (rolled_count, rolled_total) == (CLIENTS * 40, CLIENTS * 40)
+    with connections.create_connection("default").cursor() as cursor:
+        cursor.execute(f'SELECT sum(event_count), sum(total) FROM "{committed_tenant.schema_name}".usage_usagedailyrollup')
+        assert cursor.fetchone() == (CLIENTS * 40, CLIENTS * 40)

@@ -111,18 +111,23 @@ SELECT * FROM {_unnest(_DAY_TYPES)} AS u ORDER BY 1, 2, 3
 {_DAY_MERGE}"""
 
 # One event in one statement (and so one implicit transaction): the event, then its period's rollup
-# (the main statement, fed by the event's CTE, so nothing is counted when the event was a repeat),
-# then its day (an unreferenced CTE runs after the main statement: rollup before day, as in batches).
+# (fed by the event's CTE, so nothing is counted when the event was a repeat), then its day (fed by
+# the rollup's row: the data dependency makes the rollup's row lock come first, as in batches, so a
+# single event and a batch never wait for each other in opposite orders).
 _INGEST_ONE = f"""
 WITH ins AS (
     INSERT INTO usage_usageevent ({_EVENT_COLUMNS}) VALUES ({_values(_EVENT_TYPES)})
     ON CONFLICT DO NOTHING RETURNING event_id
+), rolled AS (
+    INSERT INTO usage_usagerollup AS r ({_ROLLUP_COLUMNS}, updated) SELECT {_values(_ROLLUP_TYPES)}, now() FROM ins
+    {_ROLLUP_MERGE}
 ), day AS (
-    INSERT INTO usage_usagedailyrollup AS d ({_DAY_COLUMNS}) SELECT {_values(_DAY_TYPES)} FROM ins
+    INSERT INTO usage_usagedailyrollup AS d ({_DAY_COLUMNS}) SELECT {_values(_DAY_TYPES)} FROM rolled
     {_DAY_MERGE}
+    RETURNING 1
 )
-INSERT INTO usage_usagerollup AS r ({_ROLLUP_COLUMNS}, updated) SELECT {_values(_ROLLUP_TYPES)}, now() FROM ins
-{_ROLLUP_MERGE}"""
+SELECT rolled.* FROM rolled, (SELECT count(*) FROM day) AS days
+"""
 
 
 @dataclass
@@ -283,7 +288,7 @@ def _ingest_one(p: _Prepared, meters, now: datetime) -> tuple[set[uuid.UUID], li
     deltas, days = _rollup_deltas(None, [p], meters)
     (rollup_row,), (day_row,) = _rollup_rows(deltas), _day_rows(days)
     with connection.cursor() as cursor:
-        cursor.execute(_INGEST_ONE, [*_event_row(p, now), *day_row, *rollup_row])
+        cursor.execute(_INGEST_ONE, [*_event_row(p, now), *rollup_row, *day_row])
         rollups = [_Rollup(*row) for row in cursor.fetchall()]
     return ({p.event_id} if rollups else set()), rollups
 
