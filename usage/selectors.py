@@ -131,9 +131,8 @@ def _day_value(row, aggregation: str) -> Decimal:
                       last_value=row.last_value, unique=row.unique_new)
 
 
-def _running(previous: Decimal | None, row, value: Decimal, aggregation: str) -> Decimal:
-    """The period's value at the end of a day, from the value at the end of the day before."""
-    previous = previous if previous is not None else Decimal(0)
+def _running(previous: Decimal, row, value: Decimal, aggregation: str) -> Decimal:
+    """The period's value at the end of a day with events, from the value at the end of the day before."""
     if aggregation == Aggregation.MAX:
         return max(previous, value)
     if aggregation == Aggregation.LAST or (aggregation == Aggregation.UNIQUE_COUNT and not row.unique_new):
@@ -153,23 +152,24 @@ def usage_daily_get(*, tenant, period: str | None = "current") -> list[dict]:
         for row in UsageDailyRollup.objects.filter(period_start=start):
             rows.setdefault(row.resource_type, {})[row.day] = row
     first = start.astimezone(timezone.utc).date()
-    last = min((end - timedelta(microseconds=1)).astimezone(timezone.utc).date(),
-               max(dj_timezone.now().astimezone(timezone.utc).date(), max(
-                   (day for per_day in rows.values() for day in per_day), default=first)))
+    period_last = (end - timedelta(microseconds=1)).astimezone(timezone.utc).date()
+    today = dj_timezone.now().astimezone(timezone.utc).date()
+    last_seen = max((day for per_day in rows.values() for day in per_day), default=first)
+    last = min(period_last, max(today, last_seen))
     series = []
     for resource in sorted(set(limits.limits) | set(rows)):
         meter = meters.get(resource)
         aggregation = meter.aggregation if meter is not None else Aggregation.SUM
         per_day = rows.get(resource, {})
-        days, cumulative, day = [], None, first
-        while day <= last:
+        days, cumulative = [], Decimal(0)
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
             row = per_day.get(day)
-            value = _day_value(row, aggregation) if row is not None else Decimal(0)
+            value = Decimal(0)
             if row is not None:
+                value = _day_value(row, aggregation)
                 cumulative = _running(cumulative, row, value, aggregation)
-            days.append({"day": day, "value": value, "cumulative": cumulative if cumulative is not None
-                         else Decimal(0)})
-            day += timedelta(days=1)
+            days.append({"day": day, "value": value, "cumulative": cumulative})
         series.append({"resource_type": resource, "unit": meter.unit if meter else "units",
                        "limit": limits.limit_of(resource), "period_start": start, "period_end": end, "days": days})
     return series

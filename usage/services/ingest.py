@@ -218,11 +218,12 @@ def _insert(cursor, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def _rollup_deltas(cursor, inserted: list[_Prepared], meters):
-    """What the inserted events add to their periods' rollups and to their days' rollups."""
+def _rollup_deltas(inserted: list[_Prepared], meters):
+    """What the inserted events add to their periods' rollups and to their days' rollups, and the
+    unique_count values they carry (value key -> the day it was seen on)."""
     deltas: dict[tuple[str, datetime], _Delta] = {}
     days: dict[tuple[str, datetime, date], _Delta] = {}
-    unique_rows, unique_days = [], {}
+    uniques: dict[tuple[str, datetime, str], tuple] = {}
     for p in inserted:
         e = p.event
         d = deltas.setdefault((e.resource_type, p.billing_period_start), _Delta(period_end=p.billing_period_end))
@@ -238,20 +239,23 @@ def _rollup_deltas(cursor, inserted: list[_Prepared], meters):
         if meter is not None and meter.aggregation == Aggregation.UNIQUE_COUNT:
             value = e.properties.get(meter.unique_property)
             if value is not None and value != "":
-                row = (e.resource_type, p.billing_period_start, str(value)[:255])
-                unique_rows.append(row)
-                unique_days.setdefault(row, day_key)
+                uniques.setdefault((e.resource_type, p.billing_period_start, str(value)[:255]), day_key)
         if p.late:
             d.late_received += e.quantity
             billed = deltas.setdefault((e.resource_type, p.billed_period_start),
                                        _Delta(period_end=p.billed_period_end))
             billed.late_billed += e.quantity
-    if unique_rows:
-        cursor.execute(_INSERT_UNIQUE, [list(c) for c in zip(*unique_rows)])
-        for resource, period_start, value in cursor.fetchall():
-            deltas[(resource, period_start)].unique += 1
-            days[unique_days[(resource, period_start, value)]].unique += 1
-    return deltas, days
+    return deltas, days, uniques
+
+
+def _count_new_uniques(cursor, uniques: dict, deltas: dict, days: dict) -> None:
+    """Store the unique_count values; those new to their period add one to its rollup and day."""
+    if not uniques:
+        return
+    cursor.execute(_INSERT_UNIQUE, [list(c) for c in zip(*uniques)])
+    for resource, period_start, value in cursor.fetchall():
+        deltas[(resource, period_start)].unique += 1
+        days[uniques[(resource, period_start, value)]].unique += 1
 
 
 def _day_rows(days) -> list[tuple]:
@@ -270,7 +274,8 @@ def _ingest_many(prepared: list[_Prepared], meters, now: datetime) -> tuple[set[
         inserted_ids = _insert(cursor, prepared, now)
         inserted = [p for p in prepared if p.event_id in inserted_ids]
         if inserted:
-            deltas, days = _rollup_deltas(cursor, inserted, meters)
+            deltas, days, uniques = _rollup_deltas(inserted, meters)
+            _count_new_uniques(cursor, uniques, deltas, days)
             cursor.execute(_UPSERT_ROLLUPS, [list(c) for c in zip(*_rollup_rows(deltas))])
             rollups = [_Rollup(*row) for row in cursor.fetchall()]
             cursor.execute(_UPSERT_DAYS, [list(c) for c in zip(*_day_rows(days))])
@@ -285,7 +290,7 @@ def _fits_one_statement(p: _Prepared, meters) -> bool:
 
 def _ingest_one(p: _Prepared, meters, now: datetime) -> tuple[set[uuid.UUID], list[_Rollup]]:
     """The single-event API's common case in one round trip (and no BEGIN/COMMIT of its own)."""
-    deltas, days = _rollup_deltas(None, [p], meters)
+    deltas, days, _ = _rollup_deltas([p], meters)  # no unique_count meter here (_fits_one_statement)
     (rollup_row,), (day_row,) = _rollup_rows(deltas), _day_rows(days)
     with connection.cursor() as cursor:
         cursor.execute(_INGEST_ONE, [*_event_row(p, now), *rollup_row, *day_row])
