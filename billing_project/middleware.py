@@ -5,16 +5,15 @@ from django_tenants.middleware.main import TenantMainMiddleware
 
 from billing_project.health import health
 from billing_project.metrics import metrics_view
-from tenants.cache import cached
+from tenants import selectors as tenant_selectors
 
 
 class OpsEndpointsMiddleware:
     """Serves /health and /metrics before tenant resolution.
 
     The tenant middleware reads the domain table on every request; /health must still answer (503)
-    when the database is down, and scrapes of /metrics must not cost a query. With
-    PROMETHEUS_MULTIPROC_DIR set, django-prometheus's view answers with the sum over every gunicorn
-    worker (prometheus_client's MultiProcessCollector; see config/gunicorn.conf.py).
+    when the database is down, and scrapes of /metrics must not cost a query (see
+    billing_project.metrics.metrics_view).
     """
 
     def __init__(self, get_response):
@@ -52,11 +51,7 @@ class TenantMiddleware(TenantMainMiddleware):
     public host) cached per process; see tenants/cache.py for how changes reach every worker."""
 
     def get_tenant(self, domain_model, hostname):
-        def load():
-            domain = domain_model.objects.select_related("tenant").filter(domain=hostname).first()
-            return domain.tenant if domain is not None else None
-
-        tenant = cached(f"host:{hostname}", load)
+        tenant = tenant_selectors.tenant_get_by_host(hostname=hostname)
         if tenant is None:
             raise domain_model.DoesNotExist(hostname)
         return tenant

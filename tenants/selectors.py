@@ -7,7 +7,7 @@ import uuid
 from django.db.models import QuerySet
 
 from tenants.cache import cached
-from tenants.models import ApiKey, Membership, Tenant, User
+from tenants.models import ApiKey, Domain, Membership, Tenant, User
 
 
 def tenant_list() -> QuerySet[Tenant]:
@@ -25,6 +25,17 @@ def tenant_get_by_reference(*, reference: str) -> Tenant | None:
 
 def membership_get(*, user: User, tenant_id) -> Membership | None:
     return Membership.objects.select_related("tenant").filter(user=user, tenant_id=tenant_id).first()
+
+
+def tenant_get_by_host(*, hostname: str) -> Tenant | None:
+    """The tenant whose domain is `hostname`, or None (the API's public host, an unknown host);
+    both answers come from the per-worker cache of tenants/cache.py."""
+
+    def load():
+        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+        return domain.tenant if domain is not None else None
+
+    return cached(f"host:{hostname}", load)
 
 
 def token_principal_get(*, user_id, tenant_id=None) -> tuple[User | None, Membership | None]:

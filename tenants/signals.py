@@ -13,5 +13,8 @@ from tenants.models import ApiKey, Domain, Membership, Tenant, User
 @receiver([post_save, post_delete], sender=ApiKey)
 @receiver([post_save, post_delete], sender=User)
 @receiver([post_save, post_delete], sender=Membership)
-def credentials_cache_invalidate(sender, **kwargs):
+def credentials_cache_invalidate(sender, update_fields=None, **kwargs):
+    # Django's login stamps last_login on every sign-in: nothing a cached credential holds.
+    if sender is User and update_fields is not None and set(update_fields) <= {"last_login"}:
+        return
     credentials_changed()

@@ -118,3 +118,11 @@ def test_demoted_member_loses_writes_on_the_next_request(caching, client_for, bi
         membership.role = "viewer"
         membership.save()  # as the admin does
     assert_error(client.post("/api/v1/usage", body, format="json"), 403, "permission_denied")
+
+
+def test_a_sign_in_elsewhere_keeps_the_cache(caching, key_client, owner, django_capture_on_commit_callbacks):
+    assert len(public_queries(key_client)) == 2
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        owner.save(update_fields=["last_login"])  # what django.contrib.auth's login does
+    assert callbacks == []
+    assert public_queries(key_client) == []
