@@ -159,10 +159,13 @@ def bench_p2(port: int, key: str, seconds: float, rate: int) -> dict:
             statuses[status] = statuses.get(status, 0) + 1
 
     # Warm-up: every worker imports and connects before the clock starts (not counted).
-    warm_up = ThreadPoolExecutor(max_workers=8)
-    list(warm_up.map(lambda _: _post(http.client.HTTPConnection("127.0.0.1", port, timeout=10), "/api/v1/usage",
-                                     _single_body(), key), range(200)))
-    warm_up.shutdown()
+    def warm(_):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        _post(conn, "/api/v1/usage", _single_body(), key)
+        conn.close()
+
+    with ThreadPoolExecutor(max_workers=8) as warm_up:
+        list(warm_up.map(warm, range(200)))
     start = time.perf_counter() + 0.5
     with ThreadPoolExecutor(max_workers=32) as pool:
         for i in range(total):
