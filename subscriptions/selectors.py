@@ -76,6 +76,15 @@ def free_plan() -> Plan:
                                               price_monthly=0, price_yearly=0, limits={})
 
 
+def plan_paid_for(account: BillingAccount) -> Plan | None:
+    """The plan the current period was paid for: after a downgrade at period end, the previous
+    (bigger) plan until then -- its entitlements, and its overage price, still apply."""
+    if account.previous_plan is not None and account.previous_plan_until and \
+            tenant_now(account) < account.previous_plan_until:
+        return account.previous_plan
+    return account.plan
+
+
 def entitlements_get(*, tenant) -> Entitlements:
     """Effective plan and limits: active/trialing -> the plan (the previous, bigger plan until the
     period end after a downgrade); past_due -> the plan for SUBSCRIPTION_GRACE_DAYS after the failed
@@ -86,9 +95,8 @@ def entitlements_get(*, tenant) -> Entitlements:
     if account is not None and account.plan is not None:
         now = tenant_now(account)
         if status in ("active", "trialing"):
-            plan, reason = account.plan, "subscription"
-            if account.previous_plan is not None and account.previous_plan_until and now < account.previous_plan_until:
-                plan, reason = account.previous_plan, "paid_until_period_end"
+            plan = plan_paid_for(account)
+            reason = "subscription" if plan is account.plan else "paid_until_period_end"
         elif status == "past_due" and account.past_due_since:
             grace_until = account.past_due_since + timedelta(days=settings.SUBSCRIPTION_GRACE_DAYS)
             if now < grace_until:

@@ -190,15 +190,12 @@ def usage_overage_estimate(*, tenant) -> OverageEstimate | None:
     plan's graduated overage price does (the allowance free, then unit_amount per block_size units,
     pro rata, rounded once half-up). None without a live monthly subscription on a plan with an
     overage (a yearly plan's allowance spans its year, not this usage period)."""
-    from subscriptions.selectors import billing_account_get, tenant_now
+    from subscriptions.selectors import billing_account_get, plan_paid_for
 
     account = billing_account_get(tenant=tenant)
     if account is None or not account.is_live or account.billing_cycle != "monthly":
         return None
-    plan = account.plan
-    if account.previous_plan is not None and account.previous_plan_until and \
-            tenant_now(account) < account.previous_plan_until:
-        plan = account.previous_plan  # a deferred downgrade: the old plan's price bills this period
+    plan = plan_paid_for(account)
     if plan is None or not plan.has_overage or plan.overage_limit is None:
         return None
     start, _ = period_resolve(tenant=tenant, period="current")
