@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,7 +19,6 @@ from portal.access import OWNER_ROLES, WRITE_ROLES, member_required, request_mem
 from coupons import services as coupon_services
 from notifications import selectors as notification_selectors
 from invoicing import selectors as invoice_selectors
-from invoicing.models import InvoiceDocument
 from invoicing.services import documents as document_services
 from invoicing.services import payments as invoice_payments
 from notifications import services as notification_services
@@ -362,17 +361,10 @@ def invoice_detail(request, invoice_id: str):
 def invoice_pdf(request, invoice_id: str):
     """The stored PDF, as the API's pdf view serves it; 404 while it is not rendered yet."""
     row = _invoice_or_404(request, invoice_id)
-    document = invoice_selectors.document_get(invoice_id=row.id)
+    document = document_services.document_ready_get(tenant=request.tenant, invoice_id=row.id)
     if document is None:
-        document_services.document_request(tenant=request.tenant, invoice_id=row.id)
-    if document is None or document.status != InvoiceDocument.Status.READY or not document.file:
         raise Http404("The PDF is being rendered; retry in a few seconds.")
-    with document.file.open("rb") as handle:
-        body = handle.read()
-    response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{row.stripe_data.get("number") or row.id}.pdf"'
-    response["X-Checksum-SHA256"] = document.checksum
-    return response
+    return document_services.document_response(document, invoice=row, disposition="attachment")
 
 
 @require_POST

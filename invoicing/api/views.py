@@ -2,7 +2,6 @@
 
 from decimal import Decimal
 
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
@@ -11,7 +10,6 @@ from billing_project.api.exceptions import InvalidRequest, NotFound
 from billing_project.api.views import BaseApiView, BaseListApiView
 from invoicing import selectors
 from invoicing.api import serializers as s
-from invoicing.models import InvoiceDocument
 from invoicing.services import documents as document_services
 from invoicing.services import finance, payments
 
@@ -72,19 +70,11 @@ class InvoicePdfApi(BaseApiView):
                    summary="The invoice's branded PDF (404 pdf_not_ready while it renders)")
     def get(self, request, invoice_id):
         row = _invoice(request, invoice_id)
-        document = selectors.document_get(invoice_id=row.id)
+        document = document_services.document_ready_get(tenant=request.auth.tenant, invoice_id=row.id)
         if document is None:
-            # Never rendered (an invoice older than this service, or a lost task): start it now.
-            document_services.document_request(tenant=request.auth.tenant, invoice_id=row.id)
-        if document is None or document.status != InvoiceDocument.Status.READY or not document.file:
             raise NotFound("The PDF is being rendered; retry in a few seconds.", code="pdf_not_ready",
                            headers={"Retry-After": "5"})
-        with document.file.open("rb") as handle:
-            body = handle.read()
-        response = HttpResponse(body, content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{row.stripe_data.get("number") or row.id}.pdf"'
-        response["X-Checksum-SHA256"] = document.checksum
-        return response
+        return document_services.document_response(document, invoice=row, disposition="inline")
 
 
 class InvoicePayApi(BaseApiView):

@@ -7,6 +7,7 @@ import logging
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
+from django.http import HttpResponse
 from django.utils import timezone
 
 from invoicing import documents, gateway, selectors
@@ -28,6 +29,31 @@ def document_request(*, tenant, invoice_id: str) -> InvoiceDocument:
         transaction.on_commit(lambda: invoice_render_pdf.apply_async(
             kwargs={"invoice_id": invoice_id}, headers={"_schema_name": schema}))
     return document
+
+
+def document_ready_get(*, tenant, invoice_id: str) -> InvoiceDocument | None:
+    """The invoice's stored PDF when it is ready to serve, else None (the caller answers "retry later").
+
+    An invoice with no document at all (older than this service, or its task was lost) gets a render
+    requested here, so asking for the PDF is enough to make it appear."""
+    document = selectors.document_get(invoice_id=invoice_id)
+    if document is None:
+        document_request(tenant=tenant, invoice_id=invoice_id)
+        return None
+    if document.status != InvoiceDocument.Status.READY or not document.file:
+        return None
+    return document
+
+
+def document_response(document: InvoiceDocument, *, invoice, disposition: str) -> HttpResponse:
+    """The stored PDF as an HTTP answer named after the invoice's number, with the checksum a reader
+    can verify it by; `disposition` is "inline" (API) or "attachment" (portal download)."""
+    with document.file.open("rb") as handle:
+        body = handle.read()
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'{disposition}; filename="{invoice.stripe_data.get("number") or invoice.id}.pdf"'
+    response["X-Checksum-SHA256"] = document.checksum
+    return response
 
 
 def _invoice_data(tenant, invoice_id: str) -> dict:
