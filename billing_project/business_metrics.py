@@ -18,11 +18,10 @@ import logging
 from decimal import Decimal
 
 import redis
-from django.conf import settings
 from prometheus_client import REGISTRY
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from billing_project.redis import get_redis
+from billing_project.redis import get_redis, redis_key
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +50,7 @@ GAUGE_TTL_SECONDS = 5 * 60
 
 
 def series_key(name: str) -> str:
-    prefix = settings.CACHES["default"].get("KEY_PREFIX", "billing")
-    return f"{prefix}:metrics:{name}"
+    return redis_key("metrics", name)
 
 
 def _field(name: str, labelnames: tuple[str, ...], labels: dict) -> str:

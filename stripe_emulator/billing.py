@@ -48,8 +48,8 @@ def _transformed(price, quantity):
     return (Decimal(quantity) / Decimal(transform["divide_by"])).quantize(Decimal(1), rounding=rounding)
 
 
-def _tier_unit(tier):
-    return Decimal(tier["unit_amount_decimal"] or tier["unit_amount"] or 0)
+def _unit_amount(price_or_tier):
+    return Decimal(price_or_tier["unit_amount_decimal"] or price_or_tier["unit_amount"] or 0)
 
 
 def _tier_flat(tier):
@@ -62,20 +62,18 @@ def price_amount(price, quantity):
     every unit at the tier the total falls in. Flat amounts count for tiers that hold units."""
     quantity = Decimal(quantity)
     if price["billing_scheme"] != "tiered":
-        unit = Decimal(price["unit_amount_decimal"] if price["unit_amount_decimal"] is not None
-                       else price["unit_amount"] or 0)
-        return unit * _transformed(price, quantity)
+        return _unit_amount(price) * _transformed(price, quantity)
     tiers = price["_tiers"]
     if price["tiers_mode"] == "volume":
         tier = next(t for t in tiers if t["up_to"] is None or quantity <= t["up_to"])
-        return (_tier_unit(tier) * quantity + _tier_flat(tier)) if quantity > 0 else Decimal(0)
+        return (_unit_amount(tier) * quantity + _tier_flat(tier)) if quantity > 0 else Decimal(0)
     total, lower = Decimal(0), Decimal(0)
     for tier in tiers:
         upper = Decimal(tier["up_to"]) if tier["up_to"] is not None else None
         units = (quantity if upper is None else min(quantity, upper)) - lower
         if units <= 0:
             break
-        total += _tier_unit(tier) * units + _tier_flat(tier)
+        total += _unit_amount(tier) * units + _tier_flat(tier)
         if upper is None:
             break
         lower = upper

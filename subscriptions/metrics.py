@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count
 
 from billing_project.business_metrics import business_gauges_store
-from billing_project.money import exponent
+from billing_project.money import to_major
 from subscriptions.models import BillingAccount, BillingCycle, Plan
 
 SUBSCRIPTIONS = "billing_subscriptions_total"
@@ -41,8 +41,8 @@ def subscription_metrics_compute() -> dict[str, dict[tuple[str, ...], Decimal | 
                        else Decimal(row["plan__price_monthly"]))
             currency = row["plan__currency"]
             mrr_minor[currency] = mrr_minor.get(currency, Decimal(0)) + monthly * row["n"]
-    mrr = {(currency,): amount.scaleb(-exponent(currency)).quantize(Decimal(1).scaleb(-exponent(currency)),
-                                                                     rounding=ROUND_HALF_UP)
+    # Rounded half-up to the minor unit once, on the sum (yearly / 12 has fractions of a cent).
+    mrr = {(currency,): Decimal(to_major(int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)), currency))
            for currency, amount in mrr_minor.items()}
     return {SUBSCRIPTIONS: dict(subscriptions), MRR: mrr}
 

@@ -32,7 +32,9 @@ EPOCH_RECHECK_SECONDS = 0.05
 
 
 def _epoch_key() -> str:
-    return f"{settings.CACHES['default'].get('KEY_PREFIX', 'billing')}:tenants:credentials:epoch"
+    from billing_project.redis import redis_key
+
+    return redis_key("tenants", "credentials", "epoch")
 
 
 def _cacheable() -> bool:

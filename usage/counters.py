@@ -13,9 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 
 import redis
-from django.conf import settings
 
-from billing_project.redis import get_redis
+from billing_project.redis import get_redis, redis_key
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +35,7 @@ def plain_decimal(value: Decimal) -> str:
 
 
 def counter_key(schema: str, resource: str, period_start: datetime) -> str:
-    prefix = settings.CACHES["default"].get("KEY_PREFIX", "billing")
-    return f"{prefix}:{schema}:usage:{resource}:{int(period_start.timestamp())}"
+    return redis_key(schema, "usage", resource, int(period_start.timestamp()))
 
 
 def counters_store(schema: str, values: list[tuple[str, datetime, Decimal, bool]]) -> None:

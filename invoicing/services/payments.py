@@ -132,14 +132,15 @@ def payment_success_record(*, tenant, data, trigger: str = PaymentAttempt.Trigge
     with transaction.atomic():
         attempt, created = _record_attempt(tenant=tenant, data=data, outcome=PaymentAttempt.Outcome.SUCCEEDED,
                                            trigger=trigger)
-        if created and int(data.get("amount_paid") or 0) > 0:
-            # A $0 invoice (trial start, 100% coupon) is paid without a charge: not a payment.
+        # A $0 invoice (trial start, 100% coupon) is paid without a charge: not a payment to count or
+        # a receipt to announce.
+        amount_paid = int(data.get("amount_paid") or 0)
+        if created and amount_paid > 0:
             payment_attempt_count(status=attempt.outcome, currency=attempt.currency)
         state = invoice_state_sync(tenant=tenant, data=data)
-        if int(data.get("amount_paid") or 0) > 0:
-            # A $0 invoice (trial start, 100% coupon) took no payment: no receipt to announce.
+        if amount_paid > 0:
             emit(tenant=tenant, kind="payment_succeeded", object_id=data["id"],
-                 data={"amount_paid": int(data.get("amount_paid") or 0), "currency": data["currency"],
+                 data={"amount_paid": amount_paid, "currency": data["currency"],
                        "invoice_number": state.number, "recovered": state.dunning == InvoiceState.Dunning.RECOVERED})
         document_request(tenant=tenant, invoice_id=data["id"])
     return state

@@ -21,6 +21,12 @@ OVERAGE_CYCLES = (("monthly", "month", 1, "stripe_overage_price_id"),
                   ("yearly", "year", 12, "stripe_overage_price_id_yearly"))
 
 
+def price_id_for(plan: Plan, cycle: str, *, overage: bool = False) -> str:
+    """The plan's Stripe price id for the cycle ("" until synced): its price, or its metered overage price."""
+    monthly, yearly = OVERAGE_CYCLES if overage else CYCLES
+    return getattr(plan, (monthly if cycle == "monthly" else yearly)[3])
+
+
 def lookup_key_for(plan: Plan, cycle: str) -> str:
     return f"{plan.code}_{cycle}"
 

@@ -9,7 +9,7 @@ from billing_project.api.exceptions import Conflict, InvalidRequest, NotFound
 from billing_project.stripe_client import stripe_configured
 from subscriptions import gateway
 from subscriptions.models import BillingAccount, Plan
-from subscriptions.services.catalog import plan_sync_to_stripe
+from subscriptions.services.catalog import plan_sync_to_stripe, price_id_for
 from subscriptions.services.common import from_ts, mirror, op_key
 from subscriptions.services.customers import customer_ensure
 from subscriptions.services.state import account_apply_subscription, licensed_item, metered_items
@@ -24,24 +24,27 @@ def _plan_price(*, plan_id: str, billing_cycle: str) -> tuple[Plan, str]:
         raise InvalidRequest(f"No active plan {plan_id!r}.", code="plan_not_found", detail={"plan_id": ["Unknown plan."]})
     if billing_cycle not in ("monthly", "yearly"):
         raise InvalidRequest("billing_cycle is monthly or yearly.", detail={"billing_cycle": ["monthly or yearly"]})
-    price_id = plan.stripe_price_id if billing_cycle == "monthly" else plan.stripe_price_id_yearly
-    if (not price_id or (plan.has_overage and not _overage_price_id(plan, billing_cycle))) and stripe_configured():
+    if not _synced(plan, billing_cycle) and stripe_configured():
         # `make run` seeds before Stripe is up and a plan added in the admin may not be synced yet:
         # the (idempotent) catalog sync of this one plan runs on first use instead of failing.
         plan_sync_to_stripe(plan=plan, actor="system (first use)")
         plan.refresh_from_db()
-        price_id = plan.stripe_price_id if billing_cycle == "monthly" else plan.stripe_price_id_yearly
-    if not price_id or (plan.has_overage and not _overage_price_id(plan, billing_cycle)):
+    if not _synced(plan, billing_cycle):
         raise Conflict(f"Plan {plan.code} is not synced to Stripe yet (manage.py sync_plans_to_stripe).",
                        code="plan_not_synced")
-    return plan, price_id
+    return plan, price_id_for(plan, billing_cycle)
+
+
+def _synced(plan: Plan, cycle: str) -> bool:
+    """The plan has its Stripe price for the cycle and, when it bills an overage, the overage price."""
+    return bool(price_id_for(plan, cycle)) and (not plan.has_overage or bool(_overage_price_id(plan, cycle)))
 
 
 def _overage_price_id(plan: Plan | None, cycle: str) -> str | None:
     """The plan's metered overage price for the cycle, None when the plan bills no overage."""
     if plan is None or not plan.has_overage:
         return None
-    return (plan.stripe_overage_price_id if cycle == "monthly" else plan.stripe_overage_price_id_yearly) or None
+    return price_id_for(plan, cycle, overage=True) or None
 
 
 def _item_changes(current, *, price_id: str, overage_price_id: str | None, keep_metered: bool = False) -> list[dict]:
