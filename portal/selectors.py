@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from invoicing import selectors as invoice_selectors
 from subscriptions import selectors as subscription_selectors
 from subscriptions.models import BillingAccount
 from tenants import selectors as tenant_selectors
@@ -44,3 +45,19 @@ def dashboard_get(*, tenant: Tenant) -> Dashboard:
         daily=usage_selectors.usage_daily_get(tenant=tenant),
         overage=usage_selectors.usage_overage_estimate(tenant=tenant),
     )
+
+
+def invoice_list(*, tenant: Tenant, limit: int) -> list[invoice_selectors.InvoiceView]:
+    """The tenant's newest `limit` invoices as views (status, total, overdue), without their lines."""
+    rows = list(invoice_selectors.invoice_queryset(tenant=tenant).order_by("-created")[:limit])
+    states = invoice_selectors.invoice_states(invoice_ids=[row.id for row in rows])
+    return [invoice_selectors.invoice_view(row.stripe_data, state=states.get(row.id)) for row in rows]
+
+
+def invoice_detail_get(*, tenant: Tenant, invoice_id: str) -> invoice_selectors.InvoiceView | None:
+    """One of the tenant's invoices with its lines, or None (another tenant's id is the same None)."""
+    row = invoice_selectors.invoice_get(tenant=tenant, invoice_id=invoice_id)
+    if row is None:
+        return None
+    state = invoice_selectors.invoice_states(invoice_ids=[row.id]).get(row.id)
+    return invoice_selectors.invoice_view(row.stripe_data, with_lines=True, state=state)

@@ -1,10 +1,10 @@
 """Portal pages on the tenant's host. Thin: forms validate, the owning apps' services and selectors do
 the work, portal.access decides who may see what."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
-from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -14,14 +14,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from billing_project.api.exceptions import DomainError
-from portal import selectors, services
-from portal.access import OWNER_ROLES, WRITE_ROLES, member_required, request_membership, session_login
 from coupons import services as coupon_services
-from notifications import selectors as notification_selectors
 from invoicing import selectors as invoice_selectors
 from invoicing.services import documents as document_services
 from invoicing.services import payments as invoice_payments
+from notifications import selectors as notification_selectors
 from notifications import services as notification_services
+from portal import selectors, services
+from portal.access import OWNER_ROLES, WRITE_ROLES, member_required, request_membership, session_login
 from portal.forms import (
     ApiKeyCreateForm,
     CouponForm,
@@ -43,6 +43,11 @@ from tenants import services as tenant_services
 
 def _client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "-")
+
+
+def _can_write(request) -> bool:
+    """Whether the member may change billing (pay, manage cards): the templates hide those buttons otherwise."""
+    return request.membership.role in WRITE_ROLES
 
 
 @never_cache
@@ -258,19 +263,23 @@ def _payment_error(exc: DomainError) -> str:
     return str(PAYMENT_ERROR_MESSAGES.get(exc.code, exc.message))
 
 
+def _card_words(card: dict) -> dict:
+    return {"brand": (card["brand"] or "").title(), "last4": card["last4"]}
+
+
 def _payment_methods_page(request, form, status=200):
     test_mode = _stripe_test_mode()
     cards, error, client_secret = [], None, None
     try:
         cards = payment_method_services.payment_method_list(tenant=request.tenant)
-        if not test_mode and request.membership.role in WRITE_ROLES:
+        if not test_mode and _can_write(request):
             # Stripe.js confirms this SetupIntent in the browser and posts the resulting pm id to the add view.
             client_secret = payment_method_services.setup_intent_create(tenant=request.tenant)
     except DomainError as exc:
         error = _payment_error(exc)
     return render(request, "portal/payment_methods.html", {
         "cards": cards, "form": form, "test_mode": test_mode, "load_error": error, "client_secret": client_secret,
-        "can_write": request.membership.role in WRITE_ROLES, "stripe_public_key": settings.STRIPE_PUBLIC_KEY,
+        "can_write": _can_write(request), "stripe_public_key": settings.STRIPE_PUBLIC_KEY,
     }, status=status)
 
 
@@ -296,8 +305,7 @@ def payment_method_add(request):
         except DomainError as exc:
             form.add_error(None, _payment_error(exc))
         else:
-            messages.success(request, _("%(brand)s ending in %(last4)s was added.")
-                             % {"brand": (card["brand"] or "").title(), "last4": card["last4"]})
+            messages.success(request, _("%(brand)s ending in %(last4)s was added.") % _card_words(card))
             return redirect("portal:payment-methods")
     return _payment_methods_page(request, form, status=400)
 
@@ -311,8 +319,7 @@ def payment_method_default(request, payment_method_id: str):
     except DomainError as exc:
         messages.error(request, _payment_error(exc))
     else:
-        messages.success(request, _("%(brand)s ending in %(last4)s is now the default card.")
-                         % {"brand": (card["brand"] or "").title(), "last4": card["last4"]})
+        messages.success(request, _("%(brand)s ending in %(last4)s is now the default card.") % _card_words(card))
     return redirect("portal:payment-methods")
 
 
@@ -341,20 +348,18 @@ def _invoice_or_404(request, invoice_id: str):
 
 @member_required(while_suspended=True)
 def invoices(request):
-    rows = list(invoice_selectors.invoice_queryset(tenant=request.tenant).order_by("-created")[:INVOICES_SHOWN])
-    states = invoice_selectors.invoice_states(invoice_ids=[row.id for row in rows])
-    views = [invoice_selectors.invoice_view(row.stripe_data, state=states.get(row.id)) for row in rows]
-    return render(request, "portal/invoices.html", {"invoices": views, "can_write": request.membership.role in WRITE_ROLES})
+    return render(request, "portal/invoices.html", {
+        "invoices": selectors.invoice_list(tenant=request.tenant, limit=INVOICES_SHOWN),
+        "can_write": _can_write(request),
+    })
 
 
 @member_required(while_suspended=True)
 def invoice_detail(request, invoice_id: str):
-    row = _invoice_or_404(request, invoice_id)
-    state = invoice_selectors.invoice_states(invoice_ids=[row.id]).get(row.id)
-    return render(request, "portal/invoice_detail.html", {
-        "invoice": invoice_selectors.invoice_view(row.stripe_data, with_lines=True, state=state),
-        "can_write": request.membership.role in WRITE_ROLES,
-    })
+    invoice = selectors.invoice_detail_get(tenant=request.tenant, invoice_id=invoice_id)
+    if invoice is None:
+        raise Http404("No such invoice.")
+    return render(request, "portal/invoice_detail.html", {"invoice": invoice, "can_write": _can_write(request)})
 
 
 @member_required(while_suspended=True)
