@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 
+from .faults import fault_from_json
 from .state import DEFAULT_SETTINGS
 
 
-def handle_control(emulator, method, path, body):
+def handle_control(emulator, method, path, body, query=None):
     """Serve one control request; returns ``(status, json_body)``."""
+    query = query or {}
     try:
         payload = json.loads(body) if body.strip() else {}
     except ValueError:
@@ -33,13 +35,13 @@ def handle_control(emulator, method, path, body):
     if path == "/_emulator/faults":
         with state.lock:
             if method == "POST":
-                if "path" not in payload or not (payload.get("status") or payload.get("delay")):
-                    return 400, {"error": {"type": "invalid_request_error",
-                                           "message": "A fault needs 'path' and 'status' or 'delay'"}}
-                state.faults.append({"path": payload["path"], "method": payload.get("method"),
-                                     "status": payload.get("status"), "delay": payload.get("delay"),
-                                     "count": int(payload.get("count", 1))})
+                try:
+                    state.faults.append(fault_from_json(payload))
+                except ValueError as exc:
+                    return 400, {"error": {"type": "invalid_request_error", "message": str(exc)}}
             elif method == "DELETE":
                 state.faults.clear()
-            return 200, {"object": "list", "data": [f for f in state.faults if f["count"] > 0]}
+            # Armed faults only; ?all lists spent ones too (with how often each fired).
+            shown = state.faults if query.get("all") else [f for f in state.faults if f["count"] > 0]
+            return 200, {"object": "list", "data": [dict(f) for f in shown]}
     return 404, {"error": {"type": "invalid_request_error", "message": f"Unknown control path {method} {path}"}}

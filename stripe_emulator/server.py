@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import fnmatch
 import json
 import logging
 import socket
@@ -16,6 +15,7 @@ from . import resources  # noqa: F401 - registers the routes
 from .control import handle_control
 from .encoding import expand, parse_form
 from .errors import StripeError, auth_error
+from .faults import InFlight, fault_response, fault_spec, take
 from .routing import Ctx, match
 from .state import API_VERSION, State, new_id
 from .webhooks import Dispatcher
@@ -57,7 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
         request_id = new_id("req", 14)
         headers = {"Request-Id": request_id, "Stripe-Version": self.headers.get("Stripe-Version") or API_VERSION}
         if url.path.startswith("/_emulator/"):
-            status, payload = handle_control(emulator, method, url.path, body)
+            status, payload = handle_control(emulator, method, url.path, body, parse_form(url.query))
             return self._send(status, payload, headers)
         try:
             self._authenticate()
@@ -88,13 +88,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status, payload, headers):
         data = json.dumps(payload, indent=2).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up waiting (a hang fault past its timeout): nobody is left to answer.
+            self.close_connection = True
 
 
 class EmulatorServer:
@@ -120,6 +124,7 @@ class EmulatorServer:
         self.state.wait_for_deliveries = self.dispatcher.wait_first_attempts
         self._httpd = None
         self._stop = threading.Event()
+        self._in_flight = InFlight()
 
     @property
     def url(self):
@@ -201,23 +206,54 @@ class EmulatorServer:
                 except OSError:
                     log.exception("could not save emulator state")
 
-    def _take_fault(self, method, path):
+    # ---- fault injection (tests only; see faults.py) ------------------------------------------
+    def inject_fault(self, path, *, method=None, status=None, delay=None, count=1, after=False):
+        """Make the next ``count`` requests matching ``method`` and ``path`` (a ``*`` pattern) fail:
+        ``status`` 409/429/5xx instead of the work, ``delay`` seconds first (a hang past the
+        client's timeout), or with ``after=True`` do the work, then wait ``delay`` and/or answer
+        ``status`` (the response is lost). Returns the fault (a live dict: ``fired`` counts hits)."""
+        fault = fault_spec(path, method=method, status=status, delay=delay, count=count, after=after)
         with self.state.lock:
-            for fault in self.state.faults:
-                if fault["count"] > 0 and fnmatch.fnmatchcase(path, fault["path"]) and \
-                        fault.get("method") in (None, method):
-                    fault["count"] -= 1
-                    return dict(fault)
-        return None
+            self.state.faults.append(fault)
+        return fault
+
+    def faults(self):
+        """Every fault injected since the last reset (spent ones too), with ``count`` left and ``fired``."""
+        with self.state.lock:
+            return [dict(f) for f in self.state.faults]
+
+    def clear_faults(self):
+        """Disarm every fault."""
+        with self.state.lock:
+            self.state.faults.clear()
+
+    def wait_requests_done(self, timeout=30.0):
+        """Block until no API request is being served (e.g. requests hung by a ``delay`` fault after
+        their client timed out); True when idle, False on timeout."""
+        return self._in_flight.wait_idle(timeout)
 
     def dispatch(self, method, path, params, request_id, idempotency_key, headers):
         """Run one API request; returns ``(status, json_body)``."""
-        fault = self._take_fault(method, path)
-        if fault:
-            if fault.get("delay"):
-                time.sleep(float(fault["delay"]))
-            if fault.get("status"):
-                return _fault_response(int(fault["status"]))
+        with self._in_flight:
+            with self.state.lock:
+                fault = take(self.state.faults, method, path)
+            if fault and not fault["after"]:
+                if fault["delay"]:
+                    time.sleep(fault["delay"])
+                if fault["status"]:
+                    return fault_response(fault["status"])
+            status, body = self._execute(method, path, params, request_id, idempotency_key, headers)
+            if fault and fault["after"]:
+                # The work is done (and stored under the Idempotency-Key); now lose the answer.
+                if fault["delay"]:
+                    time.sleep(fault["delay"])
+                if fault["status"]:
+                    headers.pop("Idempotent-Replayed", None)
+                    headers.pop("Original-Request", None)
+                    return fault_response(fault["status"])
+            return status, body
+
+    def _execute(self, method, path, params, request_id, idempotency_key, headers):
         handler, path_params = match(method, path)
         if handler is None:
             raise StripeError(404, f"Unrecognized request URL ({method}: {path}). Please see "
@@ -246,7 +282,7 @@ class EmulatorServer:
                 status, body = exc.status, exc.to_dict()
             except Exception:  # noqa: BLE001 - a bug must still answer like Stripe's api_error
                 log.error("emulator error on %s %s\n%s", method, path, traceback.format_exc())
-                status, body = _fault_response(500)
+                status, body = fault_response(500)
             finally:
                 state.current_request = None
             if key and status in _IDEMPOTENT_STATUSES:
@@ -254,12 +290,3 @@ class EmulatorServer:
                                           "body": body, "request_id": request_id}
                 state.dirty = True
         return status, body
-
-
-def _fault_response(status):
-    if status == 429:
-        err = StripeError(429, "Too many requests hit the API too quickly. We recommend an exponential "
-                               "backoff of your requests.", code="rate_limit")
-    else:
-        err = StripeError(status, "An unknown error occurred", type="api_error")
-    return status, err.to_dict()
