@@ -5,9 +5,11 @@ Actions go through the same services as the API, with the admin user as the acto
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -69,6 +71,42 @@ def _money(amount, currency) -> str:
     return money.money_format(amount or 0, currency or "usd", translation.get_language())
 
 
+def invoice_title(invoice) -> str:
+    """What the admin (titles, breadcrumbs, the history and the messages) calls an invoice: its number,
+    the total it is for and, while it is open, what is still due: "Invoice ACME-0007 for $290.00 (open,
+    $290.00 due)". dj-stripe's own __str__ printed amount_paid, in minor units read as major units:
+    "$6,775.00" for a $67.75 invoice, "$0.00" for any unpaid one."""
+    data = invoice.stripe_data or {}
+    number = data.get("number") or invoice.id
+    currency, status = data.get("currency"), data.get("status") or "-"
+    total = _money(data.get("total"), currency)
+    if status == "open":
+        return f"Invoice {number} for {total} ({status}, {_money(data.get('amount_remaining'), currency)} due)"
+    return f"Invoice {number} for {total} ({status})"
+
+
+# One name for an invoice wherever Django prints one (the admin's titles and log entries included).
+Invoice.__str__ = invoice_title
+
+# Who may do what on an invoice. Model permissions of dj-stripe's Invoice (granted to the staff groups
+# by tenants/migrations/0003): money actions need "change"; resending what the tenant was sent (and
+# re-rendering its PDF) needs the permission to resend notifications, which support has too.
+MONEY_PERMISSION = "djstripe.change_invoice"
+RESEND_PERMISSION = "notifications.change_delivery"
+
+
+def _creditable(tenant, data) -> int:
+    """Minor units a credit note may still take off an open invoice (0 for any other invoice)."""
+    return int(data.get("amount_remaining") or 0) if data.get("status") == "open" else 0
+
+
+def _refundable(tenant, data) -> int:
+    with tenant_context(tenant):
+        return selectors.refundable_amount(data=data)
+
+
+_change_request: ContextVar = ContextVar("invoice_admin_request", default=None)
+
 admin.site.unregister(Invoice)
 
 
@@ -76,20 +114,24 @@ admin.site.unregister(Invoice)
 class FinanceInvoiceAdmin(admin.ModelAdmin):
     """Replaces dj-stripe's invoice admin (whose change page needs fields this dj-stripe lacks)."""
 
-    list_display = ["number", "tenant", "status", "total", "amount_remaining", "created"]
+    list_display = ["number", "tenant", "status", "total", "amount_paid", "amount_remaining", "created"]
     list_filter = [StatusFilter, OverdueFilter, ("customer__subscriber", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "created"
     search_fields = ["id", "stripe_data__number", "customer__subscriber__slug", "customer__subscriber__name"]
     list_select_related = ["customer__subscriber"]
     actions = ["retry_payment", "resend", "rerender_pdf", "void", "mark_uncollectible"]
 
-    fields = readonly_fields = ["id", "tenant", "status", "total", "amount_remaining", "created", "finance_panel"]
+    fields = readonly_fields = ["id", "tenant", "status", "total", "amount_paid", "amount_remaining", "created",
+                                "finance_panel"]
 
     def has_add_permission(self, request):
         return False  # invoices are made by Stripe
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the invoice is Stripe's: it changes through the money actions only (MONEY_PERMISSION)
 
     @admin.display(description="tenant")
     def tenant(self, obj):
@@ -103,7 +145,11 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
     def total(self, obj):
         return _money(obj.stripe_data.get("total"), obj.stripe_data.get("currency"))
 
-    @admin.display(description="remaining")
+    @admin.display(description="paid")
+    def amount_paid(self, obj):
+        return _money(obj.stripe_data.get("amount_paid"), obj.stripe_data.get("currency"))
+
+    @admin.display(description="due")
     def amount_remaining(self, obj):
         return _money(obj.stripe_data.get("amount_remaining"), obj.stripe_data.get("currency"))
 
@@ -130,14 +176,42 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
                    if state else "no state")
         return format_html(
             "<table><tr><th>kind</th><th>description</th><th>qty</th><th>amount</th></tr>{}</table>"
-            "<p>{}</p><p>Dunning: {}</p><p>Attempts: {}</p><p>Credit notes: {}</p><p>Refunds: {}</p>"
-            '<p><a href="{}">Refund…</a> · <a href="{}">Credit note…</a></p>',
+            "<p>{}</p><p>Dunning: {}</p><p>Attempts: {}</p><p>Credit notes: {}</p><p>Refunds: {}</p><p>{}</p>",
             lines, pdf, dunning,
             "; ".join(f"#{a.attempt} {a.outcome} {a.trigger} {a.decline_code}" for a in attempts) or "none",
             "; ".join(f"{n.number} {n.kind} {_money(n.amount, n.currency)}" for n in notes) or "none",
             "; ".join(f"{r.status} {_money(r.amount, r.currency)} by {r.requested_by}" for r in refunds) or "none",
-            reverse("admin:invoicing_invoice_refund", args=[obj.pk]),
-            reverse("admin:invoicing_invoice_credit_note", args=[obj.pk]))
+            self._money_links(obj, tenant))
+
+    def _money_links(self, obj, tenant):
+        """The money actions this invoice allows now: a refund of what was paid and not yet refunded
+        (paid invoices), a credit note on what is still due (open ones). Shown to finance only."""
+        request = _change_request.get()
+        if request is None or not request.user.has_perm(MONEY_PERMISSION):
+            return ""
+        data, links = obj.stripe_data, []
+        refundable = _refundable(tenant, data)
+        if refundable > 0:
+            links.append(format_html('<a href="{}">Refund…</a> (up to {})',
+                                     reverse("admin:invoicing_invoice_refund", args=[obj.pk]),
+                                     _money(refundable, data.get("currency"))))
+        creditable = _creditable(tenant, data)
+        if creditable > 0:
+            links.append(format_html('<a href="{}">Credit note…</a> (up to {})',
+                                     reverse("admin:invoicing_invoice_credit_note", args=[obj.pk]),
+                                     _money(creditable, data.get("currency"))))
+        return format_html_join(" · ", "{}", ((link,) for link in links)) or "No refund or credit note possible."
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Read-only fields are given only the object; the panel's links depend on the user's rights.
+        token = _change_request.set(request)
+        try:
+            response = super().change_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # the panel is drawn when the template renders: while the request is known
+            return response
+        finally:
+            _change_request.reset(token)
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -153,28 +227,38 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
             except DomainError as exc:
                 self.message_user(request, f"{label}: {invoice.id}: {exc.message}", messages.ERROR)
 
-    @admin.action(description="Retry payment now")
+    def has_money_permission(self, request):
+        return request.user.has_perm(MONEY_PERMISSION)
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm(RESEND_PERMISSION)
+
+    def _require(self, request, permission: str) -> None:
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+
+    @admin.action(description="Retry payment now", permissions=["money"])
     def retry_payment(self, request, queryset):
         self._each(request, queryset, "Retry", lambda t, i: payments.invoice_pay(
             tenant=t, invoice_id=i.id, actor=request.user.email, raise_decline=False))
 
-    @admin.action(description="Resend (announce the invoice to the tenant again)")
+    @admin.action(description="Resend (announce the invoice to the tenant again)", permissions=["resend"])
     def resend(self, request, queryset):
         self._each(request, queryset, "Resend", lambda t, i: emit(
             tenant=t, kind="invoice_finalized", object_id=i.id, dedup_key=f"invoice_finalized:{i.id}:{time.time_ns()}",
             data={"invoice_number": i.stripe_data.get("number"), "resent_by": request.user.email}))
 
-    @admin.action(description="Re-render PDF")
+    @admin.action(description="Re-render PDF", permissions=["resend"])
     def rerender_pdf(self, request, queryset):
         self._each(request, queryset, "Re-render", lambda t, i: document_services.document_request(
             tenant=t, invoice_id=i.id))
 
-    @admin.action(description="Void")
+    @admin.action(description="Void", permissions=["money"])
     def void(self, request, queryset):
         self._each(request, queryset, "Void", lambda t, i: finance.invoice_void(
             tenant=t, invoice_id=i.id, actor=request.user.email))
 
-    @admin.action(description="Mark uncollectible")
+    @admin.action(description="Mark uncollectible", permissions=["money"])
     def mark_uncollectible(self, request, queryset):
         self._each(request, queryset, "Uncollectible", lambda t, i: finance.invoice_mark_uncollectible(
             tenant=t, invoice_id=i.id, actor=request.user.email))
@@ -198,6 +282,8 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
         return invoice, tenant
 
     def pdf_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         invoice, tenant = self._invoice_and_tenant(pk)
         with tenant_context(tenant):
             document = selectors.document_get(invoice_id=invoice.id)
@@ -205,9 +291,22 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
                 raise Http404("The PDF is not rendered yet.")
             return FileResponse(document.file.open("rb"), content_type="application/pdf")
 
-    def _money_form(self, request, pk, form_class, title, submit):
+    def _money_form(self, request, pk, form_class, title, submit, *, available):
+        """The form of a money action; `available(tenant, data)` is how much it may move (0: not offered
+        on this invoice: back to the invoice with the reason, as the service would refuse it)."""
+        self._require(request, MONEY_PERMISSION)
         invoice, tenant = self._invoice_and_tenant(pk)
+        limit = available(tenant, invoice.stripe_data)
+        if limit <= 0:
+            self.message_user(request, f"{title}: not possible on this invoice "
+                                       f"({invoice.stripe_data.get('status')}, nothing left to {title.lower()}).",
+                              messages.ERROR)
+            return redirect("admin:djstripe_invoice_change", invoice.pk)
         form = form_class(request.POST or None)
+        form.fields["amount"].help_text = (f"Decimal in the invoice's currency, at most "
+                                           f"{money.to_major(limit, invoice.stripe_data['currency'])} "
+                                           f"({_money(limit, invoice.stripe_data['currency'])})"
+                                           + ("; empty: all of it." if not form.fields["amount"].required else "."))
         if request.method == "POST" and form.is_valid():
             currency = invoice.stripe_data["currency"]
             raw = form.cleaned_data.get("amount")
@@ -225,7 +324,7 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
 
     def refund_view(self, request, pk):
         return self._money_form(request, pk, RefundForm, "Refund", lambda t, i, amount, reason: finance.refund_create(
-            tenant=t, invoice_id=i.id, amount=amount, reason=reason, actor=request.user.email))
+            tenant=t, invoice_id=i.id, amount=amount, reason=reason, actor=request.user.email), available=_refundable)
 
     def credit_note_view(self, request, pk):
         def submit(t, i, amount, reason):
@@ -233,10 +332,11 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
                 raise DomainError("Give an amount.")
             return finance.credit_note_create(tenant=t, invoice_id=i.id, amount=amount, reason=reason,
                                               actor=request.user.email)
-        return self._money_form(request, pk, CreditNoteForm, "Credit note", submit)
+        return self._money_form(request, pk, CreditNoteForm, "Credit note", submit, available=_creditable)
 
     def pending_refunds_view(self, request):
         """Refunds waiting for a checker, across tenants (one query per tenant schema)."""
+        self._require(request, MONEY_PERMISSION)
         if request.method == "POST":
             tenant = get_object_or_404(tenant_list(), slug=request.POST["tenant"])
             service = finance.refund_approve if request.POST.get("decision") == "approve" else finance.refund_reject

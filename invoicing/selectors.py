@@ -197,6 +197,14 @@ def refunded_or_pending(*, invoice_id: str) -> int:
         .aggregate(total=Sum("amount"))["total"] or 0
 
 
+def refundable_amount(*, data: dict) -> int:
+    """Minor units of an invoice (Stripe's data) that can still be refunded: what a paid invoice took,
+    less what was refunded or waits for approval; 0 for an invoice that is not paid. Run in the tenant's schema."""
+    if data.get("status") != "paid":
+        return 0
+    return max(int(data.get("amount_paid") or 0) - refunded_or_pending(invoice_id=data["id"]), 0)
+
+
 def refund_list_pending() -> QuerySet[Refund]:
     return Refund.objects.filter(status=Refund.Status.PENDING_APPROVAL)
 

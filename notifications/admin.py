@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
@@ -67,7 +68,7 @@ class TenantSchemaAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra = {**(extra_context or {}), "chosen_tenant": _chosen_tenant(request),
                  "tenants": Tenant.objects.exclude(schema_name="public").order_by("slug"),
-                 "send_test_form": SendTestForm()}
+                 "send_test_form": SendTestForm(), "can_resend": request.user.has_perm("notifications.change_delivery")}
         return self._in_tenant(request, super().changelist_view, extra_context=extra)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -102,7 +103,11 @@ class DeliveryAdmin(TenantSchemaAdmin):
     def last_error_short(self, obj):
         return (obj.last_error or "")[:80]
 
-    @admin.action(description="Resend the selected deliveries")
+    def has_resend_permission(self, request):
+        # support and finance (tenants/migrations/0003); read_only only reads the log.
+        return request.user.has_perm("notifications.change_delivery")
+
+    @admin.action(description="Resend the selected deliveries", permissions=["resend"])
     def resend(self, request, queryset):
         tenant = connection.tenant
         for delivery in queryset:
@@ -114,6 +119,8 @@ class DeliveryAdmin(TenantSchemaAdmin):
                 *super().get_urls()]
 
     def send_test_view(self, request):
+        if not self.has_resend_permission(request):
+            raise PermissionDenied
         tenant = _chosen_tenant(request)
         if tenant is None:
             return HttpResponseRedirect(reverse("admin:index"))

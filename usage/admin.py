@@ -42,6 +42,9 @@ class TenantSchemaAdmin(admin.ModelAdmin):
             query = request.GET.copy()
             query.pop("tenant")
             return HttpResponseRedirect(f"{request.path}?{query.urlencode()}" if query else request.path)
+        # Permissions are read (and cached on the user) in public: the tenant schema has its own content
+        # types, so a permission check made inside it would not find the staff group's grants (403).
+        request.user.get_all_permissions()
         with tenant_context(tenant):
             response = view(request, *args, **kwargs)
             if hasattr(response, "render"):

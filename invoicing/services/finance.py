@@ -30,14 +30,13 @@ def refund_create(*, tenant, invoice_id: str, amount: int | None, reason: str, a
     is left to refund is a 400. Above the policy's threshold the refund waits for a second finance
     user (`refund_approve`); otherwise it goes to Stripe at once as a credit note with refund_amount."""
     data = fresh_invoice(tenant=tenant, invoice_id=invoice_id)
-    paid = int(data.get("amount_paid") or 0)
-    if data["status"] != "paid" or paid <= 0:
+    if data["status"] != "paid" or int(data.get("amount_paid") or 0) <= 0:
         raise Conflict("Only a paid invoice can be refunded.", code="invoice_not_refundable")
     with transaction.atomic():
         # Serialises refunds of one invoice: two concurrent requests cannot both take the last money.
         state = invoice_state_sync(tenant=tenant, data=data)
         type(state).objects.select_for_update().get(pk=state.pk)
-        available = paid - selectors.refunded_or_pending(invoice_id=invoice_id)
+        available = selectors.refundable_amount(data=data)
         amount = available if amount is None else amount
         if amount <= 0 or amount > available:
             # In the API's own unit (a decimal string in major units), the one the caller gave the amount in.
