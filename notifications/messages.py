@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -77,15 +78,20 @@ FACT_LABELS = {
     "card": gettext_noop("Card"),
     "expires": gettext_noop("Expires"),
 }
-ACTIONS = {  # kind -> (button label, data key of the link); the portal when the key is missing
-    "payment_failed": (gettext_noop("Update payment method"), "hosted_invoice_url"),
-    "payment_succeeded": (gettext_noop("Download receipt"), "invoice_pdf"),
-    "invoice_finalized": (gettext_noop("Download PDF"), "invoice_pdf"),
-    "invoice_overdue": (gettext_noop("Pay invoice"), "hosted_invoice_url"),
-    "card_expiring": (gettext_noop("Update card"), None),
-    "trial_ending": (gettext_noop("Add a payment method"), None),
-    "usage_limit_exceeded": (gettext_noop("Upgrade plan"), None),
+# kind -> (button label, the portal page it opens: a portal URL name, given the invoice's id when the
+# page is an invoice's). The exact page, not the portal's home: a visitor who must sign in first comes
+# back to it (the login keeps `next`).
+ACTIONS = {
+    "payment_failed": (gettext_noop("Update payment method"), "portal:payment-methods"),
+    "payment_succeeded": (gettext_noop("Download receipt"), "portal:invoice-pdf"),
+    "invoice_finalized": (gettext_noop("Download PDF"), "portal:invoice-pdf"),
+    "invoice_overdue": (gettext_noop("Pay invoice"), "portal:invoice-detail"),
+    "card_expiring": (gettext_noop("Update card"), "portal:payment-methods"),
+    "trial_ending": (gettext_noop("Add a payment method"), "portal:payment-methods"),
+    "usage_limit_exceeded": (gettext_noop("Upgrade plan"), "portal:plans"),
+    "refund_issued": (gettext_noop("View invoice"), "portal:invoice-detail"),
 }
+INVOICE_PAGES = frozenset({"portal:invoice-pdf", "portal:invoice-detail"})
 
 @dataclass
 class Message:
@@ -171,9 +177,22 @@ class _Blank(dict):
         return "—"
 
 
-def portal_url(tenant) -> str:
-    port = f":{settings.PORTAL_PORT}" if settings.PORTAL_PORT not in ("", "80", "443") else ""
-    return f"{settings.PORTAL_SCHEME}://{tenant.slug}.{settings.BASE_DOMAIN}{port}/"
+def portal_url(tenant, page: str = "", *, invoice_id: str = "") -> str:
+    """The absolute URL of a page of the tenant's portal (its home without `page`). An invoice's page
+    without an invoice id is the invoice list."""
+    from tenants.services.provisioning import portal_url_for
+
+    home = portal_url_for(tenant.slug)
+    if not page:
+        return home
+    if page in INVOICE_PAGES:
+        if not invoice_id:
+            page, args = "portal:invoices", []
+        else:
+            args = [invoice_id]
+    else:
+        args = []
+    return home.rstrip("/") + reverse(page, args=args, urlconf=settings.ROOT_URLCONF)
 
 
 def message_build(*, tenant, kind: str, data: dict | None = None, object_id: str = "",
@@ -190,9 +209,10 @@ def message_build(*, tenant, kind: str, data: dict | None = None, object_id: str
         rows = [(_(label), facts[key]) for key, label in FACT_LABELS.items() if facts.get(key)]
         action_label, action_url = "", ""
         if kind in ACTIONS:
-            label_id, url_key = ACTIONS[kind]
+            label_id, page = ACTIONS[kind]
             action_label = _(label_id)
-            action_url = (data.get(url_key) if url_key else "") or portal_url(tenant)
+            invoice_id = data.get("invoice_id") or (object_id if object_id.startswith("in_") else "")
+            action_url = portal_url(tenant, page, invoice_id=invoice_id)
         footer = _("You receive this email as a billing contact of %(tenant)s. Choose which notifications "
                    "you get in your notification settings.") % {"tenant": tenant.name}
     return Message(kind=kind, locale=locale, title=title[:200], body=body, facts=rows,

@@ -161,6 +161,32 @@ TEST_CARD_CHOICES = [
     ("pm_card_chargeDeclined", _("Declined card")),
     ("pm_card_chargeCustomerFail", _("Attaches, then charges fail")),
 ]
+# Why a bank refused a card, by Stripe's decline code, in the visitor's language (Stripe's own message
+# is English only). The one place for every portal page that charges or saves a card; a code not
+# listed (lost or stolen cards included: not told apart on purpose) reads as the generic reason.
+GENERIC_DECLINE = _("your bank gave no reason; try another card or contact your bank.")
+DECLINE_REASONS = {
+    "insufficient_funds": _("insufficient funds."),
+    "expired_card": _("the card has expired."),
+    "incorrect_cvc": _("the security code (CVC) is incorrect."),
+    "invalid_cvc": _("the security code (CVC) is incorrect."),
+    "incorrect_number": _("the card number is incorrect."),
+    "invalid_number": _("the card number is incorrect."),
+    "invalid_expiry_month": _("the expiry date is incorrect."),
+    "invalid_expiry_year": _("the expiry date is incorrect."),
+    "processing_error": _("an error occurred while processing the card; try again in a few minutes."),
+    "card_velocity_exceeded": _("the card's limit was exceeded."),
+    "withdrawal_count_limit_exceeded": _("the card's limit was exceeded."),
+    "card_not_supported": _("the card does not support this kind of payment."),
+    "currency_not_supported": _("the card does not support this currency."),
+    "authentication_required": _("your bank asks you to confirm the payment."),
+}
+
+
+def decline_reason(decline_code: str | None) -> str:
+    return str(DECLINE_REASONS.get(decline_code or "", GENERIC_DECLINE))
+
+
 PAYMENT_ERROR_MESSAGES = {
     "payment_method_in_use": _("This card pays your subscription; make another card the default first."),
     "not_found": _("No such payment method."),

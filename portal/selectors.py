@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django_tenants.utils import schema_context
+
 from invoicing import selectors as invoice_selectors
 from subscriptions import selectors as subscription_selectors
 from subscriptions.models import BillingAccount
@@ -30,20 +32,29 @@ class Dashboard:
     usage: list[usage_selectors.ResourceUsage]  # the current billing period, per resource
     daily: list[dict]  # the same period day by day, per resource (usage_daily_get), for the chart
     overage: usage_selectors.OverageEstimate | None  # usage above the limit billed on the next invoice
+    open_invoice: invoice_selectors.InvoiceView | None = None  # what the banner's "Pay now" pays (oldest open)
 
     @property
     def has_usage(self) -> bool:
         return any(day["cumulative"] for series in self.daily for day in series["days"])
 
 
+def open_invoice_get(*, tenant: Tenant) -> invoice_selectors.InvoiceView | None:
+    """The tenant's oldest open invoice (the one dunning is about), or None."""
+    row = invoice_selectors.invoice_queryset(tenant=tenant, status="open").order_by("created").first()
+    return invoice_selectors.invoice_view(row.stripe_data) if row is not None else None
+
+
 def dashboard_get(*, tenant: Tenant) -> Dashboard:
+    billing_status = tenant_selectors.tenant_billing_status(tenant=tenant)
     return Dashboard(
-        billing_status=tenant_selectors.tenant_billing_status(tenant=tenant),
+        billing_status=billing_status,
         entitlements=subscription_selectors.entitlements_get(tenant=tenant),
         subscription=subscription_selectors.subscription_get_current(tenant=tenant),
         usage=usage_selectors.usage_summary_get(tenant=tenant),
         daily=usage_selectors.usage_daily_get(tenant=tenant),
         overage=usage_selectors.usage_overage_estimate(tenant=tenant),
+        open_invoice=open_invoice_get(tenant=tenant) if billing_status != "ok" else None,
     )
 
 
@@ -61,3 +72,11 @@ def invoice_detail_get(*, tenant: Tenant, invoice_id: str) -> invoice_selectors.
         return None
     state = invoice_selectors.invoice_states(invoice_ids=[row.id]).get(row.id)
     return invoice_selectors.invoice_view(row.stripe_data, with_lines=True, state=state)
+
+
+def invoice_credits_get(*, tenant: Tenant, invoice_id: str) -> dict:
+    """What was given back on one of the tenant's invoices: its credit notes (refunds and credits, newest
+    first) and the refunds still waiting for approval. Call with an invoice of the tenant's."""
+    with schema_context(tenant.schema_name):
+        return {"credit_notes": list(invoice_selectors.credit_note_list(invoice_id=invoice_id).order_by("-created")),
+                "pending_refunds": list(invoice_selectors.refund_list_pending().filter(invoice_id=invoice_id))}

@@ -32,6 +32,7 @@ from portal.forms import (
     PasswordResetForm,
     PaymentMethodAddForm,
     PlanChangeForm,
+    decline_reason,
 )
 from portal.templatetags.portal import discount as discount_text
 from subscriptions import selectors as subscription_selectors
@@ -101,7 +102,8 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 
 @member_required
 def dashboard(request):
-    return render(request, "portal/dashboard.html", {"dashboard": selectors.dashboard_get(tenant=request.tenant)})
+    return render(request, "portal/dashboard.html", {"dashboard": selectors.dashboard_get(tenant=request.tenant),
+                                                     "can_write": _can_write(request)})
 
 
 @member_required(read=OWNER_ROLES, write=OWNER_ROLES)
@@ -259,7 +261,9 @@ def _stripe_test_mode() -> bool:
 
 def _payment_error(exc: DomainError) -> str:
     if exc.code == "card_declined":
-        return _("The card was declined: %(reason)s") % {"reason": exc.message}
+        # Never Stripe's English message: the reason of the decline code, translated.
+        detail = exc.detail if isinstance(exc.detail, dict) else {}
+        return _("The card was declined: %(reason)s") % {"reason": decline_reason(detail.get("decline_code"))}
     return str(PAYMENT_ERROR_MESSAGES.get(exc.code, exc.message))
 
 
@@ -359,7 +363,9 @@ def invoice_detail(request, invoice_id: str):
     invoice = selectors.invoice_detail_get(tenant=request.tenant, invoice_id=invoice_id)
     if invoice is None:
         raise Http404("No such invoice.")
-    return render(request, "portal/invoice_detail.html", {"invoice": invoice, "can_write": _can_write(request)})
+    return render(request, "portal/invoice_detail.html", {
+        "invoice": invoice, "can_write": _can_write(request),
+        "credits": selectors.invoice_credits_get(tenant=request.tenant, invoice_id=invoice.invoice_id)})
 
 
 @member_required(while_suspended=True)

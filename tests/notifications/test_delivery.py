@@ -34,7 +34,8 @@ def test_failed_payment_emails_the_owner_and_billing_admin_posts_to_slack_and_li
     assert sorted(m.to[0] for m in mailoutbox) == ["admin@acme.test", "owner@acme.test"]
     email = mailoutbox[0]
     assert email.subject == "Payment of $1,234.50 failed · Acme Corp"
-    assert "ACME-0042" in email.body and "https://pay.example/in_42" in email.body
+    # The button opens the portal's payment-method page (issue 14), not Stripe's page nor the portal's home.
+    assert "ACME-0042" in email.body and "http://acme.localhost:8000/payment-methods/" in email.body
     html, mime = email.alternatives[0]
     assert mime == "text/html" and "Update payment method" in html and "$1,234.50" in html
     assert email.reply_to == ["billing@acme.test"]
@@ -43,7 +44,7 @@ def test_failed_payment_emails_the_owner_and_billing_admin_posts_to_slack_and_li
     assert post["text"].startswith("Payment of $1,234.50 failed")
     assert post["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "Payment of $1,234.50 failed"}}
     assert {"type": "mrkdwn", "text": "*Invoice*\nACME-0042"} in post["blocks"][2]["fields"]
-    assert post["blocks"][3]["elements"][0]["url"] == "https://pay.example/in_42"
+    assert post["blocks"][3]["elements"][0]["url"] == "http://acme.localhost:8000/payment-methods/"
 
     log = deliveries(tenant)
     assert {key: d.status for key, d in log.items()} == {
