@@ -314,6 +314,13 @@ NOTIFICATIONS_SLACK_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_SLACK_TIMEOUT_SECON
 NOTIFICATIONS_TRIAL_ENDING_DAYS = env_int("NOTIFICATIONS_TRIAL_ENDING_DAYS", 3)
 NOTIFICATIONS_CARD_EXPIRING_DAYS = env_int("NOTIFICATIONS_CARD_EXPIRING_DAYS", 30)
 
+# --- outbound URL policy (issue 14: SSRF; billing_project/outbound.py) --------------------------------
+
+# URLs called on a tenant's behalf (Slack webhooks) must be https:// and reach public addresses only.
+OUTBOUND_ALLOW_HTTP = env_bool("OUTBOUND_ALLOW_HTTP", False)
+# Private addresses let through anyway, for tests and local sinks only: "host:port" or CIDR entries.
+OUTBOUND_ALLOW_PRIVATE_HOSTS = env_list("OUTBOUND_ALLOW_PRIVATE_HOSTS", [])
+
 # --- outside systems (used by the usage collectors) ----------------------------------------------
 
 NETBOX_API_URL = env_str("NETBOX_API_URL")

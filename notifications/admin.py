@@ -15,6 +15,7 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django_tenants.utils import tenant_context
 
+from billing_project import outbound
 from billing_project.api.exceptions import DomainError
 from notifications import services
 from notifications.events import KINDS
@@ -146,6 +147,16 @@ class PlatformSlackForm(forms.ModelForm):
     class Meta:
         model = PlatformSlackSettings
         fields = ["enabled", "kinds"]
+
+    def clean_webhook_url(self) -> str:
+        # The outbound URL policy, as a form error rather than a failure in save_model.
+        url = self.cleaned_data["webhook_url"]
+        if url:
+            try:
+                outbound.url_check(url)
+            except outbound.OutboundRefused as exc:
+                raise forms.ValidationError(f"The URL {exc}.")
+        return url
 
 
 @admin.register(PlatformSlackSettings)

@@ -1,16 +1,18 @@
 """The only place that talks to the outside: email through Django's mail API (the anymail, SMTP or
-console backend chosen by settings) and Slack incoming webhooks over HTTPS."""
-
-import json
-import urllib.error
-import urllib.request
+console backend chosen by settings) and Slack incoming webhooks over HTTPS, through the outbound URL policy."""
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
+from billing_project import outbound
+
 
 class DeliveryError(Exception):
     """The ESP or Slack refused or did not answer; worth another try."""
+
+
+class DeliveryRefused(DeliveryError):
+    """The destination is not allowed (outbound URL policy) or redirects: another try will not help."""
 
 
 def email_send(*, to: str, subject: str, text: str, html: str, reply_to: str | None = None) -> None:
@@ -26,15 +28,18 @@ def email_send(*, to: str, subject: str, text: str, html: str, reply_to: str | N
 
 
 def slack_post(*, url: str, payload: dict) -> None:
-    if not url.startswith(("https://", "http://")):
-        raise DeliveryError("the Slack webhook URL is not an http(s) URL")
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    """Post to a Slack incoming webhook under the outbound URL policy (billing_project.outbound): a URL
+    that leads to a private address, or a redirect, is refused for good (DeliveryRefused)."""
     try:
-        with urllib.request.urlopen(request, timeout=settings.NOTIFICATIONS_SLACK_TIMEOUT_SECONDS) as response:
-            response.read()
-    except urllib.error.HTTPError as exc:
-        body = exc.read()[:200].decode(errors="replace")
-        raise DeliveryError(f"Slack answered {exc.code}: {body}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        response = outbound.post_json(url, payload, timeout=settings.NOTIFICATIONS_SLACK_TIMEOUT_SECONDS)
+    except outbound.OutboundRefused as exc:
+        raise DeliveryRefused(f"refused by the outbound URL policy: the Slack webhook URL {exc}") from exc
+    except outbound.OutboundError as exc:
         raise DeliveryError(f"Slack unreachable: {exc}") from exc
+    if 300 <= response.status < 400:
+        # Following it would let the far end send the worker anywhere, inside included.
+        raise DeliveryRefused(f"Slack answered {response.status} (a redirect): not followed; "
+                              "set the webhook URL Slack gave you")
+    if response.status >= 400:
+        body = response.body[:200].decode(errors="replace")
+        raise DeliveryError(f"Slack answered {response.status}: {body}")

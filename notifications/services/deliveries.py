@@ -76,7 +76,8 @@ def delivery_attempt(*, tenant, delivery_id: int) -> int | None:
         try:
             _send(tenant=tenant, delivery=delivery)
         except (gateway.DeliveryError, crypto.DecryptionError) as exc:
-            final = delivery.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS or isinstance(exc, crypto.DecryptionError)
+            final = (delivery.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS
+                     or isinstance(exc, (crypto.DecryptionError, gateway.DeliveryRefused)))
             delivery.last_error = str(exc)[:2000]
             if final:
                 delivery.status, delivery.next_attempt_at = Delivery.Status.FAILED, None

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django_tenants.utils import schema_context, tenant_context
 
+from billing_project import outbound
 from billing_project.api.exceptions import InvalidRequest
 from notifications import crypto, selectors
 from notifications.events import KINDS
@@ -16,10 +17,11 @@ _UNSET = object()
 
 
 def _validate_slack_url(url: str) -> None:
-    # Incoming webhooks are HTTPS; plain http is only for a local sink (tests, a dev mock) on loopback.
-    if not (url.startswith("https://") or url.startswith(("http://127.0.0.1", "http://localhost"))):
-        raise InvalidRequest("The Slack webhook URL must be an https:// URL.",
-                             detail={"slack_webhook_url": ["Must be an https:// URL."]})
+    # The outbound URL policy's save-time half: the connect-time half in the gateway is the real guard.
+    try:
+        outbound.url_check(url)
+    except outbound.OutboundRefused as exc:
+        raise InvalidRequest(f"The Slack webhook URL {exc}.", detail={"slack_webhook_url": [f"The URL {exc}."]})
 
 
 def _validate_channels(channels: dict) -> dict:

@@ -65,8 +65,11 @@ class SlackSink:
 
 
 @pytest.fixture
-def slack():
+def slack(settings):
     sink = SlackSink()
+    # The outbound URL policy refuses loopback and plain http: let through this sink's port only.
+    settings.OUTBOUND_ALLOW_HTTP = True
+    settings.OUTBOUND_ALLOW_PRIVATE_HOSTS = [f"127.0.0.1:{sink.server.server_port}"]
     yield sink
     sink.close()
 

@@ -1,0 +1,231 @@
+"""The one outbound URL policy: every URL the service calls on a tenant's behalf (Slack webhooks today;
+outbound webhooks and collectors later) is checked here and posted through `post_json`.
+
+Two checks, one policy:
+- when a URL is saved, `url_check` refuses a wrong scheme and a host written as a non-public IP in any
+  spelling (127.0.0.1, 2130706433, 0x7f.1, 0177.0.0.1, [::ffff:127.0.0.1], localhost): a clear error
+  early, nothing more, since a name can point anywhere later;
+- when connecting (the real guard), the host name is resolved once, EVERY address it resolves to must be
+  public, and the socket connects to one of those validated addresses; TLS still verifies the certificate
+  and sends SNI for the name and the Host header keeps the name. So a name pointing inside
+  (127.0.0.1.nip.io) or re-pointed between a check and the connect (DNS rebinding) never gets a byte.
+  Redirects are never followed and no proxy from the environment is used (a proxy would resolve the name
+  itself, past this check).
+
+urllib3 (the HTTP library under requests, already installed) does the HTTP and TLS; only its connect step
+is replaced. Private addresses are let through for tests and local sinks only, one `host:port` or CIDR at
+a time (settings.OUTBOUND_ALLOW_PRIVATE_HOSTS); plain http only with settings.OUTBOUND_ALLOW_HTTP.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import urllib3
+from django.conf import settings
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util import connection
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Answers are read up to this size: a webhook's answer is "ok" or a short error.
+MAX_RESPONSE_BYTES = 64 * 1024
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# inet_aton's legacy IPv4 spellings: 2130706433, 0x7f.1, 0177.0.0.1, 127.1
+_LEGACY_IPV4 = re.compile(r"[0-9a-fx.]+", re.IGNORECASE)
+
+
+class OutboundError(Exception):
+    """The request could not be made or answered (DNS, connect, timeout, TLS): worth another try."""
+
+
+class OutboundRefused(OutboundError):
+    """The URL or an address it resolves to is not allowed by the policy: another try will not help."""
+
+
+@dataclass(frozen=True)
+class OutboundResponse:
+    status: int
+    body: bytes
+    headers: dict
+
+
+def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries to (mapped, 6to4, Teredo, NAT64), if any."""
+    if ip.version != 6:
+        return None
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def address_is_public(ip: IPAddress) -> bool:
+    """Whether `ip` is a public unicast address: not loopback, private (10/8, 172.16/12, 192.168/16,
+    fc00::/7), link-local (169.254/16 with the cloud metadata address, fe80::/10), CGNAT (100.64/10),
+    multicast, reserved or unspecified, nor an IPv6 address carrying one of those."""
+    inner = _embedded_ipv4(ip)
+    if inner is not None and not address_is_public(inner):
+        return False
+    # is_global alone lets multicast through; the explicit list says what is refused.
+    return ip.is_global and not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                                 or ip.is_reserved or ip.is_unspecified)
+
+
+def _exception_matches(entry: str, ip: IPAddress, port: int) -> bool:
+    entry = entry.strip()
+    try:
+        return ip in ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        pass
+    host, _, entry_port = entry.rpartition(":")
+    if not host or not entry_port.isdigit() or int(entry_port) != port:
+        return False
+    host = host.strip("[]")
+    try:
+        return ip == ipaddress.ip_address(host)
+    except ValueError:  # a name (a compose service, "localhost"): compare with its addresses
+        try:
+            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except OSError:
+            return False
+        return any(_ip(info[4][0]) == ip for info in infos)
+
+
+def address_allowed(ip: IPAddress, port: int) -> bool:
+    """Public, or let through by settings.OUTBOUND_ALLOW_PRIVATE_HOSTS (tests, local sinks)."""
+    if address_is_public(ip):
+        return True
+    return any(_exception_matches(entry, ip, port) for entry in settings.OUTBOUND_ALLOW_PRIVATE_HOSTS)
+
+
+def _ip(text: str) -> IPAddress:
+    # getaddrinfo gives "fe80::1%eth0" for scoped addresses; the scope does not change the verdict.
+    return ipaddress.ip_address(text.split("%", 1)[0])
+
+
+def _literal_ip(host: str) -> IPAddress | None:
+    """The address a host written as an IP stands for, in any spelling the resolver accepts."""
+    try:
+        return _ip(host)
+    except ValueError:
+        pass
+    if _LEGACY_IPV4.fullmatch(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def url_check(url: str) -> None:
+    """Refuse, with a reason a person can act on, a URL the service must not call: not http(s), http
+    without settings.OUTBOUND_ALLOW_HTTP, credentials in it, or a host that is literally a non-public
+    address. A name is accepted here; where it leads is checked when connecting."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise OutboundRefused(f"not a valid URL ({exc})") from None
+    schemes = ("https", "http") if settings.OUTBOUND_ALLOW_HTTP else ("https",)
+    if parts.scheme not in schemes:
+        raise OutboundRefused("must be an http(s) URL" if settings.OUTBOUND_ALLOW_HTTP else "must be an https:// URL")
+    host = parts.hostname
+    if not host:
+        raise OutboundRefused("has no host")
+    if parts.username is not None or parts.password is not None:
+        raise OutboundRefused("must not carry a user name or password")
+    port = port or (443 if parts.scheme == "https" else 80)
+    host = host.rstrip(".")
+    ip = _literal_ip(host)
+    if ip is None and (host == "localhost" or host.endswith(".localhost")):
+        ip = ipaddress.ip_address("127.0.0.1")  # RFC 6761: always loopback
+    if ip is not None and not address_allowed(ip, port):
+        raise OutboundRefused(f"points to a private or reserved address ({ip})")
+
+
+def resolve_checked(host: str, port: int) -> list[tuple[socket.AddressFamily, IPAddress]]:
+    """Resolve `host` once; every address must be allowed, else the whole name is refused (one private
+    answer among public ones is how rebinding is tried)."""
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise OutboundError(f"cannot resolve {host}: {exc}") from exc
+    addresses = list(dict.fromkeys((info[0], _ip(info[4][0])) for info in infos))
+    refused = [str(ip) for _, ip in addresses if not address_allowed(ip, port)]
+    if refused or not addresses:
+        raise OutboundRefused(f"{host} resolves to a private or reserved address ({', '.join(refused)})")
+    return addresses
+
+
+class _CheckedConnectMixin:
+    """urllib3's connect step, to the validated addresses only (the rest of urllib3, TLS with SNI and
+    certificate checks for the name included, is unchanged)."""
+
+    def _new_conn(self) -> socket.socket:
+        last_error: OSError | None = None
+        for _family, ip in resolve_checked(self._dns_host, self.port):
+            try:
+                return connection.create_connection((str(ip), self.port), self.timeout,
+                                                    source_address=self.source_address,
+                                                    socket_options=self.socket_options)
+            except socket.timeout as exc:
+                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out. "
+                                                f"(connect timeout={self.timeout})") from exc
+            except OSError as exc:
+                last_error = exc
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
+
+
+class _CheckedHTTPConnection(_CheckedConnectMixin, HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_CheckedConnectMixin, HTTPSConnection):
+    pass
+
+
+class _CheckedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+def post_json(url: str, payload: dict, *, timeout: float) -> OutboundResponse:
+    """POST `payload` as JSON to `url` under the policy. Any status comes back as a response (a 3xx
+    too: redirects are not followed); OutboundRefused when the policy says no, OutboundError when the
+    far end cannot be reached."""
+    url_check(url)
+    # A fresh pool per call: a kept-alive connection must never outlive the policy it was checked under.
+    with urllib3.PoolManager(num_pools=1, maxsize=1) as manager:
+        manager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
+        try:
+            response = manager.request("POST", url, body=json.dumps(payload).encode(),
+                                       headers={"Content-Type": "application/json"},
+                                       timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                                       retries=False, redirect=False, preload_content=False)
+        except OutboundError:
+            raise
+        except urllib3.exceptions.HTTPError as exc:
+            raise OutboundError(str(exc)) from exc
+        try:
+            body = response.read(MAX_RESPONSE_BYTES)
+        except urllib3.exceptions.HTTPError as exc:
+            raise OutboundError(f"reading the answer: {exc}") from exc
+        finally:
+            response.release_conn()
+    return OutboundResponse(status=response.status, body=body, headers=dict(response.headers))
