@@ -65,3 +65,105 @@ def test_database_url_accepts_the_seeds_driver_suffix_and_pool_size(monkeypatch)
     assert config["OPTIONS"]["pool"] == {"min_size": 20, "max_size": 50}
     monkeypatch.delenv("DB_POOL_SIZE")
     assert "pool" not in _database_from_url("postgresql://u@h/db")["OPTIONS"]
+
+
+# --- OpenAPI tells the truth (issue 14 item 8) ---------------------------------------------------
+
+@pytest.fixture
+def openapi(db):
+    # Served per request: plan_id's enum is read from the catalog.
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator(urlconf="billing_project.urls").get_schema(request=None, public=True)
+
+
+def _operations(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            yield method, path, operation
+
+
+def _codes(response) -> set:
+    return set(response["content"]["application/json"]["examples"])
+
+
+def test_bearer_and_api_key_are_alternatives_in_the_schema(openapi):
+    operation = openapi["paths"]["/api/v1/tenants/current"]["get"]
+    assert operation["security"] == [{"bearerAuth": []}, {"apiKeyAuth": []}]
+    assert openapi["paths"]["/api/v1/plans"]["get"].get("security") in (None, [{}], [])
+
+
+def test_each_credential_alone_authenticates(owner_client, owner, api_client):
+    from tenants import services
+
+    _, secret = services.api_key_create(tenant=owner.memberships.first().tenant, name="ci", role="viewer",
+                                        created_by=owner, actor=owner.email)
+    assert owner_client.get("/api/v1/tenants/current").status_code == 200
+    api_client.credentials(HTTP_X_API_KEY=secret)
+    assert api_client.get("/api/v1/tenants/current").status_code == 200
+
+
+def test_error_codes_the_api_returns_are_documented_on_their_operation(openapi):
+    paths = openapi["paths"]
+    assert "no_subscription" in _codes(paths["/api/v1/subscriptions/current"]["get"]["responses"]["404"])
+    assert "coupon_not_found" in _codes(paths["/api/v1/coupons/apply"]["post"]["responses"]["404"])
+    assert "invalid_request" in _codes(paths["/api/v1/invoices"]["get"]["responses"]["400"])
+    for method, path, operation in _operations(openapi):
+        responses = operation["responses"]
+        assert "service_unavailable" in _codes(responses["503"]), (method, path)
+        assert responses["503"]["headers"]["Retry-After"]["required"] is True
+    for method, path in [("post", "/api/v1/subscriptions"), ("get", "/api/v1/payment-methods"),
+                         ("post", "/api/v1/invoices/{invoice_id}/pay"), ("post", "/api/v1/coupons/apply")]:
+        assert "payment_provider_unavailable" in _codes(paths[path][method]["responses"]["503"]), (method, path)
+    # 429 only where a throttle answers it.
+    assert "rate_limited" in _codes(paths["/api/v1/auth/login"]["post"]["responses"]["429"])
+    assert "429" not in paths["/api/v1/plans"]["get"]["responses"]
+    assert "413" in paths["/api/v1/usage"]["post"]["responses"]
+
+
+def test_request_bodies_state_that_unknown_fields_are_refused(openapi, owner_client):
+    components = openapi["components"]["schemas"]
+    body = openapi["paths"]["/api/v1/notifications/preferences"]["put"]["requestBody"]
+    name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert components[name]["additionalProperties"] is False
+    # ... and the API does refuse them.
+    response = owner_client.put("/api/v1/notifications/preferences", {"email_owners": True, "surprise": 1},
+                                format="json")
+    assert assert_error(response, 400, "invalid_request")["detail"] == {"surprise": ["Unknown field."]}
+
+
+@pytest.mark.parametrize("query", ["limit=501", "limit=0", "limit=-1", "limit=abc", "limit=1.5"])
+def test_limit_out_of_range_is_a_400_not_clamped(owner_client, query):
+    error = assert_error(owner_client.get(f"/api/v1/notifications?{query}"), 400, "invalid_request")
+    assert "limit" in error["detail"]
+
+
+def test_limit_500_is_the_largest_page(owner_client):
+    assert owner_client.get("/api/v1/notifications?limit=500").status_code == 200
+
+
+@pytest.mark.parametrize("cursor", ["zzz", "cD1hYmM=",  # "p=abc": not an id of the ordering
+                                    "bz0tMQ=="])  # "o=-1"
+def test_a_cursor_the_api_did_not_issue_is_a_400(owner_client, cursor):
+    for path in ("/api/v1/notifications", "/api/v1/usage/events", "/api/v1/invoices", "/api/v1/api-keys"):
+        error = assert_error(owner_client.get(f"{path}?cursor={cursor}"), 400, "invalid_request")
+        assert error["detail"] == {"cursor": ["Invalid cursor."]}, path
+
+
+def test_an_issued_cursor_reads_the_next_page(owner_client, owner, tenant):
+    from tenants import services
+
+    for n in range(3):
+        services.api_key_create(tenant=tenant, name=f"k{n}", role="viewer", created_by=owner, actor=owner.email)
+    first = owner_client.get("/api/v1/api-keys?limit=2")
+    assert first.status_code == 200 and len(first.json()) == 2
+    next_url = first["Link"].split(";")[0].strip("<>")
+    second = owner_client.get(next_url)
+    assert second.status_code == 200 and second.json()
+    assert not {k["api_key_id"] for k in first.json()} & {k["api_key_id"] for k in second.json()}
+
+
+def test_an_undeclared_method_is_405_even_with_an_idempotency_key(owner_client):
+    owner_client.post("/api/v1/notifications/test", {}, format="json", HTTP_IDEMPOTENCY_KEY="same-key")
+    response = owner_client.put("/api/v1/notifications/test", {}, format="json", HTTP_IDEMPOTENCY_KEY="same-key")
+    assert_error(response, 405, "method_not_allowed")

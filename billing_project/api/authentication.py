@@ -156,6 +156,11 @@ class CredentialAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "billing_project.api.authentication.CredentialAuthentication"
     name = ["bearerAuth", "apiKeyAuth"]
 
+    def get_security_requirement(self, auto_schema):
+        # Alternatives (either header authenticates), so one requirement object per scheme: a
+        # single object naming both would tell clients to send both.
+        return [{name: []} for name in self.name]
+
     def get_security_definition(self, auto_schema):
         return [
             {"type": "http", "scheme": "bearer", "bearerFormat": "JWT or API key",

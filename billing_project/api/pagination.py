@@ -3,6 +3,8 @@
 Cursor (not offset) paging: stable while rows are inserted, and no COUNT(*) on big tables.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.exceptions import NotFound as DrfNotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -10,6 +12,7 @@ from billing_project.api.exceptions import InvalidRequest
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+LIMIT_MESSAGE = f"limit must be an integer between 1 and {MAX_LIMIT}."
 
 
 class LinkCursorPagination(CursorPagination):
@@ -32,10 +35,30 @@ class LinkCursorPagination(CursorPagination):
         try:
             limit = int(raw)
         except ValueError:
-            raise InvalidRequest("limit must be an integer between 1 and 500.", detail={"limit": ["Not an integer."]})
-        if limit < 1:
-            raise InvalidRequest("limit must be an integer between 1 and 500.", detail={"limit": ["Must be >= 1."]})
-        return min(limit, self.max_page_size)
+            raise InvalidRequest(LIMIT_MESSAGE, detail={"limit": ["Not an integer."]})
+        # Out of range is refused, not clamped: a client asking for 1,000 rows and silently getting
+        # 500 would take the page for the whole list (API.md: max 500).
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidRequest(LIMIT_MESSAGE, detail={"limit": [f"Must be between 1 and {MAX_LIMIT}."]})
+        return limit
+
+    def decode_cursor(self, request):
+        # DRF answers a cursor it cannot read with 404, as if the list were missing; it is the
+        # client's input that is wrong.
+        try:
+            return super().decode_cursor(request)
+        except DrfNotFound:
+            raise InvalidRequest("cursor is not one this API issued; use the Link header's URL.",
+                                 detail={"cursor": ["Invalid cursor."]})
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A cursor is base64 the client can forge: a position that is not a value of the ordering
+        # field ("p=abc" against an integer id) fails when the filter is built.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, OverflowError, DjangoValidationError):
+            raise InvalidRequest("cursor is not one this API issued; use the Link header's URL.",
+                                 detail={"cursor": ["Invalid cursor."]})
 
     def get_paginated_response(self, data):
         headers = {}
@@ -50,9 +73,10 @@ class LinkCursorPagination(CursorPagination):
     def get_schema_operation_parameters(self, view):
         return [
             {"name": "limit", "in": "query", "required": False,
-             "description": f"Page size (default {DEFAULT_LIMIT}, max {MAX_LIMIT}).",
+             "description": f"Page size (default {DEFAULT_LIMIT}, max {MAX_LIMIT}); out of range is a 400.",
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
             {"name": "cursor", "in": "query", "required": False,
-             "description": 'Opaque cursor from the previous page\'s `Link: <...>; rel="next"` header.',
+             "description": 'Opaque cursor from the previous page\'s `Link: <...>; rel="next"` header; '
+                            "one the API did not issue is a 400.",
              "schema": {"type": "string"}},
         ]

@@ -48,6 +48,8 @@ class IdempotentMixin:
         key = request.headers.get("Idempotency-Key")
         if request.method not in UNSAFE_METHODS or not key or not self.idempotency_enabled:
             return
+        if not hasattr(self, request.method.lower()):
+            return  # no such operation: dispatch answers 405, whatever key the client sent
         if len(key) > 255:
             raise InvalidRequest("Idempotency-Key is longer than 255 characters.")
         body = json.dumps(request.data, sort_keys=True, default=str)

@@ -12,8 +12,9 @@ class InvoiceListFilter(StrictSerializer):
     # `from`/`to` are keywords in Python: the view maps them.
     from_ = serializers.DateTimeField(required=False)
     to = serializers.DateTimeField(required=False)
-    limit = serializers.CharField(required=False)
-    cursor = serializers.CharField(required=False)
+    # Paging parameters, read by the paginator (which answers a bad value with 400).
+    limit = serializers.CharField(required=False, allow_blank=True)
+    cursor = serializers.CharField(required=False, allow_blank=True)
 
     def to_internal_value(self, data):
         data = {("from_" if key == "from" else key): value for key, value in data.items()}

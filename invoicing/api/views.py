@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
@@ -41,8 +42,8 @@ class InvoiceListApi(BaseListApiView):
 
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=["open", "paid", "void", "uncollectible"]),
-                    OpenApiParameter("from", str, description="Created at or after (ISO 8601)."),
-                    OpenApiParameter("to", str, description="Created before (ISO 8601).")],
+                    OpenApiParameter("from", OpenApiTypes.DATETIME, description="Created at or after (ISO 8601)."),
+                    OpenApiParameter("to", OpenApiTypes.DATETIME, description="Created before (ISO 8601).")],
         responses={200: s.InvoiceOutput(many=True)}, tags=["invoices"], summary="The tenant's invoices, newest first")
     def get(self, request):
         query = s.InvoiceListFilter(data=request.query_params.dict())
@@ -84,7 +85,8 @@ class InvoicePayApi(BaseApiView):
         data = s.InvoicePayInput(data=request.data)
         data.is_valid(raise_exception=True)
         _invoice(request, invoice_id)
-        paid = payments.invoice_pay(invoice_id=invoice_id, **_actor(request), **data.validated_data)
+        paid = payments.invoice_pay(invoice_id=invoice_id, request_key=request.headers.get("Idempotency-Key"),
+                                    **_actor(request), **data.validated_data)
         return Response(s.InvoiceActionOutput(paid).data)
 
 

@@ -62,4 +62,5 @@ class PreferencesInput(StrictSerializer):
 
 class TestNotificationInput(StrictSerializer):
     channels = serializers.ListField(child=serializers.ChoiceField(choices=TENANT_CHANNELS), required=False,
-                                     allow_empty=False, help_text="default: email, Slack (when set) and in-app")
+                                     allow_empty=False, min_length=1,
+                                     help_text="default: email, Slack (when set) and in-app")

@@ -60,6 +60,21 @@ class SubscriptionUpdateInput(StrictSerializer):
         return attrs
 
 
+class CancelAtPeriodEndInput(StrictSerializer):
+    """The schema's first form of SubscriptionUpdateInput (cancel at period end, or resume)."""
+
+    cancel_at_period_end = serializers.BooleanField()
+
+
+class PlanChangeInput(StrictSerializer):
+    """The schema's second form of SubscriptionUpdateInput (change plan)."""
+
+    plan_id = serializers.CharField()
+    billing_cycle = serializers.ChoiceField(choices=CYCLE_CHOICES, required=False)
+    when = serializers.ChoiceField(choices=["now", "period_end"], required=False,
+                                   help_text="Downgrades happen at period end unless 'now'.")
+
+
 class SubscriptionPreviewInput(StrictSerializer):
     plan_id = serializers.CharField()
     billing_cycle = serializers.ChoiceField(choices=CYCLE_CHOICES, required=False)

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -7,9 +7,11 @@ from billing_project.api.permissions import OWNER_ONLY
 from billing_project.api.views import BaseApiView
 from subscriptions import selectors
 from subscriptions.api.serializers import (
+    CancelAtPeriodEndInput,
     ClientSecretOutput,
     PaymentMethodCreateInput,
     PaymentMethodOutput,
+    PlanChangeInput,
     PlanOutput,
     PreviewOutput,
     SubscriptionCreateInput,
@@ -64,7 +66,11 @@ class SubscriptionCurrentApi(BaseApiView):
     def get(self, request):
         return Response(SubscriptionOutput(_current(request.auth.tenant)).data)
 
-    @extend_schema(request=SubscriptionUpdateInput, responses={200: SubscriptionOutput}, tags=["subscriptions"],
+    # Either form, never both (SubscriptionUpdateInput.validate): a oneOf of two closed objects.
+    @extend_schema(request=PolymorphicProxySerializer(
+                       component_name="SubscriptionUpdateInput", resource_type_field_name=None,
+                       serializers=[CancelAtPeriodEndInput, PlanChangeInput]),
+                   responses={200: SubscriptionOutput}, tags=["subscriptions"],
                    summary="Cancel at period end / resume, or change plan")
     def put(self, request):
         data = SubscriptionUpdateInput(data=request.data)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from billing_project.api.exceptions import Conflict, InvalidRequest, NotFound
 from billing_project.stripe_client import stripe_configured
 from subscriptions import gateway
-from subscriptions.models import BillingAccount, Plan
+from subscriptions.models import LIVE_STATUSES, BillingAccount, Plan
 from subscriptions.services.catalog import plan_sync_to_stripe, price_id_for
 from subscriptions.services.common import from_ts, mirror, op_key
 from subscriptions.services.customers import customer_ensure
@@ -123,6 +123,13 @@ def subscription_create(*, tenant, plan_id: str, billing_cycle: str = "monthly",
                              detail={"price_id": [f"Expected {plan_price_id}."]})
     if not 0 <= int(trial_days or 0) <= MAX_TRIAL_DAYS:
         raise InvalidRequest("trial_days is between 0 and 90.", detail={"trial_days": ["0-90"]})
+    recovered = _subscription_recover(tenant=tenant, actor=actor)
+    if recovered is not None:
+        account, subscription = recovered
+        metadata = subscription.get("metadata") or {}
+        if metadata.get("plan_id") == plan.code and metadata.get("billing_cycle") == billing_cycle:
+            return account, client_secret_of(subscription)
+        raise Conflict("This tenant already has a live subscription; change it instead.", code="subscription_exists")
     with transaction.atomic():
         # The account row lock serialises subscribing: two concurrent requests make one subscription.
         account = _locked_account(tenant)
@@ -160,6 +167,29 @@ def subscription_create(*, tenant, plan_id: str, billing_cycle: str = "monthly",
         audit_record(actor=actor, action="subscription.create", tenant=tenant, target=subscription.id,
                      before=before, after={**_snapshot(account), "coupon": redemption.code if redemption else None})
     return account, client_secret_of(subscription)
+
+
+def _subscription_recover(*, tenant, actor: str):
+    """(account, subscription) when Stripe has a live subscription of the tenant's customer that the
+    account does not know, now recorded; else None.
+
+    That is an earlier subscribe whose answer was lost (timeout, 5xx after the work) and whose
+    transaction rolled back: a retry without the same Idempotency-Key would subscribe (and charge)
+    a second time. One list call per subscribe, a rare request."""
+    with transaction.atomic():
+        account = _locked_account(tenant)
+        if account.is_live:
+            return None
+        stray = next((s for s in gateway.subscription_list(customer_id=account.stripe_customer_id)
+                      if s["status"] in LIVE_STATUSES and s["id"] != account.subscription_id), None)
+        if stray is None:
+            return None
+        before = _snapshot(account)
+        subscription = gateway.subscription_retrieve(stray["id"])
+        _sync(account, subscription, tenant)
+        audit_record(actor=actor, action="subscription.recover", tenant=tenant, target=subscription.id,
+                     before=before, after=_snapshot(account))
+    return account, subscription
 
 
 def client_secret_of(subscription) -> str | None:
@@ -212,21 +242,27 @@ def subscription_change_plan(*, tenant, plan_id: str, billing_cycle: str | None 
         cycle = billing_cycle or account.billing_cycle or "monthly"
         plan, price_id = _plan_price(plan_id=plan_id, billing_cycle=cycle)
         if account.plan_id == plan.pk and account.billing_cycle == cycle:
-            raise InvalidRequest("The subscription is already on this plan and cycle.", code="no_change")
+            raise Conflict("The subscription is already on this plan and cycle.", code="no_change")
         before = _snapshot(account)
         old_plan = account.plan
         immediate = _change_is_immediate(account, plan, cycle, when)
         current = gateway.subscription_retrieve(account.subscription_id)
-        # A deferred downgrade keeps the old overage item: this period's usage is billed at the
-        # renewal with the allowance the tenant keeps until then (swapped afterwards, see
-        # subscription_metered_item_sync).
-        items = _item_changes(current, price_id=price_id, overage_price_id=_overage_price_id(plan, cycle),
-                              keep_metered=not immediate)
-        params = {"items": items,
-                  "proration_behavior": "always_invoice" if immediate else "none",
-                  "metadata": {"plan_id": plan.code, "billing_cycle": cycle}}
-        subscription = gateway.subscription_update(subscription_id=account.subscription_id, params=params,
-                                                   key=op_key("sub-change", tenant, request_key))
+        if _change_applied(current, plan=plan, cycle=cycle, price_id=price_id):
+            # An earlier attempt reached Stripe but its answer was lost (timeout, 5xx after the work)
+            # and our transaction rolled back: record what Stripe did. Sending it again would carry
+            # other item changes under the same key (Stripe: idempotency error) or a new proration.
+            subscription = current
+        else:
+            # A deferred downgrade keeps the old overage item: this period's usage is billed at the
+            # renewal with the allowance the tenant keeps until then (swapped afterwards, see
+            # subscription_metered_item_sync).
+            items = _item_changes(current, price_id=price_id, overage_price_id=_overage_price_id(plan, cycle),
+                                  keep_metered=not immediate)
+            params = {"items": items,
+                      "proration_behavior": "always_invoice" if immediate else "none",
+                      "metadata": {"plan_id": plan.code, "billing_cycle": cycle}}
+            subscription = gateway.subscription_update(subscription_id=account.subscription_id, params=params,
+                                                       key=op_key("sub-change", tenant, request_key))
         _sync(account, subscription, tenant)
         if immediate:
             account.previous_plan, account.previous_plan_until = None, None
@@ -236,6 +272,13 @@ def subscription_change_plan(*, tenant, plan_id: str, billing_cycle: str | None 
         audit_record(actor=actor, action="subscription.change_plan", tenant=tenant, target=account.subscription_id,
                      before=before, after={**_snapshot(account), "effective": "now" if immediate else "period_end"})
     return account
+
+
+def _change_applied(current, *, plan: Plan, cycle: str, price_id: str) -> bool:
+    """Stripe's subscription already carries this plan change (its price and our metadata)."""
+    metadata = current.get("metadata") or {}
+    return licensed_item(current)["price"]["id"] == price_id and metadata.get("plan_id") == plan.code \
+        and metadata.get("billing_cycle") == cycle
 
 
 def subscription_metered_item_sync(*, tenant, actor: str = "system") -> bool:
