@@ -222,6 +222,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Isolation (issue 14): the schema and Swagger UI are public and read no credential; with the API's
+    # authentication, a bad token or a foreign X-Tenant-ID made /docs a 500 (raised while rendering).
+    "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
@@ -313,6 +316,13 @@ NOTIFICATIONS_RETRY_BACKOFF_SECONDS = env_int("NOTIFICATIONS_RETRY_BACKOFF_SECON
 NOTIFICATIONS_SLACK_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_SLACK_TIMEOUT_SECONDS", 10)
 NOTIFICATIONS_TRIAL_ENDING_DAYS = env_int("NOTIFICATIONS_TRIAL_ENDING_DAYS", 3)
 NOTIFICATIONS_CARD_EXPIRING_DAYS = env_int("NOTIFICATIONS_CARD_EXPIRING_DAYS", 30)
+
+# --- outbound URL policy (issue 14: SSRF; billing_project/outbound.py) --------------------------------
+
+# URLs called on a tenant's behalf (Slack webhooks) must be https:// and reach public addresses only.
+OUTBOUND_ALLOW_HTTP = env_bool("OUTBOUND_ALLOW_HTTP", False)
+# Private addresses let through anyway, for tests and local sinks only: "host:port" or CIDR entries.
+OUTBOUND_ALLOW_PRIVATE_HOSTS = env_list("OUTBOUND_ALLOW_PRIVATE_HOSTS", [])
 
 # --- outside systems (used by the usage collectors) ----------------------------------------------
 
