@@ -1,19 +1,69 @@
-"""The beat scheduler: tenant-schemas-celery's database scheduler, plus entries run once in public.
+"""The beat scheduler: tenant-schemas-celery's database scheduler, reading its schedule from public.
 
-An entry with `"tenant_schemas": ["public"]` is sent only to the Tenant rows of that schema, and this
-project has no Tenant row for public (the public host is "no such tenant", see TenantMiddleware), so
-tenant-schemas-celery would never send it; such entries are sent once from the public schema here.
+django_celery_beat is a SHARED_APP: its tables (PeriodicTask, PeriodicTasks) exist in the public
+schema only. tenant-schemas-celery reads them once per schema; inside a tenant the search path is
+`<tenant>, public`, so every tenant "has" public's rows again and its scheduler refuses them as
+duplicates ("duplicate periodic task name ... Previously seen in schema: 'public'") at start when rows
+exist and at every 5-minute re-sync, which stopped `make run` (issue 14). Here the rows are read from
+public only; an entry without `tenant_schemas` is still sent once per tenant when due (the parent's
+apply_entry), one with `"tenant_schemas": ["public"]` once in public (this project has no Tenant row
+for public, see TenantMiddleware, so the parent would never send it).
+
+BEAT_EVERY_SECONDS (tests only, the soak test) makes every entry run at that interval, and the
+re-sync from the database and the save of last-run times happen that often, so a test sees every job
+(the daily ones too) and the re-sync within seconds.
 """
 
 import logging
+from datetime import timedelta
 
+import django_celery_beat.schedulers
+from django.conf import settings
+from django_celery_beat.models import PeriodicTasks
 from django_tenants.utils import get_public_schema_name, schema_context
 from tenant_schemas_celery.db_scheduler import TenantAwareDatabaseScheduler
 
 logger = logging.getLogger(__name__)
 
 
+class PublicPeriodicTasks:
+    """When the schedule last changed: one row, in public (not one read per tenant every tick)."""
+
+    @classmethod
+    def last_change(cls):
+        with schema_context(get_public_schema_name()):
+            return PeriodicTasks.last_change()
+
+
 class BillingBeatScheduler(TenantAwareDatabaseScheduler):
+    Changes = PublicPeriodicTasks
+
+    def __init__(self, *args, **kwargs):
+        every = settings.BEAT_EVERY_SECONDS
+        if every:
+            # django_celery_beat reads its 5-minute re-sync period from this module constant.
+            django_celery_beat.schedulers.SCHEDULE_SYNC_MAX_INTERVAL = every
+            kwargs["max_interval"] = min(kwargs.get("max_interval") or every, 1)
+        super().__init__(*args, **kwargs)
+        if every:
+            self.sync_every = every
+
+    def get_schema_names(self) -> list[str]:
+        return [get_public_schema_name()]
+
+    def _tenant_aware_beat_schedule_to_dict(self, beat_schedule):
+        every = settings.BEAT_EVERY_SECONDS
+        if every:
+            beat_schedule = {name: {**entry, "schedule": timedelta(seconds=every)}
+                             for name, entry in beat_schedule.items()}
+        return super()._tenant_aware_beat_schedule_to_dict(beat_schedule)
+
+    def all_as_schedule(self):
+        schedule = super().all_as_schedule()
+        # INFO, so a soak test (beat at -l info) sees the periodic re-sync; `make run` logs warnings only.
+        logger.info("beat: schedule read from the database (%d entries)", len(schedule))
+        return schedule
+
     def apply_entry(self, entry, producer=None):
         headers = entry.options.setdefault("headers", {})
         public = get_public_schema_name()

@@ -270,6 +270,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "billing_project.beat:BillingBeatScheduler"  # tenant-aware, plus public-only entries
+# Beat (issue 14, soak test only): every periodic entry, the re-sync from the database and the save
+# of last-run times every this many seconds instead of their own schedules. 0 = the real schedules.
+BEAT_EVERY_SECONDS = env_int("BEAT_EVERY_SECONDS", 0)
+# The queue beat sends to and the worker reads; a test run gets its own, away from any other run's.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 # No result backend, so no `celery.backend_cleanup` beat entry: the tenant-aware scheduler would
 # register it once per schema and refuse the duplicate name.
 CELERY_RESULT_EXPIRES = None

@@ -1,0 +1,57 @@
+"""Beat with tenants present: the schedule is read from public (where django_celery_beat's tables
+live) without "duplicate periodic task name", at start and at every re-sync, and entries still fan out
+to every tenant (or run once in public)."""
+
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection
+
+from billing_project.beat import BillingBeatScheduler
+from billing_project.celery import app
+
+
+@pytest.fixture
+def scheduler(db, tenant, other_tenant, monkeypatch):
+    sent = []
+
+    def apply_async(entry, producer=None, advance=True, **kwargs):
+        sent.append((entry.name, connection.schema_name))
+        return SimpleNamespace(id=f"task-{len(sent)}")
+
+    # Beat's connection housekeeping (close_old_connections) would end the test's transaction.
+    monkeypatch.setattr("django_celery_beat.schedulers.close_old_connections", lambda: None)
+    beat = BillingBeatScheduler(app=app, lazy=True)
+    monkeypatch.setattr(beat, "apply_async", apply_async)
+    beat.sent = sent
+    return beat
+
+
+def test_the_schedule_is_read_once_from_public_at_start_and_at_every_resync(scheduler):
+    scheduler.setup_schedule()  # beat's start: writes the PeriodicTask rows (public) from beat_schedule
+    first = scheduler.all_as_schedule()
+    # What beat does every 5 minutes, and at a restart when the rows already exist.
+    again = scheduler.all_as_schedule()
+    expected = {f"{name}@{entry['tenant_schemas'][0]}" if entry.get("tenant_schemas") else f"{name}@__all_tenants_only__"
+                for name, entry in app.conf.beat_schedule.items()}
+    # Daily crontab entries far from the current hour are left out by django_celery_beat until
+    # closer; every other entry is there, once.
+    assert set(first) <= expected and set(again) == set(first)
+    assert "notifications-retry-sweep@__all_tenants_only__" in first
+    assert "subscriptions-metrics-refresh@public" in first
+    assert scheduler.Changes.last_change() is not None
+
+
+def test_due_entries_fan_out_to_every_tenant_or_run_once_in_public(scheduler, tenant, other_tenant):
+    tenant_schemas = [tenant.schema_name, other_tenant.schema_name]
+    scheduler.setup_schedule()
+    schedule = scheduler.all_as_schedule()
+
+    scheduler.apply_entry(schedule["notifications-retry-sweep@__all_tenants_only__"])
+    scheduler.apply_entry(schedule["subscriptions-metrics-refresh@public"])
+
+    assert sorted(scheduler.sent) == sorted([
+        ("notifications-retry-sweep@__all_tenants_only__", tenant_schemas[0]),
+        ("notifications-retry-sweep@__all_tenants_only__", tenant_schemas[1]),
+        ("subscriptions-metrics-refresh@public", "public"),
+    ])
