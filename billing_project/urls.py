@@ -5,6 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from billing_project.admin_login import ThrottledAdminLoginForm
+
 api_v1 = [
     path("", include("tenants.api.urls")),
     path("", include("subscriptions.api.urls")),
@@ -13,6 +15,9 @@ api_v1 = [
     path("", include("usage.api.urls")),
     path("", include("notifications.api.urls")),
 ]
+
+# The admin's sign-in counts in the login throttle of the API and the portal (issue 14).
+admin.site.login_form = ThrottledAdminLoginForm
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),

@@ -4,7 +4,7 @@ from django.contrib.auth import authenticate
 
 from portal.selectors import member_get
 from tenants.models import Tenant, User
-from tenants.services.auth import AuthenticationError, LoginThrottle
+from tenants.services.auth import AuthenticationError, login_attempt
 
 
 def portal_login(*, tenant: Tenant, email: str, password: str, ip: str) -> User:
@@ -15,11 +15,10 @@ def portal_login(*, tenant: Tenant, email: str, password: str, ip: str) -> User:
     not a member of this tenant gets the same message as a wrong password: the portal of one tenant
     must not reveal who has an account elsewhere.
     """
-    throttle = LoginThrottle(email=email, ip=ip)
-    throttle.check()
-    user = authenticate(email=email.strip().lower(), password=password)
-    if user is None or not user.is_active or member_get(tenant=tenant, user=user) is None:
-        throttle.fail()
-        raise AuthenticationError()
-    throttle.succeed()
-    return user
+    def verify() -> User:
+        user = authenticate(email=email.strip().lower(), password=password)
+        if user is None or not user.is_active or member_get(tenant=tenant, user=user) is None:
+            raise AuthenticationError()
+        return user
+
+    return login_attempt(email=email, ip=ip, verify=verify)

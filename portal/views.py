@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from billing_project.api.exceptions import DomainError
+from billing_project.client_ip import client_ip
 from coupons import services as coupon_services
 from invoicing import selectors as invoice_selectors
 from invoicing.services import documents as document_services
@@ -42,10 +43,6 @@ from tenants import selectors as tenant_selectors
 from tenants import services as tenant_services
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "-")
-
-
 def _can_write(request) -> bool:
     """Whether the member may change billing (pay, manage cards): the templates hide those buttons otherwise."""
     return request.membership.role in WRITE_ROLES
@@ -63,7 +60,7 @@ def login_view(request):
     if request.method == "POST" and form.is_valid():
         try:
             user = services.portal_login(tenant=request.tenant, email=form.cleaned_data["email"],
-                                         password=form.cleaned_data["password"], ip=_client_ip(request))
+                                         password=form.cleaned_data["password"], ip=client_ip(request))
         except DomainError as exc:
             # The throttle's and the wrong password's messages, in the visitor's language.
             form.add_error(None, _("Too many failed sign-ins; try again later.") if exc.status_code == 429

@@ -192,6 +192,18 @@ class IdempotencyRecord(models.Model):
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")]
 
 
+class LoginAttempt(models.Model):
+    """A counted login attempt while Redis is down: the login throttle's fallback (tenants.services.auth),
+    so an outage of Redis is neither a 500 nor "no limit". Rows older than the window are deleted."""
+
+    bucket = models.CharField(max_length=200, help_text="the throttle bucket: per email digest or per IP")
+    token = models.CharField(max_length=32)
+    created = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket", "created"], name="login_attempt_bucket_created")]
+
+
 # Choice sets shared by serializers and the OpenAPI enum names (settings.SPECTACULAR_SETTINGS).
 LOCALE_CHOICES = Tenant.Locale.choices
 API_KEY_ROLE_CHOICES = ApiKey.KeyRole.choices

@@ -7,6 +7,7 @@ other and against the project (settings, management commands, WSGI and Celery ap
 
 import fnmatch
 import importlib
+import ipaddress
 import json
 import os
 import re
@@ -722,12 +723,27 @@ def test_nginx_passes_client_headers_and_serves_tenant_hosts():
     conf = nginx_conf()
     for header in ("Host", "X-Real-IP", "X-Forwarded-For"):
         assert re.search(rf"proxy_set_header\s+{header}\s", conf), f"nginx.conf: does not pass {header}"
-    # tenants.api.views.client_ip trusts X-Real-IP: nginx must overwrite it, never pass the client's on
+    # billing_project.client_ip believes these from nginx: nginx must overwrite X-Real-IP and append its
+    # peer to X-Forwarded-For, never pass the client's own values on as the last word
     assert re.search(r"proxy_set_header\s+X-Real-IP\s+\$remote_addr\s*;", conf), (
         "nginx.conf: X-Real-IP must be set to $remote_addr (the app trusts it for login throttling)")
+    assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$(proxy_add_x_forwarded_for|remote_addr)\s*;", conf), (
+        "nginx.conf: X-Forwarded-For must end with $remote_addr (the app reads its rightmost untrusted hop)")
     names = " ".join(re.findall(r"\bserver_name\s+([^;]+);", conf)).split()
     assert any(n == "_" or n.startswith(("*.", ".", "~")) for n in names) or "default_server" in conf, (
         f"nginx.conf: server_name {names} does not accept tenant subdomains")
+
+
+def test_web_believes_the_forwarding_headers_of_nginx_only():
+    # Without TRUSTED_PROXIES covering nginx's address, every login behind nginx counts against nginx's
+    # address (one client locks out everybody); with a public range in it, anyone could pick their IP.
+    entries = [e for e in environment(services()["web"]).get("TRUSTED_PROXIES", "").split(",") if e.strip()]
+    trusted = [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries]
+    assert trusted, "web: set TRUSTED_PROXIES to the compose network, where nginx is"
+    for pool in ("172.17.0.0/16", "172.31.0.0/16", "192.168.0.0/20"):  # Docker's default address pools
+        assert any(ipaddress.ip_network(pool).subnet_of(network) for network in trusted
+                   if network.version == 4), f"web: TRUSTED_PROXIES does not cover Docker's pool {pool}"
+    assert all(network.is_private for network in trusted), f"web: TRUSTED_PROXIES {entries} has public addresses"
 
 
 def test_nginx_static_files_come_from_the_web_static_root():

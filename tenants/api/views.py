@@ -6,13 +6,9 @@ from rest_framework.response import Response
 
 from billing_project.api.permissions import OWNER_ONLY, PLATFORM_ADMIN, STAFF_READ
 from billing_project.api.views import BaseApiView, BaseListApiView
+from billing_project.client_ip import client_ip
 from tenants import selectors, services
 from tenants.api import serializers as s
-
-
-def client_ip(request) -> str:
-    # Behind the bundled nginx the client is in X-Real-IP; REMOTE_ADDR otherwise.
-    return request.headers.get("X-Real-IP") or request.META.get("REMOTE_ADDR", "unknown")
 
 
 class LoginApi(BaseApiView):
