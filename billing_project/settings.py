@@ -79,6 +79,8 @@ AUTH_USER_MODEL = "tenants.User"
 
 MIDDLEWARE = [
     "billing_project.middleware.OpsEndpointsMiddleware",
+    # Database / Redis / broker unreachable -> 503 with Retry-After, JSON under /api (issue 14).
+    "billing_project.middleware.InfrastructureErrorMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "billing_project.middleware.TenantMiddleware",
     "billing_project.middleware.RestoreTenantMiddleware",
@@ -208,11 +210,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["billing_project.api.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "billing_project.api.pagination.LinkCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bad input (issue 14): JSON bodies with NUL, lone surrogates or deep nesting are a 400 here.
+    "DEFAULT_PARSER_CLASSES": ["billing_project.api.parsers.StorableJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "billing_project.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
+    # isoformat-based (UTC as "Z"): strftime's %Y drops the zero padding of years < 1000 on Linux.
+    "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
 }
 

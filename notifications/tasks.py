@@ -4,19 +4,34 @@ tenant-schemas-celery runs each task in the schema that was active when it was s
 `connection.tenant` is the delivery's tenant; beat sends the periodic ones once per tenant.
 """
 
+import logging
+
+import redis
 from celery import shared_task
 from django.conf import settings
 from django.db import connection
 from django_tenants.utils import tenant_context
+from kombu.exceptions import OperationalError as BrokerError
 
 from notifications import services
 
+logger = logging.getLogger(__name__)
+
 
 def deliveries_enqueue(*, tenant, delivery_ids) -> None:
-    """Send one `delivery_send` task per delivery, from the tenant's schema (which the task inherits)."""
+    """Send one `delivery_send` task per delivery, from the tenant's schema (which the task inherits).
+
+    Runs after the commit of the deliveries: when the broker (Redis) does not take the tasks, the
+    rows stay pending and `notifications_retry_sweep` enqueues them once it answers again; failing
+    here would answer 500 for a notification that exists."""
     with tenant_context(tenant):
         for delivery_id in delivery_ids:
-            delivery_send.delay(delivery_id)
+            try:
+                delivery_send.delay(delivery_id)
+            except (BrokerError, redis.RedisError) as exc:
+                logger.warning("deliveries of %s left pending for the retry sweep: broker unavailable (%s)",
+                               tenant.schema_name, exc)
+                return
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)

@@ -1,21 +1,38 @@
-"""Reads of the plan catalog. The public list is served from Redis (shared cache)."""
+"""Reads of the plan catalog. The public list is served from Redis (shared cache), or from the
+database when Redis does not answer: the catalog is a copy, and pricing pages must keep working."""
 
+import logging
+
+import redis
 from django.core.cache import caches
 from django.db.models import QuerySet
 
 from subscriptions.models import Plan
 
+logger = logging.getLogger(__name__)
+
 PLANS_CACHE_KEY = "plans:public:v1"
 PLANS_CACHE_SECONDS = 300
+
+
+def _plans_public() -> list[Plan]:
+    return list(Plan.objects.filter(is_public=True, is_active=True).order_by("price_monthly", "code"))
 
 
 def plan_list_public() -> list[Plan]:
     """Public, active plans ordered by monthly price (cached; invalidated when a plan changes)."""
     cache = caches["shared"]
-    plans = cache.get(PLANS_CACHE_KEY)
+    try:
+        plans = cache.get(PLANS_CACHE_KEY)
+    except redis.RedisError as exc:
+        logger.warning("plan catalog not read from Redis (%s); reading the database", exc)
+        return _plans_public()
     if plans is None:
-        plans = list(Plan.objects.filter(is_public=True, is_active=True).order_by("price_monthly", "code"))
-        cache.set(PLANS_CACHE_KEY, plans, PLANS_CACHE_SECONDS)
+        plans = _plans_public()
+        try:
+            cache.set(PLANS_CACHE_KEY, plans, PLANS_CACHE_SECONDS)
+        except redis.RedisError as exc:
+            logger.warning("plan catalog not stored in Redis (%s)", exc)
     return plans
 
 
@@ -28,7 +45,12 @@ def plan_get(*, plan_id: str) -> Plan | None:
 
 
 def plan_catalog_invalidate() -> None:
-    caches["shared"].delete(PLANS_CACHE_KEY)
+    try:
+        caches["shared"].delete(PLANS_CACHE_KEY)
+    except redis.RedisError as exc:
+        # Saving the plan (the admin's request) must not fail for it; an old copy that survived in
+        # Redis expires within PLANS_CACHE_SECONDS.
+        logger.warning("plan catalog copy not dropped from Redis (%s)", exc)
 
 
 # --- subscriptions and entitlements ---------------------------------------------------------------

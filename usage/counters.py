@@ -3,12 +3,16 @@
 Keys carry the cache prefix and the tenant's schema (two tenants never share a counter). Values are
 written after the rollup's transaction commits, from the value the database returned; callbacks of
 concurrent commits may run out of order, so monotonic aggregations only ever raise the stored value.
-Redis is a cache here: when it is down, ingest goes on and checks read the rollup.
+Redis is a cache here: when it is down, ingest goes on and checks read the rollup. A counter whose
+update was lost that way would keep its old value once Redis answers again (a check would say 614
+used for a true 684 until the next event): the process that lost the update remembers the key and
+drops it before its next use of Redis, so the next check rebuilds it from the rollup.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime
 from decimal import Decimal
 
@@ -38,25 +42,64 @@ def counter_key(schema: str, resource: str, period_start: datetime) -> str:
     return redis_key(schema, "usage", resource, int(period_start.timestamp()))
 
 
+# Keys whose update this process could not write (Redis unreachable): stale until dropped.
+_stale: set[str] = set()
+_stale_lock = threading.Lock()
+_STALE_MAX = 50_000
+
+
+def _stale_add(keys: list[str]) -> None:
+    with _stale_lock:
+        if len(_stale) + len(keys) > _STALE_MAX:
+            # More than can be tracked: drop every counter instead (all are rebuilt from the rollups).
+            _stale.clear()
+            _stale.add("*")
+        else:
+            _stale.update(keys)
+
+
+def _stale_drop(client) -> None:
+    """Drop the counters this process failed to update, now that Redis answers (raises RedisError if not)."""
+    if not _stale:
+        return
+    with _stale_lock:
+        keys = list(_stale)
+        _stale.clear()
+    try:
+        if "*" in keys:
+            keys = list(client.scan_iter(match=redis_key("*", "usage", "*"), count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        _stale_add(keys)
+        raise
+    logger.info("dropped %d usage counter(s) left stale by a Redis outage", len(keys))
+
+
 def counters_store(schema: str, values: list[tuple[str, datetime, Decimal, bool]]) -> None:
     """Store (resource, period_start, used, overwrite) values; overwrite for `last` meters."""
     if not values:
         return
     try:
         client = get_redis()
+        _stale_drop(client)
         script = client.register_script(_RAISE)
         pipe = client.pipeline(transaction=False)
         for resource, period_start, used, overwrite in values:
             script(keys=[counter_key(schema, resource, period_start)],
                    args=[plain_decimal(used), "1" if overwrite else "0", TTL_SECONDS], client=pipe)
         pipe.execute()
-    except redis.RedisError:
-        logger.warning("usage counters not updated in Redis", exc_info=True)
+    except redis.RedisError as exc:
+        # Not knowing whether the write happened, the keys are dropped once Redis answers again.
+        _stale_add([counter_key(schema, resource, period_start) for resource, period_start, _, _ in values])
+        logger.warning("usage counters not updated in Redis (%s); rebuilt from the rollups later", exc)
 
 
 def counter_get(schema: str, resource: str, period_start: datetime) -> Decimal | None:
     try:
-        raw = get_redis().get(counter_key(schema, resource, period_start))
+        client = get_redis()
+        _stale_drop(client)
+        raw = client.get(counter_key(schema, resource, period_start))
     except redis.RedisError:
         logger.warning("usage counter not read from Redis", exc_info=True)
         return None
@@ -67,6 +110,7 @@ def counter_forget(schema: str, resource: str, period_start: datetime) -> None:
     try:
         get_redis().delete(counter_key(schema, resource, period_start))
     except redis.RedisError:
+        _stale_add([counter_key(schema, resource, period_start)])
         logger.warning("usage counter not deleted in Redis", exc_info=True)
 
 

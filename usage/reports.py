@@ -16,6 +16,16 @@ class _Line:
         return value
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...) sends the
+# reader's data elsewhere); OWASP's advice: make it text with a leading apostrophe.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(text: str) -> str:
+    """Text a spreadsheet shows as text (CSV injection), for every cell of client-supplied text."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
@@ -23,7 +33,7 @@ def _cell(value) -> str:
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return csv_safe(str(value))
 
 
 def csv_lines(rows: Iterable[tuple]) -> Iterator[str]:

@@ -10,16 +10,22 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_datetime
+
+from billing_project.api.fields import json_problem, text_problem, timestamp_to_utc
 
 FIELDS = frozenset({"resource_type", "quantity", "unit", "period_start", "period_end", "source",
                     "transaction_id", "properties"})
 REQUIRED = ("resource_type", "quantity", "period_start")
 MAX_FUTURE = timedelta(minutes=5)
 MAX_QUANTITY = Decimal("1e24")  # numeric(30, 6)
+# `properties` are stored with every event and copied into reports: bounded so that one event cannot
+# cost megabytes (issue 14 measured 1 MB accepted) or a deep recursion in a JSON encoder.
+MAX_PROPERTIES_DEPTH = 32
+MAX_PROPERTIES_BYTES = 16 * 1024  # compact JSON, UTF-8
 
 
 class EventInvalid(Exception):
@@ -74,8 +80,7 @@ def _timestamp(value) -> datetime:
         parsed = None
     if parsed is None:
         raise ValueError("An ISO 8601 timestamp, e.g. 2024-01-01T00:00:00Z.")
-    # API.md: a timestamp without an offset is UTC.
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return timestamp_to_utc(parsed)  # API.md: a timestamp without an offset is UTC
 
 
 def _text(value, name: str, max_length: int, errors: dict) -> str | None:
@@ -85,8 +90,20 @@ def _text(value, name: str, max_length: int, errors: dict) -> str | None:
         errors[name] = ["Must be a string."]
     elif len(value) > max_length:
         errors[name] = [f"At most {max_length} characters."]
+    elif problem := text_problem(value):  # collectors call this too, not only the API's parser
+        errors[name] = [problem]
     else:
         return value
+    return None
+
+
+def _properties_problem(properties: dict) -> str | None:
+    problem = json_problem(properties, max_depth=MAX_PROPERTIES_DEPTH)
+    if problem is not None:
+        path, message = problem
+        return message if path == "body" else f"{path}: {message}"
+    if len(json.dumps(properties, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_PROPERTIES_BYTES:
+        return f"At most {MAX_PROPERTIES_BYTES // 1024} KB as compact JSON."
     return None
 
 
@@ -129,6 +146,8 @@ def event_parse(raw, *, units: dict[str, str], now: datetime) -> EventIn:
     properties = raw.get("properties")
     if properties is not None and not isinstance(properties, dict):
         errors["properties"] = ["Must be a JSON object."]
+    elif properties and (problem := _properties_problem(properties)):
+        errors["properties"] = [problem]
     if errors:
         raise EventInvalid(errors)
     return EventIn(resource_type=resource, quantity=quantity, unit=unit or units[resource],

@@ -6,9 +6,15 @@ into `{"error": {"code", "message", "detail"}}` with the right status. Bad input
 
 import logging
 
+import psycopg
+import redis
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from kombu.exceptions import OperationalError as BrokerError
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -68,8 +74,54 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
+class ServiceUnavailable(DomainError):
+    """A dependency of ours (the database, Redis, the task broker) does not answer: retry later."""
+
+    status_code = 503
+    code = "service_unavailable"
+    default_message = "The service is temporarily unavailable; retry after Retry-After seconds."
+
+    def __init__(self, message: str | None = None, **kwargs):
+        super().__init__(message, headers={"Retry-After": str(SERVICE_UNAVAILABLE_RETRY_AFTER)}, **kwargs)
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+    default_message = "The request body is too large."
+
+
+class LengthRequired(DomainError):
+    status_code = 411
+    code = "length_required"
+    default_message = "Send the body with a Content-Length header; chunked bodies are not read."
+
+
 def error_body(code: str, message: str, detail=None) -> dict:
     return {"error": {"code": code, "message": message, "detail": detail}}
+
+
+# --- errors of the infrastructure -----------------------------------------------------------------
+
+# A database that refuses connections (down, "too many clients", a pool timeout), a Redis that does
+# not answer, a broker that cannot take a task: none is the client's fault or a bug, and a retry a
+# little later may work. Django wraps psycopg's errors, but a few paths (the pool) raise them raw.
+INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError,
+                         redis.ConnectionError, redis.TimeoutError, BrokerError)
+SERVICE_UNAVAILABLE_RETRY_AFTER = 5  # seconds: long enough for a restart or a failover to finish
+
+
+def is_infrastructure_error(exc: BaseException) -> bool:
+    return isinstance(exc, INFRASTRUCTURE_ERRORS)
+
+
+def service_unavailable_response() -> JsonResponse:
+    """The API's 503 outside DRF (middleware): the same body and Retry-After as ServiceUnavailable."""
+    exc = ServiceUnavailable()
+    response = JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
 
 
 _DRF_CODES = [
@@ -100,6 +152,17 @@ def _message_of(detail) -> str:
 
 def api_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error leaves the API in the same shape."""
+    if is_infrastructure_error(exc):
+        # One line per request, no traceback: an outage would otherwise bury the log.
+        logger.warning("dependency unavailable, answering 503: %s: %s", type(exc).__name__, exc)
+        exc = ServiceUnavailable()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+    elif isinstance(exc, DataError):
+        # The database refused a value that validation let through: a safety net (validation should
+        # have said why), since bad input never yields a 5xx.
+        logger.warning("the database refused a value of a request, answering 400", exc_info=exc)
+        exc = InvalidRequest("A value of the request cannot be stored.")
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.detail), status=exc.status_code, headers=exc.headers)
     if isinstance(exc, Http404):

@@ -1,5 +1,9 @@
-"""Serializer fields for the API's money and quantity conventions, and a strict base serializer."""
+"""Serializer fields for the API's money, quantity and time conventions, a strict base serializer, and
+the checks that keep text PostgreSQL cannot store out of the API."""
 
+import re
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
@@ -88,3 +92,65 @@ class StrictSerializerSchema(OpenApiSerializerExtension):
         if direction == "request":
             schema["additionalProperties"] = False
         return schema
+
+
+# PostgreSQL text cannot hold NUL, and UTF-8 (the database's and the wire's encoding) cannot hold a
+# lone surrogate, which JSON's "\ud800" escape parses into: such text would fail deep inside a
+# query (a 500) or an encoder, so it is refused where it enters.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be stored as text, or None."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "Must not contain the NUL character (\\u0000)."
+    return "Must not contain an unpaired surrogate (\\ud800-\\udfff): not valid Unicode text."
+
+
+def json_problem(value, *, max_depth: int) -> tuple[str, str] | None:
+    """The first reason parsed JSON cannot be stored, as (dotted path, message): nesting deeper than
+    `max_depth` or text (a key or a string) refused by text_problem. None when it is fine.
+    Iterative, so that depth costs no recursion."""
+    stack = [(value, 1, "")]
+    while stack:
+        node, depth, path = stack.pop()
+        if isinstance(node, str):
+            problem = text_problem(node)
+            if problem:
+                return path or "body", problem
+            continue
+        if not isinstance(node, (dict, list)):
+            continue
+        if depth > max_depth:
+            return path or "body", f"Nested more than {max_depth} levels deep."
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            child_path = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str):
+                problem = text_problem(key)
+                if problem:
+                    return child_path, f"Key: {problem}"
+            stack.append((child, depth + 1, child_path))
+    return None
+
+
+# Offsets in use on Earth run from -12:00 to +14:00; Python accepts up to +-23:59 but PostgreSQL
+# refuses timestamps with offsets past +-15:59, so an odd offset must be a 400 here, not a 500 there.
+UTC_OFFSETS = (timedelta(hours=-12), timedelta(hours=14))
+
+
+def timestamp_to_utc(value: datetime) -> datetime:
+    """An input timestamp in UTC (naive means UTC, API.md). ValueError when its offset is not a real
+    one or it falls outside the years 1-9999 once in UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt_timezone.utc)
+    offset = value.utcoffset()
+    if offset is not None and not UTC_OFFSETS[0] <= offset <= UTC_OFFSETS[1]:
+        raise ValueError("The UTC offset must be between -12:00 and +14:00.")
+    try:
+        return value.astimezone(dt_timezone.utc)
+    except OverflowError:
+        raise ValueError("Out of range once converted to UTC (years 1-9999).")

@@ -35,7 +35,8 @@ class ApiKeyOutput(serializers.ModelSerializer):
 
 
 class ApiKeyCreatedOutput(ApiKeyOutput):
-    key = serializers.CharField(read_only=True, help_text="The secret. Shown only in this response.")
+    key = serializers.CharField(read_only=True, allow_null=True,
+                                help_text="The secret. Shown only in this response (null in an Idempotency-Key replay).")
 
     class Meta(ApiKeyOutput.Meta):
         fields = ["api_key_id", "name", "role", "prefix", "key", "created"]

@@ -43,12 +43,20 @@ class ApiKeyListCreateApi(BaseListApiView):
     read_grants = OWNER_ONLY
     write_grants = OWNER_ONLY
 
+    def idempotency_stored_body(self, data):
+        # The secret is shown once: a replay of the creation (same Idempotency-Key and body) answers
+        # the key with `key: null`, and the secret is never stored with the replayable response.
+        return {**data, "key": None}
+
     @extend_schema(responses={200: s.ApiKeyOutput(many=True)}, tags=["api-keys"], summary="List live API keys")
     def get(self, request):
         return self.paged_response(selectors.api_key_list(tenant=request.auth.tenant), s.ApiKeyOutput)
 
     @extend_schema(request=s.ApiKeyInput, responses={201: s.ApiKeyCreatedOutput}, tags=["api-keys"],
-                   summary="Create an API key (the secret is shown once)")
+                   summary="Create an API key (the secret is shown once)",
+                   description="A replay with the same Idempotency-Key and body answers the same key with "
+                               "`key: null` and `Idempotent-Replayed: true`: the secret is never shown twice. "
+                               "If the first response was lost, revoke that key and create another.")
     def post(self, request):
         data = s.ApiKeyInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -4,6 +4,7 @@ them in the OpenAPI schema and render outputs)."""
 from rest_framework import serializers
 
 from billing_project.api.fields import QuantityField, StrictSerializer
+from usage.validation import MAX_PROPERTIES_BYTES, MAX_PROPERTIES_DEPTH
 
 # Named in settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] (other `status` enums exist).
 USAGE_STATUS_CHOICES = [("ok", "ok"), ("warning", "warning"), ("exceeded", "exceeded")]
@@ -18,7 +19,10 @@ class UsageEventInput(StrictSerializer):
     period_end = serializers.DateTimeField(required=False, help_text=">= period_start; defaults to period_start.")
     source = serializers.CharField(required=False, help_text='Defaults to "api".')
     transaction_id = serializers.CharField(required=False, help_text="Unique per tenant: a repeat counts once.")
-    properties = serializers.JSONField(required=False, help_text="Free JSON object (users: user_id).")
+    properties = serializers.JSONField(
+        required=False, help_text=f"Free JSON object (users: user_id): at most {MAX_PROPERTIES_DEPTH} levels deep and "
+                                  f"{MAX_PROPERTIES_BYTES // 1024} KB as compact UTF-8 JSON; no NUL character "
+                                  "(\\u0000) in its keys or strings.")
 
 
 class UsageEventOutput(serializers.Serializer):

@@ -1,6 +1,6 @@
 """Usage endpoints. Thin: parse, call one service or selector, render."""
 
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.http import StreamingHttpResponse
@@ -10,8 +10,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from billing_project.api.exceptions import InvalidRequest
+from billing_project.api.fields import timestamp_to_utc
 from billing_project.api.permissions import DEFAULT_READ
-from billing_project.api.views import BaseApiView, BaseListApiView
+from billing_project.api.views import BaseApiView, BaseListApiView, idempotency_key_get
 from usage import selectors, services
 from usage.api import serializers as s
 from usage.reports import csv_lines
@@ -31,8 +32,10 @@ class UsageIngestApi(BaseApiView):
                    tags=["usage"], summary="Record a usage event (a repeat answers 200 with the original)")
     def post(self, request):
         event, created = services.usage_event_ingest(tenant=request.auth.tenant, data=request.data,
-                                                     idempotency_key=request.headers.get("Idempotency-Key"))
-        return Response(s.UsageEventOutput(event).data, status=201 if created else 200)
+                                                     idempotency_key=idempotency_key_get(request))
+        # A repeat (same Idempotency-Key and body, or same transaction_id) says so, as every replay does.
+        headers = None if created else {"Idempotent-Replayed": "true"}
+        return Response(s.UsageEventOutput(event).data, status=201 if created else 200, headers=headers)
 
 
 class UsageBatchApi(BaseApiView):
@@ -75,13 +78,17 @@ class UsageSummaryApi(BaseApiView):
 def _moment(name: str, raw: str | None) -> datetime | None:
     if raw in (None, ""):
         return None
-    value = parse_datetime(raw) if "T" in raw else None
-    if value is None:
-        day = parse_date(raw) if "T" not in raw else None
-        if day is None:
-            raise InvalidRequest(f"{name} must be an ISO 8601 date or timestamp.", detail={name: ["Invalid date."]})
-        value = datetime(day.year, day.month, day.day)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    try:
+        # parse_* raise ValueError for well-formed but impossible values (month 13, offset +24:00).
+        value = parse_datetime(raw) if "T" in raw else None
+        if value is None:
+            day = parse_date(raw) if "T" not in raw else None
+            if day is None:
+                raise ValueError("An ISO 8601 date or timestamp, e.g. 2024-01-01T00:00:00Z.")
+            value = datetime(day.year, day.month, day.day)
+        return timestamp_to_utc(value)
+    except ValueError as exc:
+        raise InvalidRequest(f"{name}: {exc}", detail={name: [str(exc)]})
 
 
 def _flag(name: str, raw: str | None) -> bool | None:
