@@ -255,6 +255,10 @@ STRIPE_PUBLIC_KEY = env_str("STRIPE_PUBLIC_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 # Empty means api.stripe.com; `make run` points it at the bundled emulator when no key is set.
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")
+# Stripe fault tolerance (issue 14): seconds one Stripe HTTP attempt may take (stripe-python's default
+# is 80). With the client's 2 network retries a hung Stripe costs at most 3 x 8 s + ~1.5 s backoff,
+# under gunicorn's 30 s worker timeout, so the caller gets a JSON 503, never a killed worker.
+STRIPE_TIMEOUT_SECONDS = float(env_str("STRIPE_TIMEOUT_SECONDS", "8"))
 STRIPE_LIVE_MODE = False
 STRIPE_TEST_SECRET_KEY = STRIPE_API_KEY
 DJSTRIPE_SUBSCRIBER_MODEL = "tenants.Tenant"

@@ -18,14 +18,17 @@ def stripe_configured() -> bool:
 
 
 @lru_cache(maxsize=4)
-def _client(api_key: str, api_base: str) -> stripe.StripeClient:
+def _client(api_key: str, api_base: str, timeout: float) -> stripe.StripeClient:
     base = {"api": api_base, "files": api_base, "connect": api_base, "meter_events": api_base} if api_base else {}
+    # Every attempt is bounded (STRIPE_TIMEOUT_SECONDS): a hung Stripe must end in a timeout the
+    # gateways turn into 503, not hold a web worker until gunicorn kills it. A timed-out attempt is
+    # retried with the same Idempotency-Key (stripe-python sets one on every POST).
     return stripe.StripeClient(api_key, stripe_version=API_VERSION, max_network_retries=2,
-                               base_addresses=base)
+                               base_addresses=base, http_client=stripe.RequestsClient(timeout=timeout))
 
 
 def get_client() -> stripe.StripeClient:
-    return _client(settings.STRIPE_API_KEY, settings.STRIPE_API_BASE)
+    return _client(settings.STRIPE_API_KEY, settings.STRIPE_API_BASE, float(settings.STRIPE_TIMEOUT_SECONDS))
 
 
 _ACCOUNT_CHECK_TTL = 15.0

@@ -27,9 +27,17 @@ class PaymentDeclined(DomainError):
 
 
 class StripeUnavailable(DomainError):
+    """Stripe is down, rate-limiting or timing out (after the client's own network retries)."""
+
     status_code = 503
     code = "payment_provider_unavailable"
     default_message = "The payment provider could not be reached; retry later."
+    # API.md promises Retry-After on this 503; a few seconds lets Stripe's rate window pass.
+    retry_after_seconds = 5
+
+    def __init__(self, message: str | None = None, **kwargs):
+        kwargs.setdefault("headers", {"Retry-After": str(self.retry_after_seconds)})
+        super().__init__(message, **kwargs)
 
 
 class _Call:

@@ -85,7 +85,8 @@ class InvoicePayApi(BaseApiView):
         data = s.InvoicePayInput(data=request.data)
         data.is_valid(raise_exception=True)
         _invoice(request, invoice_id)
-        paid = payments.invoice_pay(invoice_id=invoice_id, **_actor(request), **data.validated_data)
+        paid = payments.invoice_pay(invoice_id=invoice_id, request_key=request.headers.get("Idempotency-Key"),
+                                    **_actor(request), **data.validated_data)
         return Response(s.InvoiceActionOutput(paid).data)
 
 

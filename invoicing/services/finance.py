@@ -53,14 +53,18 @@ def refund_create(*, tenant, invoice_id: str, amount: int | None, reason: str, a
                                                "currency": refund.currency, "reason": reason,
                                                "status": refund.status})
         if not pending:
-            _refund_execute(tenant=tenant, refund=refund, actor=actor)
+            # The refund row rolls back with a lost answer, so a retry gets a new row: the key comes
+            # from the client's Idempotency-Key when it sent one, so that its retry refunds once.
+            _refund_execute(tenant=tenant, refund=refund, actor=actor,
+                            key=f"refund:{invoice_id}:{request_key}" if request_key else None)
     return refund
 
 
-def _refund_execute(*, tenant, refund: Refund, actor: str) -> None:
-    # The key is the refund's id: a retry after a lost answer cannot refund twice.
+def _refund_execute(*, tenant, refund: Refund, actor: str, key: str | None = None) -> None:
+    # By default the key is the refund's id: an approval retried after a lost answer (the pending
+    # row stays) cannot refund twice.
     note = gateway.credit_note_create(invoice_id=refund.invoice_id, amount=refund.amount, refund_amount=refund.amount,
-                                      memo=refund.reason, key=f"refund:{refund.id}")
+                                      memo=refund.reason, key=key or f"refund:{refund.id}")
     refunds = note.get("refunds") or []
     first = refunds[0] if refunds else {}
     stripe_refund = first.get("refund") if isinstance(first, dict) else None

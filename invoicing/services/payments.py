@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import F
 
 from billing_project.api.exceptions import NotFound
 from invoicing import gateway
@@ -20,7 +21,7 @@ from invoicing.models import InvoiceState, PaymentAttempt
 from invoicing.services.common import customer_id_of, emit, fresh_invoice, mirror_invoice, tenant_now
 from invoicing.services.documents import document_request
 from policies.selectors import policy_get
-from subscriptions.gateway import PaymentDeclined
+from subscriptions.gateway import PaymentDeclined, StripeUnavailable
 from tenants.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -158,18 +159,27 @@ def _check_payment_method(tenant, payment_method_id: str) -> None:
 
 
 def invoice_pay(*, tenant, invoice_id: str, payment_method_id: str | None = None, actor: str = "system",
-                trigger: str = PaymentAttempt.Trigger.MANUAL, raise_decline: bool = True) -> dict:
+                trigger: str = PaymentAttempt.Trigger.MANUAL, raise_decline: bool = True,
+                request_key: str | None = None) -> dict:
     """Pay an open invoice now with the default or the given card of the tenant.
 
     409 `invoice_not_payable` for a paid, void or uncollectible invoice; a decline is recorded as an
     attempt (and advances dunning) before the 402 `card_declined` is raised. The Idempotency-Key is
-    the invoice's attempt number: two workers retrying the same attempt charge once."""
+    the invoice's attempt number: two workers retrying the same attempt charge once. A client's
+    retry (same `request_key`) of a payment whose answer was lost finds the invoice paid by that
+    attempt: it asks Stripe again under that attempt's key, and Stripe replays the payment (or,
+    when another request paid it, refuses: 409)."""
     data = fresh_invoice(tenant=tenant, invoice_id=invoice_id)
-    if data["status"] != "open":
+    attempts = int(data.get("attempt_count") or 0)
+    replay = bool(request_key) and data["status"] == "paid" and attempts > 0
+    if data["status"] != "open" and not replay:
         raise gateway.InvoiceNotPayable(f"This invoice is {data['status']} and cannot be paid.")
     if payment_method_id:
         _check_payment_method(tenant, payment_method_id)
-    key = f"invoice-pay:{invoice_id}:{int(data.get('attempt_count') or 0) + 1}:{payment_method_id or 'default'}"
+    attempt = attempts if replay else attempts + 1
+    key = f"invoice-pay:{invoice_id}:{attempt}:{payment_method_id or 'default'}"
+    if request_key:
+        key = f"{key}:{request_key}"
     try:
         paid = gateway.invoice_pay(invoice_id=invoice_id, payment_method_id=payment_method_id, key=key)
     except PaymentDeclined as exc:
@@ -205,6 +215,7 @@ def dunning_run_due(*, tenant) -> int:
                 pk=pk, dunning=InvoiceState.Dunning.SCHEDULED, next_retry_at__lte=now).first()
             if state is None:
                 continue
+            claimed_at = state.next_retry_at
             state.retries_done += 1
             state.next_retry_at = None
             state.save(update_fields=["retries_done", "next_retry_at", "updated"])
@@ -213,6 +224,14 @@ def dunning_run_due(*, tenant) -> int:
                         raise_decline=False)
         except gateway.InvoiceNotPayable:
             invoice_state_sync(tenant=tenant, data=gateway.invoice_retrieve(state.invoice_id))
+        except StripeUnavailable:
+            # Stripe never answered: this was no attempt. Give the claim back so that the next run
+            # retries (under the same attempt's key, so a payment Stripe did make is not made twice).
+            InvoiceState.objects.filter(pk=state.pk, dunning=InvoiceState.Dunning.SCHEDULED,
+                                        next_retry_at__isnull=True).update(
+                retries_done=F("retries_done") - 1, next_retry_at=claimed_at)
+            logger.warning("dunning retry of %s postponed: Stripe unavailable", state.invoice_id)
+            continue
         done += 1
     return done
 
