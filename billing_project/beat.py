@@ -5,15 +5,16 @@ schema only. tenant-schemas-celery reads them once per schema; inside a tenant t
 `<tenant>, public`, so every tenant "has" public's rows again and its scheduler refuses them as
 duplicates ("duplicate periodic task name ... Previously seen in schema: 'public'") at start when rows
 exist and at every 5-minute re-sync, which stopped `make run` (issue 14). Here the rows are read from
-public only; an entry without `tenant_schemas` is still sent once per tenant when due (the parent's
-apply_entry), one with `"tenant_schemas": ["public"]` once in public (this project has no Tenant row
-for public, see TenantMiddleware, so the parent would never send it).
+public only, and an entry without `tenant_schemas` is still sent once per tenant when due, to run in
+that tenant's schema (the parent's apply_entry); one with `"tenant_schemas": ["public"]` once in public
+(this project has no Tenant row for public, see TenantMiddleware, so the parent would never send it).
 
 BEAT_EVERY_SECONDS (tests only, the soak test) makes every entry run at that interval, and the
 re-sync from the database and the save of last-run times happen that often, so a test sees every job
 (the daily ones too) and the re-sync within seconds.
 """
 
+import json
 import logging
 from datetime import timedelta
 
@@ -48,8 +49,19 @@ class BillingBeatScheduler(TenantAwareDatabaseScheduler):
         if every:
             self.sync_every = every
 
-    def get_schema_names(self) -> list[str]:
-        return [get_public_schema_name()]
+    def enabled_models(self):
+        """The enabled rows, read once, in public. An entry for all tenants gets no `_schema_name`
+        header: each tenant's copy takes its schema from the connection when sent (the parent's
+        apply_entry switches to each tenant); a header saying public would run them all in public."""
+        public = get_public_schema_name()
+        with schema_context(public):
+            models = list(self.enabled_models_qs())
+        for task in models:
+            headers = json.loads(task.headers or "{}")
+            if not headers.get("_all_tenants_only"):
+                headers.setdefault("_schema_name", public)
+            task.headers = json.dumps(headers)
+        return models
 
     def _tenant_aware_beat_schedule_to_dict(self, beat_schedule):
         every = settings.BEAT_EVERY_SECONDS
@@ -68,6 +80,7 @@ class BillingBeatScheduler(TenantAwareDatabaseScheduler):
         headers = entry.options.setdefault("headers", {})
         public = get_public_schema_name()
         if not headers.get("_all_tenants_only") and headers.get("_schema_name") == public:
+            logger.info("beat: Sending due task %s (%s) to public", entry.name, entry.task)
             with schema_context(public):
                 try:
                     self.apply_async(entry, producer=producer, advance=False)

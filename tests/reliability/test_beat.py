@@ -5,7 +5,7 @@ to every tenant (or run once in public)."""
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection
+from tenant_schemas_celery.task import headers_with_schema
 
 from billing_project.beat import BillingBeatScheduler
 from billing_project.celery import app
@@ -16,7 +16,10 @@ def scheduler(db, tenant, other_tenant, monkeypatch):
     sent = []
 
     def apply_async(entry, producer=None, advance=True, **kwargs):
-        sent.append((entry.name, connection.schema_name))
+        # The schema the worker will run the task in: the entry's header, else the connection's
+        # when sent (what tenant-schemas-celery's Task.apply_async puts in the message).
+        headers = headers_with_schema(entry.options.get("headers"))
+        sent.append((entry.name, headers["_schema_name"]))
         return SimpleNamespace(id=f"task-{len(sent)}")
 
     # Beat's connection housekeeping (close_old_connections) would end the test's transaction.
@@ -32,7 +35,7 @@ def test_the_schedule_is_read_once_from_public_at_start_and_at_every_resync(sche
     first = scheduler.all_as_schedule()
     # What beat does every 5 minutes, and at a restart when the rows already exist.
     again = scheduler.all_as_schedule()
-    expected = {f"{name}@{entry['tenant_schemas'][0]}" if entry.get("tenant_schemas") else f"{name}@__all_tenants_only__"
+    expected = {f"{name}@{(entry.get('tenant_schemas') or ['__all_tenants_only__'])[0]}"
                 for name, entry in app.conf.beat_schedule.items()}
     # Daily crontab entries far from the current hour are left out by django_celery_beat until
     # closer; every other entry is there, once.
@@ -45,7 +48,7 @@ def test_the_schedule_is_read_once_from_public_at_start_and_at_every_resync(sche
 def test_due_entries_fan_out_to_every_tenant_or_run_once_in_public(scheduler, tenant, other_tenant):
     tenant_schemas = [tenant.schema_name, other_tenant.schema_name]
     scheduler.setup_schedule()
-    schedule = scheduler.all_as_schedule()
+    schedule = scheduler.all_as_schedule()  # as after a re-sync: the entries as read from the database
 
     scheduler.apply_entry(schedule["notifications-retry-sweep@__all_tenants_only__"])
     scheduler.apply_entry(schedule["subscriptions-metrics-refresh@public"])
