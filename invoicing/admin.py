@@ -17,6 +17,7 @@ from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django_tenants.utils import tenant_context
 from djstripe.models import Invoice
+from djstripe.models import Coupon as StripeCoupon
 
 from billing_project import money
 from billing_project.api.exceptions import DomainError
@@ -87,6 +88,17 @@ def invoice_title(invoice) -> str:
 
 # One name for an invoice wherever Django prints one (the admin's titles and log entries included).
 Invoice.__str__ = invoice_title
+
+
+def _coupon_amount(coupon) -> str:
+    data = coupon.stripe_data or {}
+    if data.get("percent_off"):
+        return f"{data['percent_off']}% off"
+    return f"{_money(data.get('amount_off'), data.get('currency'))} off"
+
+
+# dj-stripe's coupon title read Stripe's amount_off (minor units) as major units too: "$500.00 off" for $5.
+StripeCoupon.human_readable_amount = property(_coupon_amount)
 
 # Who may do what on an invoice. Model permissions of dj-stripe's Invoice (granted to the staff groups
 # by tenants/migrations/0003): money actions need "change"; resending what the tenant was sent (and
