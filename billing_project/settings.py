@@ -225,7 +225,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Multi-tenant billing through Stripe. Authenticate with `Authorization: Bearer <JWT or API key>` "
         "or `X-API-Key`. Errors are always `{\"error\": {\"code\", \"message\", \"detail\"}}`; lists are bare "
-        "arrays paged with `limit`/`cursor` and a `Link: <...>; rel=\"next\"` header."
+        "arrays paged with `limit`/`cursor` and a `Link: <...>; rel=\"next\"` header. No text anywhere (body, "
+        "query, path, headers) may contain NUL (`\\u0000`): it is refused with 400 `invalid_request`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -241,6 +242,8 @@ SPECTACULAR_SETTINGS = {
         "TenantStatusEnum": "tenants.models.TENANT_STATUS_CHOICES",
         "UsageStatusEnum": "usage.api.serializers.USAGE_STATUS_CHOICES",
         "UsageBatchStatusEnum": "usage.api.serializers.BATCH_STATUS_CHOICES",
+        # One name for the tenant channels (each notification kind lists them in the preferences body).
+        "TenantChannelEnum": "notifications.models.TENANT_CHANNELS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -169,6 +169,7 @@ def add_error_responses(result, generator, request, public):
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
+            _require_closed_bodies(operation, schemas)
             for status, codes in operation_errors(method, path, operation).items():
                 headers = _RETRY_AFTER if status in ("429", "503") else None
                 responses[status] = error_response(codes, headers)
@@ -206,3 +207,15 @@ def _plan_id_enum(schemas: dict) -> None:
         plan_id = schema.get("properties", {}).get("plan_id")
         if name.endswith("Request") and plan_id is not None and plan_id.get("type") == "string":
             plan_id["enum"] = codes
+
+
+def _require_closed_bodies(operation: dict, schemas: dict) -> None:
+    """A body with required fields (or one of several forms) cannot be left out: say so, as the
+    API answers a missing body with 400."""
+    body = operation.get("requestBody")
+    if not body:
+        return
+    ref = body.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+    schema = schemas.get(ref.rsplit("/", 1)[-1], {})
+    if schema.get("required") or schema.get("oneOf"):
+        body["required"] = True
