@@ -118,7 +118,8 @@ def test_error_codes_the_api_returns_are_documented_on_their_operation(openapi):
     # 429 only where a throttle answers it.
     assert "rate_limited" in _codes(paths["/api/v1/auth/login"]["post"]["responses"]["429"])
     assert "429" not in paths["/api/v1/plans"]["get"]["responses"]
-    assert "413" in paths["/api/v1/usage"]["post"]["responses"]
+    assert "payload_too_large" in _codes(paths["/api/v1/usage"]["post"]["responses"]["413"])
+    assert "idempotency_in_progress" in _codes(paths["/api/v1/api-keys"]["post"]["responses"]["409"])
 
 
 def test_request_bodies_state_that_unknown_fields_are_refused(openapi, owner_client):

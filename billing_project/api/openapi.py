@@ -32,12 +32,15 @@ CODES = {
     "permission_denied": "the credential's role may not do this, or it names another tenant in X-Tenant-ID",
     "not_found": "no such object for this tenant (another tenant's objects are not found either)",
     "rate_limited": "too many requests; retry after `Retry-After` seconds",
-    "request_too_large": "the body is larger than the server accepts",
+    "payload_too_large": "the body is larger than the server accepts",
+    "length_required": "a chunked body without Content-Length",
     "unsupported_media_type": "the body is not `application/json`",
     "service_unavailable": "the database or Redis is unreachable; retry after `Retry-After` seconds",
     "payment_provider_unavailable": "Stripe is unreachable or rate-limits us; retry after `Retry-After` "
                                     "seconds with the same Idempotency-Key",
     "idempotency_conflict": "this Idempotency-Key was used with another body",
+    "idempotency_in_progress": "the first request with this Idempotency-Key is still being answered; "
+                               "retry after `Retry-After` seconds",
     "conflict": "the current state forbids the change",
     "card_declined": "the bank refused the card (`detail.decline_code`)",
     "no_subscription": "the tenant has no live subscription",
@@ -144,10 +147,11 @@ def operation_errors(method: str, path: str, operation: dict) -> dict[str, list[
         # The path's object is not this tenant's, or a platform credential's X-Tenant-ID names none.
         errors["404"] = ["not_found"]
     if method in _BODY_METHODS and "requestBody" in operation:
-        errors["413"] = ["request_too_large"]
+        errors["411"] = ["length_required"]
+        errors["413"] = ["payload_too_large"]
         errors["415"] = ["unsupported_media_type"]
     if method in ("post", "put", "patch", "delete") and secured:
-        errors.setdefault("409", []).append("idempotency_conflict")
+        errors.setdefault("409", []).extend(["idempotency_conflict", "idempotency_in_progress"])
     if (method, path) in THROTTLED_OPERATIONS:
         errors["429"] = ["rate_limited"]
     errors["503"] = ["service_unavailable"]
@@ -172,6 +176,8 @@ def add_error_responses(result, generator, request, public):
             _require_closed_bodies(operation, schemas)
             for status, codes in operation_errors(method, path, operation).items():
                 headers = _RETRY_AFTER if status in ("429", "503") else None
+                if "idempotency_in_progress" in codes or "pdf_not_ready" in codes:
+                    headers = {"Retry-After": {**_RETRY_AFTER["Retry-After"], "required": False}}
                 responses[status] = error_response(codes, headers)
             if method == "get" and _is_list(operation):
                 for status, response in responses.items():
