@@ -88,10 +88,18 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ["name", "tenant", "role", "prefix", "created", "last_used_at", "revoked_at"]
+    list_display = ["name", "tenant", "role", "starts_with", "created", "last_used_at", "revoked_at"]
     list_filter = ["role"]
     search_fields = ["name", "prefix", "tenant__slug"]
     actions = ["revoke"]
+
+    @admin.display(description="Key starts with", ordering="prefix")
+    def starts_with(self, api_key):
+        return api_key.visible_prefix
+
+    def get_search_results(self, request, queryset, search_term):
+        # Staff paste the key's start as its holder sees it (`bk_<prefix>`); the stored prefix lacks `bk_`.
+        return super().get_search_results(request, queryset, search_term.strip().removeprefix("bk_"))
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)

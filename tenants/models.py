@@ -153,7 +153,13 @@ class ApiKey(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
+        return f"{self.name} ({self.visible_prefix}…)"
+
+    @property
+    def visible_prefix(self) -> str:
+        """The leading part of the secret (`bk_<prefix>_<random>`) as its holder sees it: what lists show,
+        so a listed key can be matched to the key in hand."""
+        return f"bk_{self.prefix}"
 
     @property
     def api_key_id(self) -> str:

@@ -28,6 +28,10 @@ class ApiKeyInput(StrictSerializer):
 
 class ApiKeyOutput(serializers.ModelSerializer):
     api_key_id = serializers.CharField(read_only=True)
+    # The key as its holder sees it starts with this (`bk_<hex>`), so a listed key can be matched to the
+    # key in hand; the stored prefix is the hex part alone, which the key lookup reads.
+    prefix = serializers.CharField(source="visible_prefix", read_only=True,
+                                   help_text="The leading part of the key as its holder sees it, e.g. `bk_1a2b3c4d5e6f`.")
 
     class Meta:
         model = ApiKey

@@ -21,13 +21,16 @@ def create_key(client, role="billing_admin", name="ci"):
 def test_key_is_shown_once_and_stored_hashed(owner_client, tenant):
     body = create_key(owner_client)
     assert set(body) == {"api_key_id", "name", "role", "prefix", "key", "created"}
-    assert body["key"].startswith(f"bk_{body['prefix']}_")
+    # The prefix is the key's leading part as its holder sees it (issue 15): a listed key matches the key in hand.
+    assert body["prefix"].startswith("bk_") and body["key"].startswith(f"{body['prefix']}_")
     stored = ApiKey.objects.get(id=body["api_key_id"])
     assert stored.tenant == tenant
     assert stored.key_hash == hashlib.sha256(body["key"].encode()).hexdigest()
     assert body["key"] not in str(ApiKey.objects.filter(pk=stored.pk).values().get())
     listed = owner_client.get(KEYS).json()
     assert body["api_key_id"] in [k["api_key_id"] for k in listed]
+    [mine] = [k for k in listed if k["api_key_id"] == body["api_key_id"]]
+    assert mine["prefix"] == body["prefix"] and body["key"].startswith(mine["prefix"] + "_")
     assert all("key" not in k for k in listed)
 
 

@@ -65,7 +65,7 @@ def test_summary_lists_plan_limits_with_numbers_per_api_md(owner_client, tenant)
     # Without a subscription the tenant is on the free plan: api_calls 1000, storage_gb 1, users 2.
     usage_event_ingest(tenant=tenant, data=event(quantity="799"))
     row = summary_row(owner_client, "api_calls")
-    assert row["used"] == "799" and row["limit"] == 1000 and row["percent"] == "79.90" and row["status"] == "ok"
+    assert row["used"] == "799" and row["limit"] == "1000" and row["percent"] == "79.90" and row["status"] == "ok"
     assert row["unit"] == "requests" and row["period_start"].endswith("T00:00:00Z")
     usage_event_ingest(tenant=tenant, data=event(quantity="1"))
     assert summary_row(owner_client, "api_calls")["status"] == "warning"
@@ -110,13 +110,13 @@ def test_entitlement_check_hard_limit_denies_beyond_it(ingest_client, tenant, on
     with on_commit():
         usage_event_ingest(tenant=tenant, data=event(quantity="998"))
     check = ingest_client.get("/api/v1/entitlements/check?resource=api_calls&quantity=2").json()
-    assert check == {"allowed": True, "remaining": "2", "limit": 1000, "used": "998"}
+    assert check == {"allowed": True, "remaining": "2", "limit": "1000", "used": "998"}
     check = ingest_client.get("/api/v1/entitlements/check?resource=api_calls&quantity=3").json()
     assert check["allowed"] is False
     with on_commit():
         usage_event_ingest(tenant=tenant, data=event(quantity="2"))
     check = ingest_client.get("/api/v1/entitlements/check?resource=api_calls").json()
-    assert check == {"allowed": False, "remaining": "0", "limit": 1000, "used": "1000"}
+    assert check == {"allowed": False, "remaining": "0", "limit": "1000", "used": "1000"}
 
 
 def test_entitlement_check_soft_limit_allows_and_reports_overage(owner_client, tenant, on_commit):
@@ -125,7 +125,7 @@ def test_entitlement_check_soft_limit_allows_and_reports_overage(owner_client, t
     with on_commit():
         usage_event_ingest(tenant=tenant, data=event(quantity="1500"))
     check = owner_client.get("/api/v1/entitlements/check?resource=api_calls&quantity=10").json()
-    assert check == {"allowed": True, "remaining": "0", "limit": 1000, "used": "1500"}
+    assert check == {"allowed": True, "remaining": "0", "limit": "1000", "used": "1500"}
 
 
 def test_entitlement_check_reads_redis_and_refills_from_the_rollup(owner_client, tenant):

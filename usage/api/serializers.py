@@ -61,7 +61,7 @@ class UsageBatchOutput(serializers.Serializer):
 class UsageSummaryOutput(serializers.Serializer):
     resource_type = serializers.CharField()
     used = QuantityField()
-    limit = serializers.IntegerField(allow_null=True, help_text="null when unlimited")
+    limit = QuantityField(allow_null=True, help_text="Decimal string like `used`; null when unlimited.")
     percent = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     unit = serializers.CharField()
     status = serializers.ChoiceField(choices=USAGE_STATUS_CHOICES)
@@ -72,5 +72,5 @@ class UsageSummaryOutput(serializers.Serializer):
 class EntitlementCheckOutput(serializers.Serializer):
     allowed = serializers.BooleanField()
     remaining = QuantityField(allow_null=True, help_text="null when unlimited")
-    limit = serializers.IntegerField(allow_null=True, help_text="null when unlimited")
+    limit = QuantityField(allow_null=True, help_text="Decimal string like `used`; null when unlimited.")
     used = QuantityField()
