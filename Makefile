@@ -4,10 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ARGS   ?=
 
-.PHONY: run test setup bench bench-tenants bench-usage bench-invoices install clean-data help
+.PHONY: run dev test setup bench bench-tenants bench-usage bench-invoices install clean-data help
 
 help:
-	@echo "make run     start web + worker + beat (embedded PostgreSQL/Redis and the Stripe emulator when unconfigured)"
+	@echo "make run     start web (gunicorn) + worker + beat (embedded PostgreSQL/Redis and the Stripe emulator when unconfigured)"
+	@echo "make dev     the same with Django's autoreloading development server and DEBUG=1"
 	@echo "make test    run the test suite (ARGS='-k auth' to select)"
 	@echo "make setup   install, migrate and load demo data without starting"
 	@echo "make bench   run the benchmarks in bench/ (or one: make bench-tenants | bench-usage | bench-invoices)"
@@ -28,6 +29,10 @@ install: $(VENV)/.runtime
 
 run: $(VENV)/.runtime
 	$(PY) scripts/dev.py run
+
+# While editing code: runserver reloads on every change (one thread per request: not for load).
+dev: $(VENV)/.runtime
+	$(PY) scripts/dev.py dev
 
 setup: $(VENV)/.runtime
 	$(PY) scripts/dev.py setup

@@ -78,6 +78,9 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 AUTH_USER_MODEL = "tenants.User"
 
 MIDDLEWARE = [
+    # Static files (admin and portal CSS) with DEBUG off too, before any tenant or database work
+    # (issue 14: `make run` serves through gunicorn; nginx serves them first in docker compose).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "billing_project.middleware.OpsEndpointsMiddleware",
     # Database / Redis / broker unreachable -> 503 with Retry-After, JSON under /api (issue 14).
     "billing_project.middleware.InfrastructureErrorMiddleware",
@@ -310,7 +313,11 @@ if ANYMAIL_ESP:
 elif SMTP_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:
-    EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    # Whole messages (HTML included) on the console only with LOG_LEVEL=DEBUG; otherwise one line
+    # per message at INFO (issue 14: the console buried `make run`'s banner).
+    EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+                            if env_str("LOG_LEVEL", "INFO").upper() == "DEBUG"
+                            else "billing_project.mail.SummaryEmailBackend")
 EMAIL_HOST = SMTP_HOST
 EMAIL_PORT = SMTP_PORT
 EMAIL_HOST_USER = SMTP_USERNAME
@@ -383,6 +390,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / ".data" / "staticfiles")))
+# Whitenoise also finds the files in the apps' static folders, so `make run` and the tests serve
+# them without a collectstatic run (the image collects them into STATIC_ROOT anyway).
+WHITENOISE_USE_FINDERS = True
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 
@@ -391,11 +401,21 @@ IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)
 
 # --- logging ------------------------------------------------------------------------------------
 
+# LOG_LEVEL is the level of our own loggers (`make run` sets WARNING unless given). Per-request
+# lines (django.request's 4xx warnings, runserver's access lines) and the Stripe client's two INFO
+# lines per call appear only with LOG_LEVEL=DEBUG; server errors (5xx) are always logged.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+_CHATTY_LEVEL = "DEBUG" if LOG_LEVEL == "DEBUG" else "ERROR"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"level": _CHATTY_LEVEL},
+        "django.server": {"level": _CHATTY_LEVEL},
+        "stripe": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"},
+    },
 }

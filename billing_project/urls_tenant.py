@@ -12,3 +12,7 @@ urlpatterns = [
     path("accounts/set-password/done/", auth_views.PasswordResetCompleteView.as_view(),
          name="password_reset_complete"),
 ]
+
+# The portal's 404/500 are its own pages (templates/404.html, 500.html); under /api/ the JSON error.
+handler404 = "billing_project.api.exceptions.json_404"
+handler500 = "billing_project.api.exceptions.json_500"

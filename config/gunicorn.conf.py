@@ -15,7 +15,11 @@ from prometheus_client import multiprocess
 wsgi_app = "billing_project.wsgi:application"
 bind = [os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")]
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-accesslog = "-"
+# LOG_LEVEL as for Django (billing_project.settings): one access line per request only at DEBUG (in
+# docker compose nginx logs every request anyway); `make run` passes WARNING, so no worker boot lines.
+_log_level = os.environ.get("LOG_LEVEL", "INFO").upper()
+loglevel = _log_level.lower() if _log_level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "info"
+accesslog = "-" if _log_level == "DEBUG" else None
 
 
 def _multiproc_dir() -> str | None:

