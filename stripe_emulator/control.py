@@ -22,6 +22,11 @@ def handle_control(emulator, method, path, body, query=None):
         return 200, {"reset": True}
     if path == "/_emulator/deliveries" and method == "GET":
         return 200, {"object": "list", "data": emulator.dispatcher.records()}
+    if path == "/_emulator/requests":
+        # The API requests served so far (method and path); DELETE starts counting afresh.
+        if method == "DELETE":
+            emulator.clear_requests()
+        return 200, {"object": "list", "data": emulator.requests()}
     if path == "/_emulator/settings":
         if method == "POST":
             unknown = set(payload) - set(DEFAULT_SETTINGS)

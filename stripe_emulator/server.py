@@ -125,6 +125,10 @@ class EmulatorServer:
         self._httpd = None
         self._stop = threading.Event()
         self._in_flight = InFlight()
+        # Every API request served since the last reset ((method, path), in arrival order): lets a
+        # test count the Stripe calls one operation makes (e.g. processing one webhook).
+        self._requests = []
+        self._requests_lock = threading.Lock()
 
     @property
     def url(self):
@@ -173,6 +177,7 @@ class EmulatorServer:
         self.dispatcher.clear()
         self.state.reset()
         self.state.settings.update(self._settings)
+        self.clear_requests()
 
     def save(self):
         """Write the state file now (no-op without ``state_file``)."""
@@ -232,8 +237,22 @@ class EmulatorServer:
         their client timed out); True when idle, False on timeout."""
         return self._in_flight.wait_idle(timeout)
 
+    # ---- request log (tests only) ----------------------------------------------------------------
+    def requests(self):
+        """The API requests served since the last reset or ``clear_requests()``: ``[{"method", "path"}]``
+        in arrival order (control requests under ``/_emulator/`` are not counted)."""
+        with self._requests_lock:
+            return [{"method": method, "path": path} for method, path in self._requests]
+
+    def clear_requests(self):
+        """Start counting API requests afresh."""
+        with self._requests_lock:
+            self._requests.clear()
+
     def dispatch(self, method, path, params, request_id, idempotency_key, headers):
         """Run one API request; returns ``(status, json_body)``."""
+        with self._requests_lock:
+            self._requests.append((method, path))
         with self._in_flight:
             with self.state.lock:
                 fault = take(self.state.faults, method, path)

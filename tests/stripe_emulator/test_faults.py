@@ -106,3 +106,19 @@ def test_control_api_validates_lists_and_clears_faults(stripe_emulator_fresh):
     stripe_emulator_fresh.inject_fault("/v1/customers", status=500)
     stripe_emulator_fresh.reset()
     assert stripe_emulator_fresh.faults() == []
+
+
+def test_request_log_counts_api_calls_not_control_calls(stripe_emulator_fresh):
+    client = no_retry_client(stripe_emulator_fresh)
+    customer = client.v1.customers.create(params={"email": "c@example.com"})
+    client.v1.customers.retrieve(customer.id)
+    control(stripe_emulator_fresh, "GET", "/health")
+    assert stripe_emulator_fresh.requests() == [{"method": "POST", "path": "/v1/customers"},
+                                                {"method": "GET", "path": f"/v1/customers/{customer.id}"}]
+    status, body = control(stripe_emulator_fresh, "GET", "/requests")
+    assert status == 200 and len(body["data"]) == 2
+    status, body = control(stripe_emulator_fresh, "DELETE", "/requests")
+    assert body["data"] == [] and stripe_emulator_fresh.requests() == []
+    client.v1.customers.list()
+    stripe_emulator_fresh.reset()
+    assert stripe_emulator_fresh.requests() == []
