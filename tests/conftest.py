@@ -56,6 +56,16 @@ def _public_schema_after_test():
 
 
 @pytest.fixture(autouse=True)
+def _default_language_after_test():
+    """A test that activates a language (pt-BR pages, es emails) must not leave it on this thread:
+    the next test would format money and dates in it."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _process_memos_clean():
     """Per-process memos and the Redis copy of the plan catalog outlive a test's rolled-back
     transaction (and a plan saved in a test never commits, so never invalidates the copy): start

@@ -201,6 +201,7 @@ def test_beat_refreshes_the_gauges_every_minute_once_from_the_public_schema():
     scheduler = SimpleNamespace(apply_async=lambda entry, producer=None, advance=True: sent.append(
         (entry.name, connection.schema_name)))
     public_entry = SimpleNamespace(name="subscriptions-metrics-refresh@public",
+                                   task="subscriptions.tasks.subscription_metrics_refresh",
                                    options={"headers": {"_schema_name": "public"}})
     BillingBeatScheduler.apply_entry(scheduler, public_entry)
     assert sent == [("subscriptions-metrics-refresh@public", "public")]
