@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
+
+from billing_project.progress import Progress
 
 from invoicing import selectors
 from invoicing.models import InvoiceDocument
 from invoicing.services.documents import document_render, document_request
 from tenants.selectors import tenant_list
-
-
-class ProgressBar:
-    """A one-line progress bar on a terminal; plain lines every 10% elsewhere (logs stay readable)."""
-
-    def __init__(self, stream, total: int, width: int = 40):
-        self.stream, self.total, self.width = stream, max(total, 1), width
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-        self.last_decile = -1
-
-    def update(self, done: int, failed: int) -> None:
-        filled = self.width * done // self.total
-        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total} rendered, {failed} failed"
-        if self.tty:
-            self.stream.write("\r" + line)
-        elif done * 10 // self.total != self.last_decile or done == self.total:
-            self.last_decile = done * 10 // self.total
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
 
 
 class Command(BaseCommand):
@@ -62,23 +39,21 @@ class Command(BaseCommand):
                                 .values_list("invoice_id", flat=True))
                 ids = [invoice_id for invoice_id in ids if invoice_id not in ready]
             work.extend((tenant, invoice_id) for invoice_id in ids)
-        # The raw stream: Django's OutputWrapper ends every write with a newline, which a bar must not.
-        bar = ProgressBar(getattr(self.stdout, "_out", sys.stdout), len(work))
-        done = failed = 0
-        for tenant, invoice_id in work:
-            with tenant_context(tenant):
-                try:
-                    if options["queue"]:
-                        document_request(tenant=tenant, invoice_id=invoice_id)
-                    else:
-                        document_render(tenant=tenant, invoice_id=invoice_id)
-                except Exception as exc:  # one bad invoice must not stop the run; it is reported
-                    failed += 1
-                    self.stderr.write(f"{tenant.slug} {invoice_id}: {exc!r}")
-            done += 1
-            bar.update(done, failed)
-        bar.close()
         verb = "queued" if options["queue"] else "rendered"
+        done = failed = 0
+        with Progress(total=len(work), unit=verb, stream=self.stdout) as progress:
+            for tenant, invoice_id in work:
+                with tenant_context(tenant):
+                    try:
+                        if options["queue"]:
+                            document_request(tenant=tenant, invoice_id=invoice_id)
+                        else:
+                            document_render(tenant=tenant, invoice_id=invoice_id)
+                    except Exception as exc:  # one bad invoice must not stop the run; it is reported
+                        failed += 1
+                        self.stderr.write(f"{tenant.slug} {invoice_id}: {exc!r}")
+                done += 1
+                progress.advance(status=f"{failed} failed")
         self.stdout.write(self.style.SUCCESS(f"{done - failed} PDFs {verb}, {failed} failed."))
         if failed:
             raise CommandError(f"{failed} PDFs failed.")

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from billing_project.progress import Progress
 from tenants.models import Tenant
 
 
@@ -10,7 +11,8 @@ class Command(BaseCommand):
         from subscriptions.services.customers import customer_ensure
 
         tenants = list(Tenant.objects.exclude(schema_name="public").order_by("slug"))
-        for index, tenant in enumerate(tenants, 1):
-            account = customer_ensure(tenant=tenant)
-            self.stdout.write(f"[{index}/{len(tenants)}] {tenant.slug}: {account.stripe_customer_id}")
+        with Progress(total=len(tenants), unit="tenants", stream=self.stdout) as progress:
+            for tenant in tenants:
+                account = customer_ensure(tenant=tenant)
+                progress.advance(note=f"{tenant.slug}: {account.stripe_customer_id}")
         self.stdout.write(self.style.SUCCESS("done"))

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from billing_project.progress import Progress
 from tenants.models import Tenant
 
 
@@ -17,9 +18,9 @@ class Command(BaseCommand):
             tenants = tenants.filter(slug=tenant)
             if not tenants.exists():
                 raise CommandError(f"No tenant {tenant!r}.")
-        total = tenants.count()
-        for index, each in enumerate(tenants, 1):
-            account = tenant_resync(tenant=each)
-            self.stdout.write(f"[{index}/{total}] {each.slug}: "
-                              + (f"{account.status or 'no subscription'}" if account else "no Stripe customer"))
+        with Progress(total=tenants.count(), unit="tenants", stream=self.stdout) as progress:
+            for each in tenants:
+                account = tenant_resync(tenant=each)
+                progress.advance(note=f"{each.slug}: " + (f"{account.status or 'no subscription'}" if account
+                                                          else "no Stripe customer"))
         self.stdout.write(self.style.SUCCESS("done"))

@@ -1,13 +1,12 @@
-"""CSV of a tenant's usage events in a billing period, with a progress bar on stderr.
+"""CSV of a tenant's usage events in a billing period, with its progress on stderr.
 
     manage.py usage_report --tenant acme --period 2024-01 [--output usage.csv]
 """
 
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from billing_project.api.exceptions import InvalidRequest
+from billing_project.progress import Progress
 from tenants.selectors import tenant_get_by_reference
 from usage import selectors
 from usage.reports import csv_lines
@@ -34,21 +33,14 @@ class Command(BaseCommand):
             total = selectors.usage_report_count(tenant=found, start=start, end=end)
             rows = selectors.usage_report_rows(tenant=found, start=start, end=end)
             stream = open(output, "w", newline="") if output else self.stdout._out
+            # On stderr: stdout may be the CSV itself.
             try:
-                done = 0
-                for done, line in enumerate(csv_lines(rows)):
-                    stream.write(line)
-                    if done % 10_000 == 0:
-                        self._progress(done, total)
-                self._progress(done, total, final=True)
+                with Progress(total=total, unit="events", stream=self.stderr) as progress:
+                    lines = csv_lines(rows)
+                    stream.write(next(lines))  # the header row
+                    for line in lines:
+                        stream.write(line)
+                        progress.advance()
             finally:
                 if output:
                     stream.close()
-
-    def _progress(self, done: int, total: int, final: bool = False) -> None:
-        width = 30
-        filled = width if final or not total else min(width, width * done // total)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{max(total, done):,} events")
-        if final:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
