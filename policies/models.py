@@ -24,7 +24,8 @@ class DunningEndState(models.TextChoices):
 
 
 class BillingPolicy(models.Model):
-    """The single policy row (pk 1). `policies.selectors.policy_get` creates it from settings."""
+    """The single policy row (pk 1), created from settings by `policies.services.policy_ensure`; until
+    then `policies.selectors.policy_get` reads the settings' defaults."""
 
     retry_days = models.JSONField(
         validators=[validate_retry_days],

@@ -1,11 +1,13 @@
-"""Reads of the platform's billing policy."""
+"""Reads of the platform's billing policy. Nothing here writes: the row is created by
+`policies.services.policy_ensure` / `policy_update` (the admin's edit)."""
 
 from django.conf import settings
 
 from policies.models import BillingPolicy
 
 
-def _defaults() -> dict:
+def policy_defaults() -> dict:
+    """The policy the settings give, in force until finance first edits it."""
     return {
         "retry_days": list(settings.DUNNING_RETRY_DAYS),
         "hard_decline_codes": list(settings.DUNNING_HARD_DECLINE_CODES),
@@ -17,6 +19,5 @@ def _defaults() -> dict:
 
 
 def policy_get() -> BillingPolicy:
-    """The policy row; created from settings on first read, then edited in the admin."""
-    policy, _ = BillingPolicy.objects.get_or_create(pk=1, defaults=_defaults())
-    return policy
+    """The stored policy row, or (never edited yet) an unsaved one holding the settings' defaults."""
+    return BillingPolicy.objects.filter(pk=1).first() or BillingPolicy(pk=1, **policy_defaults())

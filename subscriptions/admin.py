@@ -17,9 +17,9 @@ from django.utils.safestring import mark_safe
 from billing_project.api.exceptions import DomainError
 from billing_project.money import money_format
 from subscriptions.models import BillingAccount, BillingCycle, Plan, WebhookEvent
-from subscriptions.services import catalog, customers
+from subscriptions.services import catalog, customers, plan_edits
 from subscriptions.services import subscriptions as sub_services
-from subscriptions.services.webhooks import tenant_resync
+from subscriptions.services.sync import tenant_resync
 from tenants.models import Tenant
 
 
@@ -64,6 +64,16 @@ class PlanAdmin(admin.ModelAdmin):
                                "stripe_overage_price_id", "stripe_overage_price_id_yearly", "created", "updated"]}),
     ]
     actions = ["sync_to_stripe"]
+
+    def save_model(self, request, obj, form, change):
+        # Prices and limits change what tenants pay: through the services, which write the audit row.
+        data = {field: form.cleaned_data[field] for field in plan_edits.EDITABLE_FIELDS if field in form.cleaned_data}
+        if change:
+            saved, _diff = plan_edits.plan_update(plan=obj, changes=data, actor=request.user.email)
+        else:
+            saved = plan_edits.plan_create(**data, actor=request.user.email)
+        obj.pk = saved.pk
+        obj._state.adding = False
 
     @admin.display(description="Hard limits")
     def hard(self, plan):

@@ -94,3 +94,21 @@ def test_a_coupon_defined_without_stripe_is_mirrored_on_first_use(catalog, owner
     coupon.refresh_from_db()
     assert coupon.stripe_coupon_id
     assert stripe_client.v1.invoices.retrieve(body["latest_invoice_id"]).amount_due == 2320
+
+
+def test_each_coupon_edit_in_the_admin_writes_one_audit_row_with_before_and_after(finance_admin, settings):
+    from coupons.models import Coupon
+    from tenants.models import AuditEvent
+
+    settings.STRIPE_API_KEY = ""  # only this service's rows: the Stripe mirror audits its own step
+    response = finance_admin.post(COUPONS + "add/", {"code": "autumn", "name": "Autumn", "percent_off": "15",
+                                                     "duration": "once"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    [created] = AuditEvent.objects.filter(target="AUTUMN")
+    assert (created.action, created.before) == ("coupon.create", None)
+    assert created.after["percent_off"] == 15 and created.actor == "finance@platform.test"
+
+    admin_action(finance_admin, COUPONS, "disable", [Coupon.objects.get(code="AUTUMN")])
+    [disabled] = AuditEvent.objects.filter(target="AUTUMN").exclude(pk=created.pk)
+    assert disabled.action == "coupon.disable"
+    assert (disabled.before, disabled.after) == ({"is_active": True}, {"is_active": False})

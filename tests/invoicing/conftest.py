@@ -29,11 +29,11 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def stripe_on(stripe_settings, settings, celery_eager, media, db):
-    from policies.selectors import policy_get
+    from policies.services import policy_ensure
 
     stripe_settings.reset()
     settings.STRIPE_TEST_CLOCKS = True
-    policy_get()
+    policy_ensure()  # the stored row, which tests change with update()
     yield stripe_settings
     stripe_settings.reset()
 
@@ -79,7 +79,7 @@ class Billing:
         return sub
 
     def advance(self, tenant, days: int):
-        from subscriptions.services.customers import test_clock_advance
+        from subscriptions.services.clocks import test_clock_advance
 
         test_clock_advance(tenant=tenant, days=days)
         self.dispatch()
@@ -87,13 +87,13 @@ class Billing:
     def dispatch(self):
         """Every new event, oldest first, through invoicing's handlers (commit callbacks run, so
         PDF renders happen, eagerly)."""
-        from invoicing.handlers import on_event
+        from subscriptions.services.webhooks import webhook_handle
 
         events = [e for e in self.stripe.v1.events.list(params={"limit": 100}).data if e.id not in self.seen]
         for event in sorted(events, key=lambda e: (e.created, e.id)):
             self.seen.add(event.id)
             with self.capture(execute=True):
-                on_event(event.to_dict())
+                webhook_handle(payload=event.to_dict(), apps={"invoicing"})
 
     def invoices(self, customer_id: str):
         return self.stripe.v1.invoices.list(params={"customer": customer_id, "limit": 100}).data
