@@ -356,6 +356,19 @@ NETBOX_API_URL = env_str("NETBOX_API_URL")
 NETBOX_API_TOKEN = env_str("NETBOX_API_TOKEN")
 ODOO_API_URL = env_str("ODOO_API_URL")
 ODOO_API_KEY = env_str("ODOO_API_KEY")
+# Platform-wide collectors (issue 15, usage/services/collectors.py): with the URL and secret above set,
+# every tenant gets a NetBox and/or an Odoo collector besides its own. A NetBox object belongs to the
+# tenant whose slug is its NetBox tenant's slug; an Odoo record to the tenant whose slug is the `ref`
+# (Reference) of the partner ODOO_TENANT_FIELD leads to. Odoo's JSON-RPC login also needs the database
+# and the login of the API key's user.
+NETBOX_ENDPOINT = env_str("NETBOX_ENDPOINT", "dcim/devices")
+NETBOX_RESOURCE_TYPE = env_str("NETBOX_RESOURCE_TYPE", "devices")
+ODOO_DATABASE = env_str("ODOO_DATABASE")
+ODOO_LOGIN = env_str("ODOO_LOGIN")
+ODOO_MODEL = env_str("ODOO_MODEL", "res.users")
+ODOO_TENANT_FIELD = env_str("ODOO_TENANT_FIELD", "partner_id.commercial_partner_id.ref")
+ODOO_RESOURCE_TYPE = env_str("ODOO_RESOURCE_TYPE", "users")
+PLATFORM_COLLECTOR_INTERVAL_MINUTES = env_int("PLATFORM_COLLECTOR_INTERVAL_MINUTES", 60)
 
 # --- invoicing (issue 7) --------------------------------------------------------------------------
 
@@ -398,6 +411,8 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 
 # Idempotency keys of the API are kept at least this long (API.md says 24 hours).
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)
+# A key still "in progress" after this long belongs to a process that died: a retry takes it over.
+IDEMPOTENCY_IN_PROGRESS_SECONDS = env_int("IDEMPOTENCY_IN_PROGRESS_SECONDS", 120)
 
 # --- logging ------------------------------------------------------------------------------------
 

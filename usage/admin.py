@@ -159,10 +159,35 @@ class CollectorForm(forms.ModelForm):
 
 @admin.register(Collector)
 class CollectorAdmin(TenantSchemaAdmin):
+    """The tenant's own collectors (editable) and the platform-wide ones the environment configures
+    (read-only here: NETBOX_API_URL / ODOO_API_URL and friends, see usage/services/collectors.py)."""
+
     form = CollectorForm
-    list_display = ("name", "kind", "resource_type", "target", "base_url", "interval_minutes", "is_active",
-                    "last_run_at")
-    list_filter = ("kind", "is_active")
+    list_display = ("name", "kind", "platform", "resource_type", "target", "base_url", "interval_minutes",
+                    "is_active", "last_run_at")
+    list_filter = ("kind", "platform", "is_active")
+
+    def has_change_permission(self, request, obj=None):
+        return not (obj is not None and obj.platform) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj is not None and obj.platform) and super().has_delete_permission(request, obj)
+
+    def changelist_view(self, request, extra_context=None):
+        from usage.services.collectors import platform_collectors
+
+        if request.method == "GET" and "tenant" not in request.GET:
+            configured, problems = platform_collectors()
+            for each in configured:
+                messages.info(request, f"Platform collector from the environment, for every tenant: {each.name} at "
+                                       f"{each.base_url} counts {each.mapping} as {each.resource_type}.")
+            for problem in problems:
+                messages.warning(request, f"Platform collector not configured: {problem}")
+            if not configured and not problems:
+                messages.info(request, "No platform collector: set NETBOX_API_URL/NETBOX_API_TOKEN or "
+                                       "ODOO_API_URL/ODOO_API_KEY/ODOO_DATABASE/ODOO_LOGIN to count every "
+                                       "tenant's usage in the platform's own NetBox or Odoo.")
+        return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):
         from usage.services import collector_secret_set

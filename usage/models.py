@@ -231,6 +231,10 @@ class Collector(models.Model):
     secret_ciphertext = models.TextField(blank=True, help_text="NetBox token or Odoo API key, encrypted")
     interval_minutes = models.PositiveIntegerField(default=60)
     is_active = models.BooleanField(default=True)
+    platform = models.BooleanField(
+        default=False, editable=False,
+        help_text="Configured for every tenant by the environment (NETBOX_API_URL, ODOO_API_URL): its URL, secret "
+                  "and tenant mapping come from the settings, not from this row.")
     last_run_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 

@@ -33,7 +33,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeNetBox(_Server):
-    """`GET /api/<app>/<model>/?limit=1` with `Authorization: Token <token>` -> `{"count": N, ...}`."""
+    """`GET /api/<app>/<model>/?limit=1` with `Authorization: Token <token>` -> `{"count": N, ...}`; a count
+    given per NetBox tenant slug answers `?tenant=<slug>` with that tenant's objects only."""
 
     def __init__(self, token: str, counts: dict[str, int]):
         self.token, self.counts = token, counts
@@ -50,13 +51,17 @@ class FakeNetBox(_Server):
             if endpoint not in fake.counts:
                 return self.reply(404, {"detail": "Not found."})
             count = fake.counts[endpoint]
+            if isinstance(count, dict):  # per NetBox tenant slug, filtered as NetBox does with ?tenant=<slug>
+                tenants = parse_qs(url.query).get("tenant")
+                count = sum(n for slug, n in count.items() if tenants is None or slug in tenants)
             self.reply(200, {"count": count, "next": f"{fake.url}{url.path}?limit=1&offset=1" if count > 1 else None,
                              "previous": None, "results": [{"id": 1, "url": f"{fake.url}{url.path}1/"}][:count]})
 
 
 class FakeOdoo(_Server):
     """`POST /jsonrpc`: `common.login(db, login, key)` -> uid; `object.execute_kw(db, uid, key, model,
-    "search_count", [domain])` -> int; errors in Odoo's JSON-RPC error shape."""
+    "search_count", [domain])` -> int (per partner Reference when the count is given so); errors in Odoo's
+    JSON-RPC error shape."""
 
     def __init__(self, database: str, login: str, api_key: str, counts: dict[str, int]):
         self.database, self.login, self.api_key, self.counts = database, login, api_key, counts
@@ -81,5 +86,9 @@ class FakeOdoo(_Server):
                         "code": 200, "message": "Odoo Server Error",
                         "data": {"name": "odoo.exceptions.AccessDenied", "message": "Access Denied"}}})
                 assert method == "search_count" and isinstance(method_args[0], list)
-                return self.reply(200, {"jsonrpc": "2.0", "id": call_id, "result": fake.counts[model]})
+                count = fake.counts[model]
+                if isinstance(count, dict):  # per partner Reference: a [field ending in "ref", "=", value] term
+                    refs = [term[2] for term in method_args[0] if isinstance(term, list) and term[0].endswith("ref")]
+                    count = sum(n for ref, n in count.items() if not refs or ref in refs)
+                return self.reply(200, {"jsonrpc": "2.0", "id": call_id, "result": count})
             self.reply(200, {"jsonrpc": "2.0", "id": call_id, "error": {"code": 404, "message": "unknown"}})

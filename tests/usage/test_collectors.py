@@ -99,3 +99,59 @@ def test_reconcile_prints_the_drift_per_tenant_and_resource(tenant, netbox, devi
     assert exit_code.value.code == 1
     line = next(l for l in out.getvalue().splitlines() if "netbox devices" in l)
     assert "DRIFT" in line and " 3 " in f" {line} "
+
+
+@pytest.fixture
+def platform(settings, netbox, odoo):
+    """NetBox and Odoo of the platform itself, configured by the environment's settings."""
+    netbox.counts["dcim/devices"] = {"acme": 5, "globex": 2}
+    odoo.counts["res.users"] = {"acme": 3, "globex": 9}
+    settings.NETBOX_API_URL, settings.NETBOX_API_TOKEN = netbox.url, "nbt_0123456789"
+    settings.ODOO_API_URL, settings.ODOO_API_KEY = odoo.url, "odoo-key-abc"
+    settings.ODOO_DATABASE, settings.ODOO_LOGIN = "prod", "bot@acme.test"
+    return settings
+
+
+def test_platform_collectors_from_the_environment_count_each_tenants_share(platform, tenant, other_tenant, netbox,
+                                                                           odoo, devices_meter, owner_client):
+    # The tenant's own collector stays, beside the platform's.
+    collector_create(tenant=tenant, kind="netbox", name="own sites", base_url=netbox.url, resource_type="api_calls",
+                     target="dcim/sites", secret="nbt_0123456789")
+    runs = usage_collectors_run_due(tenant=tenant)
+    assert sorted((r.collector.name, r.collector.platform, r.status, r.count) for r in runs) == [
+        ("own sites", False, "ok", 3), ("platform netbox", True, "ok", 5), ("platform odoo", True, "ok", 3)]
+    # Mapped by the documented fields: NetBox tenant slug, Odoo partner Reference = the tenant's slug.
+    assert ("/api/dcim/devices/", {"tenant": ["acme"], "limit": ["1"]}, "Token nbt_0123456789") in netbox.requests
+    assert odoo.requests[-1]["params"]["args"][3:6] == [
+        "res.users", "search_count", [[["partner_id.commercial_partner_id.ref", "=", "acme"]]]]
+    used = {r["resource_type"]: r["used"] for r in owner_client.get("/api/v1/usage/summary").json()}
+    assert used["devices"] == "5" and used["users"] == "3"
+
+    with tenant_context(other_tenant):
+        Meter.objects.create(code="devices", display_name="Devices", unit="devices", aggregation="last")
+    runs = usage_collectors_run_due(tenant=other_tenant)
+    assert sorted((r.collector.name, r.count) for r in runs) == [("platform netbox", 2), ("platform odoo", 9)]
+
+    # Unset in the environment: the platform rows stop, the tenant's own collector goes on.
+    platform.NETBOX_API_URL = platform.ODOO_API_URL = ""
+    with tenant_context(tenant):
+        Collector.objects.update(last_run_at=None)
+    assert [r.collector.name for r in usage_collectors_run_due(tenant=tenant)] == ["own sites"]
+    with tenant_context(tenant):
+        assert not Collector.objects.filter(platform=True, is_active=True).exists()
+
+
+def test_the_admin_shows_the_platform_collectors_read_only(platform, admin_client, tenant, devices_meter):
+    usage_collectors_run_due(tenant=tenant)
+    page = admin_client.get("/admin/usage/collector/?tenant=acme", follow=True).content.decode()
+    assert "Platform collector from the environment" in page and "whose NetBox tenant slug is the tenant&#x27;s slug" \
+        in page
+    assert "platform netbox" in page and "platform odoo" in page
+    with tenant_context(tenant):
+        row = Collector.objects.get(name="platform netbox")
+    change = admin_client.get(f"/admin/usage/collector/{row.pk}/change/?tenant=acme", follow=True)
+    assert change.status_code == 200 and 'name="base_url"' not in change.content.decode()  # view only
+
+    platform.ODOO_DATABASE = ""
+    page = admin_client.get("/admin/usage/collector/", follow=True).content.decode()
+    assert "set ODOO_DATABASE and ODOO_LOGIN too" in page
