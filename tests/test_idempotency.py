@@ -70,3 +70,30 @@ def test_a_request_that_failed_with_a_500_leaves_its_key_free_for_the_retry(owne
     monkeypatch.setattr(services, "api_key_create", create)
     retry = owner_client.post("/api/v1/api-keys", KEY_BODY, format="json", HTTP_IDEMPOTENCY_KEY="retry-key")
     assert retry.status_code == 201, retry.content
+
+
+def test_a_key_left_in_progress_by_a_dead_process_is_taken_over_by_the_retry(owner_client, settings):
+    """A worker killed mid-request never answers nor frees its key: past IDEMPOTENCY_IN_PROGRESS_SECONDS
+    the retry does the work instead of being told "in progress" for the key's whole lifetime."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenants.models import IdempotencyRecord
+
+    first = owner_client.post("/api/v1/api-keys", KEY_BODY, format="json", HTTP_IDEMPOTENCY_KEY="orphan-key")
+    assert first.status_code == 201
+    record = IdempotencyRecord.objects.get(key="orphan-key")
+    # As the dead process left it: in progress, no response.
+    IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=None, response_body=None)
+
+    recent = owner_client.post("/api/v1/api-keys", KEY_BODY, format="json", HTTP_IDEMPOTENCY_KEY="orphan-key")
+    assert_error(recent, 409, "idempotency_in_progress")
+
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        created=timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_IN_PROGRESS_SECONDS + 1))
+    retry = owner_client.post("/api/v1/api-keys", KEY_BODY, format="json", HTTP_IDEMPOTENCY_KEY="orphan-key")
+    assert retry.status_code == 201 and retry.json()["key"]
+    assert IdempotencyRecord.objects.get(pk=record.pk).status_code == 201
+    replay = owner_client.post("/api/v1/api-keys", KEY_BODY, format="json", HTTP_IDEMPOTENCY_KEY="orphan-key")
+    assert replay["Idempotent-Replayed"] == "true" and replay.json()["api_key_id"] == retry.json()["api_key_id"]

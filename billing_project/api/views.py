@@ -130,6 +130,17 @@ class IdempotentMixin:
                 record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if record is None or record.fingerprint != fingerprint:
             raise Conflict("This Idempotency-Key was used with another request.", code="idempotency_conflict")
+        if record.status_code is None and record.created < timezone.now() - timedelta(
+                seconds=settings.IDEMPOTENCY_IN_PROGRESS_SECONDS):
+            # Still "in progress" long after any request could have been answered (gunicorn kills a
+            # worker after 30 s): the process that held it died. One retry takes it over and does the
+            # work (Stripe calls carry keys derived from this one, so nothing is done twice there).
+            taken = IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True,
+                                                     created=record.created).update(created=timezone.now())
+            if taken:
+                request._idempotency_record = IdempotencyRecord.objects.get(pk=record.pk)
+                return
+            record = IdempotencyRecord.objects.filter(pk=record.pk).first() or record
         if record.status_code is None:
             # Same key, same body, first request not answered yet: not a conflict of bodies; the
             # client retries shortly and gets the first response (or does the work, if it failed).
