@@ -66,6 +66,3 @@ def notification_get(*, tenant, notification_id) -> Notification | None:
         return Notification.objects.filter(pk=pk, in_app=True).first()
 
 
-def delivery_list(*, tenant) -> QuerySet[Delivery]:
-    with tenant_context(tenant):
-        return Delivery.objects.select_related("notification")

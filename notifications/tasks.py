@@ -1,19 +1,17 @@
 """Celery tasks of the notifications app: thin wrappers around the services.
 
-tenant-schemas-celery runs each task in the schema that was active when it was sent, so
-`connection.tenant` is the delivery's tenant; beat sends the periodic ones once per tenant.
+tenant-schemas-celery runs each task in the schema that was active when it was sent, and
+`@tenant_task` hands the task that tenant; beat sends the periodic ones once per tenant. Tasks
+import the services inside the function: services enqueue tasks, never the other way round.
 """
 
 import logging
 
 import redis
-from celery import shared_task
-from django.conf import settings
-from django.db import connection
 from django_tenants.utils import tenant_context
 from kombu.exceptions import OperationalError as BrokerError
 
-from notifications import services
+from billing_project.tasks import tenant_task
 
 logger = logging.getLogger(__name__)
 
@@ -34,29 +32,27 @@ def deliveries_enqueue(*, tenant, delivery_ids) -> None:
                 return
 
 
-@shared_task(bind=True, max_retries=None, acks_late=True)
-def delivery_send(self, delivery_id: int) -> None:
-    retry_in = services.delivery_attempt(tenant=connection.tenant, delivery_id=delivery_id)
+@tenant_task(bind=True, max_retries=None, acks_late=True)
+def delivery_send(self, tenant, delivery_id: int) -> None:
+    from notifications.services import delivery_attempt
+
+    retry_in = delivery_attempt(tenant=tenant, delivery_id=delivery_id)
     if retry_in is not None:
         raise self.retry(countdown=retry_in)
 
 
-def _in_a_tenant() -> bool:
-    # Beat sends these per tenant (tenant-schemas-celery's scheduler, entries without
-    # `tenant_schemas`); one sent from public by hand has no tenant tables to read.
-    return connection.schema_name != settings.PUBLIC_SCHEMA_NAME
-
-
-@shared_task
-def notifications_daily_checks() -> None:
+@tenant_task
+def notifications_daily_checks(tenant) -> None:
     """Beat, daily, in each tenant: the trial-ending backstop and the card-expiry check."""
-    if _in_a_tenant():
-        services.trial_ending_check(tenant=connection.tenant)
-        services.card_expiring_check(tenant=connection.tenant)
+    from notifications.services import card_expiring_check, trial_ending_check
+
+    trial_ending_check(tenant=tenant)
+    card_expiring_check(tenant=tenant)
 
 
-@shared_task
-def notifications_retry_sweep() -> None:
+@tenant_task
+def notifications_retry_sweep(tenant) -> None:
     """Beat, every few minutes, in each tenant: re-enqueue deliveries whose task was lost."""
-    if _in_a_tenant():
-        services.deliveries_retry_due(tenant=connection.tenant)
+    from notifications.services import deliveries_retry_due
+
+    deliveries_retry_due(tenant=tenant)

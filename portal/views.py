@@ -17,6 +17,7 @@ from billing_project.api.exceptions import DomainError
 from billing_project.client_ip import client_ip
 from coupons import services as coupon_services
 from invoicing import selectors as invoice_selectors
+from invoicing.http import document_response
 from invoicing.services import documents as document_services
 from invoicing.services import payments as invoice_payments
 from notifications import selectors as notification_selectors
@@ -372,7 +373,7 @@ def invoice_pdf(request, invoice_id: str):
     document = document_services.document_ready_get(tenant=request.tenant, invoice_id=row.id)
     if document is None:
         raise Http404("The PDF is being rendered; retry in a few seconds.")
-    return document_services.document_response(document, invoice=row, disposition="attachment")
+    return document_response(document, invoice=row, disposition="attachment")
 
 
 @require_POST

@@ -93,12 +93,12 @@ def api_key_get(*, tenant: Tenant, api_key_id) -> ApiKey | None:
 
 def tenant_billing_status(*, tenant: Tenant) -> str:
     """`overdue` (an open invoice past its due date, marked by invoicing's daily job), else `past_due`
-    (a subscription past_due or unpaid, as mirrored by dj-stripe), else `ok`."""
-    from djstripe.models import Subscription
-
+    (the tenant's subscription past_due or unpaid, as its BillingAccount says), else `ok`."""
+    # Inside the function: billing apps build on tenants, not the other way round.
     from invoicing.selectors import tenant_has_overdue_invoice
+    from subscriptions.selectors import subscription_get_current
 
     if tenant_has_overdue_invoice(tenant=tenant):
         return "overdue"
-    unpaid = Subscription.objects.filter(customer__subscriber=tenant, stripe_data__status__in=["past_due", "unpaid"]).exists()
-    return "past_due" if unpaid else "ok"
+    account = subscription_get_current(tenant=tenant)
+    return "past_due" if account is not None and account.status in ("past_due", "unpaid") else "ok"

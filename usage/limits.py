@@ -1,8 +1,8 @@
 """The tenant's limits, as usage needs them: per resource a limit (None = unlimited), hard or soft,
 and the alert thresholds; plus the billing period that contains a moment.
 
-The subscriptions app owns entitlements (`subscriptions.selectors.entitlements_get`); without it,
-a tenant is on the catalog's `free` plan. Hard/soft (`Plan.hard_limits`) and the alert thresholds
+The subscriptions app owns entitlements (`subscriptions.selectors.entitlements_get`; a tenant
+without a paying subscription is on the catalog's free plan). Hard/soft (`Plan.hard_limits`) and the alert thresholds
 (`Plan.alert_thresholds`) are the effective plan's. Answers are cached per process for a few seconds
 because the ingest and entitlement-check paths ask on every request.
 """
@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 from dateutil.relativedelta import relativedelta
 
 DEFAULT_THRESHOLDS = (80, 100)
-FALLBACK_PLAN = "free"
 CACHE_SECONDS = 10
 
 
@@ -40,43 +39,18 @@ _cache: dict[str, tuple[float, Limits]] = {}
 _lock = threading.Lock()
 
 
-def _entitlements(tenant):
-    try:
-        from subscriptions.selectors import entitlements_get
-    except ImportError:
-        return None
-    return entitlements_get(tenant=tenant)
-
-
-def _subscription_anchor(tenant) -> datetime | None:
-    """The live subscription's period start: usage periods follow its billing cycle."""
-    try:
-        from subscriptions.selectors import billing_account_get
-    except ImportError:
-        return None
-    account = billing_account_get(tenant=tenant)
-    if account is None or not getattr(account, "is_live", False):
-        return None
-    return account.current_period_start
-
-
 def _load(tenant) -> Limits:
-    from subscriptions.models import Plan
+    # Inside the function: subscriptions' state module imports this one (limits_forget).
+    from subscriptions.selectors import billing_account_get, entitlements_get
 
-    entitlements = _entitlements(tenant)
-    if entitlements is not None:
-        plan = getattr(entitlements, "plan", None)
-        limits = dict(getattr(entitlements, "limits", None) or {})
-    else:
-        plan = Plan.objects.filter(code=FALLBACK_PLAN).first()
-        limits = dict(plan.limits) if plan else {}
-    code = plan.code if plan is not None else None
-    hard = getattr(plan, "hard_limits", None) or []
-    thresholds = getattr(plan, "alert_thresholds", None)
+    plan = entitlements_get(tenant=tenant).plan
+    thresholds = plan.alert_thresholds
     if thresholds is None:
         thresholds = DEFAULT_THRESHOLDS
-    anchor = getattr(entitlements, "current_period_start", None) or _subscription_anchor(tenant)
-    return Limits(plan_code=code, limits=limits, hard=frozenset(hard),
+    # Usage periods follow the live subscription's billing cycle.
+    account = billing_account_get(tenant=tenant)
+    anchor = account.current_period_start if account is not None and account.is_live else None
+    return Limits(plan_code=plan.code, limits=dict(plan.limits or {}), hard=frozenset(plan.hard_limits or []),
                   thresholds=tuple(sorted(int(t) for t in thresholds)), period_anchor=anchor)
 
 

@@ -1,16 +1,18 @@
-"""Celery tasks of the usage app. Beat runs each in every tenant's schema (tenant-schemas-celery)."""
+"""Celery tasks of the usage app. Beat runs each in every tenant's schema (tenant-schemas-celery;
+`@tenant_task` hands the task that tenant). Tasks import the services inside the function."""
 
-from celery import shared_task
-from django.db import connection
-
-from usage import services
+from billing_project.tasks import tenant_task
 
 
-@shared_task(name="usage.tasks.usage_meter_push")
-def usage_meter_push():
-    services.usage_meter_push(tenant=connection.tenant)
+@tenant_task(name="usage.tasks.usage_meter_push")
+def usage_meter_push(tenant):
+    from usage.services import usage_meter_push as push
+
+    push(tenant=tenant)
 
 
-@shared_task(name="usage.tasks.usage_collectors_run_due")
-def usage_collectors_run_due():
-    services.usage_collectors_run_due(tenant=connection.tenant)
+@tenant_task(name="usage.tasks.usage_collectors_run_due")
+def usage_collectors_run_due(tenant):
+    from usage.services import usage_collectors_run_due as run_due
+
+    run_due(tenant=tenant)

@@ -1,7 +1,8 @@
-"""Domain errors and the one JSON error shape of the API.
+"""The one JSON error shape of the API.
 
-Services raise DomainError subclasses; api_exception_handler turns them and DRF's own exceptions
-into `{"error": {"code", "message", "detail"}}` with the right status. Bad input never yields a 5xx.
+Services raise the domain errors of billing_project.errors (re-exported here); api_exception_handler
+turns them and DRF's own exceptions into `{"error": {"code", "message", "detail"}}` with the right
+status. Bad input never yields a 5xx.
 """
 
 import logging
@@ -19,82 +20,21 @@ from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+# Re-exported: the API layer maps these; their home is the domain module.
+from billing_project.errors import (  # noqa: F401
+    SERVICE_UNAVAILABLE_RETRY_AFTER,
+    Conflict,
+    DomainError,
+    InvalidRequest,
+    LengthRequired,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDeniedError,
+    RateLimited,
+    ServiceUnavailable,
+)
+
 logger = logging.getLogger(__name__)
-
-
-class DomainError(Exception):
-    """A business rule said no. Subclasses set status and code; detail is per-field or null."""
-
-    status_code = 400
-    code = "invalid_request"
-    default_message = "The request is invalid."
-
-    def __init__(self, message: str | None = None, *, code: str | None = None, detail=None, status_code=None,
-                 headers: dict | None = None):
-        self.message = message or self.default_message
-        if code:
-            self.code = code
-        if status_code:
-            self.status_code = status_code
-        self.detail = detail
-        self.headers = headers or {}
-        super().__init__(self.message)
-
-
-class InvalidRequest(DomainError):
-    status_code = 400
-    code = "invalid_request"
-
-
-class NotFound(DomainError):
-    status_code = 404
-    code = "not_found"
-    default_message = "Not found."
-
-
-class Conflict(DomainError):
-    status_code = 409
-    code = "conflict"
-    default_message = "The request conflicts with the current state."
-
-
-class PermissionDeniedError(DomainError):
-    status_code = 403
-    code = "permission_denied"
-    default_message = "You do not have permission to perform this action."
-
-
-class RateLimited(DomainError):
-    status_code = 429
-    code = "rate_limited"
-    default_message = "Too many requests."
-
-    def __init__(self, message: str | None = None, *, retry_after: int, **kwargs):
-        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))}, **kwargs)
-        self.retry_after = retry_after
-
-
-class ServiceUnavailable(DomainError):
-    """A dependency of ours (the database, Redis, the task broker) does not answer: retry later."""
-
-    status_code = 503
-    code = "service_unavailable"
-    default_message = "The service is temporarily unavailable; retry after Retry-After seconds."
-
-    def __init__(self, message: str | None = None, **kwargs):
-        super().__init__(message, headers={"Retry-After": str(SERVICE_UNAVAILABLE_RETRY_AFTER)}, **kwargs)
-
-
-class PayloadTooLarge(DomainError):
-    status_code = 413
-    code = "payload_too_large"
-    default_message = "The request body is too large."
-
-
-class LengthRequired(DomainError):
-    status_code = 411
-    code = "length_required"
-    default_message = "Send the body with a Content-Length header; chunked bodies are not read."
 
 
 def error_body(code: str, message: str, detail=None) -> dict:
@@ -108,7 +48,6 @@ def error_body(code: str, message: str, detail=None) -> dict:
 # little later may work. Django wraps psycopg's errors, but a few paths (the pool) raise them raw.
 INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError,
                          redis.ConnectionError, redis.TimeoutError, BrokerError)
-SERVICE_UNAVAILABLE_RETRY_AFTER = 5  # seconds: long enough for a restart or a failover to finish
 
 
 def is_infrastructure_error(exc: BaseException) -> bool:

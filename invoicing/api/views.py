@@ -11,6 +11,7 @@ from billing_project.api.exceptions import InvalidRequest, NotFound
 from billing_project.api.views import BaseApiView, BaseListApiView
 from invoicing import selectors
 from invoicing.api import serializers as s
+from invoicing.http import document_response
 from invoicing.services import documents as document_services
 from invoicing.services import finance, payments
 
@@ -75,7 +76,7 @@ class InvoicePdfApi(BaseApiView):
         if document is None:
             raise NotFound("The PDF is being rendered; retry in a few seconds.", code="pdf_not_ready",
                            headers={"Retry-After": "5"})
-        return document_services.document_response(document, invoice=row, disposition="inline")
+        return document_response(document, invoice=row, disposition="inline")
 
 
 class InvoicePayApi(BaseApiView):

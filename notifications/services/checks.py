@@ -1,5 +1,6 @@
 """Daily checks that emit billing events nobody else emits on time: the trial-ending backstop (for a
-lost or late `customer.subscription.trial_will_end` webhook) and cards about to expire. They read
+lost or late `customer.subscription.trial_will_end` webhook) and cards about to expire. The trial
+comes from the tenant's BillingAccount (the one source of its subscription state), the cards from
 dj-stripe's mirror; the dedup keys match the webhook's, so a tenant hears about each thing once."""
 
 from __future__ import annotations
@@ -23,25 +24,22 @@ def card_expiring_dedup_key(payment_method_id: str, exp_year: int, exp_month: in
 
 
 def trial_ending_check(*, tenant, now: dt.datetime | None = None) -> int:
-    """Emit `trial_ending` for each trialing subscription of the tenant ending within
-    NOTIFICATIONS_TRIAL_ENDING_DAYS. Returns how many events were new."""
-    from djstripe.models import Subscription
+    """Emit `trial_ending` when the tenant's subscription is trialing and its trial ends within
+    NOTIFICATIONS_TRIAL_ENDING_DAYS. Returns how many events were new (0 or 1)."""
+    from subscriptions.selectors import subscription_get_current
 
     now = now or timezone.now()
     horizon = now + dt.timedelta(days=settings.NOTIFICATIONS_TRIAL_ENDING_DAYS)
-    emitted = 0
-    for subscription in Subscription.objects.filter(customer__subscriber=tenant):
-        data = subscription.stripe_data or {}
-        trial_end = data.get("trial_end")
-        if data.get("status") != "trialing" or not trial_end:
-            continue
-        if not now.timestamp() < int(trial_end) <= horizon.timestamp():
-            continue
-        if billing_event_emit(tenant=tenant, kind="trial_ending", object_id=subscription.id,
-                              dedup_key=trial_ending_dedup_key(subscription.id, trial_end),
-                              data={"trial_end": int(trial_end)}):
-            emitted += 1
-    return emitted
+    account = subscription_get_current(tenant=tenant)
+    if account is None or account.status != "trialing" or account.trial_end is None:
+        return 0
+    if not now < account.trial_end <= horizon:
+        return 0
+    trial_end = int(account.trial_end.timestamp())
+    event = billing_event_emit(tenant=tenant, kind="trial_ending", object_id=account.subscription_id,
+                               dedup_key=trial_ending_dedup_key(account.subscription_id, trial_end),
+                               data={"trial_end": trial_end})
+    return 1 if event else 0
 
 
 def _end_of_month(year: int, month: int) -> dt.date:

@@ -17,8 +17,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django_tenants.utils import tenant_context
 
-from billing_project.api.exceptions import NotFound
-from notifications import crypto, gateway, selectors
+from billing_project.errors import NotFound
+from notifications import crypto, gateway, selectors, tasks
 from notifications.messages import Message, message_build, slack_payload
 from notifications.metrics import notification_outcome_count
 from notifications.models import Channel, Delivery
@@ -99,7 +99,6 @@ def delivery_attempt(*, tenant, delivery_id: int) -> int | None:
 def delivery_resend(*, tenant, delivery_id: int, actor: str) -> Delivery:
     """Send a delivery again on staff's say-so (after fixing an address or a Slack URL): the one way a
     sent or failed delivery goes out again. Audited."""
-    from notifications import tasks
     from tenants.services.audit import audit_record
 
     with tenant_context(tenant), transaction.atomic():
@@ -118,7 +117,6 @@ def delivery_resend(*, tenant, delivery_id: int, actor: str) -> Delivery:
 def deliveries_retry_due(*, tenant) -> int:
     """Re-enqueue deliveries whose retry is due or that never got a task (a worker died, the broker
     lost the message). Safe to run any time: the task sends each delivery at most once."""
-    from notifications import tasks
 
     now = timezone.now()
     stale = now - timedelta(minutes=5)

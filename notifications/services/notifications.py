@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from billing_project.api.exceptions import InvalidRequest, NotFound
-from notifications import selectors
+from billing_project.errors import InvalidRequest, NotFound
+from notifications import selectors, tasks
 from notifications.messages import message_build
 from notifications.models import BillingEvent, Channel, Delivery, Notification, NotificationPreference
 from notifications.preferences import channels_for
@@ -46,8 +46,6 @@ def _notification_create(*, tenant, kind: str, dedup_key: str, data: dict, objec
     """Create the notification and its deliveries once per dedup key; enqueue what is unsent after
     commit. A second call with the same key (a re-run job) creates nothing and re-enqueues only
     deliveries that are still pending, which the task then finds already sent or sends once."""
-    from notifications import tasks
-
     preference = selectors.preference_get(tenant=tenant)
     with tenant_context(tenant), transaction.atomic():
         message = message_build(tenant=tenant, kind=kind, data=data, object_id=object_id)

@@ -7,7 +7,7 @@ from django.db import transaction
 from django_tenants.utils import schema_context, tenant_context
 
 from billing_project import outbound
-from billing_project.api.exceptions import InvalidRequest
+from billing_project.errors import InvalidRequest
 from notifications import crypto, selectors
 from notifications.events import KINDS
 from notifications.models import TENANT_CHANNELS, NotificationPreference

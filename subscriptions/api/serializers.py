@@ -81,11 +81,6 @@ class SubscriptionPreviewInput(StrictSerializer):
     when = serializers.ChoiceField(choices=["now", "period_end"], required=False)
 
 
-class ScheduledChangeOutput(serializers.Serializer):
-    plan_id = serializers.CharField()
-    effective_at = serializers.DateTimeField()
-
-
 class SubscriptionOutput(serializers.Serializer):
     subscription_id = serializers.CharField()
     status = serializers.CharField()

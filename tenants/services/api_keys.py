@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from billing_project.api.exceptions import InvalidRequest, NotFound
+from billing_project.errors import InvalidRequest, NotFound
 from tenants import selectors
 from tenants.models import ApiKey, Tenant, User
 from tenants.services.audit import audit_record

@@ -14,7 +14,7 @@ from django.db import DatabaseError, connection, models, transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from billing_project.api.exceptions import DomainError, RateLimited
+from billing_project.errors import DomainError, RateLimited
 from billing_project.redis import get_redis
 from tenants import selectors
 from tenants.models import User

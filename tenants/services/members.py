@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from billing_project.api.exceptions import Conflict, InvalidRequest, NotFound
+from billing_project.errors import Conflict, InvalidRequest, NotFound
 from tenants.models import Membership, Role, Tenant, User
 from tenants.services.audit import audit_record
 

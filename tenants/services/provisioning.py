@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django_tenants.utils import schema_exists
 
-from billing_project.api.exceptions import Conflict, InvalidRequest
+from billing_project.errors import Conflict, InvalidRequest
 from billing_project.tenant_migrations import applied_migrations, disk_migrations, record_shared_only_migrations
 from tenants import schema_clone
 from tenants.models import Domain, Role, Tenant

@@ -1,4 +1,4 @@
-"""Daily beat checks over dj-stripe's mirror: the trial-ending backstop and expiring cards, once each."""
+"""Daily beat checks: the trial-ending backstop (from the BillingAccount) and expiring cards (dj-stripe's mirror), once each."""
 
 import datetime as dt
 
@@ -34,19 +34,44 @@ def _card(customer, pm_id, year, month):
         "id": pm_id, "type": "card", "card": {"brand": "visa", "last4": "4242", "exp_month": month, "exp_year": year}})
 
 
-def test_trial_ending_backstop_emits_once_for_trials_ending_within_three_days(tenant, customer, emit, mailoutbox):
+def _trial(tenant, sub_id, status, trial_end):
+    """The tenant's subscription state as its BillingAccount holds it (the one source of that state)."""
+    from subscriptions.models import BillingAccount
+
+    BillingAccount.objects.update_or_create(tenant=tenant, defaults={
+        "subscription_id": sub_id, "status": status,
+        "trial_end": dt.datetime.fromtimestamp(trial_end, tz=dt.timezone.utc)})
+
+
+def test_trial_ending_backstop_emits_once_for_trials_ending_within_three_days(tenant, emit, mailoutbox):
     from notifications.services import trial_ending_check
 
     in_two_days = int((NOW + dt.timedelta(days=2)).timestamp())
-    _subscription(customer, "sub_soon", "trialing", in_two_days)
-    _subscription(customer, "sub_later", "trialing", int((NOW + dt.timedelta(days=10)).timestamp()))
-    _subscription(customer, "sub_active", "active", in_two_days)
+    _trial(tenant, "sub_soon", "trialing", in_two_days)
 
     assert trial_ending_check(tenant=tenant, now=NOW) == 1
     assert trial_ending_check(tenant=tenant, now=NOW + dt.timedelta(hours=24)) == 0  # tomorrow's run
     with tenant_context(tenant):
         [event] = BillingEvent.objects.filter(kind="trial_ending")
     assert event.dedup_key == f"trial_ending:sub_soon:{in_two_days}"
+
+
+@pytest.mark.parametrize("sub_id, status, days", [("sub_later", "trialing", 10), ("sub_active", "active", 2)])
+def test_trial_ending_backstop_skips_later_trials_and_paying_subscriptions(tenant, emit, sub_id, status, days):
+    from notifications.services import trial_ending_check
+
+    _trial(tenant, sub_id, status, int((NOW + dt.timedelta(days=days)).timestamp()))
+    assert trial_ending_check(tenant=tenant, now=NOW) == 0
+
+
+def test_trial_ending_backstop_reads_the_billing_account_not_the_mirror(tenant, customer, emit):
+    """A trial converted to paid (the account says active) while dj-stripe's copy still says trialing."""
+    from notifications.services import trial_ending_check
+
+    in_two_days = int((NOW + dt.timedelta(days=2)).timestamp())
+    _subscription(customer, "sub_converted", "trialing", in_two_days)
+    _trial(tenant, "sub_converted", "active", in_two_days)
+    assert trial_ending_check(tenant=tenant, now=NOW) == 0
 
 
 def test_card_expiring_within_30_days_is_announced_once_by_the_daily_task(tenant, customer, eager, mailoutbox,
