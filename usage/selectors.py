@@ -13,8 +13,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import QuerySet
 from django.utils import timezone as dj_timezone
 
-from billing_project.api.exceptions import InvalidRequest
+from billing_project.errors import InvalidRequest
 from usage import counters
+from usage.aggregation import aggregate_value
 from usage.limits import Limits, billing_period, limits_get
 from usage.models import Aggregation, Meter, UsageDailyRollup, UsageEvent, UsageRollup
 from usage.schema import in_schema
@@ -41,24 +42,11 @@ def meters_forget() -> None:
         _meters.clear()
 
 
-def _aggregate(aggregation: str, *, total, count, max_value, last_value, unique) -> Decimal:
-    if aggregation == Aggregation.COUNT:
-        return Decimal(count)
-    if aggregation == Aggregation.MAX:
-        return max_value
-    if aggregation == Aggregation.LAST:
-        return last_value
-    if aggregation == Aggregation.UNIQUE_COUNT:
-        # Sources that report a head count (no per-user property) feed the last value instead.
-        return Decimal(unique) if unique else last_value
-    return total
-
-
 def rollup_used(rollup, meter: Meter | None) -> Decimal:
     """The period's value of a resource under its meter's aggregation."""
-    return _aggregate(meter.aggregation if meter is not None else Aggregation.SUM, total=rollup.total,
-                      count=rollup.event_count, max_value=rollup.max_value, last_value=rollup.last_value,
-                      unique=rollup.unique_count)
+    return aggregate_value(meter.aggregation if meter is not None else Aggregation.SUM, total=rollup.total,
+                           count=rollup.event_count, max_value=rollup.max_value, last_value=rollup.last_value,
+                           unique=rollup.unique_count)
 
 
 def rollup_billable(rollup) -> Decimal:
@@ -127,8 +115,8 @@ def usage_summary_get(*, tenant, period: str | None = None) -> list[ResourceUsag
 
 
 def _day_value(row, aggregation: str) -> Decimal:
-    return _aggregate(aggregation, total=row.total, count=row.event_count, max_value=row.max_value,
-                      last_value=row.last_value, unique=row.unique_new)
+    return aggregate_value(aggregation, total=row.total, count=row.event_count, max_value=row.max_value,
+                           last_value=row.last_value, unique=row.unique_new)
 
 
 def _running(previous: Decimal, row, value: Decimal, aggregation: str) -> Decimal:

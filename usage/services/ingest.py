@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,11 +21,12 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from billing_project.api.exceptions import Conflict, InvalidRequest
+from billing_project.errors import Conflict, InvalidRequest
 from notifications.events import billing_event_emit
 from usage import counters
 from usage.limits import billing_period, limits_get
-from usage.models import Aggregation, UsageAlert
+from usage.aggregation import FOLD, event_part, fold, fold_sql
+from usage.models import Aggregation, UsageAlert, UsageDailyRollup, UsageEvent, UsageRollup
 from usage.schema import in_schema
 from usage.selectors import meters_get, rollup_used
 from usage.validation import EventIn, EventInvalid, event_parse
@@ -41,92 +43,121 @@ def _values(types: list[str]) -> str:
     return ", ".join(f"%s::{t}" for t in types)
 
 
-_EVENT_COLUMNS = ("event_id, resource_type, quantity, unit, period_start, period_end, source, transaction_id, "
-                  "idempotency_key, fingerprint, properties, billing_period_start, late, billed_period_start, "
-                  "received_at")
-_EVENT_TYPES = ["uuid", "varchar", "numeric", "varchar", "timestamptz", "timestamptz", "varchar", "varchar",
-                "varchar", "varchar", "jsonb", "timestamptz", "bool", "timestamptz", "timestamptz"]
+def _fields(model, *, skip=("id", "updated")) -> list:
+    """The model's stored columns in model order (the surrogate key and `updated` are the
+    database's): every column list and parameter row of this module is built from these, by name,
+    so a column added to the model cannot silently shift the others."""
+    return [f for f in model._meta.concrete_fields if f.name not in skip]
 
-_INSERT_EVENTS = f"""
-INSERT INTO usage_usageevent ({_EVENT_COLUMNS})
-SELECT * FROM {_unnest(_EVENT_TYPES)}
+
+def _types(fields) -> list[str]:
+    # Without the length or precision (varchar, not varchar(64)): a cast would cut a long value
+    # where the column's own check refuses it.
+    return [re.sub(r"\(.*\)", "", f.db_type(connection)) for f in fields]
+
+
+def _row(fields, values: dict) -> tuple:
+    """One parameter row in the fields' order; a field without a value is an error, not a shift."""
+    return tuple(values[f.name] for f in fields)
+
+
+def _columns(fields) -> str:
+    return ", ".join(f.column for f in fields)
+
+
+def _positions(fields, names) -> str:
+    """ORDER BY positions of `names` (in that order) among the fields."""
+    order = [f.name for f in fields]
+    return ", ".join(str(order.index(name) + 1) for name in names)
+
+
+def _fetch(cursor) -> list[dict]:
+    """The cursor's rows by column name."""
+    names = [column.name for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+_EVENT = _fields(UsageEvent)
+_ROLLUP = _fields(UsageRollup)
+_DAY = _fields(UsageDailyRollup)
+_ROLLUP_KEY, _DAY_KEY = ("resource_type", "period_start"), ("resource_type", "period_start", "day")
+_ROLLUP_FOLDED = [f.column for f in _ROLLUP if f.name in FOLD]
+_DAY_FOLDED = [f.column for f in _DAY if f.name in FOLD]
+_RETURNED = "resource_type, period_start, total, event_count, max_value, last_value, unique_count"
+
+
+def _event_sql():
+    """The statements that name the event, rollup and day columns: built on first use, when the
+    database connection can type the fields."""
+    event_types, rollup_types, day_types = _types(_EVENT), _types(_ROLLUP), _types(_DAY)
+    rollup_merge = f"""
+ON CONFLICT ({", ".join(_ROLLUP_KEY)}) DO UPDATE SET
+    {fold_sql("r", _ROLLUP_FOLDED)},
+    updated = now()
+RETURNING {_RETURNED}
+"""
+    day_merge = f"""
+ON CONFLICT ({", ".join(_DAY_KEY)}) DO UPDATE SET
+    {fold_sql("d", _DAY_FOLDED)}
+"""
+    rollup_order, day_order = _positions(_ROLLUP, _ROLLUP_KEY), _positions(_DAY, _DAY_KEY)
+    return {
+        "insert_events": f"""
+INSERT INTO {UsageEvent._meta.db_table} ({_columns(_EVENT)})
+SELECT * FROM {_unnest(event_types)}
 ON CONFLICT DO NOTHING
 RETURNING event_id
-"""
+""",
+        # Rows are sorted so that concurrent batches lock rollups in the same order (no deadlocks).
+        "upsert_rollups": f"""
+INSERT INTO {UsageRollup._meta.db_table} AS r ({_columns(_ROLLUP)}, updated)
+SELECT u.*, now() FROM {_unnest(rollup_types)} AS u ORDER BY {rollup_order}
+{rollup_merge}""",
+        "upsert_days": f"""
+INSERT INTO {UsageDailyRollup._meta.db_table} AS d ({_columns(_DAY)})
+SELECT * FROM {_unnest(day_types)} AS u ORDER BY {day_order}
+{day_merge}""",
+        # One event in one statement (and so one implicit transaction): the event, then its
+        # period's rollup (fed by the event's CTE, so nothing is counted when the event was a
+        # repeat), then its day (fed by the rollup's row: the data dependency makes the rollup's
+        # row lock come first, as in batches, so a single event and a batch never wait for each
+        # other in opposite orders).
+        "ingest_one": f"""
+WITH ins AS (
+    INSERT INTO {UsageEvent._meta.db_table} ({_columns(_EVENT)}) VALUES ({_values(event_types)})
+    ON CONFLICT DO NOTHING RETURNING event_id
+), rolled AS (
+    INSERT INTO {UsageRollup._meta.db_table} AS r ({_columns(_ROLLUP)}, updated)
+    SELECT {_values(rollup_types)}, now() FROM ins
+    {rollup_merge}
+), day AS (
+    INSERT INTO {UsageDailyRollup._meta.db_table} AS d ({_columns(_DAY)}) SELECT {_values(day_types)} FROM rolled
+    {day_merge}
+    RETURNING 1
+)
+SELECT rolled.* FROM rolled, (SELECT count(*) FROM day) AS days
+""",
+        "select_existing": f"""
+SELECT {_columns(_EVENT)} FROM {UsageEvent._meta.db_table}
+WHERE transaction_id = ANY(%s) OR idempotency_key = ANY(%s)
+""",
+    }
 
-_SELECT_EXISTING = """
-SELECT event_id, transaction_id, idempotency_key, fingerprint, resource_type, quantity, unit, period_start,
-    period_end, source, properties, late, billing_period_start, received_at
-FROM usage_usageevent WHERE transaction_id = ANY(%s) OR idempotency_key = ANY(%s)
-"""
+
+_sql: dict[str, str] = {}
+
+
+def _statement(name: str) -> str:
+    if not _sql:
+        _sql.update(_event_sql())
+    return _sql[name]
+
 
 _INSERT_UNIQUE = """
 INSERT INTO usage_usageuniquevalue (resource_type, period_start, value)
 SELECT * FROM unnest(%s::varchar[], %s::timestamptz[], %s::varchar[])
 ON CONFLICT DO NOTHING
 RETURNING resource_type, period_start, value
-"""
-
-_ROLLUP_COLUMNS = ("resource_type, period_start, period_end, total, event_count, max_value, last_value, last_at, "
-                   "unique_count, late_billed, late_received")
-_ROLLUP_TYPES = ["varchar", "timestamptz", "timestamptz", "numeric", "bigint", "numeric", "numeric", "timestamptz",
-                 "bigint", "numeric", "numeric"]
-_ROLLUP_MERGE = """
-ON CONFLICT (resource_type, period_start) DO UPDATE SET
-    total = r.total + EXCLUDED.total,
-    event_count = r.event_count + EXCLUDED.event_count,
-    max_value = GREATEST(r.max_value, EXCLUDED.max_value),
-    last_value = CASE WHEN EXCLUDED.last_at IS NOT NULL AND (r.last_at IS NULL OR EXCLUDED.last_at >= r.last_at)
-                      THEN EXCLUDED.last_value ELSE r.last_value END,
-    last_at = GREATEST(r.last_at, EXCLUDED.last_at),
-    unique_count = r.unique_count + EXCLUDED.unique_count,
-    late_billed = r.late_billed + EXCLUDED.late_billed,
-    late_received = r.late_received + EXCLUDED.late_received,
-    updated = now()
-RETURNING resource_type, period_start, total, event_count, max_value, last_value, unique_count
-"""
-
-# Rows are sorted so that concurrent batches lock rollups in the same order (no deadlocks).
-_UPSERT_ROLLUPS = f"""
-INSERT INTO usage_usagerollup AS r ({_ROLLUP_COLUMNS}, updated)
-SELECT u.*, now() FROM {_unnest(_ROLLUP_TYPES)} AS u ORDER BY 1, 2
-{_ROLLUP_MERGE}"""
-
-_DAY_COLUMNS = "resource_type, period_start, day, total, event_count, max_value, last_value, last_at, unique_new"
-_DAY_TYPES = ["varchar", "timestamptz", "date", "numeric", "bigint", "numeric", "numeric", "timestamptz", "bigint"]
-_DAY_MERGE = """
-ON CONFLICT (resource_type, period_start, day) DO UPDATE SET
-    total = d.total + EXCLUDED.total,
-    event_count = d.event_count + EXCLUDED.event_count,
-    max_value = GREATEST(d.max_value, EXCLUDED.max_value),
-    last_value = CASE WHEN d.last_at IS NULL OR EXCLUDED.last_at >= d.last_at
-                      THEN EXCLUDED.last_value ELSE d.last_value END,
-    last_at = GREATEST(d.last_at, EXCLUDED.last_at),
-    unique_new = d.unique_new + EXCLUDED.unique_new
-"""
-
-_UPSERT_DAYS = f"""
-INSERT INTO usage_usagedailyrollup AS d ({_DAY_COLUMNS})
-SELECT * FROM {_unnest(_DAY_TYPES)} AS u ORDER BY 1, 2, 3
-{_DAY_MERGE}"""
-
-# One event in one statement (and so one implicit transaction): the event, then its period's rollup
-# (fed by the event's CTE, so nothing is counted when the event was a repeat), then its day (fed by
-# the rollup's row: the data dependency makes the rollup's row lock come first, as in batches, so a
-# single event and a batch never wait for each other in opposite orders).
-_INGEST_ONE = f"""
-WITH ins AS (
-    INSERT INTO usage_usageevent ({_EVENT_COLUMNS}) VALUES ({_values(_EVENT_TYPES)})
-    ON CONFLICT DO NOTHING RETURNING event_id
-), rolled AS (
-    INSERT INTO usage_usagerollup AS r ({_ROLLUP_COLUMNS}, updated) SELECT {_values(_ROLLUP_TYPES)}, now() FROM ins
-    {_ROLLUP_MERGE}
-), day AS (
-    INSERT INTO usage_usagedailyrollup AS d ({_DAY_COLUMNS}) SELECT {_values(_DAY_TYPES)} FROM rolled
-    {_DAY_MERGE}
-    RETURNING 1
-)
-SELECT rolled.* FROM rolled, (SELECT count(*) FROM day) AS days
 """
 
 
@@ -140,20 +171,9 @@ class IngestResult:
 
 
 @dataclass
-class _Delta:
-    period_end: datetime | None  # None for a day's delta
-    total: Decimal = Decimal(0)
-    count: int = 0
-    max_value: Decimal = Decimal(0)
-    last_value: Decimal = Decimal(0)
-    last_at: datetime | None = None
-    unique: int = 0
-    late_billed: Decimal = Decimal(0)
-    late_received: Decimal = Decimal(0)
-
-
-@dataclass
 class _Rollup:
+    """A period rollup as the upsert returned it (the columns of _RETURNED, by name)."""
+
     resource_type: str
     period_start: datetime
     total: Decimal
@@ -175,23 +195,28 @@ class _Prepared:
     billed_period_end: datetime | None = None
 
 
-def _event_dict(p: _Prepared, received_at: datetime) -> dict:
+# The event as the API shows it (and its replay): these columns of the stored row.
+_SHOWN = ("event_id", "resource_type", "quantity", "unit", "period_start", "period_end", "source", "transaction_id",
+          "properties", "late", "billing_period_start", "received_at")
+
+
+def _event_values(p: _Prepared, now: datetime) -> dict:
+    """The stored row of a prepared event, by column name."""
     e = p.event
-    return {"event_id": str(p.event_id), "resource_type": e.resource_type, "quantity": e.quantity, "unit": e.unit,
+    return {"event_id": p.event_id, "resource_type": e.resource_type, "quantity": e.quantity, "unit": e.unit,
             "period_start": e.period_start, "period_end": e.period_end, "source": e.source,
-            "transaction_id": e.transaction_id, "properties": e.properties, "late": p.late,
-            "billing_period_start": p.billing_period_start, "received_at": received_at}
+            "transaction_id": e.transaction_id, "idempotency_key": p.idempotency_key,
+            "fingerprint": e.fingerprint(), "properties": e.properties, "billing_period_start": p.billing_period_start,
+            "late": p.late, "billed_period_start": p.billed_period_start, "received_at": now}
 
 
-def _row_dict(row) -> dict:
-    (event_id, transaction_id, _key, _fp, resource_type, quantity, unit, period_start, period_end, source,
-     properties, late, billing_period_start, received_at) = row
-    return {"event_id": str(event_id), "resource_type": resource_type, "quantity": quantity, "unit": unit,
-            "period_start": period_start, "period_end": period_end, "source": source,
-            "transaction_id": transaction_id,
-            # Django loads jsonb as text on raw cursors (it decodes JSON in the field).
-            "properties": json.loads(properties) if isinstance(properties, str) else properties,
-            "late": late, "billing_period_start": billing_period_start, "received_at": received_at}
+def _shown(values: dict) -> dict:
+    shown = {name: values[name] for name in _SHOWN}
+    shown["event_id"] = str(shown["event_id"])
+    # Django loads jsonb as text on raw cursors (it decodes JSON in the field).
+    if isinstance(shown["properties"], str):
+        shown["properties"] = json.loads(shown["properties"])
+    return shown
 
 
 def _place(prepared: list[_Prepared], anchor, now: datetime) -> None:
@@ -207,44 +232,45 @@ def _place(prepared: list[_Prepared], anchor, now: datetime) -> None:
 
 
 def _event_row(p: _Prepared, now: datetime) -> tuple:
-    e = p.event
-    return (p.event_id, e.resource_type, e.quantity, e.unit, e.period_start, e.period_end, e.source, e.transaction_id,
-            p.idempotency_key, e.fingerprint(), json.dumps(e.properties), p.billing_period_start, p.late,
-            p.billed_period_start, now)
+    return _row(_EVENT, {**_event_values(p, now), "properties": json.dumps(p.event.properties)})
 
 
 def _insert(cursor, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
-    cursor.execute(_INSERT_EVENTS, [list(c) for c in zip(*[_event_row(p, now) for p in prepared])])
-    return {row[0] for row in cursor.fetchall()}
+    cursor.execute(_statement("insert_events"), [list(c) for c in zip(*[_event_row(p, now) for p in prepared])])
+    return {row["event_id"] for row in _fetch(cursor)}
+
+
+def _zero(columns) -> dict:
+    """Aggregates before any event: what a new rollup or day row starts from."""
+    # In the field's Python type (Decimal for numeric): a parameter array must not mix int and Decimal.
+    return {f.name: f.to_python(f.get_default()) for f in columns if f.name in FOLD}
 
 
 def _rollup_deltas(inserted: list[_Prepared], meters):
-    """What the inserted events add to their periods' rollups and to their days' rollups, and the
-    unique_count values they carry (value key -> the day it was seen on)."""
-    deltas: dict[tuple[str, datetime], _Delta] = {}
-    days: dict[tuple[str, datetime, date], _Delta] = {}
+    """What the inserted events add to their periods' rollups and to their days' rollups (column ->
+    value, folded by the one aggregation rule), and the unique_count values they carry (value key
+    -> the day it was seen on)."""
+    deltas: dict[tuple[str, datetime], dict] = {}
+    days: dict[tuple[str, datetime, date], dict] = {}
     uniques: dict[tuple[str, datetime, str], tuple] = {}
     for p in inserted:
         e = p.event
-        d = deltas.setdefault((e.resource_type, p.billing_period_start), _Delta(period_end=p.billing_period_end))
+        d = deltas.setdefault((e.resource_type, p.billing_period_start),
+                              {**_zero(_ROLLUP), "period_end": p.billing_period_end})
         day_key = (e.resource_type, p.billing_period_start, e.period_start.astimezone(dt_timezone.utc).date())
-        day = days.setdefault(day_key, _Delta(period_end=None))
-        for acc in (d, day):
-            acc.total += e.quantity
-            acc.count += 1
-            acc.max_value = max(acc.max_value, e.quantity)
-            if acc.last_at is None or e.period_start >= acc.last_at:
-                acc.last_value, acc.last_at = e.quantity, e.period_start
+        part = event_part(e.quantity, e.period_start)
+        fold(d, part)
+        fold(days.setdefault(day_key, _zero(_DAY)), part)
         meter = meters.get(e.resource_type)
         if meter is not None and meter.aggregation == Aggregation.UNIQUE_COUNT:
             value = e.properties.get(meter.unique_property)
             if value is not None and value != "":
                 uniques.setdefault((e.resource_type, p.billing_period_start, str(value)[:255]), day_key)
         if p.late:
-            d.late_received += e.quantity
+            fold(d, {"late_received": e.quantity})
             billed = deltas.setdefault((e.resource_type, p.billed_period_start),
-                                       _Delta(period_end=p.billed_period_end))
-            billed.late_billed += e.quantity
+                                       {**_zero(_ROLLUP), "period_end": p.billed_period_end})
+            fold(billed, {"late_billed": e.quantity})
     return deltas, days, uniques
 
 
@@ -253,19 +279,20 @@ def _count_new_uniques(cursor, uniques: dict, deltas: dict, days: dict) -> None:
     if not uniques:
         return
     cursor.execute(_INSERT_UNIQUE, [list(c) for c in zip(*uniques)])
-    for resource, period_start, value in cursor.fetchall():
-        deltas[(resource, period_start)].unique += 1
-        days[uniques[(resource, period_start, value)]].unique += 1
+    for row in _fetch(cursor):
+        resource, period_start = row["resource_type"], row["period_start"]
+        fold(deltas[(resource, period_start)], {"unique_count": 1})
+        fold(days[uniques[(resource, period_start, row["value"])]], {"unique_new": 1})
 
 
 def _day_rows(days) -> list[tuple]:
-    return [(resource, start, day, d.total, d.count, d.max_value, d.last_value, d.last_at, d.unique)
+    return [_row(_DAY, {**d, "resource_type": resource, "period_start": start, "day": day})
             for (resource, start, day), d in days.items()]
 
 
 def _rollup_rows(deltas) -> list[tuple]:
-    return [(resource, start, d.period_end, d.total, d.count, d.max_value, d.last_value, d.last_at, d.unique,
-             d.late_billed, d.late_received) for (resource, start), d in deltas.items()]
+    return [_row(_ROLLUP, {**d, "resource_type": resource, "period_start": start})
+            for (resource, start), d in deltas.items()]
 
 
 def _ingest_many(prepared: list[_Prepared], meters, now: datetime) -> tuple[set[uuid.UUID], list[_Rollup]]:
@@ -276,9 +303,9 @@ def _ingest_many(prepared: list[_Prepared], meters, now: datetime) -> tuple[set[
         if inserted:
             deltas, days, uniques = _rollup_deltas(inserted, meters)
             _count_new_uniques(cursor, uniques, deltas, days)
-            cursor.execute(_UPSERT_ROLLUPS, [list(c) for c in zip(*_rollup_rows(deltas))])
-            rollups = [_Rollup(*row) for row in cursor.fetchall()]
-            cursor.execute(_UPSERT_DAYS, [list(c) for c in zip(*_day_rows(days))])
+            cursor.execute(_statement("upsert_rollups"), [list(c) for c in zip(*_rollup_rows(deltas))])
+            rollups = [_Rollup(**row) for row in _fetch(cursor)]
+            cursor.execute(_statement("upsert_days"), [list(c) for c in zip(*_day_rows(days))])
     return inserted_ids, rollups
 
 
@@ -293,25 +320,25 @@ def _ingest_one(p: _Prepared, meters, now: datetime) -> tuple[set[uuid.UUID], li
     deltas, days, _ = _rollup_deltas([p], meters)  # no unique_count meter here (_fits_one_statement)
     (rollup_row,), (day_row,) = _rollup_rows(deltas), _day_rows(days)
     with connection.cursor() as cursor:
-        cursor.execute(_INGEST_ONE, [*_event_row(p, now), *rollup_row, *day_row])
-        rollups = [_Rollup(*row) for row in cursor.fetchall()]
+        cursor.execute(_statement("ingest_one"), [*_event_row(p, now), *rollup_row, *day_row])
+        rollups = [_Rollup(**row) for row in _fetch(cursor)]
     return ({p.event_id} if rollups else set()), rollups
 
 
 def _existing_rows(prepared: list[_Prepared], inserted_ids: set[uuid.UUID]) -> dict:
-    """The stored events that the repeats among `prepared` repeat, by ("tx", id) and ("key", key).
-    ON CONFLICT waited for their writers to commit, so they are visible now."""
+    """The stored events (column -> value) that the repeats among `prepared` repeat, by ("tx", id)
+    and ("key", key). ON CONFLICT waited for their writers to commit, so they are visible now."""
     repeats = [p for p in prepared if p.event_id not in inserted_ids]
     txs = [p.event.transaction_id for p in repeats if p.event.transaction_id]
     keys = [p.idempotency_key for p in repeats if p.idempotency_key]
     existing = {}
     with connection.cursor() as cursor:
-        cursor.execute(_SELECT_EXISTING, [txs, keys])
-        for row in cursor.fetchall():
-            if row[1] is not None:
-                existing[("tx", row[1])] = row
-            if row[2] is not None:
-                existing[("key", row[2])] = row
+        cursor.execute(_statement("select_existing"), [txs, keys])
+        for row in _fetch(cursor):
+            if row["transaction_id"] is not None:
+                existing[("tx", row["transaction_id"])] = row
+            if row["idempotency_key"] is not None:
+                existing[("key", row["idempotency_key"])] = row
     return existing
 
 
@@ -370,14 +397,14 @@ def usage_event_ingest(*, tenant, data: dict, idempotency_key: str | None = None
         prepared = _Prepared(event=event, idempotency_key=idempotency_key)
         inserted, existing = _ingest(tenant=tenant, prepared=[prepared], now=now)
         if prepared.event_id in inserted:
-            return _event_dict(prepared, now), True
+            return _shown(_event_values(prepared, now)), True
         row = _duplicate_of(prepared, existing)
         if row is None:  # pragma: no cover - a conflict on event_id (a uuid4 collision)
             raise Conflict("The event could not be stored; retry.")
-        if event.transaction_id is None or row[1] != event.transaction_id:
-            if row[3] != event.fingerprint():
+        if event.transaction_id is None or row["transaction_id"] != event.transaction_id:
+            if row["fingerprint"] != event.fingerprint():
                 raise Conflict("This Idempotency-Key was used with another request.", code="idempotency_conflict")
-        return _row_dict(row), False
+        return _shown(row), False
 
 
 def usage_event_ingest_batch(*, tenant, events: list, now: datetime | None = None) -> list[IngestResult]:
@@ -412,7 +439,7 @@ def usage_event_ingest_batch(*, tenant, events: list, now: datetime | None = Non
                 else:
                     row = _duplicate_of(p, existing)
                     results[index] = IngestResult(status="duplicate",
-                                                  event={"event_id": str(row[0]) if row else None})
+                                                  event={"event_id": str(row["event_id"]) if row else None})
     return results
 
 
