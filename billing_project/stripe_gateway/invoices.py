@@ -1,0 +1,75 @@
+"""Stripe Invoices: read (with what dj-stripe's mirror needs expanded), pay, close, preview, lines."""
+
+from __future__ import annotations
+
+from billing_project.stripe_gateway.client import get_client
+from billing_project.stripe_gateway.errors import stripe_errors
+from billing_project.stripe_gateway.keys import request_options
+
+# dj-stripe's Invoice sync reads discounts as objects; unexpanded they are ids and it fails.
+MIRROR_EXPAND = ["discounts", "lines.data.discounts"]
+# The payment attempts' intents carry the last decline (code and message): expanded when the
+# caller needs it (a failed payment), so one call serves the mirror and the decline.
+PAYMENTS_EXPAND = ["payments.data.payment.payment_intent"]
+
+
+def invoice_retrieve(invoice_id: str, *, with_payments: bool = False):
+    """The invoice as Stripe has it now, expanded for the mirror (and its payments' intents)."""
+    expand = MIRROR_EXPAND + (PAYMENTS_EXPAND if with_payments else [])
+    with stripe_errors():
+        return get_client().v1.invoices.retrieve(invoice_id, params={"expand": expand})
+
+
+def invoice_lines(invoice_id: str) -> list:
+    """Every line (the invoice object carries only the first page of them)."""
+    with stripe_errors():
+        return list(get_client().v1.invoices.line_items.list(invoice_id, params={"limit": 100}).auto_paging_iter())
+
+
+def invoice_list(*, customer_id: str, limit: int = 100) -> list:
+    with stripe_errors():
+        return list(get_client().v1.invoices.list(params={"customer": customer_id, "limit": limit}).auto_paging_iter())
+
+
+def invoice_preview(*, params: dict):
+    with stripe_errors():
+        return get_client().v1.invoices.create_preview(params=params)
+
+
+def invoice_pay(*, invoice_id: str, payment_method_id: str | None, key: str):
+    params = {"payment_method": payment_method_id} if payment_method_id else {}
+    with stripe_errors():
+        return get_client().v1.invoices.pay(invoice_id, params=params, options=request_options(key))
+
+
+def invoice_void(*, invoice_id: str, key: str):
+    with stripe_errors():
+        return get_client().v1.invoices.void_invoice(invoice_id, options=request_options(key))
+
+
+def invoice_mark_uncollectible(*, invoice_id: str, key: str):
+    with stripe_errors():
+        return get_client().v1.invoices.mark_uncollectible(invoice_id, options=request_options(key))
+
+
+def invoice_item_create(*, customer_id: str, amount: int, currency: str, description: str, key: str):
+    with stripe_errors():
+        return get_client().v1.invoice_items.create(
+            params={"customer": customer_id, "amount": amount, "currency": currency, "description": description},
+            options=request_options(key))
+
+
+def last_payment_error_of(invoice) -> dict | None:
+    """The last payment error (decline code and message) of an invoice read `with_payments`, or None."""
+    for payment in (invoice.get("payments") or {}).get("data") or []:
+        intent = (payment.get("payment") or {}).get("payment_intent")
+        error = intent.get("last_payment_error") if intent is not None and not isinstance(intent, str) else None
+        if error:
+            return {"decline_code": error.get("decline_code") or error.get("code") or "card_declined",
+                    "message": error.get("message") or ""}
+    return None
+
+
+def invoice_last_payment_error(invoice_id: str) -> dict | None:
+    """The last payment error of the invoice's payment intents (decline code and message), or None."""
+    return last_payment_error_of(invoice_retrieve(invoice_id, with_payments=True))
