@@ -9,8 +9,5 @@ class InvoicingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Stripe's invoice and customer events reach invoicing through the one webhook endpoint.
-        from invoicing.handlers import on_event
-        from subscriptions.services.webhooks import webhook_handler_register
-
-        webhook_handler_register(on_event)
+        # Registers invoicing's Stripe webhook handlers (@stripe_webhook) with the one endpoint.
+        from invoicing import handlers  # noqa: F401

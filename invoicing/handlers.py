@@ -1,8 +1,10 @@
-"""Reactions to Stripe events about invoices and customers.
+"""Invoicing's reactions to Stripe events, registered by event type (the registry and the endpoint:
+billing_project.stripe_gateway.webhooks, subscriptions.services.webhooks).
 
-The subscriptions app owns the webhook endpoint (verification, once-per-event-id); it hands events
-of these types to `on_invoice_event` / `on_customer_event`. Payloads may be stale or arrive out of
-order, so every handler re-fetches the invoice from Stripe and acts on its current state.
+Payloads may be stale or arrive out of order, so invoice handlers act on the invoice the endpoint
+re-fetched once (`fresh=True`: expanded for dj-stripe's mirror and with its payments' intents, which
+carry the decline), never on the delivered copy. A failed payment's path: `invoice_changed` ->
+`payments.payment_failure_record` (attempt, announcement, next retry) -> the `dunning_run_due` task.
 """
 
 from __future__ import annotations
@@ -12,36 +14,36 @@ import logging
 from django.db import transaction
 from django_tenants.utils import tenant_context
 
-from invoicing import gateway, selectors
+from billing_project.stripe_gateway.invoices import last_payment_error_of
+from billing_project.stripe_gateway.webhooks import StripeEvent, stripe_webhook
 from invoicing.services import documents as document_services
 from invoicing.services import payments
 from invoicing.services.common import emit, mirror_invoice
 
 logger = logging.getLogger(__name__)
 
+# Events that change what this app keeps (state, attempts, dunning, PDFs) ...
 INVOICE_EVENTS = ("invoice.finalized", "invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed",
                   "invoice.voided", "invoice.marked_uncollectible", "invoice.updated")
-CUSTOMER_EVENTS = ("customer.updated",)
+# ... and those that only refresh dj-stripe's copy of the invoice.
+MIRRORED_EVENTS = ("invoice.created", "invoice.sent", "invoice.payment_action_required")
 
 
-def _object(event) -> dict:
-    return (event.get("data") or {}).get("object") or {}
-
-
-def on_invoice_event(event: dict) -> str:
-    """Handle one invoice.* event; returns what was done ("ignored" when the tenant is unknown)."""
-    invoice = _object(event)
-    tenant = selectors.tenant_for_customer(invoice.get("customer") or "")
-    if tenant is None:
-        return "ignored"
-    data = gateway.invoice_retrieve(invoice["id"])
+@stripe_webhook(*INVOICE_EVENTS, *MIRRORED_EVENTS, fresh=True)
+def invoice_changed(event: StripeEvent) -> str:
+    """Mirror the invoice and follow its state; returns what was done."""
+    tenant, data, kind = event.tenant, event.object, event.type
     mirror_invoice(data, fresh=True)
-    kind = event.get("type", "")
+    if kind in MIRRORED_EVENTS:
+        return "mirrored"
     with tenant_context(tenant), transaction.atomic():
         if data["status"] == "draft":
             return "draft"
         if kind == "invoice.payment_failed" and data["status"] == "open":
-            payments.payment_failure_record(tenant=tenant, data=data)
+            error = last_payment_error_of(data) or {}
+            payments.payment_failure_record(tenant=tenant, data=data,
+                                            decline_code=error.get("decline_code", "card_declined"),
+                                            message=error.get("message", ""))
             return "payment_failed"
         if data["status"] == "paid" and kind in ("invoice.paid", "invoice.payment_succeeded"):
             payments.payment_success_record(tenant=tenant, data=data)
@@ -57,29 +59,16 @@ def on_invoice_event(event: dict) -> str:
     return kind.removeprefix("invoice.")
 
 
-def on_customer_event(event: dict) -> str:
+@stripe_webhook("customer.updated")
+def customer_card_changed(event: StripeEvent) -> str:
     """customer.updated with a new default card: retry the tenant's invoices in dunning at once."""
-    customer = _object(event)
-    previous = ((event.get("data") or {}).get("previous_attributes") or {})
+    previous = event.previous_attributes
     if "invoice_settings" not in previous:
         return "ignored"
     old = (previous.get("invoice_settings") or {}).get("default_payment_method")
-    new = (customer.get("invoice_settings") or {}).get("default_payment_method")
+    new = (event.payload_object.get("invoice_settings") or {}).get("default_payment_method")
     if not new or new == old:
         return "ignored"
-    tenant = selectors.tenant_for_customer(customer.get("id") or "")
-    if tenant is None:
-        return "ignored"
-    with tenant_context(tenant):
-        retried = payments.dunning_card_changed(tenant=tenant)
+    with tenant_context(event.tenant):
+        retried = payments.dunning_card_changed(tenant=event.tenant)
     return f"retried {retried}"
-
-
-def on_event(event: dict) -> str | None:
-    """Dispatch by type; None for types this app does not handle."""
-    kind = event.get("type", "")
-    if kind in INVOICE_EVENTS:
-        return on_invoice_event(event)
-    if kind in CUSTOMER_EVENTS:
-        return on_customer_event(event)
-    return None

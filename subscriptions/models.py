@@ -167,10 +167,14 @@ class BillingAccount(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """A Stripe event received by POST /api/v1/webhooks/stripe: processed once by id."""
+    """A Stripe event received by POST /api/v1/webhooks/stripe: processed once by id.
+
+    `processing` is a claim taken in a short transaction (no lock is held while the handlers call
+    Stripe); `started_at` tells a claim of a worker that died from one in progress."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
@@ -184,6 +188,7 @@ class WebhookEvent(models.Model):
     payload = models.JSONField()
     stripe_created = models.DateTimeField(null=True, blank=True)
     received = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

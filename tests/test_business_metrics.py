@@ -61,13 +61,13 @@ def test_a_payment_attempt_is_counted_once_by_outcome_even_when_its_webhooks_com
     assert (payments("succeeded"), payments("failed")) == (1, 1)
 
     # Stripe delivers every invoice event again (invoice.paid, invoice.payment_failed, ...).
-    from invoicing.handlers import on_event
+    from subscriptions.services.webhooks import webhook_handle
 
     replayed = [e for e in billing.stripe.v1.events.list(params={"limit": 100}).data if e.type.startswith("invoice.")]
     assert {"invoice.paid", "invoice.payment_failed"} <= {e.type for e in replayed}
     for event in replayed:
         with billing.capture(execute=True):
-            on_event(event.to_dict())
+            webhook_handle(payload=event.to_dict(), apps={"invoicing"})
     assert (payments("succeeded"), payments("failed")) == (1, 1)
     from invoicing.models import PaymentAttempt
 

@@ -4,7 +4,8 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from billing_project import health, stripe_client
+from billing_project import health
+from billing_project.stripe_gateway import client as stripe_client
 
 pytestmark = pytest.mark.django_db
 

@@ -1,26 +1,36 @@
-"""Stripe events -> the mirror and the tenants' entitlements, each event processed once by id.
+"""Stripe's webhook endpoint: verify, record each event once by id, dispatch it through the registry.
 
-Handlers never trust the order of deliveries: they re-fetch the tenant's subscriptions from Stripe
-(`tenant_resync`), so whichever event arrives last, the state is Stripe's current one. Started/
-processed/failed and the error are stored on the WebhookEvent row (replayable by a command).
+`webhook_receive` (POST /api/v1/webhooks/stripe) verifies the signature (bad or stale -> 400
+`invalid_signature`, nothing stored) and stores the event row once by id; `webhook_process` then
+claims the row in a short transaction (concurrent deliveries of one event find it claimed), and,
+with no lock held, `webhook_handle` resolves the tenant, re-fetches the object from Stripe once when
+a handler asks for it and runs every handler registered for the type (`@stripe_webhook` in each
+app's `handlers.py`, see billing_project.stripe_gateway.webhooks); the outcome (processed / ignored /
+failed, attempts, the last error) goes back on the row. `replay_webhooks` uses the same path.
+
+Layer: the top of subscriptions/services (it dispatches to every app's handlers).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing_project.api.exceptions import InvalidRequest
-from subscriptions import gateway
-from subscriptions.models import LIVE_STATUSES, BillingAccount, WebhookEvent
-from subscriptions.services.common import from_ts, mirror
-from subscriptions.services.state import account_apply_subscription
+from billing_project.errors import InvalidRequest
+from billing_project.stripe_gateway.webhooks import StripeEvent, event_verify, handlers_for, object_fetch
+from billing_project.timestamps import from_ts
+from subscriptions.models import BillingAccount, WebhookEvent
 
 logger = logging.getLogger(__name__)
+
+# A claim older than this belongs to a worker that died mid-way: a redelivery may take it over.
+CLAIM_TIMEOUT = timedelta(minutes=5)
+_DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
 
 
 def webhook_receive(*, payload: bytes, signature: str) -> WebhookEvent:
@@ -29,153 +39,82 @@ def webhook_receive(*, payload: bytes, signature: str) -> WebhookEvent:
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise InvalidRequest("Webhooks are not configured (STRIPE_WEBHOOK_SECRET).", code="invalid_signature")
     try:
-        gateway.construct_event(payload=payload, signature=signature, secret=settings.STRIPE_WEBHOOK_SECRET)
+        event_verify(payload=payload, signature=signature, secret=settings.STRIPE_WEBHOOK_SECRET)
         data = json.loads(payload)
     except ValueError as exc:
         raise InvalidRequest(f"Invalid Stripe signature: {exc}", code="invalid_signature")
     record, _ = WebhookEvent.objects.get_or_create(
         event_id=data["id"], defaults={"type": data.get("type", ""), "payload": data,
                                        "stripe_created": from_ts(data.get("created"))})
-    if record.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
+    if record.status in _DONE:
         return record
     return webhook_process(event=record)
 
 
-def webhook_process(*, event: WebhookEvent) -> WebhookEvent:
-    """Run the event's handler once. The row lock makes concurrent deliveries of one event wait
-    for the first, which then finds it processed."""
+def _claim(event: WebhookEvent) -> WebhookEvent | None:
+    """Take the event for processing (one attempt more), or None when it is done or another worker
+    is on it. The row lock lasts only for this check: Stripe is never called while it is held."""
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event.pk)
-        if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
-            return event
+        now = timezone.now()
+        if event.status in _DONE or (event.status == WebhookEvent.Status.PROCESSING and event.started_at
+                                     and now - event.started_at < CLAIM_TIMEOUT):
+            return None
+        event.status, event.started_at = WebhookEvent.Status.PROCESSING, now
         event.attempts += 1
-        try:
-            with transaction.atomic():
-                handled = _dispatch(event)
-            event.status = WebhookEvent.Status.PROCESSED if handled else WebhookEvent.Status.IGNORED
-            event.error = ""
-        except Exception as exc:  # stored, not raised: Stripe would only redeliver into the same bug
-            logger.exception("stripe event %s (%s) failed", event.event_id, event.type)
-            event.status, event.error = WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}"
-        event.processed_at = timezone.now()
-        event.save()
+        event.save(update_fields=["status", "started_at", "attempts"])
     return event
 
 
-def _account_for_customer(customer_id: str | None) -> BillingAccount | None:
-    if not customer_id:
-        return None
-    return BillingAccount.objects.select_related("tenant").filter(stripe_customer_id=customer_id).first()
+def webhook_process(*, event: WebhookEvent) -> WebhookEvent:
+    """Run the event's handlers once (see the module docstring); failures are stored, not raised."""
+    claimed = _claim(event)
+    if claimed is None:
+        return WebhookEvent.objects.get(pk=event.pk)
+    tenant = claimed.tenant
+    try:
+        handled = webhook_handle(payload=claimed.payload)
+        status = WebhookEvent.Status.PROCESSED if handled else WebhookEvent.Status.IGNORED
+        error, tenant = "", (handled.tenant if handled else tenant)
+    except Exception as exc:  # stored, not raised: Stripe would only redeliver into the same bug
+        logger.exception("stripe event %s (%s) failed", claimed.event_id, claimed.type)
+        status, error = WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}"
+    WebhookEvent.objects.filter(pk=claimed.pk).update(status=status, error=error, tenant=tenant,
+                                                      processed_at=timezone.now())
+    return WebhookEvent.objects.get(pk=claimed.pk)
 
 
-def _customer_of(obj: dict) -> str | None:
-    if obj.get("object") == "customer":
-        return obj.get("id")
-    customer = obj.get("customer")
-    return customer.get("id") if isinstance(customer, dict) else customer
+def _account_of(obj: dict) -> BillingAccount | None:
+    """The billing account an event's object belongs to: by its customer, or by its test clock."""
+    accounts = BillingAccount.objects.select_related("tenant")
+    if obj.get("object") == "test_helpers.test_clock":
+        return accounts.filter(test_clock_id=obj.get("id") or "-").first()
+    customer = obj.get("id") if obj.get("object") == "customer" else obj.get("customer")
+    customer = customer.get("id") if isinstance(customer, dict) else customer
+    return accounts.filter(stripe_customer_id=customer).first() if customer else None
 
 
-def tenant_resync(*, tenant, log=lambda _msg: None) -> BillingAccount | None:
-    """Pull the tenant's customer, subscriptions and payment methods from Stripe into the account
-    and the dj-stripe mirror: the live subscription wins, else the newest one."""
-    account = BillingAccount.objects.filter(tenant=tenant).exclude(stripe_customer_id="").first()
+def webhook_handle(*, payload: dict, apps: set[str] | None = None) -> StripeEvent | None:
+    """Hand one event to the handlers registered for its type (only those of `apps` when given):
+    None when it is not ours (unknown customer, or no handler for the type)."""
+    obj = (payload.get("data") or {}).get("object") or {}
+    account = _account_of(obj)
     if account is None:
         return None
-    customer = gateway.customer_retrieve(account.stripe_customer_id)
-    mirror("Customer", customer, tenant=tenant)
-    subscriptions = gateway.subscription_list(customer_id=account.stripe_customer_id)
-    for pm in gateway.payment_method_list(customer_id=account.stripe_customer_id):
-        mirror("PaymentMethod", pm)
-    live = [s for s in subscriptions if s["status"] in LIVE_STATUSES]
-    chosen = (live or sorted(subscriptions, key=lambda s: s["created"], reverse=True) or [None])[0]
-    for subscription in subscriptions:
-        mirror("Subscription", subscription)
-    if chosen is not None:
-        with transaction.atomic():
-            account = BillingAccount.objects.select_for_update(of=("self",)).get(pk=account.pk)
-            if chosen["id"] != account.subscription_id and account.subscription_id and not live:
-                account.subscription_id = ""  # the newest ended one replaces an older state
-            account_apply_subscription(account=account, subscription=gateway.subscription_retrieve(chosen["id"]))
-    if account.test_clock_id:
-        clock = gateway.test_clock_retrieve(account.test_clock_id)
-        BillingAccount.objects.filter(pk=account.pk).update(clock_time=from_ts(clock.frozen_time))
-    log(f"{tenant.slug}: {len(subscriptions)} subscription(s), state {chosen['status'] if chosen else 'none'}")
-    return BillingAccount.objects.get(pk=account.pk)
-
-
-def _emit(tenant, kind: str, object_id: str, dedup_key: str | None = None, data: dict | None = None) -> None:
-    from notifications.events import billing_event_emit
-
-    billing_event_emit(tenant=tenant, kind=kind, object_id=object_id, dedup_key=dedup_key, data=data or {})
-
-
-# Other apps' reactions to Stripe events (invoicing: PDFs and dunning), registered from their
-# AppConfig.ready(). Each is called with the event payload after this app has mirrored the object,
-# so they read a current mirror; they run inside the same once-per-event processing.
-EVENT_HANDLERS: list = []
-
-
-def webhook_handler_register(handler) -> None:
-    """Call `handler(payload: dict)` for every Stripe event of a known tenant, after the mirror."""
-    if handler not in EVENT_HANDLERS:
-        EVENT_HANDLERS.append(handler)
-
-
-def _dispatch(event: WebhookEvent) -> bool:
-    """True when the event concerned us (handled), False when ignored."""
-    handled = _dispatch_own(event)
-    if handled and event.tenant is not None:
-        for handler in EVENT_HANDLERS:
-            handler(event.payload)
-    return handled
-
-
-def _dispatch_own(event: WebhookEvent) -> bool:
-    kind, obj = event.type, event.payload["data"]["object"]
-    if kind.startswith("test_helpers.test_clock."):
-        BillingAccount.objects.filter(test_clock_id=obj["id"]).update(clock_time=from_ts(obj.get("frozen_time")))
-        return True
-    account = _account_for_customer(_customer_of(obj))
-    if account is None:
-        return False
-    tenant = account.tenant
-    event.tenant = tenant
-    if account.test_clock_id and event.stripe_created and \
-            (account.clock_time is None or event.stripe_created > account.clock_time):
+    created = from_ts(payload.get("created"))
+    if account.test_clock_id and created and (account.clock_time is None or created > account.clock_time):
         # Objects of a test-clock customer carry the clock's time: so does the tenant's 'now'.
-        BillingAccount.objects.filter(pk=account.pk).update(clock_time=event.stripe_created)
-    if kind.startswith("customer.subscription."):
-        tenant_resync(tenant=tenant)
-        if kind == "customer.subscription.updated":
-            from subscriptions.services.subscriptions import subscription_metered_item_sync
-
-            subscription_metered_item_sync(tenant=tenant, actor="stripe webhook")
-        if kind == "customer.subscription.trial_will_end":
-            _emit(tenant, "trial_ending", obj["id"], f"trial_ending:{obj['id']}:{obj.get('trial_end')}",
-                  {"trial_end": obj.get("trial_end")})
-        elif kind == "customer.subscription.deleted":
-            _emit(tenant, "subscription_canceled", obj["id"])
-        elif kind == "customer.subscription.updated" and obj.get("cancel_at_period_end") and \
-                "cancel_at_period_end" in (event.payload["data"].get("previous_attributes") or {}):
-            _emit(tenant, "subscription_cancel_scheduled", obj["id"],
-                  f"subscription_cancel_scheduled:{obj['id']}:{obj.get('cancel_at') or ''}")
-        return True
-    if kind.startswith(("invoice.", "invoice_payment.", "payment_intent.")):
-        tenant_resync(tenant=tenant)
-        if kind.startswith("invoice."):
-            # Payment events (payment_failed, payment_succeeded) are announced by invoicing's handler,
-            # which owns payment attempts and dunning and knows the invoice number and decline code.
-            mirror("Invoice", gateway.invoice_retrieve(obj["id"]))
-        return True
-    if kind.startswith("payment_method."):
-        if kind == "payment_method.detached":
-            return True
-        mirror("PaymentMethod", gateway.payment_method_retrieve(obj["id"]))
-        return True
-    if kind.startswith("customer."):
-        mirror("Customer", gateway.customer_retrieve(account.stripe_customer_id), tenant=tenant)
-        return True
-    return False
+        BillingAccount.objects.filter(pk=account.pk).update(clock_time=created)
+        account.clock_time = created
+    handlers = handlers_for(payload.get("type", ""), apps=apps)
+    if not handlers:
+        return None
+    fresh = object_fetch(obj) if any(h.fresh for h in handlers) else obj
+    event = StripeEvent(id=payload.get("id", ""), type=payload.get("type", ""), payload=payload, object=fresh,
+                        tenant=account.tenant, account=account)
+    for handler in handlers:
+        event.results[handler.name] = handler.func(event)
+    return event
 
 
 def webhook_replay(*, since, event_type: str | None = None, failed_only: bool = False, log=lambda _msg: None) -> int:
@@ -187,7 +126,7 @@ def webhook_replay(*, since, event_type: str | None = None, failed_only: bool = 
         events = events.filter(status=WebhookEvent.Status.FAILED)
     count = 0
     for event in events:
-        WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.PENDING)
+        WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.PENDING, started_at=None)
         result = webhook_process(event=event)
         count += 1
         log(f"{event.event_id} {event.type}: {result.status}{' ' + result.error if result.error else ''}")

@@ -92,10 +92,9 @@ def test_after_the_last_failed_retry_the_configured_end_state(failing_renewal, b
 
 
 def test_hard_decline_waits_for_a_new_card(billing, tenant, monkeypatch):
-    from invoicing import gateway
-
-    monkeypatch.setattr(gateway, "invoice_last_payment_error",
-                        lambda invoice_id: {"decline_code": "do_not_honor", "message": "Do not honor"})
+    # The emulator's failing card gives a generic decline; the webhook reads this one instead.
+    monkeypatch.setattr("invoicing.handlers.last_payment_error_of",
+                        lambda invoice: {"decline_code": "do_not_honor", "message": "Do not honor"})
     billing.subscribe(tenant)
     account = billing.customer(tenant, card=None)
     billing.set_card(account.stripe_customer_id, "pm_card_chargeCustomerFail")

@@ -223,15 +223,15 @@ def test_pay_now(fault, emulator, catalog, owner_client, tenant, stripe_client):
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_dunning_retry_task(fault, emulator, catalog, owner_client, tenant, stripe_client):
-    from invoicing import gateway
+    from billing_project.stripe_gateway import invoices as stripe_invoices
     from invoicing.models import InvoiceState
-    from invoicing.services.common import tenant_now
+    from subscriptions.selectors import tenant_now
     from invoicing.services.payments import invoice_state_sync
     from invoicing.tasks import dunning_run_due_for_tenant
 
     invoice_id = open_invoice(owner_client, tenant, stripe_client)
     with tenant_context(tenant):
-        state = invoice_state_sync(tenant=tenant, data=gateway.invoice_retrieve(invoice_id))
+        state = invoice_state_sync(tenant=tenant, data=stripe_invoices.invoice_retrieve(invoice_id))
         state.dunning, state.next_retry_at = InvoiceState.Dunning.SCHEDULED, tenant_now(tenant) - timedelta(hours=1)
         state.save()
         hit = inject(emulator, fault, path="/v1/invoices/*/pay")

@@ -12,9 +12,9 @@ pytestmark = pytest.mark.django_db
 def djstripe_endpoint(stripe_on, webhook_sink):
     from djstripe.models import WebhookEndpoint
 
-    from subscriptions import gateway
+    from billing_project.stripe_gateway.client import configure_global_stripe
 
-    gateway.configure_global_stripe()
+    configure_global_stripe()
     # What dj-stripe stores when an endpoint is added in its admin (or synced from Stripe).
     return WebhookEndpoint.sync_from_stripe_data({
         "id": "we_djstripe_test", "object": "webhook_endpoint", "api_version": None, "application": None,
