@@ -1,5 +1,6 @@
-"""The one outbound URL policy: every URL the service calls on a tenant's behalf (Slack webhooks today;
-outbound webhooks and collectors later) is checked here and posted through `post_json`.
+"""The one outbound URL policy: every URL the service calls on a tenant's behalf (Slack webhooks, the
+tenants' usage collectors; outbound webhooks later) is checked here and called through `post_json` or
+`get` (one request function under both).
 
 Two checks, one policy:
 - when a URL is saved, `url_check` refuses a wrong scheme and a host written as a non-public IP in any
@@ -24,7 +25,7 @@ import json
 import re
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import urllib3
 from django.conf import settings
@@ -35,7 +36,7 @@ from urllib3.util import connection
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-# Answers are read up to this size: a webhook's answer is "ok" or a short error.
+# Answers are read up to this size by default: a webhook's answer is "ok" or a short error.
 MAX_RESPONSE_BYTES = 64 * 1024
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # inet_aton's legacy IPv4 spellings: 2130706433, 0x7f.1, 0177.0.0.1, 127.1
@@ -55,6 +56,13 @@ class OutboundResponse:
     status: int
     body: bytes
     headers: dict
+    truncated: bool = False  # the answer was longer than the caller's max_bytes
+
+    def json(self):
+        """The body as JSON; ValueError when it is not JSON or was cut at max_bytes."""
+        if self.truncated:
+            raise ValueError("the answer is longer than the size read")
+        return json.loads(self.body)
 
 
 def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
@@ -205,27 +213,52 @@ class _CheckedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _CheckedHTTPSConnection
 
 
-def post_json(url: str, payload: dict, *, timeout: float) -> OutboundResponse:
-    """POST `payload` as JSON to `url` under the policy. Any status comes back as a response (a 3xx
-    too: redirects are not followed); OutboundRefused when the policy says no, OutboundError when the
-    far end cannot be reached."""
-    url_check(url)
+def _request(method: str, url: str, *, body: bytes | None, headers: dict, timeout: float | tuple[float, float],
+             max_bytes: int, enforce_policy: bool) -> OutboundResponse:
+    """The one HTTP code path of outbound calls: no redirects followed, no proxy, no retries, a fresh
+    pool, the answer read up to `max_bytes` (past it the response says `truncated`). With
+    `enforce_policy` (always, for a URL a tenant set) the URL is checked and the connect step is the
+    checked one; without it (operator configuration only) the connection goes where the URL says."""
+    if enforce_policy:
+        url_check(url)
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
     # A fresh pool per call: a kept-alive connection must never outlive the policy it was checked under.
     with urllib3.PoolManager(num_pools=1, maxsize=1) as manager:
-        manager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
+        if enforce_policy:
+            manager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
         try:
-            response = manager.request("POST", url, body=json.dumps(payload).encode(),
-                                       headers={"Content-Type": "application/json"},
-                                       timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            response = manager.request(method, url, body=body, headers=headers,
+                                       timeout=urllib3.Timeout(connect=connect, read=read),
                                        retries=False, redirect=False, preload_content=False)
         except OutboundError:
             raise
         except urllib3.exceptions.HTTPError as exc:
             raise OutboundError(str(exc)) from exc
         try:
-            body = response.read(MAX_RESPONSE_BYTES)
+            data = response.read(max_bytes + 1)
         except urllib3.exceptions.HTTPError as exc:
             raise OutboundError(f"reading the answer: {exc}") from exc
         finally:
             response.release_conn()
-    return OutboundResponse(status=response.status, body=body, headers=dict(response.headers))
+    return OutboundResponse(status=response.status, body=data[:max_bytes], headers=dict(response.headers),
+                            truncated=len(data) > max_bytes)
+
+
+def post_json(url: str, payload: dict | list, *, timeout: float | tuple[float, float],
+              max_bytes: int = MAX_RESPONSE_BYTES, enforce_policy: bool = True) -> OutboundResponse:
+    """POST `payload` as JSON to `url` under the policy. Any status comes back as a response (a 3xx
+    too: redirects are not followed); OutboundRefused when the policy says no, OutboundError when the
+    far end cannot be reached. `enforce_policy=False` is for URLs from the operator's configuration
+    only, never for one a tenant set."""
+    return _request("POST", url, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"},
+                    timeout=timeout, max_bytes=max_bytes, enforce_policy=enforce_policy)
+
+
+def get(url: str, *, params: dict | None = None, headers: dict | None = None, timeout: float | tuple[float, float],
+        max_bytes: int = MAX_RESPONSE_BYTES, enforce_policy: bool = True) -> OutboundResponse:
+    """GET `url` (with `params` added to its query, a list value repeated) under the policy, as
+    `post_json` does: any status comes back, redirects are not followed."""
+    if params:
+        url = f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, doseq=True)}"
+    return _request("GET", url, body=None, headers=headers or {}, timeout=timeout, max_bytes=max_bytes,
+                    enforce_policy=enforce_policy)

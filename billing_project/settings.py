@@ -345,7 +345,8 @@ NOTIFICATIONS_CARD_EXPIRING_DAYS = env_int("NOTIFICATIONS_CARD_EXPIRING_DAYS", 3
 
 # --- outbound URL policy (issue 14: SSRF; billing_project/outbound.py) --------------------------------
 
-# URLs called on a tenant's behalf (Slack webhooks) must be https:// and reach public addresses only.
+# URLs called on a tenant's behalf (Slack webhooks, the tenants' collectors) must be https:// and reach
+# public addresses only (the platform's NETBOX_API_URL / ODOO_API_URL below are exempt: operator config).
 OUTBOUND_ALLOW_HTTP = env_bool("OUTBOUND_ALLOW_HTTP", False)
 # Private addresses let through anyway, for tests and local sinks only: "host:port" or CIDR entries.
 OUTBOUND_ALLOW_PRIVATE_HOSTS = env_list("OUTBOUND_ALLOW_PRIVATE_HOSTS", [])

@@ -8,6 +8,7 @@ queries run in that tenant's schema.
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import ProgrammingError
 from django.http import HttpResponseRedirect
 from django.utils import timezone
@@ -155,6 +156,18 @@ class CollectorForm(forms.ModelForm):
     class Meta:
         model = Collector
         exclude = ("secret_key_id", "secret_ciphertext", "last_run_at")
+
+    def clean_base_url(self) -> str:
+        # The outbound URL policy, as a form error rather than a failure on the first run.
+        from usage.services import collector_url_check
+
+        url = self.cleaned_data["base_url"]
+        if url and not self.instance.platform:
+            try:
+                collector_url_check(url)
+            except ValidationError as exc:
+                raise forms.ValidationError(exc.message_dict["base_url"]) from None
+        return url
 
 
 @admin.register(Collector)

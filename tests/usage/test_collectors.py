@@ -15,16 +15,27 @@ from usage.services import collector_create, usage_collectors_run_due, usage_eve
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def outbound_allowed(settings):
+    """The outbound URL policy refuses loopback and plain http: the fakes' ports (and the closed port 9
+    of the "down" collector) are let through one by one."""
+    settings.OUTBOUND_ALLOW_HTTP = True
+    settings.OUTBOUND_ALLOW_PRIVATE_HOSTS = ["127.0.0.1:9"]
+    return settings.OUTBOUND_ALLOW_PRIVATE_HOSTS
+
+
 @pytest.fixture
-def netbox():
+def netbox(outbound_allowed):
     server = FakeNetBox(token="nbt_0123456789", counts={"dcim/devices": 42, "dcim/sites": 3})
+    outbound_allowed.append(f"127.0.0.1:{server.httpd.server_address[1]}")
     yield server
     server.close()
 
 
 @pytest.fixture
-def odoo():
+def odoo(outbound_allowed):
     server = FakeOdoo(database="prod", login="bot@acme.test", api_key="odoo-key-abc", counts={"res.users": 17})
+    outbound_allowed.append(f"127.0.0.1:{server.httpd.server_address[1]}")
     yield server
     server.close()
 

@@ -4,6 +4,7 @@ collectors (NetBox, Odoo)."""
 from usage.services.collectors import (
     collector_create,
     collector_secret_set,
+    collector_url_check,
     usage_collector_run,
     usage_collectors_run_due,
 )
@@ -20,6 +21,7 @@ from usage.services.metering import usage_meter_push
 __all__ = [
     "collector_create",
     "collector_secret_set",
+    "collector_url_check",
     "usage_collector_run",
     "usage_collectors_run_due",
     "MAX_BATCH",

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from billing_project import outbound
 from notifications import crypto
 from usage import collector_gateways as gateways
 from usage.models import Collector, CollectorRun
@@ -29,6 +31,16 @@ from usage.schema import in_schema
 from usage.services.ingest import usage_event_ingest
 
 logger = logging.getLogger(__name__)
+
+
+def collector_url_check(url: str) -> None:
+    """The outbound URL policy's save-time half for a tenant's collector URL (a literal private, loopback
+    or metadata address, a wrong scheme): a ValidationError on `base_url`. The connect-time half, when
+    the collector runs, is the real guard."""
+    try:
+        outbound.url_check(url)
+    except outbound.OutboundRefused as exc:
+        raise ValidationError({"base_url": f"The URL {exc}."}) from None
 
 
 def collector_secret_set(*, collector: Collector, secret: str) -> None:
@@ -39,7 +51,8 @@ def collector_secret_set(*, collector: Collector, secret: str) -> None:
 def collector_create(*, tenant, kind: str, name: str, base_url: str, resource_type: str, target: str, secret: str,
                      filters: dict | None = None, odoo_database: str = "", odoo_login: str = "",
                      interval_minutes: int = 60) -> Collector:
-    """Configure a collector of `tenant` (its secret encrypted at rest)."""
+    """Configure a collector of `tenant` (its secret encrypted at rest; its URL under the outbound URL policy)."""
+    collector_url_check(base_url)
     with in_schema(tenant):
         collector = Collector(kind=kind, name=name, base_url=base_url, resource_type=resource_type, target=target,
                               filters=filters or {}, odoo_database=odoo_database, odoo_login=odoo_login,
@@ -133,12 +146,14 @@ def _count(collector: Collector, *, tenant):
     else:
         secret = crypto.decrypt(collector.secret_key_id, collector.secret_ciphertext)
         filters = collector.filters or {}
+    # A tenant's own URL always passes the policy; only the operator's (above) is exempt, said explicitly.
+    enforce_policy = not collector.platform
     if collector.kind == Collector.Kind.NETBOX:
         return gateways.netbox_count(base_url=collector.base_url, token=secret, endpoint=collector.target,
-                                     filters=filters)
+                                     filters=filters, enforce_policy=enforce_policy)
     return gateways.odoo_count(base_url=collector.base_url, database=collector.odoo_database,
                                login=collector.odoo_login, api_key=secret, model=collector.target,
-                               domain=filters.get("domain"))
+                               domain=filters.get("domain"), enforce_policy=enforce_policy)
 
 
 def _slot(collector: Collector, now: datetime) -> str:
