@@ -13,10 +13,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from billing_project.api.exceptions import DomainError
-from billing_project.stripe_client import stripe_configured
+from billing_project.errors import DomainError
+from billing_project.stripe_gateway import coupons as stripe_coupons
+from billing_project.stripe_gateway import subscriptions as stripe_subscriptions
+from billing_project.stripe_gateway.client import stripe_configured
 from coupons.models import Coupon, CouponRedemption
-from subscriptions import gateway
 from tenants.services import audit_record
 
 
@@ -89,10 +90,10 @@ def coupon_sync_to_stripe(*, coupon: Coupon, actor: str = "system") -> Coupon:
             params["amount_off"], params["currency"] = coupon.amount_off, coupon.currency
         if coupon.duration == Coupon.Duration.REPEATING:
             params["duration_in_months"] = coupon.duration_in_months or 1
-        coupon.stripe_coupon_id = gateway.coupon_create(params=params, key=f"coupon-create:{coupon.pk}").id
+        coupon.stripe_coupon_id = stripe_coupons.coupon_create(params=params, key=f"coupon-create:{coupon.pk}").id
     if not coupon.stripe_promotion_code_id:
-        promo = gateway.promotion_code_create(coupon_id=coupon.stripe_coupon_id, code=coupon.code, params={},
-                                              key=f"promo-create:{coupon.pk}")
+        promo = stripe_coupons.promotion_code_create(coupon_id=coupon.stripe_coupon_id, code=coupon.code, params={},
+                                                     key=f"promo-create:{coupon.pk}")
         coupon.stripe_promotion_code_id = promo.id
     after = {"stripe_coupon_id": coupon.stripe_coupon_id, "stripe_promotion_code_id": coupon.stripe_promotion_code_id}
     if after != before:
@@ -106,8 +107,8 @@ def coupon_disable(*, coupon: Coupon, actor: str = "system") -> Coupon:
     with transaction.atomic():
         Coupon.objects.filter(pk=coupon.pk).update(is_active=False)
         if coupon.stripe_promotion_code_id:
-            gateway.promotion_code_deactivate(promotion_code_id=coupon.stripe_promotion_code_id,
-                                              key=f"promo-deactivate:{coupon.pk}")
+            stripe_coupons.promotion_code_deactivate(promotion_code_id=coupon.stripe_promotion_code_id,
+                                                     key=f"promo-deactivate:{coupon.pk}")
         audit_record(actor=actor, action="coupon.disable", target=coupon.code, before={"is_active": True},
                      after={"is_active": False})
     coupon.is_active = False
@@ -226,9 +227,9 @@ def coupon_apply(*, tenant, code: str, actor: str = "system") -> tuple[CouponRed
             redemption = coupon_redeem(tenant=tenant, code=code, plan=account.plan, actor=actor,
                                        subscription_id=account.subscription_id)
             _mirrored(redemption.coupon, actor=actor)
-            gateway.subscription_update(subscription_id=account.subscription_id,
-                                        params={"discounts": [{"coupon": redemption.coupon.stripe_coupon_id}]},
-                                        key=f"coupon-apply:{redemption.pk}")
+            stripe_subscriptions.subscription_update(subscription_id=account.subscription_id,
+                                                     params={"discounts": [{"coupon": redemption.coupon.stripe_coupon_id}]},
+                                                     key=f"coupon-apply:{redemption.pk}")
             applies_to = "current_subscription"
         audit_record(actor=actor, action="coupon.apply", tenant=tenant, target=redemption.coupon.code,
                      after={"applies_to": applies_to, "subscription_id": account.subscription_id if account else None})

@@ -1,21 +1,20 @@
 """Reads of the invoicing app. Invoices come from dj-stripe's mirror (public schema), always filtered
 by the tenant's customer; lines the mirror lacks (a long invoice's later pages) come from Stripe
-through the gateway. Our own rows (documents, dunning, refunds) live in the tenant's schema."""
+through billing_project.stripe_gateway. Our own rows (documents, dunning, refunds) live in the tenant's schema."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import QuerySet, Sum
 from django_tenants.utils import schema_context
 
-from invoicing import gateway
-from invoicing.models import CreditNote, InvoiceDocument, InvoiceState, PaymentAttempt, Refund
-
-def _ts(value) -> datetime | None:
-    return datetime.fromtimestamp(int(value), tz=timezone.utc) if value else None
+from billing_project.stripe_gateway import catalog as stripe_catalog
+from billing_project.stripe_gateway import invoices as stripe_invoices
+from billing_project.timestamps import from_ts
+from invoicing.models import CreditNote, InvoiceDocument, InvoiceState, Refund
 
 
 def invoice_queryset(*, tenant, status: str | None = None, created_from: datetime | None = None,
@@ -98,7 +97,7 @@ def _price_usage_type(price_id: str | None, cache: dict) -> str | None:
         from djstripe.models import Price
 
         mirrored = Price.objects.filter(id=price_id).values_list("stripe_data", flat=True).first()
-        data = mirrored if mirrored else gateway.price_retrieve(price_id)
+        data = mirrored if mirrored else stripe_catalog.price_retrieve(price_id)
         cache[price_id] = ((data.get("recurring") or {}).get("usage_type")) if data else None
     return cache[price_id]
 
@@ -122,7 +121,7 @@ def _lines_of(data: dict, with_discounts: bool) -> list[InvoiceLine]:
     block = data.get("lines") or {}
     raw = list(block.get("data") or [])
     if block.get("has_more"):
-        raw = [dict(line) for line in gateway.invoice_lines(data["id"])]
+        raw = [dict(line) for line in stripe_invoices.invoice_lines(data["id"])]
     cache: dict = {}
     currency = data.get("currency") or "usd"
     out = []
@@ -138,8 +137,8 @@ def _lines_of(data: dict, with_discounts: bool) -> list[InvoiceLine]:
             unit_amount = int(Decimal(str(unit_decimal)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         period = line.get("period") or {}
         out.append(InvoiceLine(description=line.get("description") or "", quantity=quantity, unit_amount=unit_amount,
-                               amount=int(line["amount"]), currency=currency, period_start=_ts(period.get("start")),
-                               period_end=_ts(period.get("end")), proration=proration, kind=kind))
+                               amount=int(line["amount"]), currency=currency, period_start=from_ts(period.get("start")),
+                               period_end=from_ts(period.get("end")), proration=proration, kind=kind))
     if with_discounts:
         for discount in data.get("total_discount_amounts") or []:
             if discount.get("amount"):
@@ -158,7 +157,7 @@ def invoice_view(data: dict, *, with_lines: bool = False, state: InvoiceState | 
     # invoice billed in advance); what the customer pays for is the span of its lines. A list reads
     # the lines it already has and never calls Stripe.
     periods = [(ln.period_start, ln.period_end) for ln in lines if ln.period_start] or [
-        (_ts(p.get("start")), _ts(p.get("end"))) for p in
+        (from_ts(p.get("start")), from_ts(p.get("end"))) for p in
         ((ln.get("period") or {}) for ln in (data.get("lines") or {}).get("data") or []) if p.get("start")]
     transitions = data.get("status_transitions") or {}
     parent = data.get("parent") or {}
@@ -168,10 +167,10 @@ def invoice_view(data: dict, *, with_lines: bool = False, state: InvoiceState | 
         currency=data.get("currency") or "usd", subtotal=int(data.get("subtotal") or 0), discount=discount, tax=tax,
         total=int(data.get("total") or 0), amount_due=int(data.get("amount_due") or 0),
         amount_paid=int(data.get("amount_paid") or 0), amount_remaining=int(data.get("amount_remaining") or 0),
-        period_start=min((start for start, _ in periods), default=_ts(data.get("period_start"))),
-        period_end=max((end for _, end in periods), default=_ts(data.get("period_end"))),
-        due_date=_ts(data.get("due_date")) or (state.due_at if state else None),
-        created=_ts(data.get("created")), paid_at=_ts(transitions.get("paid_at")),
+        period_start=min((start for start, _ in periods), default=from_ts(data.get("period_start"))),
+        period_end=max((end for _, end in periods), default=from_ts(data.get("period_end"))),
+        due_date=from_ts(data.get("due_date")) or (state.due_at if state else None),
+        created=from_ts(data.get("created")), paid_at=from_ts(transitions.get("paid_at")),
         customer_id=data.get("customer") if isinstance(data.get("customer"), str) else (data.get("customer") or {}).get("id", ""),
         subscription_id=subscription if isinstance(subscription, str) else subscription.get("id", ""),
         hosted_invoice_url=data.get("hosted_invoice_url") or "",
@@ -185,10 +184,6 @@ def invoice_states(*, invoice_ids) -> dict[str, InvoiceState]:
 
 def document_get(*, invoice_id: str) -> InvoiceDocument | None:
     return InvoiceDocument.objects.filter(invoice_id=invoice_id).first()
-
-
-def attempts_of(*, invoice_id: str) -> QuerySet[PaymentAttempt]:
-    return PaymentAttempt.objects.filter(invoice_id=invoice_id)
 
 
 def refunded_or_pending(*, invoice_id: str) -> int:

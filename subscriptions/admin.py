@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from billing_project.api.exceptions import DomainError
 from billing_project.money import money_format
 from subscriptions.models import BillingAccount, BillingCycle, Plan, WebhookEvent
-from subscriptions.services import catalog, customers, plan_edits
+from subscriptions.services import catalog, clocks, plan_edits
 from subscriptions.services import subscriptions as sub_services
 from subscriptions.services.sync import tenant_resync
 from tenants.models import Tenant
@@ -152,7 +152,7 @@ def advance_test_clock(modeladmin, request, queryset):
     tenants = [obj.tenant if isinstance(obj, BillingAccount) else obj for obj in queryset]
 
     def advance(tenant):
-        account = customers.test_clock_advance(tenant=tenant, days=form.cleaned_data["days"],
+        account = clocks.test_clock_advance(tenant=tenant, days=form.cleaned_data["days"],
                                                seconds=form.cleaned_data["hours"] * 3600, actor=request.user.email)
         modeladmin.message_user(request, f"{tenant.slug}: clock at {account.clock_time:%Y-%m-%d %H:%M} UTC, "
                                          f"subscription {account.status or 'none'}")

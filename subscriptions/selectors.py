@@ -1,13 +1,19 @@
-"""Reads of the plan catalog. The public list is served from Redis (shared cache), or from the
-database when Redis does not answer: the catalog is a copy, and pricing pages must keep working."""
+"""Reads of the plan catalog, the tenants' billing accounts and entitlements, and the tenant's clock.
+
+The public plan list is served from Redis (shared cache), or from the database when Redis does not
+answer: the catalog is a copy, and pricing pages must keep working. A tenant's subscription state
+is its BillingAccount (written only by subscriptions.services.state), never dj-stripe's mirror."""
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import redis
+from django.conf import settings
 from django.core.cache import caches
-from django.db.models import QuerySet
+from django.utils import timezone
 
-from subscriptions.models import Plan
+from subscriptions.models import BillingAccount, Plan
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +42,6 @@ def plan_list_public() -> list[Plan]:
     return plans
 
 
-def plan_list() -> QuerySet[Plan]:
-    return Plan.objects.all()
-
-
 def plan_get(*, plan_id: str) -> Plan | None:
     return Plan.objects.filter(code=plan_id).first()
 
@@ -54,14 +56,6 @@ def plan_catalog_invalidate() -> None:
 
 
 # --- subscriptions and entitlements ---------------------------------------------------------------
-
-from dataclasses import dataclass  # noqa: E402
-from datetime import datetime, timedelta  # noqa: E402
-
-from django.conf import settings  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from subscriptions.models import BillingAccount  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -85,8 +79,11 @@ def subscription_get_current(*, tenant) -> BillingAccount | None:
     return account if account is not None and account.is_live else None
 
 
-def tenant_now(account: BillingAccount | None) -> datetime:
-    """A tenant on a Stripe test clock lives in the clock's time."""
+def tenant_now(tenant=None, *, account: BillingAccount | None = None) -> datetime:
+    """The tenant's 'now': its Stripe test clock's frozen time when it lives on one, else the real
+    time. Give the tenant, or its billing account when the caller holds it (no extra query)."""
+    if account is None and tenant is not None:
+        account = billing_account_get(tenant=tenant)
     if account is not None and account.test_clock_id and account.clock_time:
         return account.clock_time
     return timezone.now()
@@ -102,7 +99,7 @@ def plan_paid_for(account: BillingAccount) -> Plan | None:
     """The plan the current period was paid for: after a downgrade at period end, the previous
     (bigger) plan until then -- its entitlements, and its overage price, still apply."""
     if account.previous_plan is not None and account.previous_plan_until and \
-            tenant_now(account) < account.previous_plan_until:
+            tenant_now(account=account) < account.previous_plan_until:
         return account.previous_plan
     return account.plan
 
@@ -115,7 +112,7 @@ def entitlements_get(*, tenant) -> Entitlements:
     status = account.status if account is not None and account.subscription_id else "none"
     plan, reason, grace_until = None, "free", None
     if account is not None and account.plan is not None:
-        now = tenant_now(account)
+        now = tenant_now(account=account)
         if status in ("active", "trialing"):
             plan = plan_paid_for(account)
             reason = "subscription" if plan is account.plan else "paid_until_period_end"

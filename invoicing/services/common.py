@@ -1,18 +1,10 @@
-"""Helpers shared by the invoicing services: the tenant's clock, the fresh invoice, events."""
+"""Helpers shared by the invoicing services: the fresh invoice, its mirror, events."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from billing_project.api.exceptions import NotFound
-from invoicing import gateway, selectors
-
-
-def tenant_now(tenant) -> datetime:
-    """The tenant's 'now': its Stripe test clock's frozen time when it lives on one."""
-    from subscriptions.selectors import billing_account_get, tenant_now as account_now
-
-    return account_now(billing_account_get(tenant=tenant))
+from billing_project.errors import NotFound
+from billing_project.stripe_gateway import invoices as stripe_invoices
+from invoicing import selectors
 
 
 def customer_id_of(tenant) -> str:
@@ -27,7 +19,7 @@ def fresh_invoice(*, tenant, invoice_id: str) -> dict:
     Money actions decide on Stripe's current state, never on a mirror that may lag a webhook."""
     owned = selectors.invoice_get(tenant=tenant, invoice_id=invoice_id) is not None
     try:
-        data = gateway.invoice_retrieve(invoice_id)
+        data = stripe_invoices.invoice_retrieve(invoice_id)
     except NotFound:
         raise NotFound("No such invoice.")
     if not owned and data.get("customer") != customer_id_of(tenant):
@@ -37,11 +29,11 @@ def fresh_invoice(*, tenant, invoice_id: str) -> dict:
 
 def mirror_invoice(invoice, *, fresh: bool = False) -> None:
     """Refresh dj-stripe's copy of an invoice (an id or a Stripe object). Unless the object came
-    from `gateway.invoice_retrieve` (fresh), it is fetched again with the expansions the mirror needs."""
+    from `stripe_invoices.invoice_retrieve` (fresh), it is fetched again with the expansions the mirror needs."""
     from subscriptions.services.common import mirror
 
     if not fresh:
-        invoice = gateway.invoice_retrieve(invoice if isinstance(invoice, str) else invoice["id"])
+        invoice = stripe_invoices.invoice_retrieve(invoice if isinstance(invoice, str) else invoice["id"])
     mirror("Invoice", invoice)
 
 

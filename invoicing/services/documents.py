@@ -7,10 +7,10 @@ import logging
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.http import HttpResponse
 from django.utils import timezone
 
-from invoicing import documents, gateway, selectors
+from billing_project.stripe_gateway import invoices as stripe_invoices
+from invoicing import documents, selectors, tasks
 from invoicing.models import InvoiceDocument
 
 logger = logging.getLogger(__name__)
@@ -19,14 +19,12 @@ logger = logging.getLogger(__name__)
 def document_request(*, tenant, invoice_id: str) -> InvoiceDocument:
     """Mark the invoice's PDF as rendering (the API answers `pdf_not_ready` meanwhile) and queue the
     render after commit. A document already stored keeps its file until the new one replaces it."""
-    from invoicing.tasks import invoice_render_pdf
-
     with transaction.atomic():
         document, _ = InvoiceDocument.objects.update_or_create(
             invoice_id=invoice_id, defaults={"status": InvoiceDocument.Status.RENDERING, "error": ""})
         # The schema travels explicitly: commit callbacks may run after the caller left the tenant.
         schema = connection.schema_name
-        transaction.on_commit(lambda: invoice_render_pdf.apply_async(
+        transaction.on_commit(lambda: tasks.invoice_render_pdf.apply_async(
             kwargs={"invoice_id": invoice_id}, headers={"_schema_name": schema}))
     return document
 
@@ -45,22 +43,11 @@ def document_ready_get(*, tenant, invoice_id: str) -> InvoiceDocument | None:
     return document
 
 
-def document_response(document: InvoiceDocument, *, invoice, disposition: str) -> HttpResponse:
-    """The stored PDF as an HTTP answer named after the invoice's number, with the checksum a reader
-    can verify it by; `disposition` is "inline" (API) or "attachment" (portal download)."""
-    with document.file.open("rb") as handle:
-        body = handle.read()
-    response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = f'{disposition}; filename="{invoice.stripe_data.get("number") or invoice.id}.pdf"'
-    response["X-Checksum-SHA256"] = document.checksum
-    return response
-
-
 def _invoice_data(tenant, invoice_id: str) -> dict:
     mirrored = selectors.invoice_get(tenant=tenant, invoice_id=invoice_id)
     if mirrored is not None:
         return mirrored.stripe_data
-    return dict(gateway.invoice_retrieve(invoice_id))
+    return dict(stripe_invoices.invoice_retrieve(invoice_id))
 
 
 def document_render(*, tenant, invoice_id: str) -> InvoiceDocument:

@@ -10,18 +10,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing_project import money
-from billing_project.api.exceptions import Conflict, InvalidRequest, NotFound, PermissionDeniedError
-from invoicing import gateway, selectors
+from billing_project.errors import Conflict, InvalidRequest, NotFound, PermissionDeniedError
+from billing_project.stripe_gateway import invoices as stripe_invoices
+from billing_project.stripe_gateway import refunds as stripe_refunds
+from invoicing import selectors
 from invoicing.models import Adjustment, CreditNote, Refund
 from invoicing.services.common import emit, fresh_invoice, mirror_invoice
 from invoicing.services.documents import document_request
 from invoicing.services.payments import invoice_state_sync
 from policies.selectors import policy_get
+from subscriptions.services.common import op_key
 from tenants.services import audit_record
-
-
-def _key(operation: str, subject: str, request_key: str | None) -> str:
-    return f"{operation}:{subject}:{request_key or uuid.uuid4().hex}"
 
 
 def refund_create(*, tenant, invoice_id: str, amount: int | None, reason: str, actor: str,
@@ -63,8 +62,8 @@ def refund_create(*, tenant, invoice_id: str, amount: int | None, reason: str, a
 def _refund_execute(*, tenant, refund: Refund, actor: str, key: str | None = None) -> None:
     # By default the key is the refund's id: an approval retried after a lost answer (the pending
     # row stays) cannot refund twice.
-    note = gateway.credit_note_create(invoice_id=refund.invoice_id, amount=refund.amount, refund_amount=refund.amount,
-                                      memo=refund.reason, key=key or f"refund:{refund.id}")
+    note = stripe_refunds.credit_note_create(invoice_id=refund.invoice_id, amount=refund.amount, refund_amount=refund.amount,
+                                             memo=refund.reason, key=key or f"refund:{refund.id}")
     refunds = note.get("refunds") or []
     first = refunds[0] if refunds else {}
     stripe_refund = first.get("refund") if isinstance(first, dict) else None
@@ -132,9 +131,9 @@ def credit_note_create(*, tenant, invoice_id: str, amount: int, reason: str, act
     if amount <= 0 or amount > remaining:
         raise InvalidRequest(f"The credit must be more than 0 and at most the {remaining} (minor units) still due.",
                              detail={"amount": ["More than is due." if amount > 0 else "Must be positive."]})
-    note = gateway.credit_note_create(invoice_id=invoice_id, amount=amount, memo=reason,
-                                      key=_key("credit-note", invoice_id, request_key))
-    fresh = gateway.invoice_retrieve(invoice_id)
+    note = stripe_refunds.credit_note_create(invoice_id=invoice_id, amount=amount, memo=reason,
+                                             key=op_key("credit-note", invoice_id, request_key))
+    fresh = stripe_invoices.invoice_retrieve(invoice_id)
     mirror_invoice(fresh, fresh=True)
     with transaction.atomic():
         credit = CreditNote.objects.create(credit_note_id=note["id"], invoice_id=invoice_id,
@@ -157,8 +156,8 @@ def adjustment_create(*, tenant, amount: int, currency: str, description: str, a
     if amount == 0:
         raise InvalidRequest("An adjustment needs a non-zero amount.", detail={"amount": ["Must not be zero."]})
     account = customer_ensure(tenant=tenant)
-    item = gateway.invoice_item_create(customer_id=account.stripe_customer_id, amount=amount, currency=currency,
-                                       description=description, key=_key("adjustment", str(tenant.id), request_key))
+    item = stripe_invoices.invoice_item_create(customer_id=account.stripe_customer_id, amount=amount, currency=currency,
+                                               description=description, key=op_key("adjustment", tenant, request_key))
     with transaction.atomic():
         adjustment = Adjustment.objects.create(stripe_invoice_item_id=item["id"], amount=amount, currency=currency,
                                                description=description, created_by=actor)
@@ -172,7 +171,7 @@ def _close(*, tenant, invoice_id: str, actor: str, action: str) -> dict:
     if data["status"] != "open" and not (action == "void" and data["status"] == "uncollectible"):
         raise Conflict(f"This invoice is {data['status']}; only open invoices can be "
                        f"{'voided' if action == 'void' else 'marked uncollectible'}.", code="invoice_not_open")
-    call = gateway.invoice_void if action == "void" else gateway.invoice_mark_uncollectible
+    call = stripe_invoices.invoice_void if action == "void" else stripe_invoices.invoice_mark_uncollectible
     closed = call(invoice_id=invoice_id, key=f"invoice-{action}:{invoice_id}")
     mirror_invoice(closed)
     with transaction.atomic():

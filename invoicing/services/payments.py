@@ -14,25 +14,23 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import F
 
-from billing_project.api.exceptions import NotFound
-from invoicing import gateway
+from billing_project.errors import NotFound
+from billing_project.stripe_gateway import invoices as stripe_invoices
+from billing_project.stripe_gateway import payment_methods as stripe_payment_methods
+from billing_project.stripe_gateway import subscriptions as stripe_subscriptions
+from billing_project.stripe_gateway.errors import InvoiceNotPayable, PaymentDeclined, StripeUnavailable
+from billing_project.timestamps import from_ts
 from invoicing.metrics import payment_attempt_count
 from invoicing.models import InvoiceState, PaymentAttempt
-from invoicing.services.common import customer_id_of, emit, fresh_invoice, mirror_invoice, tenant_now
+from invoicing.services.common import customer_id_of, emit, fresh_invoice, mirror_invoice
 from invoicing.services.documents import document_request
 from policies.selectors import policy_get
-from subscriptions.gateway import PaymentDeclined, StripeUnavailable
+from subscriptions.selectors import tenant_now
 from tenants.services import audit_record
 
 logger = logging.getLogger(__name__)
 
 ACTIVE_DUNNING = (InvoiceState.Dunning.SCHEDULED, InvoiceState.Dunning.WAITING_FOR_CARD)
-
-
-def _ts(value):
-    from invoicing.selectors import _ts as ts
-
-    return ts(value)
 
 
 def invoice_state_sync(*, tenant, data) -> InvoiceState:
@@ -42,8 +40,8 @@ def invoice_state_sync(*, tenant, data) -> InvoiceState:
     parent = data.get("parent") or {}
     subscription = (parent.get("subscription_details") or {}).get("subscription") or ""
     transitions = data.get("status_transitions") or {}
-    finalized_at = _ts(transitions.get("finalized_at")) or _ts(data.get("created"))
-    due_at = _ts(data.get("due_date")) or (finalized_at + timedelta(days=policy.auto_charge_due_days)
+    finalized_at = from_ts(transitions.get("finalized_at")) or from_ts(data.get("created"))
+    due_at = from_ts(data.get("due_date")) or (finalized_at + timedelta(days=policy.auto_charge_due_days)
                                            if finalized_at else None)
     with transaction.atomic():
         state, _ = InvoiceState.objects.select_for_update().get_or_create(
@@ -81,7 +79,7 @@ def payment_failure_record(*, tenant, data, trigger: str = PaymentAttempt.Trigge
     after a hard decline, or apply the end state after the last retry)."""
     policy = policy_get()
     if not decline_code:
-        error = gateway.invoice_last_payment_error(data["id"]) or {}
+        error = stripe_invoices.invoice_last_payment_error(data["id"]) or {}
         decline_code, message = error.get("decline_code", "card_declined"), error.get("message", "")
     with transaction.atomic():
         attempt, created = _record_attempt(tenant=tenant, data=data, outcome=PaymentAttempt.Outcome.FAILED,
@@ -122,7 +120,7 @@ def _apply_end_state(*, tenant, state: InvoiceState, end_state: str) -> None:
     invoice stays open and the subscriptions app's grace period moves the tenant to the free plan)."""
     state.end_state = end_state
     if end_state == "canceled" and state.subscription_id:
-        gateway.subscription_cancel(subscription_id=state.subscription_id, key=f"dunning-cancel:{state.invoice_id}")
+        stripe_subscriptions.subscription_cancel(subscription_id=state.subscription_id, key=f"dunning-cancel:{state.invoice_id}")
     audit_record(actor="system", action=f"dunning.{end_state}", tenant=tenant, target=state.invoice_id,
                  after={"subscription": state.subscription_id, "retries": state.retries_done,
                         "decline_code": state.last_decline_code})
@@ -148,10 +146,9 @@ def payment_success_record(*, tenant, data, trigger: str = PaymentAttempt.Trigge
 
 
 def _check_payment_method(tenant, payment_method_id: str) -> None:
-    from subscriptions import gateway as subscriptions_gateway
 
     try:
-        pm = subscriptions_gateway.payment_method_retrieve(payment_method_id)
+        pm = stripe_payment_methods.payment_method_retrieve(payment_method_id)
     except NotFound:
         pm = None
     if pm is None or pm.get("customer") != customer_id_of(tenant):
@@ -173,7 +170,7 @@ def invoice_pay(*, tenant, invoice_id: str, payment_method_id: str | None = None
     attempts = int(data.get("attempt_count") or 0)
     replay = bool(request_key) and data["status"] == "paid" and attempts > 0
     if data["status"] != "open" and not replay:
-        raise gateway.InvoiceNotPayable(f"This invoice is {data['status']} and cannot be paid.")
+        raise InvoiceNotPayable(f"This invoice is {data['status']} and cannot be paid.")
     if payment_method_id:
         _check_payment_method(tenant, payment_method_id)
     attempt = attempts if replay else attempts + 1
@@ -181,9 +178,9 @@ def invoice_pay(*, tenant, invoice_id: str, payment_method_id: str | None = None
     if request_key:
         key = f"{key}:{request_key}"
     try:
-        paid = gateway.invoice_pay(invoice_id=invoice_id, payment_method_id=payment_method_id, key=key)
+        paid = stripe_invoices.invoice_pay(invoice_id=invoice_id, payment_method_id=payment_method_id, key=key)
     except PaymentDeclined as exc:
-        failed = gateway.invoice_retrieve(invoice_id)
+        failed = stripe_invoices.invoice_retrieve(invoice_id)
         mirror_invoice(failed, fresh=True)
         detail = exc.detail or {}
         payment_failure_record(tenant=tenant, data=failed, trigger=trigger,
@@ -222,8 +219,8 @@ def dunning_run_due(*, tenant) -> int:
         try:
             invoice_pay(tenant=tenant, invoice_id=state.invoice_id, trigger=PaymentAttempt.Trigger.SCHEDULE,
                         raise_decline=False)
-        except gateway.InvoiceNotPayable:
-            invoice_state_sync(tenant=tenant, data=gateway.invoice_retrieve(state.invoice_id))
+        except InvoiceNotPayable:
+            invoice_state_sync(tenant=tenant, data=stripe_invoices.invoice_retrieve(state.invoice_id))
         except StripeUnavailable:
             # Stripe never answered: this was no attempt. Give the claim back so that the next run
             # retries (under the same attempt's key, so a payment Stripe did make is not made twice).
@@ -243,8 +240,8 @@ def dunning_card_changed(*, tenant) -> int:
         try:
             invoice_pay(tenant=tenant, invoice_id=state.invoice_id, trigger=PaymentAttempt.Trigger.NEW_CARD,
                         raise_decline=False)
-        except gateway.InvoiceNotPayable:
-            invoice_state_sync(tenant=tenant, data=gateway.invoice_retrieve(state.invoice_id))
+        except InvoiceNotPayable:
+            invoice_state_sync(tenant=tenant, data=stripe_invoices.invoice_retrieve(state.invoice_id))
         done += 1
     return done
 

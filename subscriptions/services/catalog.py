@@ -8,7 +8,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 
-from subscriptions import gateway
+from billing_project.stripe_gateway import catalog as stripe_catalog
+from billing_project.stripe_gateway import meters as stripe_meters
+from billing_project.stripe_gateway.errors import StripeUnavailable
 from subscriptions.models import Plan
 from tenants.services import audit_record
 
@@ -66,13 +68,12 @@ def _overage_matches(price, *, plan: Plan, interval: str, meter_id: str, tiers) 
 
 
 def _meter_for(plan: Plan) -> str:
-    from usage import gateway as usage_gateway
 
-    event_name = usage_gateway.meter_event_name_for(plan.overage_resource)
+    event_name = stripe_meters.meter_event_name_for(plan.overage_resource)
     try:
-        return usage_gateway.meter_ensure(event_name=event_name, display_name=plan.overage_resource)
-    except usage_gateway.MeterPushError as exc:
-        raise gateway.StripeUnavailable(f"The Stripe meter of {plan.overage_resource} is not available: {exc}") from exc
+        return stripe_meters.meter_ensure(event_name=event_name, display_name=plan.overage_resource)
+    except stripe_meters.MeterPushError as exc:
+        raise StripeUnavailable(f"The Stripe meter of {plan.overage_resource} is not available: {exc}") from exc
 
 
 def _sync_overage(plan: Plan) -> list[str]:
@@ -82,7 +83,7 @@ def _sync_overage(plan: Plan) -> list[str]:
     meter_id = _meter_for(plan) if plan.has_overage else None
     for cycle, interval, months, id_field in OVERAGE_CYCLES:
         lookup_key = overage_lookup_key_for(plan, cycle)
-        current = gateway.price_get_by_lookup_key(lookup_key, with_tiers=True)
+        current = stripe_catalog.price_get_by_lookup_key(lookup_key, with_tiers=True)
         old_ids = {getattr(plan, id_field)} | ({current.id} if current is not None and current.active else set())
         new_id = ""
         if plan.has_overage:
@@ -94,7 +95,7 @@ def _sync_overage(plan: Plan) -> list[str]:
                     changes.append(f"{cycle} overage price {current.id} linked")
                 continue
             rate = format(overage_rate(plan), "f")
-            price = gateway.metered_tiered_price_create(
+            price = stripe_catalog.metered_tiered_price_create(
                 product_id=plan.stripe_product_id, currency=plan.currency, interval=interval, meter_id=meter_id,
                 tiers=_tiers_param(tiers), lookup_key=lookup_key,
                 nickname=f"{plan.name}: {plan.overage_resource} above {tiers[0][0] or 0:,} per {interval}",
@@ -103,7 +104,7 @@ def _sync_overage(plan: Plan) -> list[str]:
             new_id = price.id
             changes.append(f"{cycle} overage price {price.id} created")
         for old_id in old_ids - {"", new_id}:
-            gateway.price_archive(price_id=old_id, key=f"price-archive:{old_id}")
+            stripe_catalog.price_archive(price_id=old_id, key=f"price-archive:{old_id}")
             changes.append(f"{cycle} overage price {old_id} archived")
         setattr(plan, id_field, new_id)
     return changes
@@ -133,29 +134,29 @@ def plan_sync_to_stripe(*, plan: Plan, actor: str = "system",
     changes = []
     before = _stripe_ids(plan)
     if plan.stripe_product_id:
-        gateway.product_update(product_id=plan.stripe_product_id, name=plan.name, description=plan.description,
-                               key=None)
+        stripe_catalog.product_update(product_id=plan.stripe_product_id, name=plan.name, description=plan.description,
+                                      key=None)
     else:
-        product = gateway.product_create(code=plan.code, name=plan.name, description=plan.description,
-                                         key=f"product-create:{plan.code}")
+        product = stripe_catalog.product_create(code=plan.code, name=plan.name, description=plan.description,
+                                                key=f"product-create:{plan.code}")
         plan.stripe_product_id = product.id
         changes.append(f"product {product.id}")
     for cycle, interval, amount_field, id_field in CYCLES:
         amount = getattr(plan, amount_field)
         lookup_key = lookup_key_for(plan, cycle)
-        current = gateway.price_get_by_lookup_key(lookup_key)
+        current = stripe_catalog.price_get_by_lookup_key(lookup_key)
         if current is not None and current.product == plan.stripe_product_id and \
                 _price_matches(current, amount=amount, currency=plan.currency, interval=interval):
             if getattr(plan, id_field) != current.id:
                 setattr(plan, id_field, current.id)
                 changes.append(f"{cycle} price {current.id} linked")
             continue
-        price = gateway.price_create(product_id=plan.stripe_product_id, amount=amount, currency=plan.currency,
-                                     interval=interval, lookup_key=lookup_key,
-                                     key=f"price-create:{plan.stripe_product_id}:{cycle}:{amount}:{plan.currency}")
+        price = stripe_catalog.price_create(product_id=plan.stripe_product_id, amount=amount, currency=plan.currency,
+                                            interval=interval, lookup_key=lookup_key,
+                                            key=f"price-create:{plan.stripe_product_id}:{cycle}:{amount}:{plan.currency}")
         old_ids = {getattr(plan, id_field)} | ({current.id} if current is not None else set())
         for old_id in old_ids - {"", price.id}:
-            gateway.price_archive(price_id=old_id, key=f"price-archive:{old_id}")
+            stripe_catalog.price_archive(price_id=old_id, key=f"price-archive:{old_id}")
             changes.append(f"{cycle} price {old_id} archived")
         setattr(plan, id_field, price.id)
         changes.append(f"{cycle} price {price.id} created")
@@ -196,6 +197,6 @@ def plan_for_price(price_id: str) -> tuple[Plan | None, str]:
     plan = Plan.objects.filter(stripe_price_id_yearly=price_id).first()
     if plan is not None:
         return plan, "yearly"
-    price = gateway.price_retrieve(price_id)
+    price = stripe_catalog.price_retrieve(price_id)
     code, _, cycle = (price.lookup_key or "").rpartition("_")
     return Plan.objects.filter(code=code).first(), cycle if cycle in ("monthly", "yearly") else "monthly"

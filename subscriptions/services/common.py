@@ -1,27 +1,17 @@
-"""Helpers shared by the services: Stripe timestamps, the dj-stripe mirror, idempotency keys."""
+"""Helpers shared by the services: the dj-stripe mirror, idempotency keys."""
 
 from __future__ import annotations
 
 import logging
-import uuid
-from datetime import datetime, timezone
 
 from django.conf import settings
 from django.db import transaction
 
-from subscriptions import gateway
+from billing_project.stripe_gateway.client import configure_global_stripe
+from billing_project.stripe_gateway.keys import op_key  # noqa: F401 -- the one Idempotency-Key helper
+from billing_project.timestamps import from_ts  # noqa: F401 -- re-exported for the webhook module
 
 logger = logging.getLogger(__name__)
-
-
-def from_ts(value) -> datetime | None:
-    return datetime.fromtimestamp(int(value), tz=timezone.utc) if value else None
-
-
-def op_key(operation: str, tenant, request_key: str | None = None) -> str:
-    """The Stripe Idempotency-Key of one operation: the API client's key when it sent one (its retry
-    must reach Stripe with the same key), a fresh one otherwise."""
-    return f"{operation}:{tenant.id}:{request_key or uuid.uuid4().hex}"
 
 
 def mirror(model_name: str, data, *, tenant=None):
@@ -29,7 +19,7 @@ def mirror(model_name: str, data, *, tenant=None):
     reports; our own state (BillingAccount) never depends on it, so a failure is logged, not raised."""
     from djstripe import models as djstripe_models
 
-    gateway.configure_global_stripe()
+    configure_global_stripe()
     try:
         with transaction.atomic():  # a savepoint: a failed sync must not break the caller's transaction
             obj = getattr(djstripe_models, model_name).sync_from_stripe_data(data, api_key=settings.STRIPE_API_KEY)

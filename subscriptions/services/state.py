@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from billing_project.timestamps import from_ts
 from subscriptions.models import LIVE_STATUSES, BillingAccount
 from subscriptions.services.catalog import plan_for_price
-from subscriptions.services.common import from_ts
 from usage.limits import limits_forget
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
-from billing_project.api.exceptions import Conflict, InvalidRequest, NotFound
-from billing_project.stripe_client import stripe_configured
-from subscriptions import gateway
+from billing_project.errors import Conflict, InvalidRequest, NotFound
+from billing_project.stripe_gateway import customers as stripe_customers
+from billing_project.stripe_gateway import invoices as stripe_invoices
+from billing_project.stripe_gateway import payment_methods as stripe_payment_methods
+from billing_project.stripe_gateway import subscriptions as stripe_subscriptions
+from billing_project.stripe_gateway.client import stripe_configured
+from billing_project.timestamps import from_ts
 from subscriptions.models import LIVE_STATUSES, BillingAccount, Plan
+from subscriptions.selectors import plan_paid_for
 from subscriptions.services.catalog import plan_sync_to_stripe, price_id_for
-from subscriptions.services.common import from_ts, mirror, op_key
+from subscriptions.services.common import mirror, op_key
 from subscriptions.services.customers import customer_ensure
 from subscriptions.services.state import account_apply_subscription, licensed_item, metered_items
 from tenants.services import audit_record
@@ -75,10 +79,6 @@ def _metered_item_changes(current, overage_price_id: str | None) -> list[dict]:
     return changes
 
 
-def _amount(plan: Plan, cycle: str) -> int:
-    return plan.price_monthly if cycle == "monthly" else plan.price_yearly
-
-
 def _yearly_value(plan: Plan, cycle: str) -> int:
     return plan.price_monthly * 12 if cycle == "monthly" else plan.price_yearly
 
@@ -138,11 +138,11 @@ def subscription_create(*, tenant, plan_id: str, billing_cycle: str = "monthly",
                            code="subscription_exists")
         before = _snapshot(account)
         if payment_method:
-            pm = gateway.payment_method_attach(token=payment_method, customer_id=account.stripe_customer_id,
-                                               key=op_key("pm-attach", tenant, request_key))
-            gateway.customer_set_default_payment_method(customer_id=account.stripe_customer_id,
-                                                        payment_method_id=pm.id,
-                                                        key=op_key("pm-default", tenant, request_key))
+            pm = stripe_payment_methods.payment_method_attach(token=payment_method, customer_id=account.stripe_customer_id,
+                                                              key=op_key("pm-attach", tenant, request_key))
+            stripe_customers.customer_set_default_payment_method(customer_id=account.stripe_customer_id,
+                                                                 payment_method_id=pm.id,
+                                                                 key=op_key("pm-default", tenant, request_key))
         redemption = coupon_services.coupon_redeem_for_new_subscription(tenant=tenant, plan=plan, code=coupon,
                                                                          actor=actor)
         items = [{"price": plan_price_id}]
@@ -160,7 +160,7 @@ def subscription_create(*, tenant, plan_id: str, billing_cycle: str = "monthly",
             params["trial_settings"] = {"end_behavior": {"missing_payment_method": "cancel"}}
         if redemption is not None:
             params["discounts"] = [redemption.stripe_discount]
-        subscription = gateway.subscription_create(params=params, key=op_key("sub-create", tenant, request_key))
+        subscription = stripe_subscriptions.subscription_create(params=params, key=op_key("sub-create", tenant, request_key))
         if redemption is not None:
             coupon_services.redemption_attach(redemption=redemption.redemption, subscription_id=subscription.id)
         _sync(account, subscription, tenant)
@@ -180,12 +180,12 @@ def _subscription_recover(*, tenant, actor: str):
         account = _locked_account(tenant)
         if account.is_live:
             return None
-        stray = next((s for s in gateway.subscription_list(customer_id=account.stripe_customer_id)
+        stray = next((s for s in stripe_subscriptions.subscription_list(customer_id=account.stripe_customer_id)
                       if s["status"] in LIVE_STATUSES and s["id"] != account.subscription_id), None)
         if stray is None:
             return None
         before = _snapshot(account)
-        subscription = gateway.subscription_retrieve(stray["id"])
+        subscription = stripe_subscriptions.subscription_retrieve(stray["id"])
         _sync(account, subscription, tenant)
         audit_record(actor=actor, action="subscription.recover", tenant=tenant, target=subscription.id,
                      before=before, after=_snapshot(account))
@@ -208,7 +208,7 @@ def subscription_set_cancel_at_period_end(*, tenant, cancel: bool, actor: str = 
     with transaction.atomic():
         account = _live_account(tenant)
         before = _snapshot(account)
-        subscription = gateway.subscription_update(
+        subscription = stripe_subscriptions.subscription_update(
             subscription_id=account.subscription_id, params={"cancel_at_period_end": bool(cancel)},
             key=op_key("sub-cancel-at-end" if cancel else "sub-resume", tenant, request_key))
         _sync(account, subscription, tenant)
@@ -246,7 +246,7 @@ def subscription_change_plan(*, tenant, plan_id: str, billing_cycle: str | None 
         before = _snapshot(account)
         old_plan = account.plan
         immediate = _change_is_immediate(account, plan, cycle, when)
-        current = gateway.subscription_retrieve(account.subscription_id)
+        current = stripe_subscriptions.subscription_retrieve(account.subscription_id)
         if _change_applied(current, plan=plan, cycle=cycle, price_id=price_id):
             # An earlier attempt reached Stripe but its answer was lost (timeout, 5xx after the work)
             # and our transaction rolled back: record what Stripe did. Sending it again would carry
@@ -261,8 +261,8 @@ def subscription_change_plan(*, tenant, plan_id: str, billing_cycle: str | None 
             params = {"items": items,
                       "proration_behavior": "always_invoice" if immediate else "none",
                       "metadata": {"plan_id": plan.code, "billing_cycle": cycle}}
-            subscription = gateway.subscription_update(subscription_id=account.subscription_id, params=params,
-                                                       key=op_key("sub-change", tenant, request_key))
+            subscription = stripe_subscriptions.subscription_update(subscription_id=account.subscription_id, params=params,
+                                                                    key=op_key("sub-change", tenant, request_key))
         _sync(account, subscription, tenant)
         if immediate:
             account.previous_plan, account.previous_plan_until = None, None
@@ -290,19 +290,19 @@ def subscription_metered_item_sync(*, tenant, actor: str = "system") -> bool:
         account = _locked_account(tenant)
         if not account.is_live or account.plan is None:
             return False
-        if account.previous_plan_id and account.previous_plan_until and now_for(account) < account.previous_plan_until:
-            return False
+        if plan_paid_for(account) != account.plan:
+            return False  # the period was paid for on an earlier plan: its overage item stays until it ends
         target = _overage_price_id(account.plan, account.billing_cycle)
         if account.plan.has_overage and not target:
             return False  # not synced to Stripe yet: leave the subscription alone
-        current = gateway.subscription_retrieve(account.subscription_id)
+        current = stripe_subscriptions.subscription_retrieve(account.subscription_id)
         if _metered_item_is_plans(current, account.plan):
             return False
         changes = _metered_item_changes(current, target)
         if not changes:
             return False
         before = _snapshot(account)
-        subscription = gateway.subscription_update(
+        subscription = stripe_subscriptions.subscription_update(
             subscription_id=account.subscription_id, params={"items": changes, "proration_behavior": "none"},
             key=op_key("sub-metered-sync", tenant))
         _sync(account, subscription, tenant)
@@ -320,16 +320,16 @@ def subscription_preview_change(*, tenant, plan_id: str, billing_cycle: str | No
         raise NotFound("This tenant has no live subscription.", code="no_subscription")
     cycle = billing_cycle or account.billing_cycle or "monthly"
     plan, price_id = _plan_price(plan_id=plan_id, billing_cycle=cycle)
-    current = gateway.subscription_retrieve(account.subscription_id)
+    current = stripe_subscriptions.subscription_retrieve(account.subscription_id)
     immediate = _change_is_immediate(account, plan, cycle, when)
     items = _item_changes(current, price_id=price_id, overage_price_id=_overage_price_id(plan, cycle),
                           keep_metered=not immediate)
     base = {"customer": account.stripe_customer_id, "subscription": account.subscription_id}
     now_invoice = None
     if immediate:
-        now_invoice = gateway.invoice_preview(params={**base, "subscription_details": {
+        now_invoice = stripe_invoices.invoice_preview(params={**base, "subscription_details": {
             "items": items, "proration_behavior": "always_invoice"}})
-    nxt = gateway.invoice_preview(params={**base, "subscription_details": {"items": items, "proration_behavior": "none"}})
+    nxt = stripe_invoices.invoice_preview(params={**base, "subscription_details": {"items": items, "proration_behavior": "none"}})
     if immediate and cycle != account.billing_cycle:
         next_date = None  # the cycle restarts now: the new period's first invoice is the one due now
     else:
@@ -351,19 +351,12 @@ def subscription_cancel_now(*, tenant, actor: str = "system", request_key: str |
     with transaction.atomic():
         account = _live_account(tenant)
         before = _snapshot(account)
-        subscription = gateway.subscription_cancel(subscription_id=account.subscription_id,
-                                                   key=op_key("sub-cancel", tenant, request_key))
-        subscription = gateway.subscription_retrieve(subscription.id)
+        subscription = stripe_subscriptions.subscription_cancel(subscription_id=account.subscription_id,
+                                                                key=op_key("sub-cancel", tenant, request_key))
+        subscription = stripe_subscriptions.subscription_retrieve(subscription.id)
         _sync(account, subscription, tenant)
         audit_record(actor=actor, action="subscription.cancel_now", tenant=tenant, target=account.subscription_id,
                      before=before, after=_snapshot(account))
     from notifications.events import billing_event_emit
     billing_event_emit(tenant=tenant, kind="subscription_canceled", object_id=account.subscription_id)
     return account
-
-
-def now_for(account: BillingAccount):
-    """The tenant's 'now': its test clock's frozen time when it lives on one, else the real time."""
-    if account.test_clock_id and account.clock_time:
-        return account.clock_time
-    return timezone.now()

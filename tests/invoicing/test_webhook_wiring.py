@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_renewal_webhooks_render_the_pdf(hooks, eager, owner_client, tenant, django_capture_on_commit_callbacks):
-    from subscriptions.services.customers import test_clock_advance
+    from subscriptions.services.clocks import test_clock_advance
 
     subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa", trial_days=3)
     test_clock_advance(tenant=tenant, days=4)
@@ -29,7 +29,7 @@ def test_renewal_webhooks_render_the_pdf(hooks, eager, owner_client, tenant, dja
 
 def test_declined_renewal_webhook_starts_dunning(hooks, eager, owner_client, tenant,
                                                  django_capture_on_commit_callbacks):
-    from subscriptions.services.customers import test_clock_advance
+    from subscriptions.services.clocks import test_clock_advance
 
     subscribe(owner_client, plan_id="starter", payment_method="pm_card_chargeCustomerFail", trial_days=3)
     test_clock_advance(tenant=tenant, days=4)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def test_declined_renewal_sends_one_email_and_one_slack_message(hooks, tenant_slack, eager, owner_client, tenant,
                                                                 django_capture_on_commit_callbacks):
-    from subscriptions.services.customers import test_clock_advance
+    from subscriptions.services.clocks import test_clock_advance
 
     preference_update(tenant=tenant, actor="test", email_owners=True, email_billing_admins=False, extra_emails=[])
     subscribe(owner_client, plan_id="starter", payment_method="pm_card_chargeCustomerFail", trial_days=3)

@@ -28,7 +28,15 @@ def test_finance_staff_can_open_the_back_office_and_support_cannot_change_it(fin
         assert finance_admin.get(page).status_code == 200, page
     support = Client()
     support.force_login(support_staff)
-    assert support.get(PLANS).status_code == 403
+    # Support reads the catalog (API.md: support reads) but cannot add or change a plan.
+    assert support.get(PLANS).status_code == 200
+    assert support.get(PLANS + "add/").status_code == 403
+    from subscriptions.models import Plan
+
+    starter = Plan.objects.get(code="starter")
+    response = support.post(f"{PLANS}{starter.pk}/change/", {"name": "Hacked"})
+    assert response.status_code == 403
+    assert Plan.objects.get(pk=starter.pk).name != "Hacked"
 
 
 def test_plan_sync_action_syncs_through_the_catalog_service_and_audits(finance_admin, stripe_on, stripe_client):

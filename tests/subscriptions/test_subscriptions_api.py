@@ -84,7 +84,7 @@ def test_cancel_at_period_end_and_resume(catalog, owner_client, stripe_client):
 
 
 def test_upgrade_preview_equals_the_invoiced_proration(catalog, owner_client, tenant, stripe_client):
-    from subscriptions.services.customers import test_clock_advance
+    from subscriptions.services.clocks import test_clock_advance
 
     body = subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa")
     test_clock_advance(tenant=tenant, days=10)
@@ -105,7 +105,7 @@ def test_upgrade_preview_equals_the_invoiced_proration(catalog, owner_client, te
 
 def test_downgrade_happens_at_period_end(catalog, owner_client, tenant, stripe_client):
     from subscriptions.selectors import entitlements_get
-    from subscriptions.services.customers import test_clock_advance
+    from subscriptions.services.clocks import test_clock_advance
 
     subscribe(owner_client, plan_id="professional", payment_method="pm_card_visa")
     preview = owner_client.post("/api/v1/subscriptions/current/preview", {"plan_id": "starter"}, format="json").json()

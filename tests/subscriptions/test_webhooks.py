@@ -27,7 +27,7 @@ def _billing_events(tenant, kind):
 
 
 def test_trial_ends_invoice_paid_active(hooks, owner_client, tenant):
-    from subscriptions.services.customers import test_clock_advance
+    from subscriptions.services.clocks import test_clock_advance
 
     subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa", trial_days=14)
     hooks.deliver()
@@ -43,7 +43,7 @@ def test_trial_ends_invoice_paid_active(hooks, owner_client, tenant):
 
 
 def test_declined_renewal_past_due_grace_then_free(hooks, owner_client, tenant):
-    from subscriptions.services.customers import test_clock_advance
+    from subscriptions.services.clocks import test_clock_advance
 
     subscribe(owner_client, plan_id="professional", payment_method="pm_card_chargeCustomerFail", trial_days=3)
     test_clock_advance(tenant=tenant, days=4)
@@ -62,7 +62,7 @@ def test_declined_renewal_past_due_grace_then_free(hooks, owner_client, tenant):
 
 
 def test_cancel_at_period_end_is_canceled_after_the_clock_passes_it(hooks, owner_client, tenant):
-    from subscriptions.services.customers import test_clock_advance
+    from subscriptions.services.clocks import test_clock_advance
 
     subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa")
     owner_client.put("/api/v1/subscriptions/current", {"cancel_at_period_end": True}, format="json")
@@ -88,7 +88,7 @@ def test_bad_or_stale_signature_is_400_and_nothing_stored(hooks, owner_client):
 
 def test_duplicates_x5_are_processed_once(hooks, owner_client, tenant):
     from subscriptions.models import WebhookEvent
-    from subscriptions.services.customers import test_clock_advance
+    from subscriptions.services.clocks import test_clock_advance
 
     subscribe(owner_client, plan_id="starter", payment_method="pm_card_chargeCustomerFail", trial_days=1)
     test_clock_advance(tenant=tenant, days=2)
@@ -104,7 +104,7 @@ def test_duplicates_x5_are_processed_once(hooks, owner_client, tenant):
 
 def test_shuffled_order_gives_the_same_end_state(hooks, owner_client, tenant):
     from subscriptions.models import BillingAccount
-    from subscriptions.services.customers import test_clock_advance
+    from subscriptions.services.clocks import test_clock_advance
 
     subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa", trial_days=5)
     test_clock_advance(tenant=tenant, days=6)

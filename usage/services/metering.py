@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from usage import gateway
+from billing_project.stripe_gateway import meters as stripe_meters
 from usage.counters import plain_decimal
 from usage.models import Aggregation, MeterPush, UsageRollup
 from usage.schema import in_schema
@@ -62,12 +62,12 @@ def usage_meter_push(*, tenant, now: datetime | None = None) -> list[MeterPush]:
             # The event must fall inside the period it bills (a test clock has its own "now").
             at = min(max(clock_time or now, rollup.period_start), rollup.period_end - timedelta(seconds=1))
             try:
-                gateway.meter_ensure(event_name=meter.stripe_event_name, display_name=meter.display_name)
-                gateway.meter_event_send(event_name=meter.stripe_event_name, customer_id=customer_id,
-                                         value=billable - push.pushed_quantity, identifier=identifier, timestamp=at)
-            except gateway.DuplicateMeterEvent:
+                stripe_meters.meter_ensure(event_name=meter.stripe_event_name, display_name=meter.display_name)
+                stripe_meters.meter_event_send(event_name=meter.stripe_event_name, customer_id=customer_id,
+                                               value=billable - push.pushed_quantity, identifier=identifier, timestamp=at)
+            except stripe_meters.DuplicateMeterEvent:
                 logger.info("meter event %s was already pushed", identifier)
-            except gateway.MeterPushError as exc:
+            except stripe_meters.MeterPushError as exc:
                 push.failures += 1
                 push.last_error = str(exc)[:2000]
                 push.save(update_fields=["failures", "last_error", "updated"])

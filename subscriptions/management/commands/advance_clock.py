@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--hours", type=int, default=0)
 
     def handle(self, *args, tenant, days, hours, **options):
-        from subscriptions.services.customers import test_clock_advance
+        from subscriptions.services.clocks import test_clock_advance
 
         found = Tenant.objects.filter(slug=tenant).first()
         if found is None:

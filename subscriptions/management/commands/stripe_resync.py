@@ -11,7 +11,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", help="tenant slug (default: every tenant)")
 
     def handle(self, *args, tenant=None, **options):
-        from subscriptions.services.webhooks import tenant_resync
+        from subscriptions.services.sync import tenant_resync
 
         tenants = Tenant.objects.exclude(schema_name="public").order_by("slug")
         if tenant:
