@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from billing_project.money import money_format
+from billing_project.timestamps import from_ts
 
 # kind -> (title, sentence). Placeholders are filled from the formatted facts below.
 TEXTS = {
@@ -113,7 +114,8 @@ def _to_date(value) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
-        return dt.datetime.fromtimestamp(int(value), tz=dt.timezone.utc).date()
+        moment = from_ts(value)  # Stripe's unix seconds, through the one converter
+        return moment.date() if moment else None
     parsed = parse_datetime(str(value))
     return parsed.date() if parsed else parse_date(str(value))
 
