@@ -46,16 +46,28 @@ def _invoice(lines: int, number: str, currency: str = "usd"):
     from invoicing.selectors import invoice_view
     from tests.invoicing import payloads
 
-    items = [payloads.line(2900 + 7 * i, f"Usage of service {i:03d}", currency=currency) for i in range(lines)]
-    return invoice_view(payloads.invoice(lines=items, currency=currency, number=number, discount=500, tax=1200),
-                        with_lines=True)
+    items = [
+        payloads.line(2900 + 7 * i, f"Usage of service {i:03d}", currency=currency)
+        for i in range(lines)
+    ]
+    return invoice_view(
+        payloads.invoice(lines=items, currency=currency, number=number, discount=500, tax=1200),
+        with_lines=True,
+    )
 
 
 def _tenant(i: int):
     from tenants.models import Tenant
 
-    return Tenant(name=f"Tenant {i:04d}", slug=f"bench-{i:04d}", email=f"billing@t{i}.test", locale=LOCALES[i % 3],
-                  legal_name=f"Tenant {i:04d} Ltd.", address="1 Bench Road\nSpringfield", tax_id=f"TAX-{i:06d}")
+    return Tenant(
+        name=f"Tenant {i:04d}",
+        slug=f"bench-{i:04d}",
+        email=f"billing@t{i}.test",
+        locale=LOCALES[i % 3],
+        legal_name=f"Tenant {i:04d} Ltd.",
+        address="1 Bench Road\nSpringfield",
+        tax_id=f"TAX-{i:06d}",
+    )
 
 
 def _percentile(values, q):
@@ -87,8 +99,10 @@ def _render_one(i: int) -> float:
     from invoicing.documents import checksum, render_pdf
 
     started = time.perf_counter()
-    pdf, _ = render_pdf(invoice=_invoice(3 + i % 5, f"T{i:04d}-0001", "jpy" if i % 10 == 0 else "usd"),
-                        tenant=_tenant(i))
+    pdf, _ = render_pdf(
+        invoice=_invoice(3 + i % 5, f"T{i:04d}-0001", "jpy" if i % 10 == 0 else "usd"),
+        tenant=_tenant(i),
+    )
     name = default_storage.save(f"invoices/bench-{i:04d}/in_{i:06d}.pdf", ContentFile(pdf))
     assert len(checksum(pdf)) == 64 and name
     return time.perf_counter() - started
@@ -105,18 +119,23 @@ def main() -> int:
         _setup(media_root)
         for lines, label in ((6, "one-page"), (45, "three-page")):
             p50, p95, pages = latency(lines, options.renders)
-            print(f"{label} invoice ({lines} lines, {pages} pages): p50 {p50:.0f} ms, p95 {p95:.0f} ms "
-                  f"over {options.renders} renders" + ("  (goal p95 < 300 ms)" if lines == 6 else ""))
+            print(
+                f"{label} invoice ({lines} lines, {pages} pages): p50 {p50:.0f} ms, p95 {p95:.0f} ms "
+                f"over {options.renders} renders" + ("  (goal p95 < 300 ms)" if lines == 6 else "")
+            )
 
         started = time.perf_counter()
-        with ProcessPoolExecutor(max_workers=options.concurrency, initializer=_worker_init,
-                                 initargs=(media_root,)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=options.concurrency, initializer=_worker_init, initargs=(media_root,)
+        ) as pool:
             durations = list(pool.map(_render_one, range(options.tenants), chunksize=10))
         elapsed = time.perf_counter() - started
         stored = sum(1 for _ in Path(media_root, "invoices").rglob("*.pdf"))
-        print(f"{options.tenants} tenants' invoices at concurrency {options.concurrency}: {elapsed:.1f} s "
-              f"({options.tenants / max(elapsed, 1e-9):.1f} PDFs/s, per PDF p95 {_percentile(durations or [0], 0.95) * 1000:.0f} ms), "
-              f"{stored} files stored  (goal < 300 s)")
+        print(
+            f"{options.tenants} tenants' invoices at concurrency {options.concurrency}: {elapsed:.1f} s "
+            f"({options.tenants / max(elapsed, 1e-9):.1f} PDFs/s, per PDF p95 {_percentile(durations or [0], 0.95) * 1000:.0f} ms), "
+            f"{stored} files stored  (goal < 300 s)"
+        )
     return 0
 
 

@@ -32,8 +32,11 @@ def main() -> int:
     services = Services()
     try:
         base_url = services.database_url(prefer_local=True, name="postgres")
-        bench_url = base_url.rsplit("/", 1)[0] + "/billing_bench" + (
-            "?" + base_url.split("?", 1)[1] if "?" in base_url else "")
+        bench_url = (
+            base_url.rsplit("/", 1)[0]
+            + "/billing_bench"
+            + ("?" + base_url.split("?", 1)[1] if "?" in base_url else "")
+        )
         import psycopg
 
         with psycopg.connect(base_url, autocommit=True) as conn:
@@ -65,28 +68,49 @@ def main() -> int:
             durations.append(time.perf_counter() - t0)
             if (i + 1) % 100 == 0:
                 recent = durations[-100:]
-                print(f"  {i + 1:>5} tenants  last 100: mean {statistics.mean(recent) * 1000:.0f} ms, "
-                      f"max {max(recent) * 1000:.0f} ms", flush=True)
+                print(
+                    f"  {i + 1:>5} tenants  last 100: mean {statistics.mean(recent) * 1000:.0f} ms, "
+                    f"max {max(recent) * 1000:.0f} ms",
+                    flush=True,
+                )
         total = time.perf_counter() - started
-        last = durations[-min(100, len(durations)):]
+        last = durations[-min(100, len(durations)) :]
         print(f"provisioned {options.tenants} tenants in {total:.1f} s")
-        print(f"per tenant: mean {statistics.mean(durations) * 1000:.0f} ms, "
-              f"p95 {sorted(durations)[int(len(durations) * 0.95) - 1] * 1000:.0f} ms, "
-              f"max {max(durations) * 1000:.0f} ms; at {options.tenants} tenants (last {len(last)}): "
-              f"mean {statistics.mean(last) * 1000:.0f} ms")
+        print(
+            f"per tenant: mean {statistics.mean(durations) * 1000:.0f} ms, "
+            f"p95 {sorted(durations)[int(len(durations) * 0.95) - 1] * 1000:.0f} ms, "
+            f"max {max(durations) * 1000:.0f} ms; at {options.tenants} tenants (last {len(last)}): "
+            f"mean {statistics.mean(last) * 1000:.0f} ms"
+        )
 
         from django.db import connections
 
         connections.close_all()
         started = time.perf_counter()
         subprocess.run(manage + ["migrate_schemas", "--noinput", "-v", "0"], cwd=ROOT, check=True)
-        print(f"no-op migrate_schemas over {options.tenants} tenants: {time.perf_counter() - started:.1f} s")
+        print(
+            f"no-op migrate_schemas over {options.tenants} tenants: {time.perf_counter() - started:.1f} s"
+        )
         started = time.perf_counter()
-        subprocess.run(manage + ["migrate_schemas", "--tenant", "--executor", "multiprocessing", "--noinput",
-                                 "-v", "0"], cwd=ROOT, check=True) if options.tenants <= 200 else None
+        subprocess.run(
+            manage
+            + [
+                "migrate_schemas",
+                "--tenant",
+                "--executor",
+                "multiprocessing",
+                "--noinput",
+                "-v",
+                "0",
+            ],
+            cwd=ROOT,
+            check=True,
+        ) if options.tenants <= 200 else None
         if options.tenants <= 200:
-            print(f"  (django-tenants' own multiprocessing executor, for comparison: "
-                  f"{time.perf_counter() - started:.1f} s)")
+            print(
+                f"  (django-tenants' own multiprocessing executor, for comparison: "
+                f"{time.perf_counter() - started:.1f} s)"
+            )
         return 0
     finally:
         if not options.keep:

@@ -45,7 +45,9 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def _post(conn: http.client.HTTPConnection, path: str, body: bytes, key: str) -> tuple[int, bytes]:
-    conn.request("POST", path, body=body, headers={"Content-Type": "application/json", "X-API-Key": key})
+    conn.request(
+        "POST", path, body=body, headers={"Content-Type": "application/json", "X-API-Key": key}
+    )
     response = conn.getresponse()
     return response.status, response.read()
 
@@ -70,12 +72,22 @@ def _batch_client(args) -> tuple[int, int, float]:
 
 def _events(n: int, run: str, offset: int) -> list[dict]:
     now = datetime.now(timezone.utc)
-    return [{"resource_type": "api_calls", "quantity": "1", "unit": "requests",
-             "period_start": (now - timedelta(seconds=i % 3600)).isoformat(), "source": "bench",
-             "transaction_id": f"{run}-{offset + i}"} for i in range(n)]
+    return [
+        {
+            "resource_type": "api_calls",
+            "quantity": "1",
+            "unit": "requests",
+            "period_start": (now - timedelta(seconds=i % 3600)).isoformat(),
+            "source": "bench",
+            "transaction_id": f"{run}-{offset + i}",
+        }
+        for i in range(n)
+    ]
 
 
-def bench_p1(port: int, key: str, seconds: float, clients: int, database_url: str, schema: str) -> dict:
+def bench_p1(
+    port: int, key: str, seconds: float, clients: int, database_url: str, schema: str
+) -> dict:
     run = uuid.uuid4().hex[:8]
     per_client = int(seconds * 12)  # batches prepared per client: more than it can send in time
     work = []
@@ -108,19 +120,43 @@ def bench_p1(port: int, key: str, seconds: float, clients: int, database_url: st
         with conn.cursor() as cursor:
             cursor.execute(f'SET search_path TO "{schema}"')
             started = time.perf_counter()
-            with cursor.copy("COPY usage_usageevent (event_id, resource_type, quantity, unit, period_start, "
-                             "period_end, source, transaction_id, fingerprint, properties, billing_period_start, "
-                             "late, billed_period_start, received_at) FROM STDIN") as copy:
+            with cursor.copy(
+                "COPY usage_usageevent (event_id, resource_type, quantity, unit, period_start, "
+                "period_end, source, transaction_id, fingerprint, properties, billing_period_start, "
+                "late, billed_period_start, received_at) FROM STDIN"
+            ) as copy:
                 start_of_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
                 for i in range(rows):
                     at = now - timedelta(seconds=i % 3600)
-                    copy.write_row((uuid.uuid4(), "api_calls", 1, "requests", at, at, "copy", f"copy-{run}-{i}",
-                                    "0" * 64, "{}", start_of_month, False, start_of_month, now))
+                    copy.write_row(
+                        (
+                            uuid.uuid4(),
+                            "api_calls",
+                            1,
+                            "requests",
+                            at,
+                            at,
+                            "copy",
+                            f"copy-{run}-{i}",
+                            "0" * 64,
+                            "{}",
+                            start_of_month,
+                            False,
+                            start_of_month,
+                            now,
+                        )
+                    )
             conn.commit()
             copy_elapsed = time.perf_counter() - started
     copy_rate = rows / copy_elapsed
-    return {"events": events, "errors": errors, "seconds": elapsed, "http_rate": http_rate,
-            "copy_rate": copy_rate, "ratio": http_rate / copy_rate}
+    return {
+        "events": events,
+        "errors": errors,
+        "seconds": elapsed,
+        "http_rate": http_rate,
+        "copy_rate": copy_rate,
+        "ratio": http_rate / copy_rate,
+    }
 
 
 def settle(database_url: str, schema: str) -> None:
@@ -136,8 +172,16 @@ def settle(database_url: str, schema: str) -> None:
 
 def _single_body() -> bytes:
     now = datetime.now(timezone.utc).isoformat()
-    return json.dumps({"resource_type": "api_calls", "quantity": 1, "unit": "requests", "period_start": now,
-                       "period_end": now, "source": "bench"}).encode()
+    return json.dumps(
+        {
+            "resource_type": "api_calls",
+            "quantity": 1,
+            "unit": "requests",
+            "period_start": now,
+            "period_end": now,
+            "source": "bench",
+        }
+    ).encode()
 
 
 def bench_p2(port: int, key: str, seconds: float, rate: int) -> dict:
@@ -170,8 +214,13 @@ def bench_p2(port: int, key: str, seconds: float, rate: int) -> dict:
     with ThreadPoolExecutor(max_workers=32) as pool:
         for i in range(total):
             pool.submit(one, start + i / rate)
-    return {"requests": total, "statuses": statuses, "p50": percentile(latencies, 50),
-            "p99": percentile(latencies, 99), "max": max(latencies)}
+    return {
+        "requests": total,
+        "statuses": statuses,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "max": max(latencies),
+    }
 
 
 def load_p3(database_url: str, schema: str, events: int) -> float:
@@ -194,7 +243,9 @@ def load_p3(database_url: str, schema: str, events: int) -> float:
                 "date_trunc('month', now()) + (i %% 86400) * interval '1 second', "
                 "date_trunc('month', now()) + (i %% 86400) * interval '1 second', 'bench', NULL, '', '{}', "
                 "date_trunc('month', now()), false, date_trunc('month', now()), now() "
-                "FROM generate_series(%s, %s) AS i", [offset, offset + n - 1])
+                "FROM generate_series(%s, %s) AS i",
+                [offset, offset + n - 1],
+            )
             print(f"  ... {offset + n:,} events", flush=True)
         conn.execute("DELETE FROM usage_usagerollup")
         conn.execute(
@@ -202,7 +253,8 @@ def load_p3(database_url: str, schema: str, events: int) -> float:
             "last_value, last_at, unique_count, late_billed, late_received, updated) "
             "SELECT resource_type, billing_period_start, billing_period_start + interval '1 month', sum(quantity), "
             "count(*), max(quantity), 1, max(period_start), 0, 0, 0, now() FROM usage_usageevent "
-            "GROUP BY resource_type, billing_period_start")
+            "GROUP BY resource_type, billing_period_start"
+        )
         conn.execute("ANALYZE usage_usageevent")
     return time.perf_counter() - started
 
@@ -220,8 +272,12 @@ def bench_p3(port: int, token: str, requests: int) -> dict:
         if i >= 20:  # warm-up excluded
             latencies.append((time.perf_counter() - started) * 1000)
         assert response.status == 200, body
-    return {"requests": requests, "p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
-            "summary": json.loads(body)}
+    return {
+        "requests": requests,
+        "p50": percentile(latencies, 50),
+        "p95": percentile(latencies, 95),
+        "summary": json.loads(body),
+    }
 
 
 def main() -> int:
@@ -232,26 +288,46 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=200, help="P2 requests per second")
     parser.add_argument("--p3-events", type=int, default=10_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
-    parser.add_argument("--only", choices=["p1", "p2", "p3"], action="append",
-                        help="run only these parts (repeatable; default all)")
+    parser.add_argument(
+        "--only",
+        choices=["p1", "p2", "p3"],
+        action="append",
+        help="run only these parts (repeatable; default all)",
+    )
     options = parser.parse_args()
 
     services = Services()
     gunicorn = None
     base_url = services.database_url(prefer_local=True, name="postgres")
-    bench_url = base_url.rsplit("/", 1)[0] + f"/{DB_NAME}" + ("?" + base_url.split("?", 1)[1] if "?" in base_url else "")
+    bench_url = (
+        base_url.rsplit("/", 1)[0]
+        + f"/{DB_NAME}"
+        + ("?" + base_url.split("?", 1)[1] if "?" in base_url else "")
+    )
     try:
         import psycopg
 
         with psycopg.connect(base_url, autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]
+            ).fetchone()
             if not exists:
                 conn.execute(f"CREATE DATABASE {DB_NAME}")
-        env = {**os.environ, "DATABASE_URL": bench_url, "REDIS_URL": services.redis_url(prefer_local=True, db=13),
-               "DJANGO_SETTINGS_MODULE": "billing_project.settings", "LOG_LEVEL": "WARNING", "DEBUG": "0"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": bench_url,
+            "REDIS_URL": services.redis_url(prefer_local=True, db=13),
+            "DJANGO_SETTINGS_MODULE": "billing_project.settings",
+            "LOG_LEVEL": "WARNING",
+            "DEBUG": "0",
+        }
         os.environ.update(env)
-        subprocess.run([sys.executable, "manage.py", "migrate_schemas", "--noinput", "-v", "0"], cwd=ROOT,
-                       check=True, env=env)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate_schemas", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            check=True,
+            env=env,
+        )
         import django
 
         django.setup()
@@ -260,47 +336,71 @@ def main() -> int:
 
         tenant_template_ensure()
         tenant = Tenant.objects.filter(slug="bench").first() or tenant_create(
-            name="Bench", slug="bench", email="bench@bench.test")
+            name="Bench", slug="bench", email="bench@bench.test"
+        )
         _, key = api_key_create(tenant=tenant, name=f"bench {uuid.uuid4().hex[:6]}", role="ingest")
-        _, reader = api_key_create(tenant=tenant, name=f"bench reader {uuid.uuid4().hex[:6]}", role="viewer")
+        _, reader = api_key_create(
+            tenant=tenant, name=f"bench reader {uuid.uuid4().hex[:6]}", role="viewer"
+        )
         from django.db import connections
 
         connections.close_all()
 
         port = free_port()
-        gunicorn_cmd = [sys.executable, "-m", "gunicorn", "billing_project.wsgi:application", "--bind",
-                        f"127.0.0.1:{port}", "--workers", str(options.workers), "--worker-class", "sync",
-                        "--log-level", "warning"]
+        gunicorn_cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "billing_project.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(options.workers),
+            "--worker-class",
+            "sync",
+            "--log-level",
+            "warning",
+        ]
         gunicorn = subprocess.Popen(gunicorn_cmd, cwd=ROOT, env=env)
         for _ in range(100):
             if port_open("127.0.0.1", port):
                 break
             time.sleep(0.1)
-        print(f"server: gunicorn {options.workers} sync workers on 127.0.0.1:{port}, PostgreSQL "
-              f"{bench_url.split('@')[-1]}, Redis db 13, {os.cpu_count()} cores; clients on the same machine")
+        print(
+            f"server: gunicorn {options.workers} sync workers on 127.0.0.1:{port}, PostgreSQL "
+            f"{bench_url.split('@')[-1]}, Redis db 13, {os.cpu_count()} cores; clients on the same machine"
+        )
 
         parts = set(options.only or ["p1", "p2", "p3"])
         if "p1" in parts:
-            p1 = bench_p1(port, key, options.seconds, options.clients, bench_url, tenant.schema_name)
-            print(f"P1 batch ingest: {p1['events']:,} events in {p1['seconds']:.1f} s = {p1['http_rate']:,.0f} "
-                  f"events/s ({options.clients} client processes, 1,000 events per request, {p1['errors']} errors); "
-                  f"raw COPY of as many rows: {p1['copy_rate']:,.0f} rows/s; ratio {p1['ratio'] * 100:.0f}% "
-                  f"(goals >= 10,000/s and >= 25%)")
+            p1 = bench_p1(
+                port, key, options.seconds, options.clients, bench_url, tenant.schema_name
+            )
+            print(
+                f"P1 batch ingest: {p1['events']:,} events in {p1['seconds']:.1f} s = {p1['http_rate']:,.0f} "
+                f"events/s ({options.clients} client processes, 1,000 events per request, {p1['errors']} errors); "
+                f"raw COPY of as many rows: {p1['copy_rate']:,.0f} rows/s; ratio {p1['ratio'] * 100:.0f}% "
+                f"(goals >= 10,000/s and >= 25%)"
+            )
         if "p2" in parts:
             if "p1" in parts:
                 settle(bench_url, tenant.schema_name)
             p2 = bench_p2(port, key, options.seconds, options.rate)
-            print(f"P2 single ingest at {options.rate} req/s for {options.seconds:.0f} s: {p2['requests']} requests "
-                  f"{p2['statuses']}; p50 {p2['p50']:.1f} ms, p99 {p2['p99']:.1f} ms, max {p2['max']:.1f} ms "
-                  f"(goal p99 < 25 ms)")
+            print(
+                f"P2 single ingest at {options.rate} req/s for {options.seconds:.0f} s: {p2['requests']} requests "
+                f"{p2['statuses']}; p50 {p2['p50']:.1f} ms, p99 {p2['p99']:.1f} ms, max {p2['max']:.1f} ms "
+                f"(goal p99 < 25 ms)"
+            )
         if "p3" not in parts:
             return 0
         print(f"P3 loading {options.p3_events:,} events ...", flush=True)
         load_seconds = load_p3(bench_url, tenant.schema_name, options.p3_events)
         print(f"  loaded in {load_seconds:.0f} s")
         p3 = bench_p3(port, reader, 200)
-        print(f"P3 usage/summary with {options.p3_events:,} events: p50 {p3['p50']:.1f} ms, p95 {p3['p95']:.1f} ms "
-              f"over {p3['requests']} requests (goal p95 < 50 ms)")
+        print(
+            f"P3 usage/summary with {options.p3_events:,} events: p50 {p3['p50']:.1f} ms, p95 {p3['p95']:.1f} ms "
+            f"over {p3['requests']} requests (goal p95 < 50 ms)"
+        )
         print("   " + ", ".join(f"{r['resource_type']}={r['used']}" for r in p3["summary"]))
         return 0
     finally:

@@ -11,8 +11,10 @@ from tenants.services.auth import AuthenticationError, login_attempt
 
 
 class ThrottledAdminLoginForm(AdminAuthenticationForm):
-    error_messages = {**AdminAuthenticationForm.error_messages,
-                      "throttled": "Too many failed sign-ins; try again later."}
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": "Too many failed sign-ins; try again later.",
+    }
 
     def clean(self):
         email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")

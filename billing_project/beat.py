@@ -66,8 +66,10 @@ class BillingBeatScheduler(TenantAwareDatabaseScheduler):
     def _tenant_aware_beat_schedule_to_dict(self, beat_schedule):
         every = settings.BEAT_EVERY_SECONDS
         if every:
-            beat_schedule = {name: {**entry, "schedule": timedelta(seconds=every)}
-                             for name, entry in beat_schedule.items()}
+            beat_schedule = {
+                name: {**entry, "schedule": timedelta(seconds=every)}
+                for name, entry in beat_schedule.items()
+            }
         return super()._tenant_aware_beat_schedule_to_dict(beat_schedule)
 
     def all_as_schedule(self):

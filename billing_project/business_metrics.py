@@ -30,20 +30,24 @@ logger = logging.getLogger(__name__)
 COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "billing_payments_total": (
         "Payment attempts on invoices by outcome (succeeded, failed) and currency, counted once per attempt",
-        ("status", "currency")),
+        ("status", "currency"),
+    ),
     "billing_notifications_total": (
         "Notification delivery outcomes by channel, kind and status (sent, retrying, failed)",
-        ("channel", "kind", "status")),
+        ("channel", "kind", "status"),
+    ),
 }
 GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
     # A gauge despite the _total suffix: the dashboards and the seed README expect this name.
     "billing_subscriptions_total": (
         "Current subscriptions by Stripe status and plan (snapshot refreshed every minute by beat)",
-        ("status", "plan_id")),
+        ("status", "plan_id"),
+    ),
     "billing_monthly_revenue_dollars": (
         "Monthly recurring revenue in major units of the currency: active and past_due subscriptions, "
         "monthly price or yearly price / 12 (snapshot refreshed every minute by beat)",
-        ("currency",)),
+        ("currency",),
+    ),
 }
 # A snapshot nobody refreshes (beat stopped) disappears instead of showing stale numbers forever.
 GAUGE_TTL_SECONDS = 5 * 60
@@ -79,8 +83,13 @@ def business_gauges_store(values: dict[str, dict[tuple[str, ...], Decimal | int]
             key = series_key(name)
             pipe.delete(key)
             if samples:
-                pipe.hset(key, mapping={_field(name, labelnames, dict(zip(labelnames, labelvalues))): str(value)
-                                        for labelvalues, value in samples.items()})
+                pipe.hset(
+                    key,
+                    mapping={
+                        _field(name, labelnames, dict(zip(labelnames, labelvalues))): str(value)
+                        for labelvalues, value in samples.items()
+                    },
+                )
                 pipe.expire(key, GAUGE_TTL_SECONDS)
         pipe.execute()
     except redis.RedisError:
@@ -102,7 +111,9 @@ class BusinessCollector:
                 pipe.hgetall(series_key(name))
             stored = dict(zip(names, pipe.execute()))
         except redis.RedisError:
-            logger.warning("business metrics not read from Redis; left out of this scrape", exc_info=True)
+            logger.warning(
+                "business metrics not read from Redis; left out of this scrape", exc_info=True
+            )
             return []
         return list(self._families(stored))
 
@@ -116,7 +127,9 @@ class BusinessCollector:
                         labelvalues = json.loads(field)
                         family.add_metric(labelvalues, float(Decimal(value.decode())))
                     except (ValueError, ArithmeticError):
-                        logger.warning("business metric %s: unreadable field %r = %r", name, field, value)
+                        logger.warning(
+                            "business metric %s: unreadable field %r = %r", name, field, value
+                        )
                 yield family
 
 

@@ -23,18 +23,31 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     **(app.conf.beat_schedule or {}),
     # notifications: trial-ending backstop and cards expiring (daily), lost delivery tasks (5 min)
-    "notifications-daily-checks": {"task": "notifications.tasks.notifications_daily_checks",
-                                   "schedule": crontab(hour=7, minute=0)},
-    "notifications-retry-sweep": {"task": "notifications.tasks.notifications_retry_sweep", "schedule": 300.0},
+    "notifications-daily-checks": {
+        "task": "notifications.tasks.notifications_daily_checks",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "notifications-retry-sweep": {
+        "task": "notifications.tasks.notifications_retry_sweep",
+        "schedule": 300.0,
+    },
     # usage: unsent metered usage to Stripe meter events (idempotent, so a missed or double run is harmless)
     "usage-meter-push": {"task": "usage.tasks.usage_meter_push", "schedule": 300.0},
     # usage: NetBox/Odoo collectors whose interval has passed (each collector sets its own interval)
     "usage-collectors": {"task": "usage.tasks.usage_collectors_run_due", "schedule": 60.0},
     # invoicing: due payment retries of the dunning schedule (hourly) and overdue invoices (daily)
-    "invoicing-dunning-run-due": {"task": "invoicing.tasks.dunning_run_due_for_tenant", "schedule": 3600.0},
-    "invoicing-mark-overdue": {"task": "invoicing.tasks.invoices_mark_overdue_for_tenant",
-                               "schedule": crontab(hour=6, minute=0)},
+    "invoicing-dunning-run-due": {
+        "task": "invoicing.tasks.dunning_run_due_for_tenant",
+        "schedule": 3600.0,
+    },
+    "invoicing-mark-overdue": {
+        "task": "invoicing.tasks.invoices_mark_overdue_for_tenant",
+        "schedule": crontab(hour=6, minute=0),
+    },
     # subscriptions: the subscription and MRR gauges of /metrics, once (public schema), every minute
-    "subscriptions-metrics-refresh": {"task": "subscriptions.tasks.subscription_metrics_refresh", "schedule": 60.0,
-                                      "tenant_schemas": ["public"]},
+    "subscriptions-metrics-refresh": {
+        "task": "subscriptions.tasks.subscription_metrics_refresh",
+        "schedule": 60.0,
+        "tenant_schemas": ["public"],
+    },
 }

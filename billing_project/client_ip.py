@@ -20,12 +20,16 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 @lru_cache(maxsize=8)
 def _networks(entries: tuple[str, ...]) -> tuple:
-    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
+    return tuple(
+        ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip()
+    )
 
 
 def _trusted(ip: IPAddress) -> bool:
     networks = _networks(tuple(settings.TRUSTED_PROXIES))
-    if ip.version == 6 and ip.ipv4_mapped:  # a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d
+    if (
+        ip.version == 6 and ip.ipv4_mapped
+    ):  # a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d
         ip = ip.ipv4_mapped
     return any(ip in network for network in networks if network.version == ip.version)
 

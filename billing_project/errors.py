@@ -15,8 +15,15 @@ class DomainError(Exception):
     code = "invalid_request"
     default_message = "The request is invalid."
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, detail=None, status_code=None,
-                 headers: dict | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        detail=None,
+        status_code=None,
+        headers: dict | None = None,
+    ):
         self.message = message or self.default_message
         if code:
             self.code = code
@@ -68,7 +75,9 @@ class ServiceUnavailable(DomainError):
     default_message = "The service is temporarily unavailable; retry after Retry-After seconds."
 
     def __init__(self, message: str | None = None, **kwargs):
-        super().__init__(message, headers={"Retry-After": str(SERVICE_UNAVAILABLE_RETRY_AFTER)}, **kwargs)
+        super().__init__(
+            message, headers={"Retry-After": str(SERVICE_UNAVAILABLE_RETRY_AFTER)}, **kwargs
+        )
 
 
 class PayloadTooLarge(DomainError):

@@ -12,8 +12,14 @@ def check_database() -> str:
     # A fresh short-lived connection: it answers "is the database reachable now", independent of
     # whatever state Django's persistent connection is in.
     db = settings.DATABASES["default"]
-    params = {"dbname": db["NAME"], "user": db.get("USER") or None, "password": db.get("PASSWORD") or None,
-              "host": db.get("HOST") or None, "port": db.get("PORT") or None, "connect_timeout": 2}
+    params = {
+        "dbname": db["NAME"],
+        "user": db.get("USER") or None,
+        "password": db.get("PASSWORD") or None,
+        "host": db.get("HOST") or None,
+        "port": db.get("PORT") or None,
+        "connect_timeout": 2,
+    }
     try:
         with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as conn:
             conn.execute("SELECT 1")
@@ -31,7 +37,11 @@ def check_redis() -> str:
 
 
 def health(request):
-    checks = {"database": check_database(), "redis": check_redis(), "stripe": stripe_client.account_check()}
+    checks = {
+        "database": check_database(),
+        "redis": check_redis(),
+        "stripe": stripe_client.account_check(),
+    }
     critical_ok = checks["database"] == "ok" and checks["redis"] == "ok"
     stripe_ok = checks["stripe"] in ("ok", "not_configured")
     status = "ok" if critical_ok and stripe_ok else ("degraded" if critical_ok else "error")

@@ -15,6 +15,9 @@ logger = logging.getLogger("billing_project.mail")
 class SummaryEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
         for message in email_messages:
-            logger.info("email (not sent, no SMTP configured) to %s: %s", ", ".join(message.recipients()),
-                        message.subject)
+            logger.info(
+                "email (not sent, no SMTP configured) to %s: %s",
+                ", ".join(message.recipients()),
+                message.subject,
+            )
         return len(email_messages)

@@ -9,13 +9,20 @@ import os
 import re
 
 from django.http import HttpResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from billing_project.business_metrics import COLLECTOR as BUSINESS_COLLECTOR
 
 API_REQUESTS = Counter(
-    "billing_api_requests_total", "API requests by method, endpoint (route template) and status",
+    "billing_api_requests_total",
+    "API requests by method, endpoint (route template) and status",
     ["method", "endpoint", "status"],
 )
 
@@ -37,7 +44,9 @@ class ApiRequestMetricsMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if request.path.startswith("/api/"):
-            API_REQUESTS.labels(request.method, endpoint_label(request), str(response.status_code)).inc()
+            API_REQUESTS.labels(
+                request.method, endpoint_label(request), str(response.status_code)
+            ).inc()
         return response
 
 

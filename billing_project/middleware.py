@@ -9,8 +9,11 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from billing_project.api.exceptions import (SERVICE_UNAVAILABLE_RETRY_AFTER, is_infrastructure_error,
-                                            service_unavailable_response)
+from billing_project.api.exceptions import (
+    SERVICE_UNAVAILABLE_RETRY_AFTER,
+    is_infrastructure_error,
+    service_unavailable_response,
+)
 from billing_project.health import health
 from billing_project.metrics import metrics_view
 from tenants import selectors as tenant_selectors
@@ -41,7 +44,9 @@ logger = logging.getLogger(__name__)
 
 def _wants_json(request) -> bool:
     accept = request.headers.get("Accept", "")
-    return request.path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept)
+    return request.path.startswith("/api/") or (
+        "application/json" in accept and "text/html" not in accept
+    )
 
 
 def _unavailable(request) -> HttpResponse:
@@ -52,7 +57,9 @@ def _unavailable(request) -> HttpResponse:
         # No request context: its processors (user, messages) would ask the database that is down.
         html = render_to_string("503.html")
     except Exception:  # the page must not fail in its turn
-        html = "<!doctype html><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1>"
+        html = (
+            "<!doctype html><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1>"
+        )
     response = HttpResponse(html, status=503)
     response["Retry-After"] = str(SERVICE_UNAVAILABLE_RETRY_AFTER)
     return response
@@ -67,7 +74,9 @@ def _remember_infrastructure_error(sender, request=None, **kwargs):
 # Django turns an exception raised in any middleware (the tenant lookup, the session) into a 500
 # before it reaches an outer one; it sends this signal first, inside the `except`, so the error can
 # be recognised here and the 500 replaced below.
-got_request_exception.connect(_remember_infrastructure_error, dispatch_uid="billing_infrastructure_error")
+got_request_exception.connect(
+    _remember_infrastructure_error, dispatch_uid="billing_infrastructure_error"
+)
 
 
 class InfrastructureErrorMiddleware:
@@ -89,7 +98,9 @@ class InfrastructureErrorMiddleware:
 
     def process_exception(self, request, exception):
         if is_infrastructure_error(exception):
-            logger.warning("dependency unavailable, answering 503: %s: %s", type(exception).__name__, exception)
+            logger.warning(
+                "dependency unavailable, answering 503: %s: %s", type(exception).__name__, exception
+            )
             return _unavailable(request)
         return None
 

@@ -41,7 +41,7 @@ def to_major(amount_minor: int, currency: str) -> str:
 
 
 def to_minor(amount: str | Decimal | int, currency: str, *, rounding: str = ROUND_HALF_UP) -> int:
-    """"29.00", "usd" -> 2900. Rejects floats, NaN and infinities; rounds half up by default."""
+    """ "29.00", "usd" -> 2900. Rejects floats, NaN and infinities; rounds half up by default."""
     if isinstance(amount, float):
         raise MoneyError("money must not be given as a float")
     try:
@@ -59,7 +59,7 @@ BABEL_LOCALES = {"en": "en_US", "pt-br": "pt_BR", "es": "es_ES"}
 
 
 def babel_locale(locale: str | None) -> str:
-    """"pt-br" (or "pt_BR", "pt-BR") -> "pt_BR"; a region we do not know uses its language's ("es-mx" -> "es_ES");
+    """ "pt-br" (or "pt_BR", "pt-BR") -> "pt_BR"; a region we do not know uses its language's ("es-mx" -> "es_ES");
     an unknown language -> "en_US"."""
     code = (locale or "").lower().replace("_", "-")
     return BABEL_LOCALES.get(code) or BABEL_LOCALES.get(code.split("-")[0]) or BABEL_LOCALES["en"]
@@ -82,5 +82,6 @@ def money_format(amount_minor: int, currency: str, locale: str) -> str:
     places = exponent(currency)
     value = Decimal(int(amount_minor)).scaleb(-places)
     code = babel_locale(locale)
-    return _currency_pattern(code, places).apply(value, Locale.parse(code), currency=currency.upper(),
-                                                 currency_digits=False)
+    return _currency_pattern(code, places).apply(
+        value, Locale.parse(code), currency=currency.upper(), currency_digits=False
+    )

@@ -88,8 +88,14 @@ def address_is_public(ip: IPAddress) -> bool:
     if inner is not None and not address_is_public(inner):
         return False
     # is_global alone lets multicast through; the explicit list says what is refused.
-    return ip.is_global and not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-                                 or ip.is_reserved or ip.is_unspecified)
+    return ip.is_global and not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
 
 
 def _exception_matches(entry: str, ip: IPAddress, port: int) -> bool:
@@ -116,7 +122,9 @@ def address_allowed(ip: IPAddress, port: int) -> bool:
     """Public, or let through by settings.OUTBOUND_ALLOW_PRIVATE_HOSTS (tests, local sinks)."""
     if address_is_public(ip):
         return True
-    return any(_exception_matches(entry, ip, port) for entry in settings.OUTBOUND_ALLOW_PRIVATE_HOSTS)
+    return any(
+        _exception_matches(entry, ip, port) for entry in settings.OUTBOUND_ALLOW_PRIVATE_HOSTS
+    )
 
 
 def _ip(text: str) -> IPAddress:
@@ -149,7 +157,9 @@ def url_check(url: str) -> None:
         raise OutboundRefused(f"not a valid URL ({exc})") from None
     schemes = ("https", "http") if settings.OUTBOUND_ALLOW_HTTP else ("https",)
     if parts.scheme not in schemes:
-        raise OutboundRefused("must be an http(s) URL" if settings.OUTBOUND_ALLOW_HTTP else "must be an https:// URL")
+        raise OutboundRefused(
+            "must be an http(s) URL" if settings.OUTBOUND_ALLOW_HTTP else "must be an https:// URL"
+        )
     host = parts.hostname
     if not host:
         raise OutboundRefused("has no host")
@@ -174,7 +184,9 @@ def resolve_checked(host: str, port: int) -> list[tuple[socket.AddressFamily, IP
     addresses = list(dict.fromkeys((info[0], _ip(info[4][0])) for info in infos))
     refused = [str(ip) for _, ip in addresses if not address_allowed(ip, port)]
     if refused or not addresses:
-        raise OutboundRefused(f"{host} resolves to a private or reserved address ({', '.join(refused)})")
+        raise OutboundRefused(
+            f"{host} resolves to a private or reserved address ({', '.join(refused)})"
+        )
     return addresses
 
 
@@ -186,12 +198,16 @@ class _CheckedConnectMixin:
         last_error: OSError | None = None
         for _family, ip in resolve_checked(self._dns_host, self.port):
             try:
-                return connection.create_connection((str(ip), self.port), self.timeout,
-                                                    source_address=self.source_address,
-                                                    socket_options=self.socket_options)
+                return connection.create_connection(
+                    (str(ip), self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
             except socket.timeout as exc:
-                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out. "
-                                                f"(connect timeout={self.timeout})") from exc
+                raise ConnectTimeoutError(
+                    self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
+                ) from exc
             except OSError as exc:
                 last_error = exc
         raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
@@ -213,8 +229,16 @@ class _CheckedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _CheckedHTTPSConnection
 
 
-def _request(method: str, url: str, *, body: bytes | None, headers: dict, timeout: float | tuple[float, float],
-             max_bytes: int, enforce_policy: bool) -> OutboundResponse:
+def _request(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None,
+    headers: dict,
+    timeout: float | tuple[float, float],
+    max_bytes: int,
+    enforce_policy: bool,
+) -> OutboundResponse:
     """The one HTTP code path of outbound calls: no redirects followed, no proxy, no retries, a fresh
     pool, the answer read up to `max_bytes` (past it the response says `truncated`). With
     `enforce_policy` (always, for a URL a tenant set) the URL is checked and the connect step is the
@@ -227,9 +251,16 @@ def _request(method: str, url: str, *, body: bytes | None, headers: dict, timeou
         if enforce_policy:
             manager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
         try:
-            response = manager.request(method, url, body=body, headers=headers,
-                                       timeout=urllib3.Timeout(connect=connect, read=read),
-                                       retries=False, redirect=False, preload_content=False)
+            response = manager.request(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=connect, read=read),
+                retries=False,
+                redirect=False,
+                preload_content=False,
+            )
         except OutboundError:
             raise
         except urllib3.exceptions.HTTPError as exc:
@@ -240,25 +271,56 @@ def _request(method: str, url: str, *, body: bytes | None, headers: dict, timeou
             raise OutboundError(f"reading the answer: {exc}") from exc
         finally:
             response.release_conn()
-    return OutboundResponse(status=response.status, body=data[:max_bytes], headers=dict(response.headers),
-                            truncated=len(data) > max_bytes)
+    return OutboundResponse(
+        status=response.status,
+        body=data[:max_bytes],
+        headers=dict(response.headers),
+        truncated=len(data) > max_bytes,
+    )
 
 
-def post_json(url: str, payload: dict | list, *, timeout: float | tuple[float, float],
-              max_bytes: int = MAX_RESPONSE_BYTES, enforce_policy: bool = True) -> OutboundResponse:
+def post_json(
+    url: str,
+    payload: dict | list,
+    *,
+    timeout: float | tuple[float, float],
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    enforce_policy: bool = True,
+) -> OutboundResponse:
     """POST `payload` as JSON to `url` under the policy. Any status comes back as a response (a 3xx
     too: redirects are not followed); OutboundRefused when the policy says no, OutboundError when the
     far end cannot be reached. `enforce_policy=False` is for URLs from the operator's configuration
     only, never for one a tenant set."""
-    return _request("POST", url, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"},
-                    timeout=timeout, max_bytes=max_bytes, enforce_policy=enforce_policy)
+    return _request(
+        "POST",
+        url,
+        body=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        timeout=timeout,
+        max_bytes=max_bytes,
+        enforce_policy=enforce_policy,
+    )
 
 
-def get(url: str, *, params: dict | None = None, headers: dict | None = None, timeout: float | tuple[float, float],
-        max_bytes: int = MAX_RESPONSE_BYTES, enforce_policy: bool = True) -> OutboundResponse:
+def get(
+    url: str,
+    *,
+    params: dict | None = None,
+    headers: dict | None = None,
+    timeout: float | tuple[float, float],
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    enforce_policy: bool = True,
+) -> OutboundResponse:
     """GET `url` (with `params` added to its query, a list value repeated) under the policy, as
     `post_json` does: any status comes back, redirects are not followed."""
     if params:
         url = f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, doseq=True)}"
-    return _request("GET", url, body=None, headers=headers or {}, timeout=timeout, max_bytes=max_bytes,
-                    enforce_policy=enforce_policy)
+    return _request(
+        "GET",
+        url,
+        body=None,
+        headers=headers or {},
+        timeout=timeout,
+        max_bytes=max_bytes,
+        enforce_policy=enforce_policy,
+    )

@@ -48,8 +48,19 @@ class Progress:
         self._printed: int | None = None  # the count of the last plain line
         self._noted, self._status = False, ""
         # disable=None: tqdm itself turns the bar off when the stream is not a terminal.
-        self.bar = tqdm(total=self.total, unit=f" {unit}", desc=desc or None, file=self.stream, disable=None,
-                        dynamic_ncols=True, leave=True) if self.tty else None
+        self.bar = (
+            tqdm(
+                total=self.total,
+                unit=f" {unit}",
+                desc=desc or None,
+                file=self.stream,
+                disable=None,
+                dynamic_ncols=True,
+                leave=True,
+            )
+            if self.tty
+            else None
+        )
 
     def advance(self, n: int = 1, *, note: str = "", status: str = "") -> None:
         """`n` more items done. `note` says something about the item (a line of its own); `status` is
@@ -74,7 +85,11 @@ class Progress:
             self._printed = self.done
 
     def plain_bar(self, status: str = "") -> str:
-        filled = PLAIN_WIDTH * min(self.done, self.total) // max(self.total, 1) if self.total else PLAIN_WIDTH
+        filled = (
+            PLAIN_WIDTH * min(self.done, self.total) // max(self.total, 1)
+            if self.total
+            else PLAIN_WIDTH
+        )
         line = f"[{'#' * filled}{'.' * (PLAIN_WIDTH - filled)}] {self.done:,}/{max(self.total, self.done):,} {self.unit}"
         return f"{line}, {status}" if status else line
 

@@ -186,7 +186,10 @@ LANGUAGE_COOKIE_DOMAIN = None
 # --- auth ---------------------------------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_FAILURES_PER_EMAIL = env_int("LOGIN_FAILURES_PER_EMAIL", 5)
@@ -209,7 +212,9 @@ SIMPLE_JWT = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["billing_project.api.authentication.CredentialAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "billing_project.api.authentication.CredentialAuthentication"
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["billing_project.api.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "billing_project.api.pagination.LinkCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -227,8 +232,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Billing Service API",
     "DESCRIPTION": (
         "Multi-tenant billing through Stripe. Authenticate with `Authorization: Bearer <JWT or API key>` "
-        "or `X-API-Key`. Errors are always `{\"error\": {\"code\", \"message\", \"detail\"}}`; lists are bare "
-        "arrays paged with `limit`/`cursor` and a `Link: <...>; rel=\"next\"` header. No text anywhere (body, "
+        'or `X-API-Key`. Errors are always `{"error": {"code", "message", "detail"}}`; lists are bare '
+        'arrays paged with `limit`/`cursor` and a `Link: <...>; rel="next"` header. No text anywhere (body, '
         "query, path, headers) may contain NUL (`\\u0000`): it is refused with 400 `invalid_request`."
     ),
     "VERSION": "1.0.0",
@@ -286,7 +291,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "billing_project.beat:BillingBeatScheduler"  # tenant-aware, plus public-only entries
+CELERY_BEAT_SCHEDULER = (
+    "billing_project.beat:BillingBeatScheduler"  # tenant-aware, plus public-only entries
+)
 # Beat (issue 14, soak test only): every periodic entry, the re-sync from the database and the save
 # of last-run times every this many seconds instead of their own schedules. 0 = the real schedules.
 BEAT_EVERY_SECONDS = env_int("BEAT_EVERY_SECONDS", 0)
@@ -315,9 +322,12 @@ elif SMTP_HOST:
 else:
     # Whole messages (HTML included) on the console only with LOG_LEVEL=DEBUG; otherwise one line
     # per message at INFO (issue 14: the console buried `make run`'s banner).
-    EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-                            if env_str("LOG_LEVEL", "INFO").upper() == "DEBUG"
-                            else "billing_project.mail.SummaryEmailBackend")
+    EMAIL_BACKEND = env_str(
+        "EMAIL_BACKEND",
+        "django.core.mail.backends.console.EmailBackend"
+        if env_str("LOG_LEVEL", "INFO").upper() == "DEBUG"
+        else "billing_project.mail.SummaryEmailBackend",
+    )
 EMAIL_HOST = SMTP_HOST
 EMAIL_PORT = SMTP_PORT
 EMAIL_HOST_USER = SMTP_USERNAME
@@ -376,10 +386,25 @@ PLATFORM_COLLECTOR_INTERVAL_MINUTES = env_int("PLATFORM_COLLECTOR_INTERVAL_MINUT
 # Defaults of the billing policy row (policies app); finance changes them in the admin afterwards.
 DUNNING_RETRY_DAYS = [int(day) for day in env_list("DUNNING_RETRY_DAYS", ["1", "3", "5", "7"])]
 DUNNING_END_STATE = env_str("DUNNING_END_STATE", "canceled")  # or "unpaid"
-DUNNING_HARD_DECLINE_CODES = env_list("DUNNING_HARD_DECLINE_CODES", [
-    "do_not_honor", "lost_card", "stolen_card", "pickup_card", "fraudulent", "restricted_card",
-    "revocation_of_authorization", "revocation_of_all_authorizations", "stop_payment_order",
-    "transaction_not_allowed", "invalid_account", "expired_card", "incorrect_number", "card_not_supported"])
+DUNNING_HARD_DECLINE_CODES = env_list(
+    "DUNNING_HARD_DECLINE_CODES",
+    [
+        "do_not_honor",
+        "lost_card",
+        "stolen_card",
+        "pickup_card",
+        "fraudulent",
+        "restricted_card",
+        "revocation_of_authorization",
+        "revocation_of_all_authorizations",
+        "stop_payment_order",
+        "transaction_not_allowed",
+        "invalid_account",
+        "expired_card",
+        "incorrect_number",
+        "card_not_supported",
+    ],
+)
 # Refunds above this amount (minor units of the invoice's currency) wait for a second finance user.
 REFUND_APPROVAL_THRESHOLD = env_int("REFUND_APPROVAL_THRESHOLD", 50_000)
 INVOICE_AUTO_CHARGE_DUE_DAYS = env_int("INVOICE_AUTO_CHARGE_DUE_DAYS", 7)
@@ -388,8 +413,10 @@ INVOICE_OVERDUE_GRACE_DAYS = env_int("INVOICE_OVERDUE_GRACE_DAYS", 0)
 INVOICE_BRAND_NAME = env_str("INVOICE_BRAND_NAME", "Billing Platform")
 INVOICE_BRAND_COLOR = env_str("INVOICE_BRAND_COLOR", "#1f4e79")
 INVOICE_LOGO_PATH = env_str("INVOICE_LOGO_PATH")  # a PNG/SVG file; empty prints the brand name
-INVOICE_LEGAL_FOOTER = env_str("INVOICE_LEGAL_FOOTER",
-                               "Billing Platform Inc. · 1 Example Street, Springfield · VAT EX123456789")
+INVOICE_LEGAL_FOOTER = env_str(
+    "INVOICE_LEGAL_FOOTER",
+    "Billing Platform Inc. · 1 Example Street, Springfield · VAT EX123456789",
+)
 INVOICE_PAYMENT_INSTRUCTIONS_URL = env_str("INVOICE_PAYMENT_INSTRUCTIONS_URL", "")
 
 # --- i18n, static, media --------------------------------------------------------------------------

@@ -46,8 +46,11 @@ def tenant_task(*options_args, **options):
         def run(*args, **kwargs):
             tenant = current_tenant()
             if tenant is None:
-                logger.warning("task %s.%s sent from the public schema: nothing to do without a tenant",
-                               func.__module__, func.__name__)
+                logger.warning(
+                    "task %s.%s sent from the public schema: nothing to do without a tenant",
+                    func.__module__,
+                    func.__name__,
+                )
                 return None
             if bind:
                 return func(args[0], tenant, *args[1:], **kwargs)

@@ -37,8 +37,7 @@ def _quoted(schema: str) -> str:
 
 def applied_migrations(schema: str) -> set[tuple[str, str]]:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT to_regclass(%s)", [f"{_quoted(schema)}.django_migrations"])
+        cursor.execute("SELECT to_regclass(%s)", [f"{_quoted(schema)}.django_migrations"])
         if cursor.fetchone()[0] is None:
             return set()
         cursor.execute(f"SELECT app, name FROM {_quoted(schema)}.django_migrations")
@@ -55,7 +54,8 @@ def record_shared_only_migrations(schema: str, applied: set | None = None) -> in
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO {_quoted(schema)}.django_migrations (app, name, applied) VALUES (%s, %s, now())",
-                missing)
+                missing,
+            )
     return len(missing)
 
 
@@ -79,8 +79,14 @@ class SkipUpToDateExecutor(MultiprocessingExecutor):
     def _targeted(self) -> bool:
         # Rollbacks, fakes, plans and checks must see every schema.
         opts = self.options
-        return bool(opts.get("app_label") or opts.get("migration_name") or opts.get("fake")
-                    or opts.get("plan") or opts.get("check_unapplied") or opts.get("fake_initial"))
+        return bool(
+            opts.get("app_label")
+            or opts.get("migration_name")
+            or opts.get("fake")
+            or opts.get("plan")
+            or opts.get("check_unapplied")
+            or opts.get("fake_initial")
+        )
 
     def run_migrations(self, tenants=None):
         tenants = list(tenants or [])

@@ -29,10 +29,16 @@ urlpatterns = [
     # dj-stripe's own webhook endpoint (/stripe/webhook/<uuid>/) keeps its mirror; the product's
     # state follows /api/v1/webhooks/stripe (README: "Subscriptions, coupons and Stripe webhooks").
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
-    path("accounts/set-password/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
-         name="password_reset_confirm"),
-    path("accounts/set-password/done/", auth_views.PasswordResetCompleteView.as_view(),
-         name="password_reset_complete"),
+    path(
+        "accounts/set-password/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/set-password/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
 ]
 
 handler404 = "billing_project.api.exceptions.json_404"

@@ -18,7 +18,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 # LOG_LEVEL as for Django (billing_project.settings): one access line per request only at DEBUG (in
 # docker compose nginx logs every request anyway); `make run` passes WARNING, so no worker boot lines.
 _log_level = os.environ.get("LOG_LEVEL", "INFO").upper()
-loglevel = _log_level.lower() if _log_level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "info"
+loglevel = (
+    _log_level.lower()
+    if _log_level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    else "info"
+)
 accesslog = "-" if _log_level == "DEBUG" else None
 
 

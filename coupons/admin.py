@@ -12,8 +12,21 @@ from coupons import services
 from coupons.models import Coupon, CouponRedemption
 from subscriptions.admin import run_each
 
-CREATE_FIELDS = ["code", "name", "percent_off", "amount_off", "currency", "duration", "duration_in_months",
-                 "max_redemptions", "valid_from", "redeem_by", "plans", "first_subscription_only", "auto_apply"]
+CREATE_FIELDS = [
+    "code",
+    "name",
+    "percent_off",
+    "amount_off",
+    "currency",
+    "duration",
+    "duration_in_months",
+    "max_redemptions",
+    "valid_from",
+    "redeem_by",
+    "plans",
+    "first_subscription_only",
+    "auto_apply",
+]
 
 
 class CouponForm(forms.ModelForm):
@@ -38,8 +51,17 @@ class CouponRedemptionInline(admin.TabularInline):
 @admin.register(Coupon)
 class CouponAdmin(admin.ModelAdmin):
     form = CouponForm
-    list_display = ["code", "name", "discount", "duration", "redemptions", "is_active", "auto_apply", "stripe",
-                    "created"]
+    list_display = [
+        "code",
+        "name",
+        "discount",
+        "duration",
+        "redemptions",
+        "is_active",
+        "auto_apply",
+        "stripe",
+        "created",
+    ]
     list_filter = ["is_active", "duration", "auto_apply"]
     search_fields = ["code", "name"]
     inlines = [CouponRedemptionInline]
@@ -68,12 +90,18 @@ class CouponAdmin(admin.ModelAdmin):
 
     @admin.display(description="Stripe")
     def stripe(self, coupon):
-        return "mirrored" if coupon.stripe_coupon_id and coupon.stripe_promotion_code_id else "not mirrored"
+        return (
+            "mirrored"
+            if coupon.stripe_coupon_id and coupon.stripe_promotion_code_id
+            else "not mirrored"
+        )
 
     def save_model(self, request, obj, form, change):
         data = {field: form.cleaned_data[field] for field in CREATE_FIELDS}
         try:
-            created = services.coupon_create(**{**data, "plans": list(data["plans"])}, actor=request.user.email)
+            created = services.coupon_create(
+                **{**data, "plans": list(data["plans"])}, actor=request.user.email
+            )
         except DomainError as exc:  # Stripe refused or is down: nothing was created
             self.message_user(request, f"Coupon not created: {exc.message}", messages.ERROR)
             return
@@ -94,11 +122,23 @@ class CouponAdmin(admin.ModelAdmin):
 
     @admin.action(description="Disable selected coupons", permissions=["change"])
     def disable(self, request, queryset):
-        run_each(self, request, queryset.filter(is_active=True), "Coupons disabled",
-                 lambda coupon: services.coupon_disable(coupon=coupon, actor=request.user.email))
+        run_each(
+            self,
+            request,
+            queryset.filter(is_active=True),
+            "Coupons disabled",
+            lambda coupon: services.coupon_disable(coupon=coupon, actor=request.user.email),
+        )
 
-    @admin.action(description="Mirror to Stripe (coupons created while Stripe was not configured)",
-                  permissions=["change"])
+    @admin.action(
+        description="Mirror to Stripe (coupons created while Stripe was not configured)",
+        permissions=["change"],
+    )
     def mirror_to_stripe(self, request, queryset):
-        run_each(self, request, queryset, "Coupons mirrored to Stripe",
-                 lambda coupon: services.coupon_sync_to_stripe(coupon=coupon, actor=request.user.email))
+        run_each(
+            self,
+            request,
+            queryset,
+            "Coupons mirrored to Stripe",
+            lambda coupon: services.coupon_sync_to_stripe(coupon=coupon, actor=request.user.email),
+        )

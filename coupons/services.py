@@ -29,25 +29,57 @@ def _error(code: str, message: str, status: int = 400) -> CouponError:
     return CouponError(message, code=code, status_code=status)
 
 
-def coupon_create(*, code: str, name: str, percent_off: int | None = None, amount_off: int | None = None,
-                  currency: str = "", duration: str = "once", duration_in_months: int | None = None,
-                  max_redemptions: int | None = None, valid_from=None, redeem_by=None, plans=(),
-                  first_subscription_only: bool = False, auto_apply: bool = False, actor: str = "system") -> Coupon:
+def coupon_create(
+    *,
+    code: str,
+    name: str,
+    percent_off: int | None = None,
+    amount_off: int | None = None,
+    currency: str = "",
+    duration: str = "once",
+    duration_in_months: int | None = None,
+    max_redemptions: int | None = None,
+    valid_from=None,
+    redeem_by=None,
+    plans=(),
+    first_subscription_only: bool = False,
+    auto_apply: bool = False,
+    actor: str = "system",
+) -> Coupon:
     """Create a coupon here and its Stripe Coupon + Promotion Code (the code customers type).
 
     Without Stripe configured (a seed run before Stripe is up) the coupon is created here only and
     mirrored later: on its first redemption, by `coupon_ensure` or the admin's "mirror to Stripe"."""
-    coupon = Coupon(code=code.strip().upper(), name=name, percent_off=percent_off, amount_off=amount_off,
-                    currency=(currency or "").lower(), duration=duration, duration_in_months=duration_in_months,
-                    max_redemptions=max_redemptions, valid_from=valid_from, redeem_by=redeem_by,
-                    first_subscription_only=first_subscription_only, auto_apply=auto_apply)
+    coupon = Coupon(
+        code=code.strip().upper(),
+        name=name,
+        percent_off=percent_off,
+        amount_off=amount_off,
+        currency=(currency or "").lower(),
+        duration=duration,
+        duration_in_months=duration_in_months,
+        max_redemptions=max_redemptions,
+        valid_from=valid_from,
+        redeem_by=redeem_by,
+        first_subscription_only=first_subscription_only,
+        auto_apply=auto_apply,
+    )
     coupon.full_clean(exclude=["plans"])
     with transaction.atomic():
         coupon.save()
         coupon.plans.set(plans)
-        audit_record(actor=actor, action="coupon.create", target=coupon.code,
-                     after={"percent_off": percent_off, "amount_off": amount_off, "currency": coupon.currency,
-                            "duration": duration, "max_redemptions": max_redemptions})
+        audit_record(
+            actor=actor,
+            action="coupon.create",
+            target=coupon.code,
+            after={
+                "percent_off": percent_off,
+                "amount_off": amount_off,
+                "currency": coupon.currency,
+                "duration": duration,
+                "max_redemptions": max_redemptions,
+            },
+        )
         if stripe_configured():
             coupon_sync_to_stripe(coupon=coupon, actor=actor)
     return coupon
@@ -80,25 +112,46 @@ def coupon_sync_to_stripe(*, coupon: Coupon, actor: str = "system") -> Coupon:
 
     Stripe enforces the discount; we enforce the rules (so Stripe's own max is not set: our
     counter is the one that must stay exact)."""
-    before = {"stripe_coupon_id": coupon.stripe_coupon_id or None,
-              "stripe_promotion_code_id": coupon.stripe_promotion_code_id or None}
+    before = {
+        "stripe_coupon_id": coupon.stripe_coupon_id or None,
+        "stripe_promotion_code_id": coupon.stripe_promotion_code_id or None,
+    }
     if not coupon.stripe_coupon_id:
-        params = {"name": coupon.name[:40], "duration": coupon.duration, "metadata": {"code": coupon.code}}
+        params = {
+            "name": coupon.name[:40],
+            "duration": coupon.duration,
+            "metadata": {"code": coupon.code},
+        }
         if coupon.percent_off is not None:
             params["percent_off"] = coupon.percent_off
         else:
             params["amount_off"], params["currency"] = coupon.amount_off, coupon.currency
         if coupon.duration == Coupon.Duration.REPEATING:
             params["duration_in_months"] = coupon.duration_in_months or 1
-        coupon.stripe_coupon_id = stripe_coupons.coupon_create(params=params, key=f"coupon-create:{coupon.pk}").id
+        coupon.stripe_coupon_id = stripe_coupons.coupon_create(
+            params=params, key=f"coupon-create:{coupon.pk}"
+        ).id
     if not coupon.stripe_promotion_code_id:
-        promo = stripe_coupons.promotion_code_create(coupon_id=coupon.stripe_coupon_id, code=coupon.code, params={},
-                                                     key=f"promo-create:{coupon.pk}")
+        promo = stripe_coupons.promotion_code_create(
+            coupon_id=coupon.stripe_coupon_id,
+            code=coupon.code,
+            params={},
+            key=f"promo-create:{coupon.pk}",
+        )
         coupon.stripe_promotion_code_id = promo.id
-    after = {"stripe_coupon_id": coupon.stripe_coupon_id, "stripe_promotion_code_id": coupon.stripe_promotion_code_id}
+    after = {
+        "stripe_coupon_id": coupon.stripe_coupon_id,
+        "stripe_promotion_code_id": coupon.stripe_promotion_code_id,
+    }
     if after != before:
         Coupon.objects.filter(pk=coupon.pk).update(**after)
-        audit_record(actor=actor, action="coupon.sync_to_stripe", target=coupon.code, before=before, after=after)
+        audit_record(
+            actor=actor,
+            action="coupon.sync_to_stripe",
+            target=coupon.code,
+            before=before,
+            after=after,
+        )
     return coupon
 
 
@@ -107,10 +160,17 @@ def coupon_disable(*, coupon: Coupon, actor: str = "system") -> Coupon:
     with transaction.atomic():
         Coupon.objects.filter(pk=coupon.pk).update(is_active=False)
         if coupon.stripe_promotion_code_id:
-            stripe_coupons.promotion_code_deactivate(promotion_code_id=coupon.stripe_promotion_code_id,
-                                                     key=f"promo-deactivate:{coupon.pk}")
-        audit_record(actor=actor, action="coupon.disable", target=coupon.code, before={"is_active": True},
-                     after={"is_active": False})
+            stripe_coupons.promotion_code_deactivate(
+                promotion_code_id=coupon.stripe_promotion_code_id,
+                key=f"promo-deactivate:{coupon.pk}",
+            )
+        audit_record(
+            actor=actor,
+            action="coupon.disable",
+            target=coupon.code,
+            before={"is_active": True},
+            after={"is_active": False},
+        )
     coupon.is_active = False
     return coupon
 
@@ -118,10 +178,14 @@ def coupon_disable(*, coupon: Coupon, actor: str = "system") -> Coupon:
 def _check(coupon: Coupon, *, tenant, plan, now) -> None:
     if not coupon.is_active:
         raise _error("coupon_expired", "This coupon is no longer active.")
-    if (coupon.valid_from and now < coupon.valid_from) or (coupon.redeem_by and now >= coupon.redeem_by):
+    if (coupon.valid_from and now < coupon.valid_from) or (
+        coupon.redeem_by and now >= coupon.redeem_by
+    ):
         raise _error("coupon_expired", "This coupon is not valid now.")
     if coupon.max_redemptions is not None and coupon.times_redeemed >= coupon.max_redemptions:
-        raise _error("coupon_exhausted", "This coupon has been redeemed the maximum number of times.", 409)
+        raise _error(
+            "coupon_exhausted", "This coupon has been redeemed the maximum number of times.", 409
+        )
     if plan is not None and coupon.plans.exists() and not coupon.plans.filter(pk=plan.pk).exists():
         raise _error("coupon_not_applicable", "This coupon does not apply to this plan.", 400)
     if coupon.amount_off is not None and plan is not None and coupon.currency != plan.currency:
@@ -129,7 +193,9 @@ def _check(coupon: Coupon, *, tenant, plan, now) -> None:
     if coupon.first_subscription_only and _had_subscription(tenant):
         raise _error("coupon_not_applicable", "This coupon is for a first subscription only.")
     if CouponRedemption.objects.filter(coupon=coupon, tenant=tenant).exists():
-        raise _error("coupon_already_redeemed", "This tenant has already redeemed this coupon.", 409)
+        raise _error(
+            "coupon_already_redeemed", "This tenant has already redeemed this coupon.", 409
+        )
 
 
 def _had_subscription(tenant) -> bool:
@@ -138,30 +204,54 @@ def _had_subscription(tenant) -> bool:
     return BillingAccount.objects.filter(tenant=tenant).exclude(subscription_id="").exists()
 
 
-def _count(coupon: Coupon, *, tenant, status: str, actor: str, subscription_id: str = "") -> CouponRedemption:
+def _count(
+    coupon: Coupon, *, tenant, status: str, actor: str, subscription_id: str = ""
+) -> CouponRedemption:
     """The race-proof part: a conditional increment, then the (coupon, tenant) unique row."""
     with transaction.atomic():
-        counted = Coupon.objects.filter(pk=coupon.pk).filter(
-            Q(max_redemptions__isnull=True) | Q(times_redeemed__lt=F("max_redemptions"))
-        ).update(times_redeemed=F("times_redeemed") + 1)
+        counted = (
+            Coupon.objects.filter(pk=coupon.pk)
+            .filter(Q(max_redemptions__isnull=True) | Q(times_redeemed__lt=F("max_redemptions")))
+            .update(times_redeemed=F("times_redeemed") + 1)
+        )
         if not counted:
-            raise _error("coupon_exhausted", "This coupon has been redeemed the maximum number of times.", 409)
+            raise _error(
+                "coupon_exhausted",
+                "This coupon has been redeemed the maximum number of times.",
+                409,
+            )
         try:
             with transaction.atomic():
-                return CouponRedemption.objects.create(coupon=coupon, tenant=tenant, status=status, actor=actor,
-                                                       subscription_id=subscription_id)
+                return CouponRedemption.objects.create(
+                    coupon=coupon,
+                    tenant=tenant,
+                    status=status,
+                    actor=actor,
+                    subscription_id=subscription_id,
+                )
         except IntegrityError:
-            raise _error("coupon_already_redeemed", "This tenant has already redeemed this coupon.", 409)
+            raise _error(
+                "coupon_already_redeemed", "This tenant has already redeemed this coupon.", 409
+            )
 
 
-def coupon_redeem(*, tenant, code: str, plan=None, status: str = CouponRedemption.Status.APPLIED,
-                  actor: str = "system", subscription_id: str = "") -> CouponRedemption:
+def coupon_redeem(
+    *,
+    tenant,
+    code: str,
+    plan=None,
+    status: str = CouponRedemption.Status.APPLIED,
+    actor: str = "system",
+    subscription_id: str = "",
+) -> CouponRedemption:
     """Check the rules and count one redemption of `code` by `tenant` (raises a coupon_* error)."""
     coupon = Coupon.objects.filter(code=(code or "").strip().upper()).first()
     if coupon is None:
         raise _error("coupon_not_found", "No such coupon.", 404)
     _check(coupon, tenant=tenant, plan=plan, now=timezone.now())
-    return _count(coupon, tenant=tenant, status=status, actor=actor, subscription_id=subscription_id)
+    return _count(
+        coupon, tenant=tenant, status=status, actor=actor, subscription_id=subscription_id
+    )
 
 
 @dataclass(frozen=True)
@@ -177,8 +267,9 @@ class NewSubscriptionDiscount:
         return {"coupon": self.redemption.coupon.stripe_coupon_id}
 
 
-def coupon_redeem_for_new_subscription(*, tenant, plan, code: str | None, actor: str = "system"
-                                       ) -> NewSubscriptionDiscount | None:
+def coupon_redeem_for_new_subscription(
+    *, tenant, plan, code: str | None, actor: str = "system"
+) -> NewSubscriptionDiscount | None:
     """The discount of a new subscription: the code given, else the one held for the tenant, else
     an auto-apply campaign coupon of the plan. Runs inside the caller's transaction."""
     if code:
@@ -192,25 +283,33 @@ def coupon_redeem_for_new_subscription(*, tenant, plan, code: str | None, actor:
 
 
 def _held_or_auto_applied(*, tenant, plan) -> CouponRedemption | None:
-    held = CouponRedemption.objects.select_related("coupon").filter(
-        tenant=tenant, status=CouponRedemption.Status.HELD).first()
+    held = (
+        CouponRedemption.objects.select_related("coupon")
+        .filter(tenant=tenant, status=CouponRedemption.Status.HELD)
+        .first()
+    )
     if held is not None:
         if held.coupon.plans.exists() and not held.coupon.plans.filter(pk=plan.pk).exists():
             return None  # held for a plan it applies to
         return held
     now = timezone.now()
-    for coupon in Coupon.objects.filter(auto_apply=True, is_active=True, plans=plan).order_by("-created"):
+    for coupon in Coupon.objects.filter(auto_apply=True, is_active=True, plans=plan).order_by(
+        "-created"
+    ):
         try:
             _check(coupon, tenant=tenant, plan=plan, now=now)
-            return _count(coupon, tenant=tenant, status=CouponRedemption.Status.APPLIED, actor="auto_apply")
+            return _count(
+                coupon, tenant=tenant, status=CouponRedemption.Status.APPLIED, actor="auto_apply"
+            )
         except CouponError:
             continue
     return None
 
 
 def redemption_attach(*, redemption: CouponRedemption, subscription_id: str) -> None:
-    CouponRedemption.objects.filter(pk=redemption.pk).update(status=CouponRedemption.Status.APPLIED,
-                                                             subscription_id=subscription_id)
+    CouponRedemption.objects.filter(pk=redemption.pk).update(
+        status=CouponRedemption.Status.APPLIED, subscription_id=subscription_id
+    )
 
 
 def coupon_apply(*, tenant, code: str, actor: str = "system") -> tuple[CouponRedemption, str]:
@@ -221,16 +320,33 @@ def coupon_apply(*, tenant, code: str, actor: str = "system") -> tuple[CouponRed
     account = subscription_get_current(tenant=tenant)
     with transaction.atomic():
         if account is None:
-            redemption = coupon_redeem(tenant=tenant, code=code, status=CouponRedemption.Status.HELD, actor=actor)
+            redemption = coupon_redeem(
+                tenant=tenant, code=code, status=CouponRedemption.Status.HELD, actor=actor
+            )
             applies_to = "next_subscription"
         else:
-            redemption = coupon_redeem(tenant=tenant, code=code, plan=account.plan, actor=actor,
-                                       subscription_id=account.subscription_id)
+            redemption = coupon_redeem(
+                tenant=tenant,
+                code=code,
+                plan=account.plan,
+                actor=actor,
+                subscription_id=account.subscription_id,
+            )
             _mirrored(redemption.coupon, actor=actor)
-            stripe_subscriptions.subscription_update(subscription_id=account.subscription_id,
-                                                     params={"discounts": [{"coupon": redemption.coupon.stripe_coupon_id}]},
-                                                     key=f"coupon-apply:{redemption.pk}")
+            stripe_subscriptions.subscription_update(
+                subscription_id=account.subscription_id,
+                params={"discounts": [{"coupon": redemption.coupon.stripe_coupon_id}]},
+                key=f"coupon-apply:{redemption.pk}",
+            )
             applies_to = "current_subscription"
-        audit_record(actor=actor, action="coupon.apply", tenant=tenant, target=redemption.coupon.code,
-                     after={"applies_to": applies_to, "subscription_id": account.subscription_id if account else None})
+        audit_record(
+            actor=actor,
+            action="coupon.apply",
+            tenant=tenant,
+            target=redemption.coupon.code,
+            after={
+                "applies_to": applies_to,
+                "subscription_id": account.subscription_id if account else None,
+            },
+        )
     return redemption, applies_to

@@ -55,11 +55,15 @@ class OverdueFilter(admin.SimpleListFilter):
         auto = now - policy_get().auto_charge_due_days * 86400
         open_ = queryset.filter(stripe_data__status="open")
         return open_.filter(stripe_data__due_date__lt=now) | open_.filter(
-            stripe_data__due_date__isnull=True, stripe_data__status_transitions__finalized_at__lt=auto)
+            stripe_data__due_date__isnull=True,
+            stripe_data__status_transitions__finalized_at__lt=auto,
+        )
 
 
 class RefundForm(forms.Form):
-    amount = forms.CharField(required=False, help_text="Decimal in the invoice's currency; empty: all not refunded.")
+    amount = forms.CharField(
+        required=False, help_text="Decimal in the invoice's currency; empty: all not refunded."
+    )
     reason = forms.CharField(widget=forms.Textarea)
 
 
@@ -126,15 +130,40 @@ admin.site.unregister(Invoice)
 class FinanceInvoiceAdmin(admin.ModelAdmin):
     """Replaces dj-stripe's invoice admin (whose change page needs fields this dj-stripe lacks)."""
 
-    list_display = ["number", "tenant", "status", "total", "amount_paid", "amount_remaining", "created"]
-    list_filter = [StatusFilter, OverdueFilter, ("customer__subscriber", admin.RelatedOnlyFieldListFilter)]
+    list_display = [
+        "number",
+        "tenant",
+        "status",
+        "total",
+        "amount_paid",
+        "amount_remaining",
+        "created",
+    ]
+    list_filter = [
+        StatusFilter,
+        OverdueFilter,
+        ("customer__subscriber", admin.RelatedOnlyFieldListFilter),
+    ]
     date_hierarchy = "created"
-    search_fields = ["id", "stripe_data__number", "customer__subscriber__slug", "customer__subscriber__name"]
+    search_fields = [
+        "id",
+        "stripe_data__number",
+        "customer__subscriber__slug",
+        "customer__subscriber__name",
+    ]
     list_select_related = ["customer__subscriber"]
     actions = ["retry_payment", "resend", "rerender_pdf", "void", "mark_uncollectible"]
 
-    fields = readonly_fields = ["id", "tenant", "status", "total", "amount_paid", "amount_remaining", "created",
-                                "finance_panel"]
+    fields = readonly_fields = [
+        "id",
+        "tenant",
+        "status",
+        "total",
+        "amount_paid",
+        "amount_remaining",
+        "created",
+        "finance_panel",
+    ]
 
     def has_add_permission(self, request):
         return False  # invoices are made by Stripe
@@ -177,23 +206,47 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
             attempts = list(PaymentAttempt.objects.filter(invoice_id=obj.id))
             notes = list(selectors.credit_note_list(invoice_id=obj.id))
             refunds = list(Refund.objects.filter(invoice_id=obj.id))
-        lines = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
-            (line.kind, line.description, line.quantity, _money(line.amount, line.currency)) for line in view.lines))
-        pdf = (format_html('<a href="{}">PDF</a> (sha256 {}, {} pages, {})',
-                           reverse("admin:invoicing_invoice_pdf", args=[obj.pk]), document.checksum[:12],
-                           document.pages, document.invoice_status)
-               if document is not None and document.status == "ready" else "PDF not rendered")
-        dunning = (f"{state.dunning}; retries done {state.retries_done}; next retry {state.next_retry_at or '-'}; "
-                   f"last decline {state.last_decline_code or '-'}; overdue since {state.overdue_since or '-'}"
-                   if state else "no state")
+        lines = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (line.kind, line.description, line.quantity, _money(line.amount, line.currency))
+                for line in view.lines
+            ),
+        )
+        pdf = (
+            format_html(
+                '<a href="{}">PDF</a> (sha256 {}, {} pages, {})',
+                reverse("admin:invoicing_invoice_pdf", args=[obj.pk]),
+                document.checksum[:12],
+                document.pages,
+                document.invoice_status,
+            )
+            if document is not None and document.status == "ready"
+            else "PDF not rendered"
+        )
+        dunning = (
+            f"{state.dunning}; retries done {state.retries_done}; next retry {state.next_retry_at or '-'}; "
+            f"last decline {state.last_decline_code or '-'}; overdue since {state.overdue_since or '-'}"
+            if state
+            else "no state"
+        )
         return format_html(
             "<table><tr><th>kind</th><th>description</th><th>qty</th><th>amount</th></tr>{}</table>"
             "<p>{}</p><p>Dunning: {}</p><p>Attempts: {}</p><p>Credit notes: {}</p><p>Refunds: {}</p><p>{}</p>",
-            lines, pdf, dunning,
-            "; ".join(f"#{a.attempt} {a.outcome} {a.trigger} {a.decline_code}" for a in attempts) or "none",
-            "; ".join(f"{n.number} {n.kind} {_money(n.amount, n.currency)}" for n in notes) or "none",
-            "; ".join(f"{r.status} {_money(r.amount, r.currency)} by {r.requested_by}" for r in refunds) or "none",
-            self._money_links(obj, tenant))
+            lines,
+            pdf,
+            dunning,
+            "; ".join(f"#{a.attempt} {a.outcome} {a.trigger} {a.decline_code}" for a in attempts)
+            or "none",
+            "; ".join(f"{n.number} {n.kind} {_money(n.amount, n.currency)}" for n in notes)
+            or "none",
+            "; ".join(
+                f"{r.status} {_money(r.amount, r.currency)} by {r.requested_by}" for r in refunds
+            )
+            or "none",
+            self._money_links(obj, tenant),
+        )
 
     def _money_links(self, obj, tenant):
         """The money actions this invoice allows now: a refund of what was paid and not yet refunded
@@ -204,15 +257,26 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
         data, links = obj.stripe_data, []
         refundable = _refundable(tenant, data)
         if refundable > 0:
-            links.append(format_html('<a href="{}">Refund…</a> (up to {})',
-                                     reverse("admin:invoicing_invoice_refund", args=[obj.pk]),
-                                     _money(refundable, data.get("currency"))))
+            links.append(
+                format_html(
+                    '<a href="{}">Refund…</a> (up to {})',
+                    reverse("admin:invoicing_invoice_refund", args=[obj.pk]),
+                    _money(refundable, data.get("currency")),
+                )
+            )
         creditable = _creditable(tenant, data)
         if creditable > 0:
-            links.append(format_html('<a href="{}">Credit note…</a> (up to {})',
-                                     reverse("admin:invoicing_invoice_credit_note", args=[obj.pk]),
-                                     _money(creditable, data.get("currency"))))
-        return format_html_join(" · ", "{}", ((link,) for link in links)) or "No refund or credit note possible."
+            links.append(
+                format_html(
+                    '<a href="{}">Credit note…</a> (up to {})',
+                    reverse("admin:invoicing_invoice_credit_note", args=[obj.pk]),
+                    _money(creditable, data.get("currency")),
+                )
+            )
+        return (
+            format_html_join(" · ", "{}", ((link,) for link in links))
+            or "No refund or credit note possible."
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # Read-only fields are given only the object; the panel's links depend on the user's rights.
@@ -251,29 +315,63 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry payment now", permissions=["money"])
     def retry_payment(self, request, queryset):
-        self._each(request, queryset, "Retry", lambda t, i: payments.invoice_pay(
-            tenant=t, invoice_id=i.id, actor=request.user.email, raise_decline=False))
+        self._each(
+            request,
+            queryset,
+            "Retry",
+            lambda t, i: payments.invoice_pay(
+                tenant=t, invoice_id=i.id, actor=request.user.email, raise_decline=False
+            ),
+        )
 
-    @admin.action(description="Resend (announce the invoice to the tenant again)", permissions=["resend"])
+    @admin.action(
+        description="Resend (announce the invoice to the tenant again)", permissions=["resend"]
+    )
     def resend(self, request, queryset):
-        self._each(request, queryset, "Resend", lambda t, i: emit(
-            tenant=t, kind="invoice_finalized", object_id=i.id, dedup_key=f"invoice_finalized:{i.id}:{time.time_ns()}",
-            data={"invoice_number": i.stripe_data.get("number"), "resent_by": request.user.email}))
+        self._each(
+            request,
+            queryset,
+            "Resend",
+            lambda t, i: emit(
+                tenant=t,
+                kind="invoice_finalized",
+                object_id=i.id,
+                dedup_key=f"invoice_finalized:{i.id}:{time.time_ns()}",
+                data={
+                    "invoice_number": i.stripe_data.get("number"),
+                    "resent_by": request.user.email,
+                },
+            ),
+        )
 
     @admin.action(description="Re-render PDF", permissions=["resend"])
     def rerender_pdf(self, request, queryset):
-        self._each(request, queryset, "Re-render", lambda t, i: document_services.document_request(
-            tenant=t, invoice_id=i.id))
+        self._each(
+            request,
+            queryset,
+            "Re-render",
+            lambda t, i: document_services.document_request(tenant=t, invoice_id=i.id),
+        )
 
     @admin.action(description="Void", permissions=["money"])
     def void(self, request, queryset):
-        self._each(request, queryset, "Void", lambda t, i: finance.invoice_void(
-            tenant=t, invoice_id=i.id, actor=request.user.email))
+        self._each(
+            request,
+            queryset,
+            "Void",
+            lambda t, i: finance.invoice_void(tenant=t, invoice_id=i.id, actor=request.user.email),
+        )
 
     @admin.action(description="Mark uncollectible", permissions=["money"])
     def mark_uncollectible(self, request, queryset):
-        self._each(request, queryset, "Uncollectible", lambda t, i: finance.invoice_mark_uncollectible(
-            tenant=t, invoice_id=i.id, actor=request.user.email))
+        self._each(
+            request,
+            queryset,
+            "Uncollectible",
+            lambda t, i: finance.invoice_mark_uncollectible(
+                tenant=t, invoice_id=i.id, actor=request.user.email
+            ),
+        )
 
     # --- views: PDF, refund and credit-note forms, refunds pending approval -----------------------
 
@@ -282,8 +380,16 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
         return [
             path("<path:pk>/pdf/", wrap(self.pdf_view), name="invoicing_invoice_pdf"),
             path("<path:pk>/refund/", wrap(self.refund_view), name="invoicing_invoice_refund"),
-            path("<path:pk>/credit-note/", wrap(self.credit_note_view), name="invoicing_invoice_credit_note"),
-            path("refunds-pending/", wrap(self.pending_refunds_view), name="invoicing_refunds_pending"),
+            path(
+                "<path:pk>/credit-note/",
+                wrap(self.credit_note_view),
+                name="invoicing_invoice_credit_note",
+            ),
+            path(
+                "refunds-pending/",
+                wrap(self.pending_refunds_view),
+                name="invoicing_refunds_pending",
+            ),
         ] + super().get_urls()
 
     def _invoice_and_tenant(self, pk):
@@ -310,15 +416,20 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
         invoice, tenant = self._invoice_and_tenant(pk)
         limit = available(tenant, invoice.stripe_data)
         if limit <= 0:
-            self.message_user(request, f"{title}: not possible on this invoice "
-                                       f"({invoice.stripe_data.get('status')}, nothing left to {title.lower()}).",
-                              messages.ERROR)
+            self.message_user(
+                request,
+                f"{title}: not possible on this invoice "
+                f"({invoice.stripe_data.get('status')}, nothing left to {title.lower()}).",
+                messages.ERROR,
+            )
             return redirect("admin:djstripe_invoice_change", invoice.pk)
         form = form_class(request.POST or None)
-        form.fields["amount"].help_text = (f"Decimal in the invoice's currency, at most "
-                                           f"{money.to_major(limit, invoice.stripe_data['currency'])} "
-                                           f"({_money(limit, invoice.stripe_data['currency'])})"
-                                           + ("; empty: all of it." if not form.fields["amount"].required else "."))
+        form.fields["amount"].help_text = (
+            f"Decimal in the invoice's currency, at most "
+            f"{money.to_major(limit, invoice.stripe_data['currency'])} "
+            f"({_money(limit, invoice.stripe_data['currency'])})"
+            + ("; empty: all of it." if not form.fields["amount"].required else ".")
+        )
         if request.method == "POST" and form.is_valid():
             currency = invoice.stripe_data["currency"]
             raw = form.cleaned_data.get("amount")
@@ -330,31 +441,56 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
                 return redirect("admin:djstripe_invoice_change", invoice.pk)
             except (DomainError, money.MoneyError) as exc:
                 form.add_error(None, getattr(exc, "message", str(exc)))
-        return render(request, "invoicing/admin/money_form.html",
-                      {**self.admin_site.each_context(request), "title": f"{title} {invoice.stripe_data.get('number')}",
-                       "form": form, "opts": self.model._meta})
+        return render(
+            request,
+            "invoicing/admin/money_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"{title} {invoice.stripe_data.get('number')}",
+                "form": form,
+                "opts": self.model._meta,
+            },
+        )
 
     def refund_view(self, request, pk):
-        return self._money_form(request, pk, RefundForm, "Refund", lambda t, i, amount, reason: finance.refund_create(
-            tenant=t, invoice_id=i.id, amount=amount, reason=reason, actor=request.user.email), available=_refundable)
+        return self._money_form(
+            request,
+            pk,
+            RefundForm,
+            "Refund",
+            lambda t, i, amount, reason: finance.refund_create(
+                tenant=t, invoice_id=i.id, amount=amount, reason=reason, actor=request.user.email
+            ),
+            available=_refundable,
+        )
 
     def credit_note_view(self, request, pk):
         def submit(t, i, amount, reason):
             if amount is None:
                 raise DomainError("Give an amount.")
-            return finance.credit_note_create(tenant=t, invoice_id=i.id, amount=amount, reason=reason,
-                                              actor=request.user.email)
-        return self._money_form(request, pk, CreditNoteForm, "Credit note", submit, available=_creditable)
+            return finance.credit_note_create(
+                tenant=t, invoice_id=i.id, amount=amount, reason=reason, actor=request.user.email
+            )
+
+        return self._money_form(
+            request, pk, CreditNoteForm, "Credit note", submit, available=_creditable
+        )
 
     def pending_refunds_view(self, request):
         """Refunds waiting for a checker, across tenants (one query per tenant schema)."""
         self._require(request, MONEY_PERMISSION)
         if request.method == "POST":
             tenant = get_object_or_404(tenant_list(), slug=request.POST["tenant"])
-            service = finance.refund_approve if request.POST.get("decision") == "approve" else finance.refund_reject
+            service = (
+                finance.refund_approve
+                if request.POST.get("decision") == "approve"
+                else finance.refund_reject
+            )
             try:
                 with tenant_context(tenant):
-                    service(tenant=tenant, refund_id=request.POST["refund"], actor=request.user.email)
+                    service(
+                        tenant=tenant, refund_id=request.POST["refund"], actor=request.user.email
+                    )
                 self.message_user(request, "Refund decided.")
             except DomainError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
@@ -362,8 +498,17 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
         rows = []
         for tenant in tenant_list():
             with tenant_context(tenant):
-                rows.extend((tenant, refund, _money(refund.amount, refund.currency))
-                            for refund in selectors.refund_list_pending())
-        return render(request, "invoicing/admin/refunds_pending.html",
-                      {**self.admin_site.each_context(request), "title": "Refunds pending approval", "rows": rows,
-                       "opts": self.model._meta})
+                rows.extend(
+                    (tenant, refund, _money(refund.amount, refund.currency))
+                    for refund in selectors.refund_list_pending()
+                )
+        return render(
+            request,
+            "invoicing/admin/refunds_pending.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Refunds pending approval",
+                "rows": rows,
+                "opts": self.model._meta,
+            },
+        )

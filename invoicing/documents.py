@@ -45,22 +45,37 @@ def invoice_context(*, invoice: InvoiceView, tenant) -> dict:
     def m(amount: int) -> str:
         return money_format(amount, cur, locale)
 
-    lines = [{
-        "description": line.description,
-        "proration": line.proration,
-        "period": (f"{_date(line.period_start, locale)} – {_date(line.period_end, locale)}"
-                   if line.period_start and line.period_end else ""),
-        "quantity": format_decimal(line.quantity, locale=babel_locale(locale)),
-        "unit_amount": m(line.unit_amount) if line.unit_amount is not None else "",
-        "amount": m(line.amount),
-    } for line in invoice.lines if line.kind != "discount"]
+    lines = [
+        {
+            "description": line.description,
+            "proration": line.proration,
+            "period": (
+                f"{_date(line.period_start, locale)} – {_date(line.period_end, locale)}"
+                if line.period_start and line.period_end
+                else ""
+            ),
+            "quantity": format_decimal(line.quantity, locale=babel_locale(locale)),
+            "unit_amount": m(line.unit_amount) if line.unit_amount is not None else "",
+            "amount": m(line.amount),
+        }
+        for line in invoice.lines
+        if line.kind != "discount"
+    ]
     return {
         "labels": labels,
         "lang": locale,
-        "brand": {"name": settings.INVOICE_BRAND_NAME, "color": settings.INVOICE_BRAND_COLOR,
-                  "logo": _logo_data_uri(settings.INVOICE_LOGO_PATH), "footer": settings.INVOICE_LEGAL_FOOTER},
-        "tenant": {"name": tenant.legal_name or tenant.name, "address": tenant.address, "tax_id": tenant.tax_id,
-                   "email": tenant.email},
+        "brand": {
+            "name": settings.INVOICE_BRAND_NAME,
+            "color": settings.INVOICE_BRAND_COLOR,
+            "logo": _logo_data_uri(settings.INVOICE_LOGO_PATH),
+            "footer": settings.INVOICE_LEGAL_FOOTER,
+        },
+        "tenant": {
+            "name": tenant.legal_name or tenant.name,
+            "address": tenant.address,
+            "tax_id": tenant.tax_id,
+            "email": tenant.email,
+        },
         "invoice": invoice,
         "status_label": labels.get(f"status_{invoice.status}", invoice.status),
         "is_open": invoice.status == "open",
@@ -68,8 +83,11 @@ def invoice_context(*, invoice: InvoiceView, tenant) -> dict:
         "pay_url": settings.INVOICE_PAYMENT_INSTRUCTIONS_URL or invoice.hosted_invoice_url,
         "issued": _date(invoice.created, locale),
         "due": _date(invoice.due_date, locale),
-        "period": (f"{_date(invoice.period_start, locale)} – {_date(invoice.period_end, locale)}"
-                   if invoice.period_start and invoice.period_end else ""),
+        "period": (
+            f"{_date(invoice.period_start, locale)} – {_date(invoice.period_end, locale)}"
+            if invoice.period_start and invoice.period_end
+            else ""
+        ),
         "lines": lines,
         "subtotal": m(invoice.subtotal),
         "discount": m(-invoice.discount) if invoice.discount else "",

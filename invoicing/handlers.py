@@ -23,8 +23,15 @@ from invoicing.services.common import emit, mirror_invoice
 logger = logging.getLogger(__name__)
 
 # Events that change what this app keeps (state, attempts, dunning, PDFs) ...
-INVOICE_EVENTS = ("invoice.finalized", "invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed",
-                  "invoice.voided", "invoice.marked_uncollectible", "invoice.updated")
+INVOICE_EVENTS = (
+    "invoice.finalized",
+    "invoice.paid",
+    "invoice.payment_succeeded",
+    "invoice.payment_failed",
+    "invoice.voided",
+    "invoice.marked_uncollectible",
+    "invoice.updated",
+)
 # ... and those that only refresh dj-stripe's copy of the invoice.
 MIRRORED_EVENTS = ("invoice.created", "invoice.sent", "invoice.payment_action_required")
 
@@ -41,19 +48,30 @@ def invoice_changed(event: StripeEvent) -> str:
             return "draft"
         if kind == "invoice.payment_failed" and data["status"] == "open":
             error = last_payment_error_of(data) or {}
-            payments.payment_failure_record(tenant=tenant, data=data,
-                                            decline_code=error.get("decline_code", "card_declined"),
-                                            message=error.get("message", ""))
+            payments.payment_failure_record(
+                tenant=tenant,
+                data=data,
+                decline_code=error.get("decline_code", "card_declined"),
+                message=error.get("message", ""),
+            )
             return "payment_failed"
         if data["status"] == "paid" and kind in ("invoice.paid", "invoice.payment_succeeded"):
             payments.payment_success_record(tenant=tenant, data=data)
             return "paid"
         payments.invoice_state_sync(tenant=tenant, data=data)
         if kind == "invoice.finalized":
-            emit(tenant=tenant, kind="invoice_finalized", object_id=data["id"],
-                 data={"invoice_number": data.get("number"), "amount_due": data.get("amount_due"),
-                       "currency": data["currency"], "due_date": data.get("due_date"),
-                       "hosted_invoice_url": data.get("hosted_invoice_url")})
+            emit(
+                tenant=tenant,
+                kind="invoice_finalized",
+                object_id=data["id"],
+                data={
+                    "invoice_number": data.get("number"),
+                    "amount_due": data.get("amount_due"),
+                    "currency": data["currency"],
+                    "due_date": data.get("due_date"),
+                    "hosted_invoice_url": data.get("hosted_invoice_url"),
+                },
+            )
         if kind in ("invoice.finalized", "invoice.voided", "invoice.marked_uncollectible"):
             document_services.document_request(tenant=tenant, invoice_id=data["id"])
     return kind.removeprefix("invoice.")

@@ -14,6 +14,8 @@ def document_response(document: InvoiceDocument, *, invoice, disposition: str) -
     with document.file.open("rb") as handle:
         body = handle.read()
     response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = f'{disposition}; filename="{invoice.stripe_data.get("number") or invoice.id}.pdf"'
+    response["Content-Disposition"] = (
+        f'{disposition}; filename="{invoice.stripe_data.get("number") or invoice.id}.pdf"'
+    )
     response["X-Checksum-SHA256"] = document.checksum
     return response

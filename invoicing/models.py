@@ -34,15 +34,19 @@ class InvoiceDocument(models.Model):
     size = models.PositiveIntegerField(default=0)
     pages = models.PositiveIntegerField(default=0)
     locale = models.CharField(max_length=8, blank=True)
-    invoice_status = models.CharField(max_length=32, blank=True, help_text="The invoice's status when rendered.")
+    invoice_status = models.CharField(
+        max_length=32, blank=True, help_text="The invoice's status when rendered."
+    )
     error = models.TextField(blank=True)
     rendered_at = models.DateTimeField(null=True, blank=True)
     requested_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=~Q(status="ready") | (~Q(file="") & ~Q(checksum="")),
-                                   name="invoice_document_ready_has_file"),
+            models.CheckConstraint(
+                condition=~Q(status="ready") | (~Q(file="") & ~Q(checksum="")),
+                name="invoice_document_ready_has_file",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -68,21 +72,29 @@ class InvoiceState(models.Model):
     amount_remaining = models.BigIntegerField(default=0)
     subscription_id = models.CharField(max_length=255, blank=True)
     finalized_at = models.DateTimeField(null=True, blank=True)
-    due_at = models.DateTimeField(null=True, blank=True, help_text="Stripe's due date, or finalization + policy days.")
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="Stripe's due date, or finalization + policy days."
+    )
     overdue_since = models.DateTimeField(null=True, blank=True, db_index=True)
     dunning = models.CharField(max_length=20, choices=Dunning.choices, default=Dunning.NONE)
     first_failed_at = models.DateTimeField(null=True, blank=True)
     next_retry_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    retries_done = models.PositiveIntegerField(default=0, help_text="Scheduled retries attempted so far.")
+    retries_done = models.PositiveIntegerField(
+        default=0, help_text="Scheduled retries attempted so far."
+    )
     last_decline_code = models.CharField(max_length=64, blank=True)
     end_state = models.CharField(max_length=10, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(currency__regex=r"^[a-z]{3}$"), name="invoice_state_currency_iso"),
-            models.CheckConstraint(condition=Q(next_retry_at__isnull=True) | Q(dunning="scheduled"),
-                                   name="invoice_state_retry_only_when_scheduled"),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[a-z]{3}$"), name="invoice_state_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=Q(next_retry_at__isnull=True) | Q(dunning="scheduled"),
+                name="invoice_state_retry_only_when_scheduled",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -112,11 +124,15 @@ class PaymentAttempt(models.Model):
     message = models.TextField(blank=True)
     amount = models.BigIntegerField(default=0)
     currency = models.CharField(max_length=3)
-    attempted_at = models.DateTimeField(help_text="In the tenant's time (its test clock's, if any).")
+    attempted_at = models.DateTimeField(
+        help_text="In the tenant's time (its test clock's, if any)."
+    )
 
     class Meta:
         ordering = ["invoice_id", "attempt"]
-        constraints = [models.UniqueConstraint(fields=["invoice_id", "attempt"], name="payment_attempt_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice_id", "attempt"], name="payment_attempt_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.invoice_id} #{self.attempt} {self.outcome}"
@@ -149,8 +165,10 @@ class Refund(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
             # The checker is never the maker, whatever path wrote the row.
-            models.CheckConstraint(condition=Q(decided_by="") | ~Q(decided_by=F("requested_by")),
-                                   name="refund_checker_is_not_maker"),
+            models.CheckConstraint(
+                condition=Q(decided_by="") | ~Q(decided_by=F("requested_by")),
+                name="refund_checker_is_not_maker",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -180,7 +198,9 @@ class CreditNote(models.Model):
 
     class Meta:
         ordering = ["-created"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_amount_positive")
+        ]
 
     def __str__(self) -> str:
         return f"{self.number or self.credit_note_id} {_money(self.amount, self.currency)}"
@@ -198,9 +218,9 @@ class Adjustment(models.Model):
 
     class Meta:
         ordering = ["-created"]
-        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="adjustment_amount_not_zero")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="adjustment_amount_not_zero")
+        ]
 
     def __str__(self) -> str:
         return f"{self.description} {_money(self.amount, self.currency)}"
-
-

@@ -17,12 +17,19 @@ from billing_project.timestamps import from_ts
 from invoicing.models import CreditNote, InvoiceDocument, InvoiceState, Refund
 
 
-def invoice_queryset(*, tenant, status: str | None = None, created_from: datetime | None = None,
-                     created_to: datetime | None = None) -> QuerySet:
+def invoice_queryset(
+    *,
+    tenant,
+    status: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> QuerySet:
     """The tenant's mirrored invoices (drafts are Stripe's work in progress and not shown)."""
     from djstripe.models import Invoice
 
-    queryset = Invoice.objects.filter(customer__subscriber=tenant).exclude(stripe_data__status="draft")
+    queryset = Invoice.objects.filter(customer__subscriber=tenant).exclude(
+        stripe_data__status="draft"
+    )
     if status:
         queryset = queryset.filter(stripe_data__status=status)
     if created_from:
@@ -46,7 +53,11 @@ def tenant_for_customer(customer_id: str):
     customer = Customer.objects.select_related("subscriber").filter(id=customer_id).first()
     if customer is not None and customer.subscriber is not None:
         return customer.subscriber
-    account = BillingAccount.objects.select_related("tenant").filter(stripe_customer_id=customer_id).first()
+    account = (
+        BillingAccount.objects.select_related("tenant")
+        .filter(stripe_customer_id=customer_id)
+        .first()
+    )
     return account.tenant if account is not None else None
 
 
@@ -134,21 +145,45 @@ def _lines_of(data: dict, with_discounts: bool) -> list[InvoiceLine]:
         if line["amount"] % quantity == 0 or unit_decimal is None:
             unit_amount = line["amount"] // quantity
         else:
-            unit_amount = int(Decimal(str(unit_decimal)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            unit_amount = int(
+                Decimal(str(unit_decimal)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+            )
         period = line.get("period") or {}
-        out.append(InvoiceLine(description=line.get("description") or "", quantity=quantity, unit_amount=unit_amount,
-                               amount=int(line["amount"]), currency=currency, period_start=from_ts(period.get("start")),
-                               period_end=from_ts(period.get("end")), proration=proration, kind=kind))
+        out.append(
+            InvoiceLine(
+                description=line.get("description") or "",
+                quantity=quantity,
+                unit_amount=unit_amount,
+                amount=int(line["amount"]),
+                currency=currency,
+                period_start=from_ts(period.get("start")),
+                period_end=from_ts(period.get("end")),
+                proration=proration,
+                kind=kind,
+            )
+        )
     if with_discounts:
         for discount in data.get("total_discount_amounts") or []:
             if discount.get("amount"):
-                out.append(InvoiceLine(description="Discount", quantity=1, unit_amount=-int(discount["amount"]),
-                                       amount=-int(discount["amount"]), currency=currency, period_start=None,
-                                       period_end=None, proration=False, kind="discount"))
+                out.append(
+                    InvoiceLine(
+                        description="Discount",
+                        quantity=1,
+                        unit_amount=-int(discount["amount"]),
+                        amount=-int(discount["amount"]),
+                        currency=currency,
+                        period_start=None,
+                        period_end=None,
+                        proration=False,
+                        kind="discount",
+                    )
+                )
     return out
 
 
-def invoice_view(data: dict, *, with_lines: bool = False, state: InvoiceState | None = None) -> InvoiceView:
+def invoice_view(
+    data: dict, *, with_lines: bool = False, state: InvoiceState | None = None
+) -> InvoiceView:
     """Build the view of a Stripe invoice (a mirror row's stripe_data or a fresh Stripe object)."""
     discount = sum(int(d.get("amount") or 0) for d in data.get("total_discount_amounts") or [])
     tax = sum(int(t.get("amount") or 0) for t in data.get("total_taxes") or [])
@@ -157,25 +192,46 @@ def invoice_view(data: dict, *, with_lines: bool = False, state: InvoiceState | 
     # invoice billed in advance); what the customer pays for is the span of its lines. A list reads
     # the lines it already has and never calls Stripe.
     periods = [(ln.period_start, ln.period_end) for ln in lines if ln.period_start] or [
-        (from_ts(p.get("start")), from_ts(p.get("end"))) for p in
-        ((ln.get("period") or {}) for ln in (data.get("lines") or {}).get("data") or []) if p.get("start")]
+        (from_ts(p.get("start")), from_ts(p.get("end")))
+        for p in ((ln.get("period") or {}) for ln in (data.get("lines") or {}).get("data") or [])
+        if p.get("start")
+    ]
     transitions = data.get("status_transitions") or {}
     parent = data.get("parent") or {}
-    subscription = ((parent.get("subscription_details") or {}).get("subscription")) or data.get("subscription") or ""
+    subscription = (
+        ((parent.get("subscription_details") or {}).get("subscription"))
+        or data.get("subscription")
+        or ""
+    )
     return InvoiceView(
-        invoice_id=data["id"], invoice_number=data.get("number") or "", status=data.get("status") or "",
-        currency=data.get("currency") or "usd", subtotal=int(data.get("subtotal") or 0), discount=discount, tax=tax,
-        total=int(data.get("total") or 0), amount_due=int(data.get("amount_due") or 0),
-        amount_paid=int(data.get("amount_paid") or 0), amount_remaining=int(data.get("amount_remaining") or 0),
-        period_start=min((start for start, _ in periods), default=from_ts(data.get("period_start"))),
+        invoice_id=data["id"],
+        invoice_number=data.get("number") or "",
+        status=data.get("status") or "",
+        currency=data.get("currency") or "usd",
+        subtotal=int(data.get("subtotal") or 0),
+        discount=discount,
+        tax=tax,
+        total=int(data.get("total") or 0),
+        amount_due=int(data.get("amount_due") or 0),
+        amount_paid=int(data.get("amount_paid") or 0),
+        amount_remaining=int(data.get("amount_remaining") or 0),
+        period_start=min(
+            (start for start, _ in periods), default=from_ts(data.get("period_start"))
+        ),
         period_end=max((end for _, end in periods), default=from_ts(data.get("period_end"))),
         due_date=from_ts(data.get("due_date")) or (state.due_at if state else None),
-        created=from_ts(data.get("created")), paid_at=from_ts(transitions.get("paid_at")),
-        customer_id=data.get("customer") if isinstance(data.get("customer"), str) else (data.get("customer") or {}).get("id", ""),
-        subscription_id=subscription if isinstance(subscription, str) else subscription.get("id", ""),
+        created=from_ts(data.get("created")),
+        paid_at=from_ts(transitions.get("paid_at")),
+        customer_id=data.get("customer")
+        if isinstance(data.get("customer"), str)
+        else (data.get("customer") or {}).get("id", ""),
+        subscription_id=subscription
+        if isinstance(subscription, str)
+        else subscription.get("id", ""),
         hosted_invoice_url=data.get("hosted_invoice_url") or "",
         overdue=bool(state and state.overdue_since and data.get("status") == "open"),
-        lines=lines)
+        lines=lines,
+    )
 
 
 def invoice_states(*, invoice_ids) -> dict[str, InvoiceState]:
@@ -188,8 +244,12 @@ def document_get(*, invoice_id: str) -> InvoiceDocument | None:
 
 def refunded_or_pending(*, invoice_id: str) -> int:
     """Minor units already refunded or waiting for approval on this invoice."""
-    return Refund.objects.filter(invoice_id=invoice_id).exclude(status=Refund.Status.REJECTED) \
-        .aggregate(total=Sum("amount"))["total"] or 0
+    return (
+        Refund.objects.filter(invoice_id=invoice_id)
+        .exclude(status=Refund.Status.REJECTED)
+        .aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
 
 
 def refundable_amount(*, data: dict) -> int:

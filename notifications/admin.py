@@ -67,9 +67,13 @@ class TenantSchemaAdmin(admin.ModelAdmin):
         return response
 
     def changelist_view(self, request, extra_context=None):
-        extra = {**(extra_context or {}), "chosen_tenant": _chosen_tenant(request),
-                 "tenants": Tenant.objects.exclude(schema_name="public").order_by("slug"),
-                 "send_test_form": SendTestForm(), "can_resend": request.user.has_perm("notifications.change_delivery")}
+        extra = {
+            **(extra_context or {}),
+            "chosen_tenant": _chosen_tenant(request),
+            "tenants": Tenant.objects.exclude(schema_name="public").order_by("slug"),
+            "send_test_form": SendTestForm(),
+            "can_resend": request.user.has_perm("notifications.change_delivery"),
+        }
         return self._in_tenant(request, super().changelist_view, extra_context=extra)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -77,14 +81,26 @@ class TenantSchemaAdmin(admin.ModelAdmin):
 
 
 class SendTestForm(forms.Form):
-    channels = forms.MultipleChoiceField(choices=[("email", "Email"), ("slack", "Slack"), ("in_app", "In-app")],
-                                         widget=forms.CheckboxSelectMultiple, initial=["email", "in_app"])
+    channels = forms.MultipleChoiceField(
+        choices=[("email", "Email"), ("slack", "Slack"), ("in_app", "In-app")],
+        widget=forms.CheckboxSelectMultiple,
+        initial=["email", "in_app"],
+    )
 
 
 @admin.register(Delivery)
 class DeliveryAdmin(TenantSchemaAdmin):
     change_list_template = "notifications/admin/delivery_change_list.html"
-    list_display = ["created", "kind", "channel", "recipient", "status", "attempts", "last_error_short", "sent_at"]
+    list_display = [
+        "created",
+        "kind",
+        "channel",
+        "recipient",
+        "status",
+        "attempts",
+        "last_error_short",
+        "sent_at",
+    ]
     list_filter = ["status", "channel", KindFilter]
     search_fields = ["recipient", "dedup_key", "last_error"]
     readonly_fields = [f.name for f in Delivery._meta.fields]
@@ -112,12 +128,20 @@ class DeliveryAdmin(TenantSchemaAdmin):
     def resend(self, request, queryset):
         tenant = connection.tenant
         for delivery in queryset:
-            services.delivery_resend(tenant=tenant, delivery_id=delivery.pk, actor=request.user.email)
+            services.delivery_resend(
+                tenant=tenant, delivery_id=delivery.pk, actor=request.user.email
+            )
         self.message_user(request, f"{queryset.count()} deliveries queued again for {tenant.slug}.")
 
     def get_urls(self):
-        return [path("send-test/", self.admin_site.admin_view(self.send_test_view), name="notifications_send_test"),
-                *super().get_urls()]
+        return [
+            path(
+                "send-test/",
+                self.admin_site.admin_view(self.send_test_view),
+                name="notifications_send_test",
+            ),
+            *super().get_urls(),
+        ]
 
     def send_test_view(self, request):
         if not self.has_resend_permission(request):
@@ -128,21 +152,31 @@ class DeliveryAdmin(TenantSchemaAdmin):
         form = SendTestForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                services.notification_test_send(tenant=tenant, channels=form.cleaned_data["channels"],
-                                                actor=request.user.email)
+                services.notification_test_send(
+                    tenant=tenant, channels=form.cleaned_data["channels"], actor=request.user.email
+                )
             except DomainError as exc:  # no Slack URL: shown, not raised
                 self.message_user(request, str(exc), messages.ERROR)
             else:
                 self.message_user(request, f"Test notification sent to {tenant.name}.")
-        return HttpResponseRedirect(reverse("admin:notifications_delivery_changelist") + f"?tenant={tenant.slug}")
+        return HttpResponseRedirect(
+            reverse("admin:notifications_delivery_changelist") + f"?tenant={tenant.slug}"
+        )
 
 
 class PlatformSlackForm(forms.ModelForm):
-    webhook_url = forms.URLField(required=False, assume_scheme="https", help_text="Leave empty to keep the current URL.",
-                                 widget=forms.PasswordInput(render_value=False))
+    webhook_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text="Leave empty to keep the current URL.",
+        widget=forms.PasswordInput(render_value=False),
+    )
     remove_webhook = forms.BooleanField(required=False)
-    kinds = forms.MultipleChoiceField(choices=[(kind, kind) for kind in KINDS], widget=forms.CheckboxSelectMultiple,
-                                      required=False)
+    kinds = forms.MultipleChoiceField(
+        choices=[(kind, kind) for kind in KINDS],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
 
     class Meta:
         model = PlatformSlackSettings
@@ -178,5 +212,7 @@ class PlatformSlackSettingsAdmin(admin.ModelAdmin):
             kwargs["webhook_url"] = ""
         elif form.cleaned_data.get("webhook_url"):
             kwargs["webhook_url"] = form.cleaned_data["webhook_url"]
-        saved = services.platform_slack_update(actor=request.user.email, enabled=obj.enabled, kinds=obj.kinds, **kwargs)
+        saved = services.platform_slack_update(
+            actor=request.user.email, enabled=obj.enabled, kinds=obj.kinds, **kwargs
+        )
         obj.pk = saved.pk

@@ -43,7 +43,9 @@ def encrypt(plaintext: str) -> tuple[str, str]:
 def decrypt(key_id: str, ciphertext: str) -> str:
     fernet = _keys().get(key_id)
     if fernet is None:
-        raise DecryptionError(f"encryption key {key_id} is not configured (FIELD_ENCRYPTION_OLD_KEYS?)")
+        raise DecryptionError(
+            f"encryption key {key_id} is not configured (FIELD_ENCRYPTION_OLD_KEYS?)"
+        )
     try:
         return fernet.decrypt(ciphertext.encode()).decode()
     except InvalidToken as exc:

@@ -43,8 +43,9 @@ def billing_event_subscribe(kind: str, handler: Callable) -> None:
         handlers.append(handler)
 
 
-def billing_event_emit(*, tenant, kind: str, object_id: str, dedup_key: str | None = None,
-                       data: dict | None = None):
+def billing_event_emit(
+    *, tenant, kind: str, object_id: str, dedup_key: str | None = None, data: dict | None = None
+):
     """Record a billing event of `tenant` once. Returns the event, or None if its dedup key was seen.
 
     `dedup_key` defaults to `kind:object_id`; give the attempt or period in it when the same object
@@ -58,7 +59,9 @@ def billing_event_emit(*, tenant, kind: str, object_id: str, dedup_key: str | No
     with tenant_context(tenant):
         try:
             with transaction.atomic():
-                event = BillingEvent.objects.create(kind=kind, object_id=object_id, dedup_key=key, data=data or {})
+                event = BillingEvent.objects.create(
+                    kind=kind, object_id=object_id, dedup_key=key, data=data or {}
+                )
         except IntegrityError:
             logger.info("billing event %s of %s already recorded", key, tenant.slug)
             return None

@@ -16,8 +16,13 @@ class DeliveryRefused(DeliveryError):
 
 
 def email_send(*, to: str, subject: str, text: str, html: str, reply_to: str | None = None) -> None:
-    message = EmailMultiAlternatives(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to],
-                                     reply_to=[reply_to] if reply_to else None)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        reply_to=[reply_to] if reply_to else None,
+    )
     message.attach_alternative(html, "text/html")
     try:
         sent = message.send(fail_silently=False)
@@ -31,15 +36,21 @@ def slack_post(*, url: str, payload: dict) -> None:
     """Post to a Slack incoming webhook under the outbound URL policy (billing_project.outbound): a URL
     that leads to a private address, or a redirect, is refused for good (DeliveryRefused)."""
     try:
-        response = outbound.post_json(url, payload, timeout=settings.NOTIFICATIONS_SLACK_TIMEOUT_SECONDS)
+        response = outbound.post_json(
+            url, payload, timeout=settings.NOTIFICATIONS_SLACK_TIMEOUT_SECONDS
+        )
     except outbound.OutboundRefused as exc:
-        raise DeliveryRefused(f"refused by the outbound URL policy: the Slack webhook URL {exc}") from exc
+        raise DeliveryRefused(
+            f"refused by the outbound URL policy: the Slack webhook URL {exc}"
+        ) from exc
     except outbound.OutboundError as exc:
         raise DeliveryError(f"Slack unreachable: {exc}") from exc
     if 300 <= response.status < 400:
         # Following it would let the far end send the worker anywhere, inside included.
-        raise DeliveryRefused(f"Slack answered {response.status} (a redirect): not followed; "
-                              "set the webhook URL Slack gave you")
+        raise DeliveryRefused(
+            f"Slack answered {response.status} (a redirect): not followed; "
+            "set the webhook URL Slack gave you"
+        )
     if response.status >= 400:
         body = response.body[:200].decode(errors="replace")
         raise DeliveryError(f"Slack answered {response.status}: {body}")

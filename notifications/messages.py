@@ -29,38 +29,78 @@ from billing_project.timestamps import from_ts
 
 # kind -> (title, sentence). Placeholders are filled from the formatted facts below.
 TEXTS = {
-    "payment_failed": (gettext_noop("Payment of %(amount)s failed"),
-                       gettext_noop("We could not charge %(amount)s for invoice %(invoice)s. Please update your payment "
-                          "method to keep your subscription active.")),
-    "payment_succeeded": (gettext_noop("Payment of %(amount)s received"),
-                          gettext_noop("Thank you! We received your payment of %(amount)s for invoice %(invoice)s.")),
-    "payment_retry_scheduled": (gettext_noop("We will retry your payment of %(amount)s"),
-                                gettext_noop("The payment for invoice %(invoice)s will be retried on %(next_attempt)s.")),
-    "invoice_finalized": (gettext_noop("Invoice %(invoice)s is ready"),
-                          gettext_noop("Your invoice %(invoice)s for %(amount)s is ready.")),
-    "invoice_overdue": (gettext_noop("Invoice %(invoice)s is overdue"),
-                        gettext_noop("Invoice %(invoice)s for %(amount)s was due on %(due_date)s and is still unpaid.")),
-    "trial_ending": (gettext_noop("Your trial ends on %(trial_end)s"),
-                     gettext_noop("Your trial ends on %(trial_end)s. Add a payment method to keep your "
-                        "subscription without interruption.")),
-    "usage_threshold_reached": (gettext_noop("%(threshold)s%% of your %(resource)s limit used"),
-                                gettext_noop("You have used %(used)s of %(limit)s %(resource)s this period.")),
-    "usage_limit_exceeded": (gettext_noop("%(resource)s limit reached"),
-                             gettext_noop("You have used %(used)s of %(limit)s %(resource)s this period. Upgrade your plan "
-                                "to raise the limit.")),
-    "subscription_cancel_scheduled": (gettext_noop("Your subscription ends on %(cancel_at)s"),
-                                      gettext_noop("Your subscription was set to cancel on %(cancel_at)s. You can resume it "
-                                         "until then.")),
-    "subscription_canceled": (gettext_noop("Your subscription was canceled"),
-                              gettext_noop("Your subscription has ended. You can subscribe again at any time.")),
-    "card_expiring": (gettext_noop("Your card ending in %(last4)s expires soon"),
-                      gettext_noop("Your %(brand)s card ending in %(last4)s expires at the end of %(expires)s. Please add a "
-                         "new card to avoid a failed payment.")),
-    "refund_issued": (gettext_noop("Refund of %(amount)s issued"),
-                      gettext_noop("We refunded %(amount)s for invoice %(invoice)s. It reaches your account in a few "
-                                   "days.")),
-    "test": (gettext_noop("Test notification"),
-             gettext_noop("This is a test notification from %(tenant)s. Your notification settings work.")),
+    "payment_failed": (
+        gettext_noop("Payment of %(amount)s failed"),
+        gettext_noop(
+            "We could not charge %(amount)s for invoice %(invoice)s. Please update your payment "
+            "method to keep your subscription active."
+        ),
+    ),
+    "payment_succeeded": (
+        gettext_noop("Payment of %(amount)s received"),
+        gettext_noop("Thank you! We received your payment of %(amount)s for invoice %(invoice)s."),
+    ),
+    "payment_retry_scheduled": (
+        gettext_noop("We will retry your payment of %(amount)s"),
+        gettext_noop("The payment for invoice %(invoice)s will be retried on %(next_attempt)s."),
+    ),
+    "invoice_finalized": (
+        gettext_noop("Invoice %(invoice)s is ready"),
+        gettext_noop("Your invoice %(invoice)s for %(amount)s is ready."),
+    ),
+    "invoice_overdue": (
+        gettext_noop("Invoice %(invoice)s is overdue"),
+        gettext_noop(
+            "Invoice %(invoice)s for %(amount)s was due on %(due_date)s and is still unpaid."
+        ),
+    ),
+    "trial_ending": (
+        gettext_noop("Your trial ends on %(trial_end)s"),
+        gettext_noop(
+            "Your trial ends on %(trial_end)s. Add a payment method to keep your "
+            "subscription without interruption."
+        ),
+    ),
+    "usage_threshold_reached": (
+        gettext_noop("%(threshold)s%% of your %(resource)s limit used"),
+        gettext_noop("You have used %(used)s of %(limit)s %(resource)s this period."),
+    ),
+    "usage_limit_exceeded": (
+        gettext_noop("%(resource)s limit reached"),
+        gettext_noop(
+            "You have used %(used)s of %(limit)s %(resource)s this period. Upgrade your plan "
+            "to raise the limit."
+        ),
+    ),
+    "subscription_cancel_scheduled": (
+        gettext_noop("Your subscription ends on %(cancel_at)s"),
+        gettext_noop(
+            "Your subscription was set to cancel on %(cancel_at)s. You can resume it until then."
+        ),
+    ),
+    "subscription_canceled": (
+        gettext_noop("Your subscription was canceled"),
+        gettext_noop("Your subscription has ended. You can subscribe again at any time."),
+    ),
+    "card_expiring": (
+        gettext_noop("Your card ending in %(last4)s expires soon"),
+        gettext_noop(
+            "Your %(brand)s card ending in %(last4)s expires at the end of %(expires)s. Please add a "
+            "new card to avoid a failed payment."
+        ),
+    ),
+    "refund_issued": (
+        gettext_noop("Refund of %(amount)s issued"),
+        gettext_noop(
+            "We refunded %(amount)s for invoice %(invoice)s. It reaches your account in a few days."
+        ),
+    ),
+    "test": (
+        gettext_noop("Test notification"),
+        gettext_noop(
+            "This is a test notification from %(tenant)s. Your notification settings work."
+        ),
+    ),
 }
 
 # Labels of the facts table, in display order.
@@ -93,6 +133,7 @@ ACTIONS = {
     "refund_issued": (gettext_noop("View invoice"), "portal:invoice-detail"),
 }
 INVOICE_PAGES = frozenset({"portal:invoice-pdf", "portal:invoice-detail"})
+
 
 @dataclass
 class Message:
@@ -134,7 +175,9 @@ def format_quantity(value, locale: str) -> str:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return str(value)
-    places = 0 if number == number.to_integral() else min(-number.normalize().as_tuple().exponent, 6)
+    places = (
+        0 if number == number.to_integral() else min(-number.normalize().as_tuple().exponent, 6)
+    )
     with translation.override(locale):
         return formats.number_format(number, decimal_pos=places, use_l10n=True, force_grouping=True)
 
@@ -143,8 +186,14 @@ def _facts(data: dict, locale: str, *, object_id: str, tenant_name: str) -> dict
     """Every fact the data allows, formatted for the locale (keys of FACT_LABELS, plus `tenant`)."""
     facts: dict[str, str] = {"tenant": tenant_name}
     # Producers name the amount after the Stripe field they copy (amount_due, amount_paid).
-    amount = next((data[key] for key in ("amount", "amount_due", "amount_paid") if data.get(key) not in (None, "")),
-                  None)
+    amount = next(
+        (
+            data[key]
+            for key in ("amount", "amount_due", "amount_paid")
+            if data.get(key) not in (None, "")
+        ),
+        None,
+    )
     if amount is not None:
         facts["amount"] = money_format(int(amount), data.get("currency") or "usd", locale)
     invoice = data.get("invoice_number") or (object_id if object_id.startswith("in_") else "")
@@ -152,8 +201,12 @@ def _facts(data: dict, locale: str, *, object_id: str, tenant_name: str) -> dict
         facts["invoice"] = invoice
     if data.get("attempt"):
         facts["attempt"] = str(data["attempt"])
-    for key, sources in (("next_attempt", ("next_attempt", "retry_at")), ("due_date", ("due_date",)),
-                         ("trial_end", ("trial_end",)), ("cancel_at", ("cancel_at",))):
+    for key, sources in (
+        ("next_attempt", ("next_attempt", "retry_at")),
+        ("due_date", ("due_date",)),
+        ("trial_end", ("trial_end",)),
+        ("cancel_at", ("cancel_at",)),
+    ):
         value = next((data[source] for source in sources if data.get(source)), None)
         if value:
             facts[key] = format_date(value, locale)
@@ -162,7 +215,9 @@ def _facts(data: dict, locale: str, *, object_id: str, tenant_name: str) -> dict
     if data.get("resource_type"):
         facts["resource"] = str(data["resource_type"]).replace("_", " ")
         facts["used"] = format_quantity(data.get("used", 0), locale)
-        facts["limit"] = format_quantity(data["limit"], locale) if data.get("limit") is not None else "∞"
+        facts["limit"] = (
+            format_quantity(data["limit"], locale) if data.get("limit") is not None else "∞"
+        )
     if data.get("threshold") is not None:
         facts["threshold"] = str(data["threshold"])
     if data.get("last4"):
@@ -197,8 +252,9 @@ def portal_url(tenant, page: str = "", *, invoice_id: str = "") -> str:
     return home.rstrip("/") + reverse(page, args=args, urlconf=settings.ROOT_URLCONF)
 
 
-def message_build(*, tenant, kind: str, data: dict | None = None, object_id: str = "",
-                  locale: str | None = None) -> Message:
+def message_build(
+    *, tenant, kind: str, data: dict | None = None, object_id: str = "", locale: str | None = None
+) -> Message:
     """The notification of `kind` for `tenant`, in `locale` (default: the tenant's)."""
     data = data or {}
     locale = locale or tenant.locale or settings.LANGUAGE_CODE
@@ -213,12 +269,24 @@ def message_build(*, tenant, kind: str, data: dict | None = None, object_id: str
         if kind in ACTIONS:
             label_id, page = ACTIONS[kind]
             action_label = _(label_id)
-            invoice_id = data.get("invoice_id") or (object_id if object_id.startswith("in_") else "")
+            invoice_id = data.get("invoice_id") or (
+                object_id if object_id.startswith("in_") else ""
+            )
             action_url = portal_url(tenant, page, invoice_id=invoice_id)
-        footer = _("You receive this email as a billing contact of %(tenant)s. Choose which notifications "
-                   "you get in your notification settings.") % {"tenant": tenant.name}
-    return Message(kind=kind, locale=locale, title=title[:200], body=body, facts=rows,
-                   action_label=action_label, action_url=action_url, footer=footer)
+        footer = _(
+            "You receive this email as a billing contact of %(tenant)s. Choose which notifications "
+            "you get in your notification settings."
+        ) % {"tenant": tenant.name}
+    return Message(
+        kind=kind,
+        locale=locale,
+        title=title[:200],
+        body=body,
+        facts=rows,
+        action_label=action_label,
+        action_url=action_url,
+        footer=footer,
+    )
 
 
 def slack_payload(message: Message, *, tenant, platform: bool = False) -> dict:
@@ -229,9 +297,26 @@ def slack_payload(message: Message, *, tenant, platform: bool = False) -> dict:
         {"type": "section", "text": {"type": "mrkdwn", "text": message.body}},
     ]
     if message.facts:
-        blocks.append({"type": "section",
-                       "fields": [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in message.facts[:10]]})
+        blocks.append(
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": f"*{label}*\n{value}"}
+                    for label, value in message.facts[:10]
+                ],
+            }
+        )
     if message.action_url:
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "text": {"type": "plain_text", "text": message.action_label}, "url": message.action_url}]})
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": message.action_label},
+                        "url": message.action_url,
+                    }
+                ],
+            }
+        )
     return {"text": f"{title}: {message.body}", "blocks": blocks}

@@ -23,7 +23,9 @@ class BillingEvent(models.Model):
     """Something that happened to the tenant's billing (see notifications.events). Append-only."""
 
     kind = models.CharField(max_length=64)
-    object_id = models.CharField(max_length=255, help_text="invoice, subscription, card or usage period")
+    object_id = models.CharField(
+        max_length=255, help_text="invoice, subscription, card or usage period"
+    )
     dedup_key = models.CharField(max_length=255, unique=True)
     data = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -44,11 +46,16 @@ class Notification(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
     # Null for test notifications, which have no billing event behind them.
-    event = models.OneToOneField(BillingEvent, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="notification")
+    event = models.OneToOneField(
+        BillingEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="notification"
+    )
     dedup_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
-    data = models.JSONField(default=dict, blank=True, help_text="the event's data, rendered into each channel")
-    in_app = models.BooleanField(default=True, help_text="shown in the portal and GET /notifications")
+    data = models.JSONField(
+        default=dict, blank=True, help_text="the event's data, rendered into each channel"
+    )
+    in_app = models.BooleanField(
+        default=True, help_text="shown in the portal and GET /notifications"
+    )
 
     class Meta:
         ordering = ["-created"]
@@ -66,10 +73,14 @@ class Delivery(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
     kind = models.CharField(max_length=64, db_index=True)
     channel = models.CharField(max_length=16, choices=Channel.choices)
-    recipient = models.CharField(max_length=254, help_text="email address, or 'tenant'/'platform' for Slack")
+    recipient = models.CharField(
+        max_length=254, help_text="email address, or 'tenant'/'platform' for Slack"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -92,8 +103,11 @@ class NotificationPreference(models.Model):
     """The tenant's choices: one row per tenant schema (pk 1); absent means the defaults
     (notifications.preferences.DEFAULTS)."""
 
-    channels = models.JSONField(default=dict, blank=True,
-                                help_text='{kind: ["email", "slack", "in_app"]}; kinds not listed use the default')
+    channels = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='{kind: ["email", "slack", "in_app"]}; kinds not listed use the default',
+    )
     email_owners = models.BooleanField(default=True)
     email_billing_admins = models.BooleanField(default=True)
     extra_emails = models.JSONField(default=list, blank=True)
@@ -104,7 +118,11 @@ class NotificationPreference(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="notification_preference_singleton")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pk=1), name="notification_preference_singleton"
+            )
+        ]
 
     def __str__(self) -> str:
         return "notification preferences"

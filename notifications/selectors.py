@@ -25,10 +25,19 @@ def preference_slack_url(preference: NotificationPreference) -> str:
 
 def email_recipients(*, tenant, preference: NotificationPreference) -> list[str]:
     """Owners and billing admins (as chosen) and the extra addresses, each once, in that order."""
-    roles = [role for role, wanted in ((Role.OWNER, preference.email_owners),
-                                       (Role.BILLING_ADMIN, preference.email_billing_admins)) if wanted]
-    people = (Membership.objects.filter(tenant=tenant, role__in=roles, user__is_active=True)
-              .order_by("created").values_list("user__email", flat=True))
+    roles = [
+        role
+        for role, wanted in (
+            (Role.OWNER, preference.email_owners),
+            (Role.BILLING_ADMIN, preference.email_billing_admins),
+        )
+        if wanted
+    ]
+    people = (
+        Membership.objects.filter(tenant=tenant, role__in=roles, user__is_active=True)
+        .order_by("created")
+        .values_list("user__email", flat=True)
+    )
     seen: dict[str, str] = {}
     for address in [*people, *(preference.extra_emails or [])]:
         seen.setdefault(address.lower(), address)
@@ -46,15 +55,20 @@ def platform_slack_get() -> tuple[str, list[str]]:
             return "", []
         return crypto.decrypt(row.webhook_key_id, row.webhook_ciphertext), list(row.kinds or [])
     if settings.NOTIFICATIONS_PLATFORM_SLACK_URL:
-        return settings.NOTIFICATIONS_PLATFORM_SLACK_URL, ["payment_failed", "invoice_overdue", "refund_issued"]
+        return settings.NOTIFICATIONS_PLATFORM_SLACK_URL, [
+            "payment_failed",
+            "invoice_overdue",
+            "refund_issued",
+        ]
     return "", []
 
 
 def notification_list(*, tenant) -> QuerySet[Notification]:
     """The in-app list, newest first, with the deliveries of each entry."""
     with tenant_context(tenant):
-        return (Notification.objects.filter(in_app=True)
-                .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.order_by("created", "pk"))))
+        return Notification.objects.filter(in_app=True).prefetch_related(
+            Prefetch("deliveries", queryset=Delivery.objects.order_by("created", "pk"))
+        )
 
 
 def notification_get(*, tenant, notification_id) -> Notification | None:
@@ -64,5 +78,3 @@ def notification_get(*, tenant, notification_id) -> Notification | None:
         return None
     with tenant_context(tenant):
         return Notification.objects.filter(pk=pk, in_app=True).first()
-
-

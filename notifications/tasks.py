@@ -27,8 +27,11 @@ def deliveries_enqueue(*, tenant, delivery_ids) -> None:
             try:
                 delivery_send.delay(delivery_id)
             except (BrokerError, redis.RedisError) as exc:
-                logger.warning("deliveries of %s left pending for the retry sweep: broker unavailable (%s)",
-                               tenant.schema_name, exc)
+                logger.warning(
+                    "deliveries of %s left pending for the retry sweep: broker unavailable (%s)",
+                    tenant.schema_name,
+                    exc,
+                )
                 return
 
 

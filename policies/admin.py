@@ -10,7 +10,14 @@ from policies.services import EDITABLE_FIELDS, policy_update
 
 @admin.register(BillingPolicy)
 class BillingPolicyAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "retry_days", "end_state", "refund_approval_threshold", "overdue_grace_days", "updated"]
+    list_display = [
+        "__str__",
+        "retry_days",
+        "end_state",
+        "refund_approval_threshold",
+        "overdue_grace_days",
+        "updated",
+    ]
     fields = EDITABLE_FIELDS
 
     def has_add_permission(self, request):
@@ -24,7 +31,9 @@ class BillingPolicyAdmin(admin.ModelAdmin):
         return {**policy_defaults(), **super().get_changeform_initial_data(request)}
 
     def save_model(self, request, obj, form, change):
-        saved, _diff = policy_update(changes={field: form.cleaned_data[field] for field in EDITABLE_FIELDS},
-                                     actor=request.user.email)
+        saved, _diff = policy_update(
+            changes={field: form.cleaned_data[field] for field in EDITABLE_FIELDS},
+            actor=request.user.email,
+        )
         obj.pk = saved.pk
         obj._state.adding = False

@@ -6,8 +6,14 @@ from policies.models import BillingPolicy
 from policies.selectors import policy_defaults
 from tenants.services.edits import record_edit
 
-EDITABLE_FIELDS = ["retry_days", "hard_decline_codes", "end_state", "refund_approval_threshold",
-                   "auto_charge_due_days", "overdue_grace_days"]
+EDITABLE_FIELDS = [
+    "retry_days",
+    "hard_decline_codes",
+    "end_state",
+    "refund_approval_threshold",
+    "auto_charge_due_days",
+    "overdue_grace_days",
+]
 
 
 def policy_ensure() -> BillingPolicy:
@@ -23,5 +29,10 @@ def policy_update(*, changes: dict, actor: str) -> tuple[BillingPolicy, dict]:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable here: {', '.join(sorted(unknown))}")
-    return record_edit(instance=policy_ensure(), changes=changes, actor=actor, action="policy.update",
-                       target="billing_policy")
+    return record_edit(
+        instance=policy_ensure(),
+        changes=changes,
+        actor=actor,
+        action="policy.update",
+        target="billing_policy",
+    )

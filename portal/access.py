@@ -30,7 +30,10 @@ def session_login(request, user: User) -> None:
 
 def request_membership(request) -> Membership | None:
     """The membership behind this request's session on this host, or None."""
-    if not request.user.is_authenticated or request.session.get(SESSION_TENANT_KEY) != request.tenant.tenant_id:
+    if (
+        not request.user.is_authenticated
+        or request.session.get(SESSION_TENANT_KEY) != request.tenant.tenant_id
+    ):
         return None
     return member_get(tenant=request.tenant, user=request.user)
 

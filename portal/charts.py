@@ -111,22 +111,41 @@ def usage_chart(series: dict) -> UsageChart:
 
     points = [(x_at(0), y_at(0))] if series["days"] else []
     for day, value in zip(series["days"], values):
-        points.append((x_at((day["day"] - first).days + 1), y_at(value)))  # the value at the end of that day
+        points.append(
+            (x_at((day["day"] - first).days + 1), y_at(value))
+        )  # the value at the end of that day
     middle = first + timedelta(days=(span_days - 1) // 2)
-    x_ticks = [Tick(x_at(0), date_label(first), "start"), Tick(x_at((middle - first).days + 0.5), date_label(middle)),
-               Tick(x_at(span_days), date_label(last), "end")]
+    x_ticks = [
+        Tick(x_at(0), date_label(first), "start"),
+        Tick(x_at((middle - first).days + 0.5), date_label(middle)),
+        Tick(x_at(span_days), date_label(last), "end"),
+    ]
     latest = series["days"][-1]["cumulative"] if series["days"] else Decimal(0)
     if limit is None:
-        label = gettext("%(resource)s from %(start)s to %(end)s: %(used)s %(unit)s so far, no limit.")
+        label = gettext(
+            "%(resource)s from %(start)s to %(end)s: %(used)s %(unit)s so far, no limit."
+        )
     else:
-        label = gettext("%(resource)s from %(start)s to %(end)s: %(used)s of %(limit)s %(unit)s so far.")
-    label = label % {"resource": series["resource_type"], "start": date_label(first), "end": date_label(last),
-                     "used": number_label(float(latest)), "limit": number_label(float(limit or 0)),
-                     "unit": series["unit"]}
+        label = gettext(
+            "%(resource)s from %(start)s to %(end)s: %(used)s of %(limit)s %(unit)s so far."
+        )
+    label = label % {
+        "resource": series["resource_type"],
+        "start": date_label(first),
+        "end": date_label(last),
+        "used": number_label(float(latest)),
+        "limit": number_label(float(limit or 0)),
+        "unit": series["unit"],
+    }
     return UsageChart(
-        resource_type=series["resource_type"], unit=series["unit"], width=WIDTH, height=HEIGHT,
+        resource_type=series["resource_type"],
+        unit=series["unit"],
+        width=WIDTH,
+        height=HEIGHT,
         points=" ".join(f"{x:g},{y:g}" for x, y in points),
         limit_y=y_at(float(limit)) if limit is not None else None,
-        x_ticks=x_ticks, y_ticks=[Tick(y_at(value), number_label(value)) for value in ticks],
-        label=label, has_usage=any(value > 0 for value in values),
+        x_ticks=x_ticks,
+        y_ticks=[Tick(y_at(value), number_label(value)) for value in ticks],
+        label=label,
+        has_usage=any(value > 0 for value in values),
     )

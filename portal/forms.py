@@ -44,9 +44,15 @@ class ServiceForm(forms.Form):
 
 
 class LoginForm(forms.Form):
-    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
-    password = forms.CharField(label=_("Password"), strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    email = forms.EmailField(
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
@@ -58,25 +64,42 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         self.fields["email"].label = _("Email")
 
     def get_users(self, email):
-        return (user for user in super().get_users(email) if member_get(tenant=self.tenant, user=user) is not None)
+        return (
+            user
+            for user in super().get_users(email)
+            if member_get(tenant=self.tenant, user=user) is not None
+        )
 
 
 class InviteForm(ServiceForm):
     email = forms.EmailField(label=_("Email"))
     error_messages_by_code = {"member_exists": _("This person is already a member.")}
-    role = forms.ChoiceField(label=_("Role"), choices=[(role, ROLE_LABELS[role]) for role in Role.values],
-                             initial=Role.VIEWER)
+    role = forms.ChoiceField(
+        label=_("Role"),
+        choices=[(role, ROLE_LABELS[role]) for role in Role.values],
+        initial=Role.VIEWER,
+    )
 
 
 class ApiKeyCreateForm(ServiceForm):
     name = forms.CharField(label=_("Name"), max_length=100)
-    role = forms.ChoiceField(label=_("Role"), choices=[(role, ROLE_LABELS[role]) for role in TENANT_KEY_ROLES],
-                             initial=Role.VIEWER)
+    role = forms.ChoiceField(
+        label=_("Role"),
+        choices=[(role, ROLE_LABELS[role]) for role in TENANT_KEY_ROLES],
+        initial=Role.VIEWER,
+    )
 
 
 class PlanChangeForm(ServiceForm):
-    billing_cycle = forms.ChoiceField(label=_("Billing cycle"), required=False, choices=[
-        ("", _("Keep the current cycle")), ("monthly", _("Monthly")), ("yearly", _("Yearly"))])
+    billing_cycle = forms.ChoiceField(
+        label=_("Billing cycle"),
+        required=False,
+        choices=[
+            ("", _("Keep the current cycle")),
+            ("monthly", _("Monthly")),
+            ("yearly", _("Yearly")),
+        ],
+    )
     error_messages_by_code = {
         "plan_not_found": _("No such plan."),
         "no_change": _("You are already on this plan."),
@@ -114,39 +137,60 @@ CHANNEL_CHOICES = [("email", _("Email")), ("slack", _("Slack")), ("in_app", _("I
 class NotificationPreferenceForm(ServiceForm):
     email_owners = forms.BooleanField(label=_("Email the owners"), required=False)
     email_billing_admins = forms.BooleanField(label=_("Email the billing admins"), required=False)
-    extra_emails = forms.CharField(label=_("Also email these addresses, one a line"), required=False,
-                                   widget=forms.Textarea(attrs={"rows": 3}))
+    extra_emails = forms.CharField(
+        label=_("Also email these addresses, one a line"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     # The stored URL is a secret: never rendered back; empty keeps it.
-    slack_webhook_url = forms.URLField(label=_("Slack webhook URL"), required=False, assume_scheme="https",
-                                       help_text=_("Leave empty to keep the current one."))
+    slack_webhook_url = forms.URLField(
+        label=_("Slack webhook URL"),
+        required=False,
+        assume_scheme="https",
+        help_text=_("Leave empty to keep the current one."),
+    )
     remove_slack = forms.BooleanField(label=_("Remove the Slack webhook"), required=False)
 
     def __init__(self, *args, preference, **kwargs):
-        initial = {"email_owners": preference.email_owners, "email_billing_admins": preference.email_billing_admins,
-                   "extra_emails": "\n".join(preference.extra_emails or [])}
+        initial = {
+            "email_owners": preference.email_owners,
+            "email_billing_admins": preference.email_billing_admins,
+            "extra_emails": "\n".join(preference.extra_emails or []),
+        }
         super().__init__(*args, initial=initial, **kwargs)
         for kind, label in KIND_LABELS.items():
             self.fields[f"channels_{kind}"] = forms.MultipleChoiceField(
-                label=label, required=False, choices=CHANNEL_CHOICES, widget=forms.CheckboxSelectMultiple,
-                initial=channels_for(preference, kind))
+                label=label,
+                required=False,
+                choices=CHANNEL_CHOICES,
+                widget=forms.CheckboxSelectMultiple,
+                initial=channels_for(preference, kind),
+            )
 
     def channel_fields(self):
         return [self[f"channels_{kind}"] for kind in KIND_LABELS]
 
     def clean_extra_emails(self) -> list[str]:
-        addresses = [line.strip() for line in self.cleaned_data["extra_emails"].splitlines() if line.strip()]
+        addresses = [
+            line.strip() for line in self.cleaned_data["extra_emails"].splitlines() if line.strip()
+        ]
         for address in addresses:
             try:
                 validate_email(address)
             except ValidationError:
-                raise ValidationError(_("%(address)s is not an email address.") % {"address": address})
+                raise ValidationError(
+                    _("%(address)s is not an email address.") % {"address": address}
+                )
         return addresses
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
-        kwargs = {"email_owners": data["email_owners"], "email_billing_admins": data["email_billing_admins"],
-                  "extra_emails": data["extra_emails"],
-                  "channels": {kind: data[f"channels_{kind}"] for kind in KIND_LABELS}}
+        kwargs = {
+            "email_owners": data["email_owners"],
+            "email_billing_admins": data["email_billing_admins"],
+            "extra_emails": data["extra_emails"],
+            "channels": {kind: data[f"channels_{kind}"] for kind in KIND_LABELS},
+        }
         if data["remove_slack"]:
             kwargs["slack_webhook_url"] = ""
         elif data["slack_webhook_url"]:
@@ -174,7 +218,9 @@ DECLINE_REASONS = {
     "invalid_number": _("the card number is incorrect."),
     "invalid_expiry_month": _("the expiry date is incorrect."),
     "invalid_expiry_year": _("the expiry date is incorrect."),
-    "processing_error": _("an error occurred while processing the card; try again in a few minutes."),
+    "processing_error": _(
+        "an error occurred while processing the card; try again in a few minutes."
+    ),
     "card_velocity_exceeded": _("the card's limit was exceeded."),
     "withdrawal_count_limit_exceeded": _("the card's limit was exceeded."),
     "card_not_supported": _("the card does not support this kind of payment."),
@@ -188,9 +234,13 @@ def decline_reason(decline_code: str | None) -> str:
 
 
 PAYMENT_ERROR_MESSAGES = {
-    "payment_method_in_use": _("This card pays your subscription; make another card the default first."),
+    "payment_method_in_use": _(
+        "This card pays your subscription; make another card the default first."
+    ),
     "not_found": _("No such payment method."),
-    "payment_provider_unavailable": _("The payment provider could not be reached; try again later."),
+    "payment_provider_unavailable": _(
+        "The payment provider could not be reached; try again later."
+    ),
 }
 
 
@@ -205,8 +255,9 @@ class PaymentMethodAddForm(ServiceForm):
     def __init__(self, *args, test_mode: bool, **kwargs):
         super().__init__(*args, **kwargs)
         if test_mode:
-            self.fields["token"] = forms.ChoiceField(label=_("Test card"), choices=TEST_CARD_CHOICES,
-                                                     initial="pm_card_visa")
+            self.fields["token"] = forms.ChoiceField(
+                label=_("Test card"), choices=TEST_CARD_CHOICES, initial="pm_card_visa"
+            )
         else:
             self.fields["token"].widget = forms.HiddenInput()
 

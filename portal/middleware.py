@@ -13,8 +13,11 @@ class TenantLanguageMiddleware:
 
     def __call__(self, request):
         tenant = getattr(request, "tenant", None)
-        if (tenant is not None and tenant.schema_name != settings.PUBLIC_SCHEMA_NAME
-                and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES):
+        if (
+            tenant is not None
+            and tenant.schema_name != settings.PUBLIC_SCHEMA_NAME
+            and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
+        ):
             translation.activate(tenant.locale)
             request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)

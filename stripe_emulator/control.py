@@ -1,4 +1,5 @@
 """Control API under ``/_emulator/`` for tests and demos; never needed by product code."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,12 @@ def handle_control(emulator, method, path, body, query=None):
         if method == "POST":
             unknown = set(payload) - set(DEFAULT_SETTINGS)
             if unknown:
-                return 400, {"error": {"type": "invalid_request_error",
-                                       "message": f"Unknown settings: {sorted(unknown)}"}}
+                return 400, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": f"Unknown settings: {sorted(unknown)}",
+                    }
+                }
             with state.lock:
                 state.settings.update(payload)
                 state.dirty = True
@@ -47,6 +52,13 @@ def handle_control(emulator, method, path, body, query=None):
             elif method == "DELETE":
                 state.faults.clear()
             # Armed faults only; ?all lists spent ones too (with how often each fired).
-            shown = state.faults if query.get("all") else [f for f in state.faults if f["count"] > 0]
+            shown = (
+                state.faults if query.get("all") else [f for f in state.faults if f["count"] > 0]
+            )
             return 200, {"object": "list", "data": [dict(f) for f in shown]}
-    return 404, {"error": {"type": "invalid_request_error", "message": f"Unknown control path {method} {path}"}}
+    return 404, {
+        "error": {
+            "type": "invalid_request_error",
+            "message": f"Unknown control path {method} {path}",
+        }
+    }

@@ -1,4 +1,5 @@
 """Stripe's wire conventions: nested form keys, typed params, expand, lists, search."""
+
 from __future__ import annotations
 
 import re
@@ -48,6 +49,7 @@ def _listify(node):
 
 
 # ---- typed parameter access -------------------------------------------------------------
+
 
 def get_str(params, key, required=False, default=None):
     """A string parameter; 400 parameter_missing when required and absent."""
@@ -142,6 +144,7 @@ def diff(old, new):
 
 # ---- expand ------------------------------------------------------------------------------
 
+
 def expand(obj, paths, resolve, include):
     """Apply ``expand[]`` paths to a rendered object in place and return it.
 
@@ -178,6 +181,7 @@ def _expand_path(node, segments, resolve, include):
 
 # ---- lists -------------------------------------------------------------------------------
 
+
 def created_filter(params, key="created"):
     """Predicate for ``created=ts`` or ``created[gt|gte|lt|lte]=ts`` filters."""
     spec = params.get(key)
@@ -187,8 +191,12 @@ def created_filter(params, key="created"):
         exact = get_int(params, key)
         return lambda ts: ts == exact
     bounds = {op: get_int(spec, op, param_name=f"{key}[{op}]") for op in ("gt", "gte", "lt", "lte")}
-    checks = {"gt": lambda t, b: t > b, "gte": lambda t, b: t >= b,
-              "lt": lambda t, b: t < b, "lte": lambda t, b: t <= b}
+    checks = {
+        "gt": lambda t, b: t > b,
+        "gte": lambda t, b: t >= b,
+        "lt": lambda t, b: t < b,
+        "lte": lambda t, b: t <= b,
+    }
     return lambda ts: all(checks[op](ts, b) for op, b in bounds.items() if b is not None)
 
 
@@ -206,13 +214,17 @@ def paginate(objects, params, url):
     after, before = params.get("starting_after"), params.get("ending_before")
     if after:
         if after not in ids:
-            raise invalid(f"No such object: '{after}'", param="starting_after", code="resource_missing")
-        rest = objects[ids.index(after) + 1:]
+            raise invalid(
+                f"No such object: '{after}'", param="starting_after", code="resource_missing"
+            )
+        rest = objects[ids.index(after) + 1 :]
         page, has_more = rest[:limit], len(rest) > limit
     elif before:
         if before not in ids:
-            raise invalid(f"No such object: '{before}'", param="ending_before", code="resource_missing")
-        rest = objects[:ids.index(before)]
+            raise invalid(
+                f"No such object: '{before}'", param="ending_before", code="resource_missing"
+            )
+        rest = objects[: ids.index(before)]
         page, has_more = rest[-limit:], len(rest) > limit
     else:
         page, has_more = objects[:limit], len(objects) > limit
@@ -258,8 +270,14 @@ def search_predicate(query):
             if actual is None:
                 return False
             n = int(clause["num"] or clause["sq"] or clause["dq"])
-            return {">": actual > n, "<": actual < n, ">=": actual >= n, "<=": actual <= n,
-                    ":": actual == n, "~": False}[op]
+            return {
+                ">": actual > n,
+                "<": actual < n,
+                ">=": actual >= n,
+                "<=": actual <= n,
+                ":": actual == n,
+                "~": False,
+            }[op]
         wanted = clause["sq"] if clause["sq"] is not None else clause["dq"]
         if actual is None:
             return False

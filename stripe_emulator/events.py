@@ -1,4 +1,5 @@
 """Recording Events the way Stripe shapes them, and the helper every update goes through."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -27,12 +28,21 @@ def emit(state, event_type, obj, previous=None, created=None):
     if previous is not None:
         data["previous_attributes"] = previous
     request = state.current_request or {"id": None, "idempotency_key": None}
-    endpoints = [e for e in state.all("webhook_endpoint", newest_first=False)
-                 if endpoint_matches(e, event_type)]
+    endpoints = [
+        e
+        for e in state.all("webhook_endpoint", newest_first=False)
+        if endpoint_matches(e, event_type)
+    ]
     event = {
-        "id": new_id("evt"), "object": "event", "api_version": API_VERSION, "created": created,
-        "data": data, "livemode": False, "pending_webhooks": len(endpoints),
-        "request": dict(request), "type": event_type,
+        "id": new_id("evt"),
+        "object": "event",
+        "api_version": API_VERSION,
+        "created": created,
+        "data": data,
+        "livemode": False,
+        "pending_webhooks": len(endpoints),
+        "request": dict(request),
+        "type": event_type,
     }
     state.add(event)
     for listener in state.listeners:

@@ -14,6 +14,7 @@ by method, and fires for the next ``count`` matching requests. What it does:
 
 Each fault keeps ``fired`` (how many requests it hit); ``EmulatorServer.faults()`` lists them.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -30,17 +31,29 @@ def fault_spec(path, *, method=None, status=None, delay=None, count=1, after=Fal
         raise ValueError("A fault needs a 'path' pattern starting with '/'")
     if status is None and not delay:
         raise ValueError("A fault needs 'status' or 'delay'")
-    if status is not None and (not isinstance(status, int) or isinstance(status, bool)
-                               or not (status in (409, 429) or 500 <= status <= 599)):
+    if status is not None and (
+        not isinstance(status, int)
+        or isinstance(status, bool)
+        or not (status in (409, 429) or 500 <= status <= 599)
+    ):
         raise ValueError("'status' is 409, 429 or 500-599")
-    if delay is not None and (isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0):
+    if delay is not None and (
+        isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0
+    ):
         raise ValueError("'delay' is a number of seconds")
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise ValueError("'count' is a positive integer")
     if method is not None and method not in ("GET", "POST", "DELETE"):
         raise ValueError("'method' is GET, POST or DELETE")
-    return {"path": path, "method": method, "status": status, "delay": float(delay) if delay else None,
-            "count": count, "after": bool(after), "fired": 0}
+    return {
+        "path": path,
+        "method": method,
+        "status": status,
+        "delay": float(delay) if delay else None,
+        "count": count,
+        "after": bool(after),
+        "fired": 0,
+    }
 
 
 def fault_from_json(payload):
@@ -52,14 +65,24 @@ def fault_from_json(payload):
         raise ValueError(f"Unknown fault fields: {sorted(unknown)}")
     if "path" not in payload:
         raise ValueError("A fault needs 'path' and 'status' or 'delay'")
-    return fault_spec(payload["path"], method=payload.get("method"), status=payload.get("status"),
-                      delay=payload.get("delay"), count=payload.get("count", 1), after=payload.get("after", False))
+    return fault_spec(
+        payload["path"],
+        method=payload.get("method"),
+        status=payload.get("status"),
+        delay=payload.get("delay"),
+        count=payload.get("count", 1),
+        after=payload.get("after", False),
+    )
 
 
 def take(faults, method, path):
     """The first armed fault matching the request, used up by one (caller holds the state lock)."""
     for fault in faults:
-        if fault["count"] > 0 and fnmatch.fnmatchcase(path, fault["path"]) and fault.get("method") in (None, method):
+        if (
+            fault["count"] > 0
+            and fnmatch.fnmatchcase(path, fault["path"])
+            and fault.get("method") in (None, method)
+        ):
             fault["count"] -= 1
             fault["fired"] = fault.get("fired", 0) + 1
             return dict(fault)
@@ -69,11 +92,19 @@ def take(faults, method, path):
 def fault_response(status):
     """``(status, body)`` of an injected (or internal) failure, shaped as Stripe's error object."""
     if status == 409:
-        err = StripeError(409, "This object cannot be accessed right now because another API request or Stripe "
-                               "process is currently accessing it. Please retry.", code="lock_timeout")
+        err = StripeError(
+            409,
+            "This object cannot be accessed right now because another API request or Stripe "
+            "process is currently accessing it. Please retry.",
+            code="lock_timeout",
+        )
     elif status == 429:
-        err = StripeError(429, "Too many requests hit the API too quickly. We recommend an exponential "
-                               "backoff of your requests.", code="rate_limit")
+        err = StripeError(
+            429,
+            "Too many requests hit the API too quickly. We recommend an exponential "
+            "backoff of your requests.",
+            code="rate_limit",
+        )
     else:
         err = StripeError(status, "An unknown error occurred", type="api_error")
     return status, err.to_dict()

@@ -3,6 +3,7 @@
 Load with ``pytest_plugins = ["stripe_emulator.pytest_plugin"]`` in the root conftest (or ``-p``).
 Importing this module has no side effects; servers start only when a fixture is used.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,13 @@ import pytest
 
 from .server import EmulatorServer
 
-__all__ = ["WebhookSink", "stripe_client", "stripe_emulator", "stripe_emulator_fresh", "webhook_sink"]
+__all__ = [
+    "WebhookSink",
+    "stripe_client",
+    "stripe_emulator",
+    "stripe_emulator_fresh",
+    "webhook_sink",
+]
 
 
 class WebhookSink:
@@ -36,8 +43,15 @@ class WebhookSink:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 with sink._cond:
                     status = sink._failures.pop(0) if sink._failures else 200
-                    sink.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
-                                          "status": status, "time": time.time()})
+                    sink.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "body": body,
+                            "status": status,
+                            "time": time.time(),
+                        }
+                    )
                     sink._cond.notify_all()
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
@@ -60,7 +74,11 @@ class WebhookSink:
     def events(self, accepted_only=True):
         """Parsed event bodies received (by default only those answered 2xx), in arrival order."""
         with self._cond:
-            return [json.loads(r["body"]) for r in self.requests if not accepted_only or r["status"] < 300]
+            return [
+                json.loads(r["body"])
+                for r in self.requests
+                if not accepted_only or r["status"] < 300
+            ]
 
     def wait_for(self, predicate, timeout=10.0):
         """Wait until ``predicate(events)`` is truthy; returns the events (raises on timeout)."""
@@ -72,7 +90,9 @@ class WebhookSink:
                     return events
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"webhook sink: condition not met; got {[e['type'] for e in events]}")
+                    raise TimeoutError(
+                        f"webhook sink: condition not met; got {[e['type'] for e in events]}"
+                    )
                 self._cond.wait(left)
 
     def stop(self):
@@ -84,7 +104,9 @@ class WebhookSink:
 @pytest.fixture(scope="session")
 def stripe_emulator():
     """One emulator for the session on a free port (fast webhook retries)."""
-    server = EmulatorServer(port=0, webhook_retry_base=0.05, webhook_max_attempts=4, webhook_timeout=5.0)
+    server = EmulatorServer(
+        port=0, webhook_retry_base=0.05, webhook_max_attempts=4, webhook_timeout=5.0
+    )
     server.start()
     yield server
     server.stop()
@@ -102,9 +124,12 @@ def stripe_emulator_fresh(stripe_emulator):
 def stripe_client(stripe_emulator):
     """A stripe-python ``StripeClient`` pointed at the emulator for every API base."""
     import stripe
+
     url = stripe_emulator.url
-    return stripe.StripeClient(stripe_emulator.api_key,
-                               base_addresses={"api": url, "files": url, "connect": url, "meter_events": url})
+    return stripe.StripeClient(
+        stripe_emulator.api_key,
+        base_addresses={"api": url, "files": url, "connect": url, "meter_events": url},
+    )
 
 
 @pytest.fixture

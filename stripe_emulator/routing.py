@@ -1,4 +1,5 @@
 """Route table shared by the resource modules and the HTTP server."""
+
 from __future__ import annotations
 
 import re
@@ -15,6 +16,7 @@ def route(method, pattern):
     def decorator(fn):
         ROUTES.append((method, regex, fn))
         return fn
+
     return decorator
 
 

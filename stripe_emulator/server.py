@@ -1,4 +1,5 @@
 """HTTP front of the emulator: auth, routing, idempotency, faults, persistence."""
+
 from __future__ import annotations
 
 import base64
@@ -55,17 +56,23 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8") if length else ""
         request_id = new_id("req", 14)
-        headers = {"Request-Id": request_id, "Stripe-Version": self.headers.get("Stripe-Version") or API_VERSION}
+        headers = {
+            "Request-Id": request_id,
+            "Stripe-Version": self.headers.get("Stripe-Version") or API_VERSION,
+        }
         if url.path.startswith("/_emulator/"):
-            status, payload = handle_control(emulator, method, url.path, body, parse_form(url.query))
+            status, payload = handle_control(
+                emulator, method, url.path, body, parse_form(url.query)
+            )
             return self._send(status, payload, headers)
         try:
             self._authenticate()
             params = parse_form(url.query)
             if method == "POST":
                 params.update(parse_form(body))
-            status, payload = emulator.dispatch(method, url.path, params, request_id,
-                                                self.headers.get("Idempotency-Key"), headers)
+            status, payload = emulator.dispatch(
+                method, url.path, params, request_id, self.headers.get("Idempotency-Key"), headers
+            )
         except StripeError as exc:
             status, payload = exc.status, exc.to_dict()
         self._send(status, payload, headers)
@@ -81,10 +88,14 @@ class _Handler(BaseHTTPRequestHandler):
             except (ValueError, UnicodeDecodeError):
                 key = ""
         if not key:
-            raise auth_error("You did not provide an API key. You need to provide your API key in the "
-                             "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').")
+            raise auth_error(
+                "You did not provide an API key. You need to provide your API key in the "
+                "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
+            )
         if not key.startswith("sk_test_"):
-            raise auth_error(f"Invalid API Key provided: {key[:8]}{'*' * max(0, len(key) - 12)}{key[-4:]}")
+            raise auth_error(
+                f"Invalid API Key provided: {key[:8]}{'*' * max(0, len(key) - 12)}{key[-4:]}"
+            )
 
     def _send(self, status, payload, headers):
         data = json.dumps(payload, indent=2).encode()
@@ -110,8 +121,17 @@ class EmulatorServer:
 
     api_key = "sk_test_emulator"
 
-    def __init__(self, port=12111, host="127.0.0.1", state_file=None, webhook_retry_base=5.0,
-                 webhook_max_attempts=5, webhook_timeout=10.0, settings=None, save_interval=0.2):
+    def __init__(
+        self,
+        port=12111,
+        host="127.0.0.1",
+        state_file=None,
+        webhook_retry_base=5.0,
+        webhook_max_attempts=5,
+        webhook_timeout=10.0,
+        settings=None,
+        save_interval=0.2,
+    ):
         self.host, self.port = host, port
         self.state_file = state_file
         self.save_interval = save_interval
@@ -141,7 +161,9 @@ class EmulatorServer:
         self._httpd.daemon_threads = True
         self._httpd.emulator = self
         self.port = self._httpd.server_address[1]
-        threading.Thread(target=self._httpd.serve_forever, daemon=True, name="stripe-emulator-http").start()
+        threading.Thread(
+            target=self._httpd.serve_forever, daemon=True, name="stripe-emulator-http"
+        ).start()
         threading.Thread(target=self._saver, daemon=True, name="stripe-emulator-saver").start()
         return self
 
@@ -187,6 +209,7 @@ class EmulatorServer:
     def add_webhook_endpoint(self, url, secret=None, enabled_events=("*",)):
         """Register (or update, matched by URL) a webhook endpoint; returns its secret."""
         from .resources.webhook_endpoints import upsert_endpoint
+
         with self.state.lock:
             return upsert_endpoint(self.state, url, secret, list(enabled_events))
 
@@ -217,7 +240,9 @@ class EmulatorServer:
         ``status`` 409/429/5xx instead of the work, ``delay`` seconds first (a hang past the
         client's timeout), or with ``after=True`` do the work, then wait ``delay`` and/or answer
         ``status`` (the response is lost). Returns the fault (a live dict: ``fired`` counts hits)."""
-        fault = fault_spec(path, method=method, status=status, delay=delay, count=count, after=after)
+        fault = fault_spec(
+            path, method=method, status=status, delay=delay, count=count, after=after
+        )
         with self.state.lock:
             self.state.faults.append(fault)
         return fault
@@ -275,8 +300,11 @@ class EmulatorServer:
     def _execute(self, method, path, params, request_id, idempotency_key, headers):
         handler, path_params = match(method, path)
         if handler is None:
-            raise StripeError(404, f"Unrecognized request URL ({method}: {path}). Please see "
-                                   "https://stripe.com/docs or we can help at https://support.stripe.com/.")
+            raise StripeError(
+                404,
+                f"Unrecognized request URL ({method}: {path}). Please see "
+                "https://stripe.com/docs or we can help at https://support.stripe.com/.",
+            )
         state = self.state
         with state.lock:
             key = idempotency_key if method == "POST" else None
@@ -284,15 +312,25 @@ class EmulatorServer:
                 headers["Idempotency-Key"] = key
                 stored = state.idempotency.get(key)
                 if stored is not None:
-                    if stored["method"] != method or stored["path"] != path or stored["params"] != params:
-                        raise StripeError(400, "Keys for idempotent requests can only be used with the same "
-                                               f"parameters they were first used with. Try using a key other "
-                                               f"than '{key}' if you meant to execute a different request.",
-                                          type="idempotency_error")
+                    if (
+                        stored["method"] != method
+                        or stored["path"] != path
+                        or stored["params"] != params
+                    ):
+                        raise StripeError(
+                            400,
+                            "Keys for idempotent requests can only be used with the same "
+                            f"parameters they were first used with. Try using a key other "
+                            f"than '{key}' if you meant to execute a different request.",
+                            type="idempotency_error",
+                        )
                     headers["Idempotent-Replayed"] = "true"
                     headers["Original-Request"] = stored["request_id"]
                     return stored["status"], stored["body"]
-            state.current_request = {"id": request_id if method != "GET" else None, "idempotency_key": key}
+            state.current_request = {
+                "id": request_id if method != "GET" else None,
+                "idempotency_key": key,
+            }
             try:
                 ctx = Ctx(state, method, path, params)
                 status, body = 200, handler(ctx, **path_params)
@@ -305,7 +343,13 @@ class EmulatorServer:
             finally:
                 state.current_request = None
             if key and status in _IDEMPOTENT_STATUSES:
-                state.idempotency[key] = {"method": method, "path": path, "params": params, "status": status,
-                                          "body": body, "request_id": request_id}
+                state.idempotency[key] = {
+                    "method": method,
+                    "path": path,
+                    "params": params,
+                    "status": status,
+                    "body": body,
+                    "request_id": request_id,
+                }
                 state.dirty = True
         return status, body

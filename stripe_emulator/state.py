@@ -1,4 +1,5 @@
 """In-memory store of every Stripe object, guarded by one global lock."""
+
 from __future__ import annotations
 
 import copy
@@ -16,17 +17,37 @@ API_VERSION = "2026-05-27.dahlia"
 
 # id prefix -> object type, so a bare id can be resolved for expand[] and lookups.
 PREFIXES = {
-    "acct": "account", "cus": "customer", "pm": "payment_method", "seti": "setup_intent",
-    "pi": "payment_intent", "prod": "product", "price": "price", "promo": "promotion_code",
-    "sub": "subscription", "si": "subscription_item", "in": "invoice", "ii": "invoiceitem",
-    "inpay": "invoice_payment", "ch": "charge", "re": "refund", "cn": "credit_note",
-    "evt": "event", "we": "webhook_endpoint", "clock": "test_helpers.test_clock",
-    "mtr": "billing.meter", "txn": "balance_transaction", "cbtxn": "customer_balance_transaction",
+    "acct": "account",
+    "cus": "customer",
+    "pm": "payment_method",
+    "seti": "setup_intent",
+    "pi": "payment_intent",
+    "prod": "product",
+    "price": "price",
+    "promo": "promotion_code",
+    "sub": "subscription",
+    "si": "subscription_item",
+    "in": "invoice",
+    "ii": "invoiceitem",
+    "inpay": "invoice_payment",
+    "ch": "charge",
+    "re": "refund",
+    "cn": "credit_note",
+    "evt": "event",
+    "we": "webhook_endpoint",
+    "clock": "test_helpers.test_clock",
+    "mtr": "billing.meter",
+    "txn": "balance_transaction",
+    "cbtxn": "customer_balance_transaction",
     "di": "discount",
 }
 # Human names used in "No such ..." messages.
-KIND_NAMES = {"test_helpers.test_clock": "test clock", "billing.meter": "billing meter",
-              "invoiceitem": "invoice item", "customer_balance_transaction": "customer balance transaction"}
+KIND_NAMES = {
+    "test_helpers.test_clock": "test clock",
+    "billing.meter": "billing meter",
+    "invoiceitem": "invoice item",
+    "customer_balance_transaction": "customer balance transaction",
+}
 
 DEFAULT_SETTINGS = {
     # Off by default: the product runs its own dunning through POST /v1/invoices/:id/pay.
@@ -99,8 +120,11 @@ class State:
         """Stored object or a Stripe 404 (deleted objects count as missing)."""
         obj = self.find(obj_id, obj_type)
         if obj is None or obj.get("_deleted"):
-            raise not_found(KIND_NAMES.get(obj_type, obj_type.split(".")[-1].replace("_", " ")),
-                            obj_id, param=param)
+            raise not_found(
+                KIND_NAMES.get(obj_type, obj_type.split(".")[-1].replace("_", " ")),
+                obj_id,
+                param=param,
+            )
         return obj
 
     def all(self, obj_type, newest_first=True):
@@ -140,9 +164,14 @@ class State:
     # ---- persistence ---------------------------------------------------------------------
     def dump(self):
         """JSON-able snapshot of everything worth keeping across restarts."""
-        return {"version": 1, "tables": self.tables, "idempotency": self.idempotency,
-                "settings": self.settings, "meter_events": self.meter_events,
-                "account": self.account}
+        return {
+            "version": 1,
+            "tables": self.tables,
+            "idempotency": self.idempotency,
+            "settings": self.settings,
+            "meter_events": self.meter_events,
+            "account": self.account,
+        }
 
     def load(self, data):
         """Replace the state with a snapshot from ``dump``."""

@@ -1,4 +1,5 @@
 """Signed webhook delivery with retries, one ordered worker per endpoint."""
+
 from __future__ import annotations
 
 import heapq
@@ -48,9 +49,17 @@ class Dispatcher:
                 worker = self._workers.get(endpoint["id"])
                 if worker is None:
                     worker = self._workers[endpoint["id"]] = _Worker(self)
-                worker.push({"event": event["id"], "type": event["type"], "endpoint": endpoint["id"],
-                             "url": endpoint["url"], "secret": endpoint["_secret"], "body": body,
-                             "attempt": 1})
+                worker.push(
+                    {
+                        "event": event["id"],
+                        "type": event["type"],
+                        "endpoint": endpoint["id"],
+                        "url": endpoint["url"],
+                        "secret": endpoint["_secret"],
+                        "body": body,
+                        "attempt": 1,
+                    }
+                )
             self.cond.notify_all()
 
     def wait_first_attempts(self, event_ids, timeout=30.0):
@@ -98,9 +107,16 @@ class Dispatcher:
 
     def _deliver(self, job):
         timestamp = int(time.time())
-        request = urllib.request.Request(job["url"], data=job["body"].encode(), method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-            "Stripe-Signature": sign(job["body"], job["secret"], timestamp)})
+        request = urllib.request.Request(
+            job["url"],
+            data=job["body"].encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                "Stripe-Signature": sign(job["body"], job["secret"], timestamp),
+            },
+        )
         status, error = None, None
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
@@ -114,9 +130,19 @@ class Dispatcher:
         if not ok and job["attempt"] < self.max_attempts:
             retry_at = now + self.retry_base * 2 ** (job["attempt"] - 1)
         with self.cond:
-            self.log.append({"event": job["event"], "type": job["type"], "endpoint": job["endpoint"],
-                             "url": job["url"], "attempt": job["attempt"], "status": status,
-                             "error": error, "time": now, "next_retry_at": retry_at})
+            self.log.append(
+                {
+                    "event": job["event"],
+                    "type": job["type"],
+                    "endpoint": job["endpoint"],
+                    "url": job["url"],
+                    "attempt": job["attempt"],
+                    "status": status,
+                    "error": error,
+                    "time": now,
+                    "next_retry_at": retry_at,
+                }
+            )
             if job["attempt"] == 1 and job["event"] in self._pending_first:
                 self._pending_first[job["event"]] -= 1
                 if self._pending_first[job["event"]] <= 0:
@@ -163,6 +189,9 @@ class _Worker:
             retry_at = self.dispatcher._deliver(job)
             with self.dispatcher.cond:
                 if retry_at is not None:
-                    heapq.heappush(self.retries, (retry_at, next(self._seq), {**job, "attempt": job["attempt"] + 1}))
+                    heapq.heappush(
+                        self.retries,
+                        (retry_at, next(self._seq), {**job, "attempt": job["attempt"] + 1}),
+                    )
                 self.active = False
                 self.dispatcher.cond.notify_all()

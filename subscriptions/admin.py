@@ -36,38 +36,101 @@ def run_each(modeladmin, request, items, label: str, call) -> None:
         modeladmin.message_user(request, f"{label}: {done} done.", messages.SUCCESS)
 
 
-def _action_page(modeladmin, request, queryset, *, form, action: str, title: str, intro: str, submit: str):
+def _action_page(
+    modeladmin, request, queryset, *, form, action: str, title: str, intro: str, submit: str
+):
     """The intermediate page of an action that needs input; posting it runs the action again with `apply`."""
-    return TemplateResponse(request, "subscriptions/admin/action_form.html", {
-        **modeladmin.admin_site.each_context(request), "title": title, "intro": intro, "form": form,
-        "queryset": queryset, "action": action, "submit": submit, "opts": modeladmin.model._meta,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
+    return TemplateResponse(
+        request,
+        "subscriptions/admin/action_form.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "form": form,
+            "queryset": queryset,
+            "action": action,
+            "submit": submit,
+            "opts": modeladmin.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
 
 
 # --- plans --------------------------------------------------------------------------------------
 
+
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "monthly", "yearly", "currency", "hard", "overage", "is_public", "is_active",
-                    "stripe_status"]
+    list_display = [
+        "code",
+        "name",
+        "monthly",
+        "yearly",
+        "currency",
+        "hard",
+        "overage",
+        "is_public",
+        "is_active",
+        "stripe_status",
+    ]
     list_filter = ["is_public", "is_active"]
     search_fields = ["code", "name"]
-    readonly_fields = ["stripe_product_id", "stripe_price_id", "stripe_price_id_yearly", "stripe_overage_price_id",
-                       "stripe_overage_price_id_yearly", "created", "updated"]
+    readonly_fields = [
+        "stripe_product_id",
+        "stripe_price_id",
+        "stripe_price_id_yearly",
+        "stripe_overage_price_id",
+        "stripe_overage_price_id_yearly",
+        "created",
+        "updated",
+    ]
     fieldsets = [
-        (None, {"fields": ["code", "name", "description", "currency", "price_monthly", "price_yearly", "features",
-                           "is_public", "is_active"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "code",
+                    "name",
+                    "description",
+                    "currency",
+                    "price_monthly",
+                    "price_yearly",
+                    "features",
+                    "is_public",
+                    "is_active",
+                ]
+            },
+        ),
         ("Limits and usage policy", {"fields": ["limits", "hard_limits", "alert_thresholds"]}),
-        ("Metered overage (billed above the limit; run “Sync selected plans to Stripe” after a change)",
-         {"fields": ["overage_resource", "overage_unit_amount", "overage_block_size"]}),
-        ("Stripe", {"fields": ["stripe_product_id", "stripe_price_id", "stripe_price_id_yearly",
-                               "stripe_overage_price_id", "stripe_overage_price_id_yearly", "created", "updated"]}),
+        (
+            "Metered overage (billed above the limit; run “Sync selected plans to Stripe” after a change)",
+            {"fields": ["overage_resource", "overage_unit_amount", "overage_block_size"]},
+        ),
+        (
+            "Stripe",
+            {
+                "fields": [
+                    "stripe_product_id",
+                    "stripe_price_id",
+                    "stripe_price_id_yearly",
+                    "stripe_overage_price_id",
+                    "stripe_overage_price_id_yearly",
+                    "created",
+                    "updated",
+                ]
+            },
+        ),
     ]
     actions = ["sync_to_stripe"]
 
     def save_model(self, request, obj, form, change):
         # Prices and limits change what tenants pay: through the services, which write the audit row.
-        data = {field: form.cleaned_data[field] for field in plan_edits.EDITABLE_FIELDS if field in form.cleaned_data}
+        data = {
+            field: form.cleaned_data[field]
+            for field in plan_edits.EDITABLE_FIELDS
+            if field in form.cleaned_data
+        }
         if change:
             saved, _diff = plan_edits.plan_update(plan=obj, changes=data, actor=request.user.email)
         else:
@@ -83,8 +146,10 @@ class PlanAdmin(admin.ModelAdmin):
     def overage(self, plan):
         if not plan.has_overage:
             return "—"
-        return (f"{money_format(plan.overage_unit_amount, plan.currency, translation.get_language())} per "
-                f"{plan.overage_block_size:,} {plan.overage_resource} above {plan.overage_limit:,}")
+        return (
+            f"{money_format(plan.overage_unit_amount, plan.currency, translation.get_language())} per "
+            f"{plan.overage_block_size:,} {plan.overage_resource} above {plan.overage_limit:,}"
+        )
 
     @admin.display(description="Monthly")
     def monthly(self, plan):
@@ -96,10 +161,18 @@ class PlanAdmin(admin.ModelAdmin):
 
     @admin.display(description="Stripe")
     def stripe_status(self, plan):
-        wanted = [("product", plan.stripe_product_id), ("monthly price", plan.stripe_price_id),
-                  ("yearly price", plan.stripe_price_id_yearly)]
+        wanted = [
+            ("product", plan.stripe_product_id),
+            ("monthly price", plan.stripe_price_id),
+            ("yearly price", plan.stripe_price_id_yearly),
+        ]
         if plan.has_overage:
-            wanted += [("overage prices", plan.stripe_overage_price_id and plan.stripe_overage_price_id_yearly)]
+            wanted += [
+                (
+                    "overage prices",
+                    plan.stripe_overage_price_id and plan.stripe_overage_price_id_yearly,
+                )
+            ]
         missing = [name for name, value in wanted if not value]
         return "synced" if not missing else "not synced (no " + ", ".join(missing) + ")"
 
@@ -107,19 +180,29 @@ class PlanAdmin(admin.ModelAdmin):
     def sync_to_stripe(self, request, queryset):
         def sync(plan):
             changes = catalog.plan_sync_to_stripe(plan=plan, actor=request.user.email)
-            self.message_user(request, f"{plan.code}: " + ("; ".join(changes) if changes else "up to date"))
+            self.message_user(
+                request, f"{plan.code}: " + ("; ".join(changes) if changes else "up to date")
+            )
 
         run_each(self, request, queryset, "Plans synced to Stripe", sync)
 
 
 # --- subscriptions per tenant -------------------------------------------------------------------
 
+
 class ChangePlanForm(forms.Form):
-    plan = forms.ModelChoiceField(queryset=Plan.objects.filter(is_active=True), to_field_name="code")
+    plan = forms.ModelChoiceField(
+        queryset=Plan.objects.filter(is_active=True), to_field_name="code"
+    )
     billing_cycle = forms.ChoiceField(choices=BillingCycle.choices)
-    when = forms.ChoiceField(required=False, choices=[
-        ("", "Upgrade now with proration, downgrade at period end"), ("now", "Now, with proration"),
-        ("period_end", "At period end")])
+    when = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Upgrade now with proration, downgrade at period end"),
+            ("now", "Now, with proration"),
+            ("period_end", "At period end"),
+        ],
+    )
 
 
 class AdvanceClockForm(forms.Form):
@@ -139,23 +222,40 @@ def advance_test_clock(modeladmin, request, queryset):
     ready and its webhooks are processed (the service `manage.py advance_clock` uses)."""
     # Moving a clock bills the tenant: the same permission as the other subscription actions.
     if not request.user.has_perm("subscriptions.change_billingaccount"):
-        modeladmin.message_user(request, "Advancing a test clock needs the permission to change billing accounts.",
-                                messages.ERROR)
+        modeladmin.message_user(
+            request,
+            "Advancing a test clock needs the permission to change billing accounts.",
+            messages.ERROR,
+        )
         return None
     form = AdvanceClockForm(request.POST if "apply" in request.POST else None)
     if not form.is_valid():
-        return _action_page(modeladmin, request, queryset, form=form, action="advance_test_clock",
-                            title="Advance test clock", submit="Advance",
-                            intro="Move these tenants' Stripe test clocks forward. Renewals, trial ends and "
-                                  "payment retries of the skipped time happen now; the page returns when "
-                                  "the clocks are ready and their webhooks processed.")
+        return _action_page(
+            modeladmin,
+            request,
+            queryset,
+            form=form,
+            action="advance_test_clock",
+            title="Advance test clock",
+            submit="Advance",
+            intro="Move these tenants' Stripe test clocks forward. Renewals, trial ends and "
+            "payment retries of the skipped time happen now; the page returns when "
+            "the clocks are ready and their webhooks processed.",
+        )
     tenants = [obj.tenant if isinstance(obj, BillingAccount) else obj for obj in queryset]
 
     def advance(tenant):
-        account = clocks.test_clock_advance(tenant=tenant, days=form.cleaned_data["days"],
-                                               seconds=form.cleaned_data["hours"] * 3600, actor=request.user.email)
-        modeladmin.message_user(request, f"{tenant.slug}: clock at {account.clock_time:%Y-%m-%d %H:%M} UTC, "
-                                         f"subscription {account.status or 'none'}")
+        account = clocks.test_clock_advance(
+            tenant=tenant,
+            days=form.cleaned_data["days"],
+            seconds=form.cleaned_data["hours"] * 3600,
+            actor=request.user.email,
+        )
+        modeladmin.message_user(
+            request,
+            f"{tenant.slug}: clock at {account.clock_time:%Y-%m-%d %H:%M} UTC, "
+            f"subscription {account.status or 'none'}",
+        )
 
     run_each(modeladmin, request, tenants, "Test clocks advanced", advance)
     return None
@@ -165,17 +265,48 @@ def advance_test_clock(modeladmin, request, queryset):
 class BillingAccountAdmin(admin.ModelAdmin):
     """One row per tenant: its Stripe customer and subscription as last read from Stripe."""
 
-    list_display = ["tenant", "status", "plan", "billing_cycle", "cancel_at_period_end", "current_period_end",
-                    "trial_end", "clock_time", "stripe_customer_id"]
+    list_display = [
+        "tenant",
+        "status",
+        "plan",
+        "billing_cycle",
+        "cancel_at_period_end",
+        "current_period_end",
+        "trial_end",
+        "clock_time",
+        "stripe_customer_id",
+    ]
     list_filter = ["status", "plan", "billing_cycle", "cancel_at_period_end"]
     search_fields = ["tenant__slug", "tenant__name", "stripe_customer_id", "subscription_id"]
     list_select_related = ["tenant", "plan"]
-    readonly_fields = ["tenant", "stripe_customer_id", "test_clock_id", "clock_time", "subscription_id", "status",
-                       "plan", "billing_cycle", "cancel_at_period_end", "trial_end", "current_period_start",
-                       "current_period_end", "latest_invoice_id", "past_due_since", "previous_plan",
-                       "previous_plan_until", "updated", "mirrored_subscriptions"]
-    actions = ["cancel_at_period_end_action", "resume", "cancel_now", "change_plan", advance_test_clock,
-               "resync"]
+    readonly_fields = [
+        "tenant",
+        "stripe_customer_id",
+        "test_clock_id",
+        "clock_time",
+        "subscription_id",
+        "status",
+        "plan",
+        "billing_cycle",
+        "cancel_at_period_end",
+        "trial_end",
+        "current_period_start",
+        "current_period_end",
+        "latest_invoice_id",
+        "past_due_since",
+        "previous_plan",
+        "previous_plan_until",
+        "updated",
+        "mirrored_subscriptions",
+    ]
+    actions = [
+        "cancel_at_period_end_action",
+        "resume",
+        "cancel_now",
+        "change_plan",
+        advance_test_clock,
+        "resync",
+    ]
 
     def has_add_permission(self, request):
         return False  # created with the tenant's Stripe customer
@@ -193,43 +324,87 @@ class BillingAccountAdmin(admin.ModelAdmin):
 
         if not account.stripe_customer_id:
             return "-"
-        rows = Subscription.objects.filter(customer__id=account.stripe_customer_id).order_by("-created")
+        rows = Subscription.objects.filter(customer__id=account.stripe_customer_id).order_by(
+            "-created"
+        )
         return format_html_join(mark_safe("<br>"), "{} {}", ((s.id, s.status) for s in rows)) or "-"
 
     def _each(self, request, queryset, label, call):
-        run_each(self, request, [account.tenant for account in queryset.select_related("tenant")], label, call)
+        run_each(
+            self,
+            request,
+            [account.tenant for account in queryset.select_related("tenant")],
+            label,
+            call,
+        )
 
     @admin.action(description="Cancel at period end", permissions=["change"])
     def cancel_at_period_end_action(self, request, queryset):
-        self._each(request, queryset, "Set to cancel at period end", lambda tenant: (
-            sub_services.subscription_set_cancel_at_period_end(tenant=tenant, cancel=True, actor=request.user.email)))
+        self._each(
+            request,
+            queryset,
+            "Set to cancel at period end",
+            lambda tenant: sub_services.subscription_set_cancel_at_period_end(
+                tenant=tenant, cancel=True, actor=request.user.email
+            ),
+        )
 
     @admin.action(description="Resume (undo cancel at period end)", permissions=["change"])
     def resume(self, request, queryset):
-        self._each(request, queryset, "Resumed", lambda tenant: (
-            sub_services.subscription_set_cancel_at_period_end(tenant=tenant, cancel=False, actor=request.user.email)))
+        self._each(
+            request,
+            queryset,
+            "Resumed",
+            lambda tenant: sub_services.subscription_set_cancel_at_period_end(
+                tenant=tenant, cancel=False, actor=request.user.email
+            ),
+        )
 
     @admin.action(description="Cancel now", permissions=["change"])
     def cancel_now(self, request, queryset):
-        self._each(request, queryset, "Canceled", lambda tenant: (
-            sub_services.subscription_cancel_now(tenant=tenant, actor=request.user.email)))
+        self._each(
+            request,
+            queryset,
+            "Canceled",
+            lambda tenant: sub_services.subscription_cancel_now(
+                tenant=tenant, actor=request.user.email
+            ),
+        )
 
     @admin.action(description="Change plan…", permissions=["change"])
     def change_plan(self, request, queryset):
         form = ChangePlanForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
-            return _action_page(self, request, queryset, form=form, action="change_plan", title="Change plan",
-                                submit="Change plan",
-                                intro="New plan and billing cycle of these tenants' subscriptions.")
+            return _action_page(
+                self,
+                request,
+                queryset,
+                form=form,
+                action="change_plan",
+                title="Change plan",
+                submit="Change plan",
+                intro="New plan and billing cycle of these tenants' subscriptions.",
+            )
         data = form.cleaned_data
-        self._each(request, queryset, "Plan changed", lambda tenant: sub_services.subscription_change_plan(
-            tenant=tenant, plan_id=data["plan"].code, billing_cycle=data["billing_cycle"], when=data["when"] or None,
-            actor=request.user.email))
+        self._each(
+            request,
+            queryset,
+            "Plan changed",
+            lambda tenant: sub_services.subscription_change_plan(
+                tenant=tenant,
+                plan_id=data["plan"].code,
+                billing_cycle=data["billing_cycle"],
+                when=data["when"] or None,
+                actor=request.user.email,
+            ),
+        )
         return None
 
     @admin.action(description="Pull from Stripe (resync)", permissions=["change"])
     def resync(self, request, queryset):
-        self._each(request, queryset, "Pulled from Stripe", lambda tenant: tenant_resync(tenant=tenant))
+        self._each(
+            request, queryset, "Pulled from Stripe", lambda tenant: tenant_resync(tenant=tenant)
+        )
 
 
 @admin.register(WebhookEvent)
@@ -239,8 +414,18 @@ class WebhookEventAdmin(admin.ModelAdmin):
     list_display = ["received", "event_id", "type", "tenant", "status", "attempts", "processed_at"]
     list_filter = ["status", "type"]
     search_fields = ["event_id", "type", "tenant__slug"]
-    readonly_fields = ["event_id", "type", "tenant", "status", "error", "attempts", "payload", "stripe_created",
-                       "received", "processed_at"]
+    readonly_fields = [
+        "event_id",
+        "type",
+        "tenant",
+        "status",
+        "error",
+        "attempts",
+        "payload",
+        "stripe_created",
+        "received",
+        "processed_at",
+    ]
 
     def has_add_permission(self, request):
         return False

@@ -14,28 +14,54 @@ from billing_project.timestamps import from_ts
 from subscriptions.models import BillingAccount
 from subscriptions.services.common import mirror
 
-TEST_CLOCK_EVENTS = ("test_helpers.test_clock.created", "test_helpers.test_clock.advancing",
-                     "test_helpers.test_clock.ready", "test_helpers.test_clock.internal_failure")
-SUBSCRIPTION_EVENTS = ("customer.subscription.created", "customer.subscription.updated",
-                       "customer.subscription.deleted", "customer.subscription.trial_will_end",
-                       "customer.subscription.paused", "customer.subscription.resumed",
-                       "customer.subscription.pending_update_applied", "customer.subscription.pending_update_expired")
-PAYMENT_METHOD_EVENTS = ("payment_method.attached", "payment_method.updated", "payment_method.automatically_updated")
-CUSTOMER_EVENTS = ("customer.created", "customer.updated", "customer.deleted", "customer.discount.created",
-                   "customer.discount.updated", "customer.discount.deleted")
+TEST_CLOCK_EVENTS = (
+    "test_helpers.test_clock.created",
+    "test_helpers.test_clock.advancing",
+    "test_helpers.test_clock.ready",
+    "test_helpers.test_clock.internal_failure",
+)
+SUBSCRIPTION_EVENTS = (
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "customer.subscription.trial_will_end",
+    "customer.subscription.paused",
+    "customer.subscription.resumed",
+    "customer.subscription.pending_update_applied",
+    "customer.subscription.pending_update_expired",
+)
+PAYMENT_METHOD_EVENTS = (
+    "payment_method.attached",
+    "payment_method.updated",
+    "payment_method.automatically_updated",
+)
+CUSTOMER_EVENTS = (
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "customer.discount.created",
+    "customer.discount.updated",
+    "customer.discount.deleted",
+)
 
 
-def _emit(tenant, kind: str, object_id: str, dedup_key: str | None = None, data: dict | None = None) -> None:
+def _emit(
+    tenant, kind: str, object_id: str, dedup_key: str | None = None, data: dict | None = None
+) -> None:
     from notifications.events import billing_event_emit
 
-    billing_event_emit(tenant=tenant, kind=kind, object_id=object_id, dedup_key=dedup_key, data=data or {})
+    billing_event_emit(
+        tenant=tenant, kind=kind, object_id=object_id, dedup_key=dedup_key, data=data or {}
+    )
 
 
 @stripe_webhook(*TEST_CLOCK_EVENTS)
 def test_clock_moved(event: StripeEvent) -> None:
     """The tenant's 'now' follows its test clock."""
     clock = event.payload_object
-    BillingAccount.objects.filter(test_clock_id=clock["id"]).update(clock_time=from_ts(clock.get("frozen_time")))
+    BillingAccount.objects.filter(test_clock_id=clock["id"]).update(
+        clock_time=from_ts(clock.get("frozen_time"))
+    )
 
 
 @stripe_webhook(*SUBSCRIPTION_EVENTS)
@@ -50,14 +76,26 @@ def subscription_changed(event: StripeEvent) -> None:
     if event.type == "customer.subscription.updated":
         subscription_metered_item_sync(tenant=tenant, actor="stripe webhook")
     if event.type == "customer.subscription.trial_will_end":
-        _emit(tenant, "trial_ending", obj["id"], f"trial_ending:{obj['id']}:{obj.get('trial_end')}",
-              {"trial_end": obj.get("trial_end")})
+        _emit(
+            tenant,
+            "trial_ending",
+            obj["id"],
+            f"trial_ending:{obj['id']}:{obj.get('trial_end')}",
+            {"trial_end": obj.get("trial_end")},
+        )
     elif event.type == "customer.subscription.deleted":
         _emit(tenant, "subscription_canceled", obj["id"])
-    elif event.type == "customer.subscription.updated" and obj.get("cancel_at_period_end") and \
-            "cancel_at_period_end" in event.previous_attributes:
-        _emit(tenant, "subscription_cancel_scheduled", obj["id"],
-              f"subscription_cancel_scheduled:{obj['id']}:{obj.get('cancel_at') or ''}")
+    elif (
+        event.type == "customer.subscription.updated"
+        and obj.get("cancel_at_period_end")
+        and "cancel_at_period_end" in event.previous_attributes
+    ):
+        _emit(
+            tenant,
+            "subscription_cancel_scheduled",
+            obj["id"],
+            f"subscription_cancel_scheduled:{obj['id']}:{obj.get('cancel_at') or ''}",
+        )
 
 
 @stripe_webhook(*PAYMENT_METHOD_EVENTS, fresh=True)
@@ -73,6 +111,9 @@ def payment_method_detached(event: StripeEvent) -> None:
 @stripe_webhook(*CUSTOMER_EVENTS, fresh=True)
 def customer_changed(event: StripeEvent) -> None:
     # A discount event's object is the discount: its customer is read once more.
-    customer = event.object if event.object.get("object") == "customer" else \
-        customer_retrieve(event.account.stripe_customer_id)
+    customer = (
+        event.object
+        if event.object.get("object") == "customer"
+        else customer_retrieve(event.account.stripe_customer_id)
+    )
     mirror("Customer", customer, tenant=event.tenant)

@@ -27,23 +27,42 @@ def subscription_metrics_compute() -> dict[str, dict[tuple[str, ...], Decimal | 
     """Subscriptions by Stripe status and plan code, and MRR per currency in major units (monthly price,
     or yearly price / 12, of every active or past_due subscription). Every currency of the catalog is
     reported, at 0 when nothing pays in it, so the MRR series exists from the first refresh."""
-    rows = (BillingAccount.objects.exclude(subscription_id="").exclude(status="")
-            .values("status", "billing_cycle", "plan__code", "plan__currency", "plan__price_monthly",
-                    "plan__price_yearly")
-            .annotate(n=Count("id")).order_by())
+    rows = (
+        BillingAccount.objects.exclude(subscription_id="")
+        .exclude(status="")
+        .values(
+            "status",
+            "billing_cycle",
+            "plan__code",
+            "plan__currency",
+            "plan__price_monthly",
+            "plan__price_yearly",
+        )
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     subscriptions: dict[tuple[str, ...], int] = defaultdict(int)
-    mrr_minor: dict[str, Decimal] = {currency: Decimal(0)
-                                     for currency in Plan.objects.values_list("currency", flat=True).distinct()}
+    mrr_minor: dict[str, Decimal] = {
+        currency: Decimal(0)
+        for currency in Plan.objects.values_list("currency", flat=True).distinct()
+    }
     for row in rows:
         subscriptions[(row["status"], row["plan__code"] or NO_PLAN)] += row["n"]
         if row["status"] in MRR_STATUSES and row["plan__code"]:
-            monthly = (Decimal(row["plan__price_yearly"]) / 12 if row["billing_cycle"] == BillingCycle.YEARLY
-                       else Decimal(row["plan__price_monthly"]))
+            monthly = (
+                Decimal(row["plan__price_yearly"]) / 12
+                if row["billing_cycle"] == BillingCycle.YEARLY
+                else Decimal(row["plan__price_monthly"])
+            )
             currency = row["plan__currency"]
             mrr_minor[currency] = mrr_minor.get(currency, Decimal(0)) + monthly * row["n"]
     # Rounded half-up to the minor unit once, on the sum (yearly / 12 has fractions of a cent).
-    mrr = {(currency,): Decimal(to_major(int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)), currency))
-           for currency, amount in mrr_minor.items()}
+    mrr = {
+        (currency,): Decimal(
+            to_major(int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)), currency)
+        )
+        for currency, amount in mrr_minor.items()
+    }
     return {SUBSCRIPTIONS: dict(subscriptions), MRR: mrr}
 
 

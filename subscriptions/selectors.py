@@ -22,7 +22,9 @@ PLANS_CACHE_SECONDS = 300
 
 
 def _plans_public() -> list[Plan]:
-    return list(Plan.objects.filter(is_public=True, is_active=True).order_by("price_monthly", "code"))
+    return list(
+        Plan.objects.filter(is_public=True, is_active=True).order_by("price_monthly", "code")
+    )
 
 
 def plan_list_public() -> list[Plan]:
@@ -70,7 +72,9 @@ class Entitlements:
 
 
 def billing_account_get(*, tenant) -> BillingAccount | None:
-    return BillingAccount.objects.select_related("plan", "previous_plan").filter(tenant=tenant).first()
+    return (
+        BillingAccount.objects.select_related("plan", "previous_plan").filter(tenant=tenant).first()
+    )
 
 
 def subscription_get_current(*, tenant) -> BillingAccount | None:
@@ -91,15 +95,27 @@ def tenant_now(tenant=None, *, account: BillingAccount | None = None) -> datetim
 
 def free_plan() -> Plan:
     plan = Plan.objects.filter(code=settings.SUBSCRIPTION_FREE_PLAN).first()
-    return plan if plan is not None else Plan(code=settings.SUBSCRIPTION_FREE_PLAN, name="Free",
-                                              price_monthly=0, price_yearly=0, limits={})
+    return (
+        plan
+        if plan is not None
+        else Plan(
+            code=settings.SUBSCRIPTION_FREE_PLAN,
+            name="Free",
+            price_monthly=0,
+            price_yearly=0,
+            limits={},
+        )
+    )
 
 
 def plan_paid_for(account: BillingAccount) -> Plan | None:
     """The plan the current period was paid for: after a downgrade at period end, the previous
     (bigger) plan until then -- its entitlements, and its overage price, still apply."""
-    if account.previous_plan is not None and account.previous_plan_until and \
-            tenant_now(account=account) < account.previous_plan_until:
+    if (
+        account.previous_plan is not None
+        and account.previous_plan_until
+        and tenant_now(account=account) < account.previous_plan_until
+    ):
         return account.previous_plan
     return account.plan
 
@@ -122,5 +138,10 @@ def entitlements_get(*, tenant) -> Entitlements:
                 plan, reason = account.plan, "grace_period"
     if plan is None:
         plan = free_plan()
-    return Entitlements(plan=plan, limits=dict(plan.limits or {}), status=status, reason=reason,
-                        grace_until=grace_until)
+    return Entitlements(
+        plan=plan,
+        limits=dict(plan.limits or {}),
+        status=status,
+        reason=reason,
+        grace_until=grace_until,
+    )

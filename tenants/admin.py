@@ -44,16 +44,26 @@ class TenantAdmin(admin.ModelAdmin):
         if change:
             return super().save_model(request, obj, form, change)
         try:
-            created = services.tenant_create(name=obj.name, slug=obj.slug, email=obj.email, locale=obj.locale,
-                                              actor=request.user.email)
+            created = services.tenant_create(
+                name=obj.name,
+                slug=obj.slug,
+                email=obj.email,
+                locale=obj.locale,
+                actor=request.user.email,
+            )
         except DomainError as exc:
             raise forms.ValidationError(exc.message)
         obj.pk = created.pk
         obj.schema_name = created.schema_name
         # The service created the row; copy the branding fields the form also filled.
-        Tenant.objects.filter(pk=created.pk).update(legal_name=obj.legal_name, address=obj.address, tax_id=obj.tax_id,
-                                                    brand_color=obj.brand_color, logo_url=obj.logo_url,
-                                                    status=obj.status)
+        Tenant.objects.filter(pk=created.pk).update(
+            legal_name=obj.legal_name,
+            address=obj.address,
+            tax_id=obj.tax_id,
+            brand_color=obj.brand_color,
+            logo_url=obj.logo_url,
+            status=obj.status,
+        )
         credentials_changed()  # a bulk update sends no post_save: drop cached copies of the tenant
         obj._state.adding = False
 
@@ -88,7 +98,15 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ["name", "tenant", "role", "starts_with", "created", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "tenant",
+        "role",
+        "starts_with",
+        "created",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["role"]
     search_fields = ["name", "prefix", "tenant__slug"]
     actions = ["revoke"]
@@ -99,20 +117,29 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # Staff paste the key's start as its holder sees it (`bk_<prefix>`); the stored prefix lacks `bk_`.
-        return super().get_search_results(request, queryset, search_term.strip().removeprefix("bk_"))
+        return super().get_search_results(
+            request, queryset, search_term.strip().removeprefix("bk_")
+        )
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         try:
-            created, secret = services.api_key_create(tenant=obj.tenant, name=obj.name, role=obj.role,
-                                                      created_by=request.user, actor=request.user.email)
+            created, secret = services.api_key_create(
+                tenant=obj.tenant,
+                name=obj.name,
+                role=obj.role,
+                created_by=request.user,
+                actor=request.user.email,
+            )
         except DomainError as exc:
             raise forms.ValidationError(exc.message)
         obj.pk = created.pk
         obj._state.adding = False
-        messages.warning(request, f"API key created. Copy it now, it will not be shown again: {secret}")
+        messages.warning(
+            request, f"API key created. Copy it now, it will not be shown again: {secret}"
+        )
 
     @admin.action(description="Revoke selected API keys")
     def revoke(self, request, queryset):
@@ -120,9 +147,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
             if api_key.tenant is None:
                 api_key.revoked_at = timezone.now()
                 api_key.save(update_fields=["revoked_at"])
-                services.audit_record(actor=request.user.email, action="api_key.revoke", target=api_key.prefix)
+                services.audit_record(
+                    actor=request.user.email, action="api_key.revoke", target=api_key.prefix
+                )
             else:
-                services.api_key_revoke(tenant=api_key.tenant, api_key_id=api_key.pk, actor=request.user.email)
+                services.api_key_revoke(
+                    tenant=api_key.tenant, api_key_id=api_key.pk, actor=request.user.email
+                )
         self.message_user(request, "Revoked.")
 
 

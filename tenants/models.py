@@ -133,12 +133,16 @@ class ApiKey(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Null tenant = a platform key (role "platform"), created by staff.
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys")
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(max_length=100)
     role = models.CharField(max_length=16, choices=KeyRole.choices)
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
-    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -147,7 +151,10 @@ class ApiKey(models.Model):
         ordering = ["-created"]
         constraints = [
             models.CheckConstraint(
-                condition=(models.Q(role="platform", tenant__isnull=True) | (~models.Q(role="platform") & models.Q(tenant__isnull=False))),
+                condition=(
+                    models.Q(role="platform", tenant__isnull=True)
+                    | (~models.Q(role="platform") & models.Q(tenant__isnull=False))
+                ),
                 name="api_key_platform_iff_no_tenant",
             )
         ]
@@ -169,8 +176,12 @@ class ApiKey(models.Model):
 class AuditEvent(models.Model):
     """Who did what to which tenant's billing: written by every money- or access-changing service."""
 
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    actor = models.CharField(max_length=200, help_text="user email, 'api_key:<prefix>', or 'system'")
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.CharField(
+        max_length=200, help_text="user email, 'api_key:<prefix>', or 'system'"
+    )
     action = models.CharField(max_length=100)
     target = models.CharField(max_length=200, blank=True)
     before = models.JSONField(null=True, blank=True)
@@ -190,19 +201,25 @@ class IdempotencyRecord(models.Model):
     scope = models.CharField(max_length=80, help_text="tenant id, or the platform principal")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and body")
-    status_code = models.PositiveSmallIntegerField(null=True, help_text="null while the first request runs")
+    status_code = models.PositiveSmallIntegerField(
+        null=True, help_text="null while the first request runs"
+    )
     response_body = models.JSONField(null=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")
+        ]
 
 
 class LoginAttempt(models.Model):
     """A counted login attempt while Redis is down: the login throttle's fallback (tenants.services.auth),
     so an outage of Redis is neither a 500 nor "no limit". Rows older than the window are deleted."""
 
-    bucket = models.CharField(max_length=200, help_text="the throttle bucket: per email digest or per IP")
+    bucket = models.CharField(
+        max_length=200, help_text="the throttle bucket: per email digest or per IP"
+    )
     token = models.CharField(max_length=32)
     created = models.DateTimeField(db_index=True)
 
@@ -213,5 +230,7 @@ class LoginAttempt(models.Model):
 # Choice sets shared by serializers and the OpenAPI enum names (settings.SPECTACULAR_SETTINGS).
 LOCALE_CHOICES = Tenant.Locale.choices
 API_KEY_ROLE_CHOICES = ApiKey.KeyRole.choices
-TENANT_API_KEY_ROLE_CHOICES = [choice for choice in ApiKey.KeyRole.choices if choice[0] != "platform"]
+TENANT_API_KEY_ROLE_CHOICES = [
+    choice for choice in ApiKey.KeyRole.choices if choice[0] != "platform"
+]
 TENANT_STATUS_CHOICES = Tenant.Status.choices

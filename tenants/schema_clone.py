@@ -34,9 +34,16 @@ class ClonePlan:
 
     def statements(self, schema: str) -> list[str]:
         quoted = _quote(schema)
-        return [sql.replace("{schema}", quoted) for sql in
-                ["CREATE SCHEMA {schema}"] + self.create + self.copy + self.constraints + self.indexes
-                + self.foreign_keys + self.sequences]
+        return [
+            sql.replace("{schema}", quoted)
+            for sql in ["CREATE SCHEMA {schema}"]
+            + self.create
+            + self.copy
+            + self.constraints
+            + self.indexes
+            + self.foreign_keys
+            + self.sequences
+        ]
 
 
 def _quote(name: str) -> str:
@@ -68,7 +75,9 @@ def _read_template(cursor, plan: ClonePlan, template: str) -> None:
     t = _quote(template)
     cursor.execute(
         "SELECT c.relname FROM pg_class c WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p') "
-        "ORDER BY c.relname", [template])
+        "ORDER BY c.relname",
+        [template],
+    )
     plan.tables = [row[0] for row in cursor.fetchall()]
     for table in plan.tables:
         q = _quote(table)
@@ -76,36 +85,51 @@ def _read_template(cursor, plan: ClonePlan, template: str) -> None:
         # constraints and indexes are added below under their own names.
         plan.create.append(
             f"CREATE TABLE {{schema}}.{q} (LIKE {t}.{q} INCLUDING DEFAULTS INCLUDING IDENTITY "
-            f"INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS)")
+            f"INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS)"
+        )
         plan.copy.append(f"INSERT INTO {{schema}}.{q} SELECT * FROM {t}.{q}")
     cursor.execute(
         "SELECT rel.relname, con.conname, con.contype, pg_get_constraintdef(con.oid) "
         "FROM pg_constraint con JOIN pg_class rel ON rel.oid = con.conrelid "
         "WHERE con.connamespace = %s::regnamespace AND con.contype IN ('p', 'u', 'c', 'f', 'x') "
-        "ORDER BY rel.relname, con.conname", [template])
+        "ORDER BY rel.relname, con.conname",
+        [template],
+    )
     for table, name, kind, definition in cursor.fetchall():
-        sql = (f"ALTER TABLE {{schema}}.{_quote(table)} ADD CONSTRAINT {_quote(name)} "
-               f"{_retarget(definition, template)}")
+        sql = (
+            f"ALTER TABLE {{schema}}.{_quote(table)} ADD CONSTRAINT {_quote(name)} "
+            f"{_retarget(definition, template)}"
+        )
         (plan.foreign_keys if kind == "f" else plan.constraints).append(sql)
     cursor.execute(
         "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE c.relnamespace = %s::regnamespace "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid "
         "AND con.contype IN ('p', 'u', 'x')) "
-        "ORDER BY c.relname", [template])
+        "ORDER BY c.relname",
+        [template],
+    )
     plan.indexes = [_retarget(row[0], template) for row in cursor.fetchall()]
     cursor.execute(
         "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = %s AND is_identity = 'YES' ORDER BY table_name", [template])
+        "WHERE table_schema = %s AND is_identity = 'YES' ORDER BY table_name",
+        [template],
+    )
     for table, column in cursor.fetchall():
         plan.sequences.append(
             f"SELECT setval(pg_get_serial_sequence('{{schema}}.{_quote(table)}', '{column}'), "
-            f"COALESCE(MAX({_quote(column)}), 1), MAX({_quote(column)}) IS NOT NULL) FROM {{schema}}.{_quote(table)}")
-    cursor.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = %s "
-                   "AND column_default LIKE 'nextval(%%'", [template])
+            f"COALESCE(MAX({_quote(column)}), 1), MAX({_quote(column)}) IS NOT NULL) FROM {{schema}}.{_quote(table)}"
+        )
+    cursor.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = %s "
+        "AND column_default LIKE 'nextval(%%'",
+        [template],
+    )
     if cursor.fetchone()[0]:
         # A serial (non-identity) column would point at the template's own sequence.
-        raise RuntimeError(f"schema {template} has serial columns; only identity columns can be cloned")
+        raise RuntimeError(
+            f"schema {template} has serial columns; only identity columns can be cloned"
+        )
 
 
 def plan_for(template: str) -> ClonePlan:

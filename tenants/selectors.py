@@ -24,7 +24,9 @@ def tenant_get_by_reference(*, reference: str) -> Tenant | None:
 
 
 def membership_get(*, user: User, tenant_id) -> Membership | None:
-    return Membership.objects.select_related("tenant").filter(user=user, tenant_id=tenant_id).first()
+    return (
+        Membership.objects.select_related("tenant").filter(user=user, tenant_id=tenant_id).first()
+    )
 
 
 def tenant_get_by_host(*, hostname: str) -> Tenant | None:
@@ -57,7 +59,9 @@ def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
 
 def user_default_membership(*, user: User, tenant_slug: str | None = None) -> Membership | None:
     """The membership a login lands in: the named tenant's, or the user's oldest."""
-    memberships = Membership.objects.select_related("tenant").filter(user=user, tenant__status=Tenant.Status.ACTIVE)
+    memberships = Membership.objects.select_related("tenant").filter(
+        user=user, tenant__status=Tenant.Status.ACTIVE
+    )
     if tenant_slug:
         memberships = memberships.filter(tenant__slug=tenant_slug.lower())
     return memberships.order_by("created").first()
@@ -72,8 +76,15 @@ def api_key_get_by_secret(*, secret: str) -> ApiKey | None:
     parts = secret.split("_", 2)  # the random part may itself contain "_"
     if len(parts) != 3 or not parts[1]:
         return None
-    api_key = cached(f"api_key:{api_key_hash(secret)}", keep_none=False, load=lambda: (
-        ApiKey.objects.select_related("tenant").filter(prefix=parts[1], revoked_at__isnull=True).first()))
+    api_key = cached(
+        f"api_key:{api_key_hash(secret)}",
+        keep_none=False,
+        load=lambda: (
+            ApiKey.objects.select_related("tenant")
+            .filter(prefix=parts[1], revoked_at__isnull=True)
+            .first()
+        ),
+    )
     if api_key is None:
         return None
     # Constant-time comparison of the hashes: a timing difference must not reveal a prefix match.

@@ -15,8 +15,14 @@ from rest_framework.test import APIClient
 
 DEMO_PASSWORD = "correct-horse-9"
 STRIPE_TEST_KEY = "sk_test_" + "emulator" * 4
-TEST_EMAILS = ["owner@acme.test", "admin@acme.test", "viewer@acme.test", "owner@globex.test",
-               "finance@platform.test", "support@platform.test"]
+TEST_EMAILS = [
+    "owner@acme.test",
+    "admin@acme.test",
+    "viewer@acme.test",
+    "owner@globex.test",
+    "finance@platform.test",
+    "support@platform.test",
+]
 # Client addresses start at a random point each session: login-failure counters live in Redis for
 # 15 minutes, and one session's failures must not throttle the next session's tests.
 _ip_counter = itertools.count(random.randrange(1, 2**24 - 10_000))
@@ -34,17 +40,25 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         services.tenant_template_ensure(force=True)
         acme = services.tenant_create(name="Acme Corp", slug="acme", email="billing@acme.test")
-        globex = services.tenant_create(name="Globex", slug="globex", email="billing@globex.test", locale="pt-br")
+        globex = services.tenant_create(
+            name="Globex", slug="globex", email="billing@globex.test", locale="pt-br"
+        )
         for email, tenant, role in [  # TEST_EMAILS
             ("owner@acme.test", acme, Role.OWNER),
             ("admin@acme.test", acme, Role.BILLING_ADMIN),
             ("viewer@acme.test", acme, Role.VIEWER),
             ("owner@globex.test", globex, Role.OWNER),
         ]:
-            services.membership_create(tenant=tenant, email=email, role=role, password=DEMO_PASSWORD)
-        finance = User.objects.create_user(email="finance@platform.test", password=DEMO_PASSWORD, is_staff=True)
+            services.membership_create(
+                tenant=tenant, email=email, role=role, password=DEMO_PASSWORD
+            )
+        finance = User.objects.create_user(
+            email="finance@platform.test", password=DEMO_PASSWORD, is_staff=True
+        )
         finance.groups.add(Group.objects.get(name="finance"))
-        support = User.objects.create_user(email="support@platform.test", password=DEMO_PASSWORD, is_staff=True)
+        support = User.objects.create_user(
+            email="support@platform.test", password=DEMO_PASSWORD, is_staff=True
+        )
         support.groups.add(Group.objects.get(name="support"))
     yield
 
@@ -153,8 +167,12 @@ def api_client():
 def token_for(user, tenant_slug=None) -> str:
     from tenants.services import auth_login
 
-    return auth_login(email=user.email, password=DEMO_PASSWORD, ip=f"192.0.2.{uuid.uuid4().int % 250}",
-                      tenant_slug=tenant_slug)["access_token"]
+    return auth_login(
+        email=user.email,
+        password=DEMO_PASSWORD,
+        ip=f"192.0.2.{uuid.uuid4().int % 250}",
+        tenant_slug=tenant_slug,
+    )["access_token"]
 
 
 @pytest.fixture

@@ -20,12 +20,16 @@ def test_wrong_method_is_405_in_the_error_shape(api_client):
 
 
 def test_malformed_json_is_400(api_client):
-    response = api_client.post("/api/v1/auth/login", data="{not json", content_type="application/json")
+    response = api_client.post(
+        "/api/v1/auth/login", data="{not json", content_type="application/json"
+    )
     assert_error(response, 400, "invalid_request")
 
 
 def test_non_object_body_is_400(api_client):
-    assert_error(api_client.post("/api/v1/auth/login", [1, 2], format="json"), 400, "invalid_request")
+    assert_error(
+        api_client.post("/api/v1/auth/login", [1, 2], format="json"), 400, "invalid_request"
+    )
 
 
 def test_form_encoded_body_is_415(api_client):
@@ -39,10 +43,17 @@ def test_unauthenticated_is_401_with_www_authenticate(api_client):
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
-@pytest.mark.parametrize("minor, currency, major", [
-    (2900, "usd", "29.00"), (0, "usd", "0.00"), (5, "eur", "0.05"), (2900, "jpy", "2900"), (1234, "kwd", "1.234"),
-    (-150, "usd", "-1.50"),
-])
+@pytest.mark.parametrize(
+    "minor, currency, major",
+    [
+        (2900, "usd", "29.00"),
+        (0, "usd", "0.00"),
+        (5, "eur", "0.05"),
+        (2900, "jpy", "2900"),
+        (1234, "kwd", "1.234"),
+        (-150, "usd", "-1.50"),
+    ],
+)
 def test_money_round_trips_between_minor_units_and_decimal_strings(minor, currency, major):
     assert money.to_major(minor, currency) == major
     assert money.to_minor(major, currency) == minor
@@ -61,13 +72,19 @@ def test_database_url_accepts_the_seeds_driver_suffix_and_pool_size(monkeypatch)
     monkeypatch.setenv("DB_MAX_OVERFLOW", "30")
     config = _database_from_url("postgresql+asyncpg://billing_user:pw@postgres:5432/billing")
     assert config["ENGINE"] == "django_tenants.postgresql_backend"
-    assert (config["HOST"], config["PORT"], config["NAME"], config["USER"]) == ("postgres", 5432, "billing", "billing_user")
+    assert (config["HOST"], config["PORT"], config["NAME"], config["USER"]) == (
+        "postgres",
+        5432,
+        "billing",
+        "billing_user",
+    )
     assert config["OPTIONS"]["pool"] == {"min_size": 20, "max_size": 50}
     monkeypatch.delenv("DB_POOL_SIZE")
     assert "pool" not in _database_from_url("postgresql://u@h/db")["OPTIONS"]
 
 
 # --- OpenAPI tells the truth (issue 14 item 8) ---------------------------------------------------
+
 
 @pytest.fixture
 def openapi(db):
@@ -96,8 +113,13 @@ def test_bearer_and_api_key_are_alternatives_in_the_schema(openapi):
 def test_each_credential_alone_authenticates(owner_client, owner, api_client):
     from tenants import services
 
-    _, secret = services.api_key_create(tenant=owner.memberships.first().tenant, name="ci", role="viewer",
-                                        created_by=owner, actor=owner.email)
+    _, secret = services.api_key_create(
+        tenant=owner.memberships.first().tenant,
+        name="ci",
+        role="viewer",
+        created_by=owner,
+        actor=owner.email,
+    )
     assert owner_client.get("/api/v1/tenants/current").status_code == 200
     api_client.credentials(HTTP_X_API_KEY=secret)
     assert api_client.get("/api/v1/tenants/current").status_code == 200
@@ -105,21 +127,32 @@ def test_each_credential_alone_authenticates(owner_client, owner, api_client):
 
 def test_error_codes_the_api_returns_are_documented_on_their_operation(openapi):
     paths = openapi["paths"]
-    assert "no_subscription" in _codes(paths["/api/v1/subscriptions/current"]["get"]["responses"]["404"])
+    assert "no_subscription" in _codes(
+        paths["/api/v1/subscriptions/current"]["get"]["responses"]["404"]
+    )
     assert "coupon_not_found" in _codes(paths["/api/v1/coupons/apply"]["post"]["responses"]["404"])
     assert "invalid_request" in _codes(paths["/api/v1/invoices"]["get"]["responses"]["400"])
     for method, path, operation in _operations(openapi):
         responses = operation["responses"]
         assert "service_unavailable" in _codes(responses["503"]), (method, path)
         assert responses["503"]["headers"]["Retry-After"]["required"] is True
-    for method, path in [("post", "/api/v1/subscriptions"), ("get", "/api/v1/payment-methods"),
-                         ("post", "/api/v1/invoices/{invoice_id}/pay"), ("post", "/api/v1/coupons/apply")]:
-        assert "payment_provider_unavailable" in _codes(paths[path][method]["responses"]["503"]), (method, path)
+    for method, path in [
+        ("post", "/api/v1/subscriptions"),
+        ("get", "/api/v1/payment-methods"),
+        ("post", "/api/v1/invoices/{invoice_id}/pay"),
+        ("post", "/api/v1/coupons/apply"),
+    ]:
+        assert "payment_provider_unavailable" in _codes(paths[path][method]["responses"]["503"]), (
+            method,
+            path,
+        )
     # 429 only where a throttle answers it.
     assert "rate_limited" in _codes(paths["/api/v1/auth/login"]["post"]["responses"]["429"])
     assert "429" not in paths["/api/v1/plans"]["get"]["responses"]
     assert "payload_too_large" in _codes(paths["/api/v1/usage"]["post"]["responses"]["413"])
-    assert "idempotency_in_progress" in _codes(paths["/api/v1/api-keys"]["post"]["responses"]["409"])
+    assert "idempotency_in_progress" in _codes(
+        paths["/api/v1/api-keys"]["post"]["responses"]["409"]
+    )
 
 
 def test_request_bodies_state_that_unknown_fields_are_refused(openapi, owner_client):
@@ -128,9 +161,12 @@ def test_request_bodies_state_that_unknown_fields_are_refused(openapi, owner_cli
     name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert components[name]["additionalProperties"] is False
     # ... and the API does refuse them.
-    response = owner_client.put("/api/v1/notifications/preferences", {"email_owners": True, "surprise": 1},
-                                format="json")
-    assert assert_error(response, 400, "invalid_request")["detail"] == {"surprise": ["Unknown field."]}
+    response = owner_client.put(
+        "/api/v1/notifications/preferences", {"email_owners": True, "surprise": 1}, format="json"
+    )
+    assert assert_error(response, 400, "invalid_request")["detail"] == {
+        "surprise": ["Unknown field."]
+    }
 
 
 @pytest.mark.parametrize("query", ["limit=501", "limit=0", "limit=-1", "limit=abc", "limit=1.5"])
@@ -143,10 +179,21 @@ def test_limit_500_is_the_largest_page(owner_client):
     assert owner_client.get("/api/v1/notifications?limit=500").status_code == 200
 
 
-@pytest.mark.parametrize("cursor", ["zzz", "cD1hYmM=",  # "p=abc": not an id of the ordering
-                                    "bz0tMQ=="])  # "o=-1"
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "zzz",
+        "cD1hYmM=",  # "p=abc": not an id of the ordering
+        "bz0tMQ==",
+    ],
+)  # "o=-1"
 def test_a_cursor_the_api_did_not_issue_is_a_400(owner_client, cursor):
-    for path in ("/api/v1/notifications", "/api/v1/usage/events", "/api/v1/invoices", "/api/v1/api-keys"):
+    for path in (
+        "/api/v1/notifications",
+        "/api/v1/usage/events",
+        "/api/v1/invoices",
+        "/api/v1/api-keys",
+    ):
         error = assert_error(owner_client.get(f"{path}?cursor={cursor}"), 400, "invalid_request")
         assert error["detail"] == {"cursor": ["Invalid cursor."]}, path
 
@@ -155,7 +202,9 @@ def test_an_issued_cursor_reads_the_next_page(owner_client, owner, tenant):
     from tenants import services
 
     for n in range(3):
-        services.api_key_create(tenant=tenant, name=f"k{n}", role="viewer", created_by=owner, actor=owner.email)
+        services.api_key_create(
+            tenant=tenant, name=f"k{n}", role="viewer", created_by=owner, actor=owner.email
+        )
     first = owner_client.get("/api/v1/api-keys?limit=2")
     assert first.status_code == 200 and len(first.json()) == 2
     next_url = first["Link"].split(";")[0].strip("<>")
@@ -165,6 +214,10 @@ def test_an_issued_cursor_reads_the_next_page(owner_client, owner, tenant):
 
 
 def test_an_undeclared_method_is_405_even_with_an_idempotency_key(owner_client):
-    owner_client.post("/api/v1/notifications/test", {}, format="json", HTTP_IDEMPOTENCY_KEY="same-key")
-    response = owner_client.put("/api/v1/notifications/test", {}, format="json", HTTP_IDEMPOTENCY_KEY="same-key")
+    owner_client.post(
+        "/api/v1/notifications/test", {}, format="json", HTTP_IDEMPOTENCY_KEY="same-key"
+    )
+    response = owner_client.put(
+        "/api/v1/notifications/test", {}, format="json", HTTP_IDEMPOTENCY_KEY="same-key"
+    )
     assert_error(response, 405, "method_not_allowed")

@@ -23,7 +23,10 @@ def business_series_clean():
     from billing_project.redis import get_redis
 
     # The run's own key prefix keeps other runs out; this keeps each test's counts its own.
-    keys = [business_metrics.series_key(name) for name in (*business_metrics.COUNTERS, *business_metrics.GAUGES)]
+    keys = [
+        business_metrics.series_key(name)
+        for name in (*business_metrics.COUNTERS, *business_metrics.GAUGES)
+    ]
     get_redis().delete(*keys)
     yield
     get_redis().delete(*keys)
@@ -37,7 +40,10 @@ def redis_down(monkeypatch):
 
 
 def payments(status):
-    return REGISTRY.get_sample_value("billing_payments_total", {"status": status, "currency": "usd"}) or 0
+    return (
+        REGISTRY.get_sample_value("billing_payments_total", {"status": status, "currency": "usd"})
+        or 0
+    )
 
 
 def scrape(client) -> dict[str, dict[tuple, float]]:
@@ -51,7 +57,9 @@ def scrape(client) -> dict[str, dict[tuple, float]]:
     return samples
 
 
-def test_a_payment_attempt_is_counted_once_by_outcome_even_when_its_webhooks_come_again(billing, tenant):
+def test_a_payment_attempt_is_counted_once_by_outcome_even_when_its_webhooks_come_again(
+    billing, tenant
+):
     billing.subscribe(tenant)  # the first invoice, paid with a good card
     assert (payments("succeeded"), payments("failed")) == (1, 0)
 
@@ -63,7 +71,11 @@ def test_a_payment_attempt_is_counted_once_by_outcome_even_when_its_webhooks_com
     # Stripe delivers every invoice event again (invoice.paid, invoice.payment_failed, ...).
     from subscriptions.services.webhooks import webhook_handle
 
-    replayed = [e for e in billing.stripe.v1.events.list(params={"limit": 100}).data if e.type.startswith("invoice.")]
+    replayed = [
+        e
+        for e in billing.stripe.v1.events.list(params={"limit": 100}).data
+        if e.type.startswith("invoice.")
+    ]
     assert {"invoice.paid", "invoice.payment_failed"} <= {e.type for e in replayed}
     for event in replayed:
         with billing.capture(execute=True):
@@ -72,7 +84,10 @@ def test_a_payment_attempt_is_counted_once_by_outcome_even_when_its_webhooks_com
     from invoicing.models import PaymentAttempt
 
     with tenant_context(tenant):
-        assert sorted(PaymentAttempt.objects.values_list("outcome", flat=True)) == ["failed", "succeeded"]
+        assert sorted(PaymentAttempt.objects.values_list("outcome", flat=True)) == [
+            "failed",
+            "succeeded",
+        ]
 
 
 def test_a_retry_paid_with_a_new_card_counts_as_one_more_success(billing, tenant):
@@ -92,23 +107,45 @@ def accounts(db):
     from tenants.models import Tenant
 
     BillingAccount.objects.all().delete()
-    Plan.objects.create(code="euro-pro", name="Euro Pro", currency="eur", price_monthly=5000, price_yearly=50000)
+    Plan.objects.create(
+        code="euro-pro", name="Euro Pro", currency="eur", price_monthly=5000, price_yearly=50000
+    )
     rows = [  # status, plan, cycle
-        ("active", "starter", "monthly"), ("active", "starter", "monthly"), ("active", "starter", "yearly"),
-        ("active", "professional", "yearly"), ("past_due", "starter", "monthly"),
-        ("trialing", "professional", "monthly"), ("canceled", "enterprise", "monthly"),
-        ("active", "euro-pro", "yearly"), ("", None, ""),
+        ("active", "starter", "monthly"),
+        ("active", "starter", "monthly"),
+        ("active", "starter", "yearly"),
+        ("active", "professional", "yearly"),
+        ("past_due", "starter", "monthly"),
+        ("trialing", "professional", "monthly"),
+        ("canceled", "enterprise", "monthly"),
+        ("active", "euro-pro", "yearly"),
+        ("", None, ""),
     ]
     for n, (status, plan, cycle) in enumerate(rows):
-        tenant = Tenant.objects.create(name=f"Metrics {n}", slug=f"metrics-{n}", schema_name=f"metrics_{n}",
-                                       email=f"billing@metrics{n}.test")
-        BillingAccount.objects.create(tenant=tenant, stripe_customer_id=f"cus_m{n}",
-                                      subscription_id=f"sub_m{n}" if status else "", status=status,
-                                      plan=Plan.objects.get(code=plan) if plan else None, billing_cycle=cycle)
+        tenant = Tenant.objects.create(
+            name=f"Metrics {n}",
+            slug=f"metrics-{n}",
+            schema_name=f"metrics_{n}",
+            email=f"billing@metrics{n}.test",
+        )
+        BillingAccount.objects.create(
+            tenant=tenant,
+            stripe_customer_id=f"cus_m{n}",
+            subscription_id=f"sub_m{n}" if status else "",
+            status=status,
+            plan=Plan.objects.get(code=plan) if plan else None,
+            billing_cycle=cycle,
+        )
 
 
-EXPECTED_SUBSCRIPTIONS = {("active", "starter"): 3, ("active", "professional"): 1, ("past_due", "starter"): 1,
-                          ("trialing", "professional"): 1, ("canceled", "enterprise"): 1, ("active", "euro-pro"): 1}
+EXPECTED_SUBSCRIPTIONS = {
+    ("active", "starter"): 3,
+    ("active", "professional"): 1,
+    ("past_due", "starter"): 1,
+    ("trialing", "professional"): 1,
+    ("canceled", "enterprise"): 1,
+    ("active", "euro-pro"): 1,
+}
 # usd: 2 x 29.00 + 290.00 / 12 + 990.00 / 12 + 29.00 (past_due) = 193.666... (rounded once, at the end);
 # eur: 500.00 / 12 = 41.666...; trialing and canceled pay nothing.
 EXPECTED_MRR = {("usd",): Decimal("193.67"), ("eur",): Decimal("41.67")}
@@ -118,26 +155,41 @@ def test_the_beat_task_snapshots_subscriptions_by_status_and_plan_and_the_mrr(ac
     from subscriptions.metrics import subscription_metrics_compute
     from subscriptions.tasks import subscription_metrics_refresh
 
-    assert subscription_metrics_compute() == {"billing_subscriptions_total": EXPECTED_SUBSCRIPTIONS,
-                                              "billing_monthly_revenue_dollars": EXPECTED_MRR}
+    assert subscription_metrics_compute() == {
+        "billing_subscriptions_total": EXPECTED_SUBSCRIPTIONS,
+        "billing_monthly_revenue_dollars": EXPECTED_MRR,
+    }
     subscription_metrics_refresh()
     for (status, plan_id), count in EXPECTED_SUBSCRIPTIONS.items():
-        assert REGISTRY.get_sample_value("billing_subscriptions_total",
-                                         {"status": status, "plan_id": plan_id}) == count
-    assert REGISTRY.get_sample_value("billing_monthly_revenue_dollars", {"currency": "usd"}) == 193.67
-    assert REGISTRY.get_sample_value("billing_monthly_revenue_dollars", {"currency": "eur"}) == 41.67
+        assert (
+            REGISTRY.get_sample_value(
+                "billing_subscriptions_total", {"status": status, "plan_id": plan_id}
+            )
+            == count
+        )
+    assert (
+        REGISTRY.get_sample_value("billing_monthly_revenue_dollars", {"currency": "usd"}) == 193.67
+    )
+    assert (
+        REGISTRY.get_sample_value("billing_monthly_revenue_dollars", {"currency": "eur"}) == 41.67
+    )
 
     # The next snapshot replaces the whole series: a combination that is gone is not reported any more.
     from subscriptions.models import BillingAccount
 
     BillingAccount.objects.filter(status="canceled").delete()
     subscription_metrics_refresh()
-    assert REGISTRY.get_sample_value("billing_subscriptions_total",
-                                     {"status": "canceled", "plan_id": "enterprise"}) is None
+    assert (
+        REGISTRY.get_sample_value(
+            "billing_subscriptions_total", {"status": "canceled", "plan_id": "enterprise"}
+        )
+        is None
+    )
 
 
-def test_metrics_serves_the_business_series_without_a_database_query(accounts, api_client, django_assert_num_queries,
-                                                                     django_capture_on_commit_callbacks):
+def test_metrics_serves_the_business_series_without_a_database_query(
+    accounts, api_client, django_assert_num_queries, django_capture_on_commit_callbacks
+):
     from invoicing.metrics import payment_attempt_count
     from notifications.metrics import notification_outcome_count
     from subscriptions.metrics import subscription_metrics_refresh
@@ -151,9 +203,15 @@ def test_metrics_serves_the_business_series_without_a_database_query(accounts, a
         samples = scrape(api_client)
     assert samples["billing_payments_total"] == {(("currency", "usd"), ("status", "failed")): 1}
     assert samples["billing_notifications_total"] == {
-        (("channel", "email"), ("kind", "payment_failed"), ("status", "sent")): 1}
-    assert samples["billing_subscriptions_total"][(("plan_id", "starter"), ("status", "active"))] == 3
-    assert samples["billing_monthly_revenue_dollars"] == {(("currency", "eur"),): 41.67, (("currency", "usd"),): 193.67}
+        (("channel", "email"), ("kind", "payment_failed"), ("status", "sent")): 1
+    }
+    assert (
+        samples["billing_subscriptions_total"][(("plan_id", "starter"), ("status", "active"))] == 3
+    )
+    assert samples["billing_monthly_revenue_dollars"] == {
+        (("currency", "eur"),): 41.67,
+        (("currency", "usd"),): 193.67,
+    }
 
 
 def test_a_rolled_back_payment_is_not_counted(django_capture_on_commit_callbacks):
@@ -168,23 +226,46 @@ def test_a_rolled_back_payment_is_not_counted(django_capture_on_commit_callbacks
     assert payments("failed") == 0
 
 
-def test_metrics_of_every_gunicorn_worker_include_the_business_series(api_client, monkeypatch, tmp_path):
+def test_metrics_of_every_gunicorn_worker_include_the_business_series(
+    api_client, monkeypatch, tmp_path
+):
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    business_metrics.business_counter_inc("billing_payments_total", {"status": "succeeded", "currency": "usd"}, 2)
-    assert scrape(api_client)["billing_payments_total"] == {(("currency", "usd"), ("status", "succeeded")): 2}
+    business_metrics.business_counter_inc(
+        "billing_payments_total", {"status": "succeeded", "currency": "usd"}, 2
+    )
+    assert scrape(api_client)["billing_payments_total"] == {
+        (("currency", "usd"), ("status", "succeeded")): 2
+    }
 
 
-def test_with_redis_down_counting_goes_on_and_metrics_answer_without_the_business_series(api_client, redis_down):
-    business_metrics.business_counter_inc("billing_payments_total", {"status": "failed", "currency": "usd"})
-    business_metrics.business_gauges_store({"billing_monthly_revenue_dollars": {("usd",): Decimal("1.00")}})
+def test_with_redis_down_counting_goes_on_and_metrics_answer_without_the_business_series(
+    api_client, redis_down
+):
+    business_metrics.business_counter_inc(
+        "billing_payments_total", {"status": "failed", "currency": "usd"}
+    )
+    business_metrics.business_gauges_store(
+        {"billing_monthly_revenue_dollars": {("usd",): Decimal("1.00")}}
+    )
     samples = scrape(api_client)
-    assert not any(name.startswith(("billing_payments", "billing_notifications", "billing_subscriptions",
-                                    "billing_monthly_revenue")) for name in samples)
+    assert not any(
+        name.startswith(
+            (
+                "billing_payments",
+                "billing_notifications",
+                "billing_subscriptions",
+                "billing_monthly_revenue",
+            )
+        )
+        for name in samples
+    )
 
 
 def test_unknown_labels_are_a_programming_error():
     with pytest.raises(ValueError):
-        business_metrics.business_counter_inc("billing_payments_total", {"status": "failed", "tenant": "acme"})
+        business_metrics.business_counter_inc(
+            "billing_payments_total", {"status": "failed", "tenant": "acme"}
+        )
 
 
 def test_beat_refreshes_the_gauges_every_minute_once_from_the_public_schema():
@@ -192,16 +273,24 @@ def test_beat_refreshes_the_gauges_every_minute_once_from_the_public_schema():
     from billing_project.celery import app
 
     entry = app.conf.beat_schedule["subscriptions-metrics-refresh"]
-    assert entry["task"] == "subscriptions.tasks.subscription_metrics_refresh" and entry["schedule"] == 60.0
+    assert (
+        entry["task"] == "subscriptions.tasks.subscription_metrics_refresh"
+        and entry["schedule"] == 60.0
+    )
     assert entry["tenant_schemas"] == ["public"]
     assert entry["task"] in app.tasks
 
     # No Tenant row stands for public, so tenant-schemas-celery alone would never send the entry.
     sent = []
-    scheduler = SimpleNamespace(apply_async=lambda entry, producer=None, advance=True: sent.append(
-        (entry.name, connection.schema_name)))
-    public_entry = SimpleNamespace(name="subscriptions-metrics-refresh@public",
-                                   task="subscriptions.tasks.subscription_metrics_refresh",
-                                   options={"headers": {"_schema_name": "public"}})
+    scheduler = SimpleNamespace(
+        apply_async=lambda entry, producer=None, advance=True: sent.append(
+            (entry.name, connection.schema_name)
+        )
+    )
+    public_entry = SimpleNamespace(
+        name="subscriptions-metrics-refresh@public",
+        task="subscriptions.tasks.subscription_metrics_refresh",
+        options={"headers": {"_schema_name": "public"}},
+    )
     BillingBeatScheduler.apply_entry(scheduler, public_entry)
     assert sent == [("subscriptions-metrics-refresh@public", "public")]

@@ -28,6 +28,7 @@ def expressions() -> list[tuple[str, str]]:
     """(where, PromQL) of every dashboard panel target and alert rule."""
     found = []
     for path in sorted(DASHBOARDS.glob("*.json")):
+
         def walk(node, where):
             if isinstance(node, dict):
                 if isinstance(node.get("expr"), str) and node["expr"].strip():
@@ -41,7 +42,9 @@ def expressions() -> list[tuple[str, str]]:
         walk(json.loads(path.read_text()), path.name)
     for group in yaml.safe_load(ALERTS.read_text()).get("groups", []):
         for rule in group.get("rules", []):
-            found.append((f"alerts.yml {rule.get('alert') or rule.get('record')}", str(rule["expr"])))
+            found.append(
+                (f"alerts.yml {rule.get('alert') or rule.get('record')}", str(rule["expr"]))
+            )
     return found
 
 
@@ -49,9 +52,10 @@ def exported(text: str) -> dict[str, tuple[str, set[str]]]:
     """{sample name: (family type, label names)} of a scrape."""
     series: dict[str, tuple[str, set[str]]] = {}
     for family in text_string_to_metric_families(text):
-        names = {"counter": [family.name + "_total"],
-                 "histogram": [family.name + suffix for suffix in ("_bucket", "_count", "_sum")]}.get(
-            family.type, [family.name])
+        names = {
+            "counter": [family.name + "_total"],
+            "histogram": [family.name + suffix for suffix in ("_bucket", "_count", "_sum")],
+        }.get(family.type, [family.name])
         for name in names:
             series.setdefault(name, (family.type, set()))
         for sample in family.samples:
@@ -71,9 +75,15 @@ def scrape(api_client, tenant, django_capture_on_commit_callbacks):
 
     keys = [series_key(name) for name in (*COUNTERS, *GAUGES)]
     assert api_client.get("/api/v1/plans").status_code == 200
-    BillingAccount.objects.update_or_create(tenant=tenant, defaults={
-        "subscription_id": "sub_dashboards", "status": "active", "plan": Plan.objects.get(code="starter"),
-        "billing_cycle": "monthly"})
+    BillingAccount.objects.update_or_create(
+        tenant=tenant,
+        defaults={
+            "subscription_id": "sub_dashboards",
+            "status": "active",
+            "plan": Plan.objects.get(code="starter"),
+            "billing_cycle": "monthly",
+        },
+    )
     subscription_metrics_refresh()
     with django_capture_on_commit_callbacks(execute=True):
         payment_attempt_count(status="failed", currency="usd")
@@ -105,17 +115,23 @@ def test_dashboards_and_alerts_query_only_exported_series_with_their_labels_and_
             labels_available |= labels | {"job", "instance"}
             for label in LABEL_MATCHER.findall(selector):
                 if label not in labels:
-                    problems.append(f"{where}: {name} has no label {label!r} (has {sorted(labels)})")
+                    problems.append(
+                        f"{where}: {name} has no label {label!r} (has {sorted(labels)})"
+                    )
             function = re.search(r"(\w+)\s*\(\s*$", expr[:start])
             function = function.group(1) if function else ""
             if kind in ("counter", "histogram") and function not in COUNTER_FUNCTIONS:
-                problems.append(f"{where}: counter {name} used without rate()/increase() (in {expr!r})")
+                problems.append(
+                    f"{where}: counter {name} used without rate()/increase() (in {expr!r})"
+                )
             if kind == "gauge" and function in COUNTER_FUNCTIONS:
                 problems.append(f"{where}: gauge {name} used with {function}() (in {expr!r})")
         for grouping in GROUPING.findall(expr):
             for label in filter(None, (part.strip() for part in grouping.split(","))):
                 if label not in labels_available:
-                    problems.append(f"{where}: groups by {label!r}, which none of its series has (in {expr!r})")
+                    problems.append(
+                        f"{where}: groups by {label!r}, which none of its series has (in {expr!r})"
+                    )
     assert not problems, "\n".join(problems)
 
 

@@ -42,8 +42,14 @@ GRAFANA_DASHBOARDS = REPO / "config" / "grafana" / "dashboards"
 
 EXPECTED_SERVICES = {"postgres", "redis", "web", "worker", "beat", "nginx", "prometheus", "grafana"}
 EXPECTED_DASHBOARDS = {"Billing Overview", "Subscriptions", "Revenue", "Usage"}
-WEASYPRINT_PACKAGES = {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz0b", "libffi8", "fonts-dejavu-core",
-                       "shared-mime-info"}
+WEASYPRINT_PACKAGES = {
+    "libpango-1.0-0",
+    "libpangoft2-1.0-0",
+    "libharfbuzz0b",
+    "libffi8",
+    "fonts-dejavu-core",
+    "shared-mime-info",
+}
 
 
 # --- parsing helpers ------------------------------------------------------------------------------
@@ -119,7 +125,9 @@ def is_host_path(source: str) -> bool:
 
 
 def repo_path(source: str) -> Path:
-    assert source.startswith("./") or source == ".", f"host path {source!r} is not relative to the repository"
+    assert source.startswith("./") or source == ".", (
+        f"host path {source!r} is not relative to the repository"
+    )
     return (REPO / source).resolve()
 
 
@@ -128,12 +136,14 @@ def host_path_for(service_name: str, container_path: str) -> Path | None:
     best = None
     for source, target in volume_mounts(services()[service_name]):
         target = target.rstrip("/")
-        if is_host_path(source) and (container_path == target or container_path.startswith(target + "/")):
+        if is_host_path(source) and (
+            container_path == target or container_path.startswith(target + "/")
+        ):
             if best is None or len(target) > len(best[1]):
                 best = (source, target)
     if best is None:
         return None
-    return repo_path(best[0]) / container_path[len(best[1]):].lstrip("/")
+    return repo_path(best[0]) / container_path[len(best[1]) :].lstrip("/")
 
 
 def as_list(value) -> list:
@@ -213,7 +223,7 @@ def container_to_repo(path: str) -> Path | None:
     """A path inside the image that COPY . <WORKDIR> takes from the repository."""
     workdir = dockerfile_workdir().rstrip("/") + "/"
     if path.startswith(workdir):
-        return REPO / path[len(workdir):]
+        return REPO / path[len(workdir) :]
     if not path.startswith("/"):
         return REPO / path
     return None
@@ -225,8 +235,11 @@ def entrypoint_text() -> str:
 
 
 def entrypoint_logical_lines() -> list[str]:
-    return [line.strip() for line in entrypoint_text().replace("\\\n", " ").splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+    return [
+        line.strip()
+        for line in entrypoint_text().replace("\\\n", " ").splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 def shell_words(line: str) -> list[str]:
@@ -268,8 +281,10 @@ def nginx_conf() -> str:
 def nginx_proxy_targets() -> list[str]:
     conf = nginx_conf()
     variables = dict(re.findall(r"\bset\s+\$(\w+)\s+([^;\s]+)\s*;", conf))
-    upstreams = {name: re.findall(r"\bserver\s+([^;\s]+)", body)
-                 for name, body in re.findall(r"\bupstream\s+(\w+)\s*\{([^}]*)\}", conf)}
+    upstreams = {
+        name: re.findall(r"\bserver\s+([^;\s]+)", body)
+        for name, body in re.findall(r"\bupstream\s+(\w+)\s*\{([^}]*)\}", conf)
+    }
     targets = []
     for value in re.findall(r"\bproxy_pass\s+([^;\s]+)\s*;", conf):
         if value.startswith("$"):
@@ -293,7 +308,9 @@ def grafana_datasources() -> list[dict]:
 
 @cache
 def grafana_dashboards() -> dict[Path, dict]:
-    return {path: json.loads(path.read_text()) for path in sorted(GRAFANA_DASHBOARDS.glob("*.json"))}
+    return {
+        path: json.loads(path.read_text()) for path in sorted(GRAFANA_DASHBOARDS.glob("*.json"))
+    }
 
 
 def dashboard_panels(panels: list[dict]):
@@ -327,7 +344,9 @@ def test_images_pin_major_versions():
             continue  # built locally from this repository; the tag just names the build
         assert tag and tag != "latest", f"service {name}: image {image!r} has no pinned tag"
         assert re.match(r"v?\d", tag), f"service {name}: image {image!r} does not pin a version"
-    assert services()["postgres"]["image"].startswith("postgres:16"), "postgres must run postgres:16"
+    assert services()["postgres"]["image"].startswith("postgres:16"), (
+        "postgres must run postgres:16"
+    )
     assert services()["redis"]["image"].startswith("redis:7"), "redis must run redis:7"
     assert services()["nginx"]["image"].startswith("nginx:1."), "nginx must pin nginx 1.x"
 
@@ -337,7 +356,9 @@ def test_app_services_share_one_image_built_from_the_repository():
         svc = services()[name]
         build = svc.get("build")
         context = build if isinstance(build, str) else (build or {}).get("context")
-        assert context in (".", "./"), f"service {name}: must be built from the repository root, got {build!r}"
+        assert context in (".", "./"), (
+            f"service {name}: must be built from the repository root, got {build!r}"
+        )
     images = {services()[name].get("image") for name in ("web", "worker", "beat")}
     assert len(images) == 1, f"web, worker and beat must share one image, got {images}"
 
@@ -353,8 +374,9 @@ def test_app_services_wait_for_healthy_database_and_redis():
     for name in ("web", "worker", "beat"):
         deps = services()[name].get("depends_on", {})
         for dep in ("postgres", "redis"):
-            assert isinstance(deps, dict) and deps.get(dep, {}).get("condition") == "service_healthy", (
-                f"service {name}: must depend on {dep} with condition service_healthy")
+            assert (
+                isinstance(deps, dict) and deps.get(dep, {}).get("condition") == "service_healthy"
+            ), f"service {name}: must depend on {dep} with condition service_healthy"
 
 
 def test_named_volumes_are_declared():
@@ -362,8 +384,10 @@ def test_named_volumes_are_declared():
     for name, svc in services().items():
         for source, target in volume_mounts(svc):
             if source and not is_host_path(source):
-                assert source in declared, f"service {name}: volume {source!r} (at {target}) is not declared " \
-                                           f"under the top-level `volumes:`"
+                assert source in declared, (
+                    f"service {name}: volume {source!r} (at {target}) is not declared "
+                    f"under the top-level `volumes:`"
+                )
 
 
 def test_host_paths_mounted_exist_in_the_repository():
@@ -371,21 +395,30 @@ def test_host_paths_mounted_exist_in_the_repository():
         for source, target in volume_mounts(svc):
             if is_host_path(source):
                 path = repo_path(source)
-                assert path.exists(), f"service {name}: mounts {source} at {target}, but {path} does not exist"
+                assert path.exists(), (
+                    f"service {name}: mounts {source} at {target}, but {path} does not exist"
+                )
 
 
 def test_every_service_has_a_healthcheck_and_restarts():
     for name, svc in services().items():
         check = svc.get("healthcheck")
-        assert check and not check.get("disable") and check.get("test"), f"service {name}: no healthcheck"
-        assert svc.get("restart") == "unless-stopped", f"service {name}: restart must be unless-stopped"
+        assert check and not check.get("disable") and check.get("test"), (
+            f"service {name}: no healthcheck"
+        )
+        assert svc.get("restart") == "unless-stopped", (
+            f"service {name}: restart must be unless-stopped"
+        )
 
 
 def test_web_healthcheck_hits_health_endpoint_without_curl():
     test = " ".join(as_list(services()["web"]["healthcheck"]["test"]))
     assert re.search(r"http://localhost:8000/health/?(?![\w.-])", test), (
-        "web healthcheck must request http://localhost:8000/health")
-    assert "urllib" in test and "curl" not in test, "web healthcheck must use python urllib (slim has no curl)"
+        "web healthcheck must request http://localhost:8000/health"
+    )
+    assert "urllib" in test and "curl" not in test, (
+        "web healthcheck must use python urllib (slim has no curl)"
+    )
 
 
 def test_published_ports():
@@ -393,7 +426,8 @@ def test_published_ports():
     for name, mapping in expected.items():
         ports = [str(p) for p in as_list(services()[name].get("ports"))]
         assert any(p == mapping or p.endswith(":" + mapping) for p in ports), (
-            f"service {name}: must publish {mapping}, has {ports}")
+            f"service {name}: must publish {mapping}, has {ports}"
+        )
 
 
 def test_compose_variables_are_defined_in_env_example():
@@ -401,7 +435,9 @@ def test_compose_variables_are_defined_in_env_example():
     for text in strings_in(compose()):
         used |= interpolated_vars(text)
     missing = sorted(used - set(env_example()))
-    assert not missing, f"docker-compose.yml interpolates variables missing from .env.example: {missing}"
+    assert not missing, (
+        f"docker-compose.yml interpolates variables missing from .env.example: {missing}"
+    )
 
 
 def test_env_example_variables_are_read_by_settings_or_compose():
@@ -409,9 +445,15 @@ def test_env_example_variables_are_read_by_settings_or_compose():
     compose_vars = set()
     for text in strings_in(compose()):
         compose_vars |= interpolated_vars(text)
-    unused = [name for name in env_example() if f'"{name}"' not in settings_text and name not in compose_vars]
-    assert not unused, (f".env.example variables neither read by billing_project/settings.py (env_*(\"NAME\")) "
-                        f"nor used by docker-compose.yml: {unused}")
+    unused = [
+        name
+        for name in env_example()
+        if f'"{name}"' not in settings_text and name not in compose_vars
+    ]
+    assert not unused, (
+        f'.env.example variables neither read by billing_project/settings.py (env_*("NAME")) '
+        f"nor used by docker-compose.yml: {unused}"
+    )
 
 
 def test_env_file_is_documented_by_env_example():
@@ -419,7 +461,9 @@ def test_env_file_is_documented_by_env_example():
         for entry in as_list(svc.get("env_file")):
             path = entry["path"] if isinstance(entry, dict) else entry
             assert path in (".env", "./.env"), f"service {name}: unexpected env_file {path!r}"
-            assert ENV_EXAMPLE.exists(), f"service {name}: env_file {path} has no .env.example to copy from"
+            assert ENV_EXAMPLE.exists(), (
+                f"service {name}: env_file {path} has no .env.example to copy from"
+            )
 
 
 def test_app_urls_point_at_compose_services():
@@ -429,23 +473,31 @@ def test_app_urls_point_at_compose_services():
         env = environment(services()[name])
         db = urlsplit(interpolate(env.get("DATABASE_URL", ""), values))
         assert db.hostname == "postgres" and (db.port or 5432) == 5432, (
-            f"service {name}: DATABASE_URL must point at postgres:5432, got {db.netloc!r}")
+            f"service {name}: DATABASE_URL must point at postgres:5432, got {db.netloc!r}"
+        )
         assert db.username == pg["POSTGRES_USER"] and db.path.lstrip("/") == pg["POSTGRES_DB"], (
-            f"service {name}: DATABASE_URL user/database differ from the postgres service's POSTGRES_USER/DB")
+            f"service {name}: DATABASE_URL user/database differ from the postgres service's POSTGRES_USER/DB"
+        )
         assert "POSTGRES_PASSWORD" in interpolated_vars(env["DATABASE_URL"]), (
-            f"service {name}: DATABASE_URL must use ${{POSTGRES_PASSWORD}}")
+            f"service {name}: DATABASE_URL must use ${{POSTGRES_PASSWORD}}"
+        )
         redis_url = urlsplit(interpolate(env.get("REDIS_URL", ""), values))
         assert redis_url.hostname == "redis" and (redis_url.port or 6379) == 6379, (
-            f"service {name}: REDIS_URL must point at redis:6379, got {redis_url.netloc!r}")
+            f"service {name}: REDIS_URL must point at redis:6379, got {redis_url.netloc!r}"
+        )
         assert "REDIS_PASSWORD" in interpolated_vars(env["REDIS_URL"]), (
-            f"service {name}: REDIS_URL must use ${{REDIS_PASSWORD}}")
+            f"service {name}: REDIS_URL must use ${{REDIS_PASSWORD}}"
+        )
     redis_command = " ".join(as_list(services()["redis"].get("command")))
-    assert "--requirepass" in redis_command and "REDIS_PASSWORD" in interpolated_vars(redis_command), (
-        "redis must run with --requirepass ${REDIS_PASSWORD}")
+    assert "--requirepass" in redis_command and "REDIS_PASSWORD" in interpolated_vars(
+        redis_command
+    ), "redis must run with --requirepass ${REDIS_PASSWORD}"
 
 
 def test_media_root_is_a_volume_of_web():
-    media_root = environment(services()["web"]).get("MEDIA_ROOT") or dockerfile_env().get("MEDIA_ROOT")
+    media_root = environment(services()["web"]).get("MEDIA_ROOT") or dockerfile_env().get(
+        "MEDIA_ROOT"
+    )
     assert media_root, "MEDIA_ROOT is set neither by the web service nor by the Dockerfile"
     targets = {target.rstrip("/") for source, target in volume_mounts(services()["web"]) if source}
     assert media_root.rstrip("/") in targets, f"web: MEDIA_ROOT {media_root} is not on a volume"
@@ -456,7 +508,9 @@ def test_media_root_is_a_volume_of_web():
 
 def test_entrypoint_is_valid_strict_bash():
     text = entrypoint_text()
-    assert text.startswith("#!") and "bash" in text.splitlines()[0], "entrypoint: needs a bash shebang"
+    assert text.startswith("#!") and "bash" in text.splitlines()[0], (
+        "entrypoint: needs a bash shebang"
+    )
     assert re.search(r"^set -euo pipefail", text, re.M), "entrypoint: needs `set -euo pipefail`"
     assert os.access(ENTRYPOINT, os.X_OK), f"{ENTRYPOINT.relative_to(REPO)} is not executable"
     result = subprocess.run(["bash", "-n", str(ENTRYPOINT)], capture_output=True, text=True)
@@ -471,12 +525,18 @@ def test_entrypoint_handles_the_compose_commands():
         command = as_list(services()[name].get("command"))
         assert command, f"service {name}: no command for the entrypoint"
         assert command[0] in branches, f"service {name}: entrypoint has no `{command[0]})` branch"
-    assert "*" in branches or "*)" in entrypoint_text(), "entrypoint: other commands must be exec'ed as is"
+    assert "*" in branches or "*)" in entrypoint_text(), (
+        "entrypoint: other commands must be exec'ed as is"
+    )
 
 
 def test_entrypoint_web_migrates_then_serves():
     text = entrypoint_text()
-    order = ["migrate_schemas --executor=parallel --noinput", "ensure_tenant_template", "exec gunicorn"]
+    order = [
+        "migrate_schemas --executor=parallel --noinput",
+        "ensure_tenant_template",
+        "exec gunicorn",
+    ]
     positions = [text.find(step) for step in order]
     assert all(p >= 0 for p in positions), f"entrypoint: web must run, in order: {order}"
     assert positions == sorted(positions), f"entrypoint: web must run, in order: {order}"
@@ -486,7 +546,7 @@ def _check_management_command(words: list[str], where: str):
     from django.core.management import get_commands, load_command_class
 
     index = words.index("manage.py")
-    name, args = words[index + 1], words[index + 2:]
+    name, args = words[index + 1], words[index + 2 :]
     commands = get_commands()
     assert name in commands, f"{where}: `manage.py {name}` is not a management command"
     command = load_command_class(commands[name], name)
@@ -505,7 +565,13 @@ def test_entrypoint_management_commands_exist():
 
 
 # Variables that change what gunicorn or its config file (config/gunicorn.conf.py) decide.
-GUNICORN_ENV = ("GUNICORN_BIND", "WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR", "GUNICORN_CMD_ARGS", "PORT")
+GUNICORN_ENV = (
+    "GUNICORN_BIND",
+    "WEB_CONCURRENCY",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "GUNICORN_CMD_ARGS",
+    "PORT",
+)
 
 
 @contextmanager
@@ -527,7 +593,7 @@ def _check_gunicorn(words: list[str], where: str, environ: dict[str, str] | None
     file first, the command line on top (gunicorn's own order); checks the file and the WSGI target."""
     from gunicorn.config import Config
 
-    args = words[words.index("gunicorn") + 1:]
+    args = words[words.index("gunicorn") + 1 :]
     cfg = Config()
     try:
         parsed = cfg.parser().parse_args(args)
@@ -537,9 +603,11 @@ def _check_gunicorn(words: list[str], where: str, environ: dict[str, str] | None
         if parsed.config:
             path = container_to_repo(parsed.config)
             assert path is not None and path.is_file(), (
-                f"{where}: gunicorn config {parsed.config} is not a file of the repository")
+                f"{where}: gunicorn config {parsed.config} is not a file of the repository"
+            )
             assert not _dockerignored(path.relative_to(REPO).as_posix()), (
-                f"{where}: gunicorn config {parsed.config} is excluded by .dockerignore")
+                f"{where}: gunicorn config {parsed.config} is excluded by .dockerignore"
+            )
             for name, value in runpy.run_path(str(path)).items():
                 if name in cfg.settings:
                     cfg.set(name, value)
@@ -548,7 +616,8 @@ def _check_gunicorn(words: list[str], where: str, environ: dict[str, str] | None
                 cfg.set(name, value)
     targets = parsed.args or [cfg.wsgi_app]
     assert targets == ["billing_project.wsgi:application"], (
-        f"{where}: gunicorn must serve billing_project.wsgi:application, got {targets}")
+        f"{where}: gunicorn must serve billing_project.wsgi:application, got {targets}"
+    )
     module_name, attr = targets[0].split(":")
     try:
         application = getattr(importlib.import_module(module_name), attr, None)
@@ -566,7 +635,9 @@ def entrypoint_gunicorn_words() -> list[str]:
 
 def test_entrypoint_gunicorn_target_imports():
     cfg = _check_gunicorn(entrypoint_gunicorn_words(), "entrypoint")
-    assert cfg.bind == ["0.0.0.0:8000"], f"entrypoint: gunicorn must bind 0.0.0.0:8000, got {cfg.bind}"
+    assert cfg.bind == ["0.0.0.0:8000"], (
+        f"entrypoint: gunicorn must bind 0.0.0.0:8000, got {cfg.bind}"
+    )
     assert cfg.workers > 1, f"entrypoint: gunicorn runs {cfg.workers} worker(s) by default"
     five = _check_gunicorn(entrypoint_gunicorn_words(), "entrypoint", {"WEB_CONCURRENCY": "5"})
     assert five.workers == 5, "entrypoint: gunicorn workers must come from WEB_CONCURRENCY"
@@ -574,25 +645,34 @@ def test_entrypoint_gunicorn_target_imports():
 
 def test_web_metrics_add_up_over_its_gunicorn_workers():
     web = services()["web"]
-    web_env = {**env_example(), **environment(web)}  # .env (the env_file), then compose's environment
+    web_env = {
+        **env_example(),
+        **environment(web),
+    }  # .env (the env_file), then compose's environment
     cfg = _check_gunicorn(entrypoint_gunicorn_words(), "entrypoint", web_env)
     assert cfg.child_exit.__module__ != "gunicorn.config", (
-        "gunicorn config: needs a child_exit hook calling prometheus_client's multiprocess.mark_process_dead")
+        "gunicorn config: needs a child_exit hook calling prometheus_client's multiprocess.mark_process_dead"
+    )
     directory = web_env.get("PROMETHEUS_MULTIPROC_DIR", "")
     if cfg.workers > 1:
-        assert directory, (f"web: gunicorn runs {cfg.workers} workers; without PROMETHEUS_MULTIPROC_DIR "
-                           f"/metrics shows only the worker that answers the scrape")
+        assert directory, (
+            f"web: gunicorn runs {cfg.workers} workers; without PROMETHEUS_MULTIPROC_DIR "
+            f"/metrics shows only the worker that answers the scrape"
+        )
     if directory:
         tmpfs = {str(entry).split(":")[0].rstrip("/") for entry in as_list(web.get("tmpfs"))}
         assert directory.rstrip("/") in tmpfs or directory.startswith("/tmp/"), (
             f"web: PROMETHEUS_MULTIPROC_DIR {directory} must be a tmpfs of web or under /tmp "
-            f"(writable by the image's user, private to the container)")
+            f"(writable by the image's user, private to the container)"
+        )
     for name in ("worker", "beat"):
         # Their processes would write metric files nothing creates, empties or scrapes.
         assert "PROMETHEUS_MULTIPROC_DIR" not in environment(services()[name]), (
-            f"service {name}: serves no /metrics; PROMETHEUS_MULTIPROC_DIR belongs to web")
+            f"service {name}: serves no /metrics; PROMETHEUS_MULTIPROC_DIR belongs to web"
+        )
     assert "PROMETHEUS_MULTIPROC_DIR" not in dockerfile_env(), (
-        "Dockerfile: PROMETHEUS_MULTIPROC_DIR in the image would reach the celery processes too; set it on web")
+        "Dockerfile: PROMETHEUS_MULTIPROC_DIR in the image would reach the celery processes too; set it on web"
+    )
 
 
 def test_entrypoint_celery_app_and_subcommands_exist():
@@ -601,7 +681,9 @@ def test_entrypoint_celery_app_and_subcommands_exist():
 
     import billing_project
 
-    assert hasattr(billing_project, "celery_app"), "billing_project has no `celery_app` for `celery -A`"
+    assert hasattr(billing_project, "celery_app"), (
+        "billing_project has no `celery_app` for `celery -A`"
+    )
     lines = [line for line in entrypoint_logical_lines() if re.search(r"\bexec celery\b", line)]
     subcommands = set()
     for line in lines:
@@ -611,11 +693,17 @@ def test_entrypoint_celery_app_and_subcommands_exist():
             app = find_app(app_name)
         except (ImportError, AttributeError) as exc:
             pytest.fail(f"entrypoint: `celery -A {app_name}` finds no Celery app: {exc!r}")
-        assert app is billing_project.celery_app, f"entrypoint: `celery -A {app_name}` does not find celery_app"
+        assert app is billing_project.celery_app, (
+            f"entrypoint: `celery -A {app_name}` does not find celery_app"
+        )
         subcommand = words[words.index("-A") + 2]
-        assert subcommand in celery_cli.commands, f"entrypoint: `celery {subcommand}` is not a celery command"
+        assert subcommand in celery_cli.commands, (
+            f"entrypoint: `celery {subcommand}` is not a celery command"
+        )
         subcommands.add(subcommand)
-    assert subcommands == {"worker", "beat"}, f"entrypoint: must start a celery worker and beat, got {subcommands}"
+    assert subcommands == {"worker", "beat"}, (
+        f"entrypoint: must start a celery worker and beat, got {subcommands}"
+    )
 
 
 def test_beat_scheduler_of_settings_imports():
@@ -623,7 +711,9 @@ def test_beat_scheduler_of_settings_imports():
     from django.conf import settings
 
     scheduler = symbol_by_name(settings.CELERY_BEAT_SCHEDULER)
-    assert scheduler is not None, f"CELERY_BEAT_SCHEDULER {settings.CELERY_BEAT_SCHEDULER} does not import"
+    assert scheduler is not None, (
+        f"CELERY_BEAT_SCHEDULER {settings.CELERY_BEAT_SCHEDULER} does not import"
+    )
 
 
 # --- Dockerfile -----------------------------------------------------------------------------------------
@@ -631,13 +721,19 @@ def test_beat_scheduler_of_settings_imports():
 
 def test_dockerfile_base_packages_and_user():
     froms = dockerfile_values("FROM")
-    assert froms and froms[-1].split()[0] == "python:3.11-slim", f"Dockerfile: base must be python:3.11-slim, {froms}"
+    assert froms and froms[-1].split()[0] == "python:3.11-slim", (
+        f"Dockerfile: base must be python:3.11-slim, {froms}"
+    )
     runs = " ".join(dockerfile_values("RUN"))
     missing = sorted(p for p in WEASYPRINT_PACKAGES if p not in runs.split())
     assert not missing, f"Dockerfile: WeasyPrint packages not installed: {missing}"
-    assert "pip install -r requirements.txt" in runs, "Dockerfile: must `pip install -r requirements.txt`"
+    assert "pip install -r requirements.txt" in runs, (
+        "Dockerfile: must `pip install -r requirements.txt`"
+    )
     users = dockerfile_values("USER")
-    assert users and users[-1].split(":")[0] not in ("root", "0"), "Dockerfile: must run as a non-root USER"
+    assert users and users[-1].split(":")[0] not in ("root", "0"), (
+        "Dockerfile: must run as a non-root USER"
+    )
     assert 8000 in dockerfile_exposed_ports(), "Dockerfile: must EXPOSE 8000"
 
 
@@ -645,8 +741,9 @@ def test_dockerfile_collectstatic_at_build():
     runs = [args for args in dockerfile_values("RUN") if "collectstatic" in args]
     assert runs, "Dockerfile: must run collectstatic at build"
     words = shell_words(runs[0])
-    assert any(w.startswith("SECRET_KEY=") for w in words) and any(w.startswith("DATABASE_URL=") for w in words), (
-        "Dockerfile: collectstatic needs a dummy SECRET_KEY and DATABASE_URL")
+    assert any(w.startswith("SECRET_KEY=") for w in words) and any(
+        w.startswith("DATABASE_URL=") for w in words
+    ), "Dockerfile: collectstatic needs a dummy SECRET_KEY and DATABASE_URL"
     _check_management_command(words, "Dockerfile collectstatic")
     assert dockerfile_env().get("STATIC_ROOT"), "Dockerfile: set STATIC_ROOT (read by settings)"
 
@@ -661,7 +758,10 @@ def _dockerignored(relative: str) -> bool:
         pattern = pattern.lstrip("!").strip("/")
         parts = PurePosixPath(relative).parts
         prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-        if any(fnmatch.fnmatch(p, pattern) or fnmatch.fnmatch(p, pattern.replace("**/", "")) for p in prefixes):
+        if any(
+            fnmatch.fnmatch(p, pattern) or fnmatch.fnmatch(p, pattern.replace("**/", ""))
+            for p in prefixes
+        ):
             ignored = not negate
     return ignored
 
@@ -677,24 +777,36 @@ def test_dockerfile_cmd_and_entrypoint_reference_existing_files():
                     continue  # a system path of the image
                 assert path.exists(), f"Dockerfile: {word} is not in the repository ({path})"
                 relative = str(path.relative_to(REPO))
-                assert not _dockerignored(relative), f"Dockerfile: {word} is excluded by .dockerignore"
+                assert not _dockerignored(relative), (
+                    f"Dockerfile: {word} is excluded by .dockerignore"
+                )
     for name in ("web", "worker", "beat"):
         for word in as_list(services()[name].get("entrypoint")):
             path = container_to_repo(word)
-            assert path is not None and path.exists(), f"service {name}: entrypoint {word} not in the repository"
+            assert path is not None and path.exists(), (
+                f"service {name}: entrypoint {word} not in the repository"
+            )
     assert ENTRYPOINT.relative_to(REPO).as_posix() in " ".join(entrypoints[-1:]), (
-        "Dockerfile: ENTRYPOINT must be scripts/docker-entrypoint.sh")
+        "Dockerfile: ENTRYPOINT must be scripts/docker-entrypoint.sh"
+    )
     cmd = _check_gunicorn(exec_form(cmds[-1]), "Dockerfile CMD")
     web = _check_gunicorn(entrypoint_gunicorn_words(), "entrypoint")
     assert (cmd.config, cmd.bind, cmd.workers) == (web.config, web.bind, web.workers), (
-        "Dockerfile CMD: gunicorn must run as the entrypoint's web does (the same config)")
+        "Dockerfile CMD: gunicorn must run as the entrypoint's web does (the same config)"
+    )
 
 
 def test_dockerignore_keeps_secrets_and_local_files_out():
     for path in (".env", ".venv", ".git"):
         assert _dockerignored(path), f".dockerignore must exclude {path}"
-    for path in ("requirements.txt", "manage.py", "billing_project/settings.py", "scripts/docker-entrypoint.sh",
-                 "static", "templates"):
+    for path in (
+        "requirements.txt",
+        "manage.py",
+        "billing_project/settings.py",
+        "scripts/docker-entrypoint.sh",
+        "static",
+        "templates",
+    ):
         assert not _dockerignored(path), f".dockerignore excludes {path}, which the image needs"
 
 
@@ -703,7 +815,8 @@ def test_dockerignore_keeps_secrets_and_local_files_out():
 
 def test_nginx_config_is_mounted():
     assert host_path_for("nginx", "/etc/nginx/nginx.conf") == NGINX_CONF.resolve(), (
-        "nginx: config/nginx/nginx.conf must be mounted at /etc/nginx/nginx.conf")
+        "nginx: config/nginx/nginx.conf must be mounted at /etc/nginx/nginx.conf"
+    )
     conf = nginx_conf()
     assert conf.count("{") == conf.count("}"), "nginx.conf: unbalanced braces"
 
@@ -713,37 +826,58 @@ def test_nginx_proxies_to_a_compose_service_port():
     assert targets, "nginx.conf: no proxy_pass"
     for target in targets:
         host, port = host_port(target, 80)
-        assert host in services(), f"nginx.conf: proxies to {host!r}, which is not a compose service"
+        assert host in services(), (
+            f"nginx.conf: proxies to {host!r}, which is not a compose service"
+        )
         assert port in service_ports(host), (
-            f"nginx.conf: proxies to {host}:{port}, but service {host} exposes {sorted(service_ports(host))}")
+            f"nginx.conf: proxies to {host}:{port}, but service {host} exposes {sorted(service_ports(host))}"
+        )
     assert "web" in depends_on_names(services()["nginx"]), "nginx must depend on web"
 
 
 def test_nginx_passes_client_headers_and_serves_tenant_hosts():
     conf = nginx_conf()
     for header in ("Host", "X-Real-IP", "X-Forwarded-For"):
-        assert re.search(rf"proxy_set_header\s+{header}\s", conf), f"nginx.conf: does not pass {header}"
+        assert re.search(rf"proxy_set_header\s+{header}\s", conf), (
+            f"nginx.conf: does not pass {header}"
+        )
     # billing_project.client_ip believes these from nginx: nginx must overwrite X-Real-IP and append its
     # peer to X-Forwarded-For, never pass the client's own values on as the last word
     assert re.search(r"proxy_set_header\s+X-Real-IP\s+\$remote_addr\s*;", conf), (
-        "nginx.conf: X-Real-IP must be set to $remote_addr (the app trusts it for login throttling)")
-    assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$(proxy_add_x_forwarded_for|remote_addr)\s*;", conf), (
-        "nginx.conf: X-Forwarded-For must end with $remote_addr (the app reads its rightmost untrusted hop)")
+        "nginx.conf: X-Real-IP must be set to $remote_addr (the app trusts it for login throttling)"
+    )
+    assert re.search(
+        r"proxy_set_header\s+X-Forwarded-For\s+\$(proxy_add_x_forwarded_for|remote_addr)\s*;", conf
+    ), (
+        "nginx.conf: X-Forwarded-For must end with $remote_addr (the app reads its rightmost untrusted hop)"
+    )
     names = " ".join(re.findall(r"\bserver_name\s+([^;]+);", conf)).split()
-    assert any(n == "_" or n.startswith(("*.", ".", "~")) for n in names) or "default_server" in conf, (
-        f"nginx.conf: server_name {names} does not accept tenant subdomains")
+    assert (
+        any(n == "_" or n.startswith(("*.", ".", "~")) for n in names) or "default_server" in conf
+    ), f"nginx.conf: server_name {names} does not accept tenant subdomains"
 
 
 def test_web_believes_the_forwarding_headers_of_nginx_only():
     # Without TRUSTED_PROXIES covering nginx's address, every login behind nginx counts against nginx's
     # address (one client locks out everybody); with a public range in it, anyone could pick their IP.
-    entries = [e for e in environment(services()["web"]).get("TRUSTED_PROXIES", "").split(",") if e.strip()]
+    entries = [
+        e for e in environment(services()["web"]).get("TRUSTED_PROXIES", "").split(",") if e.strip()
+    ]
     trusted = [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries]
     assert trusted, "web: set TRUSTED_PROXIES to the compose network, where nginx is"
-    for pool in ("172.17.0.0/16", "172.31.0.0/16", "192.168.0.0/20"):  # Docker's default address pools
-        assert any(ipaddress.ip_network(pool).subnet_of(network) for network in trusted
-                   if network.version == 4), f"web: TRUSTED_PROXIES does not cover Docker's pool {pool}"
-    assert all(network.is_private for network in trusted), f"web: TRUSTED_PROXIES {entries} has public addresses"
+    for pool in (
+        "172.17.0.0/16",
+        "172.31.0.0/16",
+        "192.168.0.0/20",
+    ):  # Docker's default address pools
+        assert any(
+            ipaddress.ip_network(pool).subnet_of(network)
+            for network in trusted
+            if network.version == 4
+        ), f"web: TRUSTED_PROXIES does not cover Docker's pool {pool}"
+    assert all(network.is_private for network in trusted), (
+        f"web: TRUSTED_PROXIES {entries} has public addresses"
+    )
 
 
 def test_nginx_static_files_come_from_the_web_static_root():
@@ -752,18 +886,36 @@ def test_nginx_static_files_come_from_the_web_static_root():
     assert match, "nginx.conf: no `location /static/`"
     alias = re.search(r"\b(?:alias|root)\s+([^;]+);", match.group(1))
     if alias is None:
-        assert "proxy_pass" in match.group(1), "nginx.conf: /static/ neither served from disk nor proxied"
+        assert "proxy_pass" in match.group(1), (
+            "nginx.conf: /static/ neither served from disk nor proxied"
+        )
         return
     directory = alias.group(1).strip().rstrip("/")
-    nginx_volume = next((s for s, t in volume_mounts(services()["nginx"])
-                         if directory == t.rstrip("/") or directory.startswith(t.rstrip("/") + "/")), None)
+    nginx_volume = next(
+        (
+            s
+            for s, t in volume_mounts(services()["nginx"])
+            if directory == t.rstrip("/") or directory.startswith(t.rstrip("/") + "/")
+        ),
+        None,
+    )
     assert nginx_volume and not is_host_path(nginx_volume), (
-        f"nginx.conf: /static/ is served from {directory}, which is not on a named volume of nginx")
-    static_root = environment(services()["web"]).get("STATIC_ROOT") or dockerfile_env().get("STATIC_ROOT")
-    web_volume = next((s for s, t in volume_mounts(services()["web"]) if t.rstrip("/") == static_root.rstrip("/")),
-                      None)
+        f"nginx.conf: /static/ is served from {directory}, which is not on a named volume of nginx"
+    )
+    static_root = environment(services()["web"]).get("STATIC_ROOT") or dockerfile_env().get(
+        "STATIC_ROOT"
+    )
+    web_volume = next(
+        (
+            s
+            for s, t in volume_mounts(services()["web"])
+            if t.rstrip("/") == static_root.rstrip("/")
+        ),
+        None,
+    )
     assert web_volume == nginx_volume, (
-        f"nginx serves /static/ from volume {nginx_volume!r}, web's STATIC_ROOT {static_root} is on {web_volume!r}")
+        f"nginx serves /static/ from volume {nginx_volume!r}, web's STATIC_ROOT {static_root} is on {web_volume!r}"
+    )
 
 
 # --- Prometheus -------------------------------------------------------------------------------------------
@@ -772,24 +924,33 @@ def test_nginx_static_files_come_from_the_web_static_root():
 def test_prometheus_config_and_rules_are_mounted():
     config_in_container = "/etc/prometheus/prometheus.yml"
     assert host_path_for("prometheus", config_in_container) == PROMETHEUS_CONF.resolve(), (
-        f"prometheus: config/prometheus/prometheus.yml must be mounted at {config_in_container}")
+        f"prometheus: config/prometheus/prometheus.yml must be mounted at {config_in_container}"
+    )
     config = yaml.safe_load(PROMETHEUS_CONF.read_text())
     assert config.get("rule_files"), "prometheus.yml: no rule_files"
     for rule_file in config["rule_files"]:
         local = host_path_for("prometheus", rule_file)
-        assert local is not None and local.exists(), f"prometheus.yml: rule file {rule_file} is not mounted"
+        assert local is not None and local.exists(), (
+            f"prometheus.yml: rule file {rule_file} is not mounted"
+        )
         yaml.safe_load(local.read_text())
 
 
 def test_prometheus_scrape_targets_are_compose_services():
     config = yaml.safe_load(PROMETHEUS_CONF.read_text())
-    targets = [t for job in config.get("scrape_configs", []) for sc in job.get("static_configs", [])
-               for t in sc.get("targets", [])]
+    targets = [
+        t
+        for job in config.get("scrape_configs", [])
+        for sc in job.get("static_configs", [])
+        for t in sc.get("targets", [])
+    ]
     assert targets, "prometheus.yml: no scrape targets"
     for target in targets:
         host, port = host_port(target, 80)
         assert host in services(), f"prometheus.yml: target {target} is not a compose service"
-        assert port in service_ports(host), f"prometheus.yml: target {target}: service {host} does not expose {port}"
+        assert port in service_ports(host), (
+            f"prometheus.yml: target {target}: service {host} does not expose {port}"
+        )
     assert any(host_port(t, 80)[0] == "web" for t in targets), "prometheus.yml: web is not scraped"
 
 
@@ -797,12 +958,18 @@ def test_high_failed_payments_alert():
     config = yaml.safe_load(PROMETHEUS_CONF.read_text())
     rules = []
     for rule_file in config["rule_files"]:
-        for group in yaml.safe_load(host_path_for("prometheus", rule_file).read_text()).get("groups", []):
+        for group in yaml.safe_load(host_path_for("prometheus", rule_file).read_text()).get(
+            "groups", []
+        ):
             rules += group.get("rules", [])
     alerts = {rule.get("alert"): rule for rule in rules}
-    assert "HighFailedPayments" in alerts, f"alert rules: HighFailedPayments missing, have {sorted(alerts)}"
+    assert "HighFailedPayments" in alerts, (
+        f"alert rules: HighFailedPayments missing, have {sorted(alerts)}"
+    )
     expr = " ".join(str(alerts["HighFailedPayments"]["expr"]).split())
-    assert expr == 'rate(billing_payments_total{status="failed"}[5m]) > 0.1', f"HighFailedPayments expr: {expr}"
+    assert expr == 'rate(billing_payments_total{status="failed"}[5m]) > 0.1', (
+        f"HighFailedPayments expr: {expr}"
+    )
     for name, rule in alerts.items():
         assert rule.get("expr"), f"alert {name}: no expr"
 
@@ -813,20 +980,28 @@ def test_high_failed_payments_alert():
 def test_grafana_provisioning_is_mounted():
     local = host_path_for("grafana", "/etc/grafana/provisioning")
     assert local == GRAFANA_PROVISIONING.resolve(), (
-        "grafana: config/grafana/provisioning must be mounted at /etc/grafana/provisioning")
+        "grafana: config/grafana/provisioning must be mounted at /etc/grafana/provisioning"
+    )
     password = environment(services()["grafana"]).get("GF_SECURITY_ADMIN_PASSWORD", "")
     assert interpolated_vars(password) == {"GRAFANA_ADMIN_PASSWORD"}, (
-        "grafana: GF_SECURITY_ADMIN_PASSWORD must come from ${GRAFANA_ADMIN_PASSWORD}")
+        "grafana: GF_SECURITY_ADMIN_PASSWORD must come from ${GRAFANA_ADMIN_PASSWORD}"
+    )
 
 
 def test_grafana_datasource_is_the_prometheus_service():
     datasources = grafana_datasources()
     assert datasources, "grafana provisioning: no datasource"
     for ds in datasources:
-        assert ds.get("type") == "prometheus", f"grafana datasource {ds.get('name')}: not a prometheus datasource"
+        assert ds.get("type") == "prometheus", (
+            f"grafana datasource {ds.get('name')}: not a prometheus datasource"
+        )
         host, port = host_port(ds["url"], 80)
-        assert host in services(), f"grafana datasource {ds.get('name')}: {ds['url']} is not a compose service"
-        assert port in service_ports(host), f"grafana datasource {ds.get('name')}: {host} does not expose {port}"
+        assert host in services(), (
+            f"grafana datasource {ds.get('name')}: {ds['url']} is not a compose service"
+        )
+        assert port in service_ports(host), (
+            f"grafana datasource {ds.get('name')}: {host} does not expose {port}"
+        )
 
 
 def test_grafana_dashboard_provider_points_at_mounted_dashboards():
@@ -837,17 +1012,24 @@ def test_grafana_dashboard_provider_points_at_mounted_dashboards():
     for provider in providers:
         container_path = provider["options"]["path"]
         local = host_path_for("grafana", container_path)
-        assert local is not None, f"grafana provider {provider.get('name')}: {container_path} is not mounted"
+        assert local is not None, (
+            f"grafana provider {provider.get('name')}: {container_path} is not mounted"
+        )
         assert local == GRAFANA_DASHBOARDS.resolve(), (
-            f"grafana provider {provider.get('name')}: {container_path} is {local}, not config/grafana/dashboards")
+            f"grafana provider {provider.get('name')}: {container_path} is {local}, not config/grafana/dashboards"
+        )
 
 
 def test_grafana_dashboards_have_panels_on_billing_metrics():
     dashboards = grafana_dashboards()
     titles = {board.get("title") for board in dashboards.values()}
-    assert EXPECTED_DASHBOARDS <= titles, f"grafana dashboards missing: {sorted(EXPECTED_DASHBOARDS - titles)}"
+    assert EXPECTED_DASHBOARDS <= titles, (
+        f"grafana dashboards missing: {sorted(EXPECTED_DASHBOARDS - titles)}"
+    )
     uids = [board.get("uid") for board in dashboards.values()]
-    assert len(uids) == len(set(uids)) and all(uids), f"grafana dashboards: uids missing or repeated: {uids}"
+    assert len(uids) == len(set(uids)) and all(uids), (
+        f"grafana dashboards: uids missing or repeated: {uids}"
+    )
     datasource_uids = {ds.get("uid") for ds in grafana_datasources()}
     for path, board in dashboards.items():
         assert board.get("title"), f"{path.name}: no title"
@@ -858,12 +1040,16 @@ def test_grafana_dashboards_have_panels_on_billing_metrics():
             exprs = [t.get("expr", "") for t in panel.get("targets", [])]
             for expr in exprs:
                 assert expr.count("(") == expr.count(")") and expr.count("{") == expr.count("}"), (
-                    f"{path.name}: panel {panel.get('title')!r}: unbalanced expr {expr!r}")
-            for ref in [panel.get("datasource")] + [t.get("datasource") for t in panel.get("targets", [])]:
+                    f"{path.name}: panel {panel.get('title')!r}: unbalanced expr {expr!r}"
+                )
+            for ref in [panel.get("datasource")] + [
+                t.get("datasource") for t in panel.get("targets", [])
+            ]:
                 if isinstance(ref, dict) and ref.get("uid") and not ref["uid"].startswith("$"):
                     assert ref["uid"] in datasource_uids, (
                         f"{path.name}: panel {panel.get('title')!r} uses datasource uid {ref['uid']!r}, "
-                        f"provisioned: {sorted(datasource_uids)}")
+                        f"provisioned: {sorted(datasource_uids)}"
+                    )
             if any(re.search(r"\bbilling_\w+", expr) for expr in exprs):
                 billing_panels += 1
         assert billing_panels, f"{path.name}: no panel queries a billing_ metric"

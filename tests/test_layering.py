@@ -9,8 +9,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT_APPS = ("billing_project", "coupons", "invoicing", "notifications", "policies", "portal", "subscriptions",
-                "tenants", "usage")
+PRODUCT_APPS = (
+    "billing_project",
+    "coupons",
+    "invoicing",
+    "notifications",
+    "policies",
+    "portal",
+    "subscriptions",
+    "tenants",
+    "usage",
+)
 SKIPPED_PARTS = {"migrations", "tests", "__pycache__"}
 
 
@@ -29,8 +38,9 @@ def _modules() -> dict[str, Path]:
 
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
-        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _import_time_nodes(tree: ast.Module):
@@ -55,8 +65,11 @@ def _with_packages(name: str, modules, importer: str = "") -> set[str]:
     those are already being imported when one of their modules runs."""
     parts = name.split(".")
     own = importer.split(".")
-    return {".".join(parts[:i]) for i in range(1, len(parts) + 1)
-            if i == len(parts) or parts[:i] != own[:i]} & modules.keys()
+    return {
+        ".".join(parts[:i])
+        for i in range(1, len(parts) + 1)
+        if i == len(parts) or parts[:i] != own[:i]
+    } & modules.keys()
 
 
 def _imports(module: str, path: Path, modules) -> set[str]:
@@ -135,12 +148,18 @@ def test_the_graph_reads_import_time_imports_only(tmp_path, monkeypatch):
     (package / "__init__.py").write_text("")
     (package / "one.py").write_text("from billing_project import two\n")
     (package / "two.py").write_text("def f():\n    from billing_project import one\n")
-    (package / "three.py").write_text("from . import one\nclass C:\n    import billing_project.two\n")
+    (package / "three.py").write_text(
+        "from . import one\nclass C:\n    import billing_project.two\n"
+    )
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     graph = import_graph()
     assert graph["billing_project.one"] == {"billing_project", "billing_project.two"}
     assert graph["billing_project.two"] == set()  # the function-level import does not count
-    assert graph["billing_project.three"] == {"billing_project", "billing_project.one", "billing_project.two"}
+    assert graph["billing_project.three"] == {
+        "billing_project",
+        "billing_project.one",
+        "billing_project.two",
+    }
 
 
 def test_product_modules_import_each_other_without_cycles():
@@ -153,11 +172,19 @@ def _source(module_path: str) -> str:
     return (ROOT / module_path).read_text()
 
 
-@pytest.mark.parametrize("path", sorted(
-    str(p.relative_to(ROOT)) for app in PRODUCT_APPS for pattern in ("services.py", "services/*.py", "selectors.py")
-    for p in (ROOT / app).glob(pattern)))
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        str(p.relative_to(ROOT))
+        for app in PRODUCT_APPS
+        for pattern in ("services.py", "services/*.py", "selectors.py")
+        for p in (ROOT / app).glob(pattern)
+    ),
+)
 def test_services_and_selectors_never_build_http_responses(path):
-    graph_imports = {n.module for n in ast.walk(ast.parse(_source(path))) if isinstance(n, ast.ImportFrom)}
+    graph_imports = {
+        n.module for n in ast.walk(ast.parse(_source(path))) if isinstance(n, ast.ImportFrom)
+    }
     assert "django.http" not in graph_imports and "rest_framework.response" not in graph_imports
 
 
@@ -165,11 +192,16 @@ def test_domain_errors_live_in_the_domain_module():
     from billing_project import errors
     from billing_project.api import exceptions
 
-    assert exceptions.DomainError is errors.DomainError  # the API layer re-exports, it does not define
+    assert (
+        exceptions.DomainError is errors.DomainError
+    )  # the API layer re-exports, it does not define
     assert errors.DomainError.__module__ == "billing_project.errors"
-    offenders = {str(p.relative_to(ROOT)) for app in PRODUCT_APPS
-                 for p in list((ROOT / app).glob("services.py")) + list((ROOT / app).glob("services/*.py"))
-                 if "billing_project.api" in p.read_text()}
+    offenders = {
+        str(p.relative_to(ROOT))
+        for app in PRODUCT_APPS
+        for p in list((ROOT / app).glob("services.py")) + list((ROOT / app).glob("services/*.py"))
+        if "billing_project.api" in p.read_text()
+    }
     # The webhook pipeline is being replaced by the Stripe package's registry (issue 15 item 2).
     assert offenders <= {"subscriptions/services/webhooks.py"}
 
@@ -177,7 +209,13 @@ def test_domain_errors_live_in_the_domain_module():
 @pytest.mark.parametrize("app", ["invoicing", "notifications", "usage", "subscriptions"])
 def test_tasks_import_services_inside_the_function(app):
     tree = ast.parse(_source(f"{app}/tasks.py"))
-    module_level = [n for n in _import_time_nodes(tree) if isinstance(n, ast.ImportFrom)
-                    and ((n.module or "").startswith(f"{app}.services")
-                         or (n.module == app and any(a.name == "services" for a in n.names)))]
+    module_level = [
+        n
+        for n in _import_time_nodes(tree)
+        if isinstance(n, ast.ImportFrom)
+        and (
+            (n.module or "").startswith(f"{app}.services")
+            or (n.module == app and any(a.name == "services" for a in n.names))
+        )
+    ]
     assert module_level == []

@@ -19,7 +19,9 @@ from scripts.dev import free_port, port_open
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
-ENDPOINT = "/api/v1/plans"  # public, and its rows come from migrations: committed, so visible to gunicorn
+ENDPOINT = (
+    "/api/v1/plans"  # public, and its rows come from migrations: committed, so visible to gunicorn
+)
 BATCH = 8  # requests sent at once: a sync worker serves one at a time, so the others go elsewhere
 MAX_REQUESTS = 80
 
@@ -38,8 +40,12 @@ def _get(port: int, path: str) -> tuple[int, str]:
 def _requests_counted(metrics_text: str, endpoint: str) -> float:
     for family in text_string_to_metric_families(metrics_text):
         if family.name == "billing_api_requests":
-            return sum(sample.value for sample in family.samples if sample.name == "billing_api_requests_total"
-                       and sample.labels == {"method": "GET", "endpoint": endpoint, "status": "200"})
+            return sum(
+                sample.value
+                for sample in family.samples
+                if sample.name == "billing_api_requests_total"
+                and sample.labels == {"method": "GET", "endpoint": endpoint, "status": "200"}
+            )
     return 0.0
 
 
@@ -47,12 +53,18 @@ def _database_url() -> str:
     from django.conf import settings
 
     db = settings.DATABASES["default"]  # pytest-django has switched NAME to the test database
-    auth = quote(db["USER"] or "", safe="") + (":" + quote(db["PASSWORD"], safe="") if db.get("PASSWORD") else "")
+    auth = quote(db["USER"] or "", safe="") + (
+        ":" + quote(db["PASSWORD"], safe="") if db.get("PASSWORD") else ""
+    )
     return f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _served_by(access_log: Path, path: str) -> set[str]:
-    return {line.split()[0] for line in access_log.read_text().splitlines() if line.split()[1:2] == [path]}
+    return {
+        line.split()[0]
+        for line in access_log.read_text().splitlines()
+        if line.split()[1:2] == [path]
+    }
 
 
 @pytest.fixture
@@ -61,20 +73,41 @@ def gunicorn(tmp_path):
         pytest.skip("gunicorn needs a POSIX system")
     pytest.importorskip("gunicorn", reason="gunicorn is not installed")
     port, access_log, output = free_port(), tmp_path / "access.log", tmp_path / "gunicorn.log"
-    env = {**os.environ, "DATABASE_URL": _database_url(), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-           "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+    }
     for name in ("GUNICORN_CMD_ARGS", "GUNICORN_BIND", "WEB_CONCURRENCY"):
         env.pop(name, None)
-    command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
-               "--workers", "2", "--worker-class", "sync", "--access-logfile", str(access_log),
-               "--access-logformat", "%(p)s %(U)s %(s)s"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(GUNICORN_CONF),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--worker-class",
+        "sync",
+        "--access-logfile",
+        str(access_log),
+        "--access-logformat",
+        "%(p)s %(U)s %(s)s",
+    ]
     with output.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 15
         while not port_open("127.0.0.1", port):
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not start (exit {process.poll()}):\n{output.read_text()[-3000:]}")
+                pytest.fail(
+                    f"gunicorn did not start (exit {process.poll()}):\n{output.read_text()[-3000:]}"
+                )
             time.sleep(0.1)
         yield SimpleNamespace(port=port, access_log=access_log, output=output)
     finally:
@@ -93,10 +126,17 @@ def test_metrics_sum_the_requests_of_every_gunicorn_worker(gunicorn):
     with ThreadPoolExecutor(BATCH) as pool:
         # Until both workers have served some: a single worker's count would equal the total anyway.
         while sent < MAX_REQUESTS and len(_served_by(gunicorn.access_log, ENDPOINT)) < 2:
-            statuses = [status for status, _ in pool.map(lambda _: _get(gunicorn.port, ENDPOINT), range(BATCH))]
-            assert statuses == [200] * BATCH, f"{ENDPOINT}: {statuses}\n{gunicorn.output.read_text()[-3000:]}"
+            statuses = [
+                status
+                for status, _ in pool.map(lambda _: _get(gunicorn.port, ENDPOINT), range(BATCH))
+            ]
+            assert statuses == [200] * BATCH, (
+                f"{ENDPOINT}: {statuses}\n{gunicorn.output.read_text()[-3000:]}"
+            )
             sent += BATCH
-    assert len(_served_by(gunicorn.access_log, ENDPOINT)) == 2, f"one worker served all {sent} requests"
+    assert len(_served_by(gunicorn.access_log, ENDPOINT)) == 2, (
+        f"one worker served all {sent} requests"
+    )
 
     for _ in range(6):
         status, text = _get(gunicorn.port, "/metrics")
@@ -129,7 +169,10 @@ def test_a_dead_worker_keeps_its_counters_and_drops_its_live_gauges(tmp_path, mo
     for name in ("counter_4242.db", "gauge_livesum_4242.db", "gauge_livesum_4343.db"):
         (tmp_path / name).write_bytes(b"")
     _load_config(monkeypatch, tmp_path)["child_exit"](None, SimpleNamespace(pid=4242))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_4242.db", "gauge_livesum_4343.db"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "counter_4242.db",
+        "gauge_livesum_4343.db",
+    ]
 
     # Without multi-process mode the hook has nothing to do (and must not fail).
     _load_config(monkeypatch, None)["child_exit"](None, SimpleNamespace(pid=4343))

@@ -6,30 +6,40 @@ import pytest
 from billing_project.money import money_format
 
 
-@pytest.mark.parametrize("locale, expected", [
-    ("en", "$1,234.50"),
-    ("pt-br", "US$\xa01.234,50"),
-    ("es", "1.234,50\xa0US$"),
-])
+@pytest.mark.parametrize(
+    "locale, expected",
+    [
+        ("en", "$1,234.50"),
+        ("pt-br", "US$\xa01.234,50"),
+        ("es", "1.234,50\xa0US$"),
+    ],
+)
 def test_each_locale_places_symbol_and_separators_its_own_way(locale, expected):
     assert money_format(123450, "usd", locale) == expected
 
 
-@pytest.mark.parametrize("locale, expected", [
-    ("en", "-$1.50"),
-    ("pt-br", "-US$\xa01,50"),  # the sign before the symbol, not "US$ -1,50"
-    ("es", "-1,50\xa0US$"),
-])
+@pytest.mark.parametrize(
+    "locale, expected",
+    [
+        ("en", "-$1.50"),
+        ("pt-br", "-US$\xa01,50"),  # the sign before the symbol, not "US$ -1,50"
+        ("es", "-1,50\xa0US$"),
+    ],
+)
 def test_a_negative_amount_carries_the_sign_in_front(locale, expected):
     assert money_format(-150, "usd", locale) == expected
 
 
-@pytest.mark.parametrize("locale, expected", [("en", "$0.00"), ("pt-br", "US$\xa00,00"), ("es", "0,00\xa0US$")])
+@pytest.mark.parametrize(
+    "locale, expected", [("en", "$0.00"), ("pt-br", "US$\xa00,00"), ("es", "0,00\xa0US$")]
+)
 def test_zero_keeps_its_decimals(locale, expected):
     assert money_format(0, "usd", locale) == expected
 
 
-@pytest.mark.parametrize("locale, expected", [("en", "¥2,900"), ("pt-br", "JP¥\xa02.900"), ("es", "2.900\xa0JPY")])
+@pytest.mark.parametrize(
+    "locale, expected", [("en", "¥2,900"), ("pt-br", "JP¥\xa02.900"), ("es", "2.900\xa0JPY")]
+)
 def test_a_zero_decimal_currency_prints_no_decimals(locale, expected):
     assert money_format(2900, "jpy", locale) == expected
 
@@ -40,11 +50,14 @@ def test_the_decimal_places_are_the_currencys_minor_units():
     assert money_format(12345, "isk", "en") == "ISK123.45"
 
 
-@pytest.mark.parametrize("locale, expected", [
-    ("en", "$1,234,567,890.12"),
-    ("pt-br", "US$\xa01.234.567.890,12"),
-    ("es", "1.234.567.890,12\xa0US$"),
-])
+@pytest.mark.parametrize(
+    "locale, expected",
+    [
+        ("en", "$1,234,567,890.12"),
+        ("pt-br", "US$\xa01.234.567.890,12"),
+        ("es", "1.234.567.890,12\xa0US$"),
+    ],
+)
 def test_large_amounts_are_grouped_and_exact(locale, expected):
     assert money_format(123_456_789_012, "usd", locale) == expected
 

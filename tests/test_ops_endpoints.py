@@ -21,7 +21,9 @@ def test_health_ok_when_database_and_redis_answer(api_client):
 
 def test_health_503_when_the_database_is_unreachable(api_client, settings):
     # A port nothing listens on: the check must fail fast and say which dependency failed.
-    settings.DATABASES = {"default": {**settings.DATABASES["default"], "HOST": "127.0.0.1", "PORT": "1"}}
+    settings.DATABASES = {
+        "default": {**settings.DATABASES["default"], "HOST": "127.0.0.1", "PORT": "1"}
+    }
     response = api_client.get("/health")
     assert response.status_code == 503
     body = response.json()
@@ -32,7 +34,9 @@ def test_health_503_when_the_database_is_unreachable(api_client, settings):
 
 def test_health_503_when_the_database_is_stopped(api_client, settings):
     # A database that does not exist behaves like a stopped one to a new connection.
-    settings.DATABASES = {"default": {**settings.DATABASES["default"], "NAME": "no_such_database_here"}}
+    settings.DATABASES = {
+        "default": {**settings.DATABASES["default"], "NAME": "no_such_database_here"}
+    }
     assert api_client.get("/health").status_code == 503
 
 
@@ -48,16 +52,25 @@ def test_health_answers_on_a_tenant_host_too(api_client):
 
 
 def _counter(text: str, endpoint: str, method: str, status: str) -> float:
-    prefix = 'billing_api_requests_total{'
+    prefix = "billing_api_requests_total{"
     for line in text.splitlines():
-        if line.startswith(prefix) and f'endpoint="{endpoint}"' in line and f'method="{method}"' in line \
-                and f'status="{status}"' in line:
+        if (
+            line.startswith(prefix)
+            and f'endpoint="{endpoint}"' in line
+            and f'method="{method}"' in line
+            and f'status="{status}"' in line
+        ):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
 
 
 def test_metrics_count_api_requests_by_route_template(api_client, owner_client):
-    before = _counter(api_client.get("/metrics").content.decode(), "/api/v1/api-keys/{api_key_id}", "DELETE", "404")
+    before = _counter(
+        api_client.get("/metrics").content.decode(),
+        "/api/v1/api-keys/{api_key_id}",
+        "DELETE",
+        "404",
+    )
     owner_client.delete("/api/v1/api-keys/00000000-0000-0000-0000-000000000000")
     owner_client.delete("/api/v1/api-keys/11111111-1111-1111-1111-111111111111")
     text = api_client.get("/metrics").content.decode()
@@ -71,8 +84,15 @@ def test_openapi_schema_is_valid_and_documents_every_endpoint(api_client):
     schema = yaml.safe_load(response.content)
     validate(schema)
     paths = schema["paths"]
-    for path in ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/api-keys", "/api/v1/api-keys/{api_key_id}",
-                 "/api/v1/tenants", "/api/v1/tenants/current", "/api/v1/plans"]:
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/api-keys",
+        "/api/v1/api-keys/{api_key_id}",
+        "/api/v1/tenants",
+        "/api/v1/tenants/current",
+        "/api/v1/plans",
+    ]:
         assert path in paths, path
     assert "Error" in schema["components"]["schemas"]
     for path, operations in paths.items():
@@ -87,8 +107,15 @@ def test_openapi_schema_is_valid_and_documents_every_endpoint(api_client):
 def test_openapi_generation_has_no_warnings():
     from django.core.management import call_command
 
-    call_command("spectacular", "--urlconf", "billing_project.urls", "--validate", "--fail-on-warn",
-                 "--file", "/dev/null")
+    call_command(
+        "spectacular",
+        "--urlconf",
+        "billing_project.urls",
+        "--validate",
+        "--fail-on-warn",
+        "--file",
+        "/dev/null",
+    )
 
 
 def test_swagger_ui_renders(api_client):

@@ -29,7 +29,10 @@ def test_off_a_terminal_notes_are_one_counted_line_per_item():
     with Progress(total=2, unit="tenants", stream=out) as progress:
         progress.advance(note="acme: trialing")
         progress.advance(note="globex: no Stripe customer")
-    assert out.getvalue().splitlines() == ["[1/2] acme: trialing", "[2/2] globex: no Stripe customer"]
+    assert out.getvalue().splitlines() == [
+        "[1/2] acme: trialing",
+        "[2/2] globex: no Stripe customer",
+    ]
 
 
 def test_nothing_to_do_still_says_so():
@@ -45,4 +48,6 @@ def test_on_a_terminal_a_tqdm_bar_with_notes_above_it():
             progress.advance(note=f"{code}: up to date")
     text = out.getvalue()
     assert "\r" in text and "4/4" in text and "100%" in text  # tqdm's redrawn line
-    assert "pro: up to date\n" in text and "[3/4]" not in text  # notes printed as they are, above the bar
+    assert (
+        "pro: up to date\n" in text and "[3/4]" not in text
+    )  # notes printed as they are, above the bar

@@ -56,7 +56,10 @@ def test_every_tenant_task_of_the_product_uses_the_decorator():
     for app in ("invoicing", "notifications", "usage"):
         for node in ast.walk(ast.parse((root / app / "tasks.py").read_text())):
             if isinstance(node, ast.FunctionDef):
-                names = {getattr(d.func if isinstance(d, ast.Call) else d, "id", None) for d in node.decorator_list}
+                names = {
+                    getattr(d.func if isinstance(d, ast.Call) else d, "id", None)
+                    for d in node.decorator_list
+                }
                 if "shared_task" in names:
                     plain.append(f"{app}.{node.name}")
     assert plain == []

@@ -15,8 +15,16 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tenants.models import Tenant
-from usage.models import (Collector, CollectorRun, Meter, MeterPush, UsageAlert, UsageDailyRollup, UsageEvent,
-                          UsageRollup)
+from usage.models import (
+    Collector,
+    CollectorRun,
+    Meter,
+    MeterPush,
+    UsageAlert,
+    UsageDailyRollup,
+    UsageEvent,
+    UsageRollup,
+)
 
 SESSION_KEY = "usage_admin_tenant"
 
@@ -26,7 +34,9 @@ class TenantSchemaAdmin(admin.ModelAdmin):
 
     def _tenant(self, request):
         slug = request.GET.get("tenant") or request.session.get(SESSION_KEY)
-        tenant = Tenant.objects.filter(slug=slug).exclude(schema_name="public").first() if slug else None
+        tenant = (
+            Tenant.objects.filter(slug=slug).exclude(schema_name="public").first() if slug else None
+        )
         if tenant is None:
             tenant = Tenant.objects.exclude(schema_name="public").order_by("slug").first()
         if tenant is not None:
@@ -42,7 +52,9 @@ class TenantSchemaAdmin(admin.ModelAdmin):
             # The changelist rejects unknown query parameters; the choice is in the session now.
             query = request.GET.copy()
             query.pop("tenant")
-            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}" if query else request.path)
+            return HttpResponseRedirect(
+                f"{request.path}?{query.urlencode()}" if query else request.path
+            )
         # Permissions are read (and cached on the user) in public: the tenant schema has its own content
         # types, so a permission check made inside it would not find the staff group's grants (403).
         request.user.get_all_permissions()
@@ -54,10 +66,16 @@ class TenantSchemaAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         tenant = self._tenant(request)
-        others = Tenant.objects.exclude(schema_name="public").order_by("slug").values_list("slug", flat=True)[:50]
-        extra_context = {**(extra_context or {}),
-                         "title": f"{self.model._meta.verbose_name_plural.capitalize()} of tenant "
-                                  f"{tenant.slug if tenant else '-'} (switch with ?tenant=: {', '.join(others)})"}
+        others = (
+            Tenant.objects.exclude(schema_name="public")
+            .order_by("slug")
+            .values_list("slug", flat=True)[:50]
+        )
+        extra_context = {
+            **(extra_context or {}),
+            "title": f"{self.model._meta.verbose_name_plural.capitalize()} of tenant "
+            f"{tenant.slug if tenant else '-'} (switch with ?tenant=: {', '.join(others)})",
+        }
         return self._in_tenant(request, super().changelist_view, extra_context=extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -89,7 +107,15 @@ class ReadOnlyAdmin(TenantSchemaAdmin):
 
 @admin.register(Meter)
 class MeterAdmin(TenantSchemaAdmin):
-    list_display = ("code", "display_name", "aggregation", "unit", "unique_property", "stripe_event_name", "is_active")
+    list_display = (
+        "code",
+        "display_name",
+        "aggregation",
+        "unit",
+        "unique_property",
+        "stripe_event_name",
+        "is_active",
+    )
     list_filter = ("aggregation", "is_active")
     search_fields = ("code", "display_name")
 
@@ -102,8 +128,16 @@ class MeterAdmin(TenantSchemaAdmin):
 
 @admin.register(UsageEvent)
 class UsageEventAdmin(ReadOnlyAdmin):
-    list_display = ("event_id", "resource_type", "quantity", "period_start", "source", "transaction_id", "late",
-                    "received_at")
+    list_display = (
+        "event_id",
+        "resource_type",
+        "quantity",
+        "period_start",
+        "source",
+        "transaction_id",
+        "late",
+        "received_at",
+    )
     list_filter = ("resource_type", "late", "source")
     search_fields = ("=transaction_id", "=idempotency_key")
     show_full_result_count = False  # no COUNT(*) over millions of events
@@ -112,15 +146,33 @@ class UsageEventAdmin(ReadOnlyAdmin):
 
 @admin.register(UsageRollup)
 class UsageRollupAdmin(ReadOnlyAdmin):
-    list_display = ("resource_type", "period_start", "period_end", "total", "event_count", "max_value", "last_value",
-                    "unique_count", "late_billed", "updated")
+    list_display = (
+        "resource_type",
+        "period_start",
+        "period_end",
+        "total",
+        "event_count",
+        "max_value",
+        "last_value",
+        "unique_count",
+        "late_billed",
+        "updated",
+    )
     list_filter = ("resource_type",)
 
 
 @admin.register(UsageDailyRollup)
 class UsageDailyRollupAdmin(ReadOnlyAdmin):
-    list_display = ("resource_type", "day", "period_start", "total", "event_count", "max_value", "last_value",
-                    "unique_new")
+    list_display = (
+        "resource_type",
+        "day",
+        "period_start",
+        "total",
+        "event_count",
+        "max_value",
+        "last_value",
+        "unique_new",
+    )
     list_filter = ("resource_type",)
     date_hierarchy = "day"
 
@@ -133,25 +185,42 @@ class UsageAlertAdmin(ReadOnlyAdmin):
 
 @admin.register(MeterPush)
 class MeterPushAdmin(ReadOnlyAdmin):
-    list_display = ("resource_type", "period_start", "pushed_quantity", "unpushed", "last_pushed_at", "lag",
-                    "failures", "last_error")
+    list_display = (
+        "resource_type",
+        "period_start",
+        "pushed_quantity",
+        "unpushed",
+        "last_pushed_at",
+        "lag",
+        "failures",
+        "last_error",
+    )
     list_filter = ("resource_type",)
 
     @admin.display(description="not yet in Stripe")
     def unpushed(self, obj):
-        rollup = UsageRollup.objects.filter(resource_type=obj.resource_type, period_start=obj.period_start).first()
+        rollup = UsageRollup.objects.filter(
+            resource_type=obj.resource_type, period_start=obj.period_start
+        ).first()
         if rollup is None:
             return "-"
         return rollup.total - rollup.late_received + rollup.late_billed - obj.pushed_quantity
 
     @admin.display(description="lag")
     def lag(self, obj):
-        return "never" if obj.last_pushed_at is None else str(timezone.now() - obj.last_pushed_at).split(".")[0]
+        return (
+            "never"
+            if obj.last_pushed_at is None
+            else str(timezone.now() - obj.last_pushed_at).split(".")[0]
+        )
 
 
 class CollectorForm(forms.ModelForm):
-    secret = forms.CharField(required=False, widget=forms.PasswordInput,
-                             help_text="NetBox token or Odoo API key; stored encrypted. Leave empty to keep it.")
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput,
+        help_text="NetBox token or Odoo API key; stored encrypted. Leave empty to keep it.",
+    )
 
     class Meta:
         model = Collector
@@ -176,15 +245,28 @@ class CollectorAdmin(TenantSchemaAdmin):
     (read-only here: NETBOX_API_URL / ODOO_API_URL and friends, see usage/services/collectors.py)."""
 
     form = CollectorForm
-    list_display = ("name", "kind", "platform", "resource_type", "target", "base_url", "interval_minutes",
-                    "is_active", "last_run_at")
+    list_display = (
+        "name",
+        "kind",
+        "platform",
+        "resource_type",
+        "target",
+        "base_url",
+        "interval_minutes",
+        "is_active",
+        "last_run_at",
+    )
     list_filter = ("kind", "platform", "is_active")
 
     def has_change_permission(self, request, obj=None):
-        return not (obj is not None and obj.platform) and super().has_change_permission(request, obj)
+        return not (obj is not None and obj.platform) and super().has_change_permission(
+            request, obj
+        )
 
     def has_delete_permission(self, request, obj=None):
-        return not (obj is not None and obj.platform) and super().has_delete_permission(request, obj)
+        return not (obj is not None and obj.platform) and super().has_delete_permission(
+            request, obj
+        )
 
     def changelist_view(self, request, extra_context=None):
         from usage.services.collectors import platform_collectors
@@ -192,14 +274,20 @@ class CollectorAdmin(TenantSchemaAdmin):
         if request.method == "GET" and "tenant" not in request.GET:
             configured, problems = platform_collectors()
             for each in configured:
-                messages.info(request, f"Platform collector from the environment, for every tenant: {each.name} at "
-                                       f"{each.base_url} counts {each.mapping} as {each.resource_type}.")
+                messages.info(
+                    request,
+                    f"Platform collector from the environment, for every tenant: {each.name} at "
+                    f"{each.base_url} counts {each.mapping} as {each.resource_type}.",
+                )
             for problem in problems:
                 messages.warning(request, f"Platform collector not configured: {problem}")
             if not configured and not problems:
-                messages.info(request, "No platform collector: set NETBOX_API_URL/NETBOX_API_TOKEN or "
-                                       "ODOO_API_URL/ODOO_API_KEY/ODOO_DATABASE/ODOO_LOGIN to count every "
-                                       "tenant's usage in the platform's own NetBox or Odoo.")
+                messages.info(
+                    request,
+                    "No platform collector: set NETBOX_API_URL/NETBOX_API_TOKEN or "
+                    "ODOO_API_URL/ODOO_API_KEY/ODOO_DATABASE/ODOO_LOGIN to count every "
+                    "tenant's usage in the platform's own NetBox or Odoo.",
+                )
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):

@@ -30,7 +30,13 @@ FOLD = {
 
 def event_part(quantity: Decimal, at) -> dict:
     """What one event adds to every aggregate of its period and day."""
-    return {"total": quantity, "event_count": 1, "max_value": quantity, "last_value": quantity, "last_at": at}
+    return {
+        "total": quantity,
+        "event_count": 1,
+        "max_value": quantity,
+        "last_value": quantity,
+        "last_at": at,
+    }
 
 
 def _newer(part_at, held_at) -> bool:
@@ -67,9 +73,11 @@ def fold_sql(alias: str, columns) -> str:
             assignments.append(f"{column} = GREATEST({alias}.{column}, EXCLUDED.{column})")
         else:
             # A part without events of its own (a late event's billed share) carries no last_at.
-            assignments.append(f"{column} = CASE WHEN EXCLUDED.last_at IS NOT NULL AND ({alias}.last_at IS NULL "
-                               f"OR EXCLUDED.last_at >= {alias}.last_at) THEN EXCLUDED.{column} "
-                               f"ELSE {alias}.{column} END")
+            assignments.append(
+                f"{column} = CASE WHEN EXCLUDED.last_at IS NOT NULL AND ({alias}.last_at IS NULL "
+                f"OR EXCLUDED.last_at >= {alias}.last_at) THEN EXCLUDED.{column} "
+                f"ELSE {alias}.{column} END"
+            )
     # Postgres evaluates every right-hand side on the old row: last_value compares the old last_at.
     return ",\n    ".join(assignments)
 

@@ -86,13 +86,20 @@ def counters_store(schema: str, values: list[tuple[str, datetime, Decimal, bool]
         script = client.register_script(_RAISE)
         pipe = client.pipeline(transaction=False)
         for resource, period_start, used, overwrite in values:
-            script(keys=[counter_key(schema, resource, period_start)],
-                   args=[plain_decimal(used), "1" if overwrite else "0", TTL_SECONDS], client=pipe)
+            script(
+                keys=[counter_key(schema, resource, period_start)],
+                args=[plain_decimal(used), "1" if overwrite else "0", TTL_SECONDS],
+                client=pipe,
+            )
         pipe.execute()
     except redis.RedisError as exc:
         # Not knowing whether the write happened, the keys are dropped once Redis answers again.
-        _stale_add([counter_key(schema, resource, period_start) for resource, period_start, _, _ in values])
-        logger.warning("usage counters not updated in Redis (%s); rebuilt from the rollups later", exc)
+        _stale_add(
+            [counter_key(schema, resource, period_start) for resource, period_start, _, _ in values]
+        )
+        logger.warning(
+            "usage counters not updated in Redis (%s); rebuilt from the rollups later", exc
+        )
 
 
 def counter_get(schema: str, resource: str, period_start: datetime) -> Decimal | None:

@@ -50,8 +50,13 @@ def _load(tenant) -> Limits:
     # Usage periods follow the live subscription's billing cycle.
     account = billing_account_get(tenant=tenant)
     anchor = account.current_period_start if account is not None and account.is_live else None
-    return Limits(plan_code=plan.code, limits=dict(plan.limits or {}), hard=frozenset(plan.hard_limits or []),
-                  thresholds=tuple(sorted(int(t) for t in thresholds)), period_anchor=anchor)
+    return Limits(
+        plan_code=plan.code,
+        limits=dict(plan.limits or {}),
+        hard=frozenset(plan.hard_limits or []),
+        thresholds=tuple(sorted(int(t) for t in thresholds)),
+        period_anchor=anchor,
+    )
 
 
 def limits_get(tenant) -> Limits:

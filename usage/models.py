@@ -23,15 +23,24 @@ class Meter(models.Model):
     """A resource type that can be metered. The three built-in ones are seeded by a migration;
     custom ones are added in admin."""
 
-    code = models.SlugField(max_length=64, unique=True, help_text="resource_type in the API, e.g. 'api_calls'.")
+    code = models.SlugField(
+        max_length=64, unique=True, help_text="resource_type in the API, e.g. 'api_calls'."
+    )
     display_name = models.CharField(max_length=100)
     unit = models.CharField(max_length=32, default="units")
-    aggregation = models.CharField(max_length=16, choices=Aggregation.choices, default=Aggregation.SUM)
+    aggregation = models.CharField(
+        max_length=16, choices=Aggregation.choices, default=Aggregation.SUM
+    )
     unique_property = models.CharField(
-        max_length=64, blank=True,
-        help_text="unique_count: the event property counted (events without it update the last value).")
-    stripe_event_name = models.CharField(max_length=100, blank=True,
-                                         help_text="Stripe billing meter event_name the usage is pushed to.")
+        max_length=64,
+        blank=True,
+        help_text="unique_count: the event property counted (events without it update the last value).",
+    )
+    stripe_event_name = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Stripe billing meter event_name the usage is pushed to.",
+    )
     is_active = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)
 
@@ -40,7 +49,8 @@ class Meter(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(aggregation="unique_count") | ~models.Q(unique_property=""),
-                name="usage_meter_unique_count_needs_property"),
+                name="usage_meter_unique_count_needs_property",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -60,27 +70,45 @@ class UsageEvent(models.Model):
     source = models.CharField(max_length=64, blank=True)
     transaction_id = models.CharField(max_length=255, null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
-    fingerprint = models.CharField(max_length=64, help_text="sha256 of the event's fields (same key, other body -> 409)")
+    fingerprint = models.CharField(
+        max_length=64, help_text="sha256 of the event's fields (same key, other body -> 409)"
+    )
     properties = models.JSONField(default=dict, blank=True)
-    billing_period_start = models.DateTimeField(help_text="start of the billing period holding period_start")
+    billing_period_start = models.DateTimeField(
+        help_text="start of the billing period holding period_start"
+    )
     late = models.BooleanField(default=False, help_text="its billing period was already invoiced")
-    billed_period_start = models.DateTimeField(help_text="the period whose invoice bills it (the next one when late)")
+    billed_period_start = models.DateTimeField(
+        help_text="the period whose invoice bills it (the next one when late)"
+    )
     received_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["transaction_id"], condition=models.Q(transaction_id__isnull=False),
-                                    name="usage_event_transaction_id_unique"),
-            models.UniqueConstraint(fields=["idempotency_key"], condition=models.Q(idempotency_key__isnull=False),
-                                    name="usage_event_idempotency_key_unique"),
-            models.CheckConstraint(condition=models.Q(quantity__gte=0), name="usage_event_quantity_non_negative"),
-            models.CheckConstraint(condition=models.Q(period_end__gte=models.F("period_start")),
-                                   name="usage_event_period_order"),
+            models.UniqueConstraint(
+                fields=["transaction_id"],
+                condition=models.Q(transaction_id__isnull=False),
+                name="usage_event_transaction_id_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="usage_event_idempotency_key_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=0), name="usage_event_quantity_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")),
+                name="usage_event_period_order",
+            ),
         ]
         indexes = [
             # Events list and CSV report: by resource and time, or by time alone.
-            models.Index(fields=["resource_type", "period_start"], name="usage_event_resource_time"),
+            models.Index(
+                fields=["resource_type", "period_start"], name="usage_event_resource_time"
+            ),
             models.Index(fields=["period_start"], name="usage_event_time"),
         ]
 
@@ -106,14 +134,20 @@ class UsageRollup(models.Model):
     last_at = models.DateTimeField(null=True, blank=True)
     unique_count = models.BigIntegerField(default=0)
     late_billed = models.DecimalField(max_digits=36, decimal_places=6, default=0)
-    late_received = models.DecimalField(max_digits=36, decimal_places=6, default=0,
-                                        help_text="part of total that arrived after the period was invoiced")
+    late_received = models.DecimalField(
+        max_digits=36,
+        decimal_places=6,
+        default=0,
+        help_text="part of total that arrived after the period was invoiced",
+    )
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-period_start", "resource_type"]
         constraints = [
-            models.UniqueConstraint(fields=["resource_type", "period_start"], name="usage_rollup_resource_period"),
+            models.UniqueConstraint(
+                fields=["resource_type", "period_start"], name="usage_rollup_resource_period"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -141,7 +175,9 @@ class UsageDailyRollup(models.Model):
     class Meta:
         ordering = ["period_start", "resource_type", "day"]
         constraints = [
-            models.UniqueConstraint(fields=["resource_type", "period_start", "day"], name="usage_daily_once"),
+            models.UniqueConstraint(
+                fields=["resource_type", "period_start", "day"], name="usage_daily_once"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -157,7 +193,9 @@ class UsageUniqueValue(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["resource_type", "period_start", "value"], name="usage_unique_value_once"),
+            models.UniqueConstraint(
+                fields=["resource_type", "period_start", "value"], name="usage_unique_value_once"
+            ),
         ]
 
 
@@ -174,7 +212,9 @@ class UsageAlert(models.Model):
     class Meta:
         ordering = ["-fired_at"]
         constraints = [
-            models.UniqueConstraint(fields=["resource_type", "period_start", "threshold"], name="usage_alert_once"),
+            models.UniqueConstraint(
+                fields=["resource_type", "period_start", "threshold"], name="usage_alert_once"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -201,7 +241,9 @@ class MeterPush(models.Model):
     class Meta:
         ordering = ["-period_start", "resource_type"]
         constraints = [
-            models.UniqueConstraint(fields=["resource_type", "period_start"], name="usage_meter_push_once"),
+            models.UniqueConstraint(
+                fields=["resource_type", "period_start"], name="usage_meter_push_once"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -218,23 +260,36 @@ class Collector(models.Model):
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=100, unique=True)
-    base_url = models.URLField(help_text="e.g. https://netbox.example.com or https://odoo.example.com")
-    resource_type = models.SlugField(max_length=64, help_text="the meter the count feeds, e.g. users or devices")
-    target = models.CharField(max_length=100, help_text="NetBox endpoint (dcim/devices, dcim/sites) or Odoo model "
-                                                        "(res.users)")
-    filters = models.JSONField(default=dict, blank=True,
-                               help_text='NetBox query parameters ({"status": "active"}) or an Odoo domain '
-                                         '({"domain": [["active", "=", true]]})')
+    base_url = models.URLField(
+        help_text="e.g. https://netbox.example.com or https://odoo.example.com"
+    )
+    resource_type = models.SlugField(
+        max_length=64, help_text="the meter the count feeds, e.g. users or devices"
+    )
+    target = models.CharField(
+        max_length=100,
+        help_text="NetBox endpoint (dcim/devices, dcim/sites) or Odoo model (res.users)",
+    )
+    filters = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='NetBox query parameters ({"status": "active"}) or an Odoo domain '
+        '({"domain": [["active", "=", true]]})',
+    )
     odoo_database = models.CharField(max_length=100, blank=True)
     odoo_login = models.CharField(max_length=200, blank=True)
     secret_key_id = models.CharField(max_length=32, blank=True)
-    secret_ciphertext = models.TextField(blank=True, help_text="NetBox token or Odoo API key, encrypted")
+    secret_ciphertext = models.TextField(
+        blank=True, help_text="NetBox token or Odoo API key, encrypted"
+    )
     interval_minutes = models.PositiveIntegerField(default=60)
     is_active = models.BooleanField(default=True)
     platform = models.BooleanField(
-        default=False, editable=False,
+        default=False,
+        editable=False,
         help_text="Configured for every tenant by the environment (NETBOX_API_URL, ODOO_API_URL): its URL, secret "
-                  "and tenant mapping come from the settings, not from this row.")
+        "and tenant mapping come from the settings, not from this row.",
+    )
     last_run_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
@@ -262,7 +317,9 @@ class CollectorRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["collector", "started_at"], name="usage_collector_run_time")]
+        indexes = [
+            models.Index(fields=["collector", "started_at"], name="usage_collector_run_time")
+        ]
 
     def __str__(self) -> str:
         return f"{self.collector.name} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

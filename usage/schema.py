@@ -14,4 +14,3 @@ def in_schema(tenant):
     if connection.schema_name == tenant.schema_name:
         return nullcontext()
     return tenant_context(tenant)
-

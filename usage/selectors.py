@@ -44,9 +44,14 @@ def meters_forget() -> None:
 
 def rollup_used(rollup, meter: Meter | None) -> Decimal:
     """The period's value of a resource under its meter's aggregation."""
-    return aggregate_value(meter.aggregation if meter is not None else Aggregation.SUM, total=rollup.total,
-                           count=rollup.event_count, max_value=rollup.max_value, last_value=rollup.last_value,
-                           unique=rollup.unique_count)
+    return aggregate_value(
+        meter.aggregation if meter is not None else Aggregation.SUM,
+        total=rollup.total,
+        count=rollup.event_count,
+        max_value=rollup.max_value,
+        last_value=rollup.last_value,
+        unique=rollup.unique_count,
+    )
 
 
 def rollup_billable(rollup) -> Decimal:
@@ -55,7 +60,9 @@ def rollup_billable(rollup) -> Decimal:
     return rollup.total - rollup.late_received + rollup.late_billed
 
 
-def period_resolve(*, tenant, period: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
+def period_resolve(
+    *, tenant, period: str | None, now: datetime | None = None
+) -> tuple[datetime, datetime]:
     """`current` (default) or `YYYY-MM` -> the billing period [start, end)."""
     limits = limits_get(tenant)
     now = now or dj_timezone.now()
@@ -64,7 +71,9 @@ def period_resolve(*, tenant, period: str | None, now: datetime | None = None) -
     try:
         at = datetime.strptime(period, "%Y-%m").replace(tzinfo=timezone.utc)
     except ValueError:
-        raise InvalidRequest("period is 'current' or YYYY-MM.", detail={"period": ["Use 'current' or YYYY-MM."]})
+        raise InvalidRequest(
+            "period is 'current' or YYYY-MM.", detail={"period": ["Use 'current' or YYYY-MM."]}
+        )
     # The billing period that starts in that month (a calendar month without a subscription).
     start, end = billing_period(at, limits.period_anchor)
     return (start, end) if start >= at else billing_period(end, limits.period_anchor)
@@ -82,12 +91,16 @@ class ResourceUsage:
     period_end: datetime
 
 
-def usage_status(used: Decimal, limit: int | None, thresholds: tuple[int, ...]) -> tuple[Decimal | None, str]:
+def usage_status(
+    used: Decimal, limit: int | None, thresholds: tuple[int, ...]
+) -> tuple[Decimal | None, str]:
     """(percent with two places or None, "ok" | "warning" | "exceeded")."""
     if limit is None:
         return None, "ok"
     if limit == 0:
-        return (Decimal("100.00") if used > 0 else Decimal("0.00")), ("exceeded" if used > 0 else "ok")
+        return (Decimal("100.00") if used > 0 else Decimal("0.00")), (
+            "exceeded" if used > 0 else "ok"
+        )
     percent = (used * 100 / limit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if used >= limit:
         return percent, "exceeded"
@@ -108,22 +121,39 @@ def usage_summary_get(*, tenant, period: str | None = None) -> list[ResourceUsag
         used = rollup_used(rollup, meter) if rollup is not None else Decimal(0)
         limit = limits.limit_of(resource)
         percent, status = usage_status(used, limit, limits.thresholds)
-        result.append(ResourceUsage(resource_type=resource, used=used, limit=limit, percent=percent,
-                                    unit=meter.unit if meter else "units", status=status,
-                                    period_start=start, period_end=end))
+        result.append(
+            ResourceUsage(
+                resource_type=resource,
+                used=used,
+                limit=limit,
+                percent=percent,
+                unit=meter.unit if meter else "units",
+                status=status,
+                period_start=start,
+                period_end=end,
+            )
+        )
     return result
 
 
 def _day_value(row, aggregation: str) -> Decimal:
-    return aggregate_value(aggregation, total=row.total, count=row.event_count, max_value=row.max_value,
-                           last_value=row.last_value, unique=row.unique_new)
+    return aggregate_value(
+        aggregation,
+        total=row.total,
+        count=row.event_count,
+        max_value=row.max_value,
+        last_value=row.last_value,
+        unique=row.unique_new,
+    )
 
 
 def _running(previous: Decimal, row, value: Decimal, aggregation: str) -> Decimal:
     """The period's value at the end of a day with events, from the value at the end of the day before."""
     if aggregation == Aggregation.MAX:
         return max(previous, value)
-    if aggregation == Aggregation.LAST or (aggregation == Aggregation.UNIQUE_COUNT and not row.unique_new):
+    if aggregation == Aggregation.LAST or (
+        aggregation == Aggregation.UNIQUE_COUNT and not row.unique_new
+    ):
         return value
     return previous + value
 
@@ -158,8 +188,16 @@ def usage_daily_get(*, tenant, period: str | None = "current") -> list[dict]:
                 value = _day_value(row, aggregation)
                 cumulative = _running(cumulative, row, value, aggregation)
             days.append({"day": day, "value": value, "cumulative": cumulative})
-        series.append({"resource_type": resource, "unit": meter.unit if meter else "units",
-                       "limit": limits.limit_of(resource), "period_start": start, "period_end": end, "days": days})
+        series.append(
+            {
+                "resource_type": resource,
+                "unit": meter.unit if meter else "units",
+                "limit": limits.limit_of(resource),
+                "period_start": start,
+                "period_end": end,
+                "days": days,
+            }
+        )
     return series
 
 
@@ -188,13 +226,22 @@ def usage_overage_estimate(*, tenant) -> OverageEstimate | None:
         return None
     start, _ = period_resolve(tenant=tenant, period="current")
     with in_schema(tenant):
-        rollup = UsageRollup.objects.filter(resource_type=plan.overage_resource, period_start=start).first()
+        rollup = UsageRollup.objects.filter(
+            resource_type=plan.overage_resource, period_start=start
+        ).first()
     billable = rollup_billable(rollup) if rollup is not None else Decimal(0)
     above = max(billable - plan.overage_limit, Decimal(0))
-    amount = (above * plan.overage_unit_amount / plan.overage_block_size).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return OverageEstimate(resource_type=plan.overage_resource, above=above, amount=int(amount),
-                           currency=plan.currency, unit_amount=plan.overage_unit_amount,
-                           block_size=plan.overage_block_size)
+    amount = (above * plan.overage_unit_amount / plan.overage_block_size).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP
+    )
+    return OverageEstimate(
+        resource_type=plan.overage_resource,
+        above=above,
+        amount=int(amount),
+        currency=plan.currency,
+        unit_amount=plan.overage_unit_amount,
+        block_size=plan.overage_block_size,
+    )
 
 
 def usage_used_get(*, tenant, resource: str, period_start: datetime) -> Decimal:
@@ -222,7 +269,9 @@ def entitlement_check(*, tenant, resource: str, quantity: Decimal) -> Entitlemen
     soft limits allow (the overage is billed)."""
     limits = limits_get(tenant)
     if resource not in limits.limits and resource not in meters_get(tenant=tenant):
-        raise InvalidRequest(f"Unknown resource {resource!r}.", detail={"resource": ["Unknown resource type."]})
+        raise InvalidRequest(
+            f"Unknown resource {resource!r}.", detail={"resource": ["Unknown resource type."]}
+        )
     start, _ = billing_period(dj_timezone.now(), limits.period_anchor)
     used = usage_used_get(tenant=tenant, resource=resource, period_start=start)
     limit = limits.limit_of(resource)
@@ -248,24 +297,50 @@ def usage_event_list(*, tenant, filters: dict | None = None) -> QuerySet[UsageEv
     return qs
 
 
-REPORT_COLUMNS = ("event_id", "resource_type", "quantity", "unit", "period_start", "period_end", "source",
-                  "transaction_id", "late", "billing_period_start", "received_at")
+REPORT_COLUMNS = (
+    "event_id",
+    "resource_type",
+    "quantity",
+    "unit",
+    "period_start",
+    "period_end",
+    "source",
+    "transaction_id",
+    "late",
+    "billing_period_start",
+    "received_at",
+)
 
 
-def usage_report_rows(*, tenant, start: datetime, end: datetime, resource_type: str | None = None,
-                      chunk_size: int = 5000) -> Iterator[tuple]:
+def usage_report_rows(
+    *,
+    tenant,
+    start: datetime,
+    end: datetime,
+    resource_type: str | None = None,
+    chunk_size: int = 5000,
+) -> Iterator[tuple]:
     """Events with period_start in [start, end) in time order, read through a server-side cursor
     (constant memory whatever the size)."""
     # Streamed responses are iterated after the view returned (and the request's schema was reset).
     with in_schema(tenant):
-        qs = usage_event_list(tenant=tenant, filters={"from": start, "to": end, "resource_type": resource_type})
-        yield from qs.order_by("period_start", "id").values_list(*REPORT_COLUMNS).iterator(chunk_size=chunk_size)
+        qs = usage_event_list(
+            tenant=tenant, filters={"from": start, "to": end, "resource_type": resource_type}
+        )
+        yield from (
+            qs.order_by("period_start", "id")
+            .values_list(*REPORT_COLUMNS)
+            .iterator(chunk_size=chunk_size)
+        )
 
 
 def usage_report_count(*, tenant, start: datetime, end: datetime) -> int:
     """Number of events in [start, end), from the rollups when the range is whole periods."""
-    return sum(UsageRollup.objects.filter(period_start__gte=start, period_start__lt=end)
-               .values_list("event_count", flat=True))
+    return sum(
+        UsageRollup.objects.filter(period_start__gte=start, period_start__lt=end).values_list(
+            "event_count", flat=True
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -291,14 +366,26 @@ def usage_reconcile_rows(*, tenant, start: datetime, end: datetime) -> list[Reco
         meters = meters_get(tenant=tenant)
         rows = []
         for collector in Collector.objects.all():
-            runs = CollectorRun.objects.filter(collector=collector, started_at__gte=start, started_at__lt=end)
+            runs = CollectorRun.objects.filter(
+                collector=collector, started_at__gte=start, started_at__lt=end
+            )
             last_ok = runs.filter(status=CollectorRun.Status.OK).order_by("-started_at").first()
-            rollup = UsageRollup.objects.filter(resource_type=collector.resource_type, period_start=start).first()
-            push = MeterPush.objects.filter(resource_type=collector.resource_type, period_start=start).first()
-            rows.append(ReconcileRow(
-                collector=collector.name, resource_type=collector.resource_type,
-                seen=last_ok.count if last_ok else None,
-                billed=rollup_used(rollup, meters.get(collector.resource_type)) if rollup else Decimal(0),
-                pushed=push.pushed_quantity if push else None,
-                failed_runs=runs.filter(status=CollectorRun.Status.FAILED).count()))
+            rollup = UsageRollup.objects.filter(
+                resource_type=collector.resource_type, period_start=start
+            ).first()
+            push = MeterPush.objects.filter(
+                resource_type=collector.resource_type, period_start=start
+            ).first()
+            rows.append(
+                ReconcileRow(
+                    collector=collector.name,
+                    resource_type=collector.resource_type,
+                    seen=last_ok.count if last_ok else None,
+                    billed=rollup_used(rollup, meters.get(collector.resource_type))
+                    if rollup
+                    else Decimal(0),
+                    pushed=push.pushed_quantity if push else None,
+                    failed_runs=runs.filter(status=CollectorRun.Status.FAILED).count(),
+                )
+            )
     return rows

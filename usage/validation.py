@@ -17,8 +17,18 @@ from django.utils.dateparse import parse_datetime
 
 from billing_project.api.fields import json_problem, text_problem, timestamp_to_utc
 
-FIELDS = frozenset({"resource_type", "quantity", "unit", "period_start", "period_end", "source",
-                    "transaction_id", "properties"})
+FIELDS = frozenset(
+    {
+        "resource_type",
+        "quantity",
+        "unit",
+        "period_start",
+        "period_end",
+        "source",
+        "transaction_id",
+        "properties",
+    }
+)
 REQUIRED = ("resource_type", "quantity", "period_start")
 MAX_FUTURE = timedelta(minutes=5)
 MAX_QUANTITY = Decimal("1e24")  # numeric(30, 6)
@@ -46,15 +56,26 @@ class EventIn:
     properties: dict
 
     def fingerprint(self) -> str:
-        body = json.dumps([self.resource_type, str(self.quantity.normalize()), self.unit,
-                           self.period_start.isoformat(), self.period_end.isoformat(), self.source,
-                           self.transaction_id, self.properties], sort_keys=True, default=str)
+        body = json.dumps(
+            [
+                self.resource_type,
+                str(self.quantity.normalize()),
+                self.unit,
+                self.period_start.isoformat(),
+                self.period_end.isoformat(),
+                self.source,
+                self.transaction_id,
+                self.properties,
+            ],
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _quantity(value) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError("A number or a decimal string, e.g. \"12.5\".")
+        raise ValueError('A number or a decimal string, e.g. "12.5".')
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("Must be finite.")
     try:
@@ -102,7 +123,10 @@ def _properties_problem(properties: dict) -> str | None:
     if problem is not None:
         path, message = problem
         return message if path == "body" else f"{path}: {message}"
-    if len(json.dumps(properties, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_PROPERTIES_BYTES:
+    if (
+        len(json.dumps(properties, separators=(",", ":"), ensure_ascii=False).encode())
+        > MAX_PROPERTIES_BYTES
+    ):
         return f"At most {MAX_PROPERTIES_BYTES // 1024} KB as compact JSON."
     return None
 
@@ -150,6 +174,13 @@ def event_parse(raw, *, units: dict[str, str], now: datetime) -> EventIn:
         errors["properties"] = [problem]
     if errors:
         raise EventInvalid(errors)
-    return EventIn(resource_type=resource, quantity=quantity, unit=unit or units[resource],
-                   period_start=start, period_end=end or start, source=source or "api",
-                   transaction_id=transaction_id, properties=properties or {})
+    return EventIn(
+        resource_type=resource,
+        quantity=quantity,
+        unit=unit or units[resource],
+        period_start=start,
+        period_end=end or start,
+        source=source or "api",
+        transaction_id=transaction_id,
+        properties=properties or {},
+    )

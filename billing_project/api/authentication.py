@@ -114,8 +114,13 @@ class CredentialAuthentication(authentication.BaseAuthentication):
         if api_key.tenant is not None and api_key.tenant.status != Tenant.Status.ACTIVE:
             raise drf.AuthenticationFailed("This tenant is not active.")
         tenant_services.api_key_mark_used(api_key=api_key)
-        return Credential(kind="api_key", tenant=api_key.tenant, home_tenant=api_key.tenant,
-                          grants=frozenset({api_key.role}), api_key=api_key)
+        return Credential(
+            kind="api_key",
+            tenant=api_key.tenant,
+            home_tenant=api_key.tenant,
+            grants=frozenset({api_key.role}),
+            api_key=api_key,
+        )
 
     def _from_jwt(self, raw: str) -> Credential:
         try:
@@ -123,7 +128,9 @@ class CredentialAuthentication(authentication.BaseAuthentication):
         except TokenError as exc:
             raise drf.AuthenticationFailed(f"Invalid token: {exc}")
         tenant_id = token.get("tenant_id")
-        user, membership = tenant_selectors.token_principal_get(user_id=token.get("user_id"), tenant_id=tenant_id)
+        user, membership = tenant_selectors.token_principal_get(
+            user_id=token.get("user_id"), tenant_id=tenant_id
+        )
         if user is None:
             raise drf.AuthenticationFailed("User not found or inactive.")
         if tenant_id:
@@ -131,11 +138,18 @@ class CredentialAuthentication(authentication.BaseAuthentication):
             # at once instead of when the token expires.
             if membership is None or membership.tenant.status != Tenant.Status.ACTIVE:
                 raise drf.AuthenticationFailed("No active membership for this token's tenant.")
-            return Credential(kind="jwt", tenant=membership.tenant, home_tenant=membership.tenant,
-                              grants=frozenset({membership.role}), user=user)
+            return Credential(
+                kind="jwt",
+                tenant=membership.tenant,
+                home_tenant=membership.tenant,
+                grants=frozenset({membership.role}),
+                user=user,
+            )
         if not user.is_staff:
             raise drf.AuthenticationFailed("Token carries no tenant.")
-        return Credential(kind="jwt", tenant=None, home_tenant=None, grants=_staff_grants(user), user=user)
+        return Credential(
+            kind="jwt", tenant=None, home_tenant=None, grants=_staff_grants(user), user=user
+        )
 
     def _apply_tenant_header(self, request, credential: Credential) -> Credential:
         wanted = request.headers.get("X-Tenant-ID", "").strip()
@@ -148,8 +162,14 @@ class CredentialAuthentication(authentication.BaseAuthentication):
         tenant = tenant_selectors.tenant_get_by_reference(reference=wanted)
         if tenant is None:
             raise NotFound(f"No tenant {wanted!r}.")
-        return Credential(kind=credential.kind, tenant=tenant, home_tenant=None, grants=credential.grants,
-                          user=credential.user, api_key=credential.api_key)
+        return Credential(
+            kind=credential.kind,
+            tenant=tenant,
+            home_tenant=None,
+            grants=credential.grants,
+            user=credential.user,
+            api_key=credential.api_key,
+        )
 
 
 class CredentialAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -163,7 +183,11 @@ class CredentialAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return [
-            {"type": "http", "scheme": "bearer", "bearerFormat": "JWT or API key",
-             "description": "JWT from /api/v1/auth/login, or an API key (bk_...)."},
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT or API key",
+                "description": "JWT from /api/v1/auth/login, or an API key (bk_...).",
+            },
             {"type": "apiKey", "in": "header", "name": "X-API-Key"},
         ]

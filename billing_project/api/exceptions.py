@@ -46,8 +46,15 @@ def error_body(code: str, message: str, detail=None) -> dict:
 # A database that refuses connections (down, "too many clients", a pool timeout), a Redis that does
 # not answer, a broker that cannot take a task: none is the client's fault or a bug, and a retry a
 # little later may work. Django wraps psycopg's errors, but a few paths (the pool) raise them raw.
-INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError,
-                         redis.ConnectionError, redis.TimeoutError, BrokerError)
+INFRASTRUCTURE_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+    BrokerError,
+)
 
 
 def is_infrastructure_error(exc: BaseException) -> bool:
@@ -96,14 +103,20 @@ def api_exception_handler(exc, context):
         logger.warning("dependency unavailable, answering 503: %s: %s", type(exc).__name__, exc)
         exc = ServiceUnavailable()
     elif isinstance(exc, RequestDataTooBig):
-        exc = PayloadTooLarge(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+        exc = PayloadTooLarge(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
     elif isinstance(exc, DataError):
         # The database refused a value that validation let through: a safety net (validation should
         # have said why), since bad input never yields a 5xx.
         logger.warning("the database refused a value of a request, answering 400", exc_info=exc)
         exc = InvalidRequest("A value of the request cannot be stored.")
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.detail), status=exc.status_code, headers=exc.headers)
+        return Response(
+            error_body(exc.code, exc.message, exc.detail),
+            status=exc.status_code,
+            headers=exc.headers,
+        )
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -122,7 +135,9 @@ def api_exception_handler(exc, context):
     if isinstance(exc, drf.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return Response(error_body(code, _message_of(detail), detail), status=400, headers=headers)
-    return Response(error_body(code, _message_of(exc.detail), None), status=exc.status_code, headers=headers)
+    return Response(
+        error_body(code, _message_of(exc.detail), None), status=exc.status_code, headers=headers
+    )
 
 
 def json_404(request, exception=None):

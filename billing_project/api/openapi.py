@@ -17,7 +17,11 @@ ERROR_SCHEMA = {
             "required": ["code", "message", "detail"],
             "additionalProperties": False,
             "properties": {
-                "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "example": "invalid_request"},
+                "code": {
+                    "type": "string",
+                    "pattern": "^[a-z][a-z0-9_]*$",
+                    "example": "invalid_request",
+                },
                 "message": {"type": "string"},
                 "detail": {"type": "object", "nullable": True, "additionalProperties": True},
             },
@@ -37,10 +41,10 @@ CODES = {
     "unsupported_media_type": "the body is not `application/json`",
     "service_unavailable": "the database or Redis is unreachable; retry after `Retry-After` seconds",
     "payment_provider_unavailable": "Stripe is unreachable or rate-limits us; retry after `Retry-After` "
-                                    "seconds with the same Idempotency-Key",
+    "seconds with the same Idempotency-Key",
     "idempotency_conflict": "this Idempotency-Key was used with another body",
     "idempotency_in_progress": "the first request with this Idempotency-Key is still being answered; "
-                               "retry after `Retry-After` seconds",
+    "retry after `Retry-After` seconds",
     "conflict": "the current state forbids the change",
     "card_declined": "the bank refused the card (`detail.decline_code`)",
     "no_subscription": "the tenant has no live subscription",
@@ -64,33 +68,57 @@ CODES = {
     "invalid_signature": "the Stripe-Signature header does not verify",
 }
 
-PUBLIC_OPERATIONS = {"/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/plans", "/api/v1/webhooks/stripe"}
+PUBLIC_OPERATIONS = {
+    "/api/v1/auth/login",
+    "/api/v1/auth/refresh",
+    "/api/v1/plans",
+    "/api/v1/webhooks/stripe",
+}
 # Operations that call Stripe while answering: an outage or rate limit there is their 503.
 STRIPE_OPERATIONS = {
-    ("post", "/api/v1/subscriptions"), ("put", "/api/v1/subscriptions/current"),
-    ("delete", "/api/v1/subscriptions/current"), ("post", "/api/v1/subscriptions/current/preview"),
-    ("get", "/api/v1/payment-methods"), ("post", "/api/v1/payment-methods"),
-    ("post", "/api/v1/payment-methods/setup-intent"), ("post", "/api/v1/payment-methods/{payment_method_id}/default"),
-    ("delete", "/api/v1/payment-methods/{payment_method_id}"), ("post", "/api/v1/coupons/apply"),
-    ("post", "/api/v1/invoices/{invoice_id}/pay"), ("post", "/api/v1/invoices/{invoice_id}/refunds"),
-    ("post", "/api/v1/invoices/{invoice_id}/credit-notes"), ("post", "/api/v1/invoices/{invoice_id}/void"),
-    ("post", "/api/v1/invoices/{invoice_id}/mark-uncollectible"), ("post", "/api/v1/refunds/{refund_id}/approve"),
+    ("post", "/api/v1/subscriptions"),
+    ("put", "/api/v1/subscriptions/current"),
+    ("delete", "/api/v1/subscriptions/current"),
+    ("post", "/api/v1/subscriptions/current/preview"),
+    ("get", "/api/v1/payment-methods"),
+    ("post", "/api/v1/payment-methods"),
+    ("post", "/api/v1/payment-methods/setup-intent"),
+    ("post", "/api/v1/payment-methods/{payment_method_id}/default"),
+    ("delete", "/api/v1/payment-methods/{payment_method_id}"),
+    ("post", "/api/v1/coupons/apply"),
+    ("post", "/api/v1/invoices/{invoice_id}/pay"),
+    ("post", "/api/v1/invoices/{invoice_id}/refunds"),
+    ("post", "/api/v1/invoices/{invoice_id}/credit-notes"),
+    ("post", "/api/v1/invoices/{invoice_id}/void"),
+    ("post", "/api/v1/invoices/{invoice_id}/mark-uncollectible"),
+    ("post", "/api/v1/refunds/{refund_id}/approve"),
     ("post", "/api/v1/adjustments"),
 }
 # Operations behind a throttle (tenants.services.LoginThrottle); no other endpoint answers 429.
 THROTTLED_OPERATIONS = {("post", "/api/v1/auth/login")}
 
 # Domain codes per operation, on top of COMMON_ERRORS: {(method, path): {status: [codes]}}.
-_SUBSCRIPTION_CHANGE = {"400": ["plan_not_found"], "402": ["card_declined"],
-                        "404": ["no_subscription"], "409": ["plan_not_synced", "no_change"]}
+_SUBSCRIPTION_CHANGE = {
+    "400": ["plan_not_found"],
+    "402": ["card_declined"],
+    "404": ["no_subscription"],
+    "409": ["plan_not_synced", "no_change"],
+}
 OPERATION_ERRORS: dict[tuple[str, str], dict[str, list[str]]] = {
     ("post", "/api/v1/auth/login"): {"401": ["authentication_failed"]},
     ("post", "/api/v1/auth/refresh"): {"401": ["authentication_failed"]},
     ("post", "/api/v1/tenants"): {"409": ["slug_taken"]},
     ("post", "/api/v1/subscriptions"): {
-        "400": ["plan_not_found", "coupon_expired", "coupon_not_applicable"], "402": ["card_declined"],
+        "400": ["plan_not_found", "coupon_expired", "coupon_not_applicable"],
+        "402": ["card_declined"],
         "404": ["coupon_not_found"],
-        "409": ["subscription_exists", "plan_not_synced", "coupon_exhausted", "coupon_already_redeemed"]},
+        "409": [
+            "subscription_exists",
+            "plan_not_synced",
+            "coupon_exhausted",
+            "coupon_already_redeemed",
+        ],
+    },
     ("get", "/api/v1/subscriptions/current"): {"404": ["no_subscription"]},
     ("put", "/api/v1/subscriptions/current"): _SUBSCRIPTION_CHANGE,
     ("post", "/api/v1/subscriptions/current/preview"): _SUBSCRIPTION_CHANGE,
@@ -98,26 +126,44 @@ OPERATION_ERRORS: dict[tuple[str, str], dict[str, list[str]]] = {
     ("post", "/api/v1/payment-methods"): {"402": ["card_declined"], "404": ["not_found"]},
     ("delete", "/api/v1/payment-methods/{payment_method_id}"): {"409": ["payment_method_in_use"]},
     ("post", "/api/v1/coupons/apply"): {
-        "400": ["coupon_expired", "coupon_not_applicable"], "404": ["coupon_not_found"],
-        "409": ["coupon_exhausted", "coupon_already_redeemed"]},
+        "400": ["coupon_expired", "coupon_not_applicable"],
+        "404": ["coupon_not_found"],
+        "409": ["coupon_exhausted", "coupon_already_redeemed"],
+    },
     ("get", "/api/v1/invoices/{invoice_id}/pdf"): {"404": ["pdf_not_ready"]},
-    ("post", "/api/v1/invoices/{invoice_id}/pay"): {"402": ["card_declined"], "409": ["invoice_not_payable"]},
+    ("post", "/api/v1/invoices/{invoice_id}/pay"): {
+        "402": ["card_declined"],
+        "409": ["invoice_not_payable"],
+    },
     ("post", "/api/v1/invoices/{invoice_id}/refunds"): {"409": ["invoice_not_refundable"]},
     ("post", "/api/v1/invoices/{invoice_id}/credit-notes"): {"409": ["invoice_not_open"]},
     ("post", "/api/v1/invoices/{invoice_id}/void"): {"409": ["invoice_not_open"]},
     ("post", "/api/v1/invoices/{invoice_id}/mark-uncollectible"): {"409": ["invoice_not_open"]},
-    ("post", "/api/v1/refunds/{refund_id}/approve"): {"403": ["approval_requires_second_user"],
-                                                      "409": ["refund_not_pending"]},
-    ("post", "/api/v1/refunds/{refund_id}/reject"): {"403": ["approval_requires_second_user"],
-                                                     "409": ["refund_not_pending"]},
+    ("post", "/api/v1/refunds/{refund_id}/approve"): {
+        "403": ["approval_requires_second_user"],
+        "409": ["refund_not_pending"],
+    },
+    ("post", "/api/v1/refunds/{refund_id}/reject"): {
+        "403": ["approval_requires_second_user"],
+        "409": ["refund_not_pending"],
+    },
     ("post", "/api/v1/usage"): {"409": ["conflict"]},
     ("post", "/api/v1/webhooks/stripe"): {"400": ["invalid_signature"]},
 }
 
-_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "required": True,
-                                "schema": {"type": "integer", "minimum": 1}}}
-_LINK = {"Link": {"description": 'The next page: `<url>; rel="next"`; absent on the last page.',
-                  "schema": {"type": "string"}}}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+_LINK = {
+    "Link": {
+        "description": 'The next page: `<url>; rel="next"`; absent on the last page.',
+        "schema": {"type": "string"},
+    }
+}
 _BODY_METHODS = ("post", "put", "patch")
 
 
@@ -126,11 +172,17 @@ def error_response(codes: list[str], headers: dict | None = None) -> dict:
     unique = list(dict.fromkeys(codes))
     response = {
         "description": "; ".join(f"`{code}`: {CODES[code]}" for code in unique) + ".",
-        "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Error"},
-            "examples": {code: {"value": {"error": {"code": code, "message": CODES[code], "detail": None}}}
-                         for code in unique},
-        }},
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                "examples": {
+                    code: {
+                        "value": {"error": {"code": code, "message": CODES[code], "detail": None}}
+                    }
+                    for code in unique
+                },
+            }
+        },
     }
     if headers:
         response["headers"] = headers
@@ -186,14 +238,23 @@ def add_error_responses(result, generator, request, public):
             if method in ("post", "put", "patch", "delete") and path not in PUBLIC_OPERATIONS:
                 params = operation.setdefault("parameters", [])
                 if not any(p.get("name") == "Idempotency-Key" for p in params):
-                    params.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                                   "description": "Repeat-safe retries: same key + same body -> the first response.",
-                                   "schema": {"type": "string", "maxLength": 255}})
+                    params.append(
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "Repeat-safe retries: same key + same body -> the first response.",
+                            "schema": {"type": "string", "maxLength": 255},
+                        }
+                    )
     return result
 
 
 def _is_list(operation: dict) -> bool:
-    return any(p.get("name") == "cursor" and p.get("in") == "query" for p in operation.get("parameters", []))
+    return any(
+        p.get("name") == "cursor" and p.get("in") == "query"
+        for p in operation.get("parameters", [])
+    )
 
 
 def _plan_id_enum(schemas: dict) -> None:
@@ -205,7 +266,9 @@ def _plan_id_enum(schemas: dict) -> None:
 
     try:
         codes = sorted(Plan.objects.filter(is_active=True).values_list("code", flat=True))
-    except DatabaseError:  # the document generated without a database (manage.py spectacular offline)
+    except (
+        DatabaseError
+    ):  # the document generated without a database (manage.py spectacular offline)
         return
     if not codes:
         return

@@ -26,7 +26,11 @@ class LinkCursorPagination(CursorPagination):
         # Views choose their order with `ordering`; a unique tie-breaker keeps cursors exact.
         ordering = getattr(view, "ordering", None) or self.ordering
         ordering = (ordering,) if isinstance(ordering, str) else tuple(ordering)
-        return ordering if "pk" in ordering or "-pk" in ordering else ordering + ("-pk" if ordering[0].startswith("-") else "pk",)
+        return (
+            ordering
+            if "pk" in ordering or "-pk" in ordering
+            else ordering + ("-pk" if ordering[0].startswith("-") else "pk",)
+        )
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
@@ -39,7 +43,9 @@ class LinkCursorPagination(CursorPagination):
         # Out of range is refused, not clamped: a client asking for 1,000 rows and silently getting
         # 500 would take the page for the whole list (API.md: max 500).
         if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidRequest(LIMIT_MESSAGE, detail={"limit": [f"Must be between 1 and {MAX_LIMIT}."]})
+            raise InvalidRequest(
+                LIMIT_MESSAGE, detail={"limit": [f"Must be between 1 and {MAX_LIMIT}."]}
+            )
         return limit
 
     def decode_cursor(self, request):
@@ -48,8 +54,10 @@ class LinkCursorPagination(CursorPagination):
         try:
             return super().decode_cursor(request)
         except DrfNotFound:
-            raise InvalidRequest("cursor is not one this API issued; use the Link header's URL.",
-                                 detail={"cursor": ["Invalid cursor."]})
+            raise InvalidRequest(
+                "cursor is not one this API issued; use the Link header's URL.",
+                detail={"cursor": ["Invalid cursor."]},
+            )
 
     def paginate_queryset(self, queryset, request, view=None):
         # A cursor is base64 the client can forge: a position that is not a value of the ordering
@@ -57,8 +65,10 @@ class LinkCursorPagination(CursorPagination):
         try:
             return super().paginate_queryset(queryset, request, view)
         except (ValueError, TypeError, OverflowError, DjangoValidationError):
-            raise InvalidRequest("cursor is not one this API issued; use the Link header's URL.",
-                                 detail={"cursor": ["Invalid cursor."]})
+            raise InvalidRequest(
+                "cursor is not one this API issued; use the Link header's URL.",
+                detail={"cursor": ["Invalid cursor."]},
+            )
 
     def get_paginated_response(self, data):
         headers = {}
@@ -72,11 +82,19 @@ class LinkCursorPagination(CursorPagination):
 
     def get_schema_operation_parameters(self, view):
         return [
-            {"name": "limit", "in": "query", "required": False,
-             "description": f"Page size (default {DEFAULT_LIMIT}, max {MAX_LIMIT}); out of range is a 400.",
-             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
-            {"name": "cursor", "in": "query", "required": False,
-             "description": 'Opaque cursor from the previous page\'s `Link: <...>; rel="next"` header; '
-                            "one the API did not issue is a 400.",
-             "schema": {"type": "string"}},
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": f"Page size (default {DEFAULT_LIMIT}, max {MAX_LIMIT}); out of range is a 400.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+            },
+            {
+                "name": "cursor",
+                "in": "query",
+                "required": False,
+                "description": 'Opaque cursor from the previous page\'s `Link: <...>; rel="next"` header; '
+                "one the API did not issue is a 400.",
+                "schema": {"type": "string"},
+            },
         ]

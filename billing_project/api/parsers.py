@@ -21,7 +21,9 @@ class StorableJSONParser(JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise exceptions.ParseError(f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep.")
+            raise exceptions.ParseError(
+                f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep."
+            )
         problem = json_problem(data, max_depth=MAX_JSON_DEPTH)
         if problem is not None:
             path, message = problem

@@ -23,7 +23,9 @@ class RolePermission(permissions.BasePermission):
         if credential is None or not hasattr(credential, "grants"):
             return False
         if getattr(view, "tenant_required", True) and credential.tenant is None:
-            raise InvalidRequest("Platform credentials must name a tenant with the X-Tenant-ID header.")
+            raise InvalidRequest(
+                "Platform credentials must name a tenant with the X-Tenant-ID header."
+            )
         if request.method in permissions.SAFE_METHODS:
             allowed = getattr(view, "read_grants", DEFAULT_READ)
         else:

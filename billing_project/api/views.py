@@ -50,8 +50,10 @@ def idempotency_key_get(request) -> str | None:
     if not key:
         return None
     if len(key) > 255:
-        raise InvalidRequest("Idempotency-Key is longer than 255 characters.",
-                             detail={"Idempotency-Key": ["At most 255 characters."]})
+        raise InvalidRequest(
+            "Idempotency-Key is longer than 255 characters.",
+            detail={"Idempotency-Key": ["At most 255 characters."]},
+        )
     problem = text_problem(key)
     if problem:
         raise InvalidRequest(f"Idempotency-Key: {problem}", detail={"Idempotency-Key": [problem]})
@@ -62,7 +64,9 @@ def _check_body_framing(request) -> None:
     """Django reads a body only up to Content-Length: a chunked body (no length) would be read as
     empty and answered with misleading "field required" errors. Say what is wrong instead."""
     meta = request.META
-    if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and not meta.get("CONTENT_LENGTH"):
+    if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and not meta.get(
+        "CONTENT_LENGTH"
+    ):
         raise LengthRequired()
 
 
@@ -85,9 +89,12 @@ class ApiMetadata(BaseMetadata):
     (a 500); the OpenAPI document (/api/schema/) describes bodies instead."""
 
     def determine_metadata(self, request, view):
-        return {"name": view.get_view_name(), "description": view.get_view_description(),
-                "renders": [renderer.media_type for renderer in view.renderer_classes],
-                "parses": [parser.media_type for parser in view.parser_classes]}
+        return {
+            "name": view.get_view_name(),
+            "description": view.get_view_description(),
+            "renders": [renderer.media_type for renderer in view.renderer_classes],
+            "parses": [parser.media_type for parser in view.parser_classes],
+        }
 
 
 class IdempotentMixin:
@@ -114,7 +121,9 @@ class IdempotentMixin:
         if key is None:
             return
         body = json.dumps(request.data, sort_keys=True, default=str)
-        fingerprint = hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+        fingerprint = hashlib.sha256(
+            f"{request.method} {request.path}\n{body}".encode()
+        ).hexdigest()
         scope = _scope(request.auth)
         expiry = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
         IdempotencyRecord.objects.filter(scope=scope, key=key, created__lt=expiry).delete()
@@ -124,19 +133,24 @@ class IdempotentMixin:
                 # Inserted (and committed) before the work starts, so that a concurrent retry
                 # with the same key sees it and waits instead of doing the work twice.
                 request._idempotency_record = IdempotencyRecord.objects.create(
-                    scope=scope, key=key, fingerprint=fingerprint)
+                    scope=scope, key=key, fingerprint=fingerprint
+                )
                 return
             except IntegrityError:
                 record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if record is None or record.fingerprint != fingerprint:
-            raise Conflict("This Idempotency-Key was used with another request.", code="idempotency_conflict")
+            raise Conflict(
+                "This Idempotency-Key was used with another request.", code="idempotency_conflict"
+            )
         if record.status_code is None and record.created < timezone.now() - timedelta(
-                seconds=settings.IDEMPOTENCY_IN_PROGRESS_SECONDS):
+            seconds=settings.IDEMPOTENCY_IN_PROGRESS_SECONDS
+        ):
             # Still "in progress" long after any request could have been answered (gunicorn kills a
             # worker after 30 s): the process that held it died. One retry takes it over and does the
             # work (Stripe calls carry keys derived from this one, so nothing is done twice there).
-            taken = IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True,
-                                                     created=record.created).update(created=timezone.now())
+            taken = IdempotencyRecord.objects.filter(
+                pk=record.pk, status_code__isnull=True, created=record.created
+            ).update(created=timezone.now())
             if taken:
                 request._idempotency_record = IdempotencyRecord.objects.get(pk=record.pk)
                 return
@@ -144,9 +158,11 @@ class IdempotentMixin:
         if record.status_code is None:
             # Same key, same body, first request not answered yet: not a conflict of bodies; the
             # client retries shortly and gets the first response (or does the work, if it failed).
-            raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly.",
-                           code="idempotency_in_progress",
-                           headers={"Retry-After": str(IDEMPOTENCY_IN_PROGRESS_RETRY_AFTER)})
+            raise Conflict(
+                "A request with this Idempotency-Key is still in progress; retry shortly.",
+                code="idempotency_in_progress",
+                headers={"Retry-After": str(IDEMPOTENCY_IN_PROGRESS_RETRY_AFTER)},
+            )
         raise _Replay(record)
 
     def handle_exception(self, exc):
@@ -154,7 +170,9 @@ class IdempotentMixin:
             status = exc.record.status_code
             if self.idempotency_replay_status and status == 201:
                 status = self.idempotency_replay_status
-            return Response(exc.record.response_body, status=status, headers={"Idempotent-Replayed": "true"})
+            return Response(
+                exc.record.response_body, status=status, headers={"Idempotent-Replayed": "true"}
+            )
         return super().handle_exception(exc)
 
     def dispatch(self, request, *args, **kwargs):

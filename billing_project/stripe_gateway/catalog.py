@@ -18,8 +18,10 @@ def product_create(*, code: str, name: str, description: str, key: str):
 def product_update(*, product_id: str, name: str, description: str, key: str):
     with stripe_errors():
         return get_client().v1.products.update(
-            product_id, params={"name": name, "description": description or "", "active": True},
-            options=request_options(key))
+            product_id,
+            params={"name": name, "description": description or "", "active": True},
+            options=request_options(key),
+        )
 
 
 def price_get_by_lookup_key(lookup_key: str, *, with_tiers: bool = False):
@@ -31,31 +33,58 @@ def price_get_by_lookup_key(lookup_key: str, *, with_tiers: bool = False):
     return found.data[0] if found.data else None
 
 
-def price_create(*, product_id: str, amount: int, currency: str, interval: str, lookup_key: str, key: str):
+def price_create(
+    *, product_id: str, amount: int, currency: str, interval: str, lookup_key: str, key: str
+):
     with stripe_errors():
-        return get_client().v1.prices.create(params={
-            "product": product_id, "unit_amount": amount, "currency": currency,
-            "recurring": {"interval": interval}, "lookup_key": lookup_key,
-            # Prices are immutable: the new price takes the lookup key over from the old one.
-            "transfer_lookup_key": True,
-        }, options=request_options(key))
+        return get_client().v1.prices.create(
+            params={
+                "product": product_id,
+                "unit_amount": amount,
+                "currency": currency,
+                "recurring": {"interval": interval},
+                "lookup_key": lookup_key,
+                # Prices are immutable: the new price takes the lookup key over from the old one.
+                "transfer_lookup_key": True,
+            },
+            options=request_options(key),
+        )
 
 
-def metered_tiered_price_create(*, product_id: str, currency: str, interval: str, meter_id: str, tiers: list[dict],
-                                nickname: str, lookup_key: str, key: str):
+def metered_tiered_price_create(
+    *,
+    product_id: str,
+    currency: str,
+    interval: str,
+    meter_id: str,
+    tiers: list[dict],
+    nickname: str,
+    lookup_key: str,
+    key: str,
+):
     """A metered Price on a billing meter, billed in arrears by graduated tiers."""
     with stripe_errors():
-        return get_client().v1.prices.create(params={
-            "product": product_id, "currency": currency, "nickname": nickname[:250],
-            "recurring": {"interval": interval, "usage_type": "metered", "meter": meter_id},
-            "billing_scheme": "tiered", "tiers_mode": "graduated", "tiers": tiers,
-            "lookup_key": lookup_key, "transfer_lookup_key": True,
-        }, options=request_options(key))
+        return get_client().v1.prices.create(
+            params={
+                "product": product_id,
+                "currency": currency,
+                "nickname": nickname[:250],
+                "recurring": {"interval": interval, "usage_type": "metered", "meter": meter_id},
+                "billing_scheme": "tiered",
+                "tiers_mode": "graduated",
+                "tiers": tiers,
+                "lookup_key": lookup_key,
+                "transfer_lookup_key": True,
+            },
+            options=request_options(key),
+        )
 
 
 def price_archive(*, price_id: str, key: str):
     with stripe_errors():
-        return get_client().v1.prices.update(price_id, params={"active": False}, options=request_options(key))
+        return get_client().v1.prices.update(
+            price_id, params={"active": False}, options=request_options(key)
+        )
 
 
 def price_retrieve(price_id: str):

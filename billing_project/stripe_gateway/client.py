@@ -20,7 +20,11 @@ def stripe_configured() -> bool:
 
 
 def _base_addresses(api_base: str) -> dict:
-    return {"api": api_base, "files": api_base, "connect": api_base, "meter_events": api_base} if api_base else {}
+    return (
+        {"api": api_base, "files": api_base, "connect": api_base, "meter_events": api_base}
+        if api_base
+        else {}
+    )
 
 
 @lru_cache(maxsize=4)
@@ -28,13 +32,19 @@ def _client(api_key: str, api_base: str, timeout: float) -> stripe.StripeClient:
     # Every attempt is bounded (STRIPE_TIMEOUT_SECONDS): a hung Stripe must end in a timeout the
     # translator turns into 503, not hold a web worker until gunicorn kills it. A timed-out attempt
     # is retried with the same Idempotency-Key (stripe-python sets one on every POST).
-    return stripe.StripeClient(api_key, stripe_version=API_VERSION, max_network_retries=2,
-                               base_addresses=_base_addresses(api_base),
-                               http_client=stripe.RequestsClient(timeout=timeout))
+    return stripe.StripeClient(
+        api_key,
+        stripe_version=API_VERSION,
+        max_network_retries=2,
+        base_addresses=_base_addresses(api_base),
+        http_client=stripe.RequestsClient(timeout=timeout),
+    )
 
 
 def get_client() -> stripe.StripeClient:
-    return _client(settings.STRIPE_API_KEY, settings.STRIPE_API_BASE, float(settings.STRIPE_TIMEOUT_SECONDS))
+    return _client(
+        settings.STRIPE_API_KEY, settings.STRIPE_API_BASE, float(settings.STRIPE_TIMEOUT_SECONDS)
+    )
 
 
 def configure_global_stripe() -> None:
@@ -49,7 +59,7 @@ _last_checks: dict[tuple[str, str], tuple[float, str]] = {}
 
 
 def account_check(timeout: float = 3.0) -> str:
-    """"ok", "not_configured" or "error: ..." for /health.
+    """ "ok", "not_configured" or "error: ..." for /health.
 
     Remembered for 15 s: health probes every few seconds (compose, load balancers) would otherwise
     each cost a Stripe API call, and Stripe rate-limits."""
@@ -66,9 +76,13 @@ def account_check(timeout: float = 3.0) -> str:
 def _account_call(timeout: float) -> str:
     try:
         # No retries and a short timeout: /health must answer quickly whatever Stripe does.
-        client = stripe.StripeClient(settings.STRIPE_API_KEY, stripe_version=API_VERSION, max_network_retries=0,
-                                     base_addresses=_base_addresses(settings.STRIPE_API_BASE),
-                                     http_client=stripe.RequestsClient(timeout=timeout))
+        client = stripe.StripeClient(
+            settings.STRIPE_API_KEY,
+            stripe_version=API_VERSION,
+            max_network_retries=0,
+            base_addresses=_base_addresses(settings.STRIPE_API_BASE),
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
         client.v1.accounts.retrieve_current()
         return "ok"
     except Exception as exc:  # any failure is reported, never raised: /health must answer

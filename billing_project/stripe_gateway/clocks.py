@@ -12,7 +12,9 @@ from billing_project.stripe_gateway.keys import request_options
 def test_clock_create(*, name: str, key: str):
     with stripe_errors():
         return get_client().v1.test_helpers.test_clocks.create(
-            params={"frozen_time": int(time.time()), "name": name[:300]}, options=request_options(key))
+            params={"frozen_time": int(time.time()), "name": name[:300]},
+            options=request_options(key),
+        )
 
 
 def test_clock_retrieve(clock_id: str):
@@ -22,5 +24,6 @@ def test_clock_retrieve(clock_id: str):
 
 def test_clock_advance(*, clock_id: str, frozen_time: int, key: str):
     with stripe_errors():
-        return get_client().v1.test_helpers.test_clocks.advance(clock_id, params={"frozen_time": frozen_time},
-                                                                options=request_options(key))
+        return get_client().v1.test_helpers.test_clocks.advance(
+            clock_id, params={"frozen_time": frozen_time}, options=request_options(key)
+        )

@@ -16,10 +16,12 @@ def promotion_code_create(*, coupon_id: str, code: str, params: dict, key: str):
     with stripe_errors():
         return get_client().v1.promotion_codes.create(
             params={"promotion": {"type": "coupon", "coupon": coupon_id}, "code": code, **params},
-            options=request_options(key))
+            options=request_options(key),
+        )
 
 
 def promotion_code_deactivate(*, promotion_code_id: str, key: str):
     with stripe_errors():
-        return get_client().v1.promotion_codes.update(promotion_code_id, params={"active": False},
-                                                      options=request_options(key))
+        return get_client().v1.promotion_codes.update(
+            promotion_code_id, params={"active": False}, options=request_options(key)
+        )

@@ -8,10 +8,16 @@ from billing_project.stripe_gateway.keys import request_options
 
 
 def customer_create(*, tenant, test_clock: str | None, key: str):
-    params = {"name": tenant.name, "email": tenant.email,
-              "metadata": {"tenant_id": str(tenant.id), "tenant_slug": tenant.slug,
-                           # dj-stripe links Customer.subscriber from this key.
-                           "djstripe_subscriber": str(tenant.id)}}
+    params = {
+        "name": tenant.name,
+        "email": tenant.email,
+        "metadata": {
+            "tenant_id": str(tenant.id),
+            "tenant_slug": tenant.slug,
+            # dj-stripe links Customer.subscriber from this key.
+            "djstripe_subscriber": str(tenant.id),
+        },
+    }
     if test_clock:
         params["test_clock"] = test_clock
     with stripe_errors():
@@ -26,5 +32,7 @@ def customer_retrieve(customer_id: str):
 def customer_set_default_payment_method(*, customer_id: str, payment_method_id: str, key: str):
     with stripe_errors():
         return get_client().v1.customers.update(
-            customer_id, params={"invoice_settings": {"default_payment_method": payment_method_id}},
-            options=request_options(key))
+            customer_id,
+            params={"invoice_settings": {"default_payment_method": payment_method_id}},
+            options=request_options(key),
+        )

@@ -54,8 +54,12 @@ class InvoiceNotPayable(Conflict):
 
 # Stripe's codes for "the payment needs the customer to authenticate" (the PaymentIntent went to
 # requires_action): on invoice pay, on subscription create/update, and as a decline code.
-_AUTHENTICATION_CODES = {"authentication_required", "invoice_payment_intent_requires_action",
-                         "subscription_payment_intent_requires_action", "payment_intent_authentication_failure"}
+_AUTHENTICATION_CODES = {
+    "authentication_required",
+    "invoice_payment_intent_requires_action",
+    "subscription_payment_intent_requires_action",
+    "payment_intent_authentication_failure",
+}
 
 
 def _error_body(exc: stripe.StripeError) -> dict:
@@ -65,16 +69,29 @@ def _error_body(exc: stripe.StripeError) -> dict:
 def _declined(exc: stripe.CardError) -> PaymentDeclined:
     body = _error_body(exc)
     error = getattr(exc, "error", None)
-    decline_code = getattr(error, "decline_code", None) or body.get("decline_code") or exc.code or "card_declined"
+    decline_code = (
+        getattr(error, "decline_code", None)
+        or body.get("decline_code")
+        or exc.code
+        or "card_declined"
+    )
     if exc.code in _AUTHENTICATION_CODES or decline_code in _AUTHENTICATION_CODES:
         intent = body.get("payment_intent") or {}
         intent = intent if isinstance(intent, dict) else {"id": intent}
         invoice = body.get("invoice") if isinstance(body.get("invoice"), dict) else {}
-        return AuthenticationRequired(exc.user_message or None, detail={
-            "decline_code": "authentication_required", "payment_intent_id": intent.get("id"),
-            "client_secret": intent.get("client_secret"), "invoice_id": invoice.get("id"),
-            "hosted_invoice_url": invoice.get("hosted_invoice_url")})
-    return PaymentDeclined(exc.user_message or "The card was declined.", detail={"decline_code": decline_code})
+        return AuthenticationRequired(
+            exc.user_message or None,
+            detail={
+                "decline_code": "authentication_required",
+                "payment_intent_id": intent.get("id"),
+                "client_secret": intent.get("client_secret"),
+                "invoice_id": invoice.get("id"),
+                "hosted_invoice_url": invoice.get("hosted_invoice_url"),
+            },
+        )
+    return PaymentDeclined(
+        exc.user_message or "The card was declined.", detail={"decline_code": decline_code}
+    )
 
 
 def translate(exc: stripe.StripeError) -> DomainError:
@@ -86,8 +103,10 @@ def translate(exc: stripe.StripeError) -> DomainError:
             return NotFound(exc.user_message or "No such object.")
         if exc.code == "invoice_not_open" or "already paid" in (exc.user_message or ""):
             return InvoiceNotPayable(exc.user_message)
-        return InvalidRequest(exc.user_message or "The payment provider refused the request.",
-                              detail={"stripe_code": exc.code, "param": exc.param})
+        return InvalidRequest(
+            exc.user_message or "The payment provider refused the request.",
+            detail={"stripe_code": exc.code, "param": exc.param},
+        )
     if isinstance(exc, stripe.IdempotencyError):
         return Conflict("A retried request had other parameters.", code="idempotency_conflict")
     logger.warning("stripe call failed: %r", exc)

@@ -23,12 +23,20 @@ def invoice_retrieve(invoice_id: str, *, with_payments: bool = False):
 def invoice_lines(invoice_id: str) -> list:
     """Every line (the invoice object carries only the first page of them)."""
     with stripe_errors():
-        return list(get_client().v1.invoices.line_items.list(invoice_id, params={"limit": 100}).auto_paging_iter())
+        return list(
+            get_client()
+            .v1.invoices.line_items.list(invoice_id, params={"limit": 100})
+            .auto_paging_iter()
+        )
 
 
 def invoice_list(*, customer_id: str, limit: int = 100) -> list:
     with stripe_errors():
-        return list(get_client().v1.invoices.list(params={"customer": customer_id, "limit": limit}).auto_paging_iter())
+        return list(
+            get_client()
+            .v1.invoices.list(params={"customer": customer_id, "limit": limit})
+            .auto_paging_iter()
+        )
 
 
 def invoice_preview(*, params: dict):
@@ -52,21 +60,35 @@ def invoice_mark_uncollectible(*, invoice_id: str, key: str):
         return get_client().v1.invoices.mark_uncollectible(invoice_id, options=request_options(key))
 
 
-def invoice_item_create(*, customer_id: str, amount: int, currency: str, description: str, key: str):
+def invoice_item_create(
+    *, customer_id: str, amount: int, currency: str, description: str, key: str
+):
     with stripe_errors():
         return get_client().v1.invoice_items.create(
-            params={"customer": customer_id, "amount": amount, "currency": currency, "description": description},
-            options=request_options(key))
+            params={
+                "customer": customer_id,
+                "amount": amount,
+                "currency": currency,
+                "description": description,
+            },
+            options=request_options(key),
+        )
 
 
 def last_payment_error_of(invoice) -> dict | None:
     """The last payment error (decline code and message) of an invoice read `with_payments`, or None."""
     for payment in (invoice.get("payments") or {}).get("data") or []:
         intent = (payment.get("payment") or {}).get("payment_intent")
-        error = intent.get("last_payment_error") if intent is not None and not isinstance(intent, str) else None
+        error = (
+            intent.get("last_payment_error")
+            if intent is not None and not isinstance(intent, str)
+            else None
+        )
         if error:
-            return {"decline_code": error.get("decline_code") or error.get("code") or "card_declined",
-                    "message": error.get("message") or ""}
+            return {
+                "decline_code": error.get("decline_code") or error.get("code") or "card_declined",
+                "message": error.get("message") or "",
+            }
     return None
 
 

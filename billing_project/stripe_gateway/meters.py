@@ -36,11 +36,18 @@ def meter_ensure(*, event_name: str, display_name: str) -> str:
                 if meter.event_name == event_name:
                     return meter.id
             meter = client.v1.billing.meters.create(
-                {"display_name": display_name, "event_name": event_name,
-                 "default_aggregation": {"formula": "sum"},
-                 "customer_mapping": {"type": "by_id", "event_payload_key": "stripe_customer_id"},
-                 "value_settings": {"event_payload_key": "value"}},
-                {"idempotency_key": f"usage-meter-{event_name}"})
+                {
+                    "display_name": display_name,
+                    "event_name": event_name,
+                    "default_aggregation": {"formula": "sum"},
+                    "customer_mapping": {
+                        "type": "by_id",
+                        "event_payload_key": "stripe_customer_id",
+                    },
+                    "value_settings": {"event_payload_key": "value"},
+                },
+                {"idempotency_key": f"usage-meter-{event_name}"},
+            )
             return meter.id
     except DomainError as exc:
         raise MeterPushError(f"meter {event_name}: {_reason(exc)}") from exc
@@ -52,10 +59,19 @@ def meter_event_name_for(resource_type: str) -> str:
     return resource_type
 
 
-def meter_event_send(*, event_name: str, customer_id: str, value: Decimal, identifier: str,
-                     timestamp: datetime | None) -> None:
-    params = {"event_name": event_name, "identifier": identifier,
-              "payload": {"stripe_customer_id": customer_id, "value": format(value.normalize(), "f")}}
+def meter_event_send(
+    *,
+    event_name: str,
+    customer_id: str,
+    value: Decimal,
+    identifier: str,
+    timestamp: datetime | None,
+) -> None:
+    params = {
+        "event_name": event_name,
+        "identifier": identifier,
+        "payload": {"stripe_customer_id": customer_id, "value": format(value.normalize(), "f")},
+    }
     if timestamp is not None:
         params["timestamp"] = int(timestamp.timestamp())
     try:
@@ -63,9 +79,18 @@ def meter_event_send(*, event_name: str, customer_id: str, value: Decimal, ident
             # The identifier is what dedups across runs; the key only covers this call's network
             # retries (a later run sends another timestamp, which Stripe would refuse under the same key).
             get_client().v1.billing.meter_events.create(
-                params, {"idempotency_key": f"usage-meter-event-{identifier}-{params.get('timestamp', '')}"})
+                params,
+                {
+                    "idempotency_key": f"usage-meter-event-{identifier}-{params.get('timestamp', '')}"
+                },
+            )
     except DomainError as exc:
-        stripe_code = (exc.detail or {}).get("stripe_code") if isinstance(exc.detail, dict) else None
-        if stripe_code == "duplicate_meter_event" or "already exists with identifier" in exc.message:
+        stripe_code = (
+            (exc.detail or {}).get("stripe_code") if isinstance(exc.detail, dict) else None
+        )
+        if (
+            stripe_code == "duplicate_meter_event"
+            or "already exists with identifier" in exc.message
+        ):
             raise DuplicateMeterEvent(identifier) from exc
         raise MeterPushError(f"{identifier}: {_reason(exc)}") from exc

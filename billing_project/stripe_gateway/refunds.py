@@ -8,7 +8,9 @@ from billing_project.stripe_gateway.errors import stripe_errors
 from billing_project.stripe_gateway.keys import request_options
 
 
-def credit_note_create(*, invoice_id: str, amount: int, refund_amount: int = 0, memo: str = "", key: str):
+def credit_note_create(
+    *, invoice_id: str, amount: int, refund_amount: int = 0, memo: str = "", key: str
+):
     """A credit note for `amount`; on a paid invoice `refund_amount` of it goes back to the card."""
     params: dict = {"invoice": invoice_id, "amount": amount}
     if refund_amount:

@@ -12,19 +12,25 @@ SUBSCRIPTION_EXPAND = ["latest_invoice.confirmation_secret"]
 
 def subscription_create(*, params: dict, key: str):
     with stripe_errors():
-        return get_client().v1.subscriptions.create(params={**params, "expand": SUBSCRIPTION_EXPAND},
-                                                    options=request_options(key))
+        return get_client().v1.subscriptions.create(
+            params={**params, "expand": SUBSCRIPTION_EXPAND}, options=request_options(key)
+        )
 
 
 def subscription_retrieve(subscription_id: str):
     with stripe_errors():
-        return get_client().v1.subscriptions.retrieve(subscription_id, params={"expand": SUBSCRIPTION_EXPAND})
+        return get_client().v1.subscriptions.retrieve(
+            subscription_id, params={"expand": SUBSCRIPTION_EXPAND}
+        )
 
 
 def subscription_update(*, subscription_id: str, params: dict, key: str):
     with stripe_errors():
         return get_client().v1.subscriptions.update(
-            subscription_id, params={**params, "expand": SUBSCRIPTION_EXPAND}, options=request_options(key))
+            subscription_id,
+            params={**params, "expand": SUBSCRIPTION_EXPAND},
+            options=request_options(key),
+        )
 
 
 def subscription_cancel(*, subscription_id: str, key: str):
@@ -34,5 +40,8 @@ def subscription_cancel(*, subscription_id: str, key: str):
 
 def subscription_list(*, customer_id: str) -> list:
     with stripe_errors():
-        return list(get_client().v1.subscriptions.list(
-            params={"customer": customer_id, "status": "all", "limit": 100}).auto_paging_iter())
+        return list(
+            get_client()
+            .v1.subscriptions.list(params={"customer": customer_id, "status": "all", "limit": 100})
+            .auto_paging_iter()
+        )

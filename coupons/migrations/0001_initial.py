@@ -5,71 +5,175 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('subscriptions', '0002_seed_plans'),
-        ('tenants', '0002_staff_groups'),
+        ("subscriptions", "0002_seed_plans"),
+        ("tenants", "0002_staff_groups"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Coupon',
+            name="Coupon",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='What customers type; stored upper-case.', max_length=50, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('percent_off', models.PositiveSmallIntegerField(blank=True, help_text='1-100', null=True)),
-                ('amount_off', models.PositiveBigIntegerField(blank=True, help_text='Minor units of `currency`.', null=True)),
-                ('currency', models.CharField(blank=True, max_length=3)),
-                ('duration', models.CharField(choices=[('once', 'Once'), ('repeating', 'Repeating'), ('forever', 'Forever')], default='once', max_length=10)),
-                ('duration_in_months', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('max_redemptions', models.PositiveIntegerField(blank=True, help_text='Empty = unlimited.', null=True)),
-                ('times_redeemed', models.PositiveIntegerField(default=0)),
-                ('valid_from', models.DateTimeField(blank=True, null=True)),
-                ('redeem_by', models.DateTimeField(blank=True, null=True)),
-                ('first_subscription_only', models.BooleanField(default=False)),
-                ('auto_apply', models.BooleanField(default=False, help_text='Applied to every new subscription of its plans between valid_from and redeem_by.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('stripe_coupon_id', models.CharField(blank=True, max_length=255)),
-                ('stripe_promotion_code_id', models.CharField(blank=True, max_length=255)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('plans', models.ManyToManyField(blank=True, help_text='Plans it applies to; none = every plan.', related_name='+', to='subscriptions.plan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="What customers type; stored upper-case.",
+                        max_length=50,
+                        unique=True,
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "percent_off",
+                    models.PositiveSmallIntegerField(blank=True, help_text="1-100", null=True),
+                ),
+                (
+                    "amount_off",
+                    models.PositiveBigIntegerField(
+                        blank=True, help_text="Minor units of `currency`.", null=True
+                    ),
+                ),
+                ("currency", models.CharField(blank=True, max_length=3)),
+                (
+                    "duration",
+                    models.CharField(
+                        choices=[
+                            ("once", "Once"),
+                            ("repeating", "Repeating"),
+                            ("forever", "Forever"),
+                        ],
+                        default="once",
+                        max_length=10,
+                    ),
+                ),
+                ("duration_in_months", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "max_redemptions",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Empty = unlimited.", null=True
+                    ),
+                ),
+                ("times_redeemed", models.PositiveIntegerField(default=0)),
+                ("valid_from", models.DateTimeField(blank=True, null=True)),
+                ("redeem_by", models.DateTimeField(blank=True, null=True)),
+                ("first_subscription_only", models.BooleanField(default=False)),
+                (
+                    "auto_apply",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Applied to every new subscription of its plans between valid_from and redeem_by.",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("stripe_coupon_id", models.CharField(blank=True, max_length=255)),
+                ("stripe_promotion_code_id", models.CharField(blank=True, max_length=255)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "plans",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Plans it applies to; none = every plan.",
+                        related_name="+",
+                        to="subscriptions.plan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created'],
+                "ordering": ["-created"],
             },
         ),
         migrations.CreateModel(
-            name='CouponRedemption',
+            name="CouponRedemption",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('held', 'Held for the next subscription'), ('applied', 'Applied')], max_length=10)),
-                ('subscription_id', models.CharField(blank=True, max_length=255)),
-                ('actor', models.CharField(blank=True, max_length=200)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('coupon', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='redemptions', to='coupons.coupon')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("held", "Held for the next subscription"),
+                            ("applied", "Applied"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("subscription_id", models.CharField(blank=True, max_length=255)),
+                ("actor", models.CharField(blank=True, max_length=200)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "coupon",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="redemptions",
+                        to="coupons.coupon",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created'],
+                "ordering": ["-created"],
             },
         ),
         migrations.AddConstraint(
-            model_name='coupon',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('amount_off__isnull', True), ('percent_off__isnull', False)), models.Q(('amount_off__isnull', False), ('currency__regex', '^[a-z]{3}$'), ('percent_off__isnull', True)), _connector='OR'), name='coupon_percent_xor_amount'),
+            model_name="coupon",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("amount_off__isnull", True), ("percent_off__isnull", False)),
+                    models.Q(
+                        ("amount_off__isnull", False),
+                        ("currency__regex", "^[a-z]{3}$"),
+                        ("percent_off__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="coupon_percent_xor_amount",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coupon',
-            constraint=models.CheckConstraint(condition=models.Q(('percent_off__isnull', True), models.Q(('percent_off__gte', 1), ('percent_off__lte', 100)), _connector='OR'), name='coupon_percent_range'),
+            model_name="coupon",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("percent_off__isnull", True),
+                    models.Q(("percent_off__gte", 1), ("percent_off__lte", 100)),
+                    _connector="OR",
+                ),
+                name="coupon_percent_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coupon',
-            constraint=models.CheckConstraint(condition=models.Q(('max_redemptions__isnull', True), ('times_redeemed__lte', models.F('max_redemptions')), _connector='OR'), name='coupon_redemptions_within_max'),
+            model_name="coupon",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("max_redemptions__isnull", True),
+                    ("times_redeemed__lte", models.F("max_redemptions")),
+                    _connector="OR",
+                ),
+                name="coupon_redemptions_within_max",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='couponredemption',
-            constraint=models.UniqueConstraint(fields=('coupon', 'tenant'), name='coupon_once_per_tenant'),
+            model_name="couponredemption",
+            constraint=models.UniqueConstraint(
+                fields=("coupon", "tenant"), name="coupon_once_per_tenant"
+            ),
         ),
     ]

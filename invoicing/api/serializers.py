@@ -8,7 +8,9 @@ AMOUNT_PATTERN = r"^-?\d+(\.\d{1,3})?$"
 
 
 class InvoiceListFilter(StrictSerializer):
-    status = serializers.ChoiceField(choices=["open", "paid", "void", "uncollectible"], required=False)
+    status = serializers.ChoiceField(
+        choices=["open", "paid", "void", "uncollectible"], required=False
+    )
     # `from`/`to` are keywords in Python: the view maps them.
     from_ = serializers.DateTimeField(required=False)
     to = serializers.DateTimeField(required=False)
@@ -67,8 +69,11 @@ class InvoicePayInput(StrictSerializer):
 
 
 class RefundCreateInput(StrictSerializer):
-    amount = serializers.RegexField(AMOUNT_PATTERN, required=False,
-                                    help_text="Decimal string in the invoice's currency; default: all not yet refunded.")
+    amount = serializers.RegexField(
+        AMOUNT_PATTERN,
+        required=False,
+        help_text="Decimal string in the invoice's currency; default: all not yet refunded.",
+    )
     reason = serializers.CharField(max_length=2000)
 
 

@@ -12,7 +12,10 @@ urlpatterns = [
     path("invoices/<str:invoice_id>/refunds", views.RefundCreateApi.as_view()),
     path("invoices/<str:invoice_id>/credit-notes", views.CreditNoteCreateApi.as_view()),
     path("invoices/<str:invoice_id>/void", views.InvoiceCloseApi.as_view(action="void")),
-    path("invoices/<str:invoice_id>/mark-uncollectible", views.InvoiceCloseApi.as_view(action="uncollectible")),
+    path(
+        "invoices/<str:invoice_id>/mark-uncollectible",
+        views.InvoiceCloseApi.as_view(action="uncollectible"),
+    ),
     path("refunds/<str:refund_id>/approve", views.RefundDecisionApi.as_view(decision="approve")),
     path("refunds/<str:refund_id>/reject", views.RefundDecisionApi.as_view(decision="reject")),
     path("adjustments", views.AdjustmentCreateApi.as_view()),

@@ -29,8 +29,10 @@ def _to_minor(text: str, currency: str, field: str = "amount") -> int:
     """A decimal string in the currency's major units -> minor units; more decimals than the
     currency has (e.g. "1.5" JPY) is a 400, not a silent rounding of someone's money."""
     if Decimal(text).as_tuple().exponent < -money.exponent(currency):
-        raise InvalidRequest(f"{currency.upper()} has {money.exponent(currency)} decimal places.",
-                             detail={field: ["Too many decimal places for the currency."]})
+        raise InvalidRequest(
+            f"{currency.upper()} has {money.exponent(currency)} decimal places.",
+            detail={field: ["Too many decimal places for the currency."]},
+        )
     return money.to_minor(text, currency)
 
 
@@ -42,24 +44,41 @@ class InvoiceListApi(BaseListApiView):
     ordering = "-created"
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=["open", "paid", "void", "uncollectible"]),
-                    OpenApiParameter("from", OpenApiTypes.DATETIME, description="Created at or after (ISO 8601)."),
-                    OpenApiParameter("to", OpenApiTypes.DATETIME, description="Created before (ISO 8601).")],
-        responses={200: s.InvoiceOutput(many=True)}, tags=["invoices"], summary="The tenant's invoices, newest first")
+        parameters=[
+            OpenApiParameter("status", str, enum=["open", "paid", "void", "uncollectible"]),
+            OpenApiParameter(
+                "from", OpenApiTypes.DATETIME, description="Created at or after (ISO 8601)."
+            ),
+            OpenApiParameter("to", OpenApiTypes.DATETIME, description="Created before (ISO 8601)."),
+        ],
+        responses={200: s.InvoiceOutput(many=True)},
+        tags=["invoices"],
+        summary="The tenant's invoices, newest first",
+    )
     def get(self, request):
         query = s.InvoiceListFilter(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         values = query.validated_data
-        queryset = selectors.invoice_queryset(tenant=request.auth.tenant, status=values.get("status"),
-                                              created_from=values.get("from_"), created_to=values.get("to"))
+        queryset = selectors.invoice_queryset(
+            tenant=request.auth.tenant,
+            status=values.get("status"),
+            created_from=values.get("from_"),
+            created_to=values.get("to"),
+        )
         page = self.paginate_queryset(queryset)
         states = selectors.invoice_states(invoice_ids=[row.id for row in page])
         views = [selectors.invoice_view(row.stripe_data, state=states.get(row.id)) for row in page]
-        return self.get_paginated_response(s.InvoiceOutput(views, many=True, context={"request": request}).data)
+        return self.get_paginated_response(
+            s.InvoiceOutput(views, many=True, context={"request": request}).data
+        )
 
 
 class InvoiceDetailApi(BaseApiView):
-    @extend_schema(responses={200: s.InvoiceDetailOutput}, tags=["invoices"], summary="One invoice with its lines")
+    @extend_schema(
+        responses={200: s.InvoiceDetailOutput},
+        tags=["invoices"],
+        summary="One invoice with its lines",
+    )
     def get(self, request, invoice_id):
         row = _invoice(request, invoice_id)
         state = selectors.invoice_states(invoice_ids=[row.id]).get(row.id)
@@ -68,43 +87,66 @@ class InvoiceDetailApi(BaseApiView):
 
 
 class InvoicePdfApi(BaseApiView):
-    @extend_schema(responses={(200, "application/pdf"): bytes}, tags=["invoices"],
-                   summary="The invoice's branded PDF (404 pdf_not_ready while it renders)")
+    @extend_schema(
+        responses={(200, "application/pdf"): bytes},
+        tags=["invoices"],
+        summary="The invoice's branded PDF (404 pdf_not_ready while it renders)",
+    )
     def get(self, request, invoice_id):
         row = _invoice(request, invoice_id)
-        document = document_services.document_ready_get(tenant=request.auth.tenant, invoice_id=row.id)
+        document = document_services.document_ready_get(
+            tenant=request.auth.tenant, invoice_id=row.id
+        )
         if document is None:
-            raise NotFound("The PDF is being rendered; retry in a few seconds.", code="pdf_not_ready",
-                           headers={"Retry-After": "5"})
+            raise NotFound(
+                "The PDF is being rendered; retry in a few seconds.",
+                code="pdf_not_ready",
+                headers={"Retry-After": "5"},
+            )
         return document_response(document, invoice=row, disposition="inline")
 
 
 class InvoicePayApi(BaseApiView):
-    @extend_schema(request=s.InvoicePayInput, responses={200: s.InvoiceActionOutput}, tags=["invoices"],
-                   summary="Pay now with the default or a given card (409 invoice_not_payable, 402 card_declined)")
+    @extend_schema(
+        request=s.InvoicePayInput,
+        responses={200: s.InvoiceActionOutput},
+        tags=["invoices"],
+        summary="Pay now with the default or a given card (409 invoice_not_payable, 402 card_declined)",
+    )
     def post(self, request, invoice_id):
         data = s.InvoicePayInput(data=request.data)
         data.is_valid(raise_exception=True)
         _invoice(request, invoice_id)
-        paid = payments.invoice_pay(invoice_id=invoice_id, request_key=request.headers.get("Idempotency-Key"),
-                                    **_actor(request), **data.validated_data)
+        paid = payments.invoice_pay(
+            invoice_id=invoice_id,
+            request_key=request.headers.get("Idempotency-Key"),
+            **_actor(request),
+            **data.validated_data,
+        )
         return Response(s.InvoiceActionOutput(paid).data)
 
 
 class RefundCreateApi(BaseApiView):
     write_grants = FINANCE_ONLY
 
-    @extend_schema(request=s.RefundCreateInput, responses={201: s.RefundOutput}, tags=["invoices"],
-                   summary="Refund a paid invoice (platform finance; pending_approval above the threshold)")
+    @extend_schema(
+        request=s.RefundCreateInput,
+        responses={201: s.RefundOutput},
+        tags=["invoices"],
+        summary="Refund a paid invoice (platform finance; pending_approval above the threshold)",
+    )
     def post(self, request, invoice_id):
         data = s.RefundCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         row = _invoice(request, invoice_id)
         amount = data.validated_data.get("amount")
         refund = finance.refund_create(
-            invoice_id=invoice_id, reason=data.validated_data["reason"],
+            invoice_id=invoice_id,
+            reason=data.validated_data["reason"],
             amount=None if amount is None else _to_minor(amount, row.stripe_data["currency"]),
-            request_key=request.headers.get("Idempotency-Key"), **_actor(request))
+            request_key=request.headers.get("Idempotency-Key"),
+            **_actor(request),
+        )
         return Response(s.RefundOutput(refund).data, status=201)
 
 
@@ -112,8 +154,12 @@ class RefundDecisionApi(BaseApiView):
     write_grants = FINANCE_ONLY
     decision = "approve"
 
-    @extend_schema(request=None, responses={200: s.RefundOutput}, tags=["invoices"],
-                   summary="Approve or reject a pending refund (a second finance user)")
+    @extend_schema(
+        request=None,
+        responses={200: s.RefundOutput},
+        tags=["invoices"],
+        summary="Approve or reject a pending refund (a second finance user)",
+    )
     def post(self, request, refund_id):
         service = finance.refund_approve if self.decision == "approve" else finance.refund_reject
         refund = service(refund_id=refund_id, **_actor(request))
@@ -123,29 +169,43 @@ class RefundDecisionApi(BaseApiView):
 class CreditNoteCreateApi(BaseApiView):
     write_grants = FINANCE_ONLY
 
-    @extend_schema(request=s.CreditNoteCreateInput, responses={201: s.CreditNoteOutput}, tags=["invoices"],
-                   summary="Credit note on an open invoice (platform finance)")
+    @extend_schema(
+        request=s.CreditNoteCreateInput,
+        responses={201: s.CreditNoteOutput},
+        tags=["invoices"],
+        summary="Credit note on an open invoice (platform finance)",
+    )
     def post(self, request, invoice_id):
         data = s.CreditNoteCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         row = _invoice(request, invoice_id)
         note = finance.credit_note_create(
-            invoice_id=invoice_id, amount=_to_minor(data.validated_data["amount"], row.stripe_data["currency"]),
-            reason=data.validated_data["reason"], request_key=request.headers.get("Idempotency-Key"),
-            **_actor(request))
+            invoice_id=invoice_id,
+            amount=_to_minor(data.validated_data["amount"], row.stripe_data["currency"]),
+            reason=data.validated_data["reason"],
+            request_key=request.headers.get("Idempotency-Key"),
+            **_actor(request),
+        )
         return Response(s.CreditNoteOutput(note).data, status=201)
 
 
 class AdjustmentCreateApi(BaseApiView):
     write_grants = FINANCE_ONLY
 
-    @extend_schema(request=s.AdjustmentCreateInput, responses={201: s.AdjustmentOutput}, tags=["invoices"],
-                   summary="A one-off line on the next invoice (negative: a credit; platform finance)")
+    @extend_schema(
+        request=s.AdjustmentCreateInput,
+        responses={201: s.AdjustmentOutput},
+        tags=["invoices"],
+        summary="A one-off line on the next invoice (negative: a credit; platform finance)",
+    )
     def post(self, request):
         data = s.AdjustmentCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        adjustment = finance.adjustment_create(request_key=request.headers.get("Idempotency-Key"),
-                                               **data.validated_data, **_actor(request))
+        adjustment = finance.adjustment_create(
+            request_key=request.headers.get("Idempotency-Key"),
+            **data.validated_data,
+            **_actor(request),
+        )
         return Response(s.AdjustmentOutput(adjustment).data, status=201)
 
 
@@ -153,9 +213,17 @@ class InvoiceCloseApi(BaseApiView):
     write_grants = FINANCE_ONLY
     action = "void"
 
-    @extend_schema(request=None, responses={200: s.InvoiceActionOutput}, tags=["invoices"],
-                   summary="Void / mark uncollectible an open invoice (platform finance; 409 invoice_not_open)")
+    @extend_schema(
+        request=None,
+        responses={200: s.InvoiceActionOutput},
+        tags=["invoices"],
+        summary="Void / mark uncollectible an open invoice (platform finance; 409 invoice_not_open)",
+    )
     def post(self, request, invoice_id):
         _invoice(request, invoice_id)
-        service = finance.invoice_void if self.action == "void" else finance.invoice_mark_uncollectible
-        return Response(s.InvoiceActionOutput(service(invoice_id=invoice_id, **_actor(request))).data)
+        service = (
+            finance.invoice_void if self.action == "void" else finance.invoice_mark_uncollectible
+        )
+        return Response(
+            s.InvoiceActionOutput(service(invoice_id=invoice_id, **_actor(request))).data
+        )

@@ -5,132 +5,301 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Adjustment',
+            name="Adjustment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_invoice_item_id', models.CharField(max_length=255, unique=True)),
-                ('amount', models.BigIntegerField()),
-                ('currency', models.CharField(max_length=3)),
-                ('description', models.CharField(max_length=500)),
-                ('created_by', models.CharField(max_length=255)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stripe_invoice_item_id", models.CharField(max_length=255, unique=True)),
+                ("amount", models.BigIntegerField()),
+                ("currency", models.CharField(max_length=3)),
+                ("description", models.CharField(max_length=500)),
+                ("created_by", models.CharField(max_length=255)),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='adjustment_amount_not_zero')],
+                "ordering": ["-created"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("amount", 0), _negated=True),
+                        name="adjustment_amount_not_zero",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CreditNote',
+            name="CreditNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('credit_note_id', models.CharField(max_length=255, unique=True)),
-                ('invoice_id', models.CharField(db_index=True, max_length=255)),
-                ('number', models.CharField(blank=True, max_length=64)),
-                ('kind', models.CharField(choices=[('refund', 'Refund of a paid invoice'), ('credit', 'Reduction of an open invoice')], max_length=10)),
-                ('amount', models.BigIntegerField()),
-                ('currency', models.CharField(max_length=3)),
-                ('reason', models.TextField(blank=True)),
-                ('created_by', models.CharField(max_length=255)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("credit_note_id", models.CharField(max_length=255, unique=True)),
+                ("invoice_id", models.CharField(db_index=True, max_length=255)),
+                ("number", models.CharField(blank=True, max_length=64)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("refund", "Refund of a paid invoice"),
+                            ("credit", "Reduction of an open invoice"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("amount", models.BigIntegerField()),
+                ("currency", models.CharField(max_length=3)),
+                ("reason", models.TextField(blank=True)),
+                ("created_by", models.CharField(max_length=255)),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='credit_note_amount_positive')],
+                "ordering": ["-created"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__gt", 0)), name="credit_note_amount_positive"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='InvoiceDocument',
+            name="InvoiceDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('invoice_id', models.CharField(max_length=255, unique=True)),
-                ('status', models.CharField(choices=[('rendering', 'Rendering'), ('ready', 'Ready'), ('failed', 'Failed')], default='rendering', max_length=16)),
-                ('file', models.FileField(blank=True, max_length=500, upload_to='invoices/')),
-                ('checksum', models.CharField(blank=True, help_text='SHA-256 of the stored file.', max_length=64)),
-                ('size', models.PositiveIntegerField(default=0)),
-                ('pages', models.PositiveIntegerField(default=0)),
-                ('locale', models.CharField(blank=True, max_length=8)),
-                ('invoice_status', models.CharField(blank=True, help_text="The invoice's status when rendered.", max_length=32)),
-                ('error', models.TextField(blank=True)),
-                ('rendered_at', models.DateTimeField(blank=True, null=True)),
-                ('requested_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("invoice_id", models.CharField(max_length=255, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("rendering", "Rendering"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        default="rendering",
+                        max_length=16,
+                    ),
+                ),
+                ("file", models.FileField(blank=True, max_length=500, upload_to="invoices/")),
+                (
+                    "checksum",
+                    models.CharField(
+                        blank=True, help_text="SHA-256 of the stored file.", max_length=64
+                    ),
+                ),
+                ("size", models.PositiveIntegerField(default=0)),
+                ("pages", models.PositiveIntegerField(default=0)),
+                ("locale", models.CharField(blank=True, max_length=8)),
+                (
+                    "invoice_status",
+                    models.CharField(
+                        blank=True, help_text="The invoice's status when rendered.", max_length=32
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("rendered_at", models.DateTimeField(blank=True, null=True)),
+                ("requested_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('status', 'ready'), _negated=True), models.Q(models.Q(('file', ''), _negated=True), models.Q(('checksum', ''), _negated=True)), _connector='OR'), name='invoice_document_ready_has_file')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "ready"), _negated=True),
+                            models.Q(
+                                models.Q(("file", ""), _negated=True),
+                                models.Q(("checksum", ""), _negated=True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="invoice_document_ready_has_file",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='InvoiceState',
+            name="InvoiceState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('invoice_id', models.CharField(max_length=255, unique=True)),
-                ('number', models.CharField(blank=True, max_length=64)),
-                ('status', models.CharField(help_text='Stripe status as last seen.', max_length=32)),
-                ('currency', models.CharField(max_length=3)),
-                ('amount_due', models.BigIntegerField(default=0)),
-                ('amount_remaining', models.BigIntegerField(default=0)),
-                ('subscription_id', models.CharField(blank=True, max_length=255)),
-                ('finalized_at', models.DateTimeField(blank=True, null=True)),
-                ('due_at', models.DateTimeField(blank=True, help_text="Stripe's due date, or finalization + policy days.", null=True)),
-                ('overdue_since', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('dunning', models.CharField(choices=[('none', 'No failed payment'), ('scheduled', 'Retry scheduled'), ('waiting_for_card', 'Hard decline: waiting for a new card'), ('recovered', 'Paid after a failure'), ('exhausted', 'Retries exhausted (end state applied)'), ('stopped', 'Stopped (invoice voided or uncollectible)')], default='none', max_length=20)),
-                ('first_failed_at', models.DateTimeField(blank=True, null=True)),
-                ('next_retry_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('retries_done', models.PositiveIntegerField(default=0, help_text='Scheduled retries attempted so far.')),
-                ('last_decline_code', models.CharField(blank=True, max_length=64)),
-                ('end_state', models.CharField(blank=True, max_length=10)),
-                ('updated', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("invoice_id", models.CharField(max_length=255, unique=True)),
+                ("number", models.CharField(blank=True, max_length=64)),
+                (
+                    "status",
+                    models.CharField(help_text="Stripe status as last seen.", max_length=32),
+                ),
+                ("currency", models.CharField(max_length=3)),
+                ("amount_due", models.BigIntegerField(default=0)),
+                ("amount_remaining", models.BigIntegerField(default=0)),
+                ("subscription_id", models.CharField(blank=True, max_length=255)),
+                ("finalized_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "due_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Stripe's due date, or finalization + policy days.",
+                        null=True,
+                    ),
+                ),
+                ("overdue_since", models.DateTimeField(blank=True, db_index=True, null=True)),
+                (
+                    "dunning",
+                    models.CharField(
+                        choices=[
+                            ("none", "No failed payment"),
+                            ("scheduled", "Retry scheduled"),
+                            ("waiting_for_card", "Hard decline: waiting for a new card"),
+                            ("recovered", "Paid after a failure"),
+                            ("exhausted", "Retries exhausted (end state applied)"),
+                            ("stopped", "Stopped (invoice voided or uncollectible)"),
+                        ],
+                        default="none",
+                        max_length=20,
+                    ),
+                ),
+                ("first_failed_at", models.DateTimeField(blank=True, null=True)),
+                ("next_retry_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                (
+                    "retries_done",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Scheduled retries attempted so far."
+                    ),
+                ),
+                ("last_decline_code", models.CharField(blank=True, max_length=64)),
+                ("end_state", models.CharField(blank=True, max_length=10)),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('currency__regex', '^[a-z]{3}$')), name='invoice_state_currency_iso'), models.CheckConstraint(condition=models.Q(('next_retry_at__isnull', True), ('dunning', 'scheduled'), _connector='OR'), name='invoice_state_retry_only_when_scheduled')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("currency__regex", "^[a-z]{3}$")),
+                        name="invoice_state_currency_iso",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("next_retry_at__isnull", True),
+                            ("dunning", "scheduled"),
+                            _connector="OR",
+                        ),
+                        name="invoice_state_retry_only_when_scheduled",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PaymentAttempt',
+            name="PaymentAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('invoice_id', models.CharField(db_index=True, max_length=255)),
-                ('attempt', models.PositiveIntegerField()),
-                ('outcome', models.CharField(choices=[('succeeded', 'Succeeded'), ('failed', 'Failed')], max_length=16)),
-                ('trigger', models.CharField(choices=[('stripe', 'Stripe (first charge)'), ('schedule', 'Retry schedule'), ('new_card', 'New default card'), ('manual', 'Pay now')], default='stripe', max_length=16)),
-                ('decline_code', models.CharField(blank=True, max_length=64)),
-                ('message', models.TextField(blank=True)),
-                ('amount', models.BigIntegerField(default=0)),
-                ('currency', models.CharField(max_length=3)),
-                ('attempted_at', models.DateTimeField(help_text="In the tenant's time (its test clock's, if any).")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("invoice_id", models.CharField(db_index=True, max_length=255)),
+                ("attempt", models.PositiveIntegerField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("succeeded", "Succeeded"), ("failed", "Failed")], max_length=16
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("stripe", "Stripe (first charge)"),
+                            ("schedule", "Retry schedule"),
+                            ("new_card", "New default card"),
+                            ("manual", "Pay now"),
+                        ],
+                        default="stripe",
+                        max_length=16,
+                    ),
+                ),
+                ("decline_code", models.CharField(blank=True, max_length=64)),
+                ("message", models.TextField(blank=True)),
+                ("amount", models.BigIntegerField(default=0)),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "attempted_at",
+                    models.DateTimeField(
+                        help_text="In the tenant's time (its test clock's, if any)."
+                    ),
+                ),
             ],
             options={
-                'ordering': ['invoice_id', 'attempt'],
-                'constraints': [models.UniqueConstraint(fields=('invoice_id', 'attempt'), name='payment_attempt_once')],
+                "ordering": ["invoice_id", "attempt"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("invoice_id", "attempt"), name="payment_attempt_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('invoice_id', models.CharField(db_index=True, max_length=255)),
-                ('amount', models.BigIntegerField()),
-                ('currency', models.CharField(max_length=3)),
-                ('reason', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('pending_approval', 'Pending approval'), ('succeeded', 'Succeeded'), ('rejected', 'Rejected')], max_length=20)),
-                ('requested_by', models.CharField(max_length=255)),
-                ('decided_by', models.CharField(blank=True, max_length=255)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('stripe_refund_id', models.CharField(blank=True, max_length=255)),
-                ('credit_note_id', models.CharField(blank=True, max_length=255)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("invoice_id", models.CharField(db_index=True, max_length=255)),
+                ("amount", models.BigIntegerField()),
+                ("currency", models.CharField(max_length=3)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending_approval", "Pending approval"),
+                            ("succeeded", "Succeeded"),
+                            ("rejected", "Rejected"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("requested_by", models.CharField(max_length=255)),
+                ("decided_by", models.CharField(blank=True, max_length=255)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("stripe_refund_id", models.CharField(blank=True, max_length=255)),
+                ("credit_note_id", models.CharField(blank=True, max_length=255)),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='refund_amount_positive'), models.CheckConstraint(condition=models.Q(('decided_by', ''), models.Q(('decided_by', models.F('requested_by')), _negated=True), _connector='OR'), name='refund_checker_is_not_maker')],
+                "ordering": ["-created"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__gt", 0)), name="refund_amount_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("decided_by", ""),
+                            models.Q(("decided_by", models.F("requested_by")), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="refund_checker_is_not_maker",
+                    ),
+                ],
             },
         ),
     ]

@@ -10,7 +10,12 @@ from invoicing import selectors
 def customer_id_of(tenant) -> str:
     from subscriptions.models import BillingAccount
 
-    return BillingAccount.objects.filter(tenant=tenant).values_list("stripe_customer_id", flat=True).first() or ""
+    return (
+        BillingAccount.objects.filter(tenant=tenant)
+        .values_list("stripe_customer_id", flat=True)
+        .first()
+        or ""
+    )
 
 
 def fresh_invoice(*, tenant, invoice_id: str) -> dict:
@@ -33,13 +38,19 @@ def mirror_invoice(invoice, *, fresh: bool = False) -> None:
     from subscriptions.services.common import mirror
 
     if not fresh:
-        invoice = stripe_invoices.invoice_retrieve(invoice if isinstance(invoice, str) else invoice["id"])
+        invoice = stripe_invoices.invoice_retrieve(
+            invoice if isinstance(invoice, str) else invoice["id"]
+        )
     mirror("Invoice", invoice)
 
 
-def emit(*, tenant, kind: str, object_id: str, dedup_key: str | None = None, data: dict | None = None) -> None:
+def emit(
+    *, tenant, kind: str, object_id: str, dedup_key: str | None = None, data: dict | None = None
+) -> None:
     """A billing event for the notifications app, written in the caller's transaction (so it exists
     iff the change does; its subscribers run after commit). Dedup keys make a repeat a no-op."""
     from notifications.events import billing_event_emit
 
-    billing_event_emit(tenant=tenant, kind=kind, object_id=object_id, dedup_key=dedup_key, data=data or {})
+    billing_event_emit(
+        tenant=tenant, kind=kind, object_id=object_id, dedup_key=dedup_key, data=data or {}
+    )

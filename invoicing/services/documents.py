@@ -21,11 +21,16 @@ def document_request(*, tenant, invoice_id: str) -> InvoiceDocument:
     render after commit. A document already stored keeps its file until the new one replaces it."""
     with transaction.atomic():
         document, _ = InvoiceDocument.objects.update_or_create(
-            invoice_id=invoice_id, defaults={"status": InvoiceDocument.Status.RENDERING, "error": ""})
+            invoice_id=invoice_id,
+            defaults={"status": InvoiceDocument.Status.RENDERING, "error": ""},
+        )
         # The schema travels explicitly: commit callbacks may run after the caller left the tenant.
         schema = connection.schema_name
-        transaction.on_commit(lambda: tasks.invoice_render_pdf.apply_async(
-            kwargs={"invoice_id": invoice_id}, headers={"_schema_name": schema}))
+        transaction.on_commit(
+            lambda: tasks.invoice_render_pdf.apply_async(
+                kwargs={"invoice_id": invoice_id}, headers={"_schema_name": schema}
+            )
+        )
     return document
 
 
@@ -62,11 +67,15 @@ def document_render(*, tenant, invoice_id: str) -> InvoiceDocument:
         pdf, pages = documents.render_pdf(invoice=view, tenant=tenant)
     except Exception as exc:
         InvoiceDocument.objects.update_or_create(
-            invoice_id=invoice_id, defaults={"status": InvoiceDocument.Status.FAILED, "error": repr(exc)[:2000]})
+            invoice_id=invoice_id,
+            defaults={"status": InvoiceDocument.Status.FAILED, "error": repr(exc)[:2000]},
+        )
         raise
     name = f"invoices/{connection.schema_name}/{invoice_id}.pdf"
     with transaction.atomic():
-        document, _ = InvoiceDocument.objects.select_for_update().get_or_create(invoice_id=invoice_id)
+        document, _ = InvoiceDocument.objects.select_for_update().get_or_create(
+            invoice_id=invoice_id
+        )
         if default_storage.exists(name):
             default_storage.delete(name)
         document.file.name = default_storage.save(name, ContentFile(pdf))

@@ -23,8 +23,15 @@ from subscriptions.services.common import op_key
 from tenants.services import audit_record
 
 
-def refund_create(*, tenant, invoice_id: str, amount: int | None, reason: str, actor: str,
-                  request_key: str | None = None) -> Refund:
+def refund_create(
+    *,
+    tenant,
+    invoice_id: str,
+    amount: int | None,
+    reason: str,
+    actor: str,
+    request_key: str | None = None,
+) -> Refund:
     """Refund (part of) a paid invoice. `amount` None means everything not yet refunded. More than
     is left to refund is a 400. Above the policy's threshold the refund waits for a second finance
     user (`refund_approve`); otherwise it goes to Stripe at once as a credit note with refund_amount."""
@@ -39,44 +46,89 @@ def refund_create(*, tenant, invoice_id: str, amount: int | None, reason: str, a
         amount = available if amount is None else amount
         if amount <= 0 or amount > available:
             # In the API's own unit (a decimal string in major units), the one the caller gave the amount in.
-            raise InvalidRequest(f"The refund must be more than 0 and at most "
-                                 f"{money.to_major(available, data['currency'])} {data['currency'].upper()}: "
-                                 f"what was paid and not yet refunded.",
-                                 detail={"amount": ["More than was paid." if amount > available else "Must be positive."]})
+            raise InvalidRequest(
+                f"The refund must be more than 0 and at most "
+                f"{money.to_major(available, data['currency'])} {data['currency'].upper()}: "
+                f"what was paid and not yet refunded.",
+                detail={
+                    "amount": ["More than was paid." if amount > available else "Must be positive."]
+                },
+            )
         pending = amount > policy_get().refund_approval_threshold
         refund = Refund.objects.create(
-            invoice_id=invoice_id, amount=amount, currency=data["currency"], reason=reason, requested_by=actor,
-            status=Refund.Status.PENDING_APPROVAL if pending else Refund.Status.SUCCEEDED)
-        audit_record(actor=actor, action="refund.request" if pending else "refund.create", tenant=tenant,
-                     target=invoice_id, after={"refund": refund.refund_id, "amount": amount,
-                                               "currency": refund.currency, "reason": reason,
-                                               "status": refund.status})
+            invoice_id=invoice_id,
+            amount=amount,
+            currency=data["currency"],
+            reason=reason,
+            requested_by=actor,
+            status=Refund.Status.PENDING_APPROVAL if pending else Refund.Status.SUCCEEDED,
+        )
+        audit_record(
+            actor=actor,
+            action="refund.request" if pending else "refund.create",
+            tenant=tenant,
+            target=invoice_id,
+            after={
+                "refund": refund.refund_id,
+                "amount": amount,
+                "currency": refund.currency,
+                "reason": reason,
+                "status": refund.status,
+            },
+        )
         if not pending:
             # The refund row rolls back with a lost answer, so a retry gets a new row: the key comes
             # from the client's Idempotency-Key when it sent one, so that its retry refunds once.
-            _refund_execute(tenant=tenant, refund=refund, actor=actor,
-                            key=f"refund:{invoice_id}:{request_key}" if request_key else None)
+            _refund_execute(
+                tenant=tenant,
+                refund=refund,
+                actor=actor,
+                key=f"refund:{invoice_id}:{request_key}" if request_key else None,
+            )
     return refund
 
 
 def _refund_execute(*, tenant, refund: Refund, actor: str, key: str | None = None) -> None:
     # By default the key is the refund's id: an approval retried after a lost answer (the pending
     # row stays) cannot refund twice.
-    note = stripe_refunds.credit_note_create(invoice_id=refund.invoice_id, amount=refund.amount, refund_amount=refund.amount,
-                                             memo=refund.reason, key=key or f"refund:{refund.id}")
+    note = stripe_refunds.credit_note_create(
+        invoice_id=refund.invoice_id,
+        amount=refund.amount,
+        refund_amount=refund.amount,
+        memo=refund.reason,
+        key=key or f"refund:{refund.id}",
+    )
     refunds = note.get("refunds") or []
     first = refunds[0] if refunds else {}
     stripe_refund = first.get("refund") if isinstance(first, dict) else None
-    refund.stripe_refund_id = (stripe_refund if isinstance(stripe_refund, str) else (stripe_refund or {}).get("id")) or ""
+    refund.stripe_refund_id = (
+        stripe_refund if isinstance(stripe_refund, str) else (stripe_refund or {}).get("id")
+    ) or ""
     refund.credit_note_id = note["id"]
     refund.status = Refund.Status.SUCCEEDED
     refund.save()
-    CreditNote.objects.create(credit_note_id=note["id"], invoice_id=refund.invoice_id, number=note.get("number") or "",
-                              kind=CreditNote.Kind.REFUND, amount=refund.amount, currency=refund.currency,
-                              reason=refund.reason, created_by=actor)
-    emit(tenant=tenant, kind="refund_issued", object_id=refund.invoice_id, dedup_key=f"refund_issued:{refund.id}",
-         data={"amount": refund.amount, "currency": refund.currency, "invoice_id": refund.invoice_id,
-               "credit_note": note["id"]})
+    CreditNote.objects.create(
+        credit_note_id=note["id"],
+        invoice_id=refund.invoice_id,
+        number=note.get("number") or "",
+        kind=CreditNote.Kind.REFUND,
+        amount=refund.amount,
+        currency=refund.currency,
+        reason=refund.reason,
+        created_by=actor,
+    )
+    emit(
+        tenant=tenant,
+        kind="refund_issued",
+        object_id=refund.invoice_id,
+        dedup_key=f"refund_issued:{refund.id}",
+        data={
+            "amount": refund.amount,
+            "currency": refund.currency,
+            "invoice_id": refund.invoice_id,
+            "credit_note": note["id"],
+        },
+    )
 
 
 def _pending_refund(refund_id) -> Refund:
@@ -87,7 +139,9 @@ def _pending_refund(refund_id) -> Refund:
     if refund is None:
         raise NotFound("No such refund.")
     if refund.status != Refund.Status.PENDING_APPROVAL:
-        raise Conflict(f"This refund is {refund.status}, not pending approval.", code="refund_not_pending")
+        raise Conflict(
+            f"This refund is {refund.status}, not pending approval.", code="refund_not_pending"
+        )
     return refund
 
 
@@ -96,14 +150,26 @@ def refund_approve(*, tenant, refund_id, actor: str) -> Refund:
     with transaction.atomic():
         refund = _pending_refund(refund_id)
         if refund.requested_by == actor:
-            raise PermissionDeniedError("A refund needs another finance user's approval than its requester's.",
-                                        code="approval_requires_second_user")
+            raise PermissionDeniedError(
+                "A refund needs another finance user's approval than its requester's.",
+                code="approval_requires_second_user",
+            )
         refund.decided_by, refund.decided_at = actor, timezone.now()
         _refund_execute(tenant=tenant, refund=refund, actor=refund.requested_by)
-        audit_record(actor=actor, action="refund.approve", tenant=tenant, target=refund.invoice_id,
-                     before={"status": Refund.Status.PENDING_APPROVAL},
-                     after={"refund": refund.refund_id, "status": refund.status, "amount": refund.amount,
-                            "credit_note": refund.credit_note_id, "requested_by": refund.requested_by})
+        audit_record(
+            actor=actor,
+            action="refund.approve",
+            tenant=tenant,
+            target=refund.invoice_id,
+            before={"status": Refund.Status.PENDING_APPROVAL},
+            after={
+                "refund": refund.refund_id,
+                "status": refund.status,
+                "amount": refund.amount,
+                "credit_note": refund.credit_note_id,
+                "requested_by": refund.requested_by,
+            },
+        )
     return refund
 
 
@@ -111,74 +177,148 @@ def refund_reject(*, tenant, refund_id, actor: str) -> Refund:
     with transaction.atomic():
         refund = _pending_refund(refund_id)
         if refund.requested_by == actor:
-            raise PermissionDeniedError("The requester cannot decide on their own refund.",
-                                        code="approval_requires_second_user")
-        refund.status, refund.decided_by, refund.decided_at = Refund.Status.REJECTED, actor, timezone.now()
+            raise PermissionDeniedError(
+                "The requester cannot decide on their own refund.",
+                code="approval_requires_second_user",
+            )
+        refund.status, refund.decided_by, refund.decided_at = (
+            Refund.Status.REJECTED,
+            actor,
+            timezone.now(),
+        )
         refund.save()
-        audit_record(actor=actor, action="refund.reject", tenant=tenant, target=refund.invoice_id,
-                     before={"status": Refund.Status.PENDING_APPROVAL}, after={"refund": refund.refund_id,
-                                                                               "status": refund.status})
+        audit_record(
+            actor=actor,
+            action="refund.reject",
+            tenant=tenant,
+            target=refund.invoice_id,
+            before={"status": Refund.Status.PENDING_APPROVAL},
+            after={"refund": refund.refund_id, "status": refund.status},
+        )
     return refund
 
 
-def credit_note_create(*, tenant, invoice_id: str, amount: int, reason: str, actor: str,
-                       request_key: str | None = None) -> CreditNote:
+def credit_note_create(
+    *, tenant, invoice_id: str, amount: int, reason: str, actor: str, request_key: str | None = None
+) -> CreditNote:
     """Lower what an open invoice asks for (a pre-payment credit note); at most what remains due."""
     data = fresh_invoice(tenant=tenant, invoice_id=invoice_id)
     if data["status"] != "open":
-        raise Conflict("Credit notes here are for open invoices; refund a paid one.", code="invoice_not_open")
+        raise Conflict(
+            "Credit notes here are for open invoices; refund a paid one.", code="invoice_not_open"
+        )
     remaining = int(data.get("amount_remaining") or 0)
     if amount <= 0 or amount > remaining:
-        raise InvalidRequest(f"The credit must be more than 0 and at most the {remaining} (minor units) still due.",
-                             detail={"amount": ["More than is due." if amount > 0 else "Must be positive."]})
-    note = stripe_refunds.credit_note_create(invoice_id=invoice_id, amount=amount, memo=reason,
-                                             key=op_key("credit-note", invoice_id, request_key))
+        raise InvalidRequest(
+            f"The credit must be more than 0 and at most the {remaining} (minor units) still due.",
+            detail={"amount": ["More than is due." if amount > 0 else "Must be positive."]},
+        )
+    note = stripe_refunds.credit_note_create(
+        invoice_id=invoice_id,
+        amount=amount,
+        memo=reason,
+        key=op_key("credit-note", invoice_id, request_key),
+    )
     fresh = stripe_invoices.invoice_retrieve(invoice_id)
     mirror_invoice(fresh, fresh=True)
     with transaction.atomic():
-        credit = CreditNote.objects.create(credit_note_id=note["id"], invoice_id=invoice_id,
-                                           number=note.get("number") or "", kind=CreditNote.Kind.CREDIT,
-                                           amount=amount, currency=data["currency"], reason=reason, created_by=actor)
+        credit = CreditNote.objects.create(
+            credit_note_id=note["id"],
+            invoice_id=invoice_id,
+            number=note.get("number") or "",
+            kind=CreditNote.Kind.CREDIT,
+            amount=amount,
+            currency=data["currency"],
+            reason=reason,
+            created_by=actor,
+        )
         before = {"amount_remaining": remaining}
         invoice_state_sync(tenant=tenant, data=fresh)
-        audit_record(actor=actor, action="credit_note.create", tenant=tenant, target=invoice_id, before=before,
-                     after={"credit_note": note["id"], "amount": amount, "currency": data["currency"],
-                            "amount_remaining": fresh.get("amount_remaining"), "reason": reason})
+        audit_record(
+            actor=actor,
+            action="credit_note.create",
+            tenant=tenant,
+            target=invoice_id,
+            before=before,
+            after={
+                "credit_note": note["id"],
+                "amount": amount,
+                "currency": data["currency"],
+                "amount_remaining": fresh.get("amount_remaining"),
+                "reason": reason,
+            },
+        )
         document_request(tenant=tenant, invoice_id=invoice_id)
     return credit
 
 
-def adjustment_create(*, tenant, amount: int, currency: str, description: str, actor: str,
-                      request_key: str | None = None) -> Adjustment:
+def adjustment_create(
+    *,
+    tenant,
+    amount: int,
+    currency: str,
+    description: str,
+    actor: str,
+    request_key: str | None = None,
+) -> Adjustment:
     """A one-off line on the tenant's next invoice (a pending Stripe invoice item); negative credits."""
     from subscriptions.services.customers import customer_ensure
 
     if amount == 0:
-        raise InvalidRequest("An adjustment needs a non-zero amount.", detail={"amount": ["Must not be zero."]})
+        raise InvalidRequest(
+            "An adjustment needs a non-zero amount.", detail={"amount": ["Must not be zero."]}
+        )
     account = customer_ensure(tenant=tenant)
-    item = stripe_invoices.invoice_item_create(customer_id=account.stripe_customer_id, amount=amount, currency=currency,
-                                               description=description, key=op_key("adjustment", tenant, request_key))
+    item = stripe_invoices.invoice_item_create(
+        customer_id=account.stripe_customer_id,
+        amount=amount,
+        currency=currency,
+        description=description,
+        key=op_key("adjustment", tenant, request_key),
+    )
     with transaction.atomic():
-        adjustment = Adjustment.objects.create(stripe_invoice_item_id=item["id"], amount=amount, currency=currency,
-                                               description=description, created_by=actor)
-        audit_record(actor=actor, action="adjustment.create", tenant=tenant, target=item["id"],
-                     after={"amount": amount, "currency": currency, "description": description})
+        adjustment = Adjustment.objects.create(
+            stripe_invoice_item_id=item["id"],
+            amount=amount,
+            currency=currency,
+            description=description,
+            created_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            action="adjustment.create",
+            tenant=tenant,
+            target=item["id"],
+            after={"amount": amount, "currency": currency, "description": description},
+        )
     return adjustment
 
 
 def _close(*, tenant, invoice_id: str, actor: str, action: str) -> dict:
     data = fresh_invoice(tenant=tenant, invoice_id=invoice_id)
     if data["status"] != "open" and not (action == "void" and data["status"] == "uncollectible"):
-        raise Conflict(f"This invoice is {data['status']}; only open invoices can be "
-                       f"{'voided' if action == 'void' else 'marked uncollectible'}.", code="invoice_not_open")
-    call = stripe_invoices.invoice_void if action == "void" else stripe_invoices.invoice_mark_uncollectible
+        raise Conflict(
+            f"This invoice is {data['status']}; only open invoices can be "
+            f"{'voided' if action == 'void' else 'marked uncollectible'}.",
+            code="invoice_not_open",
+        )
+    call = (
+        stripe_invoices.invoice_void
+        if action == "void"
+        else stripe_invoices.invoice_mark_uncollectible
+    )
     closed = call(invoice_id=invoice_id, key=f"invoice-{action}:{invoice_id}")
     mirror_invoice(closed)
     with transaction.atomic():
         invoice_state_sync(tenant=tenant, data=closed)
-        audit_record(actor=actor, action=f"invoice.{action}", tenant=tenant, target=invoice_id,
-                     before={"status": data["status"], "amount_remaining": data.get("amount_remaining")},
-                     after={"status": closed["status"], "amount_remaining": closed.get("amount_remaining")})
+        audit_record(
+            actor=actor,
+            action=f"invoice.{action}",
+            tenant=tenant,
+            target=invoice_id,
+            before={"status": data["status"], "amount_remaining": data.get("amount_remaining")},
+            after={"status": closed["status"], "amount_remaining": closed.get("amount_remaining")},
+        )
         document_request(tenant=tenant, invoice_id=invoice_id)
     return dict(closed)
 

@@ -18,7 +18,11 @@ from billing_project.errors import NotFound
 from billing_project.stripe_gateway import invoices as stripe_invoices
 from billing_project.stripe_gateway import payment_methods as stripe_payment_methods
 from billing_project.stripe_gateway import subscriptions as stripe_subscriptions
-from billing_project.stripe_gateway.errors import InvoiceNotPayable, PaymentDeclined, StripeUnavailable
+from billing_project.stripe_gateway.errors import (
+    InvoiceNotPayable,
+    PaymentDeclined,
+    StripeUnavailable,
+)
 from billing_project.timestamps import from_ts
 from invoicing.metrics import payment_attempt_count
 from invoicing.models import InvoiceState, PaymentAttempt
@@ -41,40 +45,63 @@ def invoice_state_sync(*, tenant, data) -> InvoiceState:
     subscription = (parent.get("subscription_details") or {}).get("subscription") or ""
     transitions = data.get("status_transitions") or {}
     finalized_at = from_ts(transitions.get("finalized_at")) or from_ts(data.get("created"))
-    due_at = from_ts(data.get("due_date")) or (finalized_at + timedelta(days=policy.auto_charge_due_days)
-                                           if finalized_at else None)
+    due_at = from_ts(data.get("due_date")) or (
+        finalized_at + timedelta(days=policy.auto_charge_due_days) if finalized_at else None
+    )
     with transaction.atomic():
         state, _ = InvoiceState.objects.select_for_update().get_or_create(
-            invoice_id=data["id"], defaults={"status": data["status"], "currency": data["currency"]})
+            invoice_id=data["id"], defaults={"status": data["status"], "currency": data["currency"]}
+        )
         state.number = data.get("number") or ""
         state.status = data["status"]
         state.currency = data["currency"]
         state.amount_due = int(data.get("amount_due") or 0)
         state.amount_remaining = int(data.get("amount_remaining") or 0)
-        state.subscription_id = subscription if isinstance(subscription, str) else subscription.get("id", "")
+        state.subscription_id = (
+            subscription if isinstance(subscription, str) else subscription.get("id", "")
+        )
         state.finalized_at, state.due_at = finalized_at, due_at
         if state.status != "open":
             state.overdue_since = None
             if state.dunning in ACTIVE_DUNNING:
-                state.dunning = (InvoiceState.Dunning.RECOVERED if state.status == "paid"
-                                 else InvoiceState.Dunning.STOPPED)
+                state.dunning = (
+                    InvoiceState.Dunning.RECOVERED
+                    if state.status == "paid"
+                    else InvoiceState.Dunning.STOPPED
+                )
             state.next_retry_at = None
         state.save()
     return state
 
 
-def _record_attempt(*, tenant, data, outcome: str, trigger: str, decline_code: str = "", message: str = ""):
+def _record_attempt(
+    *, tenant, data, outcome: str, trigger: str, decline_code: str = "", message: str = ""
+):
     """(attempt, created). Stripe counts attempts on the invoice; attempt 0 means paid without a charge."""
     attempt, created = PaymentAttempt.objects.get_or_create(
-        invoice_id=data["id"], attempt=int(data.get("attempt_count") or 0),
-        defaults={"outcome": outcome, "trigger": trigger, "decline_code": decline_code, "message": message[:2000],
-                  "amount": int(data.get("amount_due") or 0), "currency": data["currency"],
-                  "attempted_at": tenant_now(tenant)})
+        invoice_id=data["id"],
+        attempt=int(data.get("attempt_count") or 0),
+        defaults={
+            "outcome": outcome,
+            "trigger": trigger,
+            "decline_code": decline_code,
+            "message": message[:2000],
+            "amount": int(data.get("amount_due") or 0),
+            "currency": data["currency"],
+            "attempted_at": tenant_now(tenant),
+        },
+    )
     return attempt, created
 
 
-def payment_failure_record(*, tenant, data, trigger: str = PaymentAttempt.Trigger.STRIPE,
-                           decline_code: str = "", message: str = "") -> InvoiceState:
+def payment_failure_record(
+    *,
+    tenant,
+    data,
+    trigger: str = PaymentAttempt.Trigger.STRIPE,
+    decline_code: str = "",
+    message: str = "",
+) -> InvoiceState:
     """A failed attempt: record it, announce it, and schedule the next retry (or wait for a new card
     after a hard decline, or apply the end state after the last retry)."""
     policy = policy_get()
@@ -82,18 +109,33 @@ def payment_failure_record(*, tenant, data, trigger: str = PaymentAttempt.Trigge
         error = stripe_invoices.invoice_last_payment_error(data["id"]) or {}
         decline_code, message = error.get("decline_code", "card_declined"), error.get("message", "")
     with transaction.atomic():
-        attempt, created = _record_attempt(tenant=tenant, data=data, outcome=PaymentAttempt.Outcome.FAILED,
-                                           trigger=trigger, decline_code=decline_code, message=message)
+        attempt, created = _record_attempt(
+            tenant=tenant,
+            data=data,
+            outcome=PaymentAttempt.Outcome.FAILED,
+            trigger=trigger,
+            decline_code=decline_code,
+            message=message,
+        )
         if created:  # a re-delivered webhook of the same attempt finds the row: counted once
             payment_attempt_count(status=attempt.outcome, currency=attempt.currency)
         state = invoice_state_sync(tenant=tenant, data=data)
         state = InvoiceState.objects.select_for_update().get(pk=state.pk)
         if not created or state.status != "open":
             return state
-        emit(tenant=tenant, kind="payment_failed", object_id=data["id"],
-             dedup_key=f"payment_failed:{data['id']}:{attempt.attempt}",
-             data={"attempt": attempt.attempt, "decline_code": decline_code, "amount_due": attempt.amount,
-                   "currency": attempt.currency, "invoice_number": state.number})
+        emit(
+            tenant=tenant,
+            kind="payment_failed",
+            object_id=data["id"],
+            dedup_key=f"payment_failed:{data['id']}:{attempt.attempt}",
+            data={
+                "attempt": attempt.attempt,
+                "decline_code": decline_code,
+                "amount_due": attempt.amount,
+                "currency": attempt.currency,
+                "invoice_number": state.number,
+            },
+        )
         now = attempt.attempted_at
         state.first_failed_at = state.first_failed_at or now
         state.last_decline_code = decline_code
@@ -102,12 +144,22 @@ def payment_failure_record(*, tenant, data, trigger: str = PaymentAttempt.Trigge
             state.dunning, state.next_retry_at = InvoiceState.Dunning.WAITING_FOR_CARD, None
         elif state.retries_done < len(policy.retry_days):
             state.dunning = InvoiceState.Dunning.SCHEDULED
-            state.next_retry_at = max(now, state.first_failed_at + timedelta(days=policy.retry_days[state.retries_done]))
-            emit(tenant=tenant, kind="payment_retry_scheduled", object_id=data["id"],
-                 dedup_key=f"payment_retry_scheduled:{data['id']}:{state.retries_done + 1}",
-                 data={"retry": state.retries_done + 1, "retry_at": state.next_retry_at.isoformat(),
-                       "amount_due": state.amount_remaining, "currency": state.currency,
-                       "invoice_number": state.number})
+            state.next_retry_at = max(
+                now, state.first_failed_at + timedelta(days=policy.retry_days[state.retries_done])
+            )
+            emit(
+                tenant=tenant,
+                kind="payment_retry_scheduled",
+                object_id=data["id"],
+                dedup_key=f"payment_retry_scheduled:{data['id']}:{state.retries_done + 1}",
+                data={
+                    "retry": state.retries_done + 1,
+                    "retry_at": state.next_retry_at.isoformat(),
+                    "amount_due": state.amount_remaining,
+                    "currency": state.currency,
+                    "invoice_number": state.number,
+                },
+            )
         else:
             state.dunning, state.next_retry_at = InvoiceState.Dunning.EXHAUSTED, None
             _apply_end_state(tenant=tenant, state=state, end_state=policy.end_state)
@@ -120,17 +172,30 @@ def _apply_end_state(*, tenant, state: InvoiceState, end_state: str) -> None:
     invoice stays open and the subscriptions app's grace period moves the tenant to the free plan)."""
     state.end_state = end_state
     if end_state == "canceled" and state.subscription_id:
-        stripe_subscriptions.subscription_cancel(subscription_id=state.subscription_id, key=f"dunning-cancel:{state.invoice_id}")
-    audit_record(actor="system", action=f"dunning.{end_state}", tenant=tenant, target=state.invoice_id,
-                 after={"subscription": state.subscription_id, "retries": state.retries_done,
-                        "decline_code": state.last_decline_code})
+        stripe_subscriptions.subscription_cancel(
+            subscription_id=state.subscription_id, key=f"dunning-cancel:{state.invoice_id}"
+        )
+    audit_record(
+        actor="system",
+        action=f"dunning.{end_state}",
+        tenant=tenant,
+        target=state.invoice_id,
+        after={
+            "subscription": state.subscription_id,
+            "retries": state.retries_done,
+            "decline_code": state.last_decline_code,
+        },
+    )
 
 
-def payment_success_record(*, tenant, data, trigger: str = PaymentAttempt.Trigger.STRIPE) -> InvoiceState:
+def payment_success_record(
+    *, tenant, data, trigger: str = PaymentAttempt.Trigger.STRIPE
+) -> InvoiceState:
     """A paid invoice: record the attempt, end dunning (recovered), announce it once, re-render the PDF."""
     with transaction.atomic():
-        attempt, created = _record_attempt(tenant=tenant, data=data, outcome=PaymentAttempt.Outcome.SUCCEEDED,
-                                           trigger=trigger)
+        attempt, created = _record_attempt(
+            tenant=tenant, data=data, outcome=PaymentAttempt.Outcome.SUCCEEDED, trigger=trigger
+        )
         # A $0 invoice (trial start, 100% coupon) is paid without a charge: not a payment to count or
         # a receipt to announce.
         amount_paid = int(data.get("amount_paid") or 0)
@@ -138,9 +203,17 @@ def payment_success_record(*, tenant, data, trigger: str = PaymentAttempt.Trigge
             payment_attempt_count(status=attempt.outcome, currency=attempt.currency)
         state = invoice_state_sync(tenant=tenant, data=data)
         if amount_paid > 0:
-            emit(tenant=tenant, kind="payment_succeeded", object_id=data["id"],
-                 data={"amount_paid": amount_paid, "currency": data["currency"],
-                       "invoice_number": state.number, "recovered": state.dunning == InvoiceState.Dunning.RECOVERED})
+            emit(
+                tenant=tenant,
+                kind="payment_succeeded",
+                object_id=data["id"],
+                data={
+                    "amount_paid": amount_paid,
+                    "currency": data["currency"],
+                    "invoice_number": state.number,
+                    "recovered": state.dunning == InvoiceState.Dunning.RECOVERED,
+                },
+            )
         document_request(tenant=tenant, invoice_id=data["id"])
     return state
 
@@ -155,9 +228,16 @@ def _check_payment_method(tenant, payment_method_id: str) -> None:
         raise NotFound("No such payment method.")
 
 
-def invoice_pay(*, tenant, invoice_id: str, payment_method_id: str | None = None, actor: str = "system",
-                trigger: str = PaymentAttempt.Trigger.MANUAL, raise_decline: bool = True,
-                request_key: str | None = None) -> dict:
+def invoice_pay(
+    *,
+    tenant,
+    invoice_id: str,
+    payment_method_id: str | None = None,
+    actor: str = "system",
+    trigger: str = PaymentAttempt.Trigger.MANUAL,
+    raise_decline: bool = True,
+    request_key: str | None = None,
+) -> dict:
     """Pay an open invoice now with the default or the given card of the tenant.
 
     409 `invoice_not_payable` for a paid, void or uncollectible invoice; a decline is recorded as an
@@ -178,23 +258,48 @@ def invoice_pay(*, tenant, invoice_id: str, payment_method_id: str | None = None
     if request_key:
         key = f"{key}:{request_key}"
     try:
-        paid = stripe_invoices.invoice_pay(invoice_id=invoice_id, payment_method_id=payment_method_id, key=key)
+        paid = stripe_invoices.invoice_pay(
+            invoice_id=invoice_id, payment_method_id=payment_method_id, key=key
+        )
     except PaymentDeclined as exc:
         failed = stripe_invoices.invoice_retrieve(invoice_id)
         mirror_invoice(failed, fresh=True)
         detail = exc.detail or {}
-        payment_failure_record(tenant=tenant, data=failed, trigger=trigger,
-                               decline_code=detail.get("decline_code") or "card_declined", message=exc.message)
-        audit_record(actor=actor, action="invoice.pay", tenant=tenant, target=invoice_id,
-                     after={"outcome": "failed", "decline_code": detail.get("decline_code"), "trigger": trigger})
+        payment_failure_record(
+            tenant=tenant,
+            data=failed,
+            trigger=trigger,
+            decline_code=detail.get("decline_code") or "card_declined",
+            message=exc.message,
+        )
+        audit_record(
+            actor=actor,
+            action="invoice.pay",
+            tenant=tenant,
+            target=invoice_id,
+            after={
+                "outcome": "failed",
+                "decline_code": detail.get("decline_code"),
+                "trigger": trigger,
+            },
+        )
         if raise_decline:
             raise
         return dict(failed)
     mirror_invoice(paid)
     with transaction.atomic():
         payment_success_record(tenant=tenant, data=paid, trigger=trigger)
-        audit_record(actor=actor, action="invoice.pay", tenant=tenant, target=invoice_id,
-                     after={"outcome": "succeeded", "amount_paid": paid.get("amount_paid"), "trigger": trigger})
+        audit_record(
+            actor=actor,
+            action="invoice.pay",
+            tenant=tenant,
+            target=invoice_id,
+            after={
+                "outcome": "succeeded",
+                "amount_paid": paid.get("amount_paid"),
+                "trigger": trigger,
+            },
+        )
     return dict(paid)
 
 
@@ -203,13 +308,19 @@ def dunning_run_due(*, tenant) -> int:
     Returns the number of retries made."""
     now = tenant_now(tenant)
     done = 0
-    due = list(InvoiceState.objects.filter(dunning=InvoiceState.Dunning.SCHEDULED, next_retry_at__lte=now,
-                                           status="open").values_list("pk", flat=True))
+    due = list(
+        InvoiceState.objects.filter(
+            dunning=InvoiceState.Dunning.SCHEDULED, next_retry_at__lte=now, status="open"
+        ).values_list("pk", flat=True)
+    )
     for pk in due:
         with transaction.atomic():
             # Claim the retry first: a second worker running the same job finds nothing due.
-            state = InvoiceState.objects.select_for_update(skip_locked=True).filter(
-                pk=pk, dunning=InvoiceState.Dunning.SCHEDULED, next_retry_at__lte=now).first()
+            state = (
+                InvoiceState.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, dunning=InvoiceState.Dunning.SCHEDULED, next_retry_at__lte=now)
+                .first()
+            )
             if state is None:
                 continue
             claimed_at = state.next_retry_at
@@ -217,16 +328,22 @@ def dunning_run_due(*, tenant) -> int:
             state.next_retry_at = None
             state.save(update_fields=["retries_done", "next_retry_at", "updated"])
         try:
-            invoice_pay(tenant=tenant, invoice_id=state.invoice_id, trigger=PaymentAttempt.Trigger.SCHEDULE,
-                        raise_decline=False)
+            invoice_pay(
+                tenant=tenant,
+                invoice_id=state.invoice_id,
+                trigger=PaymentAttempt.Trigger.SCHEDULE,
+                raise_decline=False,
+            )
         except InvoiceNotPayable:
-            invoice_state_sync(tenant=tenant, data=stripe_invoices.invoice_retrieve(state.invoice_id))
+            invoice_state_sync(
+                tenant=tenant, data=stripe_invoices.invoice_retrieve(state.invoice_id)
+            )
         except StripeUnavailable:
             # Stripe never answered: this was no attempt. Give the claim back so that the next run
             # retries (under the same attempt's key, so a payment Stripe did make is not made twice).
-            InvoiceState.objects.filter(pk=state.pk, dunning=InvoiceState.Dunning.SCHEDULED,
-                                        next_retry_at__isnull=True).update(
-                retries_done=F("retries_done") - 1, next_retry_at=claimed_at)
+            InvoiceState.objects.filter(
+                pk=state.pk, dunning=InvoiceState.Dunning.SCHEDULED, next_retry_at__isnull=True
+            ).update(retries_done=F("retries_done") - 1, next_retry_at=claimed_at)
             logger.warning("dunning retry of %s postponed: Stripe unavailable", state.invoice_id)
             continue
         done += 1
@@ -238,10 +355,16 @@ def dunning_card_changed(*, tenant) -> int:
     done = 0
     for state in InvoiceState.objects.filter(dunning__in=ACTIVE_DUNNING, status="open"):
         try:
-            invoice_pay(tenant=tenant, invoice_id=state.invoice_id, trigger=PaymentAttempt.Trigger.NEW_CARD,
-                        raise_decline=False)
+            invoice_pay(
+                tenant=tenant,
+                invoice_id=state.invoice_id,
+                trigger=PaymentAttempt.Trigger.NEW_CARD,
+                raise_decline=False,
+            )
         except InvoiceNotPayable:
-            invoice_state_sync(tenant=tenant, data=stripe_invoices.invoice_retrieve(state.invoice_id))
+            invoice_state_sync(
+                tenant=tenant, data=stripe_invoices.invoice_retrieve(state.invoice_id)
+            )
         done += 1
     return done
 
@@ -258,17 +381,32 @@ def invoices_mark_overdue(*, tenant) -> int:
     grace = timedelta(days=policy_get().overdue_grace_days)
     now = tenant_now(tenant)
     marked = 0
-    for state in InvoiceState.objects.filter(status="open", overdue_since__isnull=True, due_at__isnull=False):
+    for state in InvoiceState.objects.filter(
+        status="open", overdue_since__isnull=True, due_at__isnull=False
+    ):
         if state.due_at + grace >= now:
             continue
         with transaction.atomic():
             state.overdue_since = now
             state.save(update_fields=["overdue_since", "updated"])
-            emit(tenant=tenant, kind="invoice_overdue", object_id=state.invoice_id,
-                 data={"invoice_number": state.number, "amount": state.amount_remaining,
-                       "currency": state.currency, "due_date": state.due_at.isoformat()})
-            audit_record(actor="system", action="invoice.overdue", tenant=tenant, target=state.invoice_id,
-                         after={"due_at": state.due_at.isoformat()})
+            emit(
+                tenant=tenant,
+                kind="invoice_overdue",
+                object_id=state.invoice_id,
+                data={
+                    "invoice_number": state.number,
+                    "amount": state.amount_remaining,
+                    "currency": state.currency,
+                    "due_date": state.due_at.isoformat(),
+                },
+            )
+            audit_record(
+                actor="system",
+                action="invoice.overdue",
+                tenant=tenant,
+                target=state.invoice_id,
+                after={"due_at": state.due_at.isoformat()},
+            )
             document_request(tenant=tenant, invoice_id=state.invoice_id)
         marked += 1
     return marked

@@ -5,69 +5,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0002_billingevent'),
+        ("notifications", "0002_billingevent"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='data',
-            field=models.JSONField(blank=True, default=dict, help_text="the event's data, rendered into each channel"),
+            model_name="notification",
+            name="data",
+            field=models.JSONField(
+                blank=True, default=dict, help_text="the event's data, rendered into each channel"
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='dedup_key',
+            model_name="notification",
+            name="dedup_key",
             field=models.CharField(blank=True, max_length=255, null=True, unique=True),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='event',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='notification', to='notifications.billingevent'),
+            model_name="notification",
+            name="event",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="notification",
+                to="notifications.billingevent",
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='in_app',
-            field=models.BooleanField(default=True, help_text='shown in the portal and GET /notifications'),
+            model_name="notification",
+            name="in_app",
+            field=models.BooleanField(
+                default=True, help_text="shown in the portal and GET /notifications"
+            ),
         ),
         migrations.CreateModel(
-            name='NotificationPreference',
+            name="NotificationPreference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channels', models.JSONField(blank=True, default=dict, help_text='{kind: ["email", "slack", "in_app"]}; kinds not listed use the default')),
-                ('email_owners', models.BooleanField(default=True)),
-                ('email_billing_admins', models.BooleanField(default=True)),
-                ('extra_emails', models.JSONField(blank=True, default=list)),
-                ('slack_webhook_ciphertext', models.TextField(blank=True)),
-                ('slack_webhook_key_id', models.CharField(blank=True, max_length=16)),
-                ('updated', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channels",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='{kind: ["email", "slack", "in_app"]}; kinds not listed use the default',
+                    ),
+                ),
+                ("email_owners", models.BooleanField(default=True)),
+                ("email_billing_admins", models.BooleanField(default=True)),
+                ("extra_emails", models.JSONField(blank=True, default=list)),
+                ("slack_webhook_ciphertext", models.TextField(blank=True)),
+                ("slack_webhook_key_id", models.CharField(blank=True, max_length=16)),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('pk', 1)), name='notification_preference_singleton')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("pk", 1)), name="notification_preference_singleton"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(db_index=True, max_length=64)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('slack', 'Slack (tenant)'), ('platform_slack', 'Slack (platform finance channel)'), ('in_app', 'In-app')], max_length=16)),
-                ('recipient', models.CharField(help_text="email address, or 'tenant'/'platform' for Slack", max_length=254)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('retrying', 'Retrying'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('dedup_key', models.CharField(max_length=400, unique=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('notification', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='notifications.notification')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(db_index=True, max_length=64)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "Email"),
+                            ("slack", "Slack (tenant)"),
+                            ("platform_slack", "Slack (platform finance channel)"),
+                            ("in_app", "In-app"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.CharField(
+                        help_text="email address, or 'tenant'/'platform' for Slack", max_length=254
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("retrying", "Retrying"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("dedup_key", models.CharField(max_length=400, unique=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "notification",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="notifications.notification",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
-                'ordering': ['-created'],
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='delivery_status_due')],
+                "verbose_name_plural": "deliveries",
+                "ordering": ["-created"],
+                "indexes": [
+                    models.Index(fields=["status", "next_attempt_at"], name="delivery_status_due")
+                ],
             },
         ),
     ]

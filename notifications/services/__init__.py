@@ -2,17 +2,34 @@
 transaction and send side effects (Celery tasks) only after commit."""
 
 from notifications.services.checks import card_expiring_check, trial_ending_check
-from notifications.services.deliveries import delivery_attempt, delivery_resend, deliveries_retry_due
+from notifications.services.deliveries import (
+    delivery_attempt,
+    delivery_resend,
+    deliveries_retry_due,
+)
 from notifications.services.notifications import (
     notification_create_for_event,
     notification_mark_read,
     notification_test_send,
     on_billing_event,
 )
-from notifications.services.preferences import platform_slack_update, preference_update, secrets_reencrypt
+from notifications.services.preferences import (
+    platform_slack_update,
+    preference_update,
+    secrets_reencrypt,
+)
 
 __all__ = [
-    "card_expiring_check", "deliveries_retry_due", "delivery_attempt", "delivery_resend",
-    "notification_create_for_event", "notification_mark_read", "notification_test_send", "on_billing_event",
-    "platform_slack_update", "preference_update", "secrets_reencrypt", "trial_ending_check",
+    "card_expiring_check",
+    "deliveries_retry_due",
+    "delivery_attempt",
+    "delivery_resend",
+    "notification_create_for_event",
+    "notification_mark_read",
+    "notification_test_send",
+    "on_billing_event",
+    "platform_slack_update",
+    "preference_update",
+    "secrets_reencrypt",
+    "trial_ending_check",
 ]

@@ -36,9 +36,13 @@ def trial_ending_check(*, tenant, now: dt.datetime | None = None) -> int:
     if not now < account.trial_end <= horizon:
         return 0
     trial_end = int(account.trial_end.timestamp())
-    event = billing_event_emit(tenant=tenant, kind="trial_ending", object_id=account.subscription_id,
-                               dedup_key=trial_ending_dedup_key(account.subscription_id, trial_end),
-                               data={"trial_end": trial_end})
+    event = billing_event_emit(
+        tenant=tenant,
+        kind="trial_ending",
+        object_id=account.subscription_id,
+        dedup_key=trial_ending_dedup_key(account.subscription_id, trial_end),
+        data={"trial_end": trial_end},
+    )
     return 1 if event else 0
 
 
@@ -62,9 +66,17 @@ def card_expiring_check(*, tenant, now: dt.datetime | None = None) -> int:
         days_left = (_end_of_month(year, month) - today).days
         if not 0 <= days_left <= settings.NOTIFICATIONS_CARD_EXPIRING_DAYS:
             continue
-        if billing_event_emit(tenant=tenant, kind="card_expiring", object_id=method.id,
-                              dedup_key=card_expiring_dedup_key(method.id, year, month),
-                              data={"brand": card.get("brand", ""), "last4": card.get("last4", ""),
-                                    "exp_month": month, "exp_year": year}):
+        if billing_event_emit(
+            tenant=tenant,
+            kind="card_expiring",
+            object_id=method.id,
+            dedup_key=card_expiring_dedup_key(method.id, year, month),
+            data={
+                "brand": card.get("brand", ""),
+                "last4": card.get("last4", ""),
+                "exp_month": month,
+                "exp_year": year,
+            },
+        ):
             emitted += 1
     return emitted

@@ -40,11 +40,22 @@ def _send(*, tenant, delivery: Delivery) -> None:
     # The platform channel is read by the platform's finance staff: always the platform language.
     locale = settings.LANGUAGE_CODE if delivery.channel == Channel.PLATFORM_SLACK else None
     object_id = notification.event.object_id if notification.event_id else ""
-    message = message_build(tenant=tenant, kind=delivery.kind, data=notification.data, object_id=object_id,
-                            locale=locale)
+    message = message_build(
+        tenant=tenant,
+        kind=delivery.kind,
+        data=notification.data,
+        object_id=object_id,
+        locale=locale,
+    )
     if delivery.channel == Channel.EMAIL:
         subject, text, html = _email_render(tenant=tenant, message=message)
-        gateway.email_send(to=delivery.recipient, subject=subject, text=text, html=html, reply_to=tenant.email or None)
+        gateway.email_send(
+            to=delivery.recipient,
+            subject=subject,
+            text=text,
+            html=html,
+            reply_to=tenant.email or None,
+        )
     elif delivery.channel == Channel.SLACK:
         url = selectors.preference_slack_url(selectors.preference_get(tenant=tenant))
         if not url:
@@ -67,8 +78,12 @@ def delivery_attempt(*, tenant, delivery_id: int) -> int | None:
     """Try to send one delivery. Returns the seconds to wait before the next try, or None when
     there is nothing more to do (sent, failed for good, already handled, or being sent elsewhere)."""
     with tenant_context(tenant), transaction.atomic():
-        delivery = (Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("notification", "notification__event").filter(pk=delivery_id).first())
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("notification", "notification__event")
+            .filter(pk=delivery_id)
+            .first()
+        )
         if delivery is None or delivery.status in (Delivery.Status.SENT, Delivery.Status.FAILED):
             return None
         delivery.attempts += 1
@@ -76,23 +91,49 @@ def delivery_attempt(*, tenant, delivery_id: int) -> int | None:
         try:
             _send(tenant=tenant, delivery=delivery)
         except (gateway.DeliveryError, crypto.DecryptionError) as exc:
-            final = (delivery.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS
-                     or isinstance(exc, (crypto.DecryptionError, gateway.DeliveryRefused)))
+            final = delivery.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS or isinstance(
+                exc, (crypto.DecryptionError, gateway.DeliveryRefused)
+            )
             delivery.last_error = str(exc)[:2000]
             if final:
                 delivery.status, delivery.next_attempt_at = Delivery.Status.FAILED, None
-                logger.error("notification %s gave up after %s attempts: %s", delivery.dedup_key, delivery.attempts, exc)
+                logger.error(
+                    "notification %s gave up after %s attempts: %s",
+                    delivery.dedup_key,
+                    delivery.attempts,
+                    exc,
+                )
             else:
                 retry_in = backoff_seconds(delivery.attempts)
                 delivery.status = Delivery.Status.RETRYING
                 delivery.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
-                logger.warning("notification %s attempt %s failed, retry in %ss: %s", delivery.dedup_key,
-                               delivery.attempts, retry_in, exc)
+                logger.warning(
+                    "notification %s attempt %s failed, retry in %ss: %s",
+                    delivery.dedup_key,
+                    delivery.attempts,
+                    retry_in,
+                    exc,
+                )
         else:
-            delivery.status, delivery.sent_at, delivery.next_attempt_at = Delivery.Status.SENT, timezone.now(), None
-        delivery.save(update_fields=["attempts", "status", "last_error", "next_attempt_at", "sent_at", "updated"])
+            delivery.status, delivery.sent_at, delivery.next_attempt_at = (
+                Delivery.Status.SENT,
+                timezone.now(),
+                None,
+            )
+        delivery.save(
+            update_fields=[
+                "attempts",
+                "status",
+                "last_error",
+                "next_attempt_at",
+                "sent_at",
+                "updated",
+            ]
+        )
         status, channel, kind = delivery.status, delivery.channel, delivery.kind
-        transaction.on_commit(lambda: notification_outcome_count(channel=channel, kind=kind, status=status))
+        transaction.on_commit(
+            lambda: notification_outcome_count(channel=channel, kind=kind, status=status)
+        )
     return retry_in
 
 
@@ -106,11 +147,23 @@ def delivery_resend(*, tenant, delivery_id: int, actor: str) -> Delivery:
         if delivery is None:
             raise NotFound("Delivery not found.")
         before = {"status": delivery.status, "attempts": delivery.attempts}
-        delivery.status, delivery.attempts, delivery.next_attempt_at = Delivery.Status.PENDING, 0, None
+        delivery.status, delivery.attempts, delivery.next_attempt_at = (
+            Delivery.Status.PENDING,
+            0,
+            None,
+        )
         delivery.save(update_fields=["status", "attempts", "next_attempt_at", "updated"])
-        audit_record(actor=actor, action="notification.resend", tenant=tenant, target=delivery.dedup_key,
-                     before=before, after={"status": delivery.status})
-        transaction.on_commit(lambda: tasks.deliveries_enqueue(tenant=tenant, delivery_ids=[delivery.pk]))
+        audit_record(
+            actor=actor,
+            action="notification.resend",
+            tenant=tenant,
+            target=delivery.dedup_key,
+            before=before,
+            after={"status": delivery.status},
+        )
+        transaction.on_commit(
+            lambda: tasks.deliveries_enqueue(tenant=tenant, delivery_ids=[delivery.pk])
+        )
     return delivery
 
 
@@ -122,10 +175,15 @@ def deliveries_retry_due(*, tenant) -> int:
     stale = now - timedelta(minutes=5)
     with tenant_context(tenant):
         # A minute of slack: the Celery countdown of a retry normally fires first.
-        ids = list(Delivery.objects.filter(status=Delivery.Status.RETRYING,
-                                           next_attempt_at__lte=now - timedelta(minutes=1))
-                   .values_list("pk", flat=True))
-        ids += list(Delivery.objects.filter(status=Delivery.Status.PENDING, created__lte=stale)
-                    .values_list("pk", flat=True))
+        ids = list(
+            Delivery.objects.filter(
+                status=Delivery.Status.RETRYING, next_attempt_at__lte=now - timedelta(minutes=1)
+            ).values_list("pk", flat=True)
+        )
+        ids += list(
+            Delivery.objects.filter(status=Delivery.Status.PENDING, created__lte=stale).values_list(
+                "pk", flat=True
+            )
+        )
     tasks.deliveries_enqueue(tenant=tenant, delivery_ids=ids)
     return len(ids)

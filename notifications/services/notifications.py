@@ -13,7 +13,13 @@ from django_tenants.utils import tenant_context
 from billing_project.errors import InvalidRequest, NotFound
 from notifications import selectors, tasks
 from notifications.messages import message_build
-from notifications.models import BillingEvent, Channel, Delivery, Notification, NotificationPreference
+from notifications.models import (
+    BillingEvent,
+    Channel,
+    Delivery,
+    Notification,
+    NotificationPreference,
+)
 from notifications.preferences import channels_for
 
 logger = logging.getLogger(__name__)
@@ -26,13 +32,16 @@ def _platform_wants(kind: str, data: dict) -> bool:
     return True
 
 
-def _targets(*, tenant, preference: NotificationPreference, kind: str, channels: list[str],
-             data: dict) -> list[tuple[str, str]]:
+def _targets(
+    *, tenant, preference: NotificationPreference, kind: str, channels: list[str], data: dict
+) -> list[tuple[str, str]]:
     """(channel, recipient) pairs for a notification of `kind` on `channels`."""
     targets: list[tuple[str, str]] = []
     if Channel.EMAIL in channels:
-        targets += [(Channel.EMAIL, address) for address in selectors.email_recipients(tenant=tenant,
-                                                                                       preference=preference)]
+        targets += [
+            (Channel.EMAIL, address)
+            for address in selectors.email_recipients(tenant=tenant, preference=preference)
+        ]
     if Channel.SLACK in channels and preference.slack_webhook_ciphertext:
         targets.append((Channel.SLACK, "tenant"))
     platform_url, platform_kinds = selectors.platform_slack_get()
@@ -41,8 +50,16 @@ def _targets(*, tenant, preference: NotificationPreference, kind: str, channels:
     return targets
 
 
-def _notification_create(*, tenant, kind: str, dedup_key: str, data: dict, object_id: str, channels: list[str],
-                         event: BillingEvent | None = None) -> tuple[Notification, bool]:
+def _notification_create(
+    *,
+    tenant,
+    kind: str,
+    dedup_key: str,
+    data: dict,
+    object_id: str,
+    channels: list[str],
+    event: BillingEvent | None = None,
+) -> tuple[Notification, bool]:
     """Create the notification and its deliveries once per dedup key; enqueue what is unsent after
     commit. A second call with the same key (a re-run job) creates nothing and re-enqueues only
     deliveries that are still pending, which the task then finds already sent or sends once."""
@@ -51,16 +68,33 @@ def _notification_create(*, tenant, kind: str, dedup_key: str, data: dict, objec
         message = message_build(tenant=tenant, kind=kind, data=data, object_id=object_id)
         notification, created = Notification.objects.get_or_create(
             dedup_key=dedup_key,
-            defaults={"kind": kind, "title": message.title, "body": message.body, "data": data, "event": event,
-                      "in_app": Channel.IN_APP in channels})
+            defaults={
+                "kind": kind,
+                "title": message.title,
+                "body": message.body,
+                "data": data,
+                "event": event,
+                "in_app": Channel.IN_APP in channels,
+            },
+        )
         if created:
-            for channel, recipient in _targets(tenant=tenant, preference=preference, kind=kind, channels=channels,
-                                              data=data):
+            for channel, recipient in _targets(
+                tenant=tenant, preference=preference, kind=kind, channels=channels, data=data
+            ):
                 Delivery.objects.get_or_create(
                     dedup_key=f"{dedup_key}|{channel}|{recipient}",
-                    defaults={"notification": notification, "kind": kind, "channel": channel,
-                              "recipient": recipient})
-        pending = list(notification.deliveries.filter(status=Delivery.Status.PENDING).values_list("pk", flat=True))
+                    defaults={
+                        "notification": notification,
+                        "kind": kind,
+                        "channel": channel,
+                        "recipient": recipient,
+                    },
+                )
+        pending = list(
+            notification.deliveries.filter(status=Delivery.Status.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
         transaction.on_commit(lambda: tasks.deliveries_enqueue(tenant=tenant, delivery_ids=pending))
     return notification, created
 
@@ -69,8 +103,14 @@ def notification_create_for_event(*, tenant, event: BillingEvent) -> Notificatio
     """Turn one billing event into its notification and deliveries, per the tenant's preferences."""
     preference = selectors.preference_get(tenant=tenant)
     notification, _ = _notification_create(
-        tenant=tenant, kind=event.kind, dedup_key=event.dedup_key, data=event.data or {},
-        object_id=event.object_id, channels=channels_for(preference, event.kind), event=event)
+        tenant=tenant,
+        kind=event.kind,
+        dedup_key=event.dedup_key,
+        data=event.data or {},
+        object_id=event.object_id,
+        channels=channels_for(preference, event.kind),
+        event=event,
+    )
     return notification
 
 
@@ -81,17 +121,27 @@ def on_billing_event(event: BillingEvent) -> None:
     notification_create_for_event(tenant=connection.tenant, event=event)
 
 
-def notification_test_send(*, tenant, channels: list[str] | None = None, actor: str = "system") -> Notification:
+def notification_test_send(
+    *, tenant, channels: list[str] | None = None, actor: str = "system"
+) -> Notification:
     """Send a test notification on `channels` (default: email, the tenant's Slack if set, in-app)."""
     preference = selectors.preference_get(tenant=tenant)
     wanted = channels or [Channel.EMAIL, Channel.SLACK, Channel.IN_APP]
     if Channel.SLACK in wanted and channels and not preference.slack_webhook_ciphertext:
-        raise InvalidRequest("No Slack webhook URL is set for this tenant.",
-                             detail={"channels": ["Set slack_webhook_url in the preferences first."]})
+        raise InvalidRequest(
+            "No Slack webhook URL is set for this tenant.",
+            detail={"channels": ["Set slack_webhook_url in the preferences first."]},
+        )
     logger.info("test notification of %s by %s on %s", tenant.slug, actor, wanted)
     # The platform channel is for real alerts only: a "test" kind is in no platform kind list.
-    notification, _ = _notification_create(tenant=tenant, kind="test", dedup_key=f"test:{uuid.uuid4()}",
-                                            data={}, object_id="", channels=wanted)
+    notification, _ = _notification_create(
+        tenant=tenant,
+        kind="test",
+        dedup_key=f"test:{uuid.uuid4()}",
+        data={},
+        object_id="",
+        channels=wanted,
+    )
     return notification
 
 
@@ -103,5 +153,7 @@ def notification_mark_read(*, tenant, notification_id) -> Notification:
     with tenant_context(tenant):
         if notification.read_at is None:
             notification.read_at = timezone.now()
-            Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+            Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+                read_at=notification.read_at
+            )
     return notification

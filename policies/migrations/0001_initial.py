@@ -5,29 +5,81 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='BillingPolicy',
+            name="BillingPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('retry_days', models.JSONField(help_text='Days after the first failed payment on which this service retries, e.g. [1, 3, 5, 7].', validators=[policies.models.validate_retry_days])),
-                ('hard_decline_codes', models.JSONField(blank=True, default=list, help_text="Decline codes after which no retry is made until the tenant's default card changes.", validators=[policies.models.validate_codes])),
-                ('end_state', models.CharField(choices=[('unpaid', 'Unpaid (the subscription stays, the invoice stays open, no more retries)'), ('canceled', 'Canceled (the subscription is canceled)')], default='canceled', help_text='What happens to the subscription after the last failed retry.', max_length=10)),
-                ('refund_approval_threshold', models.PositiveBigIntegerField(help_text="Refunds above this amount (minor units of the invoice's currency) need a second finance user's approval.")),
-                ('auto_charge_due_days', models.PositiveIntegerField(default=7, help_text='Automatically charged invoices have no Stripe due date: they are due this many days after finalization.')),
-                ('overdue_grace_days', models.PositiveIntegerField(default=0, help_text='An open invoice becomes overdue this many days after its due date.')),
-                ('updated', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "retry_days",
+                    models.JSONField(
+                        help_text="Days after the first failed payment on which this service retries, e.g. [1, 3, 5, 7].",
+                        validators=[policies.models.validate_retry_days],
+                    ),
+                ),
+                (
+                    "hard_decline_codes",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Decline codes after which no retry is made until the tenant's default card changes.",
+                        validators=[policies.models.validate_codes],
+                    ),
+                ),
+                (
+                    "end_state",
+                    models.CharField(
+                        choices=[
+                            (
+                                "unpaid",
+                                "Unpaid (the subscription stays, the invoice stays open, no more retries)",
+                            ),
+                            ("canceled", "Canceled (the subscription is canceled)"),
+                        ],
+                        default="canceled",
+                        help_text="What happens to the subscription after the last failed retry.",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "refund_approval_threshold",
+                    models.PositiveBigIntegerField(
+                        help_text="Refunds above this amount (minor units of the invoice's currency) need a second finance user's approval."
+                    ),
+                ),
+                (
+                    "auto_charge_due_days",
+                    models.PositiveIntegerField(
+                        default=7,
+                        help_text="Automatically charged invoices have no Stripe due date: they are due this many days after finalization.",
+                    ),
+                ),
+                (
+                    "overdue_grace_days",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="An open invoice becomes overdue this many days after its due date.",
+                    ),
+                ),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'billing policy',
-                'verbose_name_plural': 'billing policy',
-                'constraints': [models.CheckConstraint(condition=models.Q(('pk', 1)), name='billing_policy_single_row')],
+                "verbose_name": "billing policy",
+                "verbose_name_plural": "billing policy",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("pk", 1)), name="billing_policy_single_row"
+                    )
+                ],
             },
         ),
     ]

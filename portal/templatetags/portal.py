@@ -48,9 +48,16 @@ def negate(amount_minor: int) -> int:
 @register.filter
 def discount(coupon) -> str:
     """A coupon's discount and how long it lasts, e.g. "20% off, once"."""
-    amount = f"{coupon.percent_off}%" if coupon.percent_off else money(coupon.amount_off, coupon.currency)
+    amount = (
+        f"{coupon.percent_off}%"
+        if coupon.percent_off
+        else money(coupon.amount_off, coupon.currency)
+    )
     if coupon.duration == "repeating":
-        return gettext("%(amount)s off, for %(months)s months") % {"amount": amount, "months": coupon.duration_in_months}
+        return gettext("%(amount)s off, for %(months)s months") % {
+            "amount": amount,
+            "months": coupon.duration_in_months,
+        }
     if coupon.duration == "forever":
         return gettext("%(amount)s off, forever") % {"amount": amount}
     return gettext("%(amount)s off, once") % {"amount": amount}

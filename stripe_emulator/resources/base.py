@@ -1,4 +1,5 @@
 """Helpers shared by every resource: object skeletons, CRUD, lists and search."""
+
 from __future__ import annotations
 
 from ..encoding import apply_metadata, created_filter, get_str, paginate, search_predicate
@@ -14,10 +15,11 @@ def address(value):
     return {k: value.get(k) for k in ADDRESS_KEYS}
 
 
-def new_object(ctx, obj_type, prefix, *, owner=None, obj_id=None, metadata=True, livemode=True, **fields):
+def new_object(
+    ctx, obj_type, prefix, *, owner=None, obj_id=None, metadata=True, livemode=True, **fields
+):
     """Skeleton of a new object: id, object, created (clock time of the owner customer), livemode, metadata."""
-    obj = {"id": obj_id or new_id(prefix), "object": obj_type,
-           "created": ctx.state.now(owner)}
+    obj = {"id": obj_id or new_id(prefix), "object": obj_type, "created": ctx.state.now(owner)}
     if livemode:
         obj["livemode"] = False
     if metadata:
@@ -48,6 +50,7 @@ def update(ctx, obj_type, obj_id, fields=(), apply=None, event=True):
         apply_metadata(o, ctx.params)
         if apply:
             apply(o)
+
     mutate(ctx.state, obj, change, f"{obj_type}.updated" if event else None)
     return ctx.out(obj)
 
@@ -100,7 +103,12 @@ def search_objects(ctx, obj_type, url):
     matches = [o for o in matches if predicate(o)]
     limit = int(ctx.params.get("limit") or 10)
     page = int(ctx.params.get("page") or 0)
-    chunk = matches[page:page + limit]
+    chunk = matches[page : page + limit]
     has_more = len(matches) > page + limit
-    return {"object": "search_result", "data": chunk, "has_more": has_more, "url": url,
-            "next_page": str(page + limit) if has_more else None}
+    return {
+        "object": "search_result",
+        "data": chunk,
+        "has_more": has_more,
+        "url": url,
+        "next_page": str(page + limit) if has_more else None,
+    }

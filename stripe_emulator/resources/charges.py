@@ -1,4 +1,5 @@
 """Charges, refunds and balance transactions (created by payments, never directly)."""
+
 from __future__ import annotations
 
 from ..encoding import get_int, get_str
@@ -14,11 +15,24 @@ DECLINE_MESSAGE = "Your card was declined."
 def _balance_transaction(state, amount, currency, source, kind, customer):
     now = state.now(customer)
     # Fees are left at zero so amounts in tests stay exact; net equals amount.
-    txn = {"id": new_id("txn"), "object": "balance_transaction", "amount": amount, "available_on": now,
-           "balance_type": "payments", "created": now, "currency": currency, "description": None,
-           "exchange_rate": None, "fee": 0, "fee_details": [], "net": amount,
-           "reporting_category": "charge" if kind == "charge" else "refund", "source": source,
-           "status": "available", "type": kind}
+    txn = {
+        "id": new_id("txn"),
+        "object": "balance_transaction",
+        "amount": amount,
+        "available_on": now,
+        "balance_type": "payments",
+        "created": now,
+        "currency": currency,
+        "description": None,
+        "exchange_rate": None,
+        "fee": 0,
+        "fee_details": [],
+        "net": amount,
+        "reporting_category": "charge" if kind == "charge" else "refund",
+        "source": source,
+        "status": "available",
+        "type": kind,
+    }
     return state.add(txn)["id"]
 
 
@@ -27,39 +41,85 @@ def create_charge(state, pi, pm, succeeded):
     customer = pi["customer"]
     card = pm["card"]
     charge = {
-        "id": new_id("ch"), "object": "charge", "amount": pi["amount"],
-        "amount_captured": pi["amount"] if succeeded else 0, "amount_refunded": 0, "application": None,
-        "application_fee": None, "application_fee_amount": None, "balance_transaction": None,
-        "billing_details": pm["billing_details"], "calculated_statement_descriptor": "EMULATOR",
-        "captured": succeeded, "created": state.now(customer), "currency": pi["currency"],
-        "customer": customer, "description": pi["description"], "disputed": False,
+        "id": new_id("ch"),
+        "object": "charge",
+        "amount": pi["amount"],
+        "amount_captured": pi["amount"] if succeeded else 0,
+        "amount_refunded": 0,
+        "application": None,
+        "application_fee": None,
+        "application_fee_amount": None,
+        "balance_transaction": None,
+        "billing_details": pm["billing_details"],
+        "calculated_statement_descriptor": "EMULATOR",
+        "captured": succeeded,
+        "created": state.now(customer),
+        "currency": pi["currency"],
+        "customer": customer,
+        "description": pi["description"],
+        "disputed": False,
         "failure_balance_transaction": None,
         "failure_code": None if succeeded else "card_declined",
-        "failure_message": None if succeeded else DECLINE_MESSAGE, "fraud_details": {},
-        "livemode": False, "metadata": dict(pi["metadata"]), "on_behalf_of": None,
-        "outcome": {"advice_code": None, "network_advice_code": None, "network_decline_code": None,
-                    "network_status": "approved_by_network" if succeeded else "declined_by_network",
-                    "reason": None if succeeded else "generic_decline",
-                    "seller_message": "Payment complete." if succeeded else
-                    "The bank did not return any further details with this decline.",
-                    "type": "authorized" if succeeded else "issuer_declined"},
-        "paid": succeeded, "payment_intent": pi["id"], "payment_method": pm["id"],
-        "payment_method_details": {"card": {
-            "amount_authorized": pi["amount"] if succeeded else None, "brand": card["brand"],
-            "checks": card["checks"], "country": card["country"], "exp_month": card["exp_month"],
-            "exp_year": card["exp_year"], "fingerprint": card["fingerprint"], "funding": card["funding"],
-            "installments": None, "last4": card["last4"], "mandate": None, "network": card["brand"],
-            "network_token": {"used": False}, "three_d_secure": None, "wallet": None,
-            "authorization_code": None, "regulated_status": "unregulated", "network_transaction_id": None},
-            "type": "card"},
-        "receipt_email": None, "receipt_number": None, "receipt_url": None, "refunded": False,
-        "review": None, "shipping": None, "source": None, "source_transfer": None,
-        "statement_descriptor": None, "statement_descriptor_suffix": None,
-        "status": "succeeded" if succeeded else "failed", "transfer_data": None, "transfer_group": None,
+        "failure_message": None if succeeded else DECLINE_MESSAGE,
+        "fraud_details": {},
+        "livemode": False,
+        "metadata": dict(pi["metadata"]),
+        "on_behalf_of": None,
+        "outcome": {
+            "advice_code": None,
+            "network_advice_code": None,
+            "network_decline_code": None,
+            "network_status": "approved_by_network" if succeeded else "declined_by_network",
+            "reason": None if succeeded else "generic_decline",
+            "seller_message": "Payment complete."
+            if succeeded
+            else "The bank did not return any further details with this decline.",
+            "type": "authorized" if succeeded else "issuer_declined",
+        },
+        "paid": succeeded,
+        "payment_intent": pi["id"],
+        "payment_method": pm["id"],
+        "payment_method_details": {
+            "card": {
+                "amount_authorized": pi["amount"] if succeeded else None,
+                "brand": card["brand"],
+                "checks": card["checks"],
+                "country": card["country"],
+                "exp_month": card["exp_month"],
+                "exp_year": card["exp_year"],
+                "fingerprint": card["fingerprint"],
+                "funding": card["funding"],
+                "installments": None,
+                "last4": card["last4"],
+                "mandate": None,
+                "network": card["brand"],
+                "network_token": {"used": False},
+                "three_d_secure": None,
+                "wallet": None,
+                "authorization_code": None,
+                "regulated_status": "unregulated",
+                "network_transaction_id": None,
+            },
+            "type": "card",
+        },
+        "receipt_email": None,
+        "receipt_number": None,
+        "receipt_url": None,
+        "refunded": False,
+        "review": None,
+        "shipping": None,
+        "source": None,
+        "source_transfer": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "succeeded" if succeeded else "failed",
+        "transfer_data": None,
+        "transfer_group": None,
     }
     if succeeded:
-        charge["balance_transaction"] = _balance_transaction(state, pi["amount"], pi["currency"], charge["id"],
-                                                             "charge", customer)
+        charge["balance_transaction"] = _balance_transaction(
+            state, pi["amount"], pi["currency"], charge["id"], "charge", customer
+        )
     state.add(charge)
     emit(state, "charge.succeeded" if succeeded else "charge.failed", charge)
     return charge
@@ -67,8 +127,12 @@ def create_charge(state, pi, pm, succeeded):
 
 def _render_charge(state, charge, out):
     refunds = [state.render(r) for r in state.all("refund") if r["charge"] == charge["id"]]
-    out["refunds"] = {"object": "list", "data": refunds[:10], "has_more": len(refunds) > 10,
-                      "url": f"/v1/charges/{charge['id']}/refunds"}
+    out["refunds"] = {
+        "object": "list",
+        "data": refunds[:10],
+        "has_more": len(refunds) > 10,
+        "url": f"/v1/charges/{charge['id']}/refunds",
+    }
     return out
 
 
@@ -76,29 +140,57 @@ def refund_charge(state, charge, amount=None, reason=None, metadata=None):
     """Refund part or all of a charge; emits charge.refunded and refund.created."""
     remaining = charge["amount_captured"] - charge["amount_refunded"]
     if charge["status"] != "succeeded":
-        raise invalid(f"Charge {charge['id']} has not succeeded and cannot be refunded.", code="charge_not_refundable")
+        raise invalid(
+            f"Charge {charge['id']} has not succeeded and cannot be refunded.",
+            code="charge_not_refundable",
+        )
     if remaining <= 0:
-        raise invalid(f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded")
+        raise invalid(
+            f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded"
+        )
     amount = remaining if amount is None else amount
     if amount <= 0 or amount > remaining:
-        raise invalid(f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})",
-                      param="amount", code="amount_too_large")
+        raise invalid(
+            f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})",
+            param="amount",
+            code="amount_too_large",
+        )
     customer = charge["customer"]
-    refund = {"id": new_id("re"), "object": "refund", "amount": amount, "balance_transaction": None,
-              "charge": charge["id"], "created": state.now(customer), "currency": charge["currency"],
-              "destination_details": {"card": {"reference": None, "reference_status": "pending",
-                                               "reference_type": "acquirer_reference_number", "type": "refund"},
-                                      "type": "card"},
-              "metadata": dict(metadata or {}), "payment_intent": charge["payment_intent"], "reason": reason,
-              "receipt_number": None, "source_transfer_reversal": None, "status": "succeeded",
-              "transfer_reversal": None, "_customer": customer}
-    refund["balance_transaction"] = _balance_transaction(state, -amount, charge["currency"], refund["id"],
-                                                         "refund", customer)
+    refund = {
+        "id": new_id("re"),
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": None,
+        "charge": charge["id"],
+        "created": state.now(customer),
+        "currency": charge["currency"],
+        "destination_details": {
+            "card": {
+                "reference": None,
+                "reference_status": "pending",
+                "reference_type": "acquirer_reference_number",
+                "type": "refund",
+            },
+            "type": "card",
+        },
+        "metadata": dict(metadata or {}),
+        "payment_intent": charge["payment_intent"],
+        "reason": reason,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": "succeeded",
+        "transfer_reversal": None,
+        "_customer": customer,
+    }
+    refund["balance_transaction"] = _balance_transaction(
+        state, -amount, charge["currency"], refund["id"], "refund", customer
+    )
     state.add(refund)
 
     def change(c):
         c["amount_refunded"] += amount
         c["refunded"] = c["amount_refunded"] >= c["amount_captured"]
+
     mutate(state, charge, change, "charge.refunded")
     emit(state, "refund.created", refund)
     return refund
@@ -112,18 +204,25 @@ def create_refund(ctx):
         pi = ctx.state.get("payment_intent", pi_id, param="payment_intent")
         charge_id = pi["latest_charge"]
         if not charge_id:
-            raise invalid(f"PaymentIntent {pi_id} does not have a successful charge to refund.",
-                          param="payment_intent", code="charge_not_refundable")
+            raise invalid(
+                f"PaymentIntent {pi_id} does not have a successful charge to refund.",
+                param="payment_intent",
+                code="charge_not_refundable",
+            )
     if not charge_id:
         raise missing_param("charge")
     charge = ctx.state.get("charge", charge_id, param="charge")
-    refund = refund_charge(ctx.state, charge, get_int(p, "amount"), get_str(p, "reason"), p.get("metadata"))
+    refund = refund_charge(
+        ctx.state, charge, get_int(p, "amount"), get_str(p, "reason"), p.get("metadata")
+    )
     return ctx.out(refund)
 
 
 @route("GET", "/v1/refunds")
 def list_refunds(ctx):
-    return list_objects(ctx, "refund", "/v1/refunds", ("charge", "charge"), ("payment_intent", "payment_intent"))
+    return list_objects(
+        ctx, "refund", "/v1/refunds", ("charge", "charge"), ("payment_intent", "payment_intent")
+    )
 
 
 @route("GET", "/v1/refunds/{id}")
@@ -138,7 +237,9 @@ def update_refund(ctx, id):
 
 @route("GET", "/v1/charges")
 def list_charges(ctx):
-    return list_objects(ctx, "charge", "/v1/charges", ("customer", "customer"), ("payment_intent", "payment_intent"))
+    return list_objects(
+        ctx, "charge", "/v1/charges", ("customer", "customer"), ("payment_intent", "payment_intent")
+    )
 
 
 @route("GET", "/v1/charges/{id}")
@@ -159,8 +260,13 @@ def list_charge_refunds(ctx, id):
 
 @route("GET", "/v1/balance_transactions")
 def list_balance_transactions(ctx):
-    return list_objects(ctx, "balance_transaction", "/v1/balance_transactions", ("source", "source"),
-                        ("type", "type"))
+    return list_objects(
+        ctx,
+        "balance_transaction",
+        "/v1/balance_transactions",
+        ("source", "source"),
+        ("type", "type"),
+    )
 
 
 @route("GET", "/v1/balance_transactions/{id}")

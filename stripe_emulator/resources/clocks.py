@@ -1,4 +1,5 @@
 """Test clocks (``/v1/test_helpers/test_clocks``)."""
+
 from __future__ import annotations
 
 import time
@@ -16,9 +17,17 @@ BASE = "/v1/test_helpers/test_clocks"
 @route("POST", BASE)
 def create_clock(ctx):
     frozen = get_int(ctx.params, "frozen_time", required=True)
-    clock = new_object(ctx, "test_helpers.test_clock", "clock", metadata=False,
-                       deletes_after=int(time.time()) + 30 * 86400, frozen_time=frozen,
-                       name=get_str(ctx.params, "name"), status="ready", status_details={})
+    clock = new_object(
+        ctx,
+        "test_helpers.test_clock",
+        "clock",
+        metadata=False,
+        deletes_after=int(time.time()) + 30 * 86400,
+        frozen_time=frozen,
+        name=get_str(ctx.params, "name"),
+        status="ready",
+        status_details={},
+    )
     ctx.state.add(clock)
     emit(ctx.state, "test_helpers.test_clock.created", clock)
     return ctx.out(clock)

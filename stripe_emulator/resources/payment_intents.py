@@ -1,4 +1,5 @@
 """PaymentIntents: creation, confirmation against the test cards, cancel."""
+
 from __future__ import annotations
 
 import secrets
@@ -12,32 +13,90 @@ from .base import list_objects, retrieve, search_objects, update
 from .charges import DECLINE_MESSAGE, create_charge
 from .payment_methods import attach, behaviour, resolve_payment_method
 
-ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
-                "xaf", "xof", "xpf"}
+ZERO_DECIMAL = {
+    "bif",
+    "clp",
+    "djf",
+    "gnf",
+    "jpy",
+    "kmf",
+    "krw",
+    "mga",
+    "pyg",
+    "rwf",
+    "ugx",
+    "vnd",
+    "vuv",
+    "xaf",
+    "xof",
+    "xpf",
+}
 
 
-def new_payment_intent(state, amount, currency, customer, payment_method=None, description=None,
-                       metadata=None, invoice=None, setup_future_usage=None):
+def new_payment_intent(
+    state,
+    amount,
+    currency,
+    customer,
+    payment_method=None,
+    description=None,
+    metadata=None,
+    invoice=None,
+    setup_future_usage=None,
+):
     """Store a PaymentIntent (requires_payment_method or requires_confirmation) and emit created."""
     pid = new_id("pi")
     pi = {
-        "id": pid, "object": "payment_intent", "amount": amount, "amount_capturable": 0,
-        "amount_details": {"tip": {}}, "amount_received": 0, "application": None,
-        "application_fee_amount": None, "automatic_payment_methods": None, "canceled_at": None,
-        "cancellation_reason": None, "capture_method": "automatic",
-        "client_secret": f"{pid}_secret_{secrets.token_urlsafe(18)}", "confirmation_method": "automatic",
-        "created": state.now(customer), "currency": currency, "customer": customer,
-        "customer_account": None, "description": description, "excluded_payment_method_types": None,
-        "last_payment_error": None, "latest_charge": None, "livemode": False, "managed_payments": None,
-        "metadata": dict(metadata or {}), "next_action": None, "on_behalf_of": None,
-        "payment_method": payment_method, "payment_method_configuration_details": None,
-        "payment_method_options": {"card": {"installments": None, "mandate_options": None, "network": None,
-                                            "request_three_d_secure": "automatic"}},
-        "payment_method_types": ["card"], "processing": None, "receipt_email": None, "review": None,
-        "setup_future_usage": setup_future_usage, "shipping": None, "source": None,
-        "statement_descriptor": None, "statement_descriptor_suffix": None,
+        "id": pid,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_capturable": 0,
+        "amount_details": {"tip": {}},
+        "amount_received": 0,
+        "application": None,
+        "application_fee_amount": None,
+        "automatic_payment_methods": None,
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": "automatic",
+        "client_secret": f"{pid}_secret_{secrets.token_urlsafe(18)}",
+        "confirmation_method": "automatic",
+        "created": state.now(customer),
+        "currency": currency,
+        "customer": customer,
+        "customer_account": None,
+        "description": description,
+        "excluded_payment_method_types": None,
+        "last_payment_error": None,
+        "latest_charge": None,
+        "livemode": False,
+        "managed_payments": None,
+        "metadata": dict(metadata or {}),
+        "next_action": None,
+        "on_behalf_of": None,
+        "payment_method": payment_method,
+        "payment_method_configuration_details": None,
+        "payment_method_options": {
+            "card": {
+                "installments": None,
+                "mandate_options": None,
+                "network": None,
+                "request_three_d_secure": "automatic",
+            }
+        },
+        "payment_method_types": ["card"],
+        "processing": None,
+        "receipt_email": None,
+        "review": None,
+        "setup_future_usage": setup_future_usage,
+        "shipping": None,
+        "source": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
         "status": "requires_confirmation" if payment_method else "requires_payment_method",
-        "transfer_data": None, "transfer_group": None, "_invoice": invoice,
+        "transfer_data": None,
+        "transfer_group": None,
+        "_invoice": invoice,
     }
     state.add(pi)
     emit(state, "payment_intent.created", pi)
@@ -51,25 +110,38 @@ def confirm(state, pi, payment_method=None, off_session=False):
     for the customer completing 3-D Secure, which the emulator cannot show.
     """
     if pi["status"] in ("succeeded", "canceled"):
-        raise invalid(f"This PaymentIntent's status is {pi['status']}, so it cannot be confirmed.",
-                      code="payment_intent_unexpected_state")
+        raise invalid(
+            f"This PaymentIntent's status is {pi['status']}, so it cannot be confirmed.",
+            code="payment_intent_unexpected_state",
+        )
     pm_id = payment_method or pi["payment_method"]
     if not pm_id:
-        raise invalid("You cannot confirm this PaymentIntent because it's missing a payment method. "
-                      "Update the PaymentIntent with a payment method and then confirm it again.",
-                      code="payment_intent_unexpected_state")
+        raise invalid(
+            "You cannot confirm this PaymentIntent because it's missing a payment method. "
+            "Update the PaymentIntent with a payment method and then confirm it again.",
+            code="payment_intent_unexpected_state",
+        )
     pm = resolve_payment_method(state, pm_id)
     if pm["customer"] is None and pi["customer"] and pi["setup_future_usage"]:
         attach(state, pm, pi["customer"])
     # Off-session attempts (invoice collection) can never pass the 3-D Secure stand-in.
-    authenticated = not off_session and pi["status"] == "requires_action" and pi["payment_method"] == pm["id"]
+    authenticated = (
+        not off_session and pi["status"] == "requires_action" and pi["payment_method"] == pm["id"]
+    )
     kind = behaviour(pm)
     before = state.render(pi)
     pi["payment_method"] = pm["id"]
     if kind == "auth_required" and not authenticated:
-        pi.update(status="requires_action", next_action={
-            "type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect",
-                                                         "stripe_js": "https://hooks.stripe.com/3d_secure"}})
+        pi.update(
+            status="requires_action",
+            next_action={
+                "type": "use_stripe_sdk",
+                "use_stripe_sdk": {
+                    "type": "three_d_secure_redirect",
+                    "stripe_js": "https://hooks.stripe.com/3d_secure",
+                },
+            },
+        )
         outcome, event = "requires_action", "payment_intent.requires_action"
     else:
         succeeded = kind in ("ok", "auth_required")
@@ -79,15 +151,24 @@ def confirm(state, pi, payment_method=None, off_session=False):
             pi.update(status="succeeded", amount_received=pi["amount"], last_payment_error=None)
             outcome, event = "succeeded", "payment_intent.succeeded"
         else:
-            pi.update(status="requires_payment_method", last_payment_error={
-                "type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
-                "message": DECLINE_MESSAGE, "charge": charge["id"], "payment_method": state.render(pm),
-                "doc_url": "https://stripe.com/docs/error-codes/card-declined"})
+            pi.update(
+                status="requires_payment_method",
+                last_payment_error={
+                    "type": "card_error",
+                    "code": "card_declined",
+                    "decline_code": "generic_decline",
+                    "message": DECLINE_MESSAGE,
+                    "charge": charge["id"],
+                    "payment_method": state.render(pm),
+                    "doc_url": "https://stripe.com/docs/error-codes/card-declined",
+                },
+            )
             outcome, event = "failed", "payment_intent.payment_failed"
     state.dirty = True
     emit(state, event, pi, previous=diff(before, state.render(pi)))
     if pi.get("_invoice"):
         from ..billing import after_invoice_payment  # billing builds on payments, not the reverse
+
         after_invoice_payment(state, pi, outcome)
     return outcome
 
@@ -97,7 +178,9 @@ def confirm_or_raise(state, pi, payment_method=None):
     outcome = confirm(state, pi, payment_method)
     if outcome == "failed":
         err = pi["last_payment_error"]
-        raise card_declined(err["message"], extra={"payment_intent": state.render(pi), "charge": err["charge"]})
+        raise card_declined(
+            err["message"], extra={"payment_intent": state.render(pi), "charge": err["charge"]}
+        )
     return outcome
 
 
@@ -114,11 +197,21 @@ def create_payment_intent(ctx):
     pm = get_str(p, "payment_method")
     if pm:
         pm = resolve_payment_method(ctx.state, pm)["id"]
-    pi = new_payment_intent(ctx.state, amount, currency, customer, pm, get_str(p, "description"),
-                            p.get("metadata"), setup_future_usage=get_str(p, "setup_future_usage"))
+    pi = new_payment_intent(
+        ctx.state,
+        amount,
+        currency,
+        customer,
+        pm,
+        get_str(p, "description"),
+        p.get("metadata"),
+        setup_future_usage=get_str(p, "setup_future_usage"),
+    )
     if isinstance(p.get("automatic_payment_methods"), dict):
-        pi["automatic_payment_methods"] = {"allow_redirects": "always",
-                                           "enabled": get_bool(p["automatic_payment_methods"], "enabled", True)}
+        pi["automatic_payment_methods"] = {
+            "allow_redirects": "always",
+            "enabled": get_bool(p["automatic_payment_methods"], "enabled", True),
+        }
     if get_bool(p, "confirm", False):
         confirm_or_raise(ctx.state, pi)
     return ctx.out(pi)
@@ -142,15 +235,25 @@ def get_payment_intent(ctx, id):
 @route("POST", "/v1/payment_intents/{id}")
 def update_payment_intent(ctx, id):
     def apply(pi):
-        if pi["status"] == "succeeded" and ("amount" in ctx.params or "payment_method" in ctx.params):
-            raise invalid("This PaymentIntent's amount could not be updated because it has a status of "
-                          "succeeded.", code="payment_intent_unexpected_state")
+        if pi["status"] == "succeeded" and (
+            "amount" in ctx.params or "payment_method" in ctx.params
+        ):
+            raise invalid(
+                "This PaymentIntent's amount could not be updated because it has a status of "
+                "succeeded.",
+                code="payment_intent_unexpected_state",
+            )
         if "amount" in ctx.params:
             pi["amount"] = get_int(ctx.params, "amount")
         if ctx.params.get("payment_method"):
-            pi["payment_method"] = resolve_payment_method(ctx.state, ctx.params["payment_method"])["id"]
+            pi["payment_method"] = resolve_payment_method(ctx.state, ctx.params["payment_method"])[
+                "id"
+            ]
             pi["status"] = "requires_confirmation"
-    return update(ctx, "payment_intent", id, ("description", "receipt_email", "setup_future_usage"), apply)
+
+    return update(
+        ctx, "payment_intent", id, ("description", "receipt_email", "setup_future_usage"), apply
+    )
 
 
 @route("POST", "/v1/payment_intents/{id}/confirm")
@@ -167,14 +270,24 @@ def confirm_payment_intent(ctx, id):
 def cancel_payment_intent(ctx, id):
     pi = ctx.state.get("payment_intent", id)
     if pi["status"] in ("succeeded", "canceled"):
-        raise StripeError(400, f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}.",
-                          code="payment_intent_unexpected_state")
+        raise StripeError(
+            400,
+            f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}.",
+            code="payment_intent_unexpected_state",
+        )
     if pi.get("_invoice"):
-        raise invalid("You cannot cancel this PaymentIntent because it was created by an invoice.",
-                      code="payment_intent_unexpected_state")
+        raise invalid(
+            "You cannot cancel this PaymentIntent because it was created by an invoice.",
+            code="payment_intent_unexpected_state",
+        )
 
     def change(obj):
-        obj.update(status="canceled", canceled_at=ctx.state.now(obj["customer"]),
-                   cancellation_reason=get_str(ctx.params, "cancellation_reason") or "requested_by_customer")
+        obj.update(
+            status="canceled",
+            canceled_at=ctx.state.now(obj["customer"]),
+            cancellation_reason=get_str(ctx.params, "cancellation_reason")
+            or "requested_by_customer",
+        )
+
     mutate(ctx.state, pi, change, "payment_intent.canceled")
     return ctx.out(pi)

@@ -1,4 +1,5 @@
 """Card payment methods, including Stripe's magic test ids and card numbers."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,15 +23,20 @@ CARDS = {
     "4000002760003184": ("visa", "auth_required"),
 }
 MAGIC = {
-    "visa": "4242424242424242", "mastercard": "5555555555554444", "amex": "378282246310005",
-    "chargeDeclined": "4000000000000002", "chargeCustomerFail": "4000000000000341",
+    "visa": "4242424242424242",
+    "mastercard": "5555555555554444",
+    "amex": "378282246310005",
+    "chargeDeclined": "4000000000000002",
+    "chargeCustomerFail": "4000000000000341",
     "authenticationRequired": "4000002760003184",
 }
 
 
 def _luhn_ok(number):
     digits = [int(d) for d in number][::-1]
-    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits))
+    total = sum(
+        d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits)
+    )
     return total % 10 == 0
 
 
@@ -47,24 +53,53 @@ def _brand(number):
 def build_card_pm(state, number, exp_month=12, exp_year=2034, billing_details=None, metadata=None):
     """Store a new ``pm_`` card payment method for a card number."""
     if not number.isdigit() or not _luhn_ok(number):
-        raise card_declined("Your card number is incorrect.", code="incorrect_number", decline_code=None,
-                            param="card[number]")
+        raise card_declined(
+            "Your card number is incorrect.",
+            code="incorrect_number",
+            decline_code=None,
+            param="card[number]",
+        )
     brand, behaviour = CARDS.get(number, (_brand(number), "ok"))
     billing = billing_details if isinstance(billing_details, dict) else {}
     pm = {
-        "id": new_id("pm"), "object": "payment_method", "allow_redisplay": "unspecified",
-        "billing_details": {"address": address(billing.get("address")), "email": billing.get("email"),
-                            "name": billing.get("name"), "phone": billing.get("phone"), "tax_id": None},
-        "card": {"brand": brand, "checks": {"address_line1_check": None, "address_postal_code_check": None,
-                                            "cvc_check": "pass"},
-                 "country": "US", "display_brand": brand, "exp_month": exp_month, "exp_year": exp_year,
-                 # Stripe's fingerprint identifies the card number across payment methods.
-                 "fingerprint": hashlib.sha256(number.encode()).hexdigest()[:16],
-                 "funding": "credit", "generated_from": None, "last4": number[-4:],
-                 "networks": {"available": [brand], "preferred": None},
-                 "three_d_secure_usage": {"supported": True}, "wallet": None, "regulated_status": "unregulated"},
-        "created": state.now(), "customer": None, "customer_account": None, "livemode": False,
-        "metadata": dict(metadata or {}), "type": "card", "_behavior": behaviour,
+        "id": new_id("pm"),
+        "object": "payment_method",
+        "allow_redisplay": "unspecified",
+        "billing_details": {
+            "address": address(billing.get("address")),
+            "email": billing.get("email"),
+            "name": billing.get("name"),
+            "phone": billing.get("phone"),
+            "tax_id": None,
+        },
+        "card": {
+            "brand": brand,
+            "checks": {
+                "address_line1_check": None,
+                "address_postal_code_check": None,
+                "cvc_check": "pass",
+            },
+            "country": "US",
+            "display_brand": brand,
+            "exp_month": exp_month,
+            "exp_year": exp_year,
+            # Stripe's fingerprint identifies the card number across payment methods.
+            "fingerprint": hashlib.sha256(number.encode()).hexdigest()[:16],
+            "funding": "credit",
+            "generated_from": None,
+            "last4": number[-4:],
+            "networks": {"available": [brand], "preferred": None},
+            "three_d_secure_usage": {"supported": True},
+            "wallet": None,
+            "regulated_status": "unregulated",
+        },
+        "created": state.now(),
+        "customer": None,
+        "customer_account": None,
+        "livemode": False,
+        "metadata": dict(metadata or {}),
+        "type": "card",
+        "_behavior": behaviour,
     }
     return state.add(pm)
 
@@ -75,7 +110,7 @@ def resolve_payment_method(state, value, param="payment_method"):
         raise missing_param(param)
     for prefix in ("pm_card_", "tok_"):
         if value.startswith(prefix):
-            name = value[len(prefix):]
+            name = value[len(prefix) :]
             if name in MAGIC:
                 return build_card_pm(state, MAGIC[name])
     pm = state.find(value, "payment_method")
@@ -96,8 +131,11 @@ def attach(state, pm, customer_id):
     if pm["customer"] == customer_id:
         return pm
     if pm["customer"] is not None:
-        raise invalid("The payment method you provided has already been attached to a customer.",
-                      param="payment_method", code="payment_method_unexpected_state")
+        raise invalid(
+            "The payment method you provided has already been attached to a customer.",
+            param="payment_method",
+            code="payment_method_unexpected_state",
+        )
     pm["customer"] = customer_id
     pm["created"] = state.now(customer_id)
     state.dirty = True
@@ -117,15 +155,22 @@ def create_payment_method(ctx):
     if card.get("token"):
         return ctx.out(resolve_payment_method(ctx.state, card["token"], param="card[token]"))
     number = get_str(card, "number", required=True).replace(" ", "")
-    pm = build_card_pm(ctx.state, number, get_int(card, "exp_month", default=12),
-                       get_int(card, "exp_year", default=2034), p.get("billing_details"))
+    pm = build_card_pm(
+        ctx.state,
+        number,
+        get_int(card, "exp_month", default=12),
+        get_int(card, "exp_year", default=2034),
+        p.get("billing_details"),
+    )
     apply_metadata(pm, p)
     return ctx.out(pm)
 
 
 @route("GET", "/v1/payment_methods")
 def list_payment_methods(ctx):
-    return list_objects(ctx, "payment_method", "/v1/payment_methods", ("customer", "customer"), ("type", "type"))
+    return list_objects(
+        ctx, "payment_method", "/v1/payment_methods", ("customer", "customer"), ("type", "type")
+    )
 
 
 @route("GET", "/v1/payment_methods/{id}")
@@ -145,6 +190,7 @@ def update_payment_method(ctx, id):
             for key in ("email", "name", "phone"):
                 if key in details:
                     pm["billing_details"][key] = details[key] or None
+
     return update(ctx, "payment_method", id, apply=apply)
 
 
@@ -160,14 +206,27 @@ def attach_payment_method(ctx, id):
 def detach_payment_method(ctx, id):
     pm = ctx.state.get("payment_method", id)
     if pm["customer"] is None:
-        raise StripeError(400, "The payment method you provided is not attached to a customer so detachment "
-                               "is impossible.", code="payment_method_unexpected_state")
+        raise StripeError(
+            400,
+            "The payment method you provided is not attached to a customer so detachment "
+            "is impossible.",
+            code="payment_method_unexpected_state",
+        )
     customer = ctx.state.find(pm["customer"], "customer")
     if customer and customer["invoice_settings"]["default_payment_method"] == id:
         # Stripe clears the default when the card behind it is detached.
-        mutate(ctx.state, customer, lambda c: c["invoice_settings"].update(default_payment_method=None),
-               "customer.updated")
+        mutate(
+            ctx.state,
+            customer,
+            lambda c: c["invoice_settings"].update(default_payment_method=None),
+            "customer.updated",
+        )
     pm["customer"] = None
     ctx.state.dirty = True
-    emit(ctx.state, "payment_method.detached", pm, previous={"customer": customer["id"] if customer else None})
+    emit(
+        ctx.state,
+        "payment_method.detached",
+        pm,
+        previous={"customer": customer["id"] if customer else None},
+    )
     return ctx.out(pm)

@@ -1,4 +1,5 @@
 """SetupIntents: save a card for later, with the test cards' outcomes."""
+
 from __future__ import annotations
 
 import secrets
@@ -23,17 +24,38 @@ def create_setup_intent(ctx):
         pm = resolve_payment_method(ctx.state, pm)["id"]
     sid = new_id("seti")
     seti = new_object(
-        ctx, "setup_intent", "seti", owner=customer, obj_id=sid, application=None,
-        automatic_payment_methods=None, cancellation_reason=None,
-        client_secret=f"{sid}_secret_{secrets.token_urlsafe(24)}", customer=customer,
-        description=get_str(p, "description"), excluded_payment_method_types=None, flow_directions=None,
-        last_setup_error=None, latest_attempt=None, mandate=None, next_action=None, on_behalf_of=None,
-        payment_method=pm, payment_method_configuration_details=None,
-        payment_method_options={"card": {"mandate_options": None, "network": None,
-                                         "request_three_d_secure": "automatic"}},
-        payment_method_types=["card"], single_use_mandate=None,
+        ctx,
+        "setup_intent",
+        "seti",
+        owner=customer,
+        obj_id=sid,
+        application=None,
+        automatic_payment_methods=None,
+        cancellation_reason=None,
+        client_secret=f"{sid}_secret_{secrets.token_urlsafe(24)}",
+        customer=customer,
+        description=get_str(p, "description"),
+        excluded_payment_method_types=None,
+        flow_directions=None,
+        last_setup_error=None,
+        latest_attempt=None,
+        mandate=None,
+        next_action=None,
+        on_behalf_of=None,
+        payment_method=pm,
+        payment_method_configuration_details=None,
+        payment_method_options={
+            "card": {
+                "mandate_options": None,
+                "network": None,
+                "request_three_d_secure": "automatic",
+            }
+        },
+        payment_method_types=["card"],
+        single_use_mandate=None,
         status="requires_confirmation" if pm else "requires_payment_method",
-        usage=get_str(p, "usage") or "off_session")
+        usage=get_str(p, "usage") or "off_session",
+    )
     if isinstance(p.get("automatic_payment_methods"), dict):
         seti["automatic_payment_methods"] = {"allow_redirects": "always", "enabled": True}
     ctx.state.add(seti)
@@ -46,26 +68,39 @@ def create_setup_intent(ctx):
 def _confirm(ctx, seti, pm_id):
     state = ctx.state
     if seti["status"] in ("succeeded", "canceled"):
-        raise invalid(f"This SetupIntent's status is {seti['status']}, so it cannot be confirmed.",
-                      code="setup_intent_unexpected_state")
+        raise invalid(
+            f"This SetupIntent's status is {seti['status']}, so it cannot be confirmed.",
+            code="setup_intent_unexpected_state",
+        )
     pm_id = pm_id or seti["payment_method"]
     if not pm_id:
-        raise invalid("You cannot confirm this SetupIntent because it's missing a payment method.",
-                      code="setup_intent_unexpected_state")
+        raise invalid(
+            "You cannot confirm this SetupIntent because it's missing a payment method.",
+            code="setup_intent_unexpected_state",
+        )
     pm = resolve_payment_method(state, pm_id)
     authenticated = seti["status"] == "requires_action" and seti["payment_method"] == pm["id"]
     before = state.render(seti)
     seti["payment_method"] = pm["id"]
     kind = behaviour(pm)
     if kind == "attach_decline":
-        seti.update(status="requires_payment_method", last_setup_error={
-            "type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
-            "message": "Your card was declined.", "payment_method": state.render(pm)})
+        seti.update(
+            status="requires_payment_method",
+            last_setup_error={
+                "type": "card_error",
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "message": "Your card was declined.",
+                "payment_method": state.render(pm),
+            },
+        )
         emit(state, "setup_intent.setup_failed", seti, previous=diff(before, state.render(seti)))
         raise card_declined(extra={"setup_intent": state.render(seti)})
     if kind == "auth_required" and not authenticated:
         # Like the PaymentIntent emulation: confirming again stands in for passing 3-D Secure.
-        seti.update(status="requires_action", next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}})
+        seti.update(
+            status="requires_action", next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}}
+        )
         emit(state, "setup_intent.requires_action", seti, previous=diff(before, state.render(seti)))
         return
     seti.update(status="succeeded", next_action=None, last_setup_error=None)
@@ -77,8 +112,13 @@ def _confirm(ctx, seti, pm_id):
 
 @route("GET", "/v1/setup_intents")
 def list_setup_intents(ctx):
-    return list_objects(ctx, "setup_intent", "/v1/setup_intents", ("customer", "customer"),
-                        ("payment_method", "payment_method"))
+    return list_objects(
+        ctx,
+        "setup_intent",
+        "/v1/setup_intents",
+        ("customer", "customer"),
+        ("payment_method", "payment_method"),
+    )
 
 
 @route("GET", "/v1/setup_intents/{id}")
@@ -90,8 +130,11 @@ def get_setup_intent(ctx, id):
 def update_setup_intent(ctx, id):
     def apply(seti):
         if ctx.params.get("payment_method"):
-            seti["payment_method"] = resolve_payment_method(ctx.state, ctx.params["payment_method"])["id"]
+            seti["payment_method"] = resolve_payment_method(
+                ctx.state, ctx.params["payment_method"]
+            )["id"]
             seti["status"] = "requires_confirmation"
+
     return update(ctx, "setup_intent", id, ("description",), apply)
 
 
@@ -106,9 +149,18 @@ def confirm_setup_intent(ctx, id):
 def cancel_setup_intent(ctx, id):
     seti = ctx.state.get("setup_intent", id)
     if seti["status"] in ("succeeded", "canceled"):
-        raise invalid(f"You cannot cancel this SetupIntent because it has a status of {seti['status']}.",
-                      code="setup_intent_unexpected_state")
-    mutate(ctx.state, seti, lambda s: s.update(
-        status="canceled", cancellation_reason=get_str(ctx.params, "cancellation_reason") or "requested_by_customer"),
-        "setup_intent.canceled")
+        raise invalid(
+            f"You cannot cancel this SetupIntent because it has a status of {seti['status']}.",
+            code="setup_intent_unexpected_state",
+        )
+    mutate(
+        ctx.state,
+        seti,
+        lambda s: s.update(
+            status="canceled",
+            cancellation_reason=get_str(ctx.params, "cancellation_reason")
+            or "requested_by_customer",
+        ),
+        "setup_intent.canceled",
+    )
     return ctx.out(seti)

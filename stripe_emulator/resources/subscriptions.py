@@ -1,4 +1,5 @@
 """Subscriptions and subscription items."""
+
 from __future__ import annotations
 
 from .. import billing, cycles
@@ -17,8 +18,13 @@ ENDED = ("canceled", "incomplete_expired")
 
 def _render_subscription(state, sub, out):
     items = [state.render(i) for i in billing.items_of(state, sub)]
-    out["items"] = {"object": "list", "data": items, "has_more": False, "total_count": len(items),
-                    "url": f"/v1/subscription_items?subscription={sub['id']}"}
+    out["items"] = {
+        "object": "list",
+        "data": items,
+        "has_more": False,
+        "total_count": len(items),
+        "url": f"/v1/subscription_items?subscription={sub['id']}",
+    }
     return out
 
 
@@ -35,16 +41,29 @@ def _price(state, spec, param):
         raise missing_param(f"{param}[price]")
     price = state.get("price", price_id, param=f"{param}[price]")
     if price["type"] != "recurring":
-        raise invalid("The price specified is set to `type=one_time` but this field only accepts prices with "
-                      "`type=recurring`.", param=f"{param}[price]")
+        raise invalid(
+            "The price specified is set to `type=one_time` but this field only accepts prices with "
+            "`type=recurring`.",
+            param=f"{param}[price]",
+        )
     return price
 
 
 def _new_item(state, sub, price, quantity, period, metadata=None):
-    item = {"id": new_id("si", 14), "object": "subscription_item", "billing_thresholds": None,
-            "created": state.now(sub["customer"]), "current_period_end": period[1],
-            "current_period_start": period[0], "discounts": [], "metadata": dict(metadata or {}),
-            "price": price["id"], "quantity": quantity, "subscription": sub["id"], "tax_rates": []}
+    item = {
+        "id": new_id("si", 14),
+        "object": "subscription_item",
+        "billing_thresholds": None,
+        "created": state.now(sub["customer"]),
+        "current_period_end": period[1],
+        "current_period_start": period[0],
+        "discounts": [],
+        "metadata": dict(metadata or {}),
+        "price": price["id"],
+        "quantity": quantity,
+        "subscription": sub["id"],
+        "tax_rates": [],
+    }
     if price["recurring"]["usage_type"] == "metered":
         item["quantity"] = None  # Stripe omits quantities on metered items
     return state.add(item)
@@ -57,7 +76,9 @@ def _payment_method(ctx, customer_id, value, param):
     if pm["customer"] is None:
         attach(ctx.state, pm, customer_id)
     if pm["customer"] != customer_id:
-        raise invalid(f"The payment method `{value}` does not belong to this customer.", param=param)
+        raise invalid(
+            f"The payment method `{value}` does not belong to this customer.", param=param
+        )
     return pm["id"]
 
 
@@ -75,12 +96,18 @@ def _precheck_payment(ctx, customer, pm_id, amount):
     if amount <= 0:
         return
     if not pm_id:
-        raise invalid("This customer has no attached payment source or default payment method. Please "
-                      "consider adding a default payment method.", code="resource_missing")
+        raise invalid(
+            "This customer has no attached payment source or default payment method. Please "
+            "consider adding a default payment method.",
+            code="resource_missing",
+        )
     kind = behaviour(ctx.state.find(pm_id, "payment_method"))
     if kind == "auth_required":
-        raise card_declined("Your card requires authentication.", code="subscription_payment_intent_requires_action",
-                            decline_code=None)
+        raise card_declined(
+            "Your card requires authentication.",
+            code="subscription_payment_intent_requires_action",
+            decline_code=None,
+        )
     if kind != "ok":
         raise card_declined()
 
@@ -95,10 +122,14 @@ def create_subscription(ctx):
         raise missing_param("items")
     prices = [(_price(state, spec, f"items[{i}]"), spec) for i, spec in enumerate(specs)]
     currencies = {pr["currency"] for pr, _ in prices}
-    intervals = {(pr["recurring"]["interval"], pr["recurring"]["interval_count"]) for pr, _ in prices}
+    intervals = {
+        (pr["recurring"]["interval"], pr["recurring"]["interval_count"]) for pr, _ in prices
+    }
     if len(currencies) > 1 or len(intervals) > 1:
-        raise invalid("All prices on a subscription must have the same currency and billing interval.",
-                      param="items")
+        raise invalid(
+            "All prices on a subscription must have the same currency and billing interval.",
+            param="items",
+        )
     now = state.now(customer_id)
     trial_end = p.get("trial_end")
     if trial_end == "now" or trial_end in (None, ""):
@@ -111,42 +142,101 @@ def create_subscription(ctx):
     else:
         trial_end = get_int(p, "trial_end")
         if trial_end <= now:
-            raise invalid("Invalid timestamp: must be an integer Unix timestamp in the future.", param="trial_end")
+            raise invalid(
+                "Invalid timestamp: must be an integer Unix timestamp in the future.",
+                param="trial_end",
+            )
     behaviour_ = get_str(p, "payment_behavior") or "allow_incomplete"
-    pm_id = _payment_method(ctx, customer_id, get_str(p, "default_payment_method"), "default_payment_method")
+    pm_id = _payment_method(
+        ctx, customer_id, get_str(p, "default_payment_method"), "default_payment_method"
+    )
     if behaviour_ == "error_if_incomplete" and not trial_end:
-        _precheck_payment(ctx, customer, pm_id, sum(billing.round_minor(billing.price_amount(pr, int(s.get("quantity") or 1)))
-                                                    for pr, s in prices if pr["recurring"]["usage_type"] != "metered"))
-    end_behaviour = ((p.get("trial_settings") or {}).get("end_behavior") or {}).get("missing_payment_method")
+        _precheck_payment(
+            ctx,
+            customer,
+            pm_id,
+            sum(
+                billing.round_minor(billing.price_amount(pr, int(s.get("quantity") or 1)))
+                for pr, s in prices
+                if pr["recurring"]["usage_type"] != "metered"
+            ),
+        )
+    end_behaviour = ((p.get("trial_settings") or {}).get("end_behavior") or {}).get(
+        "missing_payment_method"
+    )
     sub = new_object(
-        ctx, "subscription", "sub", owner=customer_id, application=None, application_fee_percent=None,
+        ctx,
+        "subscription",
+        "sub",
+        owner=customer_id,
+        application=None,
+        application_fee_percent=None,
         automatic_tax={"disabled_reason": None, "enabled": False, "liability": None},
-        billing_cycle_anchor=trial_end or now, billing_cycle_anchor_config=None,
-        billing_mode={"flexible": None, "type": "classic", "updated_at": None}, billing_schedules=[],
-        billing_thresholds=None, cancel_at=get_int(p, "cancel_at"),
-        cancel_at_period_end=get_bool(p, "cancel_at_period_end", False), canceled_at=None,
+        billing_cycle_anchor=trial_end or now,
+        billing_cycle_anchor_config=None,
+        billing_mode={"flexible": None, "type": "classic", "updated_at": None},
+        billing_schedules=[],
+        billing_thresholds=None,
+        cancel_at=get_int(p, "cancel_at"),
+        cancel_at_period_end=get_bool(p, "cancel_at_period_end", False),
+        canceled_at=None,
         cancellation_details={"comment": None, "feedback": None, "reason": None},
         collection_method=get_str(p, "collection_method") or "charge_automatically",
-        currency=prices[0][0]["currency"], customer=customer_id, customer_account=None,
-        days_until_due=get_int(p, "days_until_due"), default_payment_method=pm_id, default_source=None,
-        default_tax_rates=[], description=get_str(p, "description"), discounts=[], ended_at=None,
-        invoice_settings={"account_tax_ids": None, "issuer": {"type": "self"}}, latest_invoice=None,
-        managed_payments=None, next_pending_invoice_item_invoice=None, on_behalf_of=None, pause_collection=None,
-        payment_settings={"payment_method_options": None, "payment_method_types": None,
-                          "save_default_payment_method": "off"},
-        pending_invoice_item_interval=None, pending_setup_intent=None, pending_update=None, schedule=None,
-        start_date=now, status="trialing" if trial_end else "incomplete", test_clock=customer["test_clock"],
-        transfer_data=None, trial_end=trial_end, trial_settings={"end_behavior": {
-            "missing_payment_method": end_behaviour or "create_invoice"}},
-        trial_start=now if trial_end else None, _cycles=0, _creating=True)
+        currency=prices[0][0]["currency"],
+        customer=customer_id,
+        customer_account=None,
+        days_until_due=get_int(p, "days_until_due"),
+        default_payment_method=pm_id,
+        default_source=None,
+        default_tax_rates=[],
+        description=get_str(p, "description"),
+        discounts=[],
+        ended_at=None,
+        invoice_settings={"account_tax_ids": None, "issuer": {"type": "self"}},
+        latest_invoice=None,
+        managed_payments=None,
+        next_pending_invoice_item_invoice=None,
+        on_behalf_of=None,
+        pause_collection=None,
+        payment_settings={
+            "payment_method_options": None,
+            "payment_method_types": None,
+            "save_default_payment_method": "off",
+        },
+        pending_invoice_item_interval=None,
+        pending_setup_intent=None,
+        pending_update=None,
+        schedule=None,
+        start_date=now,
+        status="trialing" if trial_end else "incomplete",
+        test_clock=customer["test_clock"],
+        transfer_data=None,
+        trial_end=trial_end,
+        trial_settings={
+            "end_behavior": {"missing_payment_method": end_behaviour or "create_invoice"}
+        },
+        trial_start=now if trial_end else None,
+        _cycles=0,
+        _creating=True,
+    )
     state.add(sub)
     for price, spec in prices:
-        _new_item(state, sub, price, int(spec.get("quantity") or 1), (now, now), spec.get("metadata"))
+        _new_item(
+            state, sub, price, int(spec.get("quantity") or 1), (now, now), spec.get("metadata")
+        )
     period = (now, trial_end) if trial_end else cycles.cycle_period(state, sub, 0)
     cycles.set_period(state, sub, period)
-    sub["discounts"] = [redeem(state, s, customer_id, subscription=sub["id"])["id"] for s in _discount_specs(p)]
-    inv = cycles.subscription_invoice(state, sub, "subscription_create", period, trial=bool(trial_end),
-                                       collect=behaviour_ != "default_incomplete")
+    sub["discounts"] = [
+        redeem(state, s, customer_id, subscription=sub["id"])["id"] for s in _discount_specs(p)
+    ]
+    inv = cycles.subscription_invoice(
+        state,
+        sub,
+        "subscription_create",
+        period,
+        trial=bool(trial_end),
+        collect=behaviour_ != "default_incomplete",
+    )
     if not trial_end:
         sub["status"] = "active" if inv["status"] == "paid" else "incomplete"
     del sub["_creating"]
@@ -158,7 +248,9 @@ def _apply_update(ctx, sub, params):
     """Everything a subscription update can change; shared by the subscription_items endpoints."""
     state = ctx.state
     if sub["status"] in ENDED:
-        raise invalid("A canceled subscription can only update its cancellation_details and metadata.")
+        raise invalid(
+            "A canceled subscription can only update its cancellation_details and metadata."
+        )
     now = state.now(sub["customer"])
     proration = get_str(params, "proration_behavior") or "create_prorations"
     at = get_int(params, "proration_date", default=now)
@@ -170,8 +262,10 @@ def _apply_update(ctx, sub, params):
         if spec.get("id"):
             item = state.get("subscription_item", spec["id"], param=f"items[{i}][id]")
             if item["subscription"] != sub["id"]:
-                raise invalid(f"Subscription item {spec['id']} is not part of this subscription.",
-                              param=f"items[{i}][id]")
+                raise invalid(
+                    f"Subscription item {spec['id']} is not part of this subscription.",
+                    param=f"items[{i}][id]",
+                )
             old_price = state.get("price", item["price"])
             if get_bool(spec, "deleted", False):
                 changes.append((item, old_price, item["quantity"] or 0, None, 0))
@@ -184,10 +278,19 @@ def _apply_update(ctx, sub, params):
                 item["price"], item["quantity"] = new_price["id"], qty
         else:
             new_price = _price(state, spec, f"items[{i}]")
-            item = _new_item(state, sub, new_price, get_int(spec, "quantity", default=1), period, spec.get("metadata"))
+            item = _new_item(
+                state,
+                sub,
+                new_price,
+                get_int(spec, "quantity", default=1),
+                period,
+                spec.get("metadata"),
+            )
             changes.append((item, None, 0, new_price, item["quantity"] or 0))
-        if (spec.get("price") or not spec.get("id")) and \
-                (new_price["recurring"]["interval"], new_price["recurring"]["interval_count"]) != old_interval:
+        if (spec.get("price") or not spec.get("id")) and (
+            new_price["recurring"]["interval"],
+            new_price["recurring"]["interval_count"],
+        ) != old_interval:
             interval_changed = True
     for key in ("description",):
         if key in params:
@@ -198,19 +301,25 @@ def _apply_update(ctx, sub, params):
     if "cancel_at" in params:
         sub["cancel_at"] = get_int(params, "cancel_at")
     if "default_payment_method" in params:
-        sub["default_payment_method"] = _payment_method(ctx, sub["customer"], params["default_payment_method"],
-                                                        "default_payment_method")
+        sub["default_payment_method"] = _payment_method(
+            ctx, sub["customer"], params["default_payment_method"], "default_payment_method"
+        )
     if "collection_method" in params:
         sub["collection_method"] = params["collection_method"]
     if "days_until_due" in params:
         sub["days_until_due"] = get_int(params, "days_until_due")
     if "pause_collection" in params:
         pc = params["pause_collection"]
-        sub["pause_collection"] = {"behavior": pc.get("behavior"), "resumes_at": get_int(pc, "resumes_at")} \
-            if isinstance(pc, dict) else None
+        sub["pause_collection"] = (
+            {"behavior": pc.get("behavior"), "resumes_at": get_int(pc, "resumes_at")}
+            if isinstance(pc, dict)
+            else None
+        )
     specs = _discount_specs(params)
     if specs or params.get("discounts") == "":
-        sub["discounts"] = [redeem(state, s, sub["customer"], subscription=sub["id"])["id"] for s in specs]
+        sub["discounts"] = [
+            redeem(state, s, sub["customer"], subscription=sub["id"])["id"] for s in specs
+        ]
     apply_metadata(sub, params)
     state.dirty = True
     emit(state, "customer.subscription.updated", sub, previous=diff(before, state.render(sub)))
@@ -221,7 +330,12 @@ def _apply_update(ctx, sub, params):
         if interval_changed:
             # Stripe resets the billing cycle when the interval changes and invoices at once.
             # Only the unused time of the old prices is credited; the new ones bill a full new period.
-            cycles.prorate(state, sub, [(item, old, qty, None, 0) for item, old, qty, _n, _q in changes if old], at)
+            cycles.prorate(
+                state,
+                sub,
+                [(item, old, qty, None, 0) for item, old, qty, _n, _q in changes if old],
+                at,
+            )
             cycles.restart_cycle(state, sub, now, "subscription_update", status=sub["status"])
         elif proration != "none":
             cycles.prorate(state, sub, changes, at)
@@ -232,8 +346,14 @@ def _apply_update(ctx, sub, params):
 
 def _invoice_now(state, sub):
     customer = state.get("customer", sub["customer"])
-    inv = billing.new_invoice(state, customer, subscription=sub, reason="subscription_update",
-                              currency=sub["currency"], auto_advance=True)
+    inv = billing.new_invoice(
+        state,
+        customer,
+        subscription=sub,
+        reason="subscription_update",
+        currency=sub["currency"],
+        auto_advance=True,
+    )
     billing.pull_pending_items(state, inv, sub["id"])
     billing.recompute(state, inv)
     emit(state, "invoice.created", inv)
@@ -263,8 +383,16 @@ def list_subscriptions(ctx):
 
     def price_ok(sub):
         return not price or any(i["price"] == price for i in billing.items_of(ctx.state, sub))
-    return list_objects(ctx, "subscription", "/v1/subscriptions", ("customer", "customer"),
-                        ("test_clock", "test_clock"), status_ok, price_ok)
+
+    return list_objects(
+        ctx,
+        "subscription",
+        "/v1/subscriptions",
+        ("customer", "customer"),
+        ("test_clock", "test_clock"),
+        status_ok,
+        price_ok,
+    )
 
 
 @route("GET", "/v1/subscriptions/{id}")
@@ -284,8 +412,13 @@ def cancel_subscription(ctx, id):
     if sub["status"] in ENDED:
         raise invalid(f"No such subscription: '{id}'", code="resource_missing")
     details = ctx.params.get("cancellation_details") or {}
-    billing.cancel_subscription(ctx.state, sub, reason="cancellation_requested",
-                                comment=details.get("comment"), feedback=details.get("feedback"))
+    billing.cancel_subscription(
+        ctx.state,
+        sub,
+        reason="cancellation_requested",
+        comment=details.get("comment"),
+        feedback=details.get("feedback"),
+    )
     return ctx.out(sub)
 
 
@@ -304,8 +437,12 @@ def resume_subscription(ctx, id):
 def list_subscription_items(ctx):
     sub_id = get_str(ctx.params, "subscription", required=True)
     sub = ctx.state.get("subscription", sub_id, param="subscription")
-    return list_objects(ctx, "subscription_item", f"/v1/subscription_items?subscription={sub_id}",
-                        objects=billing.items_of(ctx.state, sub)[::-1])
+    return list_objects(
+        ctx,
+        "subscription_item",
+        f"/v1/subscription_items?subscription={sub_id}",
+        objects=billing.items_of(ctx.state, sub)[::-1],
+    )
 
 
 @route("GET", "/v1/subscription_items/{id}")

@@ -1,4 +1,5 @@
 """Webhook endpoints and the events list."""
+
 from __future__ import annotations
 
 import secrets
@@ -22,10 +23,20 @@ def upsert_endpoint(state, url, secret=None, enabled_events=("*",)):
             endpoint["_secret"] = secret or endpoint["_secret"]
             state.dirty = True
             return endpoint["_secret"]
-    endpoint = {"id": new_id("we"), "object": "webhook_endpoint", "api_version": None, "application": None,
-                "created": state.now(), "description": None, "enabled_events": list(enabled_events),
-                "livemode": False, "metadata": {}, "status": "enabled", "url": url,
-                "_secret": secret or _new_secret()}
+    endpoint = {
+        "id": new_id("we"),
+        "object": "webhook_endpoint",
+        "api_version": None,
+        "application": None,
+        "created": state.now(),
+        "description": None,
+        "enabled_events": list(enabled_events),
+        "livemode": False,
+        "metadata": {},
+        "status": "enabled",
+        "url": url,
+        "_secret": secret or _new_secret(),
+    }
     state.add(endpoint)
     return endpoint["_secret"]
 
@@ -36,9 +47,18 @@ def create_webhook_endpoint(ctx):
     events = get_list(ctx.params, "enabled_events")
     if not events:
         raise missing_param("enabled_events")
-    endpoint = new_object(ctx, "webhook_endpoint", "we", api_version=get_str(ctx.params, "api_version"),
-                          application=None, description=get_str(ctx.params, "description"),
-                          enabled_events=events, status="enabled", url=url, _secret=_new_secret())
+    endpoint = new_object(
+        ctx,
+        "webhook_endpoint",
+        "we",
+        api_version=get_str(ctx.params, "api_version"),
+        application=None,
+        description=get_str(ctx.params, "description"),
+        enabled_events=events,
+        status="enabled",
+        url=url,
+        _secret=_new_secret(),
+    )
     ctx.state.add(endpoint)
     out = ctx.out(endpoint)
     out["secret"] = endpoint["_secret"]  # Stripe reveals the secret only in the create response
@@ -62,6 +82,7 @@ def update_webhook_endpoint(ctx, id):
             endpoint["enabled_events"] = get_list(ctx.params, "enabled_events")
         if "disabled" in ctx.params:
             endpoint["status"] = "disabled" if ctx.params["disabled"] == "true" else "enabled"
+
     return update(ctx, "webhook_endpoint", id, ("url", "description"), apply, event=False)
 
 
@@ -79,8 +100,13 @@ def list_events(ctx):
 
     def type_ok(event):
         if single:
-            return event["type"] == single or single.endswith("*") and event["type"].startswith(single[:-1])
+            return (
+                event["type"] == single
+                or single.endswith("*")
+                and event["type"].startswith(single[:-1])
+            )
         return not types or event["type"] in types
+
     return list_objects(ctx, "event", "/v1/events", type_ok)
 
 

@@ -7,8 +7,12 @@ from subscriptions.models import Plan
 
 class PlanOverageOutput(serializers.Serializer):
     resource_type = serializers.CharField(source="overage_resource")
-    unit_amount = MoneyField(source="overage_unit_amount", help_text="price of one block above the limit")
-    block_size = serializers.IntegerField(source="overage_block_size", help_text="e.g. 1000: per 1,000 units")
+    unit_amount = MoneyField(
+        source="overage_unit_amount", help_text="price of one block above the limit"
+    )
+    block_size = serializers.IntegerField(
+        source="overage_block_size", help_text="e.g. 1000: per 1,000 units"
+    )
     currency = serializers.CharField()
 
 
@@ -17,21 +21,38 @@ class PlanOutput(serializers.ModelSerializer):
     price_monthly = MoneyField()
     price_yearly = MoneyField()
     features = serializers.ListField(child=serializers.CharField())
-    limits = serializers.DictField(child=serializers.IntegerField(allow_null=True),
-                                   help_text="resource type -> limit per billing period; null = unlimited")
-    hard_limits = serializers.ListField(child=serializers.CharField(),
-                                        help_text="resources denied beyond their limit; the others are soft")
-    overage = serializers.SerializerMethodField(help_text="metered price of usage above the limit, or null")
+    limits = serializers.DictField(
+        child=serializers.IntegerField(allow_null=True),
+        help_text="resource type -> limit per billing period; null = unlimited",
+    )
+    hard_limits = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="resources denied beyond their limit; the others are soft",
+    )
+    overage = serializers.SerializerMethodField(
+        help_text="metered price of usage above the limit, or null"
+    )
 
     class Meta:
         model = Plan
-        fields = ["plan_id", "name", "description", "price_monthly", "price_yearly", "currency", "features",
-                  "limits", "hard_limits", "overage", "stripe_price_id", "stripe_price_id_yearly"]
+        fields = [
+            "plan_id",
+            "name",
+            "description",
+            "price_monthly",
+            "price_yearly",
+            "currency",
+            "features",
+            "limits",
+            "hard_limits",
+            "overage",
+            "stripe_price_id",
+            "stripe_price_id_yearly",
+        ]
 
     @extend_schema_field(PlanOverageOutput(allow_null=True))
     def get_overage(self, plan):
         return PlanOverageOutput(plan).data if plan.overage_resource else None
-
 
 
 CYCLE_CHOICES = ["monthly", "yearly"]
@@ -40,19 +61,26 @@ CYCLE_CHOICES = ["monthly", "yearly"]
 class SubscriptionCreateInput(StrictSerializer):
     plan_id = serializers.CharField()
     billing_cycle = serializers.ChoiceField(choices=CYCLE_CHOICES, default="monthly")
-    price_id = serializers.CharField(required=False, help_text="Accepted for compatibility; must be the plan's "
-                                                               "price for the chosen cycle.")
+    price_id = serializers.CharField(
+        required=False,
+        help_text="Accepted for compatibility; must be the plan's price for the chosen cycle.",
+    )
     trial_days = serializers.IntegerField(min_value=0, max_value=90, default=0)
     coupon = serializers.CharField(required=False, allow_blank=True)
-    payment_method = serializers.CharField(required=False, help_text="A Stripe pm_... id from Stripe.js.")
+    payment_method = serializers.CharField(
+        required=False, help_text="A Stripe pm_... id from Stripe.js."
+    )
 
 
 class SubscriptionUpdateInput(StrictSerializer):
     cancel_at_period_end = serializers.BooleanField(required=False)
     plan_id = serializers.CharField(required=False)
     billing_cycle = serializers.ChoiceField(choices=CYCLE_CHOICES, required=False)
-    when = serializers.ChoiceField(choices=["now", "period_end"], required=False,
-                                   help_text="Downgrades happen at period end unless 'now'.")
+    when = serializers.ChoiceField(
+        choices=["now", "period_end"],
+        required=False,
+        help_text="Downgrades happen at period end unless 'now'.",
+    )
 
     def validate(self, attrs):
         if ("cancel_at_period_end" in attrs) == ("plan_id" in attrs):
@@ -71,8 +99,11 @@ class PlanChangeInput(StrictSerializer):
 
     plan_id = serializers.CharField()
     billing_cycle = serializers.ChoiceField(choices=CYCLE_CHOICES, required=False)
-    when = serializers.ChoiceField(choices=["now", "period_end"], required=False,
-                                   help_text="Downgrades happen at period end unless 'now'.")
+    when = serializers.ChoiceField(
+        choices=["now", "period_end"],
+        required=False,
+        help_text="Downgrades happen at period end unless 'now'.",
+    )
 
 
 class SubscriptionPreviewInput(StrictSerializer):
@@ -108,8 +139,13 @@ class SubscriptionOutput(serializers.Serializer):
 
     def get_scheduled_change(self, account) -> dict | None:
         if account.previous_plan_id and account.previous_plan_until:
-            return {"plan_id": account.plan.code, "billing_cycle": account.billing_cycle,
-                    "effective_at": serializers.DateTimeField().to_representation(account.previous_plan_until)}
+            return {
+                "plan_id": account.plan.code,
+                "billing_cycle": account.billing_cycle,
+                "effective_at": serializers.DateTimeField().to_representation(
+                    account.previous_plan_until
+                ),
+            }
         return None
 
 
@@ -130,7 +166,9 @@ class PreviewOutput(serializers.Serializer):
     effective = serializers.CharField(help_text="now | period_end: when the change takes effect")
 
     def get_lines(self, data) -> list:
-        return PreviewLineOutput([{**line, "currency": data["currency"]} for line in data["lines"]], many=True).data
+        return PreviewLineOutput(
+            [{**line, "currency": data["currency"]} for line in data["lines"]], many=True
+        ).data
 
 
 class PaymentMethodCreateInput(StrictSerializer):

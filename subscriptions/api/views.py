@@ -28,14 +28,19 @@ class PlanListApi(BaseApiView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: PlanOutput(many=True)}, tags=["plans"], summary="Public plans, by price")
+    @extend_schema(
+        responses={200: PlanOutput(many=True)}, tags=["plans"], summary="Public plans, by price"
+    )
     def get(self, request):
         return Response(PlanOutput(selectors.plan_list_public(), many=True).data)
 
 
 def _who(request) -> dict:
-    return {"tenant": request.auth.tenant, "actor": request.auth.actor,
-            "request_key": request.headers.get("Idempotency-Key")}
+    return {
+        "tenant": request.auth.tenant,
+        "actor": request.auth.actor,
+        "request_key": request.headers.get("Idempotency-Key"),
+    }
 
 
 def _current(tenant):
@@ -46,13 +51,19 @@ def _current(tenant):
 
 
 class SubscriptionCreateApi(BaseApiView):
-    @extend_schema(request=SubscriptionCreateInput, responses={201: SubscriptionOutput}, tags=["subscriptions"],
-                   summary="Subscribe the tenant to a plan (409 subscription_exists, 402 card_declined)")
+    @extend_schema(
+        request=SubscriptionCreateInput,
+        responses={201: SubscriptionOutput},
+        tags=["subscriptions"],
+        summary="Subscribe the tenant to a plan (409 subscription_exists, 402 card_declined)",
+    )
     def post(self, request):
         data = SubscriptionCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         account, secret = sub_services.subscription_create(**data.validated_data, **_who(request))
-        return Response(SubscriptionOutput(account, context={"client_secret": secret}).data, status=201)
+        return Response(
+            SubscriptionOutput(account, context={"client_secret": secret}).data, status=201
+        )
 
 
 class SubscriptionCurrentApi(BaseApiView):
@@ -61,28 +72,40 @@ class SubscriptionCurrentApi(BaseApiView):
             self.write_grants = OWNER_ONLY  # cancel-now is the owner's decision alone
         return super().get_permissions()
 
-    @extend_schema(responses={200: SubscriptionOutput}, tags=["subscriptions"],
-                   summary="The live subscription (404 no_subscription)")
+    @extend_schema(
+        responses={200: SubscriptionOutput},
+        tags=["subscriptions"],
+        summary="The live subscription (404 no_subscription)",
+    )
     def get(self, request):
         return Response(SubscriptionOutput(_current(request.auth.tenant)).data)
 
     # Either form, never both (SubscriptionUpdateInput.validate): a oneOf of two closed objects.
-    @extend_schema(request=PolymorphicProxySerializer(
-                       component_name="SubscriptionUpdateInput", resource_type_field_name=None,
-                       serializers=[CancelAtPeriodEndInput, PlanChangeInput]),
-                   responses={200: SubscriptionOutput}, tags=["subscriptions"],
-                   summary="Cancel at period end / resume, or change plan")
+    @extend_schema(
+        request=PolymorphicProxySerializer(
+            component_name="SubscriptionUpdateInput",
+            resource_type_field_name=None,
+            serializers=[CancelAtPeriodEndInput, PlanChangeInput],
+        ),
+        responses={200: SubscriptionOutput},
+        tags=["subscriptions"],
+        summary="Cancel at period end / resume, or change plan",
+    )
     def put(self, request):
         data = SubscriptionUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         if "cancel_at_period_end" in values:
             account = sub_services.subscription_set_cancel_at_period_end(
-                cancel=values["cancel_at_period_end"], **_who(request))
+                cancel=values["cancel_at_period_end"], **_who(request)
+            )
         else:
             account = sub_services.subscription_change_plan(
-                plan_id=values["plan_id"], billing_cycle=values.get("billing_cycle"), when=values.get("when"),
-                **_who(request))
+                plan_id=values["plan_id"],
+                billing_cycle=values.get("billing_cycle"),
+                when=values.get("when"),
+                **_who(request),
+            )
         return Response(SubscriptionOutput(account).data)
 
     @extend_schema(responses={204: None}, tags=["subscriptions"], summary="Cancel now (owner only)")
@@ -92,54 +115,87 @@ class SubscriptionCurrentApi(BaseApiView):
 
 
 class SubscriptionPreviewApi(BaseApiView):
-    @extend_schema(request=SubscriptionPreviewInput, responses={200: PreviewOutput}, tags=["subscriptions"],
-                   summary="What a plan change costs now and next (Stripe's invoice preview)")
+    @extend_schema(
+        request=SubscriptionPreviewInput,
+        responses={200: PreviewOutput},
+        tags=["subscriptions"],
+        summary="What a plan change costs now and next (Stripe's invoice preview)",
+    )
     def post(self, request):
         data = SubscriptionPreviewInput(data=request.data)
         data.is_valid(raise_exception=True)
-        preview = sub_services.subscription_preview_change(tenant=request.auth.tenant, **data.validated_data)
+        preview = sub_services.subscription_preview_change(
+            tenant=request.auth.tenant, **data.validated_data
+        )
         return Response(PreviewOutput(preview).data)
 
 
 class PaymentMethodListApi(BaseApiView):
-    @extend_schema(responses={200: PaymentMethodOutput(many=True)}, tags=["payment methods"],
-                   summary="The tenant's cards")
+    @extend_schema(
+        responses={200: PaymentMethodOutput(many=True)},
+        tags=["payment methods"],
+        summary="The tenant's cards",
+    )
     def get(self, request):
-        return Response(PaymentMethodOutput(pm_services.payment_method_list(tenant=request.auth.tenant),
-                                            many=True).data)
+        return Response(
+            PaymentMethodOutput(
+                pm_services.payment_method_list(tenant=request.auth.tenant), many=True
+            ).data
+        )
 
-    @extend_schema(request=PaymentMethodCreateInput, responses={201: PaymentMethodOutput}, tags=["payment methods"],
-                   summary="Attach a card (402 card_declined with the decline code in detail)")
+    @extend_schema(
+        request=PaymentMethodCreateInput,
+        responses={201: PaymentMethodOutput},
+        tags=["payment methods"],
+        summary="Attach a card (402 card_declined with the decline code in detail)",
+    )
     def post(self, request):
         data = PaymentMethodCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        pm = pm_services.payment_method_attach(token=data.validated_data["token"],
-                                               set_default=data.validated_data["set_default"], **_who(request))
+        pm = pm_services.payment_method_attach(
+            token=data.validated_data["token"],
+            set_default=data.validated_data["set_default"],
+            **_who(request),
+        )
         return Response(PaymentMethodOutput(pm).data, status=201)
 
 
 class PaymentMethodDefaultApi(BaseApiView):
-    @extend_schema(request=None, responses={200: PaymentMethodOutput}, tags=["payment methods"],
-                   summary="Make a card the default")
+    @extend_schema(
+        request=None,
+        responses={200: PaymentMethodOutput},
+        tags=["payment methods"],
+        summary="Make a card the default",
+    )
     def post(self, request, payment_method_id):
-        pm = pm_services.payment_method_set_default(payment_method_id=payment_method_id, **_who(request))
+        pm = pm_services.payment_method_set_default(
+            payment_method_id=payment_method_id, **_who(request)
+        )
         return Response(PaymentMethodOutput(pm).data)
 
 
 class PaymentMethodDetailApi(BaseApiView):
-    @extend_schema(responses={204: None}, tags=["payment methods"],
-                   summary="Remove a card (409 payment_method_in_use for the live subscription's default)")
+    @extend_schema(
+        responses={204: None},
+        tags=["payment methods"],
+        summary="Remove a card (409 payment_method_in_use for the live subscription's default)",
+    )
     def delete(self, request, payment_method_id):
         pm_services.payment_method_detach(payment_method_id=payment_method_id, **_who(request))
         return Response(status=204)
 
 
 class SetupIntentCreateApi(BaseApiView):
-    @extend_schema(request=None, responses={201: ClientSecretOutput}, tags=["payment methods"],
-                   summary="A SetupIntent's client secret for collecting a card with Stripe.js")
+    @extend_schema(
+        request=None,
+        responses={201: ClientSecretOutput},
+        tags=["payment methods"],
+        summary="A SetupIntent's client secret for collecting a card with Stripe.js",
+    )
     def post(self, request):
-        secret = pm_services.setup_intent_create(tenant=request.auth.tenant,
-                                                 request_key=request.headers.get("Idempotency-Key"))
+        secret = pm_services.setup_intent_create(
+            tenant=request.auth.tenant, request_key=request.headers.get("Idempotency-Key")
+        )
         return Response({"client_secret": secret}, status=201)
 
 
@@ -149,10 +205,16 @@ class StripeWebhookApi(BaseApiView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=None, responses={200: None}, tags=["webhooks"],
-                   summary="Stripe webhook endpoint (400 invalid_signature; each event processed once)")
+    @extend_schema(
+        request=None,
+        responses={200: None},
+        tags=["webhooks"],
+        summary="Stripe webhook endpoint (400 invalid_signature; each event processed once)",
+    )
     def post(self, request):
         from subscriptions.services.webhooks import webhook_receive
 
-        event = webhook_receive(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
+        event = webhook_receive(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
         return Response({"received": True, "event_id": event.event_id, "status": event.status})

@@ -5,36 +5,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(help_text="plan_id in the API, e.g. 'starter'.", unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('currency', models.CharField(default='usd', max_length=3)),
-                ('price_monthly', models.PositiveBigIntegerField(help_text='Minor units (cents).')),
-                ('price_yearly', models.PositiveBigIntegerField(help_text='Minor units (cents).')),
-                ('features', models.JSONField(blank=True, default=list, validators=[subscriptions.models.validate_features])),
-                ('limits', models.JSONField(blank=True, default=dict, help_text='e.g. {"api_calls": 10000, "storage_gb": 50, "users": 5}; null = unlimited', validators=[subscriptions.models.validate_limits])),
-                ('is_public', models.BooleanField(default=True, help_text='Shown in GET /api/v1/plans and the portal.')),
-                ('is_active', models.BooleanField(default=True, help_text='Can be subscribed to.')),
-                ('stripe_product_id', models.CharField(blank=True, max_length=255)),
-                ('stripe_price_id', models.CharField(blank=True, help_text='Monthly Stripe Price.', max_length=255)),
-                ('stripe_price_id_yearly', models.CharField(blank=True, max_length=255)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.SlugField(help_text="plan_id in the API, e.g. 'starter'.", unique=True),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                ("currency", models.CharField(default="usd", max_length=3)),
+                ("price_monthly", models.PositiveBigIntegerField(help_text="Minor units (cents).")),
+                ("price_yearly", models.PositiveBigIntegerField(help_text="Minor units (cents).")),
+                (
+                    "features",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        validators=[subscriptions.models.validate_features],
+                    ),
+                ),
+                (
+                    "limits",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='e.g. {"api_calls": 10000, "storage_gb": 50, "users": 5}; null = unlimited',
+                        validators=[subscriptions.models.validate_limits],
+                    ),
+                ),
+                (
+                    "is_public",
+                    models.BooleanField(
+                        default=True, help_text="Shown in GET /api/v1/plans and the portal."
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, help_text="Can be subscribed to.")),
+                ("stripe_product_id", models.CharField(blank=True, max_length=255)),
+                (
+                    "stripe_price_id",
+                    models.CharField(blank=True, help_text="Monthly Stripe Price.", max_length=255),
+                ),
+                ("stripe_price_id_yearly", models.CharField(blank=True, max_length=255)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['price_monthly', 'code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('currency__regex', '^[a-z]{3}$')), name='plan_currency_iso_lower')],
+                "ordering": ["price_monthly", "code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("currency__regex", "^[a-z]{3}$")),
+                        name="plan_currency_iso_lower",
+                    )
+                ],
             },
         ),
     ]

@@ -5,53 +5,127 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0002_seed_plans'),
-        ('tenants', '0002_staff_groups'),
+        ("subscriptions", "0002_seed_plans"),
+        ("tenants", "0002_staff_groups"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BillingAccount',
+            name="BillingAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_customer_id', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('test_clock_id', models.CharField(blank=True, max_length=255)),
-                ('clock_time', models.DateTimeField(blank=True, help_text="Frozen time of the customer's test clock (its 'now').", null=True)),
-                ('subscription_id', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('status', models.CharField(blank=True, help_text='Stripe subscription status.', max_length=32)),
-                ('billing_cycle', models.CharField(blank=True, choices=[('monthly', 'Monthly'), ('yearly', 'Yearly')], max_length=10)),
-                ('cancel_at_period_end', models.BooleanField(default=False)),
-                ('trial_end', models.DateTimeField(blank=True, null=True)),
-                ('current_period_start', models.DateTimeField(blank=True, null=True)),
-                ('current_period_end', models.DateTimeField(blank=True, null=True)),
-                ('latest_invoice_id', models.CharField(blank=True, max_length=255)),
-                ('past_due_since', models.DateTimeField(blank=True, null=True)),
-                ('previous_plan_until', models.DateTimeField(blank=True, null=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('plan', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='subscriptions.plan')),
-                ('previous_plan', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='subscriptions.plan')),
-                ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='billing_account', to='tenants.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stripe_customer_id", models.CharField(blank=True, db_index=True, max_length=255)),
+                ("test_clock_id", models.CharField(blank=True, max_length=255)),
+                (
+                    "clock_time",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Frozen time of the customer's test clock (its 'now').",
+                        null=True,
+                    ),
+                ),
+                ("subscription_id", models.CharField(blank=True, db_index=True, max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        blank=True, help_text="Stripe subscription status.", max_length=32
+                    ),
+                ),
+                (
+                    "billing_cycle",
+                    models.CharField(
+                        blank=True,
+                        choices=[("monthly", "Monthly"), ("yearly", "Yearly")],
+                        max_length=10,
+                    ),
+                ),
+                ("cancel_at_period_end", models.BooleanField(default=False)),
+                ("trial_end", models.DateTimeField(blank=True, null=True)),
+                ("current_period_start", models.DateTimeField(blank=True, null=True)),
+                ("current_period_end", models.DateTimeField(blank=True, null=True)),
+                ("latest_invoice_id", models.CharField(blank=True, max_length=255)),
+                ("past_due_since", models.DateTimeField(blank=True, null=True)),
+                ("previous_plan_until", models.DateTimeField(blank=True, null=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="subscriptions.plan",
+                    ),
+                ),
+                (
+                    "previous_plan",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="subscriptions.plan",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="billing_account",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=255, unique=True)),
-                ('type', models.CharField(db_index=True, max_length=100)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('processed', 'Processed'), ('ignored', 'Ignored'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('payload', models.JSONField()),
-                ('stripe_created', models.DateTimeField(blank=True, null=True)),
-                ('received', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('tenant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='tenants.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=255, unique=True)),
+                ("type", models.CharField(db_index=True, max_length=100)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("processed", "Processed"),
+                            ("ignored", "Ignored"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("payload", models.JSONField()),
+                ("stripe_created", models.DateTimeField(blank=True, null=True)),
+                ("received", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received'],
+                "ordering": ["-received"],
             },
         ),
     ]

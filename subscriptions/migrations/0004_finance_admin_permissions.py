@@ -9,10 +9,22 @@ dj-stripe mirror, and view on tenants (the "advance test clock" action lives on 
 
 from django.db import migrations
 
-FULL = {"subscriptions": ["plan", "billingaccount", "webhookevent"], "coupons": ["coupon", "couponredemption"]}
-VIEW = {"djstripe": ["customer", "subscription", "paymentmethod", "invoice", "event", "webhookeventtrigger",
-                     "webhookendpoint"],
-        "tenants": ["tenant"]}
+FULL = {
+    "subscriptions": ["plan", "billingaccount", "webhookevent"],
+    "coupons": ["coupon", "couponredemption"],
+}
+VIEW = {
+    "djstripe": [
+        "customer",
+        "subscription",
+        "paymentmethod",
+        "invoice",
+        "event",
+        "webhookeventtrigger",
+        "webhookendpoint",
+    ],
+    "tenants": ["tenant"],
+}
 
 
 def _permissions(apps):
@@ -25,10 +37,17 @@ def _permissions(apps):
         create_permissions(config, apps=apps, verbosity=0)
         config.models_module = None
     Permission = apps.get_model("auth", "Permission")
-    wanted = [(label, f"{action}_{model}") for label, models in FULL.items() for model in models
-              for action in ("add", "change", "delete", "view")]
+    wanted = [
+        (label, f"{action}_{model}")
+        for label, models in FULL.items()
+        for model in models
+        for action in ("add", "change", "delete", "view")
+    ]
     wanted += [(label, f"view_{model}") for label, models in VIEW.items() for model in models]
-    found = [Permission.objects.get(content_type__app_label=label, codename=codename) for label, codename in wanted]
+    found = [
+        Permission.objects.get(content_type__app_label=label, codename=codename)
+        for label, codename in wanted
+    ]
     return found
 
 

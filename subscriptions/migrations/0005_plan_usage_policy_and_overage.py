@@ -5,49 +5,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0004_finance_admin_permissions'),
+        ("subscriptions", "0004_finance_admin_permissions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='plan',
-            name='alert_thresholds',
-            field=models.JSONField(blank=True, default=subscriptions.models.default_thresholds, help_text='Percentages of a limit that notify the tenant once per period, e.g. [80, 100] (1-1000, ascending; empty = no alerts).', validators=[subscriptions.models.validate_thresholds]),
+            model_name="plan",
+            name="alert_thresholds",
+            field=models.JSONField(
+                blank=True,
+                default=subscriptions.models.default_thresholds,
+                help_text="Percentages of a limit that notify the tenant once per period, e.g. [80, 100] (1-1000, ascending; empty = no alerts).",
+                validators=[subscriptions.models.validate_thresholds],
+            ),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='hard_limits',
-            field=models.JSONField(blank=True, default=list, help_text='Resources denied beyond their limit (entitlement check), e.g. ["api_calls"]; the others are soft: allowed, alerted and, for the overage resource, billed.', validators=[subscriptions.models.validate_resource_list]),
+            model_name="plan",
+            name="hard_limits",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text='Resources denied beyond their limit (entitlement check), e.g. ["api_calls"]; the others are soft: allowed, alerted and, for the overage resource, billed.',
+                validators=[subscriptions.models.validate_resource_list],
+            ),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='overage_block_size',
-            field=models.PositiveIntegerField(default=1, help_text='Units per priced block: 1000 = the amount is per 1,000 units above the limit.'),
+            model_name="plan",
+            name="overage_block_size",
+            field=models.PositiveIntegerField(
+                default=1,
+                help_text="Units per priced block: 1000 = the amount is per 1,000 units above the limit.",
+            ),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='overage_resource',
-            field=models.CharField(blank=True, help_text='A limited, summed resource billed above its limit (Stripe metered price), e.g. api_calls; blank = no overage billing.', max_length=50),
+            model_name="plan",
+            name="overage_resource",
+            field=models.CharField(
+                blank=True,
+                help_text="A limited, summed resource billed above its limit (Stripe metered price), e.g. api_calls; blank = no overage billing.",
+                max_length=50,
+            ),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='overage_unit_amount',
-            field=models.PositiveBigIntegerField(default=0, help_text='Minor units (cents) per block above the limit, charged pro rata per unit.'),
+            model_name="plan",
+            name="overage_unit_amount",
+            field=models.PositiveBigIntegerField(
+                default=0,
+                help_text="Minor units (cents) per block above the limit, charged pro rata per unit.",
+            ),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='stripe_overage_price_id',
-            field=models.CharField(blank=True, help_text='Monthly metered (graduated tiers) Stripe Price.', max_length=255),
+            model_name="plan",
+            name="stripe_overage_price_id",
+            field=models.CharField(
+                blank=True,
+                help_text="Monthly metered (graduated tiers) Stripe Price.",
+                max_length=255,
+            ),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='stripe_overage_price_id_yearly',
+            model_name="plan",
+            name="stripe_overage_price_id_yearly",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddConstraint(
-            model_name='plan',
-            constraint=models.CheckConstraint(condition=models.Q(('overage_block_size__gte', 1)), name='plan_overage_block_size_min_1'),
+            model_name="plan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("overage_block_size__gte", 1)),
+                name="plan_overage_block_size_min_1",
+            ),
         ),
     ]

@@ -11,7 +11,9 @@ OVERAGE_PLANS = ("starter", "professional")
 def seed(apps, schema_editor):
     Plan = apps.get_model("subscriptions", "Plan")
     for plan in Plan.objects.filter(code="free"):
-        plan.hard_limits = [resource for resource, limit in (plan.limits or {}).items() if limit is not None]
+        plan.hard_limits = [
+            resource for resource, limit in (plan.limits or {}).items() if limit is not None
+        ]
         plan.save(update_fields=["hard_limits"])
     for plan in Plan.objects.filter(code__in=OVERAGE_PLANS):
         if (plan.limits or {}).get(OVERAGE["resource"]) is None:
@@ -23,8 +25,9 @@ def seed(apps, schema_editor):
 
 
 def unseed(apps, schema_editor):
-    apps.get_model("subscriptions", "Plan").objects.filter(code__in=("free", *OVERAGE_PLANS)).update(
-        hard_limits=[], overage_resource="", overage_unit_amount=0, overage_block_size=1)
+    apps.get_model("subscriptions", "Plan").objects.filter(
+        code__in=("free", *OVERAGE_PLANS)
+    ).update(hard_limits=[], overage_resource="", overage_unit_amount=0, overage_block_size=1)
 
 
 class Migration(migrations.Migration):

@@ -5,7 +5,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("subscriptions", "0006_seed_plan_usage_policy"),
     ]
@@ -20,8 +19,15 @@ class Migration(migrations.Migration):
             model_name="webhookevent",
             name="status",
             field=models.CharField(
-                choices=[("pending", "Pending"), ("processing", "Processing"), ("processed", "Processed"),
-                         ("ignored", "Ignored"), ("failed", "Failed")],
-                default="pending", max_length=16),
+                choices=[
+                    ("pending", "Pending"),
+                    ("processing", "Processing"),
+                    ("processed", "Processed"),
+                    ("ignored", "Ignored"),
+                    ("failed", "Failed"),
+                ],
+                default="pending",
+                max_length=16,
+            ),
         ),
     ]

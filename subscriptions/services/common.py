@@ -21,8 +21,12 @@ def mirror(model_name: str, data, *, tenant=None):
 
     configure_global_stripe()
     try:
-        with transaction.atomic():  # a savepoint: a failed sync must not break the caller's transaction
-            obj = getattr(djstripe_models, model_name).sync_from_stripe_data(data, api_key=settings.STRIPE_API_KEY)
+        with (
+            transaction.atomic()
+        ):  # a savepoint: a failed sync must not break the caller's transaction
+            obj = getattr(djstripe_models, model_name).sync_from_stripe_data(
+                data, api_key=settings.STRIPE_API_KEY
+            )
             if tenant is not None and model_name == "Customer" and obj.subscriber_id != tenant.pk:
                 obj.subscriber = tenant
                 obj.save(update_fields=["subscriber"])

@@ -37,14 +37,24 @@ def customer_ensure(*, tenant) -> BillingAccount:
         clock_id = ""
         if settings.STRIPE_TEST_CLOCKS:
             frozen = int(time.time())
-            clock = stripe_clocks.test_clock_create(name=f"tenant {tenant.slug}", key=f"clock-create:{tenant.id}:{frozen}")
+            clock = stripe_clocks.test_clock_create(
+                name=f"tenant {tenant.slug}", key=f"clock-create:{tenant.id}:{frozen}"
+            )
             clock_id, account.clock_time = clock.id, from_ts(clock.frozen_time)
-        customer = stripe_customers.customer_create(tenant=tenant, test_clock=clock_id or None,
-                                                    key=f"customer-create:{tenant.id}:{clock_id}")
+        customer = stripe_customers.customer_create(
+            tenant=tenant,
+            test_clock=clock_id or None,
+            key=f"customer-create:{tenant.id}:{clock_id}",
+        )
         account.stripe_customer_id, account.test_clock_id = customer.id, clock_id
         account.save()
-        audit_record(actor="system", action="stripe.customer.create", tenant=tenant, target=customer.id,
-                     after={"customer": customer.id, "test_clock": clock_id or None})
+        audit_record(
+            actor="system",
+            action="stripe.customer.create",
+            tenant=tenant,
+            target=customer.id,
+            after={"customer": customer.id, "test_clock": clock_id or None},
+        )
         mirror("Customer", customer, tenant=tenant)
     return account
 
@@ -57,5 +67,7 @@ def customer_create_on_provision(tenant) -> None:
     try:
         customer_ensure(tenant=tenant)
     except Exception:
-        logger.exception("Stripe customer for tenant %s not created; run manage.py stripe_backfill_customers",
-                         tenant.slug)
+        logger.exception(
+            "Stripe customer for tenant %s not created; run manage.py stripe_backfill_customers",
+            tenant.slug,
+        )

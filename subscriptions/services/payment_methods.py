@@ -25,9 +25,17 @@ def payment_method_list(*, tenant) -> list[dict]:
     out = []
     for pm in stripe_payment_methods.payment_method_list(customer_id=account.stripe_customer_id):
         card = pm.get("card") or {}
-        out.append({"payment_method_id": pm.id, "type": pm.type, "brand": card.get("brand"),
-                    "last4": card.get("last4"), "exp_month": card.get("exp_month"), "exp_year": card.get("exp_year"),
-                    "is_default": pm.id == default})
+        out.append(
+            {
+                "payment_method_id": pm.id,
+                "type": pm.type,
+                "brand": card.get("brand"),
+                "last4": card.get("last4"),
+                "exp_month": card.get("exp_month"),
+                "exp_year": card.get("exp_year"),
+                "is_default": pm.id == default,
+            }
+        )
     return out
 
 
@@ -43,58 +51,95 @@ def _owned(tenant, payment_method_id: str):
     return account, pm
 
 
-def payment_method_attach(*, tenant, token: str, set_default: bool = False, actor: str = "system",
-                          request_key: str | None = None) -> dict:
+def payment_method_attach(
+    *,
+    tenant,
+    token: str,
+    set_default: bool = False,
+    actor: str = "system",
+    request_key: str | None = None,
+) -> dict:
     """Attach a card (a pm_/tok_ from Stripe.js) to the tenant's customer. A declined card is a 402
     `card_declined` with Stripe's decline code. The first card becomes the default."""
     account = customer_ensure(tenant=tenant)
     customer = stripe_customers.customer_retrieve(account.stripe_customer_id)
     with transaction.atomic():
-        pm = stripe_payment_methods.payment_method_attach(token=token, customer_id=account.stripe_customer_id,
-                                                          key=op_key("pm-attach", tenant, request_key))
+        pm = stripe_payment_methods.payment_method_attach(
+            token=token,
+            customer_id=account.stripe_customer_id,
+            key=op_key("pm-attach", tenant, request_key),
+        )
         make_default = set_default or not _default_id(customer)
         if make_default:
-            stripe_customers.customer_set_default_payment_method(customer_id=account.stripe_customer_id,
-                                                                 payment_method_id=pm.id,
-                                                                 key=op_key("pm-default", tenant, request_key))
-        audit_record(actor=actor, action="payment_method.attach", tenant=tenant, target=pm.id,
-                     after={"brand": (pm.get("card") or {}).get("brand"), "last4": (pm.get("card") or {}).get("last4"),
-                            "default": make_default})
+            stripe_customers.customer_set_default_payment_method(
+                customer_id=account.stripe_customer_id,
+                payment_method_id=pm.id,
+                key=op_key("pm-default", tenant, request_key),
+            )
+        audit_record(
+            actor=actor,
+            action="payment_method.attach",
+            tenant=tenant,
+            target=pm.id,
+            after={
+                "brand": (pm.get("card") or {}).get("brand"),
+                "last4": (pm.get("card") or {}).get("last4"),
+                "default": make_default,
+            },
+        )
         mirror("PaymentMethod", pm)
     return next(p for p in payment_method_list(tenant=tenant) if p["payment_method_id"] == pm.id)
 
 
-def payment_method_set_default(*, tenant, payment_method_id: str, actor: str = "system",
-                               request_key: str | None = None) -> dict:
+def payment_method_set_default(
+    *, tenant, payment_method_id: str, actor: str = "system", request_key: str | None = None
+) -> dict:
     account, pm = _owned(tenant, payment_method_id)
     customer = stripe_customers.customer_retrieve(account.stripe_customer_id)
     with transaction.atomic():
-        stripe_customers.customer_set_default_payment_method(customer_id=account.stripe_customer_id,
-                                                             payment_method_id=pm.id,
-                                                             key=op_key("pm-default", tenant, request_key))
-        audit_record(actor=actor, action="payment_method.set_default", tenant=tenant, target=pm.id,
-                     before={"default": _default_id(customer)}, after={"default": pm.id})
+        stripe_customers.customer_set_default_payment_method(
+            customer_id=account.stripe_customer_id,
+            payment_method_id=pm.id,
+            key=op_key("pm-default", tenant, request_key),
+        )
+        audit_record(
+            actor=actor,
+            action="payment_method.set_default",
+            tenant=tenant,
+            target=pm.id,
+            before={"default": _default_id(customer)},
+            after={"default": pm.id},
+        )
     return next(p for p in payment_method_list(tenant=tenant) if p["payment_method_id"] == pm.id)
 
 
-def payment_method_detach(*, tenant, payment_method_id: str, actor: str = "system",
-                          request_key: str | None = None) -> None:
+def payment_method_detach(
+    *, tenant, payment_method_id: str, actor: str = "system", request_key: str | None = None
+) -> None:
     """Remove a card; not the default card while a paid subscription is live (409)."""
     account, pm = _owned(tenant, payment_method_id)
     customer = stripe_customers.customer_retrieve(account.stripe_customer_id)
-    paid_live = account.is_live and account.plan is not None and \
-        (account.plan.price_monthly > 0 or account.plan.price_yearly > 0)
+    paid_live = (
+        account.is_live
+        and account.plan is not None
+        and (account.plan.price_monthly > 0 or account.plan.price_yearly > 0)
+    )
     if paid_live and _default_id(customer) == pm.id:
-        raise Conflict("This card pays the live subscription; make another card the default first.",
-                       code="payment_method_in_use")
+        raise Conflict(
+            "This card pays the live subscription; make another card the default first.",
+            code="payment_method_in_use",
+        )
     with transaction.atomic():
-        stripe_payment_methods.payment_method_detach(payment_method_id=pm.id, key=op_key("pm-detach", tenant, request_key))
+        stripe_payment_methods.payment_method_detach(
+            payment_method_id=pm.id, key=op_key("pm-detach", tenant, request_key)
+        )
         audit_record(actor=actor, action="payment_method.detach", tenant=tenant, target=pm.id)
 
 
 def setup_intent_create(*, tenant, request_key: str | None = None) -> str:
     """A SetupIntent's client secret: the portal collects a card with Stripe.js and confirms it."""
     account = customer_ensure(tenant=tenant)
-    intent = stripe_payment_methods.setup_intent_create(customer_id=account.stripe_customer_id,
-                                                        key=op_key("setup-intent", tenant, request_key))
+    intent = stripe_payment_methods.setup_intent_create(
+        customer_id=account.stripe_customer_id, key=op_key("setup-intent", tenant, request_key)
+    )
     return intent.client_secret

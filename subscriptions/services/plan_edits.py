@@ -11,9 +11,23 @@ from subscriptions.models import Plan
 from tenants.services.edits import record_create, record_edit
 
 # What a plan row holds that finance edits; the Stripe ids are the catalog sync's.
-EDITABLE_FIELDS = ["code", "name", "description", "currency", "price_monthly", "price_yearly", "features", "limits",
-                   "hard_limits", "alert_thresholds", "overage_resource", "overage_unit_amount", "overage_block_size",
-                   "is_public", "is_active"]
+EDITABLE_FIELDS = [
+    "code",
+    "name",
+    "description",
+    "currency",
+    "price_monthly",
+    "price_yearly",
+    "features",
+    "limits",
+    "hard_limits",
+    "alert_thresholds",
+    "overage_resource",
+    "overage_unit_amount",
+    "overage_block_size",
+    "is_public",
+    "is_active",
+]
 
 
 def _editable(changes: dict) -> dict:
@@ -26,12 +40,22 @@ def _editable(changes: dict) -> dict:
 def plan_create(*, actor: str, **fields) -> Plan:
     """Create a plan (validated) with an audit row `plan.create` holding its definition."""
     plan = Plan(**_editable(fields))
-    return record_create(instance=plan, actor=actor, action="plan.create", target_field="code",
-                         fields=[field for field in EDITABLE_FIELDS if field in fields])
+    return record_create(
+        instance=plan,
+        actor=actor,
+        action="plan.create",
+        target_field="code",
+        fields=[field for field in EDITABLE_FIELDS if field in fields],
+    )
 
 
 def plan_update(*, plan: Plan, changes: dict, actor: str) -> tuple[Plan, dict]:
     """Change a plan's fields (validated); one audit row `plan.update` with the before/after of what
     changed. Returns (plan, {field: (before, after)})."""
-    return record_edit(instance=plan, changes=_editable(changes), actor=actor, action="plan.update",
-                       target=changes.get("code", plan.code))
+    return record_edit(
+        instance=plan,
+        changes=_editable(changes),
+        actor=actor,
+        action="plan.update",
+        target=changes.get("code", plan.code),
+    )

@@ -23,7 +23,9 @@ def _latest_invoice_created(subscription):
 
 def is_metered(item) -> bool:
     price = item.get("price") or {}
-    return not isinstance(price, str) and (price.get("recurring") or {}).get("usage_type") == "metered"
+    return (
+        not isinstance(price, str) and (price.get("recurring") or {}).get("usage_type") == "metered"
+    )
 
 
 def licensed_item(subscription):
@@ -44,7 +46,11 @@ def account_apply_subscription(*, account: BillingAccount, subscription) -> Bill
     event about an older subscription must not erase a newer one.
     """
     status = subscription["status"]
-    if account.subscription_id and account.subscription_id != subscription["id"] and status not in LIVE_STATUSES:
+    if (
+        account.subscription_id
+        and account.subscription_id != subscription["id"]
+        and status not in LIVE_STATUSES
+    ):
         return account
     item = licensed_item(subscription)
     plan, cycle = plan_for_price(item["price"]["id"])
@@ -58,11 +64,15 @@ def account_apply_subscription(*, account: BillingAccount, subscription) -> Bill
     account.current_period_start = from_ts(item.get("current_period_start"))
     account.current_period_end = from_ts(item.get("current_period_end"))
     latest = subscription.get("latest_invoice")
-    account.latest_invoice_id = (latest if isinstance(latest, str) else (latest or {}).get("id")) or ""
+    account.latest_invoice_id = (
+        latest if isinstance(latest, str) else (latest or {}).get("id")
+    ) or ""
     if status == "past_due":
         if not (was_past_due and account.past_due_since):
             # The grace period counts from the failed invoice (in the customer's clock time).
-            account.past_due_since = _latest_invoice_created(subscription) or account.current_period_start
+            account.past_due_since = (
+                _latest_invoice_created(subscription) or account.current_period_start
+            )
     else:
         account.past_due_since = None
     if status not in LIVE_STATUSES:

@@ -39,9 +39,14 @@ def tenant_resync(*, tenant, log=lambda _msg: None) -> BillingAccount | None:
             account = BillingAccount.objects.select_for_update(of=("self",)).get(pk=account.pk)
             if chosen["id"] != account.subscription_id and account.subscription_id and not live:
                 account.subscription_id = ""  # the newest ended one replaces an older state
-            account_apply_subscription(account=account, subscription=stripe_subscriptions.subscription_retrieve(chosen["id"]))
+            account_apply_subscription(
+                account=account,
+                subscription=stripe_subscriptions.subscription_retrieve(chosen["id"]),
+            )
     if account.test_clock_id:
         clock = stripe_clocks.test_clock_retrieve(account.test_clock_id)
         BillingAccount.objects.filter(pk=account.pk).update(clock_time=from_ts(clock.frozen_time))
-    log(f"{tenant.slug}: {len(subscriptions)} subscription(s), state {chosen['status'] if chosen else 'none'}")
+    log(
+        f"{tenant.slug}: {len(subscriptions)} subscription(s), state {chosen['status'] if chosen else 'none'}"
+    )
     return BillingAccount.objects.get(pk=account.pk)

@@ -22,7 +22,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing_project.errors import InvalidRequest
-from billing_project.stripe_gateway.webhooks import StripeEvent, event_verify, handlers_for, object_fetch
+from billing_project.stripe_gateway.webhooks import (
+    StripeEvent,
+    event_verify,
+    handlers_for,
+    object_fetch,
+)
 from billing_project.timestamps import from_ts
 from subscriptions.models import BillingAccount, WebhookEvent
 
@@ -37,15 +42,22 @@ def webhook_receive(*, payload: bytes, signature: str) -> WebhookEvent:
     """Verify the signature (bad or stale -> 400 `invalid_signature`, nothing stored), store the
     event once by id, process it unless it already was."""
     if not settings.STRIPE_WEBHOOK_SECRET:
-        raise InvalidRequest("Webhooks are not configured (STRIPE_WEBHOOK_SECRET).", code="invalid_signature")
+        raise InvalidRequest(
+            "Webhooks are not configured (STRIPE_WEBHOOK_SECRET).", code="invalid_signature"
+        )
     try:
         event_verify(payload=payload, signature=signature, secret=settings.STRIPE_WEBHOOK_SECRET)
         data = json.loads(payload)
     except ValueError as exc:
         raise InvalidRequest(f"Invalid Stripe signature: {exc}", code="invalid_signature")
     record, _ = WebhookEvent.objects.get_or_create(
-        event_id=data["id"], defaults={"type": data.get("type", ""), "payload": data,
-                                       "stripe_created": from_ts(data.get("created"))})
+        event_id=data["id"],
+        defaults={
+            "type": data.get("type", ""),
+            "payload": data,
+            "stripe_created": from_ts(data.get("created")),
+        },
+    )
     if record.status in _DONE:
         return record
     return webhook_process(event=record)
@@ -57,8 +69,11 @@ def _claim(event: WebhookEvent) -> WebhookEvent | None:
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event.pk)
         now = timezone.now()
-        if event.status in _DONE or (event.status == WebhookEvent.Status.PROCESSING and event.started_at
-                                     and now - event.started_at < CLAIM_TIMEOUT):
+        if event.status in _DONE or (
+            event.status == WebhookEvent.Status.PROCESSING
+            and event.started_at
+            and now - event.started_at < CLAIM_TIMEOUT
+        ):
             return None
         event.status, event.started_at = WebhookEvent.Status.PROCESSING, now
         event.attempts += 1
@@ -79,8 +94,9 @@ def webhook_process(*, event: WebhookEvent) -> WebhookEvent:
     except Exception as exc:  # stored, not raised: Stripe would only redeliver into the same bug
         logger.exception("stripe event %s (%s) failed", claimed.event_id, claimed.type)
         status, error = WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}"
-    WebhookEvent.objects.filter(pk=claimed.pk).update(status=status, error=error, tenant=tenant,
-                                                      processed_at=timezone.now())
+    WebhookEvent.objects.filter(pk=claimed.pk).update(
+        status=status, error=error, tenant=tenant, processed_at=timezone.now()
+    )
     return WebhookEvent.objects.get(pk=claimed.pk)
 
 
@@ -102,7 +118,11 @@ def webhook_handle(*, payload: dict, apps: set[str] | None = None) -> StripeEven
     if account is None:
         return None
     created = from_ts(payload.get("created"))
-    if account.test_clock_id and created and (account.clock_time is None or created > account.clock_time):
+    if (
+        account.test_clock_id
+        and created
+        and (account.clock_time is None or created > account.clock_time)
+    ):
         # Objects of a test-clock customer carry the clock's time: so does the tenant's 'now'.
         BillingAccount.objects.filter(pk=account.pk).update(clock_time=created)
         account.clock_time = created
@@ -110,14 +130,22 @@ def webhook_handle(*, payload: dict, apps: set[str] | None = None) -> StripeEven
     if not handlers:
         return None
     fresh = object_fetch(obj) if any(h.fresh for h in handlers) else obj
-    event = StripeEvent(id=payload.get("id", ""), type=payload.get("type", ""), payload=payload, object=fresh,
-                        tenant=account.tenant, account=account)
+    event = StripeEvent(
+        id=payload.get("id", ""),
+        type=payload.get("type", ""),
+        payload=payload,
+        object=fresh,
+        tenant=account.tenant,
+        account=account,
+    )
     for handler in handlers:
         event.results[handler.name] = handler.func(event)
     return event
 
 
-def webhook_replay(*, since, event_type: str | None = None, failed_only: bool = False, log=lambda _msg: None) -> int:
+def webhook_replay(
+    *, since, event_type: str | None = None, failed_only: bool = False, log=lambda _msg: None
+) -> int:
     """Process again the stored events received since `since` (all, or the failed ones)."""
     events = WebhookEvent.objects.filter(received__gte=since).order_by("received")
     if event_type:
@@ -126,8 +154,12 @@ def webhook_replay(*, since, event_type: str | None = None, failed_only: bool = 
         events = events.filter(status=WebhookEvent.Status.FAILED)
     count = 0
     for event in events:
-        WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.PENDING, started_at=None)
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=WebhookEvent.Status.PENDING, started_at=None
+        )
         result = webhook_process(event=event)
         count += 1
-        log(f"{event.event_id} {event.type}: {result.status}{' ' + result.error if result.error else ''}")
+        log(
+            f"{event.event_id} {event.type}: {result.status}{' ' + result.error if result.error else ''}"
+        )
     return count

@@ -7,7 +7,10 @@ from tenants.models import LOCALE_CHOICES, TENANT_API_KEY_ROLE_CHOICES, ApiKey, 
 class LoginInput(StrictSerializer):
     email = serializers.EmailField()
     password = serializers.CharField(trim_whitespace=False)
-    tenant = serializers.SlugField(required=False, help_text="Slug of the tenant to sign in to (default: the oldest membership).")
+    tenant = serializers.SlugField(
+        required=False,
+        help_text="Slug of the tenant to sign in to (default: the oldest membership).",
+    )
 
 
 class RefreshInput(StrictSerializer):
@@ -30,8 +33,11 @@ class ApiKeyOutput(serializers.ModelSerializer):
     api_key_id = serializers.CharField(read_only=True)
     # The key as its holder sees it starts with this (`bk_<hex>`), so a listed key can be matched to the
     # key in hand; the stored prefix is the hex part alone, which the key lookup reads.
-    prefix = serializers.CharField(source="visible_prefix", read_only=True,
-                                   help_text="The leading part of the key as its holder sees it, e.g. `bk_1a2b3c4d5e6f`.")
+    prefix = serializers.CharField(
+        source="visible_prefix",
+        read_only=True,
+        help_text="The leading part of the key as its holder sees it, e.g. `bk_1a2b3c4d5e6f`.",
+    )
 
     class Meta:
         model = ApiKey
@@ -39,8 +45,11 @@ class ApiKeyOutput(serializers.ModelSerializer):
 
 
 class ApiKeyCreatedOutput(ApiKeyOutput):
-    key = serializers.CharField(read_only=True, allow_null=True,
-                                help_text="The secret. Shown only in this response (null in an Idempotency-Key replay).")
+    key = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The secret. Shown only in this response (null in an Idempotency-Key replay).",
+    )
 
     class Meta(ApiKeyOutput.Meta):
         fields = ["api_key_id", "name", "role", "prefix", "key", "created"]
@@ -48,8 +57,11 @@ class ApiKeyCreatedOutput(ApiKeyOutput):
 
 class OwnerInput(StrictSerializer):
     email = serializers.EmailField()
-    password = serializers.CharField(required=False, trim_whitespace=False,
-                                     help_text="Without it the owner is invited by email to set one.")
+    password = serializers.CharField(
+        required=False,
+        trim_whitespace=False,
+        help_text="Without it the owner is invited by email to set one.",
+    )
 
 
 class TenantInput(StrictSerializer):

@@ -27,18 +27,50 @@ READ = {
     "subscriptions": ["plan", "billingaccount", "webhookevent"],
     "coupons": ["coupon", "couponredemption"],
     "policies": ["billingpolicy"],
-    "usage": ["meter", "usageevent", "usagerollup", "usagedailyrollup", "usagealert", "meterpush", "collector",
-              "collectorrun"],
+    "usage": [
+        "meter",
+        "usageevent",
+        "usagerollup",
+        "usagedailyrollup",
+        "usagealert",
+        "meterpush",
+        "collector",
+        "collectorrun",
+    ],
     "notifications": ["delivery"],
     "notifications_platform": ["platformslacksettings"],
-    "djstripe": ["customer", "subscription", "subscriptionschedule", "paymentmethod", "card", "invoice", "lineitem",
-                 "charge", "refund", "dispute", "balancetransaction", "paymentintent", "setupintent", "price",
-                 "product", "coupon", "promotioncode", "discount", "taxrate", "event", "webhookeventtrigger"],
+    "djstripe": [
+        "customer",
+        "subscription",
+        "subscriptionschedule",
+        "paymentmethod",
+        "card",
+        "invoice",
+        "lineitem",
+        "charge",
+        "refund",
+        "dispute",
+        "balancetransaction",
+        "paymentintent",
+        "setupintent",
+        "price",
+        "product",
+        "coupon",
+        "promotioncode",
+        "discount",
+        "taxrate",
+        "event",
+        "webhookeventtrigger",
+    ],
 }
 RESEND = [("notifications", "change_delivery")]
-MONEY = [("djstripe", "change_invoice"), ("policies", "add_billingpolicy"), ("policies", "change_billingpolicy"),
-         ("notifications_platform", "add_platformslacksettings"),
-         ("notifications_platform", "change_platformslacksettings")]
+MONEY = [
+    ("djstripe", "change_invoice"),
+    ("policies", "add_billingpolicy"),
+    ("policies", "change_billingpolicy"),
+    ("notifications_platform", "add_platformslacksettings"),
+    ("notifications_platform", "change_platformslacksettings"),
+]
 GRANTS = {
     "read_only": [],
     "support": RESEND,
@@ -54,7 +86,10 @@ TENANT_APP_LABELS = {"usage", "notifications"}
 
 def _permissions(apps, codenames):
     Permission = apps.get_model("auth", "Permission")
-    return [Permission.objects.get(content_type__app_label=label, codename=codename) for label, codename in codenames]
+    return [
+        Permission.objects.get(content_type__app_label=label, codename=codename)
+        for label, codename in codenames
+    ]
 
 
 def _ensure_permissions(apps):
@@ -74,8 +109,11 @@ def _ensure_permissions(apps):
         for model in READ[label]:
             content_type, _ = ContentType.objects.get_or_create(app_label=label, model=model)
             for action in ("add", "change", "delete", "view"):
-                Permission.objects.get_or_create(content_type=content_type, codename=f"{action}_{model}",
-                                                 defaults={"name": f"Can {action} {model}"})
+                Permission.objects.get_or_create(
+                    content_type=content_type,
+                    codename=f"{action}_{model}",
+                    defaults={"name": f"Can {action} {model}"},
+                )
 
 
 def _wanted(name):
@@ -92,11 +130,25 @@ def grant(apps, schema_editor):
 
 
 # finance's grants of subscriptions/0004, which a reverse of this migration keeps.
-FINANCE_BEFORE = {("djstripe", f"view_{model}") for model in
-                  ["customer", "subscription", "paymentmethod", "invoice", "event", "webhookeventtrigger"]} | {
-    (label, f"view_{model}") for label, models in {"tenants": ["tenant"], "coupons": ["coupon", "couponredemption"],
-                                                   "subscriptions": ["plan", "billingaccount", "webhookevent"]}.items()
-    for model in models}
+FINANCE_BEFORE = {
+    ("djstripe", f"view_{model}")
+    for model in [
+        "customer",
+        "subscription",
+        "paymentmethod",
+        "invoice",
+        "event",
+        "webhookeventtrigger",
+    ]
+} | {
+    (label, f"view_{model}")
+    for label, models in {
+        "tenants": ["tenant"],
+        "coupons": ["coupon", "couponredemption"],
+        "subscriptions": ["plan", "billingaccount", "webhookevent"],
+    }.items()
+    for model in models
+}
 
 
 def revoke(apps, schema_editor):
@@ -105,7 +157,9 @@ def revoke(apps, schema_editor):
         group = Group.objects.filter(name=name).first()
         if group is not None:
             keep = FINANCE_BEFORE if name == "finance" else set()
-            group.permissions.remove(*_permissions(apps, [p for p in _wanted(name) if p not in keep]))
+            group.permissions.remove(
+                *_permissions(apps, [p for p in _wanted(name) if p not in keep])
+            )
 
 
 class Migration(migrations.Migration):

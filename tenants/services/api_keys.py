@@ -16,22 +16,42 @@ TENANT_KEY_ROLES = ("owner", "billing_admin", "viewer", "ingest")
 
 
 @transaction.atomic
-def api_key_create(*, tenant: Tenant | None, name: str, role: str, created_by: User | None = None,
-                   actor: str = "system") -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    tenant: Tenant | None,
+    name: str,
+    role: str,
+    created_by: User | None = None,
+    actor: str = "system",
+) -> tuple[ApiKey, str]:
     """Create a key; returns (key, secret). The secret is never stored and cannot be shown again.
 
     A tenant key takes a tenant role or `ingest`; `tenant=None` makes a platform key (role `platform`).
     """
     allowed = ("platform",) if tenant is None else TENANT_KEY_ROLES
     if role not in allowed:
-        raise InvalidRequest(f"role must be one of {', '.join(allowed)}.", detail={"role": ["Unknown role."]})
+        raise InvalidRequest(
+            f"role must be one of {', '.join(allowed)}.", detail={"role": ["Unknown role."]}
+        )
     if not name.strip():
         raise InvalidRequest("name: Required.", detail={"name": ["Required."]})
     prefix = secrets.token_hex(6)
     secret = f"bk_{prefix}_{secrets.token_urlsafe(32)}"
-    api_key = ApiKey.objects.create(tenant=tenant, name=name.strip(), role=role, prefix=prefix,
-                                    key_hash=selectors.api_key_hash(secret), created_by=created_by)
-    audit_record(actor=actor, action="api_key.create", tenant=tenant, target=prefix, after={"name": name, "role": role})
+    api_key = ApiKey.objects.create(
+        tenant=tenant,
+        name=name.strip(),
+        role=role,
+        prefix=prefix,
+        key_hash=selectors.api_key_hash(secret),
+        created_by=created_by,
+    )
+    audit_record(
+        actor=actor,
+        action="api_key.create",
+        tenant=tenant,
+        target=prefix,
+        after={"name": name, "role": role},
+    )
     return api_key, secret
 
 

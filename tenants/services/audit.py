@@ -1,8 +1,16 @@
 from tenants.models import AuditEvent, Tenant
 
 
-def audit_record(*, actor: str, action: str, tenant: Tenant | None = None, target: str = "",
-                 before: dict | None = None, after: dict | None = None) -> AuditEvent:
+def audit_record(
+    *,
+    actor: str,
+    action: str,
+    tenant: Tenant | None = None,
+    target: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEvent:
     """Write one audit row. Called inside the caller's transaction, so the row exists iff the change does."""
-    return AuditEvent.objects.create(tenant=tenant, actor=actor, action=action, target=target,
-                                     before=before, after=after)
+    return AuditEvent.objects.create(
+        tenant=tenant, actor=actor, action=action, target=target, before=before, after=after
+    )

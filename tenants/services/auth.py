@@ -74,14 +74,23 @@ class LoginThrottle:
         """Count this attempt, or raise RateLimited if a bucket is full."""
         now = time.time()
         try:
-            oldest = get_redis().eval(_ACQUIRE, len(self.buckets), *(key for key, _ in self.buckets),
-                                      now, self.window, self.token, *(limit for _, limit in self.buckets))
+            oldest = get_redis().eval(
+                _ACQUIRE,
+                len(self.buckets),
+                *(key for key, _ in self.buckets),
+                now,
+                self.window,
+                self.token,
+                *(limit for _, limit in self.buckets),
+            )
         except redis.RedisError:
             self.in_database = True
             oldest = self._acquire_in_database(now)
         if oldest is not None:
-            raise RateLimited("Too many failed logins; try again later.",
-                              retry_after=int(float(oldest) + self.window - now) + 1)
+            raise RateLimited(
+                "Too many failed logins; try again later.",
+                retry_after=int(float(oldest) + self.window - now) + 1,
+            )
 
     def _acquire_in_database(self, now: float) -> float | None:
         from tenants.models import LoginAttempt
@@ -89,16 +98,27 @@ class LoginThrottle:
         created = datetime.fromtimestamp(now, tz=UTC)
         cutoff = created - timedelta(seconds=self.window)
         with transaction.atomic():
-            with connection.cursor() as cursor:  # the same one-step guarantee: one attempt per bucket at a time
+            with (
+                connection.cursor() as cursor
+            ):  # the same one-step guarantee: one attempt per bucket at a time
                 for key in sorted(key for key, _ in self.buckets):
                     cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
             LoginAttempt.objects.filter(created__lt=cutoff).delete()
             for key, limit in self.buckets:
                 attempts = LoginAttempt.objects.filter(bucket=key)
                 if attempts.count() >= limit:
-                    return attempts.order_by("created").values_list("created", flat=True).first().timestamp()
+                    return (
+                        attempts.order_by("created")
+                        .values_list("created", flat=True)
+                        .first()
+                        .timestamp()
+                    )
             LoginAttempt.objects.bulk_create(
-                [LoginAttempt(bucket=key, token=self.token, created=created) for key, _ in self.buckets])
+                [
+                    LoginAttempt(bucket=key, token=self.token, created=created)
+                    for key, _ in self.buckets
+                ]
+            )
         return None
 
     def fail(self) -> None:
@@ -113,7 +133,9 @@ class LoginThrottle:
                 return
             except redis.RedisError:
                 pass
-        self._forget_in_database(models.Q(bucket=email_key) | models.Q(bucket=ip_key, token=self.token))
+        self._forget_in_database(
+            models.Q(bucket=email_key) | models.Q(bucket=ip_key, token=self.token)
+        )
 
     def release(self) -> None:
         """Neither right nor wrong (the check itself failed, say the database): uncount the attempt."""
@@ -177,6 +199,7 @@ def auth_login(*, email: str, password: str, ip: str, tenant_slug: str | None = 
     The tokens name the user's tenant (the one given, or the oldest membership) and role; platform
     staff without a membership get a token without tenant. 401 on bad credentials, 429 when throttled.
     """
+
     def verify():
         user = authenticate(email=email.strip().lower(), password=password)
         if user is None or not user.is_active:

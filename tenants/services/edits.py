@@ -11,8 +11,9 @@ from django.db import models, transaction
 from tenants.services.audit import audit_record
 
 
-def record_edit(*, instance: models.Model, changes: dict, actor: str, action: str, target: str,
-                tenant=None) -> tuple[models.Model, dict]:
+def record_edit(
+    *, instance: models.Model, changes: dict, actor: str, action: str, target: str, tenant=None
+) -> tuple[models.Model, dict]:
     """Apply `changes` (field -> value) to the saved row of `instance`, locked for the transaction,
     validate (`full_clean`), save, and write ONE audit row with the before/after of the fields that
     really changed. Returns (the saved row, {field: (before, after)}); nothing changed = no save, no row.
@@ -21,26 +22,47 @@ def record_edit(*, instance: models.Model, changes: dict, actor: str, action: st
     (two finance users editing at once each audit their own change)."""
     with transaction.atomic():
         row = type(instance).objects.select_for_update().get(pk=instance.pk)
-        diff = {field: (getattr(row, field), value) for field, value in changes.items()
-                if getattr(row, field) != value}
+        diff = {
+            field: (getattr(row, field), value)
+            for field, value in changes.items()
+            if getattr(row, field) != value
+        }
         if not diff:
             return row, {}
         for field, (_before, after) in diff.items():
             setattr(row, field, after)
         row.full_clean()
         row.save()
-        audit_record(actor=actor, action=action, tenant=tenant, target=target,
-                     before={field: before for field, (before, _after) in diff.items()},
-                     after={field: after for field, (_before, after) in diff.items()})
+        audit_record(
+            actor=actor,
+            action=action,
+            tenant=tenant,
+            target=target,
+            before={field: before for field, (before, _after) in diff.items()},
+            after={field: after for field, (_before, after) in diff.items()},
+        )
     return row, diff
 
 
-def record_create(*, instance: models.Model, actor: str, action: str, target_field: str, tenant=None,
-                  fields: list[str]) -> models.Model:
+def record_create(
+    *,
+    instance: models.Model,
+    actor: str,
+    action: str,
+    target_field: str,
+    tenant=None,
+    fields: list[str],
+) -> models.Model:
     """Validate and save a new row with one audit row (before null, after the given fields)."""
     instance.full_clean()
     with transaction.atomic():
         instance.save()
-        audit_record(actor=actor, action=action, tenant=tenant, target=str(getattr(instance, target_field)),
-                     before=None, after={field: getattr(instance, field) for field in fields})
+        audit_record(
+            actor=actor,
+            action=action,
+            tenant=tenant,
+            target=str(getattr(instance, target_field)),
+            before=None,
+            after={field: getattr(instance, field) for field in fields},
+        )
     return instance

@@ -15,11 +15,14 @@ from tenants.models import Membership, Role, Tenant, User
 from tenants.services.audit import audit_record
 
 
-def membership_create(*, tenant: Tenant, email: str, role: str, password: str | None = None,
-                      actor: str = "system") -> Membership:
+def membership_create(
+    *, tenant: Tenant, email: str, role: str, password: str | None = None, actor: str = "system"
+) -> Membership:
     """Add a person to a tenant. A new user without a password gets an invitation email (after commit)."""
     if role not in Role.values:
-        raise InvalidRequest(f"role must be one of {', '.join(Role.values)}.", detail={"role": ["Unknown role."]})
+        raise InvalidRequest(
+            f"role must be one of {', '.join(Role.values)}.", detail={"role": ["Unknown role."]}
+        )
     email = email.strip().lower()
     user = User.objects.filter(email__iexact=email).first()
     invite = False
@@ -34,7 +37,9 @@ def membership_create(*, tenant: Tenant, email: str, role: str, password: str | 
     if Membership.objects.filter(user=user, tenant=tenant).exists():
         raise Conflict(f"{email} is already a member of {tenant.slug}.", code="member_exists")
     membership = Membership.objects.create(user=user, tenant=tenant, role=role)
-    audit_record(actor=actor, action="membership.create", tenant=tenant, target=email, after={"role": role})
+    audit_record(
+        actor=actor, action="membership.create", tenant=tenant, target=email, after={"role": role}
+    )
     if invite:
         transaction.on_commit(lambda: user_invite_send(user=user, tenant=tenant))
     return membership
@@ -47,15 +52,28 @@ def membership_remove(*, tenant: Tenant, membership_id: int, actor: str = "syste
     The last owner cannot be removed: nobody could manage the team or API keys afterwards.
     """
     # Locking the tenant's owner rows serialises two concurrent removals of the last two owners.
-    owners = list(Membership.objects.select_for_update().filter(tenant=tenant, role=Role.OWNER).values_list("id", flat=True))
-    membership = Membership.objects.select_related("user").filter(tenant=tenant, id=membership_id).first()
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(tenant=tenant, role=Role.OWNER)
+        .values_list("id", flat=True)
+    )
+    membership = (
+        Membership.objects.select_related("user").filter(tenant=tenant, id=membership_id).first()
+    )
     if membership is None:
         raise NotFound("No such member.")
     if membership.role == Role.OWNER and owners == [membership.id]:
-        raise Conflict("The last owner cannot be removed; make someone else an owner first.", code="last_owner")
+        raise Conflict(
+            "The last owner cannot be removed; make someone else an owner first.", code="last_owner"
+        )
     membership.delete()
-    audit_record(actor=actor, action="membership.remove", tenant=tenant, target=membership.user.email,
-                 before={"role": membership.role})
+    audit_record(
+        actor=actor,
+        action="membership.remove",
+        tenant=tenant,
+        target=membership.user.email,
+        before={"role": membership.role},
+    )
     return membership
 
 
@@ -63,7 +81,9 @@ def user_invite_send(*, user: User, tenant: Tenant) -> None:
     """Email a link to set a password (Django's reset token: single use, expires with PASSWORD_RESET_TIMEOUT)."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("password_reset_confirm", args=[uid, token])
+    link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
+        "password_reset_confirm", args=[uid, token]
+    )
     send_mail(
         subject=f"You have been invited to manage billing for {tenant.name}",
         message=(

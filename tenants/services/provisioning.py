@@ -15,7 +15,11 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_exists
 
 from billing_project.errors import Conflict, InvalidRequest
-from billing_project.tenant_migrations import applied_migrations, disk_migrations, record_shared_only_migrations
+from billing_project.tenant_migrations import (
+    applied_migrations,
+    disk_migrations,
+    record_shared_only_migrations,
+)
 from tenants import schema_clone
 from tenants.models import Domain, Role, Tenant
 from tenants.services.audit import audit_record
@@ -24,10 +28,28 @@ from tenants.services.members import membership_create
 logger = logging.getLogger(__name__)
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,48}[a-z0-9]$")
-RESERVED_SLUGS = frozenset({
-    "public", "www", "api", "admin", "docs", "static", "media", "health", "metrics", "mail", "billing",
-    "app", "portal", "support", "status", "tenant-template", "test", "localhost",
-})
+RESERVED_SLUGS = frozenset(
+    {
+        "public",
+        "www",
+        "api",
+        "admin",
+        "docs",
+        "static",
+        "media",
+        "health",
+        "metrics",
+        "mail",
+        "billing",
+        "app",
+        "portal",
+        "support",
+        "status",
+        "tenant-template",
+        "test",
+        "localhost",
+    }
+)
 # Any constant that no other advisory lock of the project uses.
 _TEMPLATE_LOCK_ID = 7_240_001
 _template_checked = False
@@ -75,10 +97,22 @@ def tenant_template_ensure(*, force: bool = False) -> bool:
                     # A new template: migrate contenttypes first (shared apps' migrations depend on
                     # it), which also creates django_migrations, so the shared-only migrations can be
                     # recorded (not re-run) below.
-                    call_command("migrate_schemas", "contenttypes", schema_name=template, tenant=True,
-                                 interactive=False, verbosity=0)
+                    call_command(
+                        "migrate_schemas",
+                        "contenttypes",
+                        schema_name=template,
+                        tenant=True,
+                        interactive=False,
+                        verbosity=0,
+                    )
                 record_shared_only_migrations(template)
-                call_command("migrate_schemas", schema_name=template, tenant=True, interactive=False, verbosity=0)
+                call_command(
+                    "migrate_schemas",
+                    schema_name=template,
+                    tenant=True,
+                    interactive=False,
+                    verbosity=0,
+                )
                 connection.set_schema_to_public()
                 schema_clone.forget(template)
                 changed = True
@@ -92,7 +126,9 @@ def _validate(*, name: str, slug: str, email: str, locale: str) -> None:
     if not name.strip():
         errors["name"] = ["Required."]
     if not SLUG_RE.match(slug):
-        errors["slug"] = ["3-50 characters: lower-case letters, digits and '-', starting with a letter."]
+        errors["slug"] = [
+            "3-50 characters: lower-case letters, digits and '-', starting with a letter."
+        ]
     elif slug in RESERVED_SLUGS:
         errors["slug"] = ["This slug is reserved."]
     if locale not in Tenant.Locale.values:
@@ -103,8 +139,16 @@ def _validate(*, name: str, slug: str, email: str, locale: str) -> None:
         raise InvalidRequest(next(f"{k}: {v[0]}" for k, v in errors.items()), detail=errors)
 
 
-def tenant_create(*, name: str, slug: str, email: str, locale: str = "en", owner_email: str | None = None,
-                  owner_password: str | None = None, actor: str = "system") -> Tenant:
+def tenant_create(
+    *,
+    name: str,
+    slug: str,
+    email: str,
+    locale: str = "en",
+    owner_email: str | None = None,
+    owner_password: str | None = None,
+    actor: str = "system",
+) -> Tenant:
     """Provision a tenant: row, domain `<slug>.<BASE_DOMAIN>`, schema (cloned), optional owner.
 
     Without an owner password the owner is invited by email to set one (sent after commit).
@@ -116,18 +160,35 @@ def tenant_create(*, name: str, slug: str, email: str, locale: str = "en", owner
         raise Conflict(f"A tenant with slug {slug!r} already exists.", code="slug_taken")
     tenant_template_ensure()
     with transaction.atomic():
-        tenant = Tenant(name=name.strip(), slug=slug, email=email.strip().lower(), locale=locale,
-                        schema_name=schema_name_for(slug))
+        tenant = Tenant(
+            name=name.strip(),
+            slug=slug,
+            email=email.strip().lower(),
+            locale=locale,
+            schema_name=schema_name_for(slug),
+        )
         tenant.save()
-        Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
+        Domain.objects.create(
+            domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True
+        )
         # Cloning copies the template's django_migrations rows too, so the new schema is already
         # recorded as fully migrated.
         schema_clone.clone_schema(settings.TENANT_BASE_SCHEMA, tenant.schema_name)
         if owner_email:
-            membership_create(tenant=tenant, email=owner_email, role=Role.OWNER, password=owner_password,
-                              actor=actor)
-        audit_record(actor=actor, action="tenant.create", tenant=tenant, target=tenant.slug,
-                     after={"name": tenant.name, "email": tenant.email, "locale": tenant.locale})
+            membership_create(
+                tenant=tenant,
+                email=owner_email,
+                role=Role.OWNER,
+                password=owner_password,
+                actor=actor,
+            )
+        audit_record(
+            actor=actor,
+            action="tenant.create",
+            tenant=tenant,
+            target=tenant.slug,
+            after={"name": tenant.name, "email": tenant.email, "locale": tenant.locale},
+        )
         transaction.on_commit(lambda: _tenant_created(tenant))
     return tenant
 

@@ -25,25 +25,40 @@ def _subscribe(client, **body):
     return response.json()
 
 
-def test_apply_to_current_subscription_discounts_the_next_stripe_invoice(catalog, owner_client, stripe_client):
+def test_apply_to_current_subscription_discounts_the_next_stripe_invoice(
+    catalog, owner_client, stripe_client
+):
     coupon = _coupon(code="welcome20", percent_off=20, duration="once")
     body = _subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa", trial_days=14)
     applied = owner_client.post("/api/v1/coupons/apply", {"code": "WELCOME20"}, format="json")
     assert applied.status_code == 200, applied.content
-    assert applied.json() == {"code": "WELCOME20", "percent_off": 20, "currency": None, "duration": "once",
-                              "duration_in_months": None, "applies_to": "current_subscription"}
+    assert applied.json() == {
+        "code": "WELCOME20",
+        "percent_off": 20,
+        "currency": None,
+        "duration": "once",
+        "duration_in_months": None,
+        "applies_to": "current_subscription",
+    }
     sub = stripe_client.v1.subscriptions.retrieve(body["subscription_id"])
     assert sub.discounts, "the Stripe subscription carries the discount"
     coupon.refresh_from_db()
     assert coupon.times_redeemed == 1
-    assert_error(owner_client.post("/api/v1/coupons/apply", {"code": "welcome20"}, format="json"),
-                 409, "coupon_already_redeemed")
+    assert_error(
+        owner_client.post("/api/v1/coupons/apply", {"code": "welcome20"}, format="json"),
+        409,
+        "coupon_already_redeemed",
+    )
 
 
 def test_held_for_the_next_subscription_then_used_by_it(catalog, owner_client, stripe_client):
     _coupon(code="TENOFF", percent_off=None, amount_off=1000, currency="usd", duration="forever")
     held = owner_client.post("/api/v1/coupons/apply", {"code": "tenoff"}, format="json").json()
-    assert held["applies_to"] == "next_subscription" and held["amount_off"] == "10.00" and held["currency"] == "usd"
+    assert (
+        held["applies_to"] == "next_subscription"
+        and held["amount_off"] == "10.00"
+        and held["currency"] == "usd"
+    )
     body = _subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa")
     invoice = stripe_client.v1.invoices.retrieve(body["latest_invoice_id"])
     assert invoice.amount_due == 1900
@@ -53,29 +68,64 @@ def test_rule_errors(catalog, owner_client):
     _coupon(code="OLD", redeem_by=timezone.now() - timedelta(days=1))
     _coupon(code="LATER", valid_from=timezone.now() + timedelta(days=1))
     _coupon(code="PROONLY", plans=[catalog["professional"]])
-    _coupon(code="FULL", max_redemptions=1).__class__.objects.filter(code="FULL").update(times_redeemed=1)
-    assert_error(owner_client.post("/api/v1/coupons/apply", {"code": "NOPE"}, format="json"), 404, "coupon_not_found")
-    assert_error(owner_client.post("/api/v1/coupons/apply", {"code": "OLD"}, format="json"), 400, "coupon_expired")
-    assert_error(owner_client.post("/api/v1/coupons/apply", {"code": "LATER"}, format="json"), 400, "coupon_expired")
-    assert_error(owner_client.post("/api/v1/coupons/apply", {"code": "FULL"}, format="json"), 409, "coupon_exhausted")
+    _coupon(code="FULL", max_redemptions=1).__class__.objects.filter(code="FULL").update(
+        times_redeemed=1
+    )
+    assert_error(
+        owner_client.post("/api/v1/coupons/apply", {"code": "NOPE"}, format="json"),
+        404,
+        "coupon_not_found",
+    )
+    assert_error(
+        owner_client.post("/api/v1/coupons/apply", {"code": "OLD"}, format="json"),
+        400,
+        "coupon_expired",
+    )
+    assert_error(
+        owner_client.post("/api/v1/coupons/apply", {"code": "LATER"}, format="json"),
+        400,
+        "coupon_expired",
+    )
+    assert_error(
+        owner_client.post("/api/v1/coupons/apply", {"code": "FULL"}, format="json"),
+        409,
+        "coupon_exhausted",
+    )
     _subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa")
-    assert_error(owner_client.post("/api/v1/coupons/apply", {"code": "PROONLY"}, format="json"),
-                 400, "coupon_not_applicable")
+    assert_error(
+        owner_client.post("/api/v1/coupons/apply", {"code": "PROONLY"}, format="json"),
+        400,
+        "coupon_not_applicable",
+    )
 
 
 def test_first_subscription_only_and_auto_apply(catalog, owner_client, client_for, viewer):
     _coupon(code="FIRST", first_subscription_only=True)
     _subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa")
     assert owner_client.delete("/api/v1/subscriptions/current").status_code == 204
-    assert_error(owner_client.post("/api/v1/coupons/apply", {"code": "FIRST"}, format="json"),
-                 400, "coupon_not_applicable")
-    assert_error(client_for(viewer).post("/api/v1/coupons/apply", {"code": "FIRST"}, format="json"),
-                 403, "permission_denied")
+    assert_error(
+        owner_client.post("/api/v1/coupons/apply", {"code": "FIRST"}, format="json"),
+        400,
+        "coupon_not_applicable",
+    )
+    assert_error(
+        client_for(viewer).post("/api/v1/coupons/apply", {"code": "FIRST"}, format="json"),
+        403,
+        "permission_denied",
+    )
 
 
-def test_auto_apply_campaign_coupon_discounts_new_starter_subscriptions(catalog, other_client, stripe_client):
-    _coupon(code="LAUNCH", percent_off=50, auto_apply=True, plans=[catalog["starter"]],
-            valid_from=timezone.now() - timedelta(days=1), redeem_by=timezone.now() + timedelta(days=30))
+def test_auto_apply_campaign_coupon_discounts_new_starter_subscriptions(
+    catalog, other_client, stripe_client
+):
+    _coupon(
+        code="LAUNCH",
+        percent_off=50,
+        auto_apply=True,
+        plans=[catalog["starter"]],
+        valid_from=timezone.now() - timedelta(days=1),
+        redeem_by=timezone.now() + timedelta(days=30),
+    )
     body = _subscribe(other_client, plan_id="starter", payment_method="pm_card_visa")
     assert stripe_client.v1.invoices.retrieve(body["latest_invoice_id"]).amount_due == 1450
 
@@ -101,6 +151,7 @@ def test_50_concurrent_redemptions_of_a_max_10_coupon_give_exactly_10(db):
                 result["error"] = exc
             finally:
                 connection.close()
+
         thread = threading.Thread(target=run)
         thread.start()
         thread.join()
@@ -109,10 +160,18 @@ def test_50_concurrent_redemptions_of_a_max_10_coupon_give_exactly_10(db):
         return result.get("value")
 
     def setup():
-        created["coupon"] = Coupon.objects.create(code=f"RACE{tag}".upper(), name="Race", percent_off=10,
-                                                  max_redemptions=10)
-        created["tenants"] = [Tenant.objects.create(name=f"Race {i}", slug=f"race-{tag}-{i}", email="r@x.test",
-                                                    schema_name=f"t_race_{tag}_{i}") for i in range(50)]
+        created["coupon"] = Coupon.objects.create(
+            code=f"RACE{tag}".upper(), name="Race", percent_off=10, max_redemptions=10
+        )
+        created["tenants"] = [
+            Tenant.objects.create(
+                name=f"Race {i}",
+                slug=f"race-{tag}-{i}",
+                email="r@x.test",
+                schema_name=f"t_race_{tag}_{i}",
+            )
+            for i in range(50)
+        ]
 
     def cleanup():
         CouponRedemption.objects.filter(coupon__code=f"RACE{tag}".upper()).delete()
@@ -132,14 +191,19 @@ def test_50_concurrent_redemptions_of_a_max_10_coupon_give_exactly_10(db):
                 outcomes.append(exc.code)
             finally:
                 connection.close()
+
         threads = [threading.Thread(target=redeem, args=(t,)) for t in created["tenants"]]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         assert outcomes.count("ok") == 10 and outcomes.count("coupon_exhausted") == 40
-        counts = in_thread(lambda: (Coupon.objects.get(code=f"RACE{tag}".upper()).times_redeemed,
-                                    CouponRedemption.objects.filter(coupon__code=f"RACE{tag}".upper()).count()))
+        counts = in_thread(
+            lambda: (
+                Coupon.objects.get(code=f"RACE{tag}".upper()).times_redeemed,
+                CouponRedemption.objects.filter(coupon__code=f"RACE{tag}".upper()).count(),
+            )
+        )
         assert counts == (10, 10)
     finally:
         in_thread(cleanup)

@@ -5,7 +5,6 @@ the emulator's events to invoicing's handlers (the subscriptions app's endpoint 
 import pytest
 
 
-
 def pytest_configure(config):
     if not config.pluginmanager.has_plugin("stripe_emulator.pytest_plugin"):
         config.pluginmanager.import_plugin("stripe_emulator.pytest_plugin")
@@ -57,7 +56,9 @@ class Billing:
 
     def set_card(self, customer_id: str, card: str, dispatch: bool = True):
         pm = self.stripe.v1.payment_methods.attach(card, params={"customer": customer_id})
-        self.stripe.v1.customers.update(customer_id, params={"invoice_settings": {"default_payment_method": pm.id}})
+        self.stripe.v1.customers.update(
+            customer_id, params={"invoice_settings": {"default_payment_method": pm.id}}
+        )
         if dispatch:
             self.dispatch()
         return pm
@@ -66,15 +67,26 @@ class Billing:
         key = (amount, currency)
         if key not in self.prices:
             product = self.stripe.v1.products.create(params={"name": "Pro plan"})
-            self.prices[key] = self.stripe.v1.prices.create(params={
-                "product": product.id, "unit_amount": amount, "currency": currency,
-                "recurring": {"interval": "month"}})
+            self.prices[key] = self.stripe.v1.prices.create(
+                params={
+                    "product": product.id,
+                    "unit_amount": amount,
+                    "currency": currency,
+                    "recurring": {"interval": "month"},
+                }
+            )
         return self.prices[key]
 
-    def subscribe(self, tenant, amount: int = 2900, currency: str = "usd", card: str = "pm_card_visa"):
+    def subscribe(
+        self, tenant, amount: int = 2900, currency: str = "usd", card: str = "pm_card_visa"
+    ):
         account = self.customer(tenant, card=card)
-        sub = self.stripe.v1.subscriptions.create(params={
-            "customer": account.stripe_customer_id, "items": [{"price": self.price(amount, currency).id}]})
+        sub = self.stripe.v1.subscriptions.create(
+            params={
+                "customer": account.stripe_customer_id,
+                "items": [{"price": self.price(amount, currency).id}],
+            }
+        )
         self.dispatch()
         return sub
 
@@ -89,7 +101,11 @@ class Billing:
         PDF renders happen, eagerly)."""
         from subscriptions.services.webhooks import webhook_handle
 
-        events = [e for e in self.stripe.v1.events.list(params={"limit": 100}).data if e.id not in self.seen]
+        events = [
+            e
+            for e in self.stripe.v1.events.list(params={"limit": 100}).data
+            if e.id not in self.seen
+        ]
         for event in sorted(events, key=lambda e: (e.created, e.id)):
             self.seen.add(event.id)
             with self.capture(execute=True):
@@ -102,4 +118,3 @@ class Billing:
 @pytest.fixture
 def billing(stripe_on, stripe_client, django_capture_on_commit_callbacks):
     return Billing(stripe_client, django_capture_on_commit_callbacks)
-

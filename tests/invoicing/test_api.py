@@ -28,21 +28,32 @@ def test_list_detail_and_pdf_of_the_renewal_invoice(renewed, owner_client, tenan
     assert len(invoices) == 2
     newest = invoices[0]
     assert newest["status"] == "paid" and newest["currency"] == "usd"
-    assert newest["total"] == newest["amount_paid"] == "29.00" and newest["amount_remaining"] == "0.00"
-    assert newest["subtotal"] == "29.00" and newest["discount"] == "0.00" and newest["tax"] == "0.00"
+    assert (
+        newest["total"] == newest["amount_paid"] == "29.00" and newest["amount_remaining"] == "0.00"
+    )
+    assert (
+        newest["subtotal"] == "29.00" and newest["discount"] == "0.00" and newest["tax"] == "0.00"
+    )
     assert newest["paid_at"].endswith("Z") and newest["period_start"] < newest["period_end"]
     assert newest["pdf_url"].endswith(f"/api/v1/invoices/{newest['invoice_id']}/pdf")
 
     detail = owner_client.get(f"/api/v1/invoices/{newest['invoice_id']}").json()
     assert detail["invoice_number"] == newest["invoice_number"]
-    assert [(line["kind"], line["amount"], line["quantity"], line["proration"]) for line in detail["lines"]] == \
-        [("plan", "29.00", 1, False)]
+    assert [
+        (line["kind"], line["amount"], line["quantity"], line["proration"])
+        for line in detail["lines"]
+    ] == [("plan", "29.00", 1, False)]
 
     pdf = owner_client.get(newest["pdf_url"])
     assert pdf.status_code == 200, pdf.content
     assert pdf["Content-Type"] == "application/pdf"
     text = pdf_text(pdf.content)
-    assert newest["invoice_number"] in text and "Acme Corp" in text and "$29.00" in text and "Paid" in text
+    assert (
+        newest["invoice_number"] in text
+        and "Acme Corp" in text
+        and "$29.00" in text
+        and "Paid" in text
+    )
 
 
 def test_filters_paging_and_another_tenants_invoice(renewed, owner_client, client_for, other_owner):
@@ -54,7 +65,10 @@ def test_filters_paging_and_another_tenants_invoice(renewed, owner_client, clien
     assert len(second.json()) == 1 and "Link" not in second
     assert second.json()[0]["invoice_id"] != first.json()[0]["invoice_id"]
     newest = first.json()[0]
-    assert owner_client.get(f"/api/v1/invoices?from={newest['created']}").json()[0]["invoice_id"] == newest["invoice_id"]
+    assert (
+        owner_client.get(f"/api/v1/invoices?from={newest['created']}").json()[0]["invoice_id"]
+        == newest["invoice_id"]
+    )
     assert len(owner_client.get(f"/api/v1/invoices?to={newest['created']}").json()) == 1
     assert_error(owner_client.get("/api/v1/invoices?status=bogus"), 400, "invalid_request")
 
@@ -71,7 +85,9 @@ def test_pdf_not_ready_while_rendering(billing, tenant, owner_client):
     invoice_id = owner_client.get("/api/v1/invoices").json()[0]["invoice_id"]
     with tenant_context(tenant):
         InvoiceDocument.objects.filter(invoice_id=invoice_id).update(status="rendering")
-    error = assert_error(owner_client.get(f"/api/v1/invoices/{invoice_id}/pdf"), 404, "pdf_not_ready")
+    error = assert_error(
+        owner_client.get(f"/api/v1/invoices/{invoice_id}/pdf"), 404, "pdf_not_ready"
+    )
     assert "render" in error["message"]
 
 

@@ -11,7 +11,9 @@ from tests.subscriptions.conftest import catalog, hooks, stripe_on, subscribe  #
 pytestmark = pytest.mark.django_db
 
 
-def test_renewal_webhooks_render_the_pdf(hooks, eager, owner_client, tenant, django_capture_on_commit_callbacks):
+def test_renewal_webhooks_render_the_pdf(
+    hooks, eager, owner_client, tenant, django_capture_on_commit_callbacks
+):
     from subscriptions.services.clocks import test_clock_advance
 
     subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa", trial_days=3)
@@ -27,11 +29,14 @@ def test_renewal_webhooks_render_the_pdf(hooks, eager, owner_client, tenant, dja
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
 
 
-def test_declined_renewal_webhook_starts_dunning(hooks, eager, owner_client, tenant,
-                                                 django_capture_on_commit_callbacks):
+def test_declined_renewal_webhook_starts_dunning(
+    hooks, eager, owner_client, tenant, django_capture_on_commit_callbacks
+):
     from subscriptions.services.clocks import test_clock_advance
 
-    subscribe(owner_client, plan_id="starter", payment_method="pm_card_chargeCustomerFail", trial_days=3)
+    subscribe(
+        owner_client, plan_id="starter", payment_method="pm_card_chargeCustomerFail", trial_days=3
+    )
     test_clock_advance(tenant=tenant, days=4)
     with django_capture_on_commit_callbacks(execute=True):
         hooks.deliver()

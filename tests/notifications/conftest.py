@@ -87,8 +87,11 @@ def tenant_slack(tenant, slack):
 def platform_slack(slack):
     from notifications.services import platform_slack_update
 
-    platform_slack_update(actor="test", webhook_url=slack.url("/services/T000/B000/platform"),
-                          kinds=["payment_failed", "invoice_overdue"])
+    platform_slack_update(
+        actor="test",
+        webhook_url=slack.url("/services/T000/B000/platform"),
+        kinds=["payment_failed", "invoice_overdue"],
+    )
     return slack
 
 
@@ -99,10 +102,18 @@ def emit(eager, django_capture_on_commit_callbacks):
 
     def run(tenant, kind, object_id, dedup_key=None, data=None):
         with django_capture_on_commit_callbacks(execute=True):
-            return billing_event_emit(tenant=tenant, kind=kind, object_id=object_id, dedup_key=dedup_key, data=data)
+            return billing_event_emit(
+                tenant=tenant, kind=kind, object_id=object_id, dedup_key=dedup_key, data=data
+            )
 
     return run
 
 
-PAYMENT_FAILED = {"amount": 123450, "currency": "usd", "invoice_number": "ACME-0042", "attempt": 1,
-                  "next_attempt": "2026-12-04T10:00:00Z", "hosted_invoice_url": "https://pay.example/in_42"}
+PAYMENT_FAILED = {
+    "amount": 123450,
+    "currency": "usd",
+    "invoice_number": "ACME-0042",
+    "attempt": 1,
+    "next_attempt": "2026-12-04T10:00:00Z",
+    "hosted_invoice_url": "https://pay.example/in_42",
+}

@@ -17,47 +17,74 @@ NOW = dt.datetime(2026, 11, 25, 7, 0, tzinfo=dt.timezone.utc)
 def customer(tenant):
     from djstripe.models import Customer
 
-    return Customer.objects.create(id="cus_n9", livemode=False, subscriber=tenant, stripe_data={"id": "cus_n9"})
+    return Customer.objects.create(
+        id="cus_n9", livemode=False, subscriber=tenant, stripe_data={"id": "cus_n9"}
+    )
 
 
 def _subscription(customer, sub_id, status, trial_end):
     from djstripe.models import Subscription
 
-    return Subscription.objects.create(id=sub_id, livemode=False, customer=customer,
-                                       stripe_data={"id": sub_id, "status": status, "trial_end": trial_end})
+    return Subscription.objects.create(
+        id=sub_id,
+        livemode=False,
+        customer=customer,
+        stripe_data={"id": sub_id, "status": status, "trial_end": trial_end},
+    )
 
 
 def _card(customer, pm_id, year, month):
     from djstripe.models import PaymentMethod
 
-    return PaymentMethod.objects.create(id=pm_id, livemode=False, customer=customer, stripe_data={
-        "id": pm_id, "type": "card", "card": {"brand": "visa", "last4": "4242", "exp_month": month, "exp_year": year}})
+    return PaymentMethod.objects.create(
+        id=pm_id,
+        livemode=False,
+        customer=customer,
+        stripe_data={
+            "id": pm_id,
+            "type": "card",
+            "card": {"brand": "visa", "last4": "4242", "exp_month": month, "exp_year": year},
+        },
+    )
 
 
 def _trial(tenant, sub_id, status, trial_end):
     """The tenant's subscription state as its BillingAccount holds it (the one source of that state)."""
     from subscriptions.models import BillingAccount
 
-    BillingAccount.objects.update_or_create(tenant=tenant, defaults={
-        "subscription_id": sub_id, "status": status,
-        "trial_end": dt.datetime.fromtimestamp(trial_end, tz=dt.timezone.utc)})
+    BillingAccount.objects.update_or_create(
+        tenant=tenant,
+        defaults={
+            "subscription_id": sub_id,
+            "status": status,
+            "trial_end": dt.datetime.fromtimestamp(trial_end, tz=dt.timezone.utc),
+        },
+    )
 
 
-def test_trial_ending_backstop_emits_once_for_trials_ending_within_three_days(tenant, emit, mailoutbox):
+def test_trial_ending_backstop_emits_once_for_trials_ending_within_three_days(
+    tenant, emit, mailoutbox
+):
     from notifications.services import trial_ending_check
 
     in_two_days = int((NOW + dt.timedelta(days=2)).timestamp())
     _trial(tenant, "sub_soon", "trialing", in_two_days)
 
     assert trial_ending_check(tenant=tenant, now=NOW) == 1
-    assert trial_ending_check(tenant=tenant, now=NOW + dt.timedelta(hours=24)) == 0  # tomorrow's run
+    assert (
+        trial_ending_check(tenant=tenant, now=NOW + dt.timedelta(hours=24)) == 0
+    )  # tomorrow's run
     with tenant_context(tenant):
         [event] = BillingEvent.objects.filter(kind="trial_ending")
     assert event.dedup_key == f"trial_ending:sub_soon:{in_two_days}"
 
 
-@pytest.mark.parametrize("sub_id, status, days", [("sub_later", "trialing", 10), ("sub_active", "active", 2)])
-def test_trial_ending_backstop_skips_later_trials_and_paying_subscriptions(tenant, emit, sub_id, status, days):
+@pytest.mark.parametrize(
+    "sub_id, status, days", [("sub_later", "trialing", 10), ("sub_active", "active", 2)]
+)
+def test_trial_ending_backstop_skips_later_trials_and_paying_subscriptions(
+    tenant, emit, sub_id, status, days
+):
     from notifications.services import trial_ending_check
 
     _trial(tenant, sub_id, status, int((NOW + dt.timedelta(days=days)).timestamp()))
@@ -74,8 +101,9 @@ def test_trial_ending_backstop_reads_the_billing_account_not_the_mirror(tenant, 
     assert trial_ending_check(tenant=tenant, now=NOW) == 0
 
 
-def test_card_expiring_within_30_days_is_announced_once_by_the_daily_task(tenant, customer, eager, mailoutbox,
-                                                                           django_capture_on_commit_callbacks):
+def test_card_expiring_within_30_days_is_announced_once_by_the_daily_task(
+    tenant, customer, eager, mailoutbox, django_capture_on_commit_callbacks
+):
     today = timezone.now().date()
     _card(customer, "pm_expiring", today.year, today.month)  # valid to the end of this month
     _card(customer, "pm_fine", today.year + 2, 1)

@@ -15,12 +15,17 @@ from tests.subscriptions.conftest import catalog, hooks, stripe_on, subscribe  #
 pytestmark = pytest.mark.django_db
 
 
-def test_declined_renewal_sends_one_email_and_one_slack_message(hooks, tenant_slack, eager, owner_client, tenant,
-                                                                django_capture_on_commit_callbacks):
+def test_declined_renewal_sends_one_email_and_one_slack_message(
+    hooks, tenant_slack, eager, owner_client, tenant, django_capture_on_commit_callbacks
+):
     from subscriptions.services.clocks import test_clock_advance
 
-    preference_update(tenant=tenant, actor="test", email_owners=True, email_billing_admins=False, extra_emails=[])
-    subscribe(owner_client, plan_id="starter", payment_method="pm_card_chargeCustomerFail", trial_days=3)
+    preference_update(
+        tenant=tenant, actor="test", email_owners=True, email_billing_admins=False, extra_emails=[]
+    )
+    subscribe(
+        owner_client, plan_id="starter", payment_method="pm_card_chargeCustomerFail", trial_days=3
+    )
     with django_capture_on_commit_callbacks(execute=True):
         hooks.deliver()
     mail.outbox.clear()
@@ -36,7 +41,9 @@ def test_declined_renewal_sends_one_email_and_one_slack_message(hooks, tenant_sl
         return [(m.to, m.subject) for m in mail.outbox if "failed" in m.subject.lower()]
 
     def failed_slack():
-        return [p for p in tenant_slack.received[sent_before:] if "failed" in p["json"]["text"].lower()]
+        return [
+            p for p in tenant_slack.received[sent_before:] if "failed" in p["json"]["text"].lower()
+        ]
 
     # (The trial's end also announces itself; only the failed payment is counted here.)
     assert failed_mails() == [(["owner@acme.test"], "Payment of $29.00 failed · Acme Corp")]

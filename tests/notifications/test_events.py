@@ -14,15 +14,23 @@ pytestmark = pytest.mark.django_db
 def received(monkeypatch):
     seen = []
     monkeypatch.setattr(events, "_subscribers", {})
-    events.billing_event_subscribe("payment_failed", lambda e: seen.append((connection.schema_name, e.dedup_key)))
+    events.billing_event_subscribe(
+        "payment_failed", lambda e: seen.append((connection.schema_name, e.dedup_key))
+    )
     return seen
 
 
-def test_event_is_stored_in_the_tenants_schema_and_dispatched_after_commit(tenant, other_tenant, received,
-                                                                           django_capture_on_commit_callbacks):
+def test_event_is_stored_in_the_tenants_schema_and_dispatched_after_commit(
+    tenant, other_tenant, received, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        event = events.billing_event_emit(tenant=tenant, kind="payment_failed", object_id="in_1",
-                                          dedup_key="payment_failed:in_1:1", data={"attempt": 1})
+        event = events.billing_event_emit(
+            tenant=tenant,
+            kind="payment_failed",
+            object_id="in_1",
+            dedup_key="payment_failed:in_1:1",
+            data={"attempt": 1},
+        )
     assert event is not None and received == []  # nothing before commit
     for callback in callbacks:
         callback()
@@ -31,12 +39,18 @@ def test_event_is_stored_in_the_tenants_schema_and_dispatched_after_commit(tenan
         assert BillingEvent.objects.count() == 0
 
 
-def test_same_dedup_key_twice_is_recorded_and_dispatched_once(tenant, received, django_capture_on_commit_callbacks):
+def test_same_dedup_key_twice_is_recorded_and_dispatched_once(
+    tenant, received, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         first = events.billing_event_emit(tenant=tenant, kind="payment_failed", object_id="in_2")
         again = events.billing_event_emit(tenant=tenant, kind="payment_failed", object_id="in_2")
-        next_attempt = events.billing_event_emit(tenant=tenant, kind="payment_failed", object_id="in_2",
-                                                 dedup_key="payment_failed:in_2:2")
+        next_attempt = events.billing_event_emit(
+            tenant=tenant,
+            kind="payment_failed",
+            object_id="in_2",
+            dedup_key="payment_failed:in_2:2",
+        )
     assert first is not None and again is None and next_attempt is not None
     assert [key for _, key in received] == ["payment_failed:in_2", "payment_failed:in_2:2"]
     with tenant_context(tenant):
@@ -48,7 +62,9 @@ def test_unknown_kind_is_refused(tenant):
         events.billing_event_emit(tenant=tenant, kind="made_up", object_id="x")
 
 
-def test_a_failing_subscriber_does_not_stop_the_others(tenant, received, django_capture_on_commit_callbacks):
+def test_a_failing_subscriber_does_not_stop_the_others(
+    tenant, received, django_capture_on_commit_callbacks
+):
     def broken(event):
         raise RuntimeError("boom")
 

@@ -10,11 +10,24 @@ from notifications.services.deliveries import _email_render
 pytestmark = pytest.mark.django_db
 
 DATA = {
-    "amount": 123450, "currency": "usd", "invoice_number": "ACME-0042", "attempt": 2,
-    "next_attempt": "2026-12-04T10:00:00Z", "due_date": 1796688000, "trial_end": "2026-12-01",
-    "cancel_at": "2026-12-31T00:00:00+00:00", "invoice_pdf": "https://files.example/in_1.pdf",
-    "hosted_invoice_url": "https://pay.example/in_1", "resource_type": "api_calls", "threshold": 80,
-    "used": "8000", "limit": 10000, "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2026,
+    "amount": 123450,
+    "currency": "usd",
+    "invoice_number": "ACME-0042",
+    "attempt": 2,
+    "next_attempt": "2026-12-04T10:00:00Z",
+    "due_date": 1796688000,
+    "trial_end": "2026-12-01",
+    "cancel_at": "2026-12-31T00:00:00+00:00",
+    "invoice_pdf": "https://files.example/in_1.pdf",
+    "hosted_invoice_url": "https://pay.example/in_1",
+    "resource_type": "api_calls",
+    "threshold": 80,
+    "used": "8000",
+    "limit": 10000,
+    "brand": "visa",
+    "last4": "4242",
+    "exp_month": 12,
+    "exp_year": 2026,
 }
 
 
@@ -37,11 +50,14 @@ def test_each_kind_renders_in_each_locale(tenant, kind, locale):
     assert payload["text"] and payload["blocks"][0]["type"] == "header"
 
 
-@pytest.mark.parametrize("locale, amount, date", [
-    ("en", "$1,234.50", "Dec. 4, 2026"),
-    ("pt-br", "US$\xa01.234,50", "4 de Dezembro de 2026"),
-    ("es", "1.234,50\xa0US$", "4 de diciembre de 2026"),
-])
+@pytest.mark.parametrize(
+    "locale, amount, date",
+    [
+        ("en", "$1,234.50", "Dec. 4, 2026"),
+        ("pt-br", "US$\xa01.234,50", "4 de Dezembro de 2026"),
+        ("es", "1.234,50\xa0US$", "4 de diciembre de 2026"),
+    ],
+)
 def test_money_and_dates_follow_the_locale(tenant, locale, amount, date):
     assert money_format(123450, "usd", locale) == amount
     assert format_date("2026-12-04T10:00:00Z", locale) == date
@@ -51,15 +67,24 @@ def test_money_and_dates_follow_the_locale(tenant, locale, amount, date):
 
 def test_zero_decimal_currency_and_the_tenants_locale_by_default(other_tenant):
     assert money_format(2900, "jpy", "en") == "¥2,900"
-    message = message_build(tenant=other_tenant, kind="payment_succeeded", data={"amount": 2900, "currency": "brl"})
+    message = message_build(
+        tenant=other_tenant, kind="payment_succeeded", data={"amount": 2900, "currency": "brl"}
+    )
     assert message.title == "Pagamento de R$\xa029,00 recebido"
 
 
 def test_the_producers_field_names_render_too(tenant):
     """subscriptions' webhooks copy Stripe's amount_due / amount_paid, invoicing's dunning gives retry_at."""
-    failed = message_build(tenant=tenant, kind="payment_failed", data={"amount_due": 2900, "currency": "usd"})
-    paid = message_build(tenant=tenant, kind="payment_succeeded", data={"amount_paid": 2900, "currency": "usd"})
-    retry = message_build(tenant=tenant, kind="payment_retry_scheduled",
-                          data={"amount": 2900, "currency": "usd", "retry_at": "2026-12-04T00:00:00+00:00"})
+    failed = message_build(
+        tenant=tenant, kind="payment_failed", data={"amount_due": 2900, "currency": "usd"}
+    )
+    paid = message_build(
+        tenant=tenant, kind="payment_succeeded", data={"amount_paid": 2900, "currency": "usd"}
+    )
+    retry = message_build(
+        tenant=tenant,
+        kind="payment_retry_scheduled",
+        data={"amount": 2900, "currency": "usd", "retry_at": "2026-12-04T00:00:00+00:00"},
+    )
     assert failed.title == "Payment of $29.00 failed" and paid.title == "Payment of $29.00 received"
     assert "Dec. 4, 2026" in retry.body

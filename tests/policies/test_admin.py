@@ -9,9 +9,15 @@ POLICY = "/admin/policies/billingpolicy/"
 
 
 def _form(**overrides):
-    return {"retry_days": "[1, 3, 5, 7]", "hard_decline_codes": "[]", "end_state": "canceled",
-            "refund_approval_threshold": "50000", "auto_charge_due_days": "7", "overdue_grace_days": "0",
-            **overrides}
+    return {
+        "retry_days": "[1, 3, 5, 7]",
+        "hard_decline_codes": "[]",
+        "end_state": "canceled",
+        "refund_approval_threshold": "50000",
+        "auto_charge_due_days": "7",
+        "overdue_grace_days": "0",
+        **overrides,
+    }
 
 
 def test_policy_get_reads_the_settings_defaults_without_writing(settings):
@@ -24,12 +30,16 @@ def test_policy_get_reads_the_settings_defaults_without_writing(settings):
     settings.REFUND_APPROVAL_THRESHOLD = 12345
     with CaptureQueriesContext(connection) as queries:
         policy = policy_get()
-    assert not [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith(("SELECT", "SET"))]
+    assert not [
+        q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith(("SELECT", "SET"))
+    ]
     assert policy.refund_approval_threshold == 12345 and policy._state.adding
     assert not BillingPolicy.objects.exists()
 
 
-def test_editing_the_dunning_schedule_and_refund_threshold_writes_one_audit_row(finance_admin, settings):
+def test_editing_the_dunning_schedule_and_refund_threshold_writes_one_audit_row(
+    finance_admin, settings
+):
     from policies.models import BillingPolicy
     from policies.selectors import policy_get
     from tenants.models import AuditEvent
@@ -39,7 +49,9 @@ def test_editing_the_dunning_schedule_and_refund_threshold_writes_one_audit_row(
     settings.INVOICE_AUTO_CHARGE_DUE_DAYS, settings.INVOICE_OVERDUE_GRACE_DAYS = 7, 0
     page = finance_admin.get(POLICY + "add/").content.decode()
     assert "[1, 3, 5, 7]" in page  # the first edit starts from the policy in force
-    response = finance_admin.post(POLICY + "add/", _form(retry_days="[2, 4]", refund_approval_threshold="20000"))
+    response = finance_admin.post(
+        POLICY + "add/", _form(retry_days="[2, 4]", refund_approval_threshold="20000")
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     [audit] = AuditEvent.objects.filter(action="policy.update")
     assert audit.actor == "finance@platform.test"
@@ -47,8 +59,10 @@ def test_editing_the_dunning_schedule_and_refund_threshold_writes_one_audit_row(
     assert audit.after == {"retry_days": [2, 4], "refund_approval_threshold": 20000}
     assert policy_get().retry_days == [2, 4]
 
-    response = finance_admin.post(f"{POLICY}1/change/", _form(retry_days="[2, 4]", refund_approval_threshold="20000",
-                                                              end_state="unpaid"))
+    response = finance_admin.post(
+        f"{POLICY}1/change/",
+        _form(retry_days="[2, 4]", refund_approval_threshold="20000", end_state="unpaid"),
+    )
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="policy.update").count() == 2
     last = AuditEvent.objects.filter(action="policy.update").order_by("-created").first()

@@ -14,7 +14,9 @@ _ip_counter = itertools.count(random.randrange(1, 2**24 - 10_000))
 
 def new_portal_client(host: str = PORTAL_HOST, **defaults) -> Client:
     n = next(_ip_counter)
-    return Client(HTTP_HOST=host, REMOTE_ADDR=f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}", **defaults)
+    return Client(
+        HTTP_HOST=host, REMOTE_ADDR=f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}", **defaults
+    )
 
 
 def sign_in(client: Client, user, tenant) -> Client:
@@ -71,7 +73,9 @@ def subscribed(stripe_settings, settings, tenant):
     settings.STRIPE_API_KEY = settings.STRIPE_TEST_SECRET_KEY = "sk_test_" + "emulator" * 3
     settings.STRIPE_TEST_CLOCKS = True
     plan_sync_all_to_stripe()
-    account, _ = subscription_create(tenant=tenant, plan_id="starter", payment_method="pm_card_visa")
+    account, _ = subscription_create(
+        tenant=tenant, plan_id="starter", payment_method="pm_card_visa"
+    )
     limits_forget(tenant)
     yield account
     limits_forget(tenant)

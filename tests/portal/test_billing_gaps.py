@@ -26,11 +26,22 @@ def button_link(email, label: str) -> str:
 def open_invoice_of(billing, tenant, amount=12_000):
     """An open send_invoice invoice of the tenant (a one-off line), mirrored."""
     account = billing.customer(tenant, card=None)
-    billing.stripe.v1.invoice_items.create(params={"customer": account.stripe_customer_id, "amount": amount,
-                                                   "currency": "usd", "description": "Setup"})
-    draft = billing.stripe.v1.invoices.create(params={
-        "customer": account.stripe_customer_id, "collection_method": "send_invoice", "days_until_due": 10,
-        "pending_invoice_items_behavior": "include"})
+    billing.stripe.v1.invoice_items.create(
+        params={
+            "customer": account.stripe_customer_id,
+            "amount": amount,
+            "currency": "usd",
+            "description": "Setup",
+        }
+    )
+    draft = billing.stripe.v1.invoices.create(
+        params={
+            "customer": account.stripe_customer_id,
+            "collection_method": "send_invoice",
+            "days_until_due": 10,
+            "pending_invoice_items_behavior": "include",
+        }
+    )
     billing.stripe.v1.invoices.finalize_invoice(draft.id)
     billing.dispatch()
     return draft.id
@@ -38,7 +49,9 @@ def open_invoice_of(billing, tenant, amount=12_000):
 
 def test_the_emails_download_pdf_opens_the_pdf_after_signing_in(billing, tenant, owner, mailoutbox):
     billing.subscribe(tenant, amount=6_775)
-    [invoice_id] = [i.id for i in billing.invoices(billing.customer(tenant, card=None).stripe_customer_id)]
+    [invoice_id] = [
+        i.id for i in billing.invoices(billing.customer(tenant, card=None).stripe_customer_id)
+    ]
     ready = [m for m in mailoutbox if m.to == [owner.email] and "Download PDF" in m.body]
     assert ready, [m.subject for m in mailoutbox]
     link = button_link(ready[0], "Download PDF")
@@ -48,7 +61,10 @@ def test_the_emails_download_pdf_opens_the_pdf_after_signing_in(billing, tenant,
     client = new_portal_client()
     path = link.removeprefix(PORTAL)
     to_login = client.get(path)
-    assert to_login.status_code == 302 and to_login["Location"] == f"/login/?next=/invoices/{invoice_id}/pdf/"
+    assert (
+        to_login.status_code == 302
+        and to_login["Location"] == f"/login/?next=/invoices/{invoice_id}/pdf/"
+    )
     signed_in = client.post(to_login["Location"], {"email": owner.email, "password": DEMO_PASSWORD})
     assert signed_in.status_code == 302 and signed_in["Location"] == path
     pdf = client.get(path)
@@ -58,8 +74,12 @@ def test_the_emails_download_pdf_opens_the_pdf_after_signing_in(billing, tenant,
 def test_the_update_payment_method_button_opens_the_cards_page(tenant, owner):
     from notifications.messages import message_build
 
-    message = message_build(tenant=tenant, kind="payment_failed", object_id="in_42",
-                            data={"amount_due": 2900, "currency": "usd", "invoice_number": "ACME-0042"})
+    message = message_build(
+        tenant=tenant,
+        kind="payment_failed",
+        object_id="in_42",
+        data={"amount_due": 2900, "currency": "usd", "invoice_number": "ACME-0042"},
+    )
     assert message.action_label == "Update payment method"
     assert message.action_url == f"{PORTAL}/payment-methods/"
     client = new_portal_client()
@@ -104,28 +124,51 @@ def test_refunds_and_credit_notes_show_on_the_invoice(billing, tenant, owner_por
     [paid_id] = [i.id for i in billing.invoices(account.stripe_customer_id)]
     open_id = open_invoice_of(billing, tenant)
     with tenant_context(tenant):
-        finance.refund_create(tenant=tenant, invoice_id=paid_id, amount=2_000, reason="internal: goodwill",
-                              actor="finance@platform.test")
-        finance.credit_note_create(tenant=tenant, invoice_id=open_id, amount=5_000, reason="internal: setup waived",
-                                   actor="finance@platform.test")
+        finance.refund_create(
+            tenant=tenant,
+            invoice_id=paid_id,
+            amount=2_000,
+            reason="internal: goodwill",
+            actor="finance@platform.test",
+        )
+        finance.credit_note_create(
+            tenant=tenant,
+            invoice_id=open_id,
+            amount=5_000,
+            reason="internal: setup waived",
+            actor="finance@platform.test",
+        )
 
     paid_page = owner_portal.get(f"/invoices/{paid_id}/").content.decode()
-    assert "Refunds and credit notes" in paid_page and "Refund to your card" in paid_page and "$20.00" in paid_page
+    assert (
+        "Refunds and credit notes" in paid_page
+        and "Refund to your card" in paid_page
+        and "$20.00" in paid_page
+    )
     assert "internal:" not in paid_page  # finance's reasons are theirs
     open_page = owner_portal.get(f"/invoices/{open_id}/").content.decode()
-    assert "Credit on this invoice" in open_page and "$50.00" in open_page and "$70.00" in open_page  # still due
+    assert (
+        "Credit on this invoice" in open_page and "$50.00" in open_page and "$70.00" in open_page
+    )  # still due
 
     owner_portal.post("/i18n/setlang/", {"language": "pt-br", "next": "/"})
     assert "Reembolso no seu cartão" in owner_portal.get(f"/invoices/{paid_id}/").content.decode()
 
 
-@pytest.mark.parametrize("language, decline", [
-    ("pt-br", "O cartão foi recusado: o banco não informou o motivo"),
-    ("es", "La tarjeta fue rechazada: el banco no indicó el motivo"),
-])
-def test_a_decline_reads_in_the_visitors_language_to_the_end(billing, other_tenant, other_owner, language, decline):
+@pytest.mark.parametrize(
+    "language, decline",
+    [
+        ("pt-br", "O cartão foi recusado: o banco não informou o motivo"),
+        ("es", "La tarjeta fue rechazada: el banco no indicó el motivo"),
+    ],
+)
+def test_a_decline_reads_in_the_visitors_language_to_the_end(
+    billing, other_tenant, other_owner, language, decline
+):
     billing.customer(other_tenant)
-    portal = sign_in(new_portal_client(OTHER_PORTAL_HOST), other_owner, other_tenant)  # globex speaks pt-br
+    portal = sign_in(
+        new_portal_client(OTHER_PORTAL_HOST), other_owner, other_tenant
+    )  # globex speaks pt-br
     if language != "pt-br":
         portal.post("/i18n/setlang/", {"language": language, "next": "/"})
     response = portal.post("/payment-methods/add/", {"token": "pm_card_chargeDeclined"})

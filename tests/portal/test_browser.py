@@ -24,19 +24,29 @@ from tests.invoicing.conftest import celery_eager, media, stripe_on  # noqa: F40
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--headless"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--headless",
+]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                       reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)",
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip package playwright is not installed")
+    playwright_api = pytest.importorskip(
+        "playwright.sync_api", reason="pip package playwright is not installed"
+    )
     # Playwright's sync API keeps an event loop running in this thread, which Django takes for an
     # async context and refuses database access in; the ORM calls here are plain sync code.
     with pytest.MonkeyPatch.context() as patch:
@@ -109,7 +119,9 @@ def created_by_the_flow(live_portal):
     started = timezone.now()
     yield names
     keys = ApiKey.objects.filter(name=names["key"])
-    AuditEvent.objects.filter(created__gte=started, target__in=[names["email"], *keys.values_list("prefix", flat=True)]).delete()
+    AuditEvent.objects.filter(
+        created__gte=started, target__in=[names["email"], *keys.values_list("prefix", flat=True)]
+    ).delete()
     keys.delete()
     User.objects.filter(email=names["email"]).delete()
     # With Playwright's event loop running, Django keeps this thread's connection in a context
@@ -137,7 +149,9 @@ def test_an_owner_uses_the_portal(page, portal_url, created_by_the_flow):
     assert page.get_by_role("heading", level=1).inner_text() == "Acme Corp"
     assert page.get_by_text("Signed in as owner@acme.test (Owner)").is_visible()
     assert page.locator("dl.facts dd").first.inner_text() == "Free"  # acme has no subscription
-    assert page.get_by_label("api_calls", exact=True).get_attribute("max")  # a usage bar against the plan's limit
+    assert page.get_by_label("api_calls", exact=True).get_attribute(
+        "max"
+    )  # a usage bar against the plan's limit
 
     page.get_by_role("link", name="Plans").click()
     assert page.get_by_role("heading", name="Starter").is_visible()
@@ -151,7 +165,9 @@ def test_an_owner_uses_the_portal(page, portal_url, created_by_the_flow):
     shot(page, "02-coupon-error")
 
     page.get_by_role("link", name="Notifications").click()
-    assert page.get_by_role("group", name="Payment failed").get_by_label("Email").is_checked()  # the default
+    assert (
+        page.get_by_role("group", name="Payment failed").get_by_label("Email").is_checked()
+    )  # the default
     shot(page, "02-notifications")
 
     page.get_by_role("link", name="Team").click()
@@ -161,7 +177,9 @@ def test_an_owner_uses_the_portal(page, portal_url, created_by_the_flow):
     assert page.get_by_text(f"{created_by_the_flow['email']} was added to the team.").is_visible()
     shot(page, "03-team")
     page.get_by_role("button", name=f"Remove {created_by_the_flow['email']}").click()
-    assert page.get_by_text(f"{created_by_the_flow['email']} was removed from the team.").is_visible()
+    assert page.get_by_text(
+        f"{created_by_the_flow['email']} was removed from the team."
+    ).is_visible()
 
     page.get_by_role("link", name="API keys").click()
     page.get_by_label("Name").fill(created_by_the_flow["key"])
@@ -184,7 +202,9 @@ def test_an_owner_uses_the_portal(page, portal_url, created_by_the_flow):
     shot(page, "05-dashboard-pt-br")
 
     origin = portal_url("acme", "")
-    assert all(url.startswith(origin) for url in page.requested_urls), "the portal loads nothing from elsewhere"
+    assert all(url.startswith(origin) for url in page.requested_urls), (
+        "the portal loads nothing from elsewhere"
+    )
 
 
 def test_the_session_stays_on_its_tenants_host(page, portal_url):
@@ -197,12 +217,19 @@ def test_the_session_stays_on_its_tenants_host(page, portal_url):
 
 
 def test_the_portal_fits_a_phone(chromium, portal_url):
-    context = chromium.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    context = chromium.new_context(
+        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     try:
         sign_in(page, portal_url("acme"), "owner@acme.test")
-        for path, name in [("/", "07-phone-dashboard"), ("/plans/", "08-phone-plans"), ("/team/", "09-phone-team"),
-                           ("/notifications/", "10-phone-notifications"), ("/api-keys/", "11-phone-api-keys")]:
+        for path, name in [
+            ("/", "07-phone-dashboard"),
+            ("/plans/", "08-phone-plans"),
+            ("/team/", "09-phone-team"),
+            ("/notifications/", "10-phone-notifications"),
+            ("/api-keys/", "11-phone-api-keys"),
+        ]:
             page.goto(portal_url("acme", path))
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path} is {overflow}px wider than the phone"
@@ -247,7 +274,9 @@ def live_portal_in_test_transaction(db, monkeypatch):
     from django.db import connections
     from pytest_django.live_server_helper import LiveServer
 
-    connection = connections["default"]  # the wrapper itself, not django.db.connection's proxy to it
+    connection = connections[
+        "default"
+    ]  # the wrapper itself, not django.db.connection's proxy to it
     # Django closes a connection found outside autocommit at the start and end of every request,
     # which here would end the test's transaction; the connection is closed by the test run instead.
     monkeypatch.setattr(connection, "close_if_unusable_or_obsolete", lambda: None)
@@ -275,8 +304,13 @@ def billing_tenant(stripe_on, stripe_client, django_capture_on_commit_callbacks)
     from usage.limits import limits_forget
     from usage.services import usage_event_ingest
 
-    tenant = tenant_create(name="Initrode", slug="initrode", email="billing@initrode.test",
-                           owner_email="owner@initrode.test", owner_password=DEMO_PASSWORD)
+    tenant = tenant_create(
+        name="Initrode",
+        slug="initrode",
+        email="billing@initrode.test",
+        owner_email="owner@initrode.test",
+        owner_password=DEMO_PASSWORD,
+    )
     plan_sync_all_to_stripe()
     subscription_create(tenant=tenant, plan_id="starter", payment_method="pm_card_visa")
     Billing(stripe_client, django_capture_on_commit_callbacks).dispatch()
@@ -315,7 +349,9 @@ def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction,
     expect(page.locator("dl.facts dd").first).to_have_text("Starter")
     expect(page.get_by_label("api_calls", exact=True)).to_have_attribute("max", "10000")
     expect(page.get_by_text("1,234 of 10,000 requests (12%)")).to_be_visible()
-    chart = page.get_by_role("img", name=re.compile(r"^api_calls from .*: 1,234 of 10,000 requests so far\.$"))
+    chart = page.get_by_role(
+        "img", name=re.compile(r"^api_calls from .*: 1,234 of 10,000 requests so far\.$")
+    )
     expect(chart).to_be_visible()
     assert chart.locator("polyline.line").count() == 1 and chart.locator("line.limit").count() == 1
     shot(page, "20-billing-dashboard")
@@ -327,7 +363,9 @@ def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction,
     page.get_by_role("link", name="Plans").click()
     page.get_by_role("link", name="Change to Professional").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Change to Professional")
-    expect(page.locator("#amount-due-now")).to_have_text(money(preview["amount_due_now"], preview["currency"]))
+    expect(page.locator("#amount-due-now")).to_have_text(
+        money(preview["amount_due_now"], preview["currency"])
+    )
     shot(page, "21-plan-change-preview")
     page.get_by_role("button", name="Confirm the change").click()
     expect(page.get_by_text("Your plan is now Professional.")).to_be_visible()
@@ -340,7 +378,9 @@ def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction,
     limits_forget(billing_tenant)
     page.get_by_role("link", name="Dashboard").click()
     expect(page.locator("dl.facts dd").first).to_have_text("Professional")
-    expect(page.get_by_text("1,234 of 100,000 requests (1%)")).to_be_visible()  # Professional's limit
+    expect(
+        page.get_by_text("1,234 of 100,000 requests (1%)")
+    ).to_be_visible()  # Professional's limit
 
     # Add a card with the emulator's test cards (a SetupIntent, then the card attached).
     page.get_by_role("link", name="Payment methods").click()
@@ -357,7 +397,9 @@ def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction,
     page.get_by_role("link", name="Coupon").click()
     page.get_by_label("Coupon code").fill("welcome20")
     page.get_by_role("button", name="Apply").click()
-    expect(page.get_by_text("WELCOME20 applied to your subscription: 20% off, once.")).to_be_visible()
+    expect(
+        page.get_by_text("WELCOME20 applied to your subscription: 20% off, once.")
+    ).to_be_visible()
     shot(page, "24-coupon-applied")
 
     # Invoices: open the first one and download its PDF.
@@ -374,12 +416,15 @@ def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction,
     assert download.suggested_filename.endswith(".pdf")
     assert Path(download.path()).read_bytes().startswith(b"%PDF")
     # The same link fetched by the page (Playwright's own request context cannot resolve *.localhost).
-    fetched = page.evaluate("""async (href) => {
+    fetched = page.evaluate(
+        """async (href) => {
         const response = await fetch(href);
         const head = new Uint8Array(await response.arrayBuffer()).slice(0, 4);
         return {status: response.status, type: response.headers.get("content-type"),
                 head: String.fromCharCode(...head)};
-    }""", link.get_attribute("href"))
+    }""",
+        link.get_attribute("href"),
+    )
     assert fetched == {"status": 200, "type": "application/pdf", "head": "%PDF"}
 
     # Switch to Portuguese.
@@ -389,7 +434,9 @@ def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction,
     expect(page.locator("html")).to_have_attribute("lang", "pt-br")
     expect(page.get_by_role("link", name="Painel")).to_be_visible()
     expect(page.get_by_role("heading", name="Uso ao longo do período")).to_be_visible()
-    expect(page.get_by_role("img", name=re.compile(r"1\.234 de 100\.000 requests até agora"))).to_be_visible()
+    expect(
+        page.get_by_role("img", name=re.compile(r"1\.234 de 100\.000 requests até agora"))
+    ).to_be_visible()
     shot(page, "27-dashboard-pt-br")
 
     page.set_viewport_size({"width": 360, "height": 740})  # the charts shrink to a phone's width
@@ -397,4 +444,6 @@ def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction,
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     shot(page, "28-phone-dashboard-chart")
 
-    assert all(u.startswith(url("")) for u in page.requested_urls), "the portal loads nothing from elsewhere"
+    assert all(u.startswith(url("")) for u in page.requested_urls), (
+        "the portal loads nothing from elsewhere"
+    )

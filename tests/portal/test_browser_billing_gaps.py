@@ -27,12 +27,16 @@ def acme_past_due(stripe_on, stripe_client, django_capture_on_commit_callbacks, 
     billing.set_card(account.stripe_customer_id, "pm_card_chargeCustomerFail")
     billing.advance(tenant, days=31)
     mirror("Subscription", billing.stripe.v1.subscriptions.retrieve(subscription.id))
-    billing.set_card(account.stripe_customer_id, "pm_card_visa", dispatch=False)  # the button's card
+    billing.set_card(
+        account.stripe_customer_id, "pm_card_visa", dispatch=False
+    )  # the button's card
     [unpaid] = [i for i in billing.invoices(account.stripe_customer_id) if i.status == "open"]
     return unpaid
 
 
-def test_finance_sees_real_amounts_and_the_banner_pays(page, live_portal_in_test_transaction, acme_past_due):
+def test_finance_sees_real_amounts_and_the_banner_pays(
+    page, live_portal_in_test_transaction, acme_past_due
+):
     from playwright.sync_api import expect
 
     port = live_portal_in_test_transaction.url.rsplit(":", 1)[1]
@@ -47,7 +51,9 @@ def test_finance_sees_real_amounts_and_the_banner_pays(page, live_portal_in_test
     assert "$6,775.00" not in page.content()
     shot(page, "40-admin-invoices-as-finance")
     page.locator("#result_list a", has_text=acme_past_due.number).click()
-    expect(page.locator("#content h2")).to_contain_text(f"Invoice {acme_past_due.number} for $67.75 (open, $67.75 due)")
+    expect(page.locator("#content h2")).to_contain_text(
+        f"Invoice {acme_past_due.number} for $67.75 (open, $67.75 due)"
+    )
     shot(page, "41-admin-open-invoice-as-finance")
 
     # The portal: the banner's button pays the open invoice.

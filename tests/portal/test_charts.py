@@ -9,21 +9,48 @@ from django.utils import translation
 from portal import charts
 
 
-def series(values, *, limit=100, start=date(2025, 3, 1), end=date(2025, 4, 1), resource="api_calls"):
+def series(
+    values, *, limit=100, start=date(2025, 3, 1), end=date(2025, 4, 1), resource="api_calls"
+):
     """A series as usage.selectors.usage_daily_get returns it, with `cumulative` per day from `start`."""
-    days = [{"day": date.fromordinal(start.toordinal() + i), "value": Decimal(0), "cumulative": Decimal(v)}
-            for i, v in enumerate(values)]
+    days = [
+        {
+            "day": date.fromordinal(start.toordinal() + i),
+            "value": Decimal(0),
+            "cumulative": Decimal(v),
+        }
+        for i, v in enumerate(values)
+    ]
     as_dt = lambda d: datetime(d.year, d.month, d.day, tzinfo=timezone.utc)  # noqa: E731
-    return {"resource_type": resource, "unit": "requests", "limit": limit, "period_start": as_dt(start),
-            "period_end": as_dt(end), "days": days}
+    return {
+        "resource_type": resource,
+        "unit": "requests",
+        "limit": limit,
+        "period_start": as_dt(start),
+        "period_end": as_dt(end),
+        "days": days,
+    }
 
 
 def xy(points: str) -> list[tuple[float, float]]:
     return [tuple(map(float, pair.split(","))) for pair in points.split()]
 
 
-@pytest.mark.parametrize("raw, step", [(0.3, 0.5), (1, 1), (1.2, 2), (2.2, 2.5), (3, 5), (7, 10), (25, 25),
-                                      (260, 500), (1000, 1000), (0, 1)])
+@pytest.mark.parametrize(
+    "raw, step",
+    [
+        (0.3, 0.5),
+        (1, 1),
+        (1.2, 2),
+        (2.2, 2.5),
+        (3, 5),
+        (7, 10),
+        (25, 25),
+        (260, 500),
+        (1000, 1000),
+        (0, 1),
+    ],
+)
 def test_nice_step(raw, step):
     assert charts.nice_step(raw) == step
 
@@ -55,8 +82,9 @@ def test_the_line_starts_at_zero_and_ends_each_day_at_its_running_total():
 def test_usage_beyond_the_limit_raises_the_scale_above_it():
     chart = charts.usage_chart(series([10, 260], limit=100))
     assert [tick.label for tick in chart.y_ticks] == ["0", "100", "200", "300"]
-    assert chart.limit_y == pytest.approx(charts.TOP + (charts.HEIGHT - charts.BOTTOM - charts.TOP) * (1 - 100 / 300),
-                                          abs=0.01)
+    assert chart.limit_y == pytest.approx(
+        charts.TOP + (charts.HEIGHT - charts.BOTTOM - charts.TOP) * (1 - 100 / 300), abs=0.01
+    )
     assert min(y for _, y in xy(chart.points)) >= charts.TOP  # nothing drawn above the plot
 
 
@@ -75,7 +103,9 @@ def test_a_series_without_usage_is_flat_and_says_so():
 
 def test_the_x_axis_spans_the_whole_period_with_dates_in_the_active_language():
     with translation.override("en"):
-        chart = charts.usage_chart(series([1], limit=5000, start=date(2025, 3, 1), end=date(2025, 4, 1)))
+        chart = charts.usage_chart(
+            series([1], limit=5000, start=date(2025, 3, 1), end=date(2025, 4, 1))
+        )
         assert [tick.label for tick in chart.x_ticks] == ["03/01/2025", "03/16/2025", "03/31/2025"]
         assert chart.x_ticks[-1].position == charts.WIDTH - charts.RIGHT
         assert [tick.label for tick in chart.y_ticks][-1] == "5,000"

@@ -14,10 +14,13 @@ def test_the_tenants_locale_is_the_default_language(owner_portal):
     assert '<html lang="pt-br">' in globex and "Entrar" in globex
 
 
-@pytest.mark.parametrize("language, html_lang, words", [
-    ("pt-br", "pt-br", ["Painel", "Equipe", "Chaves de API", "Sair"]),
-    ("es", "es", ["Panel", "Equipo", "Claves de API", "Cerrar sesión"]),
-])
+@pytest.mark.parametrize(
+    "language, html_lang, words",
+    [
+        ("pt-br", "pt-br", ["Painel", "Equipe", "Chaves de API", "Sair"]),
+        ("es", "es", ["Panel", "Equipo", "Claves de API", "Cerrar sesión"]),
+    ],
+)
 def test_a_member_switches_the_language(owner_portal, language, html_lang, words):
     response = owner_portal.post("/i18n/setlang/", {"language": language, "next": "/team/"})
     assert response.status_code == 302 and response["Location"] == "/team/"

@@ -11,7 +11,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_role_reads_the_dashboard(owner_portal, admin_portal, viewer_portal):
-    for client, role in [(owner_portal, "Owner"), (admin_portal, "Billing admin"), (viewer_portal, "Viewer")]:
+    for client, role in [
+        (owner_portal, "Owner"),
+        (admin_portal, "Billing admin"),
+        (viewer_portal, "Viewer"),
+    ]:
         response = client.get("/")
         assert response.status_code == 200
         assert f"({role})" in response.content.decode()
@@ -26,7 +30,9 @@ def test_the_dashboard_warns_when_payment_is_past_due(owner_portal, monkeypatch)
 def test_the_dashboard_shows_the_free_plan_and_its_limits_without_a_subscription(owner_portal):
     html = owner_portal.get("/").content.decode()
     assert "<dd>Free</dd>" in html and "<dd>No subscription</dd>" in html
-    assert re.search(r'<meter id="usage-\d+" min="0" max="1000" value="0"', html)  # api_calls: 1000 on Free
+    assert re.search(
+        r'<meter id="usage-\d+" min="0" max="1000" value="0"', html
+    )  # api_calls: 1000 on Free
     assert "0 of 1,000" in html
 
 
@@ -39,9 +45,17 @@ def test_the_dashboard_shows_a_trial_and_the_plan_it_gives(owner_portal, tenant)
     from usage.limits import limits_forget
 
     trial_end = timezone.now() + timedelta(days=10)
-    BillingAccount.objects.update_or_create(tenant=tenant, defaults={
-        "subscription_id": "sub_portal_test", "status": "trialing", "plan": Plan.objects.get(code="starter"),
-        "billing_cycle": "monthly", "trial_end": trial_end, "current_period_end": trial_end})
+    BillingAccount.objects.update_or_create(
+        tenant=tenant,
+        defaults={
+            "subscription_id": "sub_portal_test",
+            "status": "trialing",
+            "plan": Plan.objects.get(code="starter"),
+            "billing_cycle": "monthly",
+            "trial_end": trial_end,
+            "current_period_end": trial_end,
+        },
+    )
     limits_forget(tenant)
     html = owner_portal.get("/").content.decode()
     limits_forget(tenant)
@@ -65,7 +79,10 @@ def test_team_and_api_keys_are_for_owners_only(admin_portal, viewer_portal, path
 
 
 def test_a_billing_admin_cannot_invite_or_create_keys(admin_portal, tenant):
-    assert admin_portal.post("/team/", {"email": "sneaky@acme.test", "role": "owner"}).status_code == 403
+    assert (
+        admin_portal.post("/team/", {"email": "sneaky@acme.test", "role": "owner"}).status_code
+        == 403
+    )
     assert admin_portal.post("/api-keys/", {"name": "sneaky", "role": "owner"}).status_code == 403
     assert not Membership.objects.filter(tenant=tenant, user__email="sneaky@acme.test").exists()
     assert not ApiKey.objects.filter(tenant=tenant, name="sneaky").exists()
@@ -78,14 +95,23 @@ def test_the_team_page_lists_the_members(owner_portal):
     assert "owner@globex.test" not in html
 
 
-def test_an_owner_invites_a_member_who_gets_an_email(owner_portal, tenant, django_capture_on_commit_callbacks):
+def test_an_owner_invites_a_member_who_gets_an_email(
+    owner_portal, tenant, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner_portal.post("/team/", {"email": "new.person@acme.test", "role": "billing_admin"})
+        response = owner_portal.post(
+            "/team/", {"email": "new.person@acme.test", "role": "billing_admin"}
+        )
     assert response.status_code == 302
     membership = Membership.objects.get(tenant=tenant, user__email="new.person@acme.test")
     assert membership.role == Role.BILLING_ADMIN
-    assert mail.outbox[0].to == ["new.person@acme.test"] and "/accounts/set-password/" in mail.outbox[0].body
-    assert "new.person@acme.test was added to the team." in owner_portal.get("/team/").content.decode()
+    assert (
+        mail.outbox[0].to == ["new.person@acme.test"]
+        and "/accounts/set-password/" in mail.outbox[0].body
+    )
+    assert (
+        "new.person@acme.test was added to the team." in owner_portal.get("/team/").content.decode()
+    )
 
 
 def test_inviting_shows_field_and_form_errors(owner_portal):
@@ -104,7 +130,9 @@ def test_an_owner_removes_a_member(owner_portal, viewer, tenant):
     response = owner_portal.post(f"/team/{membership.id}/remove/", follow=True)
     assert "viewer@acme.test was removed from the team." in response.content.decode()
     assert not Membership.objects.filter(id=membership.id).exists()
-    assert AuditEvent.objects.filter(tenant=tenant, action="membership.remove", target=viewer.email).exists()
+    assert AuditEvent.objects.filter(
+        tenant=tenant, action="membership.remove", target=viewer.email
+    ).exists()
 
 
 def test_the_last_owner_stays(owner_portal, owner, tenant):
@@ -114,7 +142,9 @@ def test_the_last_owner_stays(owner_portal, owner, tenant):
     assert Membership.objects.filter(id=membership.id).exists()
 
 
-def test_a_member_of_another_tenant_cannot_be_removed_from_here(owner_portal, other_owner, other_tenant):
+def test_a_member_of_another_tenant_cannot_be_removed_from_here(
+    owner_portal, other_owner, other_tenant
+):
     membership = Membership.objects.get(user=other_owner, tenant=other_tenant)
     response = owner_portal.post(f"/team/{membership.id}/remove/", follow=True)
     assert "No such member." in response.content.decode()
@@ -152,10 +182,14 @@ def test_an_owner_revokes_a_key(owner_portal, tenant, owner):
     assert api_key_get_by_secret(secret=secret) is None
 
 
-def test_a_key_of_another_tenant_cannot_be_revoked_from_here(owner_portal, other_tenant, other_owner):
+def test_a_key_of_another_tenant_cannot_be_revoked_from_here(
+    owner_portal, other_tenant, other_owner
+):
     from tenants.services import api_key_create
 
-    api_key, _ = api_key_create(tenant=other_tenant, name="theirs", role="viewer", created_by=other_owner)
+    api_key, _ = api_key_create(
+        tenant=other_tenant, name="theirs", role="viewer", created_by=other_owner
+    )
     response = owner_portal.post(f"/api-keys/{api_key.id}/revoke/", follow=True)
     assert "No such API key." in response.content.decode()
     api_key.refresh_from_db()

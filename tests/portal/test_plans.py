@@ -14,7 +14,9 @@ def test_the_plans_page_compares_plans_and_marks_the_current_one(owner_portal, s
         assert f">{name}" in html
     assert "You are on the Starter plan." in html
     assert "$29.00 a month" in html
-    assert 'href="/plans/professional/change/"' in html and 'href="/plans/starter/change/"' not in html
+    assert (
+        'href="/plans/professional/change/"' in html and 'href="/plans/starter/change/"' not in html
+    )
 
 
 def test_prices_are_written_the_way_the_visitors_language_writes_them(owner_portal, subscribed):
@@ -67,9 +69,9 @@ def test_cancel_at_period_end_and_resume(owner_portal, subscribed, tenant):
 
 def test_plans_show_hard_limits_and_the_overage_price(owner_portal):
     html = owner_portal.get("/plans/").content.decode()
-    free = html[html.index('id="plan-free"'):html.index('id="plan-starter"')]
-    starter = html[html.index('id="plan-starter"'):html.index('id="plan-professional"')]
-    assert "api_calls: 1,000 <span class=\"muted\">(hard limit)</span>" in free
+    free = html[html.index('id="plan-free"') : html.index('id="plan-starter"')]
+    starter = html[html.index('id="plan-starter"') : html.index('id="plan-professional"')]
+    assert 'api_calls: 1,000 <span class="muted">(hard limit)</span>' in free
     assert "Above the limit" not in free
     assert "api_calls: 10,000</li>" in starter
     assert "Above the limit: $2.00 per 1,000 api_calls" in starter

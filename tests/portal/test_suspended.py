@@ -35,8 +35,18 @@ def test_a_member_of_a_suspended_tenant_signs_in_and_lands_on_the_invoices(tenan
     assert 'href="/plans/"' not in html and 'href="/coupon/"' not in html
 
 
-@pytest.mark.parametrize("path", ["/", "/plans/", "/coupon/", "/notifications/", "/team/", "/api-keys/",
-                                  "/plans/professional/change/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/plans/",
+        "/coupon/",
+        "/notifications/",
+        "/team/",
+        "/api-keys/",
+        "/plans/professional/change/",
+    ],
+)
 def test_while_suspended_the_other_pages_redirect_to_the_invoices(owner_portal, tenant, path):
     set_status(tenant, Tenant.Status.SUSPENDED)
     response = owner_portal.get(path)
@@ -45,7 +55,9 @@ def test_while_suspended_the_other_pages_redirect_to_the_invoices(owner_portal, 
 
 
 def test_while_suspended_the_payment_pages_open_with_the_banner(owner_portal, tenant, monkeypatch):
-    monkeypatch.setattr("subscriptions.services.payment_methods.payment_method_list", lambda *, tenant: [])
+    monkeypatch.setattr(
+        "subscriptions.services.payment_methods.payment_method_list", lambda *, tenant: []
+    )
     set_status(tenant, Tenant.Status.SUSPENDED)
     for path in ("/invoices/", "/payment-methods/"):
         response = owner_portal.get(path)

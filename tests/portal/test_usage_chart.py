@@ -15,8 +15,12 @@ pytestmark = pytest.mark.django_db
 def ingest(tenant, quantity: str, resource_type: str = "api_calls"):
     from usage.services import usage_event_ingest
 
-    usage_event_ingest(tenant=tenant, data=event(quantity=quantity, resource_type=resource_type,
-                                                 period_start=timezone.now().isoformat()))
+    usage_event_ingest(
+        tenant=tenant,
+        data=event(
+            quantity=quantity, resource_type=resource_type, period_start=timezone.now().isoformat()
+        ),
+    )
 
 
 def charts_in(html: str) -> list[str]:
@@ -63,7 +67,9 @@ def test_another_tenants_usage_is_not_charted(portal_client_for, tenant, other_o
     assert charts_in(html) == []
 
 
-def test_dashboard_tells_what_usage_above_the_limit_adds_to_the_next_invoice(owner_portal, subscribed, tenant):
+def test_dashboard_tells_what_usage_above_the_limit_adds_to_the_next_invoice(
+    owner_portal, subscribed, tenant
+):
     from django.conf import settings
 
     ingest(tenant, "9000")

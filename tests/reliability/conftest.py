@@ -64,8 +64,12 @@ def test_database_url() -> str:
     credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     host, port, name = db.get("HOST") or "", db.get("PORT") or "", db["NAME"]
     if host.startswith("/"):  # the embedded server listens on a socket directory only
-        return f"postgresql://{credentials}/{name}?host={quote(host)}" + (f"&port={port}" if port else "")
-    return f"postgresql://{credentials}{host or '127.0.0.1'}{':' + str(port) if port else ''}/{name}"
+        return f"postgresql://{credentials}/{name}?host={quote(host)}" + (
+            f"&port={port}" if port else ""
+        )
+    return (
+        f"postgresql://{credentials}{host or '127.0.0.1'}{':' + str(port) if port else ''}/{name}"
+    )
 
 
 def portal_host(slug: str, base_url: str) -> dict:
@@ -82,9 +86,25 @@ class GunicornServer:
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--graceful-timeout", "5"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                str(GUNICORN_CONFIG),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--graceful-timeout",
+                "5",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def log_text(self) -> str:
         self._log.flush()
@@ -96,20 +116,26 @@ class GunicornServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.stop()
-                pytest.fail(f"gunicorn exited with {self.process.returncode} before answering /health:\n"
-                            f"{self.log_text()[-4000:]}")
+                pytest.fail(
+                    f"gunicorn exited with {self.process.returncode} before answering /health:\n"
+                    f"{self.log_text()[-4000:]}"
+                )
             try:
                 with urllib.request.urlopen(self.url + "/health", timeout=5) as response:
                     if response.status == 200:
                         return
-            except urllib.error.HTTPError as exc:  # 503: up, but a dependency is not (yet) reachable
+            except (
+                urllib.error.HTTPError
+            ) as exc:  # 503: up, but a dependency is not (yet) reachable
                 last = f"{exc.code} {exc.read()[:300]!r}"
             except OSError as exc:
                 last = repr(exc)
             time.sleep(0.2)
         self.stop()
-        pytest.fail(f"gunicorn did not answer /health with 200 in {START_TIMEOUT_SECONDS} s (last: {last}):\n"
-                    f"{self.log_text()[-4000:]}")
+        pytest.fail(
+            f"gunicorn did not answer /health with 200 in {START_TIMEOUT_SECONDS} s (last: {last}):\n"
+            f"{self.log_text()[-4000:]}"
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -126,8 +152,13 @@ def server_environment(**overrides: str) -> dict:
     """The environment of a server on this session's test database and Redis prefix: production
     settings (DEBUG off), the same SECRET_KEY as the tests (so tokens made in-process are valid)."""
     env = dict(os.environ)
-    env.update(DATABASE_URL=test_database_url(), DEBUG="0", WEB_CONCURRENCY="2",
-               PYTHONUNBUFFERED="1", LOG_LEVEL=os.environ.get("LIVE_SERVER_LOG_LEVEL", "WARNING"))
+    env.update(
+        DATABASE_URL=test_database_url(),
+        DEBUG="0",
+        WEB_CONCURRENCY="2",
+        PYTHONUNBUFFERED="1",
+        LOG_LEVEL=os.environ.get("LIVE_SERVER_LOG_LEVEL", "WARNING"),
+    )
     # Every process of the run shares one Redis prefix (dev.py test sets it); keep it explicit.
     env.setdefault("CACHE_KEY_PREFIX", "billing")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -138,8 +169,11 @@ def server_environment(**overrides: str) -> dict:
 @contextlib.contextmanager
 def gunicorn_server(tmp_dir: Path, *, workers: int = 2, **env_overrides: str):
     """Start a gunicorn server (production config) on the test database; yield it, healthy; stop it."""
-    server = GunicornServer(env=server_environment(**env_overrides), workers=workers,
-                            log_path=Path(tmp_dir) / f"gunicorn-{time.monotonic_ns()}.log")
+    server = GunicornServer(
+        env=server_environment(**env_overrides),
+        workers=workers,
+        log_path=Path(tmp_dir) / f"gunicorn-{time.monotonic_ns()}.log",
+    )
     try:
         server.wait_healthy()
         yield server

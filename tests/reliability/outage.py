@@ -34,7 +34,9 @@ def redis_down(settings, monkeypatch):
         raise BrokerError(f"Error 111 connecting to {url}. Connection refused.")
 
     settings.REDIS_URL = url
-    settings.CACHES = {name: {**conf, "LOCATION": url} for name, conf in caches.items()}  # resets django's caches
+    settings.CACHES = {
+        name: {**conf, "LOCATION": url} for name, conf in caches.items()
+    }  # resets django's caches
     get_redis.cache_clear()
     with monkeypatch.context() as patch:
         patch.setattr(Task, "apply_async", broker_refuses)

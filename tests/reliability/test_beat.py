@@ -35,8 +35,10 @@ def test_the_schedule_is_read_once_from_public_at_start_and_at_every_resync(sche
     first = scheduler.all_as_schedule()
     # What beat does every 5 minutes, and at a restart when the rows already exist.
     again = scheduler.all_as_schedule()
-    expected = {f"{name}@{(entry.get('tenant_schemas') or ['__all_tenants_only__'])[0]}"
-                for name, entry in app.conf.beat_schedule.items()}
+    expected = {
+        f"{name}@{(entry.get('tenant_schemas') or ['__all_tenants_only__'])[0]}"
+        for name, entry in app.conf.beat_schedule.items()
+    }
     # Daily crontab entries far from the current hour are left out by django_celery_beat until
     # closer; every other entry is there, once.
     assert set(first) <= expected and set(again) == set(first)
@@ -48,13 +50,17 @@ def test_the_schedule_is_read_once_from_public_at_start_and_at_every_resync(sche
 def test_due_entries_fan_out_to_every_tenant_or_run_once_in_public(scheduler, tenant, other_tenant):
     tenant_schemas = [tenant.schema_name, other_tenant.schema_name]
     scheduler.setup_schedule()
-    schedule = scheduler.all_as_schedule()  # as after a re-sync: the entries as read from the database
+    schedule = (
+        scheduler.all_as_schedule()
+    )  # as after a re-sync: the entries as read from the database
 
     scheduler.apply_entry(schedule["notifications-retry-sweep@__all_tenants_only__"])
     scheduler.apply_entry(schedule["subscriptions-metrics-refresh@public"])
 
-    assert sorted(scheduler.sent) == sorted([
-        ("notifications-retry-sweep@__all_tenants_only__", tenant_schemas[0]),
-        ("notifications-retry-sweep@__all_tenants_only__", tenant_schemas[1]),
-        ("subscriptions-metrics-refresh@public", "public"),
-    ])
+    assert sorted(scheduler.sent) == sorted(
+        [
+            ("notifications-retry-sweep@__all_tenants_only__", tenant_schemas[0]),
+            ("notifications-retry-sweep@__all_tenants_only__", tenant_schemas[1]),
+            ("subscriptions-metrics-refresh@public", "public"),
+        ]
+    )

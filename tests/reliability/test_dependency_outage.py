@@ -41,12 +41,16 @@ def test_plans_are_read_from_the_database_while_redis_is_down(api_client, settin
     assert "free" in [plan["plan_id"] for plan in response.json()]
 
 
-def test_login_and_authenticated_reads_never_fail_with_a_500_while_redis_is_down(api_client, owner_client,
-                                                                                   settings, monkeypatch):
+def test_login_and_authenticated_reads_never_fail_with_a_500_while_redis_is_down(
+    api_client, owner_client, settings, monkeypatch
+):
     api_client.raise_request_exception = False
     with redis_down(settings, monkeypatch):
-        login = api_client.post("/api/v1/auth/login", {"email": "owner@acme.test", "password": DEMO_PASSWORD},
-                                format="json")
+        login = api_client.post(
+            "/api/v1/auth/login",
+            {"email": "owner@acme.test", "password": DEMO_PASSWORD},
+            format="json",
+        )
         current = owner_client.get("/api/v1/tenants/current")
         summary = owner_client.get("/api/v1/usage/summary")
     # Login throttling falls back to the database (tenants.services.auth); at worst a clear 503.
@@ -57,7 +61,8 @@ def test_login_and_authenticated_reads_never_fail_with_a_500_while_redis_is_down
 
 
 def test_usage_ingested_while_redis_is_down_is_stored_and_counted_once_redis_is_back(
-        owner_client, tenant, settings, monkeypatch, django_capture_on_commit_callbacks):
+    owner_client, tenant, settings, monkeypatch, django_capture_on_commit_callbacks
+):
     def used() -> Decimal:
         response = owner_client.get("/api/v1/entitlements/check", {"resource": "api_calls"})
         assert response.status_code == 200, response.content
@@ -65,8 +70,11 @@ def test_usage_ingested_while_redis_is_down_is_stored_and_counted_once_redis_is_
 
     def ingest(quantity, n):
         with django_capture_on_commit_callbacks(execute=True):
-            response = owner_client.post("/api/v1/usage", event(quantity=quantity, transaction_id=f"outage-{n}"),
-                                         format="json")
+            response = owner_client.post(
+                "/api/v1/usage",
+                event(quantity=quantity, transaction_id=f"outage-{n}"),
+                format="json",
+            )
         assert response.status_code == 201, response.content
 
     base = used()
@@ -86,7 +94,8 @@ def test_usage_ingested_while_redis_is_down_is_stored_and_counted_once_redis_is_
 
 
 def test_test_notification_is_created_and_left_for_the_retry_sweep_while_the_broker_is_down(
-        owner_client, tenant, settings, monkeypatch, django_capture_on_commit_callbacks):
+    owner_client, tenant, settings, monkeypatch, django_capture_on_commit_callbacks
+):
     from notifications.models import Delivery, Notification
 
     with redis_down(settings, monkeypatch):
@@ -95,8 +104,12 @@ def test_test_notification_is_created_and_left_for_the_retry_sweep_while_the_bro
     assert response.status_code == 201, response.content
     with tenant_context(tenant):
         notification = Notification.objects.get(pk=response.json()["notification_id"])
-        statuses = set(Delivery.objects.filter(notification=notification).values_list("status", flat=True))
-    assert statuses == {Delivery.Status.PENDING}  # sent by notifications_retry_sweep once Redis is back
+        statuses = set(
+            Delivery.objects.filter(notification=notification).values_list("status", flat=True)
+        )
+    assert statuses == {
+        Delivery.Status.PENDING
+    }  # sent by notifications_retry_sweep once Redis is back
 
 
 # --- PostgreSQL refusing connections ----------------------------------------------------------
@@ -121,8 +134,9 @@ REQUESTS = [
 
 
 @pytest.mark.parametrize("method,path,body", REQUESTS, ids=[f"{m} {p}" for m, p, _ in REQUESTS])
-def test_api_answers_503_json_when_the_database_refuses_connections(raw_owner_client, tenant, monkeypatch,
-                                                                     method, path, body):
+def test_api_answers_503_json_when_the_database_refuses_connections(
+    raw_owner_client, tenant, monkeypatch, method, path, body
+):
     from usage.models import UsageEvent
 
     data = event() if body == "event" else body
@@ -135,16 +149,22 @@ def test_api_answers_503_json_when_the_database_refuses_connections(raw_owner_cl
         assert UsageEvent.objects.count() == before
 
 
-def test_portal_and_admin_answer_a_small_503_page_when_the_database_refuses_connections(api_client, monkeypatch):
+def test_portal_and_admin_answer_a_small_503_page_when_the_database_refuses_connections(
+    api_client, monkeypatch
+):
     api_client.raise_request_exception = False
     with database_refused(monkeypatch):
         portal = api_client.get("/", HTTP_HOST="acme.localhost")
         admin = api_client.get("/admin/login/")
-        portal_json = api_client.get("/", HTTP_HOST="acme.localhost", HTTP_ACCEPT="application/json")
+        portal_json = api_client.get(
+            "/", HTTP_HOST="acme.localhost", HTTP_ACCEPT="application/json"
+        )
     for response in (portal, admin):
         assert response.status_code == 503 and int(response["Retry-After"]) > 0
         assert response["Content-Type"].startswith("text/html")
-        assert b"Temporarily unavailable" in response.content and b"Traceback" not in response.content
+        assert (
+            b"Temporarily unavailable" in response.content and b"Traceback" not in response.content
+        )
     assert_unavailable(portal_json)
 
 
@@ -153,11 +173,19 @@ def test_portal_and_admin_answer_a_small_503_page_when_the_database_refuses_conn
 
 def _request(url, method="GET", body=None, headers=None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.headers.get("Content-Type"), json.loads(response.read() or b"null")
+            return (
+                response.status,
+                response.headers.get("Content-Type"),
+                json.loads(response.read() or b"null"),
+            )
     except urllib.error.HTTPError as exc:
         raw = exc.read()
         is_json = exc.headers.get("Content-Type") == "application/json"
@@ -165,9 +193,23 @@ def _request(url, method="GET", body=None, headers=None):
 
 
 def _start_redis(port: int, tmp_path) -> subprocess.Popen:
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(100):
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
@@ -186,8 +228,11 @@ def test_real_server_with_redis_stopped_answers_json(django_db_setup, tmp_path):
     url = f"redis://127.0.0.1:{port}/0"
     try:
         with gunicorn_server(tmp_path, workers=1, REDIS_URL=url, CELERY_BROKER_URL=url) as server:
-            status, _, tokens = _request(server.url + "/api/v1/auth/login", "POST",
-                                         {"email": "owner@acme.test", "password": DEMO_PASSWORD})
+            status, _, tokens = _request(
+                server.url + "/api/v1/auth/login",
+                "POST",
+                {"email": "owner@acme.test", "password": DEMO_PASSWORD},
+            )
             assert status == 200, tokens
             auth = {"Authorization": f"Bearer {tokens['access_token']}"}
 
@@ -197,17 +242,25 @@ def test_real_server_with_redis_stopped_answers_json(django_db_setup, tmp_path):
             # notification with Redis down are checked in-process above).
             answers = {
                 "plans": _request(server.url + "/api/v1/plans"),
-                "login": _request(server.url + "/api/v1/auth/login", "POST",
-                                  {"email": "owner@acme.test", "password": DEMO_PASSWORD}),
+                "login": _request(
+                    server.url + "/api/v1/auth/login",
+                    "POST",
+                    {"email": "owner@acme.test", "password": DEMO_PASSWORD},
+                ),
                 "current": _request(server.url + "/api/v1/tenants/current", headers=auth),
                 "summary": _request(server.url + "/api/v1/usage/summary", headers=auth),
-                "check": _request(server.url + "/api/v1/entitlements/check?resource=api_calls", headers=auth),
+                "check": _request(
+                    server.url + "/api/v1/entitlements/check?resource=api_calls", headers=auth
+                ),
             }
             for name, (status, content_type, body) in answers.items():
                 assert content_type == "application/json", (name, status, body)
-                assert status < 500 or (status == 503 and body["error"]["code"] == "service_unavailable"), \
-                    (name, status, body)
-            assert [answers[name][0] for name in ("plans", "current", "summary", "check")] == [200] * 4
+                assert status < 500 or (
+                    status == 503 and body["error"]["code"] == "service_unavailable"
+                ), (name, status, body)
+            assert [answers[name][0] for name in ("plans", "current", "summary", "check")] == [
+                200
+            ] * 4
     finally:
         redis_process.kill()
         redis_process.wait()

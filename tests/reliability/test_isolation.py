@@ -45,15 +45,15 @@ PARAM_KINDS = {
 # Routes that take an id naming no tenant-owned object, by the route's text as the resolver prints it.
 SKIPPED_PREFIXES = {
     "admin/": "Django admin: the platform's back-office, for is_staff sessions only; staff see every "
-              "tenant by design. Tenant people are kept out by test_admin_is_closed_to_tenant_people.",
+    "tenant by design. Tenant people are kept out by test_admin_is_closed_to_tenant_people.",
 }
 SKIPPED_ROUTES = {
     "stripe/webhook/<uuid:uuid>/": "dj-stripe's webhook endpoint: authenticated by Stripe's signature; the "
-                                   "uuid names a webhook endpoint configuration, not a tenant's object.",
+    "uuid names a webhook endpoint configuration, not a tenant's object.",
     "accounts/set-password/<uidb64>/<token>/": "password set/reset confirmation: the signed one-time token is the "
-                                               "credential and names a user, not a tenant's object.",
+    "credential and names a user, not a tenant's object.",
     "plans/<slug:plan_id>/change/": "plans are the public catalog (GET /api/v1/plans needs no credential); the "
-                                    "change acts on the session's own tenant only.",
+    "change acts on the session's own tenant only.",
 }
 
 # Bodies that pass a view's input validation, so the request reaches the ownership check (a 400 for
@@ -71,7 +71,9 @@ class Route:
     surface: str  # "api" (public host) or "portal" (a tenant's host)
     template: str
     params: tuple[str, ...]
-    view_methods: tuple[str, ...] | None  # None: a function view (methods unknown: GET and POST tried)
+    view_methods: (
+        tuple[str, ...] | None
+    )  # None: a function view (methods unknown: GET and POST tried)
 
     def url(self, **values) -> str:
         return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), self.template)
@@ -108,7 +110,11 @@ def _walk(patterns, surface, prefix="", params=()):
 
 
 def all_routes() -> list[Route]:
-    return [route for surface, urlconf in URLCONFS.items() for route in _walk(get_resolver(urlconf).url_patterns, surface)]
+    return [
+        route
+        for surface, urlconf in URLCONFS.items()
+        for route in _walk(get_resolver(urlconf).url_patterns, surface)
+    ]
 
 
 def id_routes() -> list[Route]:
@@ -117,30 +123,48 @@ def id_routes() -> list[Route]:
 
 def list_routes() -> list[Route]:
     """Routes without parameters that answer GET (or may: function views)."""
-    return [r for r in all_routes() if not r.params and r.skip_reason is None and "^" not in r.template
-            and (r.view_methods is None or "get" in r.view_methods)]
+    return [
+        r
+        for r in all_routes()
+        if not r.params
+        and r.skip_reason is None
+        and "^" not in r.template
+        and (r.view_methods is None or "get" in r.view_methods)
+    ]
 
 
 def test_every_id_route_is_mapped_or_skipped():
     """A new route taking an id must be added to the matrix (PARAM_KINDS) or skipped with a reason."""
-    unmapped = [f"{r.surface}: /{r.template} ({', '.join(p for p in r.params if p not in PARAM_KINDS)})"
-                for r in id_routes() if any(p not in PARAM_KINDS for p in r.params)]
-    assert not unmapped, ("routes with an id parameter that the isolation matrix does not know; map the "
-                          "parameter to an object kind in PARAM_KINDS (and create one in acme_world) or add "
-                          "the route to SKIPPED_ROUTES with the reason:\n" + "\n".join(unmapped))
+    unmapped = [
+        f"{r.surface}: /{r.template} ({', '.join(p for p in r.params if p not in PARAM_KINDS)})"
+        for r in id_routes()
+        if any(p not in PARAM_KINDS for p in r.params)
+    ]
+    assert not unmapped, (
+        "routes with an id parameter that the isolation matrix does not know; map the "
+        "parameter to an object kind in PARAM_KINDS (and create one in acme_world) or add "
+        "the route to SKIPPED_ROUTES with the reason:\n" + "\n".join(unmapped)
+    )
     # The matrix is not vacuous: the id routes known today are all there.
     templates = {r.template for r in id_routes()}
-    assert {"api/v1/invoices/<str:invoice_id>", "api/v1/refunds/<str:refund_id>/approve",
-            "invoices/<str:invoice_id>/pdf/", "team/<int:membership_id>/remove/"} <= templates
+    assert {
+        "api/v1/invoices/<str:invoice_id>",
+        "api/v1/refunds/<str:refund_id>/approve",
+        "invoices/<str:invoice_id>/pdf/",
+        "team/<int:membership_id>/remove/",
+    } <= templates
 
 
 # --- tenant A's world -------------------------------------------------------------------------------
+
 
 @dataclass
 class World:
     objects: dict[str, list[str]]  # kind -> A's ids of that kind
     private: list[str]  # strings that only A's data contains (ids, emails, names of A's things)
-    public_names: list[str]  # A's name: private on other hosts, public on A's own host (its login page)
+    public_names: list[
+        str
+    ]  # A's name: private on other hosts, public on A's own host (its login page)
 
 
 @pytest.fixture
@@ -155,12 +179,21 @@ def acme_world(billing, tenant, owner, viewer, billing_admin, client_for, stripe
     account = BillingAccount.objects.get(tenant=tenant)
     customer = account.stripe_customer_id
     # A second card, not the default.
-    second_pm = stripe_client.v1.payment_methods.attach("pm_card_mastercard", params={"customer": customer})
+    second_pm = stripe_client.v1.payment_methods.attach(
+        "pm_card_mastercard", params={"customer": customer}
+    )
     # An open (send_invoice) invoice, for the pay and credit-note routes.
-    stripe_client.v1.invoice_items.create(params={"customer": customer, "amount": 12_000, "currency": "usd",
-                                                  "description": "Setup"})
-    draft = stripe_client.v1.invoices.create(params={"customer": customer, "collection_method": "send_invoice",
-                                                     "days_until_due": 10, "pending_invoice_items_behavior": "include"})
+    stripe_client.v1.invoice_items.create(
+        params={"customer": customer, "amount": 12_000, "currency": "usd", "description": "Setup"}
+    )
+    draft = stripe_client.v1.invoices.create(
+        params={
+            "customer": customer,
+            "collection_method": "send_invoice",
+            "days_until_due": 10,
+            "pending_invoice_items_behavior": "include",
+        }
+    )
     stripe_client.v1.invoices.finalize_invoice(draft.id)
     billing.dispatch()
     invoices = list(invoice_queryset(tenant=tenant).values_list("id", flat=True))
@@ -168,15 +201,27 @@ def acme_world(billing, tenant, owner, viewer, billing_admin, client_for, stripe
     paid = next(i for i in invoices if i != draft.id)
 
     finance = client_for(_user("finance@platform.test"), HTTP_X_TENANT_ID="acme")
-    refund = finance.post(f"/api/v1/invoices/{paid}/refunds", {"amount": "600.00", "reason": "acme-refund"},
-                          format="json")
-    assert refund.status_code == 201 and refund.json()["status"] == "pending_approval", refund.content
-    note = finance.post(f"/api/v1/invoices/{draft.id}/credit-notes", {"amount": "20.00", "reason": "acme-note"},
-                        format="json")
+    refund = finance.post(
+        f"/api/v1/invoices/{paid}/refunds",
+        {"amount": "600.00", "reason": "acme-refund"},
+        format="json",
+    )
+    assert refund.status_code == 201 and refund.json()["status"] == "pending_approval", (
+        refund.content
+    )
+    note = finance.post(
+        f"/api/v1/invoices/{draft.id}/credit-notes",
+        {"amount": "20.00", "reason": "acme-note"},
+        format="json",
+    )
     assert note.status_code == 201, note.content
 
-    owner_key, owner_secret = api_key_create(tenant=tenant, name="acme-isolation-owner-key", role="owner")
-    ingest_key, ingest_secret = api_key_create(tenant=tenant, name="acme-isolation-ingest-key", role="ingest")
+    owner_key, owner_secret = api_key_create(
+        tenant=tenant, name="acme-isolation-owner-key", role="owner"
+    )
+    ingest_key, ingest_secret = api_key_create(
+        tenant=tenant, name="acme-isolation-ingest-key", role="ingest"
+    )
     notification = notification_test_send(tenant=tenant, channels=["in_app"])
 
     ingest = new_client()
@@ -184,13 +229,24 @@ def acme_world(billing, tenant, owner, viewer, billing_admin, client_for, stripe
     from django.utils import timezone
 
     now = timezone.now().isoformat()
-    event = ingest.post("/api/v1/usage", {"resource_type": "api_calls", "quantity": "7", "unit": "requests",
-                                          "period_start": now, "period_end": now, "source": "acme-isolation-source"},
-                        format="json")
+    event = ingest.post(
+        "/api/v1/usage",
+        {
+            "resource_type": "api_calls",
+            "quantity": "7",
+            "unit": "requests",
+            "period_start": now,
+            "period_end": now,
+            "source": "acme-isolation-source",
+        },
+        format="json",
+    )
     assert event.status_code == 201, event.content
 
     memberships = list(Membership.objects.filter(tenant=tenant).values_list("id", flat=True))
-    pms = [pm.id for pm in stripe_client.v1.payment_methods.list(params={"customer": customer}).data]
+    pms = [
+        pm.id for pm in stripe_client.v1.payment_methods.list(params={"customer": customer}).data
+    ]
     assert second_pm.id in pms and len(pms) == 2
     objects = {
         "invoice": invoices,
@@ -204,10 +260,28 @@ def acme_world(billing, tenant, owner, viewer, billing_admin, client_for, stripe
         "subscription": [subscription.id],
     }
     # Integer ids (notifications, memberships) are not searched for in bodies: "7" is everywhere.
-    private = [i for kind, ids in objects.items() if kind not in ("notification", "membership") for i in ids]
-    private += [customer, tenant.tenant_id, owner_key.prefix, ingest_key.prefix, owner_secret, ingest_secret,
-                "acme-isolation-owner-key", "acme-isolation-source", "acme-refund", "acme-note",
-                owner.email, viewer.email, billing_admin.email, tenant.email]
+    private = [
+        i
+        for kind, ids in objects.items()
+        if kind not in ("notification", "membership")
+        for i in ids
+    ]
+    private += [
+        customer,
+        tenant.tenant_id,
+        owner_key.prefix,
+        ingest_key.prefix,
+        owner_secret,
+        ingest_secret,
+        "acme-isolation-owner-key",
+        "acme-isolation-source",
+        "acme-refund",
+        "acme-note",
+        owner.email,
+        viewer.email,
+        billing_admin.email,
+        tenant.email,
+    ]
     assert all(private), [(n, s) for n, s in enumerate(private) if not s]
     return World(objects=objects, private=private, public_names=[tenant.name])
 
@@ -233,20 +307,33 @@ def acme_state(tenant, stripe_client, world: World) -> dict:
         local = {
             "refunds": sorted(Refund.objects.values_list("id", "status")),
             "credit_notes": CreditNote.objects.count(),
-            "unread": sorted(Notification.objects.filter(read_at__isnull=True).values_list("pk", flat=True)),
+            "unread": sorted(
+                Notification.objects.filter(read_at__isnull=True).values_list("pk", flat=True)
+            ),
         }
     return {
         **local,
         "audit": AuditEvent.objects.filter(tenant=tenant).count(),
-        "keys": sorted((str(k), r is None) for k, r in ApiKey.objects.filter(tenant=tenant).values_list("id", "revoked_at")),
+        "keys": sorted(
+            (str(k), r is None)
+            for k, r in ApiKey.objects.filter(tenant=tenant).values_list("id", "revoked_at")
+        ),
         "members": sorted(Membership.objects.filter(tenant=tenant).values_list("id", "role")),
-        "invoices": sorted((i, stripe_client.v1.invoices.retrieve(i).status) for i in world.objects["invoice"]),
-        "cards": sorted(pm.id for pm in stripe_client.v1.payment_methods.list(params={"customer": customer}).data),
-        "default_card": stripe_client.v1.customers.retrieve(customer).invoice_settings.default_payment_method,
+        "invoices": sorted(
+            (i, stripe_client.v1.invoices.retrieve(i).status) for i in world.objects["invoice"]
+        ),
+        "cards": sorted(
+            pm.id
+            for pm in stripe_client.v1.payment_methods.list(params={"customer": customer}).data
+        ),
+        "default_card": stripe_client.v1.customers.retrieve(
+            customer
+        ).invoice_settings.default_payment_method,
     }
 
 
 # --- tenant B's credentials --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Credential:
@@ -261,16 +348,19 @@ class Credential:
 def globex_credentials(other_tenant, other_owner, client_for):
     from tenants.services import api_key_create, membership_create
 
-    viewer = membership_create(tenant=other_tenant, email="viewer@globex.test", role="viewer",
-                               password=DEMO_PASSWORD).user
-    admin = membership_create(tenant=other_tenant, email="admin@globex.test", role="billing_admin",
-                              password=DEMO_PASSWORD).user
+    viewer = membership_create(
+        tenant=other_tenant, email="viewer@globex.test", role="viewer", password=DEMO_PASSWORD
+    ).user
+    admin = membership_create(
+        tenant=other_tenant, email="admin@globex.test", role="billing_admin", password=DEMO_PASSWORD
+    ).user
 
     def key_client(tenant, role):
         _, secret = api_key_create(tenant=tenant, name=f"globex-{role}", role=role)
         client = new_client()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_X_TENANT_ID="globex") if tenant is None \
-            else client.credentials(HTTP_X_API_KEY=secret)
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_X_TENANT_ID="globex"
+        ) if tenant is None else client.credentials(HTTP_X_API_KEY=secret)
         return client
 
     hop = new_client()  # B's owner naming A: the credential's tenant wins (403), never A's schema
@@ -281,27 +371,54 @@ def globex_credentials(other_tenant, other_owner, client_for):
         Credential("viewer (JWT)", "api", client_for(viewer)),
         Credential("API key (owner role)", "api", key_client(other_tenant, "owner")),
         Credential("ingest key", "api", key_client(other_tenant, "ingest")),
-        Credential("finance staff, X-Tenant-ID: globex", "api",
-                   client_for(_user("finance@platform.test"), HTTP_X_TENANT_ID="globex"), staff=True),
-        Credential("support staff, X-Tenant-ID: globex", "api",
-                   client_for(_user("support@platform.test"), HTTP_X_TENANT_ID=other_tenant.tenant_id), staff=True),
-        Credential("platform key, X-Tenant-ID: globex", "api", key_client(None, "platform"), staff=True),
+        Credential(
+            "finance staff, X-Tenant-ID: globex",
+            "api",
+            client_for(_user("finance@platform.test"), HTTP_X_TENANT_ID="globex"),
+            staff=True,
+        ),
+        Credential(
+            "support staff, X-Tenant-ID: globex",
+            "api",
+            client_for(_user("support@platform.test"), HTTP_X_TENANT_ID=other_tenant.tenant_id),
+            staff=True,
+        ),
+        Credential(
+            "platform key, X-Tenant-ID: globex", "api", key_client(None, "platform"), staff=True
+        ),
         Credential("owner naming acme in X-Tenant-ID", "api", hop),
-        Credential("owner session on globex host", "portal",
-                   sign_in(new_portal_client(OTHER_PORTAL_HOST), other_owner, other_tenant), OTHER_PORTAL_HOST),
-        Credential("viewer session on globex host", "portal",
-                   sign_in(new_portal_client(OTHER_PORTAL_HOST), viewer, other_tenant), OTHER_PORTAL_HOST),
-        Credential("globex owner's session replayed on acme host", "portal",
-                   sign_in(new_portal_client(PORTAL_HOST), other_owner, other_tenant), PORTAL_HOST),
+        Credential(
+            "owner session on globex host",
+            "portal",
+            sign_in(new_portal_client(OTHER_PORTAL_HOST), other_owner, other_tenant),
+            OTHER_PORTAL_HOST,
+        ),
+        Credential(
+            "viewer session on globex host",
+            "portal",
+            sign_in(new_portal_client(OTHER_PORTAL_HOST), viewer, other_tenant),
+            OTHER_PORTAL_HOST,
+        ),
+        Credential(
+            "globex owner's session replayed on acme host",
+            "portal",
+            sign_in(new_portal_client(PORTAL_HOST), other_owner, other_tenant),
+            PORTAL_HOST,
+        ),
     ]
     return creds
 
 
 def _request(cred: Credential, method: str, url: str, body: dict | None):
     if cred.surface == "api":
-        return getattr(cred.client, method)(url, body if body is not None else None, format="json") \
-            if method != "get" else cred.client.get(url)
-    return getattr(cred.client, method)(url, body or {}) if method != "get" else cred.client.get(url)
+        return (
+            getattr(cred.client, method)(url, body if body is not None else None, format="json")
+            if method != "get"
+            else cred.client.get(url)
+        )
+    return (
+        getattr(cred.client, method)(url, body or {}) if method != "get" else cred.client.get(url)
+    )
 
 
 def _text(response) -> str:
@@ -315,7 +432,9 @@ def _leaks(world: World, cred: Credential, text: str, asked: tuple[str, ...] = (
     for echo in asked:
         text = text.replace(echo, "")
     found = [s for s in world.private if s in text]
-    if cred.host != PORTAL_HOST:  # A's name is public on A's own host only (its login page shows it)
+    if (
+        cred.host != PORTAL_HOST
+    ):  # A's name is public on A's own host only (its login page shows it)
         found += [s for s in world.public_names if s in text]
     return found
 
@@ -328,7 +447,9 @@ def _api_error_shape_ok(response) -> bool:
     return set(body) == {"error"} and set(body["error"]) == {"code", "message", "detail"}
 
 
-def _judge(cred: Credential, route: Route, method: str, response, world: World, asked: tuple[str, ...]) -> str | None:
+def _judge(
+    cred: Credential, route: Route, method: str, response, world: World, asked: tuple[str, ...]
+) -> str | None:
     """None if the answer keeps A's object from B; else what is wrong."""
     status = response.status_code
     leaks = _leaks(world, cred, _text(response), asked)
@@ -361,8 +482,9 @@ def _judge(cred: Credential, route: Route, method: str, response, world: World, 
     return f"{status} (want 403/404 or a redirect without success)"
 
 
-def test_no_credential_of_another_tenant_reaches_an_object_by_id(acme_world, globex_credentials, tenant,
-                                                                 other_tenant, stripe_client, capsys):
+def test_no_credential_of_another_tenant_reaches_an_object_by_id(
+    acme_world, globex_credentials, tenant, other_tenant, stripe_client, capsys
+):
     from django_tenants.utils import tenant_context
 
     from notifications.models import Notification
@@ -380,14 +502,28 @@ def test_no_credential_of_another_tenant_reaches_an_object_by_id(acme_world, glo
         for cred in globex_credentials:
             if cred.surface != route.surface:
                 continue
-            methods = ("get", "post") if route.view_methods is None else \
-                ("get",) + tuple(m for m in route.view_methods if m in MUTATING)
+            methods = (
+                ("get", "post")
+                if route.view_methods is None
+                else ("get",) + tuple(m for m in route.view_methods if m in MUTATING)
+            )
             (param,) = route.params
             for object_id in world.objects[PARAM_KINDS[param]]:
                 url = route.url(**{param: object_id})
                 for method in methods:
-                    body = BODIES.get(route.template.rstrip("/").rsplit("/", 1)[-1], {}) if method != "get" else None
-                    problem = _judge(cred, route, method, _request(cred, method, url, body), world, (url, object_id))
+                    body = (
+                        BODIES.get(route.template.rstrip("/").rsplit("/", 1)[-1], {})
+                        if method != "get"
+                        else None
+                    )
+                    problem = _judge(
+                        cred,
+                        route,
+                        method,
+                        _request(cred, method, url, body),
+                        world,
+                        (url, object_id),
+                    )
                     cases += 1
                     shape["routes"].add(route.template)
                     shape["objects"].add(object_id)
@@ -398,9 +534,11 @@ def test_no_credential_of_another_tenant_reaches_an_object_by_id(acme_world, glo
 
     with capsys.disabled():
         kinds = {PARAM_KINDS[p] for r in routes for p in r.params}
-        print(f"\nisolation matrix (by id): {len(shape['routes'])} routes x {len(shape['objects'])} objects "
-              f"({len(kinds)} kinds) x {len(shape['credentials'])} credentials -> {cases} requests "
-              f"(each route with its kind's objects, GET + its mutating methods), {len(failures)} failures")
+        print(
+            f"\nisolation matrix (by id): {len(shape['routes'])} routes x {len(shape['objects'])} objects "
+            f"({len(kinds)} kinds) x {len(shape['credentials'])} credentials -> {cases} requests "
+            f"(each route with its kind's objects, GET + its mutating methods), {len(failures)} failures"
+        )
     assert not failures, "A's objects reached by B:\n" + "\n".join(failures)
     assert after == before, "B's requests changed A's objects"
 
@@ -420,22 +558,34 @@ def test_no_list_shows_another_tenants_data(acme_world, globex_credentials, caps
             cases += 1
             leaks = _leaks(world, cred, _text(response))
             if leaks:
-                failures.append(f"{cred.name}: GET {url} -> {response.status_code} shows {leaks[:3]}")
+                failures.append(
+                    f"{cred.name}: GET {url} -> {response.status_code} shows {leaks[:3]}"
+                )
             elif response.status_code >= 500:
                 failures.append(f"{cred.name}: GET {url} -> {response.status_code}")
     # The body search finds ids only in what is answered: B's lists must answer (200), so an error
     # page cannot pass for isolation.
     owner, portal = globex_credentials[0], globex_credentials[9]
     assert (owner.name, portal.name) == ("owner (JWT)", "owner session on globex host")
-    for url in ("/api/v1/invoices", "/api/v1/payment-methods", "/api/v1/api-keys", "/api/v1/notifications",
-                "/api/v1/usage/events"):
+    for url in (
+        "/api/v1/invoices",
+        "/api/v1/payment-methods",
+        "/api/v1/api-keys",
+        "/api/v1/notifications",
+        "/api/v1/usage/events",
+    ):
         response = owner.client.get(url)
-        assert response.status_code == 200 and isinstance(response.json(), list), (url, response.content)
+        assert response.status_code == 200 and isinstance(response.json(), list), (
+            url,
+            response.content,
+        )
     for url in ("/", "/invoices/", "/payment-methods/", "/notifications/", "/team/", "/api-keys/"):
         assert portal.client.get(url).status_code == 200, url
     with capsys.disabled():
-        print(f"\nisolation matrix (lists): {len(routes)} list routes x credentials -> {cases} requests, "
-              f"{len(failures)} failures")
+        print(
+            f"\nisolation matrix (lists): {len(routes)} list routes x credentials -> {cases} requests, "
+            f"{len(failures)} failures"
+        )
     assert not failures, "\n".join(failures)
 
 
@@ -452,14 +602,22 @@ def test_admin_is_closed_to_tenant_people(tenant, other_owner, owner):
     for user in (other_owner, owner):
         client = Client()
         client.force_login(user)
-        for url in (f"/admin/tenants/membership/{membership}/change/", f"/admin/tenants/apikey/{api_key}/change/",
-                    "/admin/tenants/membership/"):
+        for url in (
+            f"/admin/tenants/membership/{membership}/change/",
+            f"/admin/tenants/apikey/{api_key}/change/",
+            "/admin/tenants/membership/",
+        ):
             response = client.get(url)
-            assert response.status_code == 302 and "/admin/login/" in response["Location"], (user, url)
+            assert response.status_code == 302 and "/admin/login/" in response["Location"], (
+                user,
+                url,
+            )
     assert Membership.objects.filter(pk=membership).exists()
 
 
-@pytest.mark.parametrize("headers", [{"HTTP_AUTHORIZATION": "Bearer not-a-token"}, {"HTTP_X_API_KEY": "bk_nope"}])
+@pytest.mark.parametrize(
+    "headers", [{"HTTP_AUTHORIZATION": "Bearer not-a-token"}, {"HTTP_X_API_KEY": "bk_nope"}]
+)
 def test_docs_and_schema_ignore_credentials(db, headers):
     """The docs are public: a bad or foreign credential sent along (a browser extension, a shared
     Swagger session) is not a 500 while the page renders."""

@@ -29,15 +29,20 @@ from tests.invoicing.conftest import billing, celery_eager, media, stripe_on  # 
 
 FAST = settings(derandomize=True, max_examples=200, deadline=None)
 # Each example of the invoice property drives Stripe (the emulator) and the API: a few dozen suffice.
-STRIPE = settings(derandomize=True, max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+STRIPE = settings(
+    derandomize=True, max_examples=12, deadline=None, suppress_health_check=list(HealthCheck)
+)
 
 CURRENCIES = ["usd", "eur", "jpy", "krw", "kwd", "bhd"]
 
 
 # --- conversions --------------------------------------------------------------------------------
 
+
 @FAST
-@given(currency=st.sampled_from(CURRENCIES), minor=st.integers(min_value=-10**15, max_value=10**15))
+@given(
+    currency=st.sampled_from(CURRENCIES), minor=st.integers(min_value=-(10**15), max_value=10**15)
+)
 def test_minor_to_major_and_back_is_exact(currency, minor):
     major = money.to_major(minor, currency)
     places = money.exponent(currency)
@@ -46,8 +51,12 @@ def test_minor_to_major_and_back_is_exact(currency, minor):
 
 
 @FAST
-@given(currency=st.sampled_from(CURRENCIES),
-       value=st.decimals(min_value=-10**9, max_value=10**9, places=5, allow_nan=False, allow_infinity=False))
+@given(
+    currency=st.sampled_from(CURRENCIES),
+    value=st.decimals(
+        min_value=-(10**9), max_value=10**9, places=5, allow_nan=False, allow_infinity=False
+    ),
+)
 def test_major_to_minor_rounds_half_up_to_the_currency_unit(currency, value):
     places = money.exponent(currency)
     minor = money.to_minor(str(value), currency)
@@ -63,6 +72,7 @@ def test_three_decimal_currencies_are_supported():
 
 # --- invoices through Stripe, the mirror and the API ---------------------------------------------
 
+
 def _lines_strategy(currency):
     # Amounts per currency's minor unit: up to 20,000.00 USD, 2,000,000 JPY, 2,000.000 KWD.
     top = {"usd": 2_000_000, "jpy": 2_000_000, "kwd": 2_000_000}[currency]
@@ -72,13 +82,20 @@ def _lines_strategy(currency):
 @pytest.mark.parametrize("currency", ["usd", "jpy", "kwd"])
 @STRIPE
 @given(data=st.data())
-def test_invoice_total_and_due_after_discounts_and_credits(billing, tenant, owner_client, currency, data):  # noqa: F811
+def test_invoice_total_and_due_after_discounts_and_credits(
+    billing, tenant, owner_client, currency, data
+):  # noqa: F811
     from invoicing.services.common import mirror_invoice
 
     amounts = data.draw(_lines_strategy(currency), label="lines")
-    coupon = data.draw(st.one_of(st.none(), st.tuples(st.just("percent_off"), st.sampled_from([5, 12.5, 33, 100])),
-                                 st.tuples(st.just("amount_off"), st.integers(min_value=1, max_value=3 * max(amounts)))),
-                       label="coupon")
+    coupon = data.draw(
+        st.one_of(
+            st.none(),
+            st.tuples(st.just("percent_off"), st.sampled_from([5, 12.5, 33, 100])),
+            st.tuples(st.just("amount_off"), st.integers(min_value=1, max_value=3 * max(amounts))),
+        ),
+        label="coupon",
+    )
     credit = data.draw(st.integers(min_value=0, max_value=sum(amounts)), label="customer credit")
     note_share = data.draw(st.sampled_from([0, 1, 2, 3]), label="credit note quarters of the due")
 
@@ -87,17 +104,35 @@ def test_invoice_total_and_due_after_discounts_and_credits(billing, tenant, owne
     customer = account.stripe_customer_id
     if credit:
         # A credit balance (negative = the customer's credit), applied by Stripe when the invoice is finalized.
-        stripe.v1.customers.balance_transactions.create(customer, params={"amount": -credit, "currency": currency})
+        stripe.v1.customers.balance_transactions.create(
+            customer, params={"amount": -credit, "currency": currency}
+        )
     for index, amount in enumerate(amounts):
-        stripe.v1.invoice_items.create(params={"customer": customer, "amount": amount, "currency": currency,
-                                               "description": f"item {index}"})
-    params = {"customer": customer, "currency": currency, "pending_invoice_items_behavior": "include",
-              "collection_method": "send_invoice", "days_until_due": 30}
+        stripe.v1.invoice_items.create(
+            params={
+                "customer": customer,
+                "amount": amount,
+                "currency": currency,
+                "description": f"item {index}",
+            }
+        )
+    params = {
+        "customer": customer,
+        "currency": currency,
+        "pending_invoice_items_behavior": "include",
+        "collection_method": "send_invoice",
+        "days_until_due": 30,
+    }
     if coupon:
         kind, value = coupon
         extra = {"currency": currency} if kind == "amount_off" else {}
-        params["discounts"] = [{"coupon": stripe.v1.coupons.create(params={kind: value, "duration": "once",
-                                                                           **extra}).id}]
+        params["discounts"] = [
+            {
+                "coupon": stripe.v1.coupons.create(
+                    params={kind: value, "duration": "once", **extra}
+                ).id
+            }
+        ]
     # Examples share the customer: credit left over from an earlier example counts too.
     balance = stripe.v1.customers.retrieve(customer).balance
     final = stripe.v1.invoices.finalize_invoice(stripe.v1.invoices.create(params=params).id)
@@ -110,12 +145,30 @@ def test_invoice_total_and_due_after_discounts_and_credits(billing, tenant, owne
     mirror_invoice(final)
 
     detail = owner_client.get(f"/api/v1/invoices/{final.id}").json()
-    minor = {key: money.to_minor(detail[key], currency)
-             for key in ("subtotal", "discount", "tax", "total", "amount_due", "amount_paid", "amount_remaining")}
+    minor = {
+        key: money.to_minor(detail[key], currency)
+        for key in (
+            "subtotal",
+            "discount",
+            "tax",
+            "total",
+            "amount_due",
+            "amount_paid",
+            "amount_remaining",
+        )
+    }
     places = money.exponent(currency)
     assert all(len(detail[key].lstrip("-").partition(".")[2]) == places for key in minor)
-    charges = [money.to_minor(line["amount"], currency) for line in detail["lines"] if line["kind"] != "discount"]
-    discounts = [-money.to_minor(line["amount"], currency) for line in detail["lines"] if line["kind"] == "discount"]
+    charges = [
+        money.to_minor(line["amount"], currency)
+        for line in detail["lines"]
+        if line["kind"] != "discount"
+    ]
+    discounts = [
+        -money.to_minor(line["amount"], currency)
+        for line in detail["lines"]
+        if line["kind"] == "discount"
+    ]
 
     assert sorted(charges) == sorted(amounts) and minor["subtotal"] == sum(amounts)
     assert minor["discount"] == sum(discounts) and minor["tax"] == 0
@@ -140,6 +193,7 @@ def test_invoice_total_and_due_after_discounts_and_credits(billing, tenant, owne
 
 # --- proration (the emulator's arithmetic, which previews and invoices show) ----------------------
 
+
 class _State:
     """What `prorate` reads when it writes onto a preview invoice: product names only."""
 
@@ -148,8 +202,14 @@ class _State:
 
 
 def _price(unit_amount: int, price_id: str) -> dict:
-    return {"id": price_id, "product": f"prod_{price_id}", "billing_scheme": "per_unit", "transform_quantity": None,
-            "unit_amount": unit_amount, "unit_amount_decimal": str(unit_amount)}
+    return {
+        "id": price_id,
+        "product": f"prod_{price_id}",
+        "billing_scheme": "per_unit",
+        "transform_quantity": None,
+        "unit_amount": unit_amount,
+        "unit_amount_decimal": str(unit_amount),
+    }
 
 
 def _prorations(changes, start, end, at):
@@ -158,9 +218,13 @@ def _prorations(changes, start, end, at):
 
     invoice = {"id": "upcoming_in_test", "currency": "usd", "_preview": True, "_lines": []}
     item = {"id": "si_test", "current_period_start": start, "current_period_end": end}
-    prorate(_State(), {"id": "sub_test", "customer": "cus_test"},
-            [(item, old, old_qty, new, new_qty) for old, old_qty, new, new_qty in changes], at,
-            preview_invoice=invoice)
+    prorate(
+        _State(),
+        {"id": "sub_test", "customer": "cus_test"},
+        [(item, old, old_qty, new, new_qty) for old, old_qty, new, new_qty in changes],
+        at,
+        preview_invoice=invoice,
+    )
     return [line["amount"] for line in invoice["_lines"]]
 
 
@@ -174,12 +238,22 @@ def _half_up(value: Decimal) -> int:
 
 
 @FAST
-@given(period=PERIOD, offset=st.floats(min_value=0, max_value=1, allow_nan=False), old=PRICE, new=PRICE,
-       old_qty=QTY, new_qty=QTY)
-def test_proration_lines_are_the_unused_fraction_rounded_half_up(period, offset, old, new, old_qty, new_qty):
+@given(
+    period=PERIOD,
+    offset=st.floats(min_value=0, max_value=1, allow_nan=False),
+    old=PRICE,
+    new=PRICE,
+    old_qty=QTY,
+    new_qty=QTY,
+)
+def test_proration_lines_are_the_unused_fraction_rounded_half_up(
+    period, offset, old, new, old_qty, new_qty
+):
     start = 1_780_000_000
     at = start + min(int(period * offset), period - 1)  # a change inside the period, to the second
-    lines = _prorations([(_price(old, "old"), old_qty, _price(new, "new"), new_qty)], start, start + period, at)
+    lines = _prorations(
+        [(_price(old, "old"), old_qty, _price(new, "new"), new_qty)], start, start + period, at
+    )
     fraction = Decimal(start + period - at) / Decimal(period)
     credit, debit = -_half_up(old * old_qty * fraction), _half_up(new * new_qty * fraction)
     assert lines == [credit, debit]
@@ -188,7 +262,13 @@ def test_proration_lines_are_the_unused_fraction_rounded_half_up(period, offset,
 
 
 @FAST
-@given(period=PERIOD, offset=st.floats(min_value=0, max_value=1, allow_nan=False), old=PRICE, new=PRICE, qty=QTY)
+@given(
+    period=PERIOD,
+    offset=st.floats(min_value=0, max_value=1, allow_nan=False),
+    old=PRICE,
+    new=PRICE,
+    qty=QTY,
+)
 def test_changing_and_changing_back_at_the_same_second_nets_zero(period, offset, old, new, qty):
     start = 1_780_000_000
     at = start + min(int(period * offset), period - 1)
@@ -199,8 +279,12 @@ def test_changing_and_changing_back_at_the_same_second_nets_zero(period, offset,
 
 
 @FAST
-@given(period=st.integers(min_value=2, max_value=366 * 86400), cuts=st.lists(st.floats(0, 1), min_size=1, max_size=4),
-       amount=PRICE, qty=QTY)
+@given(
+    period=st.integers(min_value=2, max_value=366 * 86400),
+    cuts=st.lists(st.floats(0, 1), min_size=1, max_size=4),
+    amount=PRICE,
+    qty=QTY,
+)
 def test_splitting_the_unused_time_moves_at_most_one_unit_per_extra_part(period, cuts, amount, qty):
     """The charge for the remaining time at `start`, cut at any seconds into parts charged separately
     (a new-price line from each cut to the next): the parts sum to the whole within one minor unit
@@ -211,17 +295,28 @@ def test_splitting_the_unused_time_moves_at_most_one_unit_per_extra_part(period,
     price = _price(amount, "p")
     # Remaining time from s: round(P x (end - s) / period); the part [s, t) is the difference of two
     # such charges, which is how a change at s and one back at t bill it.
-    remaining = [_prorations([(None, 0, price, qty)], start, end, s)[0] if amount else 0 for s in seconds]
+    remaining = [
+        _prorations([(None, 0, price, qty)], start, end, s)[0] if amount else 0 for s in seconds
+    ]
     parts = [remaining[i] - remaining[i + 1] for i in range(len(remaining) - 1)] + [remaining[-1]]
     whole = amount * qty
-    assert sum(parts) == remaining[0]  # telescoping: the parts are exactly the remaining charge at start
-    assert remaining[0] == whole  # at the period's first second, the remaining charge is the whole price
+    assert (
+        sum(parts) == remaining[0]
+    )  # telescoping: the parts are exactly the remaining charge at start
+    assert (
+        remaining[0] == whole
+    )  # at the period's first second, the remaining charge is the whole price
     exact = [Decimal(whole) * (b - a) / period for a, b in zip(seconds, seconds[1:] + [end])]
     assert all(abs(part - share) <= 1 for part, share in zip(parts, exact))
 
 
 @FAST
-@given(period=st.integers(min_value=2, max_value=366 * 86400), cut=st.floats(0, 1), amount=PRICE, qty=QTY)
+@given(
+    period=st.integers(min_value=2, max_value=366 * 86400),
+    cut=st.floats(0, 1),
+    amount=PRICE,
+    qty=QTY,
+)
 def test_independent_proration_lines_round_each_on_their_own(period, cut, amount, qty):
     """Two lines for the two halves of a period, each computed on its own (as two separate changes
     would be), sum to the whole within one minor unit: half-up rounding per line, Stripe's rule. (Exact
@@ -230,5 +325,7 @@ def test_independent_proration_lines_round_each_on_their_own(period, cut, amount
     middle = start + max(1, min(int(period * cut), period - 1))
     whole = amount * qty
     first = _half_up(Decimal(whole) * (middle - start) / period)
-    second = _prorations([(None, 0, _price(amount, "p"), qty)], start, end, middle)[0] if amount else 0
+    second = (
+        _prorations([(None, 0, _price(amount, "p"), qty)], start, end, middle)[0] if amount else 0
+    )
     assert abs(first + second - whole) <= 1

@@ -14,18 +14,30 @@ from tests.reliability.conftest import portal_host
 
 CLIENTS = 50
 ROUNDS = 2
-DEBUG_PAGE_MARKS = ("URLconf", "Using the URLconf", "Django tried these URL patterns", "Traceback", "DEBUG = True")
+DEBUG_PAGE_MARKS = (
+    "URLconf",
+    "Using the URLconf",
+    "Django tried these URL patterns",
+    "Traceback",
+    "DEBUG = True",
+)
 
 
 def _login(base_url, email) -> str:
-    response = requests.post(base_url + "/api/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD},
-                             timeout=60)
+    response = requests.post(
+        base_url + "/api/v1/auth/login",
+        json={"email": email, "password": DEMO_PASSWORD},
+        timeout=60,
+    )
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 
 
 def test_50_concurrent_clients_get_no_server_error(live_server_url):
-    tokens = [_login(live_server_url, email) for email in ("owner@acme.test", "viewer@acme.test", "owner@globex.test")]
+    tokens = [
+        _login(live_server_url, email)
+        for email in ("owner@acme.test", "viewer@acme.test", "owner@globex.test")
+    ]
     statuses = Counter()
     errors = []
     lock = threading.Lock()
@@ -36,23 +48,51 @@ def test_50_concurrent_clients_get_no_server_error(live_server_url):
         token = tokens[number % len(tokens)]
         calls = [
             ("plans", lambda: session.get(live_server_url + "/api/v1/plans", timeout=120)),
-            ("current tenant", lambda: session.get(live_server_url + "/api/v1/tenants/current", timeout=120,
-                                                   headers={"Authorization": f"Bearer {token}"})),
-            ("invoices", lambda: session.get(live_server_url + "/api/v1/invoices", timeout=120,
-                                             headers={"Authorization": f"Bearer {token}"})),
-            ("portal login page", lambda: session.get(live_server_url + "/login/", timeout=120, allow_redirects=False,
-                                                      headers=portal_host("acme", live_server_url))),
+            (
+                "current tenant",
+                lambda: session.get(
+                    live_server_url + "/api/v1/tenants/current",
+                    timeout=120,
+                    headers={"Authorization": f"Bearer {token}"},
+                ),
+            ),
+            (
+                "invoices",
+                lambda: session.get(
+                    live_server_url + "/api/v1/invoices",
+                    timeout=120,
+                    headers={"Authorization": f"Bearer {token}"},
+                ),
+            ),
+            (
+                "portal login page",
+                lambda: session.get(
+                    live_server_url + "/login/",
+                    timeout=120,
+                    allow_redirects=False,
+                    headers=portal_host("acme", live_server_url),
+                ),
+            ),
         ]
         if number % 10 == 0:  # password hashing is deliberately slow: 5 logins among the 50 clients
-            calls.append(("login", lambda: session.post(
-                live_server_url + "/api/v1/auth/login", timeout=120,
-                json={"email": "owner@globex.test", "password": DEMO_PASSWORD})))
+            calls.append(
+                (
+                    "login",
+                    lambda: session.post(
+                        live_server_url + "/api/v1/auth/login",
+                        timeout=120,
+                        json={"email": "owner@globex.test", "password": DEMO_PASSWORD},
+                    ),
+                )
+            )
         start.wait()
         for _ in range(ROUNDS):
             for name, call in calls:
                 try:
                     status = call().status_code
-                except requests.RequestException as exc:  # a refused or dropped connection is a failure too
+                except (
+                    requests.RequestException
+                ) as exc:  # a refused or dropped connection is a failure too
                     with lock:
                         errors.append(f"{name}: {exc!r}")
                     continue
@@ -75,7 +115,9 @@ def test_50_concurrent_clients_get_no_server_error(live_server_url):
 
 def _assert_not_debug_page(response):
     for mark in DEBUG_PAGE_MARKS:
-        assert mark not in response.text, f"{response.url}: Django's debug page ({mark!r}):\n{response.text[:500]}"
+        assert mark not in response.text, (
+            f"{response.url}: Django's debug page ({mark!r}):\n{response.text[:500]}"
+        )
 
 
 @pytest.mark.parametrize("url_path", ["/", "/no-such-page", "/admin-typo/"])
@@ -87,7 +129,9 @@ def test_unknown_pages_of_the_public_host_are_our_404_page(live_server_url, url_
     _assert_not_debug_page(response)
 
 
-@pytest.mark.parametrize("url_path", ["/api/v1/", "/api/v1/no-such-thing", "/api/", "/api/v2/plans"])
+@pytest.mark.parametrize(
+    "url_path", ["/api/v1/", "/api/v1/no-such-thing", "/api/", "/api/v2/plans"]
+)
 def test_unknown_api_paths_are_the_json_not_found_error(live_server_url, url_path):
     response = requests.get(live_server_url + url_path, timeout=60)
     assert response.status_code == 404
@@ -98,8 +142,12 @@ def test_unknown_api_paths_are_the_json_not_found_error(live_server_url, url_pat
 
 
 def test_an_unknown_portal_path_is_our_404_page(live_server_url):
-    response = requests.get(live_server_url + "/no-such-portal-page", headers=portal_host("acme", live_server_url),
-                            timeout=60, allow_redirects=False)
+    response = requests.get(
+        live_server_url + "/no-such-portal-page",
+        headers=portal_host("acme", live_server_url),
+        timeout=60,
+        allow_redirects=False,
+    )
     assert response.status_code == 404
     assert "Page not found" in response.text
     assert 'href="/"' in response.text  # back to the portal, not to the API docs
@@ -115,8 +163,11 @@ def test_static_files_are_served_with_debug_off(live_server_url):
         assert response.status_code == 200, css
         assert response.headers["Content-Type"].startswith("text/css"), css
         assert len(response.content) > 100, css
-    portal_css = requests.get(live_server_url + "/static/css/app.css", headers=portal_host("acme", live_server_url),
-                              timeout=60)
+    portal_css = requests.get(
+        live_server_url + "/static/css/app.css",
+        headers=portal_host("acme", live_server_url),
+        timeout=60,
+    )
     assert portal_css.status_code == 200
 
 
@@ -134,8 +185,11 @@ def _urlconf(real):
 
     module = importlib.import_module(real)
     conf = types.ModuleType(f"broken_{real.replace('.', '_')}")
-    conf.urlpatterns = [path("api/v1/broken", _broken_view), path("broken", _broken_view),
-                        path("", include(real))]
+    conf.urlpatterns = [
+        path("api/v1/broken", _broken_view),
+        path("broken", _broken_view),
+        path("", include(real)),
+    ]
     conf.handler404, conf.handler500 = module.handler404, module.handler500
     return conf
 
@@ -152,7 +206,9 @@ def broken_routes(settings, monkeypatch):
 
 
 @pytest.mark.parametrize("host", ["localhost", "acme.localhost"])
-def test_a_server_error_is_json_under_api_and_our_500_page_elsewhere(broken_routes, client, host, db):
+def test_a_server_error_is_json_under_api_and_our_500_page_elsewhere(
+    broken_routes, client, host, db
+):
     client.raise_request_exception = False
     api = client.get("/api/v1/broken", HTTP_HOST=host)
     assert api.status_code == 500

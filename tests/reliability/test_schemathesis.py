@@ -41,7 +41,8 @@ EXCLUDED = {
     "POST /api/v1/webhooks/stripe": (
         "authenticated by an HMAC of the raw body (Stripe-Signature), not by a schema-described "
         "credential: every generated body is a 400 invalid_signature, so positive_data_acceptance "
-        "cannot hold. tests/subscriptions/test_webhooks.py drives it with signed events."),
+        "cannot hold. tests/subscriptions/test_webhooks.py drives it with signed events."
+    ),
 }
 # At least this many generated cases in all (the issue's floor for CI).
 MIN_CASES = 2000
@@ -61,13 +62,17 @@ def fuzz_tenant(django_db_setup, django_db_blocker):
     owner_email = f"owner@{slug}.test"
     with django_db_blocker.unblock():
         tenant = services.tenant_create(name="Fuzz", slug=slug, email=f"billing@{slug}.test")
-        services.membership_create(tenant=tenant, email=owner_email, role=Role.OWNER, password=DEMO_PASSWORD)
+        services.membership_create(
+            tenant=tenant, email=owner_email, role=Role.OWNER, password=DEMO_PASSWORD
+        )
     yield tenant, owner_email
     with django_db_blocker.unblock():
         try:
             Tenant.objects.filter(pk=tenant.pk).delete()  # drops its schema (auto_drop_schema)
             User.objects.filter(email=owner_email).delete()
-        except Exception:  # rows another app keeps (Stripe mirror) may protect it; it is only a test tenant
+        except (
+            Exception
+        ):  # rows another app keeps (Stripe mirror) may protect it; it is only a test tenant
             Tenant.objects.filter(pk=tenant.pk).update(status=Tenant.Status.SUSPENDED)
 
 
@@ -83,9 +88,14 @@ def fuzz_server(stripe_emulator, tmp_path_factory, django_db_setup, django_db_bl
     with django_db_blocker.unblock():
         saved = list(Plan.objects.values("pk", *stripe_fields))
     prefix = os.environ.get("CACHE_KEY_PREFIX", "billing") + "-fuzz"
-    with gunicorn_server(tmp_path_factory.mktemp("fuzz-server"), workers=2,
-                         STRIPE_API_KEY=STRIPE_TEST_KEY, STRIPE_API_BASE=stripe_emulator.url,
-                         STRIPE_WEBHOOK_SECRET="whsec_test_secret", CACHE_KEY_PREFIX=prefix) as server:
+    with gunicorn_server(
+        tmp_path_factory.mktemp("fuzz-server"),
+        workers=2,
+        STRIPE_API_KEY=STRIPE_TEST_KEY,
+        STRIPE_API_BASE=stripe_emulator.url,
+        STRIPE_WEBHOOK_SECRET="whsec_test_secret",
+        CACHE_KEY_PREFIX=prefix,
+    ) as server:
         yield server
     with django_db_blocker.unblock():
         for row in saved:
@@ -95,19 +105,44 @@ def fuzz_server(stripe_emulator, tmp_path_factory, django_db_setup, django_db_bl
 def _token(email: str, tenant_slug: str | None = None) -> str:
     from tenants.services import auth_login
 
-    return auth_login(email=email, password=DEMO_PASSWORD, ip=f"192.0.2.{uuid.uuid4().int % 250}",
-                      tenant_slug=tenant_slug)["access_token"]
+    return auth_login(
+        email=email,
+        password=DEMO_PASSWORD,
+        ip=f"192.0.2.{uuid.uuid4().int % 250}",
+        tenant_slug=tenant_slug,
+    )["access_token"]
 
 
-def _run(server, tmp_path: Path, name: str, headers: dict, max_examples: int, extra: list[str]) -> dict:
+def _run(
+    server, tmp_path: Path, name: str, headers: dict, max_examples: int, extra: list[str]
+) -> dict:
     # One worker: CPython 3.11's ast constructor is not thread-safe, and with --workers 2 schemathesis
     # itself once died in it ("AST constructor recursion depth mismatch"), a runtime error of the tool.
     report = tmp_path / f"{name}.json"
     command = [
-        sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run",
-        f"{server.url}/api/schema/?format=json", "--checks", "all", "--max-examples", str(max_examples),
-        "--seed", str(SEED), "--generation-deterministic", "--workers", "1", "--no-color",
-        "--report", "json", "--report-json-path", str(report), "--request-timeout", "30",
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{server.url}/api/schema/?format=json",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(max_examples),
+        "--seed",
+        str(SEED),
+        "--generation-deterministic",
+        "--workers",
+        "1",
+        "--no-color",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+        "--request-timeout",
+        "30",
         *[f"--exclude-name={operation}" for operation in EXCLUDED],
         *extra,
     ]
@@ -117,7 +152,9 @@ def _run(server, tmp_path: Path, name: str, headers: dict, max_examples: int, ex
     shown = " ".join(c if "Bearer" not in c else "Authorization: Bearer <token>" for c in command)
     assert report.exists(), f"{shown}\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
     data = json.loads(report.read_text())
-    data["_output"] = f"$ {shown}\n{done.stdout[-12000:]}\n{done.stderr[-3000:]}\n{server.log_text()[-4000:]}"
+    data["_output"] = (
+        f"$ {shown}\n{done.stdout[-12000:]}\n{done.stderr[-3000:]}\n{server.log_text()[-4000:]}"
+    )
     data["_returncode"] = done.returncode
     return data
 
@@ -127,17 +164,31 @@ def _assert_clean(data: dict) -> None:
     assert data["operations"]["errored"] == 0, data["_output"]
 
 
-def test_schemathesis_finds_nothing_as_a_tenant_owner_and_as_finance_staff(fuzz_server, fuzz_tenant, tmp_path):
+def test_schemathesis_finds_nothing_as_a_tenant_owner_and_as_finance_staff(
+    fuzz_server, fuzz_tenant, tmp_path
+):
     tenant, owner_email = fuzz_tenant
-    owner = _run(fuzz_server, tmp_path, "owner", {"Authorization": f"Bearer {_token(owner_email)}"},
-                 max_examples=int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12")), extra=[])
+    owner = _run(
+        fuzz_server,
+        tmp_path,
+        "owner",
+        {"Authorization": f"Bearer {_token(owner_email)}"},
+        max_examples=int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12")),
+        extra=[],
+    )
     _assert_clean(owner)
     # Finance staff acting on the fuzz tenant: the money actions an owner only sees refused.
-    finance = _run(fuzz_server, tmp_path, "finance",
-                   {"Authorization": f"Bearer {_token('finance@platform.test')}", "X-Tenant-ID": tenant.slug},
-                   max_examples=int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES_FINANCE", "5")),
-                   extra=["--include-tag=invoices"])
+    finance = _run(
+        fuzz_server,
+        tmp_path,
+        "finance",
+        {"Authorization": f"Bearer {_token('finance@platform.test')}", "X-Tenant-ID": tenant.slug},
+        max_examples=int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES_FINANCE", "5")),
+        extra=["--include-tag=invoices"],
+    )
     _assert_clean(finance)
     cases = owner["test_cases"]["generated"] + finance["test_cases"]["generated"]
-    print(f"schemathesis: {cases} cases; owner {owner['operations']}, finance {finance['operations']}")
+    print(
+        f"schemathesis: {cases} cases; owner {owner['operations']}, finance {finance['operations']}"
+    )
     assert cases >= MIN_CASES, (cases, owner["_output"])

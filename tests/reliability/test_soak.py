@@ -46,8 +46,10 @@ def _expected_jobs():
     from tenants.models import Tenant
 
     tenants = Tenant.objects.count()  # the session's committed tenants (acme, globex)
-    return {entry["task"]: (1 if entry.get("tenant_schemas") == ["public"] else tenants)
-            for entry in app.conf.beat_schedule.values()}
+    return {
+        entry["task"]: (1 if entry.get("tenant_schemas") == ["public"] else tenants)
+        for entry in app.conf.beat_schedule.values()
+    }
 
 
 def _run_until(env, log_path, *, done, probe=None) -> tuple[int, str]:
@@ -55,8 +57,14 @@ def _run_until(env, log_path, *, done, probe=None) -> tuple[int, str]:
     and log."""
     with open(log_path, "wb") as log:
         # Its own process group, as a terminal's foreground job: Ctrl-C is SIGINT to that group.
-        process = subprocess.Popen([sys.executable, "scripts/dev.py", "serve"], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "scripts/dev.py", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + RUN_LIMIT
             while time.monotonic() < deadline and process.poll() is None:
@@ -85,7 +93,10 @@ def _succeeded(text):
 def _all_ran(expected):
     def done(text):
         ran = _succeeded(text)
-        return text.count(RESYNC) >= 2 and all(ran[task] >= count for task, count in expected.items())
+        return text.count(RESYNC) >= 2 and all(
+            ran[task] >= count for task, count in expected.items()
+        )
+
     return done
 
 
@@ -95,7 +106,13 @@ def _sends(text):
     for line in text.splitlines():
         when, sent = LINE_TIME.match(line), SENT.search(line)
         if when and sent:
-            sends.append((sent.group(1), sent.group(2), datetime.strptime(when.group(1), "%Y-%m-%d %H:%M:%S,%f")))
+            sends.append(
+                (
+                    sent.group(1),
+                    sent.group(2),
+                    datetime.strptime(when.group(1), "%Y-%m-%d %H:%M:%S,%f"),
+                )
+            )
     return sends
 
 
@@ -108,29 +125,45 @@ def _web_is_the_production_server(base_url):
     assert page.status_code == 404 and "URLconf" not in page.text and "Page not found" in page.text
 
 
-def test_make_run_processes_survive_beat_resyncs_ctrl_c_and_a_restart_without_running_a_job_twice(tmp_path):
+def test_make_run_processes_survive_beat_resyncs_ctrl_c_and_a_restart_without_running_a_job_twice(
+    tmp_path,
+):
     expected = _expected_jobs()
     port = _free_port()
     env = server_environment(
-        PORT=str(port), BEAT_EVERY_SECONDS=str(PERIOD), LOG_LEVEL="INFO",
+        PORT=str(port),
+        BEAT_EVERY_SECONDS=str(PERIOD),
+        LOG_LEVEL="INFO",
         # worker and beat are other processes: a real broker, and a queue of this test's own
         CELERY_BROKER_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
         CELERY_QUEUE=f"soak-{uuid.uuid4().hex[:12]}",
-        WEB_CONCURRENCY="1", WORKER_CONCURRENCY="1")
+        WEB_CONCURRENCY="1",
+        WORKER_CONCURRENCY="1",
+    )
     env.pop("DEBUG")  # the supervisor's own default
 
     runs = []
     for number in (1, 2):
-        probe = (lambda: _web_is_the_production_server(f"http://127.0.0.1:{port}")) if number == 1 else None
-        code, text = _run_until(env, tmp_path / f"run{number}.log", done=_all_ran(expected), probe=probe)
+        probe = (
+            (lambda: _web_is_the_production_server(f"http://127.0.0.1:{port}"))
+            if number == 1
+            else None
+        )
+        code, text = _run_until(
+            env, tmp_path / f"run{number}.log", done=_all_ran(expected), probe=probe
+        )
         runs.append(text)
         assert code == 0, f"run {number}: exit code {code}:\n{text[-6000:]}"
         assert "exited with code" not in text, f"run {number}: a process died:\n{text[-6000:]}"
         assert "Ctrl-C stops everything" in text, f"run {number}: no banner once /health answered"
         assert "duplicate periodic task name" not in text, text[-6000:]
-        assert text.count(RESYNC) >= 2, f"run {number}: no re-sync of beat's schedule:\n{text[-6000:]}"
+        assert text.count(RESYNC) >= 2, (
+            f"run {number}: no re-sync of beat's schedule:\n{text[-6000:]}"
+        )
         ran = _succeeded(text)
-        missing = {task: (ran[task], count) for task, count in expected.items() if ran[task] < count}
+        missing = {
+            task: (ran[task], count) for task, count in expected.items() if ran[task] < count
+        }
         assert not missing, f"run {number}: jobs not run (runs, schemas): {missing}\n{text[-6000:]}"
         assert not FAILED.findall(text), f"run {number}: failed tasks:\n{text[-6000:]}"
 
@@ -141,12 +174,20 @@ def test_make_run_processes_survive_beat_resyncs_ctrl_c_and_a_restart_without_ru
         by_entry[entry].append(when)
     for entry, times in by_entry.items():
         gaps = [(later - earlier).total_seconds() for earlier, later in zip(times, times[1:])]
-        assert all(gap >= PERIOD - 1 for gap in gaps), f"{entry} sent again within one period: gaps {gaps}"
+        assert all(gap >= PERIOD - 1 for gap in gaps), (
+            f"{entry} sent again within one period: gaps {gaps}"
+        )
 
     ids = Counter(task_id for _, task_id in SUCCEEDED.findall(everything))
     assert all(count == 1 for count in ids.values()), "a task ran twice: " + repr(
-        [task_id for task_id, count in ids.items() if count > 1])
+        [task_id for task_id, count in ids.items() if count > 1]
+    )
     sent_per_task = Counter(task for _, task, _ in sends)
     ran = _succeeded(everything)
     for task, schemas in expected.items():
-        assert ran[task] <= sent_per_task[task] * schemas, (task, ran[task], sent_per_task[task], schemas)
+        assert ran[task] <= sent_per_task[task] * schemas, (
+            task,
+            ran[task],
+            sent_per_task[task],
+            schemas,
+        )

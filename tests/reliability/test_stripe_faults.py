@@ -105,7 +105,11 @@ def settled(emulator, kind: str) -> list[dict]:
 
 
 def charges(emulator, customer_id: str, status: str = "succeeded") -> list[dict]:
-    return [c for c in settled(emulator, "charge") if c["customer"] == customer_id and c["status"] == status]
+    return [
+        c
+        for c in settled(emulator, "charge")
+        if c["customer"] == customer_id and c["status"] == status
+    ]
 
 
 def customer_of(tenant) -> str:
@@ -116,37 +120,53 @@ def customer_of(tenant) -> str:
 
 def set_card(stripe_client, customer_id: str, card: str = "pm_card_visa"):
     pm = stripe_client.v1.payment_methods.attach(card, params={"customer": customer_id})
-    stripe_client.v1.customers.update(customer_id, params={"invoice_settings": {"default_payment_method": pm.id}})
+    stripe_client.v1.customers.update(
+        customer_id, params={"invoice_settings": {"default_payment_method": pm.id}}
+    )
 
 
 def subscribed(client, card: str = "pm_card_visa", plan: str = "starter") -> dict:
-    response = client.post("/api/v1/subscriptions", {"plan_id": plan, "payment_method": card}, format="json")
+    response = client.post(
+        "/api/v1/subscriptions", {"plan_id": plan, "payment_method": card}, format="json"
+    )
     assert response.status_code == 201, response.content
     return response.json()
 
 
 # --- subscribe ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fault", FAULTS)
 def test_subscribe(fault, emulator, catalog, owner_client, tenant):
     key, body = new_key("subscribe"), {"plan_id": "starter", "payment_method": "pm_card_visa"}
     hit = inject(emulator, fault, path="/v1/subscriptions")
-    assert_unavailable_or(call(owner_client, "post", "/api/v1/subscriptions", body, key), fault, 201)
+    assert_unavailable_or(
+        call(owner_client, "post", "/api/v1/subscriptions", body, key), fault, 201
+    )
     again = call(owner_client, "post", "/api/v1/subscriptions", body, key)
     assert again.status_code == 201, again.content
     [subscription] = settled(emulator, "subscription")
-    assert again.json()["subscription_id"] == subscription["id"] and again.json()["status"] == "active"
+    assert (
+        again.json()["subscription_id"] == subscription["id"] and again.json()["status"] == "active"
+    )
     assert len(charges(emulator, customer_of(tenant))) == 1
-    assert owner_client.get("/api/v1/subscriptions/current").json()["subscription_id"] == subscription["id"]
+    assert (
+        owner_client.get("/api/v1/subscriptions/current").json()["subscription_id"]
+        == subscription["id"]
+    )
     assert hit["fired"] == FAULTS[fault]["count"]
 
 
 @pytest.mark.parametrize("fault", ["apply_then_500", "apply_then_hang"])
-def test_subscribe_retried_without_idempotency_key_subscribes_once(fault, emulator, catalog, owner_client, tenant):
+def test_subscribe_retried_without_idempotency_key_subscribes_once(
+    fault, emulator, catalog, owner_client, tenant
+):
     """A client that sends no Idempotency-Key and simply tries again after the 503."""
     body = {"plan_id": "starter", "payment_method": "pm_card_visa"}
     inject(emulator, fault, path="/v1/subscriptions")
-    assert_unavailable_or(owner_client.post("/api/v1/subscriptions", body, format="json"), fault, 201)
+    assert_unavailable_or(
+        owner_client.post("/api/v1/subscriptions", body, format="json"), fault, 201
+    )
     assert emulator.wait_requests_done(15)
     again = owner_client.post("/api/v1/subscriptions", body, format="json")
     assert again.status_code == 201, again.content
@@ -155,10 +175,15 @@ def test_subscribe_retried_without_idempotency_key_subscribes_once(fault, emulat
     assert len(charges(emulator, customer_of(tenant))) == 1
 
 
-def test_another_plan_after_a_lost_subscribe_answer_is_409_and_records_the_first(emulator, catalog, owner_client):
+def test_another_plan_after_a_lost_subscribe_answer_is_409_and_records_the_first(
+    emulator, catalog, owner_client
+):
     inject(emulator, "apply_then_500", path="/v1/subscriptions")
-    lost = owner_client.post("/api/v1/subscriptions", {"plan_id": "starter", "payment_method": "pm_card_visa"},
-                             format="json")
+    lost = owner_client.post(
+        "/api/v1/subscriptions",
+        {"plan_id": "starter", "payment_method": "pm_card_visa"},
+        format="json",
+    )
     assert_unavailable_or(lost, "apply_then_500", 201)
     other = owner_client.post("/api/v1/subscriptions", {"plan_id": "professional"}, format="json")
     assert other.status_code == 409 and other.json()["error"]["code"] == "subscription_exists"
@@ -169,19 +194,24 @@ def test_another_plan_after_a_lost_subscribe_answer_is_409_and_records_the_first
 
 # --- upgrade with proration -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fault", FAULTS)
 def test_upgrade_with_proration(fault, emulator, catalog, owner_client, tenant, stripe_client):
     first = subscribed(owner_client)
     key, body = new_key("upgrade"), {"plan_id": "professional"}
     hit = inject(emulator, fault, path="/v1/subscriptions/sub_*")
-    assert_unavailable_or(call(owner_client, "put", "/api/v1/subscriptions/current", body, key), fault, 200)
+    assert_unavailable_or(
+        call(owner_client, "put", "/api/v1/subscriptions/current", body, key), fault, 200
+    )
     again = call(owner_client, "put", "/api/v1/subscriptions/current", body, key)
     assert again.status_code == 200, again.content
     assert again.json()["plan_id"] == "professional"
     [subscription] = settled(emulator, "subscription")
     items = stripe_client.v1.subscriptions.retrieve(subscription["id"])["items"].data
     prices = sorted(item.price.id for item in items)
-    assert prices == sorted([catalog["professional"].stripe_price_id, catalog["professional"].stripe_overage_price_id])
+    assert prices == sorted(
+        [catalog["professional"].stripe_price_id, catalog["professional"].stripe_overage_price_id]
+    )
     # One invoice for the start, one for the proration: paid once each.
     customer = customer_of(tenant)
     invoices = [i for i in settled(emulator, "invoice") if i["customer"] == customer]
@@ -192,6 +222,7 @@ def test_upgrade_with_proration(fault, emulator, catalog, owner_client, tenant, 
 
 
 # --- pay now --------------------------------------------------------------------------------------
+
 
 def open_invoice(client, tenant, stripe_client) -> str:
     """A subscription whose first charge failed (its invoice stays open), then a working card."""
@@ -221,6 +252,7 @@ def test_pay_now(fault, emulator, catalog, owner_client, tenant, stripe_client):
 
 # --- a dunning retry (task) -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fault", FAULTS)
 def test_dunning_retry_task(fault, emulator, catalog, owner_client, tenant, stripe_client):
     from billing_project.stripe_gateway import invoices as stripe_invoices
@@ -232,7 +264,10 @@ def test_dunning_retry_task(fault, emulator, catalog, owner_client, tenant, stri
     invoice_id = open_invoice(owner_client, tenant, stripe_client)
     with tenant_context(tenant):
         state = invoice_state_sync(tenant=tenant, data=stripe_invoices.invoice_retrieve(invoice_id))
-        state.dunning, state.next_retry_at = InvoiceState.Dunning.SCHEDULED, tenant_now(tenant) - timedelta(hours=1)
+        state.dunning, state.next_retry_at = (
+            InvoiceState.Dunning.SCHEDULED,
+            tenant_now(tenant) - timedelta(hours=1),
+        )
         state.save()
         hit = inject(emulator, fault, path="/v1/invoices/*/pay")
         try:
@@ -249,6 +284,7 @@ def test_dunning_retry_task(fault, emulator, catalog, owner_client, tenant, stri
 
 
 # --- refund ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_refund(fault, emulator, catalog, owner_client, tenant, client_for, finance_staff):
@@ -271,22 +307,36 @@ def test_refund(fault, emulator, catalog, owner_client, tenant, client_for, fina
 
 # --- usage meter events (task) --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fault", FAULTS)
 def test_usage_meter_events(fault, emulator, catalog, owner_client, tenant):
     from usage.tasks import usage_meter_push
 
     subscribed(owner_client)
     now = timezone.now().isoformat()
-    sent = owner_client.post("/api/v1/usage", {"resource_type": "api_calls", "quantity": "1234", "unit": "requests",
-                                               "period_start": now, "period_end": now, "source": "reliability"},
-                             format="json")
+    sent = owner_client.post(
+        "/api/v1/usage",
+        {
+            "resource_type": "api_calls",
+            "quantity": "1234",
+            "unit": "requests",
+            "period_start": now,
+            "period_end": now,
+            "source": "reliability",
+        },
+        format="json",
+    )
     assert sent.status_code == 201, sent.content
     hit = inject(emulator, fault, path="/v1/billing/meter_events")
     with tenant_context(tenant):
         usage_meter_push()  # a failure is recorded on the push row, not raised
         usage_meter_push()  # the next beat run
     assert emulator.wait_requests_done(15)
-    events = [e for e in emulator.state.meter_events if e["payload"]["stripe_customer_id"] == customer_of(tenant)]
+    events = [
+        e
+        for e in emulator.state.meter_events
+        if e["payload"]["stripe_customer_id"] == customer_of(tenant)
+    ]
     assert sum(float(e["payload"]["value"]) for e in events) == 1234
     assert len({e["identifier"] for e in events}) == len(events)
     assert hit["fired"] == FAULTS[fault]["count"]
@@ -294,15 +344,22 @@ def test_usage_meter_events(fault, emulator, catalog, owner_client, tenant):
 
 # --- the whole of Stripe down ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fault", ["500", "hang"])
-def test_every_stripe_call_failing_is_a_json_503(fault, emulator, catalog, owner_client, tenant, client_for,
-                                                 finance_staff):
+def test_every_stripe_call_failing_is_a_json_503(
+    fault, emulator, catalog, owner_client, tenant, client_for, finance_staff
+):
     """Reads and writes alike, while every Stripe path fails: 503 JSON or a non-Stripe answer, no 500."""
     body = subscribed(owner_client)
     emulator.inject_fault("/v1/*", **{**FAULTS[fault], "count": 10_000})
     finance = client_for(finance_staff, HTTP_X_TENANT_ID="acme")
     requests = [
-        (owner_client, "post", "/api/v1/subscriptions/current/preview", {"plan_id": "professional"}),
+        (
+            owner_client,
+            "post",
+            "/api/v1/subscriptions/current/preview",
+            {"plan_id": "professional"},
+        ),
         (owner_client, "put", "/api/v1/subscriptions/current", {"plan_id": "professional"}),
         (owner_client, "put", "/api/v1/subscriptions/current", {"cancel_at_period_end": True}),
         (owner_client, "post", f"/api/v1/invoices/{body['latest_invoice_id']}/pay", {}),
@@ -311,7 +368,12 @@ def test_every_stripe_call_failing_is_a_json_503(fault, emulator, catalog, owner
         (owner_client, "post", "/api/v1/payment-methods/setup-intent", {}),
         (owner_client, "delete", "/api/v1/subscriptions/current", None),
         (finance, "post", f"/api/v1/invoices/{body['latest_invoice_id']}/refunds", {"reason": "x"}),
-        (finance, "post", "/api/v1/adjustments", {"amount": "1.00", "currency": "usd", "description": "x"}),
+        (
+            finance,
+            "post",
+            "/api/v1/adjustments",
+            {"amount": "1.00", "currency": "usd", "description": "x"},
+        ),
     ]
     for client, method, path, data in requests:
         response = call(client, method, path, data, new_key("down"))

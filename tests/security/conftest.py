@@ -78,8 +78,16 @@ def fake_dns(monkeypatch):
         if name in answers:
             calls.append(name)
             addresses = answers[name]() if callable(answers[name]) else answers[name]
-            return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
-                     (a, int(port or 0)) if ":" not in a else (a, int(port or 0), 0, 0)) for a in addresses]
+            return [
+                (
+                    socket.AF_INET6 if ":" in a else socket.AF_INET,
+                    socket.SOCK_STREAM,
+                    6,
+                    "",
+                    (a, int(port or 0)) if ":" not in a else (a, int(port or 0), 0, 0),
+                )
+                for a in addresses
+            ]
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)

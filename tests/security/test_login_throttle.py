@@ -34,7 +34,9 @@ def api_login(client, email, password="wrong-password-1"):
 
 
 def admin_login(client, email, password="wrong-password-1"):
-    return client.post("/admin/login/", {"username": email, "password": password, "next": "/admin/"})
+    return client.post(
+        "/admin/login/", {"username": email, "password": password, "next": "/admin/"}
+    )
 
 
 @pytest.fixture
@@ -104,21 +106,30 @@ def test_with_redis_down_a_right_password_signs_in_and_resets_the_email(redis_do
 
 def test_failures_in_the_api_portal_and_admin_add_up(tenant):
     email, ip = _email(), _ip()
-    api, portal, admin = APIClient(REMOTE_ADDR=ip), Client(HTTP_HOST=PORTAL_HOST, REMOTE_ADDR=ip), Client(REMOTE_ADDR=ip)
+    api, portal, admin = (
+        APIClient(REMOTE_ADDR=ip),
+        Client(HTTP_HOST=PORTAL_HOST, REMOTE_ADDR=ip),
+        Client(REMOTE_ADDR=ip),
+    )
     assert api_login(api, email).status_code == 401
     assert api_login(api, email).status_code == 401
     assert portal.post("/login/", {"email": email, "password": "nope-nope-1"}).status_code == 400
     assert portal.post("/login/", {"email": email, "password": "nope-nope-1"}).status_code == 400
     assert "Please enter the correct email" in admin_login(admin, email).content.decode()
     assert_error(api_login(api, email), 429, "rate_limited")
-    assert "Too many failed sign-ins" in portal.post("/login/", {"email": email, "password": "x"}).content.decode()
+    assert (
+        "Too many failed sign-ins"
+        in portal.post("/login/", {"email": email, "password": "x"}).content.decode()
+    )
     assert "Too many failed sign-ins" in admin_login(admin, email).content.decode()
 
 
 def test_the_admin_refuses_even_the_right_password_after_api_failures(db):
     from tenants.models import User
 
-    staff = User.objects.create_user(email=_email(), password=DEMO_PASSWORD, is_staff=True, is_superuser=True)
+    staff = User.objects.create_user(
+        email=_email(), password=DEMO_PASSWORD, is_staff=True, is_superuser=True
+    )
     for _ in range(5):
         assert api_login(new_client(), staff.email).status_code == 401
     admin = Client()
@@ -140,7 +151,9 @@ def test_admin_failures_lock_the_api(db):
 def test_the_admin_still_signs_in_with_the_right_password(db):
     from tenants.models import User
 
-    staff = User.objects.create_user(email=_email(), password=DEMO_PASSWORD, is_staff=True, is_superuser=True)
+    staff = User.objects.create_user(
+        email=_email(), password=DEMO_PASSWORD, is_staff=True, is_superuser=True
+    )
     admin = Client()
     assert admin_login(admin, staff.email).status_code == 200
     response = admin_login(admin, staff.email, DEMO_PASSWORD)
@@ -157,11 +170,21 @@ def test_without_trusted_proxies_a_spoofed_header_does_not_escape_the_ip_limit(s
     client = new_client()
     for _ in range(3):
         # A client rotating X-Real-IP / X-Forwarded-For on every guess: not a new address each time.
-        response = client.post(LOGIN, {"email": _email(), "password": "wrong-password-1"}, format="json",
-                               HTTP_X_REAL_IP=_ip(), HTTP_X_FORWARDED_FOR=_ip())
+        response = client.post(
+            LOGIN,
+            {"email": _email(), "password": "wrong-password-1"},
+            format="json",
+            HTTP_X_REAL_IP=_ip(),
+            HTTP_X_FORWARDED_FOR=_ip(),
+        )
         assert response.status_code == 401
-    response = client.post(LOGIN, {"email": _email(), "password": "x"}, format="json",
-                           HTTP_X_REAL_IP=_ip(), HTTP_X_FORWARDED_FOR=_ip())
+    response = client.post(
+        LOGIN,
+        {"email": _email(), "password": "x"},
+        format="json",
+        HTTP_X_REAL_IP=_ip(),
+        HTTP_X_FORWARDED_FOR=_ip(),
+    )
     assert_error(response, 429, "rate_limited")
 
 
@@ -176,13 +199,25 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_ip_bucket(settings, tena
         # nginx appends its peer to whatever X-Forwarded-For the client sent (which may be a lie).
         forwarded = f"{_ip()}, {client_ip}"
         if path == LOGIN:
-            return api.post(path, data, format="json", HTTP_X_FORWARDED_FOR=forwarded, HTTP_X_REAL_IP=client_ip)
+            return api.post(
+                path, data, format="json", HTTP_X_FORWARDED_FOR=forwarded, HTTP_X_REAL_IP=client_ip
+            )
         return portal.post(path, data, HTTP_X_FORWARDED_FOR=forwarded, HTTP_X_REAL_IP=client_ip)
 
     for _ in range(2):
-        assert through_nginx(alice, LOGIN, {"email": _email(), "password": "wrong-1"}).status_code == 401
-    assert through_nginx(alice, "/login/", {"email": _email(), "password": "wrong-1"}).status_code == 400
-    assert through_nginx(alice, LOGIN, {"email": _email(), "password": "wrong-1"}).status_code == 429
+        assert (
+            through_nginx(alice, LOGIN, {"email": _email(), "password": "wrong-1"}).status_code
+            == 401
+        )
+    assert (
+        through_nginx(alice, "/login/", {"email": _email(), "password": "wrong-1"}).status_code
+        == 400
+    )
+    assert (
+        through_nginx(alice, LOGIN, {"email": _email(), "password": "wrong-1"}).status_code == 429
+    )
     # Bob, behind the same nginx, is not Alice: his own bucket, on the API and the portal.
     assert through_nginx(bob, LOGIN, {"email": _email(), "password": "wrong-1"}).status_code == 401
-    assert through_nginx(bob, "/login/", {"email": _email(), "password": "wrong-1"}).status_code == 400
+    assert (
+        through_nginx(bob, "/login/", {"email": _email(), "password": "wrong-1"}).status_code == 400
+    )

@@ -1,4 +1,5 @@
 """Small builders shared by the emulator tests."""
+
 import time
 
 import stripe
@@ -27,8 +28,15 @@ def advance(client, clock_id, frozen_time):
 def recurring_price(client, amount=2000, currency="usd", interval="month", name="Pro", **extra):
     """A product plus a recurring price."""
     product = client.v1.products.create(params={"name": name})
-    return client.v1.prices.create(params={"product": product.id, "unit_amount": amount, "currency": currency,
-                                           "recurring": {"interval": interval}, **extra})
+    return client.v1.prices.create(
+        params={
+            "product": product.id,
+            "unit_amount": amount,
+            "currency": currency,
+            "recurring": {"interval": interval},
+            **extra,
+        }
+    )
 
 
 def customer_with_card(client, card="pm_card_visa", clock=None, **params):
@@ -37,10 +45,14 @@ def customer_with_card(client, card="pm_card_visa", clock=None, **params):
         params["test_clock"] = clock
     customer = client.v1.customers.create(params={"email": "buyer@example.com", **params})
     pm = client.v1.payment_methods.attach(card, params={"customer": customer.id})
-    client.v1.customers.update(customer.id, params={"invoice_settings": {"default_payment_method": pm.id}})
+    client.v1.customers.update(
+        customer.id, params={"invoice_settings": {"default_payment_method": pm.id}}
+    )
     return customer, pm
 
 
 def no_retry_client(server):
     """A client without stripe-python's own network retries (to observe injected faults)."""
-    return stripe.StripeClient(server.api_key, base_addresses={"api": server.url}, max_network_retries=0)
+    return stripe.StripeClient(
+        server.api_key, base_addresses={"api": server.url}, max_network_retries=0
+    )

@@ -1,4 +1,5 @@
 """Webhook delivery (signatures, retries, filtering, log) and state persistence."""
+
 import json
 import os
 import socket
@@ -29,11 +30,14 @@ def test_signed_delivery_and_retry_with_backoff(stripe_client, stripe_emulator_f
     customer = stripe_client.v1.customers.create(params={"email": "hook@example.com"})
     events = webhook_sink.wait_for(lambda evs: any(e["type"] == "customer.created" for e in evs))
     request = next(r for r in webhook_sink.requests if r["status"] == 200)
-    event = stripe.Webhook.construct_event(request["body"], request["headers"]["Stripe-Signature"],
-                                           webhook_sink.secret)
+    event = stripe.Webhook.construct_event(
+        request["body"], request["headers"]["Stripe-Signature"], webhook_sink.secret
+    )
     assert event.type == "customer.created" and event.data.object.id == customer.id
     with pytest.raises(stripe.SignatureVerificationError):
-        stripe.Webhook.construct_event(request["body"], request["headers"]["Stripe-Signature"], "whsec_wrong")
+        stripe.Webhook.construct_event(
+            request["body"], request["headers"]["Stripe-Signature"], "whsec_wrong"
+        )
     stripe_emulator_fresh.wait_for_webhooks()  # the log entry is written after the sink answered
     log = [d for d in _deliveries(stripe_emulator_fresh) if d["event"] == events[0]["id"]]
     assert [(d["attempt"], d["status"]) for d in log] == [(1, 500), (2, 500), (3, 200)]
@@ -59,20 +63,30 @@ def test_retries_stop_after_max_attempts_and_connection_errors(stripe_emulator_f
 def test_enabled_events_filter_and_order(stripe_client, stripe_emulator_fresh):
     sink = WebhookSink()
     try:
-        endpoint = stripe_client.v1.webhook_endpoints.create(params={
-            "url": sink.url, "enabled_events": ["customer.created", "invoice.*"]})
+        endpoint = stripe_client.v1.webhook_endpoints.create(
+            params={"url": sink.url, "enabled_events": ["customer.created", "invoice.*"]}
+        )
         customer, _ = customer_with_card(stripe_client)
-        stripe_client.v1.invoice_items.create(params={"customer": customer.id, "amount": 100, "currency": "usd"})
-        invoice = stripe_client.v1.invoices.create(params={"customer": customer.id,
-                                                           "pending_invoice_items_behavior": "include"})
+        stripe_client.v1.invoice_items.create(
+            params={"customer": customer.id, "amount": 100, "currency": "usd"}
+        )
+        invoice = stripe_client.v1.invoices.create(
+            params={"customer": customer.id, "pending_invoice_items_behavior": "include"}
+        )
         stripe_client.v1.invoices.pay(invoice.id)
         events = sink.wait_for(lambda evs: "invoice.payment_succeeded" in [e["type"] for e in evs])
         types = [e["type"] for e in events]
         assert types[0] == "customer.created" and "customer.updated" not in types
         assert all(t == "customer.created" or t.startswith("invoice.") for t in types)
-        assert types.index("invoice.created") < types.index("invoice.finalized") < types.index("invoice.paid")
+        assert (
+            types.index("invoice.created")
+            < types.index("invoice.finalized")
+            < types.index("invoice.paid")
+        )
         for request in sink.requests:
-            stripe.Webhook.construct_event(request["body"], request["headers"]["Stripe-Signature"], endpoint.secret)
+            stripe.Webhook.construct_event(
+                request["body"], request["headers"]["Stripe-Signature"], endpoint.secret
+            )
         stripe_client.v1.webhook_endpoints.delete(endpoint.id)
     finally:
         sink.stop()
@@ -84,10 +98,14 @@ def test_state_file_persistence(tmp_path):
     client = stripe.StripeClient("sk_test_x", base_addresses={"api": first.url})
     customer, _ = customer_with_card(client)
     price = recurring_price(client, amount=1200, lookup_key="persist")
-    sub = client.v1.subscriptions.create(params={"customer": customer.id, "items": [{"price": price.id}]},
-                                         options={"idempotency_key": "sub-1"})
+    sub = client.v1.subscriptions.create(
+        params={"customer": customer.id, "items": [{"price": price.id}]},
+        options={"idempotency_key": "sub-1"},
+    )
     deadline = time.monotonic() + 5
-    while not (path.exists() and sub.id in path.read_text()):  # saved by the debounced saver, no stop()
+    while not (
+        path.exists() and sub.id in path.read_text()
+    ):  # saved by the debounced saver, no stop()
         assert time.monotonic() < deadline, "state file not written"
         time.sleep(0.02)
     first.stop()
@@ -98,8 +116,10 @@ def test_state_file_persistence(tmp_path):
         reloaded = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
         assert reloaded.status == "active" and reloaded.latest_invoice.amount_paid == 1200
         assert client.v1.prices.list(params={"lookup_keys": ["persist"]}).data[0].id == price.id
-        replay = client.v1.subscriptions.create(params={"customer": customer.id, "items": [{"price": price.id}]},
-                                                options={"idempotency_key": "sub-1"})
+        replay = client.v1.subscriptions.create(
+            params={"customer": customer.id, "items": [{"price": price.id}]},
+            options={"idempotency_key": "sub-1"},
+        )
         assert replay.id == sub.id
     finally:
         second.stop()
@@ -111,15 +131,31 @@ def test_command_line_registers_webhook_idempotently(tmp_path):
         port = probe.getsockname()[1]
     sink = WebhookSink()
     state = tmp_path / "cli.json"
-    args = [sys.executable, "-m", "stripe_emulator", "--port", str(port), "--state-file", str(state),
-            "--webhook-url", sink.url, "--webhook-secret", "whsec_cli_secret"]
+    args = [
+        sys.executable,
+        "-m",
+        "stripe_emulator",
+        "--port",
+        str(port),
+        "--state-file",
+        str(state),
+        "--webhook-url",
+        sink.url,
+        "--webhook-secret",
+        "whsec_cli_secret",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     try:
         for _ in range(2):  # a restart with the same URL must not add a second endpoint
-            proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             try:
-                client = stripe.StripeClient("sk_test_x", base_addresses={"api": f"http://127.0.0.1:{port}"},
-                                             max_network_retries=0)
+                client = stripe.StripeClient(
+                    "sk_test_x",
+                    base_addresses={"api": f"http://127.0.0.1:{port}"},
+                    max_network_retries=0,
+                )
                 deadline = time.monotonic() + 10
                 while True:
                     try:
@@ -129,12 +165,15 @@ def test_command_line_registers_webhook_idempotently(tmp_path):
                         if time.monotonic() > deadline:
                             raise
                         time.sleep(0.05)
-                assert [e.url for e in endpoints] == [sink.url] and endpoints[0].enabled_events == ["*"]
+                assert [e.url for e in endpoints] == [sink.url] and endpoints[0].enabled_events == [
+                    "*"
+                ]
                 client.v1.customers.create(params={"name": "cli"})
                 sink.wait_for(lambda evs: any(e["type"] == "customer.created" for e in evs))
                 request = sink.requests[-1]
-                stripe.Webhook.construct_event(request["body"], request["headers"]["Stripe-Signature"],
-                                               "whsec_cli_secret")
+                stripe.Webhook.construct_event(
+                    request["body"], request["headers"]["Stripe-Signature"], "whsec_cli_secret"
+                )
             finally:
                 proc.terminate()
                 proc.wait(timeout=10)

@@ -13,12 +13,15 @@ def test_apps_register_by_event_type():
     names = lambda event_type: [h.name for h in registry.handlers_for(event_type)]  # noqa: E731
     assert names("invoice.payment_failed") == ["invoicing.handlers.invoice_changed"]
     # INSTALLED_APPS order: the subscriptions app mirrors the customer before invoicing reacts.
-    assert names("customer.updated") == ["subscriptions.handlers.customer_changed",
-                                         "invoicing.handlers.customer_card_changed"]
+    assert names("customer.updated") == [
+        "subscriptions.handlers.customer_changed",
+        "invoicing.handlers.customer_card_changed",
+    ]
     assert names("customer.subscription.updated") == ["subscriptions.handlers.subscription_changed"]
     assert names("charge.succeeded") == []
-    assert [h.name for h in registry.handlers_for("customer.updated", apps={"invoicing"})] == \
-        ["invoicing.handlers.customer_card_changed"]
+    assert [h.name for h in registry.handlers_for("customer.updated", apps={"invoicing"})] == [
+        "invoicing.handlers.customer_card_changed"
+    ]
 
 
 def test_registering_twice_keeps_one_handler():
@@ -45,8 +48,13 @@ def account(stripe_on, tenant):
 
 
 def _payload(event_type, obj, event_id="evt_registry_1"):
-    return {"id": event_id, "object": "event", "type": event_type, "created": 1_700_000_000,
-            "data": {"object": obj, "previous_attributes": {}}}
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "created": 1_700_000_000,
+        "data": {"object": obj, "previous_attributes": {}},
+    }
 
 
 @pytest.fixture
@@ -54,8 +62,13 @@ def probes(monkeypatch):
     """Two handlers of one made-up event type: one wants the object fresh, one does not."""
     seen = []
     fetches = []
-    monkeypatch.setitem(registry._FETCHERS, "probe", lambda object_id: fetches.append(object_id) or
-                        {"id": object_id, "object": "probe", "fresh": True})
+    monkeypatch.setitem(
+        registry._FETCHERS,
+        "probe",
+        lambda object_id: (
+            fetches.append(object_id) or {"id": object_id, "object": "probe", "fresh": True}
+        ),
+    )
 
     @registry.stripe_webhook("probe.changed", fresh=True)
     def probe_fresh(event):
@@ -73,8 +86,12 @@ def test_one_fetch_is_handed_to_every_handler(account, probes):
     from subscriptions.services.webhooks import webhook_handle
 
     seen, fetches = probes
-    event = webhook_handle(payload=_payload("probe.changed", {"id": "pr_1", "object": "probe",
-                                                               "customer": account.stripe_customer_id}))
+    event = webhook_handle(
+        payload=_payload(
+            "probe.changed",
+            {"id": "pr_1", "object": "probe", "customer": account.stripe_customer_id},
+        )
+    )
     assert fetches == ["pr_1"]
     assert [kind for kind, _ in seen] == ["fresh", "plain"]
     assert seen[0][1] is seen[1][1] and seen[0][1]["fresh"] is True
@@ -86,13 +103,33 @@ def test_unknown_customer_or_type_is_ignored(account, probes):
     from subscriptions.services.webhooks import webhook_handle, webhook_process
 
     seen, fetches = probes
-    assert webhook_handle(payload=_payload("probe.changed", {"id": "pr_1", "object": "probe",
-                                                               "customer": "cus_somebody_else"})) is None
-    assert webhook_handle(payload=_payload("charge.succeeded", {"id": "ch_1", "object": "charge",
-                                                                  "customer": account.stripe_customer_id})) is None
+    assert (
+        webhook_handle(
+            payload=_payload(
+                "probe.changed", {"id": "pr_1", "object": "probe", "customer": "cus_somebody_else"}
+            )
+        )
+        is None
+    )
+    assert (
+        webhook_handle(
+            payload=_payload(
+                "charge.succeeded",
+                {"id": "ch_1", "object": "charge", "customer": account.stripe_customer_id},
+            )
+        )
+        is None
+    )
     assert seen == [] and fetches == []
-    row = WebhookEvent.objects.create(event_id="evt_ign", type="charge.succeeded", payload=_payload(
-        "charge.succeeded", {"id": "ch_1", "object": "charge", "customer": account.stripe_customer_id}, "evt_ign"))
+    row = WebhookEvent.objects.create(
+        event_id="evt_ign",
+        type="charge.succeeded",
+        payload=_payload(
+            "charge.succeeded",
+            {"id": "ch_1", "object": "charge", "customer": account.stripe_customer_id},
+            "evt_ign",
+        ),
+    )
     assert webhook_process(event=row).status == "ignored"
 
 
@@ -110,16 +147,29 @@ def test_handlers_run_outside_the_claim_and_failures_are_recorded(account, probe
 
     @registry.stripe_webhook("probe.changed")
     def probe_checks_the_row(event):
-        seen.append((WebhookEvent.objects.get(event_id=event.id).status, list(connection.savepoint_ids)))
+        seen.append(
+            (WebhookEvent.objects.get(event_id=event.id).status, list(connection.savepoint_ids))
+        )
         if fail["now"]:
             raise RuntimeError("handler broke")
 
-    row = WebhookEvent.objects.create(event_id="evt_lock", type="probe.changed", payload=_payload(
-        "probe.changed", {"id": "pr_1", "object": "probe", "customer": account.stripe_customer_id}, "evt_lock"))
+    row = WebhookEvent.objects.create(
+        event_id="evt_lock",
+        type="probe.changed",
+        payload=_payload(
+            "probe.changed",
+            {"id": "pr_1", "object": "probe", "customer": account.stripe_customer_id},
+            "evt_lock",
+        ),
+    )
     outer = list(connection.savepoint_ids)
     done = webhook_process(event=row)
     assert seen == [("processing", outer)]  # claimed, and no transaction of the endpoint around it
-    assert done.status == "failed" and done.attempts == 1 and done.error == "RuntimeError: handler broke"
+    assert (
+        done.status == "failed"
+        and done.attempts == 1
+        and done.error == "RuntimeError: handler broke"
+    )
     # Stripe's redelivery of a failed event runs it again.
     assert webhook_process(event=row).attempts == 2
     fail["now"] = False
@@ -136,12 +186,22 @@ def test_a_claimed_event_is_not_processed_twice(account, probes):
     from subscriptions.services.webhooks import webhook_process
 
     seen, _ = probes
-    row = WebhookEvent.objects.create(event_id="evt_busy", type="probe.changed", status="processing",
-                                      started_at=timezone.now(), attempts=1, payload=_payload(
-                                          "probe.changed", {"id": "pr_1", "object": "probe",
-                                                            "customer": account.stripe_customer_id}, "evt_busy"))
+    row = WebhookEvent.objects.create(
+        event_id="evt_busy",
+        type="probe.changed",
+        status="processing",
+        started_at=timezone.now(),
+        attempts=1,
+        payload=_payload(
+            "probe.changed",
+            {"id": "pr_1", "object": "probe", "customer": account.stripe_customer_id},
+            "evt_busy",
+        ),
+    )
     assert webhook_process(event=row).status == "processing" and seen == []
     # A claim older than the timeout is a dead worker's: taken over.
-    WebhookEvent.objects.filter(pk=row.pk).update(started_at=timezone.now() - timezone.timedelta(minutes=10))
+    WebhookEvent.objects.filter(pk=row.pk).update(
+        started_at=timezone.now() - timezone.timedelta(minutes=10)
+    )
     done = webhook_process(event=row)
     assert done.status == "processed" and done.attempts == 2 and len(seen) == 2

@@ -23,12 +23,15 @@ def _type(request) -> str:
 
 
 def test_one_invoice_payment_failed_webhook_makes_at_most_two_stripe_calls(
-        hooks, eager, owner_client, tenant, stripe_emulator, django_capture_on_commit_callbacks, caplog):
+    hooks, eager, owner_client, tenant, stripe_emulator, django_capture_on_commit_callbacks, caplog
+):
     from invoicing.models import InvoiceState, PaymentAttempt
     from notifications.models import BillingEvent
     from subscriptions.services.clocks import test_clock_advance
 
-    subscribe(owner_client, plan_id="starter", payment_method="pm_card_chargeCustomerFail", trial_days=3)
+    subscribe(
+        owner_client, plan_id="starter", payment_method="pm_card_chargeCustomerFail", trial_days=3
+    )
     test_clock_advance(tenant=tenant, days=4)
     requests = hooks.pending()
     first_failure = next(i for i, r in enumerate(requests) if _type(r) == "invoice.payment_failed")
@@ -46,7 +49,10 @@ def test_one_invoice_payment_failed_webhook_makes_at_most_two_stripe_calls(
     with tenant_context(tenant):
         state = InvoiceState.objects.get(amount_due=2900)
         assert state.dunning == InvoiceState.Dunning.SCHEDULED and state.next_retry_at is not None
-        assert PaymentAttempt.objects.filter(invoice_id=state.invoice_id, outcome="failed").count() == 1
+        assert (
+            PaymentAttempt.objects.filter(invoice_id=state.invoice_id, outcome="failed").count()
+            == 1
+        )
         (failed,) = BillingEvent.objects.filter(kind="payment_failed")
     assert failed.data["invoice_number"] and failed.data["decline_code"]
     # dj-stripe's mirror took the invoice as fetched (with its payments expanded): it logs, never

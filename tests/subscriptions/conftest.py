@@ -11,7 +11,6 @@ def pytest_configure(config):
         config.pluginmanager.import_plugin("stripe_emulator.pytest_plugin")
 
 
-
 @pytest.fixture
 def stripe_on(stripe_settings, settings):
     stripe_settings.reset()
@@ -54,17 +53,24 @@ class Forwarder:
         self.sink, self.client, self.sent = sink, client, 0
 
     def pending(self):
-        new = [r for r in self.sink.requests[self.sent:] if r["status"] < 300]
+        new = [r for r in self.sink.requests[self.sent :] if r["status"] < 300]
         self.sent = len(self.sink.requests)
         return new
 
     def post(self, request, signature=None):
-        return self.client.generic("POST", "/api/v1/webhooks/stripe", request["body"], content_type="application/json",
-                                   HTTP_STRIPE_SIGNATURE=signature or request["headers"]["Stripe-Signature"])
+        return self.client.generic(
+            "POST",
+            "/api/v1/webhooks/stripe",
+            request["body"],
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature or request["headers"]["Stripe-Signature"],
+        )
 
     def deliver(self, requests=None):
         responses = [self.post(r) for r in (self.pending() if requests is None else requests)]
-        assert all(r.status_code == 200 for r in responses), [r.content for r in responses if r.status_code != 200]
+        assert all(r.status_code == 200 for r in responses), [
+            r.content for r in responses if r.status_code != 200
+        ]
         return responses
 
 
@@ -86,4 +92,6 @@ def finance_admin(finance_staff):
 
 def admin_action(client, changelist: str, action: str, objects, **form):
     """POST an admin action on the changelist for these objects (`apply=1` submits an action's form page)."""
-    return client.post(changelist, {"action": action, "_selected_action": [obj.pk for obj in objects], **form})
+    return client.post(
+        changelist, {"action": action, "_selected_action": [obj.pk for obj in objects], **form}
+    )

@@ -31,15 +31,28 @@ def _audit_since_test_start():
 def _audit(action, **filters):
     from tenants.models import AuditEvent
 
-    return list(AuditEvent.objects.filter(action=action, pk__gt=_before_test["last_audit_id"], **filters)
-                .order_by("created"))
+    return list(
+        AuditEvent.objects.filter(
+            action=action, pk__gt=_before_test["last_audit_id"], **filters
+        ).order_by("created")
+    )
 
 
-def test_finance_staff_can_open_the_back_office_and_support_cannot_change_it(finance_admin, support_staff, stripe_on):
+def test_finance_staff_can_open_the_back_office_and_support_cannot_change_it(
+    finance_admin, support_staff, stripe_on
+):
     from django.test import Client
 
-    for page in [PLANS, ACCOUNTS, TENANTS, "/admin/subscriptions/webhookevent/", "/admin/coupons/coupon/",
-                 "/admin/coupons/coupon/add/", "/admin/djstripe/customer/", "/admin/djstripe/subscription/"]:
+    for page in [
+        PLANS,
+        ACCOUNTS,
+        TENANTS,
+        "/admin/subscriptions/webhookevent/",
+        "/admin/coupons/coupon/",
+        "/admin/coupons/coupon/add/",
+        "/admin/djstripe/customer/",
+        "/admin/djstripe/subscription/",
+    ]:
         assert finance_admin.get(page).status_code == 200, page
     support = Client()
     support.force_login(support_staff)
@@ -54,25 +67,37 @@ def test_finance_staff_can_open_the_back_office_and_support_cannot_change_it(fin
     assert Plan.objects.get(pk=starter.pk).name != "Hacked"
 
 
-def test_plan_sync_action_syncs_through_the_catalog_service_and_audits(finance_admin, stripe_on, stripe_client):
+def test_plan_sync_action_syncs_through_the_catalog_service_and_audits(
+    finance_admin, stripe_on, stripe_client
+):
     from subscriptions.models import Plan
 
     starter = Plan.objects.get(code="starter")
-    assert "not synced (no product, monthly price, yearly price, overage prices)" in finance_admin.get(PLANS).content.decode()
+    assert (
+        "not synced (no product, monthly price, yearly price, overage prices)"
+        in finance_admin.get(PLANS).content.decode()
+    )
     response = admin_action(finance_admin, PLANS, "sync_to_stripe", [starter])
     assert response.status_code == 302
     starter.refresh_from_db()
     assert starter.stripe_price_id and starter.stripe_price_id_yearly
-    assert stripe_client.v1.prices.retrieve(starter.stripe_price_id).unit_amount == starter.price_monthly
+    assert (
+        stripe_client.v1.prices.retrieve(starter.stripe_price_id).unit_amount
+        == starter.price_monthly
+    )
     page = finance_admin.get(PLANS + "?q=starter").content.decode()
     assert ">synced<" in page
     [audit] = _audit("plan.sync_to_stripe", target="starter")
     assert audit.actor == "finance@platform.test" and audit.before["product"] is None
     assert audit.after["monthly"] == starter.stripe_price_id
 
-    admin_action(finance_admin, PLANS, "sync_to_stripe", [starter])  # idempotent: nothing changes, no audit row
+    admin_action(
+        finance_admin, PLANS, "sync_to_stripe", [starter]
+    )  # idempotent: nothing changes, no audit row
     assert len(_audit("plan.sync_to_stripe", target="starter")) == 1
-    assert len(stripe_client.v1.prices.list(params={"limit": 100}).data) == 4  # plus the metered overage ones
+    assert (
+        len(stripe_client.v1.prices.list(params={"limit": 100}).data) == 4
+    )  # plus the metered overage ones
 
 
 def test_plan_usage_policy_and_overage_are_edited_in_the_admin(finance_admin, stripe_on):
@@ -80,33 +105,62 @@ def test_plan_usage_policy_and_overage_are_edited_in_the_admin(finance_admin, st
 
     starter = Plan.objects.get(code="starter")
     page = finance_admin.get(f"{PLANS}{starter.pk}/change/").content.decode()
-    for field in ("hard_limits", "alert_thresholds", "overage_resource", "overage_unit_amount", "overage_block_size"):
+    for field in (
+        "hard_limits",
+        "alert_thresholds",
+        "overage_resource",
+        "overage_unit_amount",
+        "overage_block_size",
+    ):
         assert f'name="{field}"' in page, field
     assert "$2.00 per 1,000 api_calls above 10,000" in finance_admin.get(PLANS).content.decode()
-    form = {"code": "starter", "name": "Starter", "description": "", "currency": "usd", "price_monthly": "2900",
-            "price_yearly": "29000", "features": '["All Free"]', "is_public": "on", "is_active": "on",
-            "limits": '{"api_calls": 10000, "storage_gb": 50, "users": 5}', "hard_limits": '["users"]',
-            "alert_thresholds": "[100, 50]", "overage_resource": "api_calls", "overage_unit_amount": "200",
-            "overage_block_size": "1000"}
+    form = {
+        "code": "starter",
+        "name": "Starter",
+        "description": "",
+        "currency": "usd",
+        "price_monthly": "2900",
+        "price_yearly": "29000",
+        "features": '["All Free"]',
+        "is_public": "on",
+        "is_active": "on",
+        "limits": '{"api_calls": 10000, "storage_gb": 50, "users": 5}',
+        "hard_limits": '["users"]',
+        "alert_thresholds": "[100, 50]",
+        "overage_resource": "api_calls",
+        "overage_unit_amount": "200",
+        "overage_block_size": "1000",
+    }
     response = finance_admin.post(f"{PLANS}{starter.pk}/change/", form)
-    assert response.status_code == 200 and "sorted ascending" in response.content.decode()  # refused
-    response = finance_admin.post(f"{PLANS}{starter.pk}/change/", {**form, "alert_thresholds": "[50, 90, 120]"})
+    assert (
+        response.status_code == 200 and "sorted ascending" in response.content.decode()
+    )  # refused
+    response = finance_admin.post(
+        f"{PLANS}{starter.pk}/change/", {**form, "alert_thresholds": "[50, 90, 120]"}
+    )
     assert response.status_code == 302
     starter.refresh_from_db()
     assert starter.hard_limits == ["users"] and starter.alert_thresholds == [50, 90, 120]
 
 
-def test_subscription_actions_cancel_resume_change_plan_cancel_now(finance_admin, catalog, tenant, stripe_client):
+def test_subscription_actions_cancel_resume_change_plan_cancel_now(
+    finance_admin, catalog, tenant, stripe_client
+):
     from subscriptions.models import BillingAccount
     from subscriptions.services.subscriptions import subscription_create
 
-    account, _ = subscription_create(tenant=tenant, plan_id="starter", payment_method="pm_card_visa", trial_days=14)
+    account, _ = subscription_create(
+        tenant=tenant, plan_id="starter", payment_method="pm_card_visa", trial_days=14
+    )
     assert finance_admin.get(ACCOUNTS).status_code == 200
 
     admin_action(finance_admin, ACCOUNTS, "cancel_at_period_end_action", [account])
     account.refresh_from_db()
     assert account.cancel_at_period_end is True
-    assert stripe_client.v1.subscriptions.retrieve(account.subscription_id).cancel_at_period_end is True
+    assert (
+        stripe_client.v1.subscriptions.retrieve(account.subscription_id).cancel_at_period_end
+        is True
+    )
 
     admin_action(finance_admin, ACCOUNTS, "resume", [account])
     account.refresh_from_db()
@@ -114,8 +168,16 @@ def test_subscription_actions_cancel_resume_change_plan_cancel_now(finance_admin
 
     page = admin_action(finance_admin, ACCOUNTS, "change_plan", [account])
     assert page.status_code == 200 and 'name="billing_cycle"' in page.content.decode()
-    admin_action(finance_admin, ACCOUNTS, "change_plan", [account], apply="1", plan="professional",
-                 billing_cycle="yearly", when="")
+    admin_action(
+        finance_admin,
+        ACCOUNTS,
+        "change_plan",
+        [account],
+        apply="1",
+        plan="professional",
+        billing_cycle="yearly",
+        when="",
+    )
     account.refresh_from_db()
     assert account.plan.code == "professional" and account.billing_cycle == "yearly"
     sub = stripe_client.v1.subscriptions.retrieve(account.subscription_id)
@@ -127,10 +189,19 @@ def test_subscription_actions_cancel_resume_change_plan_cancel_now(finance_admin
     admin_action(finance_admin, ACCOUNTS, "cancel_now", [account])
     account = BillingAccount.objects.get(pk=account.pk)
     assert account.status == "canceled" and not account.is_live
-    actions = [a.action for a in _audit("subscription.cancel_at_period_end") + _audit("subscription.resume")
-               + _audit("subscription.change_plan") + _audit("subscription.cancel_now")]
-    assert actions == ["subscription.cancel_at_period_end", "subscription.resume", "subscription.change_plan",
-                       "subscription.cancel_now"]
+    actions = [
+        a.action
+        for a in _audit("subscription.cancel_at_period_end")
+        + _audit("subscription.resume")
+        + _audit("subscription.change_plan")
+        + _audit("subscription.cancel_now")
+    ]
+    assert actions == [
+        "subscription.cancel_at_period_end",
+        "subscription.resume",
+        "subscription.change_plan",
+        "subscription.cancel_now",
+    ]
     assert {a.actor for a in _audit("subscription.change_plan")} == {"finance@platform.test"}
 
 
@@ -143,16 +214,22 @@ def test_an_action_on_no_live_subscription_reports_the_error(finance_admin, cata
     assert any("no live subscription" in m for m in messages), messages
 
 
-def test_advance_test_clock_on_tenants_waits_until_ready_and_the_state_follows(finance_admin, catalog, tenant):
+def test_advance_test_clock_on_tenants_waits_until_ready_and_the_state_follows(
+    finance_admin, catalog, tenant
+):
     from subscriptions.models import BillingAccount
     from subscriptions.services.subscriptions import subscription_create
 
-    account, _ = subscription_create(tenant=tenant, plan_id="starter", payment_method="pm_card_visa", trial_days=3)
+    account, _ = subscription_create(
+        tenant=tenant, plan_id="starter", payment_method="pm_card_visa", trial_days=3
+    )
     assert account.status == "trialing"
     start = account.clock_time
     page = admin_action(finance_admin, TENANTS, "advance_test_clock", [tenant])
     assert page.status_code == 200 and 'name="days"' in page.content.decode()
-    response = admin_action(finance_admin, TENANTS, "advance_test_clock", [tenant], apply="1", days="4", hours="0")
+    response = admin_action(
+        finance_admin, TENANTS, "advance_test_clock", [tenant], apply="1", days="4", hours="0"
+    )
     assert response.status_code == 302
     account = BillingAccount.objects.get(pk=account.pk)
     assert account.clock_time >= start + timedelta(days=4)
@@ -162,5 +239,7 @@ def test_advance_test_clock_on_tenants_waits_until_ready_and_the_state_follows(f
 
 
 def test_advance_test_clock_form_refuses_zero(finance_admin, catalog, tenant):
-    page = admin_action(finance_admin, TENANTS, "advance_test_clock", [tenant], apply="1", days="0", hours="0")
+    page = admin_action(
+        finance_admin, TENANTS, "advance_test_clock", [tenant], apply="1", days="0", hours="0"
+    )
     assert page.status_code == 200 and "Advance by at least one hour." in page.content.decode()

@@ -6,8 +6,9 @@ from django.core.management import call_command
 pytestmark = pytest.mark.django_db
 
 
-def test_sync_creates_products_and_lookup_keyed_prices_and_the_plans_api_shows_them(stripe_on, stripe_client,
-                                                                                     api_client):
+def test_sync_creates_products_and_lookup_keyed_prices_and_the_plans_api_shows_them(
+    stripe_on, stripe_client, api_client
+):
     from io import StringIO
 
     out = StringIO()
@@ -15,7 +16,9 @@ def test_sync_creates_products_and_lookup_keyed_prices_and_the_plans_api_shows_t
     assert "[4/4]" in out.getvalue()
     plans = {p["plan_id"]: p for p in api_client.get("/api/v1/plans").json()}
     starter = plans["starter"]
-    assert starter["stripe_price_id"].startswith("price_") and starter["stripe_price_id_yearly"].startswith("price_")
+    assert starter["stripe_price_id"].startswith("price_") and starter[
+        "stripe_price_id_yearly"
+    ].startswith("price_")
     monthly = stripe_client.v1.prices.list(params={"lookup_keys": ["starter_monthly"]}).data[0]
     assert monthly.id == starter["stripe_price_id"] and monthly.unit_amount == 2900
     assert monthly.recurring.interval == "month"
@@ -42,4 +45,6 @@ def test_changed_price_creates_a_new_price_and_archives_the_old(catalog, stripe_
     assert stripe_client.v1.prices.retrieve(old_price).active is False
     new = stripe_client.v1.prices.list(params={"lookup_keys": ["starter_monthly"]}).data[0]
     assert new.id == plan.stripe_price_id and new.unit_amount == 3900
-    assert plan.stripe_price_id_yearly == catalog["starter"].stripe_price_id_yearly  # unchanged yearly kept
+    assert (
+        plan.stripe_price_id_yearly == catalog["starter"].stripe_price_id_yearly
+    )  # unchanged yearly kept

@@ -35,7 +35,9 @@ def test_replay_webhooks_since_reprocesses_each_stored_event_once(hooks, owner_c
     broken.refresh_from_db()
     assert broken.status == "processed" and broken.attempts == 2 and broken.error == ""
     assert BillingAccount.objects.get(tenant=tenant).status == "trialing"  # re-fetched from Stripe
-    assert sorted(e.attempts for e in WebhookEvent.objects.exclude(pk=broken.pk)) == [1] * (len(events) - 1)
+    assert sorted(e.attempts for e in WebhookEvent.objects.exclude(pk=broken.pk)) == [1] * (
+        len(events) - 1
+    )
 
     out = _run("replay_webhooks", "--since", "1h")
     assert f"replayed {len(events)} event(s)" in out
@@ -45,15 +47,21 @@ def test_replay_webhooks_since_reprocesses_each_stored_event_once(hooks, owner_c
         _run("replay_webhooks", "--since", "yesterday")
 
 
-def test_stripe_resync_pulls_changes_made_in_stripe_into_the_account_and_the_mirror(catalog, tenant, stripe_client):
+def test_stripe_resync_pulls_changes_made_in_stripe_into_the_account_and_the_mirror(
+    catalog, tenant, stripe_client
+):
     from djstripe.models import Subscription
 
     from subscriptions.models import BillingAccount
     from subscriptions.services.subscriptions import subscription_create
 
-    account, _ = subscription_create(tenant=tenant, plan_id="starter", payment_method="pm_card_visa", trial_days=14)
+    account, _ = subscription_create(
+        tenant=tenant, plan_id="starter", payment_method="pm_card_visa", trial_days=14
+    )
     # Changed in Stripe's dashboard, and its webhooks lost.
-    stripe_client.v1.subscriptions.update(account.subscription_id, params={"cancel_at_period_end": True})
+    stripe_client.v1.subscriptions.update(
+        account.subscription_id, params={"cancel_at_period_end": True}
+    )
     assert BillingAccount.objects.get(pk=account.pk).cancel_at_period_end is False
 
     out = _run("stripe_resync", "--tenant", "acme")
@@ -71,7 +79,9 @@ def test_advance_clock_moves_the_clock_and_the_subscription_state_follows(catalo
     from subscriptions.models import BillingAccount
     from subscriptions.services.subscriptions import subscription_create
 
-    account, _ = subscription_create(tenant=tenant, plan_id="starter", payment_method="pm_card_visa", trial_days=3)
+    account, _ = subscription_create(
+        tenant=tenant, plan_id="starter", payment_method="pm_card_visa", trial_days=3
+    )
     start = account.clock_time
     out = _run("advance_clock", "--tenant", "acme", "--days", "4")
     assert "subscription active" in out
@@ -91,7 +101,9 @@ def test_stripe_backfill_customers_creates_missing_customers_once(stripe_on, str
     out = _run("stripe_backfill_customers")
     assert f"[{len(tenants)}/{len(tenants)}]" in out
     accounts = {a.tenant.slug: a for a in BillingAccount.objects.select_related("tenant")}
-    assert set(accounts) == {t.slug for t in tenants} and all(a.stripe_customer_id for a in accounts.values())
+    assert set(accounts) == {t.slug for t in tenants} and all(
+        a.stripe_customer_id for a in accounts.values()
+    )
     customer = stripe_client.v1.customers.retrieve(accounts["globex"].stripe_customer_id)
     assert customer.metadata["tenant_slug"] == "globex"
 

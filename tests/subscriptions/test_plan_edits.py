@@ -16,17 +16,29 @@ def _audit(action, **filters):
     return list(AuditEvent.objects.filter(action=action, **filters).order_by("created"))
 
 
-def test_a_plan_price_and_limit_edit_in_the_admin_writes_one_audit_row_with_before_and_after(finance_admin, stripe_on):
+def test_a_plan_price_and_limit_edit_in_the_admin_writes_one_audit_row_with_before_and_after(
+    finance_admin, stripe_on
+):
     from subscriptions.models import Plan
 
     starter = Plan.objects.get(code="starter")
-    form = {"code": "starter", "name": starter.name, "description": starter.description, "currency": "usd",
-            "price_monthly": "3900", "price_yearly": str(starter.price_yearly), "features": json.dumps(starter.features),
-            "is_public": "on", "is_active": "on",
-            "limits": json.dumps({**starter.limits, "api_calls": 20000}), "hard_limits": json.dumps(starter.hard_limits),
-            "alert_thresholds": json.dumps(starter.alert_thresholds), "overage_resource": starter.overage_resource,
-            "overage_unit_amount": str(starter.overage_unit_amount),
-            "overage_block_size": str(starter.overage_block_size)}
+    form = {
+        "code": "starter",
+        "name": starter.name,
+        "description": starter.description,
+        "currency": "usd",
+        "price_monthly": "3900",
+        "price_yearly": str(starter.price_yearly),
+        "features": json.dumps(starter.features),
+        "is_public": "on",
+        "is_active": "on",
+        "limits": json.dumps({**starter.limits, "api_calls": 20000}),
+        "hard_limits": json.dumps(starter.hard_limits),
+        "alert_thresholds": json.dumps(starter.alert_thresholds),
+        "overage_resource": starter.overage_resource,
+        "overage_unit_amount": str(starter.overage_unit_amount),
+        "overage_block_size": str(starter.overage_block_size),
+    }
     old_limits = dict(starter.limits)
     response = finance_admin.post(f"{PLANS}{starter.pk}/change/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -43,12 +55,30 @@ def test_a_plan_price_and_limit_edit_in_the_admin_writes_one_audit_row_with_befo
 def test_a_plan_created_in_the_admin_is_audited(finance_admin, stripe_on):
     from subscriptions.models import Plan
 
-    response = finance_admin.post(f"{PLANS}add/", {
-        "code": "team", "name": "Team", "description": "", "currency": "usd", "price_monthly": "4900",
-        "price_yearly": "49000", "features": "[]", "is_active": "on", "limits": '{"users": 20}',
-        "hard_limits": "[]", "alert_thresholds": "[80, 100]", "overage_resource": "", "overage_unit_amount": "0",
-        "overage_block_size": "1"})
+    response = finance_admin.post(
+        f"{PLANS}add/",
+        {
+            "code": "team",
+            "name": "Team",
+            "description": "",
+            "currency": "usd",
+            "price_monthly": "4900",
+            "price_yearly": "49000",
+            "features": "[]",
+            "is_active": "on",
+            "limits": '{"users": 20}',
+            "hard_limits": "[]",
+            "alert_thresholds": "[80, 100]",
+            "overage_resource": "",
+            "overage_unit_amount": "0",
+            "overage_block_size": "1",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Plan.objects.get(code="team").price_monthly == 4900
     [audit] = _audit("plan.create", target="team")
-    assert audit.before is None and audit.after["price_monthly"] == 4900 and audit.after["limits"] == {"users": 20}
+    assert (
+        audit.before is None
+        and audit.after["price_monthly"] == 4900
+        and audit.after["limits"] == {"users": 20}
+    )

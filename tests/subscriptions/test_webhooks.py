@@ -45,7 +45,12 @@ def test_trial_ends_invoice_paid_active(hooks, owner_client, tenant):
 def test_declined_renewal_past_due_grace_then_free(hooks, owner_client, tenant):
     from subscriptions.services.clocks import test_clock_advance
 
-    subscribe(owner_client, plan_id="professional", payment_method="pm_card_chargeCustomerFail", trial_days=3)
+    subscribe(
+        owner_client,
+        plan_id="professional",
+        payment_method="pm_card_chargeCustomerFail",
+        trial_days=3,
+    )
     test_clock_advance(tenant=tenant, days=4)
     hooks.deliver()
     assert owner_client.get("/api/v1/subscriptions/current").json()["status"] == "past_due"
@@ -81,7 +86,9 @@ def test_bad_or_stale_signature_is_400_and_nothing_stored(hooks, owner_client):
     request = hooks.pending()[0]
     assert_error(hooks.post(request, signature="t=1,v1=deadbeef"), 400, "invalid_signature")
     timestamp = request["headers"]["Stripe-Signature"].split(",")[0].split("=")[1]
-    stale = request["headers"]["Stripe-Signature"].replace(f"t={timestamp}", f"t={int(timestamp) - 3600}")
+    stale = request["headers"]["Stripe-Signature"].replace(
+        f"t={timestamp}", f"t={int(timestamp) - 3600}"
+    )
     assert_error(hooks.post(request, signature=stale), 400, "invalid_signature")
     assert not WebhookEvent.objects.exists()
 
@@ -90,7 +97,9 @@ def test_duplicates_x5_are_processed_once(hooks, owner_client, tenant):
     from subscriptions.models import WebhookEvent
     from subscriptions.services.clocks import test_clock_advance
 
-    subscribe(owner_client, plan_id="starter", payment_method="pm_card_chargeCustomerFail", trial_days=1)
+    subscribe(
+        owner_client, plan_id="starter", payment_method="pm_card_chargeCustomerFail", trial_days=1
+    )
     test_clock_advance(tenant=tenant, days=2)
     requests = hooks.pending()
     failed = [r for r in requests if '"invoice.payment_failed"' in r["body"]]
@@ -109,7 +118,9 @@ def test_shuffled_order_gives_the_same_end_state(hooks, owner_client, tenant):
     subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa", trial_days=5)
     test_clock_advance(tenant=tenant, days=6)
     owner_client.put("/api/v1/subscriptions/current", {"cancel_at_period_end": True}, format="json")
-    BillingAccount.objects.filter(tenant=tenant).update(status="trialing", cancel_at_period_end=False)
+    BillingAccount.objects.filter(tenant=tenant).update(
+        status="trialing", cancel_at_period_end=False
+    )
     requests = hooks.pending()
     random.Random(6).shuffle(requests)
     hooks.deliver(requests)

@@ -65,21 +65,33 @@ def test_a_tampered_secret_with_a_real_prefix_is_rejected(owner_client, api_clie
 def test_only_owners_manage_keys(client_for, billing_admin, viewer):
     for user in (billing_admin, viewer):
         client = client_for(user)
-        assert_error(client.post(KEYS, {"name": "x", "role": "viewer"}, format="json"), 403, "permission_denied")
+        assert_error(
+            client.post(KEYS, {"name": "x", "role": "viewer"}, format="json"),
+            403,
+            "permission_denied",
+        )
         assert_error(client.get(KEYS), 403, "permission_denied")
 
 
 def test_viewer_key_cannot_write_and_ingest_key_cannot_read_tenant(owner_client, api_client):
     viewer_key = create_key(owner_client, role="viewer")["key"]
     api_client.credentials(HTTP_X_API_KEY=viewer_key)
-    assert_error(api_client.post(KEYS, {"name": "x", "role": "viewer"}, format="json"), 403, "permission_denied")
+    assert_error(
+        api_client.post(KEYS, {"name": "x", "role": "viewer"}, format="json"),
+        403,
+        "permission_denied",
+    )
     ingest_key = create_key(owner_client, role="ingest")["key"]
     api_client.credentials(HTTP_X_API_KEY=ingest_key)
     assert_error(api_client.get("/api/v1/tenants/current"), 403, "permission_denied")
 
 
 def test_invalid_role_is_400(owner_client):
-    error = assert_error(owner_client.post(KEYS, {"name": "x", "role": "platform"}, format="json"), 400, "invalid_request")
+    error = assert_error(
+        owner_client.post(KEYS, {"name": "x", "role": "platform"}, format="json"),
+        400,
+        "invalid_request",
+    )
     assert "role" in error["detail"]
 
 
@@ -92,26 +104,40 @@ def test_another_tenants_key_is_404(owner_client, client_for, other_owner):
 
 def test_idempotency_key_replays_the_first_response_and_creates_once(owner_client, tenant):
     before = ApiKey.objects.filter(tenant=tenant).count()
-    first = owner_client.post(KEYS, {"name": "once", "role": "viewer"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
-    second = owner_client.post(KEYS, {"name": "once", "role": "viewer"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    first = owner_client.post(
+        KEYS, {"name": "once", "role": "viewer"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    second = owner_client.post(
+        KEYS, {"name": "once", "role": "viewer"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
     assert first.status_code == second.status_code == 201
     # The replay is the first response without the secret, which is shown once (issue 14).
     assert second.json() == {**first.json(), "key": None}
     assert second["Idempotent-Replayed"] == "true"
     assert ApiKey.objects.filter(tenant=tenant).count() == before + 1
-    conflict = owner_client.post(KEYS, {"name": "other", "role": "viewer"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    conflict = owner_client.post(
+        KEYS, {"name": "other", "role": "viewer"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
     assert_error(conflict, 409, "idempotency_conflict")
 
 
 def test_failed_request_does_not_burn_the_idempotency_key(owner_client):
-    bad = owner_client.post(KEYS, {"name": "x", "role": "nope"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    bad = owner_client.post(
+        KEYS, {"name": "x", "role": "nope"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2"
+    )
     assert bad.status_code == 400
-    good = owner_client.post(KEYS, {"name": "x", "role": "viewer"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    good = owner_client.post(
+        KEYS, {"name": "x", "role": "viewer"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2"
+    )
     assert good.status_code == 201
 
 
 def test_idempotency_keys_are_scoped_per_tenant(owner_client, client_for, other_owner):
-    a = owner_client.post(KEYS, {"name": "n", "role": "viewer"}, format="json", HTTP_IDEMPOTENCY_KEY="shared")
-    b = client_for(other_owner).post(KEYS, {"name": "n", "role": "viewer"}, format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    a = owner_client.post(
+        KEYS, {"name": "n", "role": "viewer"}, format="json", HTTP_IDEMPOTENCY_KEY="shared"
+    )
+    b = client_for(other_owner).post(
+        KEYS, {"name": "n", "role": "viewer"}, format="json", HTTP_IDEMPOTENCY_KEY="shared"
+    )
     assert a.status_code == b.status_code == 201
     assert a.json()["api_key_id"] != b.json()["api_key_id"]

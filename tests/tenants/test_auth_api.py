@@ -41,7 +41,9 @@ def test_wrong_password_is_401_in_the_error_shape(api_client, owner):
 def test_unknown_fields_and_missing_fields_are_400(api_client):
     error = assert_error(login(api_client, "a@b.test", extra_field=1), 400, "invalid_request")
     assert "extra_field" in error["detail"]
-    error = assert_error(api_client.post(LOGIN, {"email": "a@b.test"}, format="json"), 400, "invalid_request")
+    error = assert_error(
+        api_client.post(LOGIN, {"email": "a@b.test"}, format="json"), 400, "invalid_request"
+    )
     assert "password" in error["detail"]
 
 
@@ -80,13 +82,20 @@ def test_refresh_rotates_and_revokes_the_old_refresh_token(api_client, owner):
     assert response.status_code == 200
     fresh = response.json()
     assert fresh["access_token"] != tokens["access_token"]
-    assert AccessToken(fresh["access_token"])["tenant_id"] == AccessToken(tokens["access_token"])["tenant_id"]
+    assert (
+        AccessToken(fresh["access_token"])["tenant_id"]
+        == AccessToken(tokens["access_token"])["tenant_id"]
+    )
     again = api_client.post(REFRESH, {"refresh_token": tokens["refresh_token"]}, format="json")
     assert_error(again, 401, "authentication_failed")
 
 
 def test_refresh_with_garbage_is_401(api_client):
-    assert_error(api_client.post(REFRESH, {"refresh_token": "garbage"}, format="json"), 401, "authentication_failed")
+    assert_error(
+        api_client.post(REFRESH, {"refresh_token": "garbage"}, format="json"),
+        401,
+        "authentication_failed",
+    )
 
 
 def test_expired_access_token_is_401(api_client, owner, tenant):
@@ -99,7 +108,9 @@ def test_expired_access_token_is_401(api_client, owner, tenant):
 
 
 def test_removed_member_loses_access_before_the_token_expires(api_client, tenant):
-    user = User.objects.create_user(email=f"leaver-{uuid.uuid4().hex[:6]}@acme.test", password=DEMO_PASSWORD)
+    user = User.objects.create_user(
+        email=f"leaver-{uuid.uuid4().hex[:6]}@acme.test", password=DEMO_PASSWORD
+    )
     membership = Membership.objects.create(user=user, tenant=tenant, role=Role.BILLING_ADMIN)
     token = login(api_client, user.email).json()["access_token"]
     membership.delete()
@@ -113,7 +124,9 @@ def test_platform_staff_token_carries_no_tenant(api_client, finance_staff):
 
 
 def test_user_without_membership_cannot_log_in(api_client):
-    user = User.objects.create_user(email=f"lonely-{uuid.uuid4().hex[:6]}@x.test", password=DEMO_PASSWORD)
+    user = User.objects.create_user(
+        email=f"lonely-{uuid.uuid4().hex[:6]}@x.test", password=DEMO_PASSWORD
+    )
     assert_error(login(api_client, user.email), 401, "authentication_failed")
 
 
@@ -125,10 +138,18 @@ def test_malformed_authorization_header_is_401(api_client):
 
 
 def test_login_is_never_replayed_from_an_idempotency_key(api_client, owner):
-    first = api_client.post(LOGIN, {"email": owner.email, "password": DEMO_PASSWORD}, format="json",
-                            HTTP_IDEMPOTENCY_KEY="same")
-    second = api_client.post(LOGIN, {"email": owner.email, "password": DEMO_PASSWORD}, format="json",
-                             HTTP_IDEMPOTENCY_KEY="same")
+    first = api_client.post(
+        LOGIN,
+        {"email": owner.email, "password": DEMO_PASSWORD},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="same",
+    )
+    second = api_client.post(
+        LOGIN,
+        {"email": owner.email, "password": DEMO_PASSWORD},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="same",
+    )
     assert first.status_code == second.status_code == 200
     assert first.json()["refresh_token"] != second.json()["refresh_token"]
     assert "Idempotent-Replayed" not in second

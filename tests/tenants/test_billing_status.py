@@ -11,20 +11,35 @@ pytestmark = pytest.mark.django_db
 def _account(tenant, status, subscription_id="sub_1"):
     from subscriptions.models import BillingAccount
 
-    BillingAccount.objects.update_or_create(tenant=tenant, defaults={"subscription_id": subscription_id,
-                                                                     "status": status})
+    BillingAccount.objects.update_or_create(
+        tenant=tenant, defaults={"subscription_id": subscription_id, "status": status}
+    )
 
 
 def _mirror(tenant, status):
     from djstripe.models import Customer, Subscription
 
-    customer = Customer.objects.create(id="cus_bs", livemode=False, subscriber=tenant, stripe_data={"id": "cus_bs"})
-    Subscription.objects.create(id="sub_old", livemode=False, customer=customer,
-                                stripe_data={"id": "sub_old", "status": status})
+    customer = Customer.objects.create(
+        id="cus_bs", livemode=False, subscriber=tenant, stripe_data={"id": "cus_bs"}
+    )
+    Subscription.objects.create(
+        id="sub_old",
+        livemode=False,
+        customer=customer,
+        stripe_data={"id": "sub_old", "status": status},
+    )
 
 
-@pytest.mark.parametrize("status, expected", [("past_due", "past_due"), ("unpaid", "past_due"), ("active", "ok"),
-                                              ("trialing", "ok"), ("canceled", "ok")])
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        ("past_due", "past_due"),
+        ("unpaid", "past_due"),
+        ("active", "ok"),
+        ("trialing", "ok"),
+        ("canceled", "ok"),
+    ],
+)
 def test_billing_status_follows_the_billing_account(tenant, status, expected):
     _account(tenant, status)
     assert tenant_billing_status(tenant=tenant) == expected

@@ -38,7 +38,12 @@ def key_client(tenant):
 def public_queries(client) -> list[str]:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(CURRENT).status_code == 200
-    return [q["sql"] for q in queries if q["sql"].startswith("SELECT") and ("tenants_apikey" in q["sql"] or "tenants_domain" in q["sql"])]
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT")
+        and ("tenants_apikey" in q["sql"] or "tenants_domain" in q["sql"])
+    ]
 
 
 def test_second_request_reads_neither_host_nor_key_from_the_database(caching, key_client):
@@ -51,8 +56,9 @@ def test_without_the_cache_every_request_reads_them(key_client):
     assert len(public_queries(key_client)) == 2
 
 
-def test_revoked_key_is_refused_on_the_next_request(caching, key_client, tenant,
-                                                    django_capture_on_commit_callbacks):
+def test_revoked_key_is_refused_on_the_next_request(
+    caching, key_client, tenant, django_capture_on_commit_callbacks
+):
     assert key_client.get(CURRENT).status_code == 200
     api_key = ApiKey.objects.get(tenant=tenant, name="cached")
     with django_capture_on_commit_callbacks(execute=True):
@@ -60,8 +66,9 @@ def test_revoked_key_is_refused_on_the_next_request(caching, key_client, tenant,
     assert_error(key_client.get(CURRENT), 401, "authentication_failed")
 
 
-def test_suspended_tenant_is_refused_on_the_next_request(caching, key_client, tenant,
-                                                         django_capture_on_commit_callbacks):
+def test_suspended_tenant_is_refused_on_the_next_request(
+    caching, key_client, tenant, django_capture_on_commit_callbacks
+):
     assert key_client.get(CURRENT).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         tenant.status = Tenant.Status.SUSPENDED
@@ -69,7 +76,9 @@ def test_suspended_tenant_is_refused_on_the_next_request(caching, key_client, te
     assert_error(key_client.get(CURRENT), 401, "authentication_failed")
 
 
-def test_a_change_committed_by_another_process_reaches_this_one(caching, key_client, tenant, monkeypatch):
+def test_a_change_committed_by_another_process_reaches_this_one(
+    caching, key_client, tenant, monkeypatch
+):
     assert key_client.get(CURRENT).status_code == 200
     # Another worker revoked the key: its row changed and it bumped the epoch in Redis.
     ApiKey.objects.filter(tenant=tenant, name="cached").update(revoked_at="2026-01-01T00:00:00Z")
@@ -92,26 +101,38 @@ def test_access_token_user_and_membership_are_cached(caching, owner_client):
     def token_queries():
         with CaptureQueriesContext(connection) as queries:
             assert owner_client.get(CURRENT).status_code == 200
-        return [q["sql"] for q in queries
-                if q["sql"].startswith("SELECT") and ("tenants_user" in q["sql"] or "tenants_membership" in q["sql"])]
+        return [
+            q["sql"]
+            for q in queries
+            if q["sql"].startswith("SELECT")
+            and ("tenants_user" in q["sql"] or "tenants_membership" in q["sql"])
+        ]
 
     assert len(token_queries()) == 2
     assert token_queries() == []
 
 
-def test_removed_member_is_refused_on_the_next_request(caching, owner_client, owner, tenant,
-                                                       django_capture_on_commit_callbacks):
+def test_removed_member_is_refused_on_the_next_request(
+    caching, owner_client, owner, tenant, django_capture_on_commit_callbacks
+):
     assert owner_client.get(CURRENT).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         Membership.objects.get(user=owner, tenant=tenant).delete()
     assert_error(owner_client.get(CURRENT), 401, "authentication_failed")
 
 
-def test_demoted_member_loses_writes_on_the_next_request(caching, client_for, billing_admin, tenant,
-                                                         django_capture_on_commit_callbacks):
+def test_demoted_member_loses_writes_on_the_next_request(
+    caching, client_for, billing_admin, tenant, django_capture_on_commit_callbacks
+):
     client = client_for(billing_admin)
-    body = {"resource_type": "api_calls", "quantity": 1, "unit": "requests",
-            "period_start": "2026-11-01T00:00:00Z", "period_end": "2026-11-01T00:00:00Z", "source": "api"}
+    body = {
+        "resource_type": "api_calls",
+        "quantity": 1,
+        "unit": "requests",
+        "period_start": "2026-11-01T00:00:00Z",
+        "period_end": "2026-11-01T00:00:00Z",
+        "source": "api",
+    }
     assert client.post("/api/v1/usage", body, format="json").status_code == 201
     with django_capture_on_commit_callbacks(execute=True):
         membership = Membership.objects.get(user=billing_admin, tenant=tenant)
@@ -120,7 +141,9 @@ def test_demoted_member_loses_writes_on_the_next_request(caching, client_for, bi
     assert_error(client.post("/api/v1/usage", body, format="json"), 403, "permission_denied")
 
 
-def test_a_sign_in_elsewhere_keeps_the_cache(caching, key_client, owner, django_capture_on_commit_callbacks):
+def test_a_sign_in_elsewhere_keeps_the_cache(
+    caching, key_client, owner, django_capture_on_commit_callbacks
+):
     assert len(public_queries(key_client)) == 2
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         owner.save(update_fields=["last_login"])  # what django.contrib.auth's login does

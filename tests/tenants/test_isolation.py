@@ -27,7 +27,9 @@ def test_public_schema_has_no_tenant_tables():
         assert cursor.fetchone()[0] is None
 
 
-def test_api_request_runs_in_the_credential_tenants_schema(api_client, owner, other_owner, monkeypatch):
+def test_api_request_runs_in_the_credential_tenants_schema(
+    api_client, owner, other_owner, monkeypatch
+):
     seen = []
     from tenants.api import views
 

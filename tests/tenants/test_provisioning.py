@@ -31,8 +31,13 @@ def test_tenant_create_clones_a_fully_migrated_schema():
 
 
 def test_tenant_create_with_owner_password_makes_a_member_who_can_log_in():
-    tenant = services.tenant_create(name="Hooli", slug="hooli", email="b@hooli.test",
-                                    owner_email="ceo@hooli.test", owner_password="a-long-password-1")
+    tenant = services.tenant_create(
+        name="Hooli",
+        slug="hooli",
+        email="b@hooli.test",
+        owner_email="ceo@hooli.test",
+        owner_password="a-long-password-1",
+    )
     membership = Membership.objects.get(tenant=tenant)
     assert membership.role == "owner"
     assert membership.user.check_password("a-long-password-1")
@@ -41,8 +46,12 @@ def test_tenant_create_with_owner_password_makes_a_member_who_can_log_in():
 
 def test_tenant_create_without_owner_password_invites_by_email(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        tenant = services.tenant_create(name="Vandelay", slug="vandelay", email="b@vandelay.test",
-                                        owner_email="art@vandelay.test")
+        tenant = services.tenant_create(
+            name="Vandelay",
+            slug="vandelay",
+            email="b@vandelay.test",
+            owner_email="art@vandelay.test",
+        )
     user = Membership.objects.get(tenant=tenant).user
     assert not user.has_usable_password()
     assert len(mail.outbox) == 1
@@ -50,7 +59,9 @@ def test_tenant_create_without_owner_password_invites_by_email(django_capture_on
     assert "/accounts/set-password/" in mail.outbox[0].body
 
 
-@pytest.mark.parametrize("slug", ["A", "ab", "-acme", "acme-", "ac me", "acme_corp", "public", "www", "x" * 51])
+@pytest.mark.parametrize(
+    "slug", ["A", "ab", "-acme", "acme-", "ac me", "acme_corp", "public", "www", "x" * 51]
+)
 def test_invalid_slugs_are_rejected(slug):
     with pytest.raises(InvalidRequest):
         services.tenant_create(name="X", slug=slug, email="x@x.test")
@@ -66,8 +77,10 @@ def test_duplicate_slug_is_a_conflict(tenant):
 def test_template_is_rebuilt_when_it_lacks_a_migration():
     with connection.cursor() as cursor:
         # Take one app's tables and migration records out of the template, as if it were new.
-        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'tenant_template' "
-                       "AND tablename LIKE 'notifications\\_%%'")
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'tenant_template' "
+            "AND tablename LIKE 'notifications\\_%%'"
+        )
         for (table,) in cursor.fetchall():
             cursor.execute(f'DROP TABLE tenant_template."{table}" CASCADE')
         cursor.execute("DELETE FROM tenant_template.django_migrations WHERE app = 'notifications'")
@@ -84,14 +97,23 @@ def _catalog(schema: str) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('search_path', 'pg_catalog', false)")
         try:
-            cursor.execute("SELECT table_name, column_name, data_type, is_nullable, is_identity, column_default "
-                           "FROM information_schema.columns WHERE table_schema = %s ORDER BY 1, 2", [schema])
+            cursor.execute(
+                "SELECT table_name, column_name, data_type, is_nullable, is_identity, column_default "
+                "FROM information_schema.columns WHERE table_schema = %s ORDER BY 1, 2",
+                [schema],
+            )
             columns = cursor.fetchall()
-            cursor.execute("SELECT rel.relname, con.conname, pg_get_constraintdef(con.oid) FROM pg_constraint con "
-                           "JOIN pg_class rel ON rel.oid = con.conrelid WHERE con.connamespace = %s::regnamespace "
-                           "AND con.contype <> 'n' ORDER BY 1, 2", [schema])
+            cursor.execute(
+                "SELECT rel.relname, con.conname, pg_get_constraintdef(con.oid) FROM pg_constraint con "
+                "JOIN pg_class rel ON rel.oid = con.conrelid WHERE con.connamespace = %s::regnamespace "
+                "AND con.contype <> 'n' ORDER BY 1, 2",
+                [schema],
+            )
             constraints = [(t, n, d.replace(f"{schema}.", "S.")) for t, n, d in cursor.fetchall()]
-            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s ORDER BY 1", [schema])
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s ORDER BY 1",
+                [schema],
+            )
             indexes = [(n, d.replace(f"{schema}.", "S.")) for n, d in cursor.fetchall()]
         finally:
             cursor.execute("SELECT set_config('search_path', 'public', false)")
@@ -119,5 +141,7 @@ def test_clone_identity_sequences_are_its_own(tenant, other_tenant):
         with connection.cursor() as cursor:
             cursor.execute("SELECT max(id) FROM django_migrations")
             last = cursor.fetchone()[0]
-            cursor.execute("INSERT INTO django_migrations (app, name, applied) VALUES ('x', 'y', now()) RETURNING id")
+            cursor.execute(
+                "INSERT INTO django_migrations (app, name, applied) VALUES ('x', 'y', now()) RETURNING id"
+            )
             assert cursor.fetchone()[0] == last + 1

@@ -45,7 +45,13 @@ def on_commit(django_capture_on_commit_callbacks):
 def event(**overrides) -> dict:
     from django.utils import timezone
 
-    body = {"resource_type": "api_calls", "quantity": "1", "unit": "requests",
-            "period_start": timezone.now().isoformat(), "period_end": timezone.now().isoformat(), "source": "api"}
+    body = {
+        "resource_type": "api_calls",
+        "quantity": "1",
+        "unit": "requests",
+        "period_start": timezone.now().isoformat(),
+        "period_end": timezone.now().isoformat(),
+        "source": "api",
+    }
     body.update(overrides)
     return body

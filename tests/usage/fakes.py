@@ -51,11 +51,20 @@ class FakeNetBox(_Server):
             if endpoint not in fake.counts:
                 return self.reply(404, {"detail": "Not found."})
             count = fake.counts[endpoint]
-            if isinstance(count, dict):  # per NetBox tenant slug, filtered as NetBox does with ?tenant=<slug>
+            if isinstance(
+                count, dict
+            ):  # per NetBox tenant slug, filtered as NetBox does with ?tenant=<slug>
                 tenants = parse_qs(url.query).get("tenant")
                 count = sum(n for slug, n in count.items() if tenants is None or slug in tenants)
-            self.reply(200, {"count": count, "next": f"{fake.url}{url.path}?limit=1&offset=1" if count > 1 else None,
-                             "previous": None, "results": [{"id": 1, "url": f"{fake.url}{url.path}1/"}][:count]})
+            self.reply(
+                200,
+                {
+                    "count": count,
+                    "next": f"{fake.url}{url.path}?limit=1&offset=1" if count > 1 else None,
+                    "previous": None,
+                    "results": [{"id": 1, "url": f"{fake.url}{url.path}1/"}][:count],
+                },
+            )
 
 
 class FakeOdoo(_Server):
@@ -78,17 +87,39 @@ class FakeOdoo(_Server):
                 return self.reply(404, {})
             if (params["service"], params["method"]) == ("common", "login"):
                 ok = args == [fake.database, fake.login, fake.api_key]
-                return self.reply(200, {"jsonrpc": "2.0", "id": call_id, "result": 2 if ok else False})
+                return self.reply(
+                    200, {"jsonrpc": "2.0", "id": call_id, "result": 2 if ok else False}
+                )
             if (params["service"], params["method"]) == ("object", "execute_kw"):
                 db, uid, key, model, method, method_args = args[:6]
                 if (db, uid, key) != (fake.database, 2, fake.api_key):
-                    return self.reply(200, {"jsonrpc": "2.0", "id": call_id, "error": {
-                        "code": 200, "message": "Odoo Server Error",
-                        "data": {"name": "odoo.exceptions.AccessDenied", "message": "Access Denied"}}})
+                    return self.reply(
+                        200,
+                        {
+                            "jsonrpc": "2.0",
+                            "id": call_id,
+                            "error": {
+                                "code": 200,
+                                "message": "Odoo Server Error",
+                                "data": {
+                                    "name": "odoo.exceptions.AccessDenied",
+                                    "message": "Access Denied",
+                                },
+                            },
+                        },
+                    )
                 assert method == "search_count" and isinstance(method_args[0], list)
                 count = fake.counts[model]
-                if isinstance(count, dict):  # per partner Reference: a [field ending in "ref", "=", value] term
-                    refs = [term[2] for term in method_args[0] if isinstance(term, list) and term[0].endswith("ref")]
+                if isinstance(
+                    count, dict
+                ):  # per partner Reference: a [field ending in "ref", "=", value] term
+                    refs = [
+                        term[2]
+                        for term in method_args[0]
+                        if isinstance(term, list) and term[0].endswith("ref")
+                    ]
                     count = sum(n for ref, n in count.items() if not refs or ref in refs)
                 return self.reply(200, {"jsonrpc": "2.0", "id": call_id, "result": count})
-            self.reply(200, {"jsonrpc": "2.0", "id": call_id, "error": {"code": 404, "message": "unknown"}})
+            self.reply(
+                200, {"jsonrpc": "2.0", "id": call_id, "error": {"code": 404, "message": "unknown"}}
+            )

@@ -16,34 +16,60 @@ T0 = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
 
 def test_fold_sums_counts_keeps_the_max_and_the_newest_value():
     held = {}
-    for quantity, at in [(Decimal(5), T0), (Decimal(9), T0 - dt.timedelta(hours=1)), (Decimal(2), T0)]:
+    for quantity, at in [
+        (Decimal(5), T0),
+        (Decimal(9), T0 - dt.timedelta(hours=1)),
+        (Decimal(2), T0),
+    ]:
         aggregation.fold(held, aggregation.event_part(quantity, at))
-    assert held == {"total": Decimal(16), "event_count": 3, "max_value": Decimal(9), "last_value": Decimal(2),
-                    "last_at": T0}
-    aggregation.fold(held, {"late_billed": Decimal(4)})  # a share without events of its own keeps the last value
+    assert held == {
+        "total": Decimal(16),
+        "event_count": 3,
+        "max_value": Decimal(9),
+        "last_value": Decimal(2),
+        "last_at": T0,
+    }
+    aggregation.fold(
+        held, {"late_billed": Decimal(4)}
+    )  # a share without events of its own keeps the last value
     assert held["last_value"] == Decimal(2) and held["late_billed"] == Decimal(4)
 
 
 def test_the_sql_merge_is_generated_from_the_same_rule(monkeypatch):
     sql = aggregation.fold_sql("r", ["total", "max_value", "last_value"])
-    assert "total = r.total + EXCLUDED.total" in sql and "max_value = GREATEST(r.max_value, EXCLUDED.max_value)" in sql
+    assert (
+        "total = r.total + EXCLUDED.total" in sql
+        and "max_value = GREATEST(r.max_value, EXCLUDED.max_value)" in sql
+    )
     assert "THEN EXCLUDED.last_value ELSE r.last_value END" in sql
     # Change the rule once: the SQL and the Python fold both follow.
     monkeypatch.setitem(aggregation.FOLD, "max_value", aggregation.SUM)
-    assert "max_value = r.max_value + EXCLUDED.max_value" in aggregation.fold_sql("r", ["max_value"])
-    assert aggregation.fold({"max_value": Decimal(2)}, {"max_value": Decimal(3)})["max_value"] == Decimal(5)
+    assert "max_value = r.max_value + EXCLUDED.max_value" in aggregation.fold_sql(
+        "r", ["max_value"]
+    )
+    assert aggregation.fold({"max_value": Decimal(2)}, {"max_value": Decimal(3)})[
+        "max_value"
+    ] == Decimal(5)
 
 
 def test_the_ingest_statements_merge_every_aggregate_column_of_the_rollups():
-    for statement, model, alias in [("upsert_rollups", UsageRollup, "r"), ("upsert_days", UsageDailyRollup, "d")]:
+    for statement, model, alias in [
+        ("upsert_rollups", UsageRollup, "r"),
+        ("upsert_days", UsageDailyRollup, "d"),
+    ]:
         sql = ingest._statement(statement)
         for field in model._meta.concrete_fields:
             if field.name in aggregation.FOLD:
-                assert f"{field.column} = " in sql.split("DO UPDATE SET")[1], (statement, field.name)
+                assert f"{field.column} = " in sql.split("DO UPDATE SET")[1], (
+                    statement,
+                    field.name,
+                )
 
 
 def test_ingest_columns_are_the_models_fields():
-    assert [f.name for f in ingest._EVENT] == [f.name for f in UsageEvent._meta.concrete_fields if f.name != "id"]
+    assert [f.name for f in ingest._EVENT] == [
+        f.name for f in UsageEvent._meta.concrete_fields if f.name != "id"
+    ]
     columns = ", ".join(f.column for f in ingest._EVENT)
     assert f"INSERT INTO usage_usageevent ({columns})" in ingest._statement("insert_events")
     assert f"SELECT {columns} FROM usage_usageevent" in ingest._statement("select_existing")
@@ -52,10 +78,17 @@ def test_ingest_columns_are_the_models_fields():
 def test_a_column_without_a_value_is_an_error_not_a_shift():
     from usage.validation import event_parse
 
-    event = event_parse({"resource_type": "api_calls", "quantity": 1, "period_start": T0.isoformat()},
-                        units={"api_calls": "calls"}, now=T0)
-    prepared = ingest._Prepared(event=event, idempotency_key=None, billing_period_start=T0, billed_period_start=T0)
+    event = event_parse(
+        {"resource_type": "api_calls", "quantity": 1, "period_start": T0.isoformat()},
+        units={"api_calls": "calls"},
+        now=T0,
+    )
+    prepared = ingest._Prepared(
+        event=event, idempotency_key=None, billing_period_start=T0, billed_period_start=T0
+    )
     row = ingest._event_row(prepared, T0)
     assert row[[f.name for f in ingest._EVENT].index("received_at")] == T0  # read by name
     with pytest.raises(KeyError):
-        ingest._row([*ingest._EVENT, SimpleNamespace(name="region")], ingest._event_values(prepared, T0))
+        ingest._row(
+            [*ingest._EVENT, SimpleNamespace(name="region")], ingest._event_values(prepared, T0)
+        )

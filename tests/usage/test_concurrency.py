@@ -23,8 +23,13 @@ KEYS = 1000
 
 def _cleanup(schema: str) -> None:
     with connections.create_connection("default").cursor() as cursor:
-        for table in ("usage_usageevent", "usage_usagerollup", "usage_usagedailyrollup", "usage_usageuniquevalue",
-                      "usage_usagealert"):
+        for table in (
+            "usage_usageevent",
+            "usage_usagerollup",
+            "usage_usagedailyrollup",
+            "usage_usageuniquevalue",
+            "usage_usagealert",
+        ):
             cursor.execute(f'DELETE FROM "{schema}".{table}')
         cursor.connection.commit()
 
@@ -63,10 +68,14 @@ def _counted(tenant):
     conn = connections.create_connection("default")
     try:
         with conn.cursor() as cursor:
-            cursor.execute(f'SELECT count(*), coalesce(sum(quantity), 0) FROM "{tenant.schema_name}".usage_usageevent')
+            cursor.execute(
+                f'SELECT count(*), coalesce(sum(quantity), 0) FROM "{tenant.schema_name}".usage_usageevent'
+            )
             events = cursor.fetchone()
-            cursor.execute(f'SELECT coalesce(sum(event_count), 0), coalesce(sum(total), 0) '
-                           f'FROM "{tenant.schema_name}".usage_usagerollup')
+            cursor.execute(
+                f"SELECT coalesce(sum(event_count), 0), coalesce(sum(total), 0) "
+                f'FROM "{tenant.schema_name}".usage_usagerollup'
+            )
             return events, cursor.fetchone()
     finally:
         conn.close()
@@ -78,10 +87,14 @@ def test_20_clients_resending_the_same_1000_transaction_ids_count_1000(committed
 
     def work(n):
         # Every client sends all keys, in batches of 250, each client starting at another offset.
-        order = bodies[n * 50:] + bodies[:n * 50]
+        order = bodies[n * 50 :] + bodies[: n * 50]
         for start in range(0, KEYS, 250):
-            results = usage_event_ingest_batch(tenant=committed_tenant, events=order[start:start + 250])
-            assert all(r.status in ("accepted", "duplicate") and r.event["event_id"] for r in results)
+            results = usage_event_ingest_batch(
+                tenant=committed_tenant, events=order[start : start + 250]
+            )
+            assert all(
+                r.status in ("accepted", "duplicate") and r.event["event_id"] for r in results
+            )
 
     _run_clients(work)
     (events, quantity), (rolled_count, rolled_total) = _counted(committed_tenant)
@@ -98,7 +111,9 @@ def test_20_clients_resending_the_same_idempotency_keys_singly_count_once_each(c
 
     def work(n):
         for key in keys:
-            stored, _created = usage_event_ingest(tenant=committed_tenant, data=body, idempotency_key=key)
+            stored, _created = usage_event_ingest(
+                tenant=committed_tenant, data=body, idempotency_key=key
+            )
             with lock:
                 seen.setdefault(key, set()).add(stored["event_id"])
 
@@ -118,16 +133,25 @@ def test_single_events_and_batches_on_the_same_rollup_and_day_at_once(committed_
     def work(n):
         if n % 2:
             for i in range(40):
-                usage_event_ingest(tenant=committed_tenant, data=event(quantity="1", transaction_id=f"{run}-s{n}-{i}"))
+                usage_event_ingest(
+                    tenant=committed_tenant,
+                    data=event(quantity="1", transaction_id=f"{run}-s{n}-{i}"),
+                )
         else:
             for b in range(4):
-                usage_event_ingest_batch(tenant=committed_tenant, events=[
-                    event(quantity="1", transaction_id=f"{run}-b{n}-{b}-{i}") for i in range(10)])
+                usage_event_ingest_batch(
+                    tenant=committed_tenant,
+                    events=[
+                        event(quantity="1", transaction_id=f"{run}-b{n}-{b}-{i}") for i in range(10)
+                    ],
+                )
 
     _run_clients(work)
     (events, quantity), (rolled_count, rolled_total) = _counted(committed_tenant)
     assert (events, quantity) == (CLIENTS * 40, CLIENTS * 40)
     assert (rolled_count, rolled_total) == (CLIENTS * 40, CLIENTS * 40)
     with connections.create_connection("default").cursor() as cursor:
-        cursor.execute(f'SELECT sum(event_count), sum(total) FROM "{committed_tenant.schema_name}".usage_usagedailyrollup')
+        cursor.execute(
+            f'SELECT sum(event_count), sum(total) FROM "{committed_tenant.schema_name}".usage_usagedailyrollup'
+        )
         assert cursor.fetchone() == (CLIENTS * 40, CLIENTS * 40)

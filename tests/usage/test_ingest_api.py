@@ -11,8 +11,14 @@ from usage.models import UsageEvent, UsageRollup
 
 pytestmark = pytest.mark.django_db
 
-SEED_EXAMPLE = {"resource_type": "api_calls", "quantity": 100, "unit": "requests",
-                "period_start": "2024-01-01T00:00:00Z", "period_end": "2024-01-31T23:59:59Z", "source": "api"}
+SEED_EXAMPLE = {
+    "resource_type": "api_calls",
+    "quantity": 100,
+    "unit": "requests",
+    "period_start": "2024-01-01T00:00:00Z",
+    "period_end": "2024-01-31T23:59:59Z",
+    "source": "api",
+}
 
 
 def api_calls_used(client) -> str:
@@ -24,9 +30,18 @@ def test_seed_loop_of_100_posts_counts_100(owner_client):
     # The seed README's loop, with naive utcnow() timestamps (read as UTC).
     for _ in range(100):
         now = datetime.utcnow()
-        response = owner_client.post("/api/v1/usage", {
-            "resource_type": "api_calls", "quantity": 1, "unit": "requests", "period_start": now.isoformat(),
-            "period_end": (now + timedelta(days=30)).isoformat(), "source": "api"}, format="json")
+        response = owner_client.post(
+            "/api/v1/usage",
+            {
+                "resource_type": "api_calls",
+                "quantity": 1,
+                "unit": "requests",
+                "period_start": now.isoformat(),
+                "period_end": (now + timedelta(days=30)).isoformat(),
+                "source": "api",
+            },
+            format="json",
+        )
         assert response.status_code == 201, response.content
     assert api_calls_used(owner_client) == "100"
 
@@ -38,17 +53,24 @@ def test_seed_january_2024_example_is_accepted_as_a_late_event(owner_client, ten
     assert body["late"] is True and body["quantity"] == "100" and body["transaction_id"] is None
     assert body["billing_period_start"] == "2024-01-01T00:00:00Z" and body["event_id"]
     january = owner_client.get("/api/v1/usage/summary?period=2024-01").json()
-    assert [(r["resource_type"], r["used"]) for r in january if r["resource_type"] == "api_calls"] == [
-        ("api_calls", "100")]
+    assert [
+        (r["resource_type"], r["used"]) for r in january if r["resource_type"] == "api_calls"
+    ] == [("api_calls", "100")]
     assert api_calls_used(owner_client) == "0"  # not counted against this month's limit
     with tenant_context(tenant):  # ...but billed by this period's invoice
         current = UsageRollup.objects.get(resource_type="api_calls", late_billed__gt=0)
-        assert current.late_billed == 100 and current.period_start > datetime(2024, 2, 1, tzinfo=timezone.utc)
+        assert current.late_billed == 100 and current.period_start > datetime(
+            2024, 2, 1, tzinfo=timezone.utc
+        )
 
 
 def test_same_transaction_id_twice_answers_200_with_the_original_and_counts_once(owner_client):
-    first = owner_client.post("/api/v1/usage", event(quantity="5", transaction_id="tx-1"), format="json")
-    again = owner_client.post("/api/v1/usage", event(quantity="5", transaction_id="tx-1"), format="json")
+    first = owner_client.post(
+        "/api/v1/usage", event(quantity="5", transaction_id="tx-1"), format="json"
+    )
+    again = owner_client.post(
+        "/api/v1/usage", event(quantity="5", transaction_id="tx-1"), format="json"
+    )
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["event_id"] == first.json()["event_id"]
     assert api_calls_used(owner_client) == "5"
@@ -60,62 +82,106 @@ def test_same_idempotency_key_replays_and_another_body_is_a_conflict(owner_clien
     again = owner_client.post("/api/v1/usage", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert first.status_code == 201 and again.status_code == 200
     assert again.json() == first.json()
-    other = owner_client.post("/api/v1/usage", {**body, "quantity": "3"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    other = owner_client.post(
+        "/api/v1/usage", {**body, "quantity": "3"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
     assert_error(other, 409, "idempotency_conflict")
     assert api_calls_used(owner_client) == "2"
 
 
 def test_without_key_or_transaction_id_every_call_counts(owner_client):
     for _ in range(3):
-        assert owner_client.post("/api/v1/usage", event(quantity="1.5"), format="json").status_code == 201
+        assert (
+            owner_client.post("/api/v1/usage", event(quantity="1.5"), format="json").status_code
+            == 201
+        )
     assert api_calls_used(owner_client) == "4.5"
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"resource_type": "bananas"}, "resource_type"),
-    ({"quantity": "-1"}, "quantity"),
-    ({"quantity": "NaN"}, "quantity"),
-    ({"quantity": "Infinity"}, "quantity"),
-    ({"quantity": True}, "quantity"),
-    ({"quantity": "1.1234567"}, "quantity"),
-    ({"period_start": "yesterday"}, "period_start"),
-    ({"period_end": "2020-01-01T00:00:00Z"}, "period_end"),
-    ({"surprise": 1}, "surprise"),
-    ({"properties": [1]}, "properties"),
-])
-def test_bad_events_are_400_with_the_field_and_nothing_is_stored(owner_client, tenant, change, field):
-    error = assert_error(owner_client.post("/api/v1/usage", event(**change), format="json"), 400, "invalid_request")
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"resource_type": "bananas"}, "resource_type"),
+        ({"quantity": "-1"}, "quantity"),
+        ({"quantity": "NaN"}, "quantity"),
+        ({"quantity": "Infinity"}, "quantity"),
+        ({"quantity": True}, "quantity"),
+        ({"quantity": "1.1234567"}, "quantity"),
+        ({"period_start": "yesterday"}, "period_start"),
+        ({"period_end": "2020-01-01T00:00:00Z"}, "period_end"),
+        ({"surprise": 1}, "surprise"),
+        ({"properties": [1]}, "properties"),
+    ],
+)
+def test_bad_events_are_400_with_the_field_and_nothing_is_stored(
+    owner_client, tenant, change, field
+):
+    error = assert_error(
+        owner_client.post("/api/v1/usage", event(**change), format="json"), 400, "invalid_request"
+    )
     assert field in error["detail"]
     with tenant_context(tenant):
         assert UsageEvent.objects.count() == 0
 
 
-def test_period_start_more_than_5_minutes_ahead_is_refused_but_a_future_period_end_is_fine(owner_client):
+def test_period_start_more_than_5_minutes_ahead_is_refused_but_a_future_period_end_is_fine(
+    owner_client,
+):
     now = datetime.now(timezone.utc)
-    ahead = owner_client.post("/api/v1/usage", event(period_start=(now + timedelta(minutes=6)).isoformat(),
-                                                     period_end=(now + timedelta(days=1)).isoformat()), format="json")
+    ahead = owner_client.post(
+        "/api/v1/usage",
+        event(
+            period_start=(now + timedelta(minutes=6)).isoformat(),
+            period_end=(now + timedelta(days=1)).isoformat(),
+        ),
+        format="json",
+    )
     assert "period_start" in assert_error(ahead, 400, "invalid_request")["detail"]
-    soon = owner_client.post("/api/v1/usage", event(period_start=(now + timedelta(minutes=4)).isoformat(),
-                                                    period_end=(now + timedelta(days=30)).isoformat()), format="json")
+    soon = owner_client.post(
+        "/api/v1/usage",
+        event(
+            period_start=(now + timedelta(minutes=4)).isoformat(),
+            period_end=(now + timedelta(days=30)).isoformat(),
+        ),
+        format="json",
+    )
     assert soon.status_code == 201
 
 
 def test_ingest_roles(client_for, billing_admin, viewer, ingest_client):
-    assert client_for(billing_admin).post("/api/v1/usage", event(), format="json").status_code == 201
+    assert (
+        client_for(billing_admin).post("/api/v1/usage", event(), format="json").status_code == 201
+    )
     assert ingest_client.post("/api/v1/usage", event(), format="json").status_code == 201
-    assert_error(client_for(viewer).post("/api/v1/usage", event(), format="json"), 403, "permission_denied")
-    assert_error(client_for(viewer).post("/api/v1/usage/batch", {"events": [event()]}, format="json"),
-                 403, "permission_denied")
+    assert_error(
+        client_for(viewer).post("/api/v1/usage", event(), format="json"), 403, "permission_denied"
+    )
+    assert_error(
+        client_for(viewer).post("/api/v1/usage/batch", {"events": [event()]}, format="json"),
+        403,
+        "permission_denied",
+    )
 
 
 def test_batch_keeps_good_events_when_others_are_rejected(ingest_client, owner_client):
-    events = [event(transaction_id="b-1", quantity="10"), event(quantity="-3"),
-              event(transaction_id="b-1", quantity="10"), event(resource_type="nope"), event(quantity="7")]
+    events = [
+        event(transaction_id="b-1", quantity="10"),
+        event(quantity="-3"),
+        event(transaction_id="b-1", quantity="10"),
+        event(resource_type="nope"),
+        event(quantity="7"),
+    ]
     response = ingest_client.post("/api/v1/usage/batch", {"events": events}, format="json")
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["accepted"], body["duplicates"], body["rejected"]) == (2, 1, 2)
-    assert [r["status"] for r in body["results"]] == ["accepted", "rejected", "duplicate", "rejected", "accepted"]
+    assert [r["status"] for r in body["results"]] == [
+        "accepted",
+        "rejected",
+        "duplicate",
+        "rejected",
+        "accepted",
+    ]
     assert body["results"][2]["event_id"] == body["results"][0]["event_id"]
     assert body["results"][1]["error"]["code"] == "invalid_request"
     assert "quantity" in body["results"][1]["error"]["detail"]
@@ -127,21 +193,39 @@ def test_batch_keeps_good_events_when_others_are_rejected(ingest_client, owner_c
 
 
 def test_batch_limits_and_shape(ingest_client):
-    too_many = ingest_client.post("/api/v1/usage/batch", {"events": [event()] * 1001}, format="json")
+    too_many = ingest_client.post(
+        "/api/v1/usage/batch", {"events": [event()] * 1001}, format="json"
+    )
     assert "events" in assert_error(too_many, 400, "invalid_request")["detail"]
-    assert_error(ingest_client.post("/api/v1/usage/batch", {"events": []}, format="json"), 400, "invalid_request")
-    assert_error(ingest_client.post("/api/v1/usage/batch", {"events": [], "x": 1}, format="json"),
-                 400, "invalid_request")
+    assert_error(
+        ingest_client.post("/api/v1/usage/batch", {"events": []}, format="json"),
+        400,
+        "invalid_request",
+    )
+    assert_error(
+        ingest_client.post("/api/v1/usage/batch", {"events": [], "x": 1}, format="json"),
+        400,
+        "invalid_request",
+    )
     full = ingest_client.post("/api/v1/usage/batch", {"events": [event()] * 1000}, format="json")
     assert full.status_code == 200 and full.json()["accepted"] == 1000
 
 
 def test_tenant_a_never_sees_tenant_b_usage(owner_client, client_for, other_owner):
-    owner_client.post("/api/v1/usage", event(quantity="9", transaction_id="shared-id"), format="json")
+    owner_client.post(
+        "/api/v1/usage", event(quantity="9", transaction_id="shared-id"), format="json"
+    )
     globex = client_for(other_owner)
     # The same transaction_id is another tenant's own: it counts there too.
-    assert globex.post("/api/v1/usage", event(quantity="1", transaction_id="shared-id"), format="json").status_code == 201
+    assert (
+        globex.post(
+            "/api/v1/usage", event(quantity="1", transaction_id="shared-id"), format="json"
+        ).status_code
+        == 201
+    )
     assert api_calls_used(globex) == "1" and api_calls_used(owner_client) == "9"
     assert [e["quantity"] for e in globex.get("/api/v1/usage/events").json()] == ["1"]
-    report = b"".join(globex.get("/api/v1/usage/report.csv").streaming_content).decode().splitlines()
+    report = (
+        b"".join(globex.get("/api/v1/usage/report.csv").streaming_content).decode().splitlines()
+    )
     assert len(report) == 2 and report[1].split(",")[2] == "1"

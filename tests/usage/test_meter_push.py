@@ -18,15 +18,20 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def customer(tenant, stripe_settings, stripe_emulator_fresh, stripe_client):
     stripe_customer = stripe_client.v1.customers.create({"email": "billing@acme.test"})
-    BillingAccount.objects.update_or_create(tenant=tenant, defaults={"stripe_customer_id": stripe_customer.id})
+    BillingAccount.objects.update_or_create(
+        tenant=tenant, defaults={"stripe_customer_id": stripe_customer.id}
+    )
     return stripe_customer.id
 
 
 def stripe_total(stripe_client, customer) -> Decimal:
-    meter = next(m for m in stripe_client.v1.billing.meters.list().data if m.event_name == "api_calls")
+    meter = next(
+        m for m in stripe_client.v1.billing.meters.list().data if m.event_name == "api_calls"
+    )
     now = int(datetime.now(timezone.utc).timestamp())
     summaries = stripe_client.v1.billing.meters.event_summaries.list(
-        meter.id, {"customer": customer, "start_time": now - 40 * 86400, "end_time": now + 86400})
+        meter.id, {"customer": customer, "start_time": now - 40 * 86400, "end_time": now + 86400}
+    )
     return sum(Decimal(str(s.aggregated_value)) for s in summaries.data)
 
 
@@ -34,13 +39,17 @@ def test_push_sends_the_difference_once_across_reruns(tenant, customer, stripe_c
     usage_event_ingest_batch(tenant=tenant, events=[event(quantity="1500")])
     assert [p.pushed_quantity for p in usage_meter_push(tenant=tenant)] == [1500]
     assert usage_meter_push(tenant=tenant) == []  # nothing new: nothing sent
-    usage_event_ingest_batch(tenant=tenant, events=[event(quantity="250"),
-                                                    event(quantity="7", period_start="2024-01-03T00:00:00Z")])
+    usage_event_ingest_batch(
+        tenant=tenant,
+        events=[event(quantity="250"), event(quantity="7", period_start="2024-01-03T00:00:00Z")],
+    )
     usage_meter_push(tenant=tenant)
     assert stripe_total(stripe_client, customer) == 1757  # the late January event is billed now
 
 
-def test_a_run_that_crashed_after_stripe_answered_does_not_bill_twice(tenant, customer, stripe_client):
+def test_a_run_that_crashed_after_stripe_answered_does_not_bill_twice(
+    tenant, customer, stripe_client
+):
     usage_event_ingest_batch(tenant=tenant, events=[event(quantity="40")])
     usage_meter_push(tenant=tenant)
     with tenant_context(tenant):  # as if our save had been lost after Stripe took the event
@@ -51,10 +60,15 @@ def test_a_run_that_crashed_after_stripe_answered_does_not_bill_twice(tenant, cu
         assert MeterPush.objects.get().pushed_quantity == 40
 
 
-def test_failures_are_recorded_and_retried_on_the_next_run(tenant, customer, stripe_client, stripe_emulator):
+def test_failures_are_recorded_and_retried_on_the_next_run(
+    tenant, customer, stripe_client, stripe_emulator
+):
     usage_event_ingest_batch(tenant=tenant, events=[event(quantity="9")])
-    requests.post(f"{stripe_emulator.url}/_emulator/faults",
-                  json={"path": "/v1/billing/meter_events", "method": "POST", "status": 500, "count": 3}, timeout=5)
+    requests.post(
+        f"{stripe_emulator.url}/_emulator/faults",
+        json={"path": "/v1/billing/meter_events", "method": "POST", "status": 500, "count": 3},
+        timeout=5,
+    )
     [push] = usage_meter_push(tenant=tenant)
     assert push.failures == 1 and push.last_error and push.pushed_quantity == 0
     [push] = usage_meter_push(tenant=tenant)

@@ -28,19 +28,40 @@ def summary_row(client, resource, period="current"):
 
 def test_each_aggregation(owner_client, tenant):
     with tenant_context(tenant):
-        for code, aggregation, prop in [("jobs", "count", ""), ("cpu_peak", "max", ""), ("seats", "last", ""),
-                                        ("projects", "unique_count", "project"), ("bytes", "sum", "")]:
-            Meter.objects.create(code=code, display_name=code, unit="u", aggregation=aggregation, unique_property=prop)
+        for code, aggregation, prop in [
+            ("jobs", "count", ""),
+            ("cpu_peak", "max", ""),
+            ("seats", "last", ""),
+            ("projects", "unique_count", "project"),
+            ("bytes", "sum", ""),
+        ]:
+            Meter.objects.create(
+                code=code,
+                display_name=code,
+                unit="u",
+                aggregation=aggregation,
+                unique_property=prop,
+            )
     events = [
-        event(resource_type="jobs", quantity="5", period_start=at(1)), event(resource_type="jobs", quantity="9", period_start=at(1)),
-        event(resource_type="cpu_peak", quantity="3.5", period_start=at(1)), event(resource_type="cpu_peak", quantity="7.25", period_start=at(1)),
+        event(resource_type="jobs", quantity="5", period_start=at(1)),
+        event(resource_type="jobs", quantity="9", period_start=at(1)),
+        event(resource_type="cpu_peak", quantity="3.5", period_start=at(1)),
+        event(resource_type="cpu_peak", quantity="7.25", period_start=at(1)),
         event(resource_type="cpu_peak", quantity="1", period_start=at(1)),
         # last = the latest by period_start, whatever the arrival order
-        event(resource_type="seats", quantity="4", period_start=at(1, 2)), event(resource_type="seats", quantity="8", period_start=at(1, 1)),
-        event(resource_type="projects", quantity="1", period_start=at(1), properties={"project": "a"}),
-        event(resource_type="projects", quantity="1", period_start=at(1), properties={"project": "b"}),
-        event(resource_type="projects", quantity="1", period_start=at(1), properties={"project": "a"}),
-        event(resource_type="bytes", quantity="0.5", period_start=at(1)), event(resource_type="bytes", quantity="0.25", period_start=at(1)),
+        event(resource_type="seats", quantity="4", period_start=at(1, 2)),
+        event(resource_type="seats", quantity="8", period_start=at(1, 1)),
+        event(
+            resource_type="projects", quantity="1", period_start=at(1), properties={"project": "a"}
+        ),
+        event(
+            resource_type="projects", quantity="1", period_start=at(1), properties={"project": "b"}
+        ),
+        event(
+            resource_type="projects", quantity="1", period_start=at(1), properties={"project": "a"}
+        ),
+        event(resource_type="bytes", quantity="0.5", period_start=at(1)),
+        event(resource_type="bytes", quantity="0.25", period_start=at(1)),
     ]
     usage_event_ingest_batch(tenant=tenant, events=events[:5])
     usage_event_ingest_batch(tenant=tenant, events=events[5:])  # rollups merge across batches
@@ -51,13 +72,24 @@ def test_each_aggregation(owner_client, tenant):
 
 def test_builtin_meters_storage_is_max_users_unique_or_last(owner_client, tenant):
     for q in ("10", "30", "20"):
-        usage_event_ingest(tenant=tenant, data=event(resource_type="storage_gb", quantity=q, period_start=at(1)))
+        usage_event_ingest(
+            tenant=tenant, data=event(resource_type="storage_gb", quantity=q, period_start=at(1))
+        )
     assert summary_row(owner_client, "storage_gb")["used"] == "30"
-    usage_event_ingest(tenant=tenant, data=event(resource_type="users", quantity="3", period_start=at(1)))
+    usage_event_ingest(
+        tenant=tenant, data=event(resource_type="users", quantity="3", period_start=at(1))
+    )
     assert summary_row(owner_client, "users")["used"] == "3"  # a head count: last value
     for user in ("u1", "u2", "u1"):
-        usage_event_ingest(tenant=tenant, data=event(resource_type="users", quantity="1", period_start=at(1),
-                                                     properties={"user_id": user}))
+        usage_event_ingest(
+            tenant=tenant,
+            data=event(
+                resource_type="users",
+                quantity="1",
+                period_start=at(1),
+                properties={"user_id": user},
+            ),
+        )
     assert summary_row(owner_client, "users")["used"] == "2"  # distinct user_id
 
 
@@ -65,7 +97,12 @@ def test_summary_lists_plan_limits_with_numbers_per_api_md(owner_client, tenant)
     # Without a subscription the tenant is on the free plan: api_calls 1000, storage_gb 1, users 2.
     usage_event_ingest(tenant=tenant, data=event(quantity="799"))
     row = summary_row(owner_client, "api_calls")
-    assert row["used"] == "799" and row["limit"] == "1000" and row["percent"] == "79.90" and row["status"] == "ok"
+    assert (
+        row["used"] == "799"
+        and row["limit"] == "1000"
+        and row["percent"] == "79.90"
+        and row["status"] == "ok"
+    )
     assert row["unit"] == "requests" and row["period_start"].endswith("T00:00:00Z")
     usage_event_ingest(tenant=tenant, data=event(quantity="1"))
     assert summary_row(owner_client, "api_calls")["status"] == "warning"
@@ -93,7 +130,11 @@ def test_thresholds_fire_once_each_as_billing_events(tenant, on_commit):
         usage_event_ingest_batch(tenant=tenant, events=[event(quantity="200")] * 2)  # 1260: 100
         usage_event_ingest(tenant=tenant, data=event(quantity="1"))
     with tenant_context(tenant):
-        kinds = sorted(BillingEvent.objects.filter(kind__startswith="usage_").values_list("kind", "data__threshold"))
+        kinds = sorted(
+            BillingEvent.objects.filter(kind__startswith="usage_").values_list(
+                "kind", "data__threshold"
+            )
+        )
     assert kinds == [("usage_limit_exceeded", 100), ("usage_threshold_reached", 80)]
 
 
@@ -140,14 +181,24 @@ def test_entitlement_check_reads_redis_and_refills_from_the_rollup(owner_client,
 
 def test_entitlement_check_validation_and_roles(owner_client, viewer_client):
     assert_error(owner_client.get("/api/v1/entitlements/check"), 400, "invalid_request")
-    assert_error(owner_client.get("/api/v1/entitlements/check?resource=nope"), 400, "invalid_request")
-    assert_error(owner_client.get("/api/v1/entitlements/check?resource=api_calls&quantity=-1"), 400, "invalid_request")
+    assert_error(
+        owner_client.get("/api/v1/entitlements/check?resource=nope"), 400, "invalid_request"
+    )
+    assert_error(
+        owner_client.get("/api/v1/entitlements/check?resource=api_calls&quantity=-1"),
+        400,
+        "invalid_request",
+    )
     assert viewer_client.get("/api/v1/entitlements/check?resource=api_calls").status_code == 200
 
 
 def test_billing_period_follows_the_subscription_anchor():
     anchor = datetime(2024, 1, 31, 12, tzinfo=timezone.utc)
     assert usage_limits.billing_period(datetime(2024, 3, 5, tzinfo=timezone.utc), anchor) == (
-        datetime(2024, 2, 29, 12, tzinfo=timezone.utc), datetime(2024, 3, 31, 12, tzinfo=timezone.utc))
+        datetime(2024, 2, 29, 12, tzinfo=timezone.utc),
+        datetime(2024, 3, 31, 12, tzinfo=timezone.utc),
+    )
     assert usage_limits.billing_period(datetime(2024, 3, 5, tzinfo=timezone.utc)) == (
-        datetime(2024, 3, 1, tzinfo=timezone.utc), datetime(2024, 4, 1, tzinfo=timezone.utc))
+        datetime(2024, 3, 1, tzinfo=timezone.utc),
+        datetime(2024, 4, 1, tzinfo=timezone.utc),
+    )

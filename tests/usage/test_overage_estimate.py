@@ -21,10 +21,18 @@ def on_plan(tenant):
 
     def put(code, cycle="monthly", **fields):
         start = datetime.now(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        BillingAccount.objects.update_or_create(tenant=tenant, defaults={
-            "subscription_id": "sub_estimate", "status": "active", "plan": Plan.objects.get(code=code),
-            "billing_cycle": cycle, "current_period_start": start,
-            "current_period_end": start + timedelta(days=30), **fields})
+        BillingAccount.objects.update_or_create(
+            tenant=tenant,
+            defaults={
+                "subscription_id": "sub_estimate",
+                "status": "active",
+                "plan": Plan.objects.get(code=code),
+                "billing_cycle": cycle,
+                "current_period_start": start,
+                "current_period_end": start + timedelta(days=30),
+                **fields,
+            },
+        )
         limits_forget(tenant)
 
     return put
@@ -34,18 +42,27 @@ def use(tenant, quantity, **fields):
     usage_event_ingest(tenant=tenant, data=event(quantity=str(quantity), **fields))
 
 
-@pytest.mark.parametrize("used, above, amount", [
-    (9_000, 0, 0),
-    (10_001, 1, 0),          # $0.002 rounds to nothing
-    (10_003, 3, 1),          # $0.006 rounds half up to one cent
-    (12_500, 2_500, 500),    # $2.00 per 1,000 above 10,000
-])
-def test_starter_bills_two_dollars_per_thousand_above_its_limit(tenant, on_plan, used, above, amount):
+@pytest.mark.parametrize(
+    "used, above, amount",
+    [
+        (9_000, 0, 0),
+        (10_001, 1, 0),  # $0.002 rounds to nothing
+        (10_003, 3, 1),  # $0.006 rounds half up to one cent
+        (12_500, 2_500, 500),  # $2.00 per 1,000 above 10,000
+    ],
+)
+def test_starter_bills_two_dollars_per_thousand_above_its_limit(
+    tenant, on_plan, used, above, amount
+):
     on_plan("starter")
     use(tenant, used)
     estimate = usage_overage_estimate(tenant=tenant)
-    assert (estimate.resource_type, estimate.above, estimate.amount, estimate.currency) == \
-        ("api_calls", Decimal(above), amount, "usd")
+    assert (estimate.resource_type, estimate.above, estimate.amount, estimate.currency) == (
+        "api_calls",
+        Decimal(above),
+        amount,
+        "usd",
+    )
 
 
 def test_late_usage_of_an_invoiced_period_is_billed_now(tenant, on_plan):
@@ -57,8 +74,11 @@ def test_late_usage_of_an_invoiced_period_is_billed_now(tenant, on_plan):
 
 
 def test_a_deferred_downgrade_bills_this_period_with_the_old_plans_allowance(tenant, on_plan):
-    on_plan("starter", previous_plan=Plan.objects.get(code="professional"),
-            previous_plan_until=datetime.now(timezone.utc) + timedelta(days=3))
+    on_plan(
+        "starter",
+        previous_plan=Plan.objects.get(code="professional"),
+        previous_plan_until=datetime.now(timezone.utc) + timedelta(days=3),
+    )
     use(tenant, 12_500)
     assert usage_overage_estimate(tenant=tenant).above == 0
 

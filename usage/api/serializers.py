@@ -8,21 +8,35 @@ from usage.validation import MAX_PROPERTIES_BYTES, MAX_PROPERTIES_DEPTH
 
 # Named in settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] (other `status` enums exist).
 USAGE_STATUS_CHOICES = [("ok", "ok"), ("warning", "warning"), ("exceeded", "exceeded")]
-BATCH_STATUS_CHOICES = [("accepted", "accepted"), ("duplicate", "duplicate"), ("rejected", "rejected")]
+BATCH_STATUS_CHOICES = [
+    ("accepted", "accepted"),
+    ("duplicate", "duplicate"),
+    ("rejected", "rejected"),
+]
 
 
 class UsageEventInput(StrictSerializer):
-    resource_type = serializers.CharField(help_text="A meter's code: api_calls, storage_gb, users or a custom one.")
+    resource_type = serializers.CharField(
+        help_text="A meter's code: api_calls, storage_gb, users or a custom one."
+    )
     quantity = QuantityField(help_text="Decimal string (or JSON number) >= 0.")
     unit = serializers.CharField(required=False, help_text="Defaults to the meter's unit.")
-    period_start = serializers.DateTimeField(help_text="At most 5 minutes in the future; UTC when no offset.")
-    period_end = serializers.DateTimeField(required=False, help_text=">= period_start; defaults to period_start.")
+    period_start = serializers.DateTimeField(
+        help_text="At most 5 minutes in the future; UTC when no offset."
+    )
+    period_end = serializers.DateTimeField(
+        required=False, help_text=">= period_start; defaults to period_start."
+    )
     source = serializers.CharField(required=False, help_text='Defaults to "api".')
-    transaction_id = serializers.CharField(required=False, help_text="Unique per tenant: a repeat counts once.")
+    transaction_id = serializers.CharField(
+        required=False, help_text="Unique per tenant: a repeat counts once."
+    )
     properties = serializers.JSONField(
-        required=False, help_text=f"Free JSON object (users: user_id): at most {MAX_PROPERTIES_DEPTH} levels deep and "
-                                  f"{MAX_PROPERTIES_BYTES // 1024} KB as compact UTF-8 JSON; no NUL character "
-                                  "(\\u0000) in its keys or strings.")
+        required=False,
+        help_text=f"Free JSON object (users: user_id): at most {MAX_PROPERTIES_DEPTH} levels deep and "
+        f"{MAX_PROPERTIES_BYTES // 1024} KB as compact UTF-8 JSON; no NUL character "
+        "(\\u0000) in its keys or strings.",
+    )
 
 
 class UsageEventOutput(serializers.Serializer):
@@ -35,8 +49,12 @@ class UsageEventOutput(serializers.Serializer):
     source = serializers.CharField()
     transaction_id = serializers.CharField(allow_null=True)
     properties = serializers.JSONField()
-    late = serializers.BooleanField(help_text="Its billing period was already invoiced; billed on the next invoice.")
-    billing_period_start = serializers.DateTimeField(help_text="Start of the billing period it counts in.")
+    late = serializers.BooleanField(
+        help_text="Its billing period was already invoiced; billed on the next invoice."
+    )
+    billing_period_start = serializers.DateTimeField(
+        help_text="Start of the billing period it counts in."
+    )
     received_at = serializers.DateTimeField()
 
 
@@ -48,7 +66,9 @@ class UsageBatchResultOutput(serializers.Serializer):
     index = serializers.IntegerField()
     status = serializers.ChoiceField(choices=BATCH_STATUS_CHOICES)
     event_id = serializers.CharField(allow_null=True)
-    error = serializers.JSONField(allow_null=True, help_text="The API's error object for a rejected event.")
+    error = serializers.JSONField(
+        allow_null=True, help_text="The API's error object for a rejected event."
+    )
 
 
 class UsageBatchOutput(serializers.Serializer):
@@ -61,7 +81,9 @@ class UsageBatchOutput(serializers.Serializer):
 class UsageSummaryOutput(serializers.Serializer):
     resource_type = serializers.CharField()
     used = QuantityField()
-    limit = QuantityField(allow_null=True, help_text="Decimal string like `used`; null when unlimited.")
+    limit = QuantityField(
+        allow_null=True, help_text="Decimal string like `used`; null when unlimited."
+    )
     percent = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     unit = serializers.CharField()
     status = serializers.ChoiceField(choices=USAGE_STATUS_CHOICES)
@@ -72,5 +94,7 @@ class UsageSummaryOutput(serializers.Serializer):
 class EntitlementCheckOutput(serializers.Serializer):
     allowed = serializers.BooleanField()
     remaining = QuantityField(allow_null=True, help_text="null when unlimited")
-    limit = QuantityField(allow_null=True, help_text="Decimal string like `used`; null when unlimited.")
+    limit = QuantityField(
+        allow_null=True, help_text="Decimal string like `used`; null when unlimited."
+    )
     used = QuantityField()

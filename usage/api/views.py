@@ -27,23 +27,36 @@ class UsageIngestApi(BaseApiView):
     idempotency_replay_status = 200
     write_grants = INGEST_GRANTS
 
-    @extend_schema(request=s.UsageEventInput, responses={201: s.UsageEventOutput, 200: s.UsageEventOutput},
-                   parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER)],
-                   tags=["usage"], summary="Record a usage event (a repeat answers 200 with the original)")
+    @extend_schema(
+        request=s.UsageEventInput,
+        responses={201: s.UsageEventOutput, 200: s.UsageEventOutput},
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER)],
+        tags=["usage"],
+        summary="Record a usage event (a repeat answers 200 with the original)",
+    )
     def post(self, request):
-        event, created = services.usage_event_ingest(tenant=request.auth.tenant, data=request.data,
-                                                     idempotency_key=idempotency_key_get(request))
+        event, created = services.usage_event_ingest(
+            tenant=request.auth.tenant,
+            data=request.data,
+            idempotency_key=idempotency_key_get(request),
+        )
         # A repeat (same Idempotency-Key and body, or same transaction_id) says so, as every replay does.
         headers = None if created else {"Idempotent-Replayed": "true"}
-        return Response(s.UsageEventOutput(event).data, status=201 if created else 200, headers=headers)
+        return Response(
+            s.UsageEventOutput(event).data, status=201 if created else 200, headers=headers
+        )
 
 
 class UsageBatchApi(BaseApiView):
     idempotency_replay_status = 200
     write_grants = INGEST_GRANTS
 
-    @extend_schema(request=s.UsageBatchInput, responses={200: s.UsageBatchOutput}, tags=["usage"],
-                   summary="Record up to 1,000 usage events; good events are kept when others are rejected")
+    @extend_schema(
+        request=s.UsageBatchInput,
+        responses={200: s.UsageBatchOutput},
+        tags=["usage"],
+        summary="Record up to 1,000 usage events; good events are kept when others are rejected",
+    )
     def post(self, request):
         body = request.data
         if not isinstance(body, dict):
@@ -53,25 +66,44 @@ class UsageBatchApi(BaseApiView):
             detail["events"] = ["This field is required."]
         if detail:
             raise InvalidRequest('The body is {"events": [...]}.', detail=detail)
-        results = services.usage_event_ingest_batch(tenant=request.auth.tenant, events=body["events"])
+        results = services.usage_event_ingest_batch(
+            tenant=request.auth.tenant, events=body["events"]
+        )
         counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
         rows = []
         for index, result in enumerate(results):
             counts[result.status] += 1
-            rows.append({"index": index, "status": result.status,
-                         "event_id": (result.event or {}).get("event_id"), "error": result.error})
-        return Response({"accepted": counts["accepted"], "duplicates": counts["duplicate"],
-                         "rejected": counts["rejected"], "results": rows})
+            rows.append(
+                {
+                    "index": index,
+                    "status": result.status,
+                    "event_id": (result.event or {}).get("event_id"),
+                    "error": result.error,
+                }
+            )
+        return Response(
+            {
+                "accepted": counts["accepted"],
+                "duplicates": counts["duplicate"],
+                "rejected": counts["rejected"],
+                "results": rows,
+            }
+        )
 
 
 class UsageSummaryApi(BaseApiView):
     read_grants = DEFAULT_READ
 
-    @extend_schema(parameters=[OpenApiParameter("period", str, description="current (default) or YYYY-MM")],
-                   responses={200: s.UsageSummaryOutput(many=True)}, tags=["usage"],
-                   summary="Usage per resource in a billing period, with limits and status")
+    @extend_schema(
+        parameters=[OpenApiParameter("period", str, description="current (default) or YYYY-MM")],
+        responses={200: s.UsageSummaryOutput(many=True)},
+        tags=["usage"],
+        summary="Usage per resource in a billing period, with limits and status",
+    )
     def get(self, request):
-        summary = selectors.usage_summary_get(tenant=request.auth.tenant, period=request.query_params.get("period"))
+        summary = selectors.usage_summary_get(
+            tenant=request.auth.tenant, period=request.query_params.get("period")
+        )
         return Response(s.UsageSummaryOutput(summary, many=True).data)
 
 
@@ -95,13 +127,18 @@ def _flag(name: str, raw: str | None) -> bool | None:
     if raw in (None, ""):
         return None
     if raw.lower() not in ("true", "false", "1", "0"):
-        raise InvalidRequest(f"{name} must be true or false.", detail={name: ["Use true or false."]})
+        raise InvalidRequest(
+            f"{name} must be true or false.", detail={name: ["Use true or false."]}
+        )
     return raw.lower() in ("true", "1")
 
 
 EVENT_FILTERS = [
-    OpenApiParameter("resource_type", str), OpenApiParameter("source", str), OpenApiParameter("transaction_id", str),
-    OpenApiParameter("late", bool), OpenApiParameter("from", OpenApiTypes.DATETIME, description="period_start >="),
+    OpenApiParameter("resource_type", str),
+    OpenApiParameter("source", str),
+    OpenApiParameter("transaction_id", str),
+    OpenApiParameter("late", bool),
+    OpenApiParameter("from", OpenApiTypes.DATETIME, description="period_start >="),
     OpenApiParameter("to", OpenApiTypes.DATETIME, description="period_start <"),
 ]
 
@@ -110,25 +147,41 @@ class UsageEventListApi(BaseListApiView):
     read_grants = DEFAULT_READ
     ordering = "-id"
 
-    @extend_schema(parameters=EVENT_FILTERS, responses={200: s.UsageEventOutput(many=True)}, tags=["usage"],
-                   summary="The tenant's usage events, newest first")
+    @extend_schema(
+        parameters=EVENT_FILTERS,
+        responses={200: s.UsageEventOutput(many=True)},
+        tags=["usage"],
+        summary="The tenant's usage events, newest first",
+    )
     def get(self, request):
         q = request.query_params
-        filters = {"resource_type": q.get("resource_type") or None, "source": q.get("source") or None,
-                   "transaction_id": q.get("transaction_id") or None, "late": _flag("late", q.get("late")),
-                   "from": _moment("from", q.get("from")), "to": _moment("to", q.get("to"))}
-        return self.paged_response(selectors.usage_event_list(tenant=request.auth.tenant, filters=filters),
-                                   s.UsageEventOutput)
+        filters = {
+            "resource_type": q.get("resource_type") or None,
+            "source": q.get("source") or None,
+            "transaction_id": q.get("transaction_id") or None,
+            "late": _flag("late", q.get("late")),
+            "from": _moment("from", q.get("from")),
+            "to": _moment("to", q.get("to")),
+        }
+        return self.paged_response(
+            selectors.usage_event_list(tenant=request.auth.tenant, filters=filters),
+            s.UsageEventOutput,
+        )
 
 
 class UsageReportCsvApi(BaseApiView):
     read_grants = DEFAULT_READ
 
-    @extend_schema(parameters=[OpenApiParameter("from", OpenApiTypes.DATETIME, description="default: period start"),
-                               OpenApiParameter("to", OpenApiTypes.DATETIME, description="default: period end"),
-                               OpenApiParameter("resource_type", str)],
-                   responses={(200, "text/csv"): OpenApiTypes.STR}, tags=["usage"],
-                   summary="The events of a time range as CSV (streamed)")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATETIME, description="default: period start"),
+            OpenApiParameter("to", OpenApiTypes.DATETIME, description="default: period end"),
+            OpenApiParameter("resource_type", str),
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        tags=["usage"],
+        summary="The events of a time range as CSV (streamed)",
+    )
     def get(self, request):
         tenant = request.auth.tenant
         start, end = selectors.period_resolve(tenant=tenant, period="current")
@@ -136,29 +189,46 @@ class UsageReportCsvApi(BaseApiView):
         end = _moment("to", request.query_params.get("to")) or end
         if end <= start:
             raise InvalidRequest("to must be after from.", detail={"to": ["Must be after from."]})
-        rows = selectors.usage_report_rows(tenant=tenant, start=start, end=end,
-                                           resource_type=request.query_params.get("resource_type") or None)
+        rows = selectors.usage_report_rows(
+            tenant=tenant,
+            start=start,
+            end=end,
+            resource_type=request.query_params.get("resource_type") or None,
+        )
         response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="usage-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="usage-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
+        )
         return response
 
 
 class EntitlementCheckApi(BaseApiView):
     read_grants = DEFAULT_READ | {"ingest"}
 
-    @extend_schema(parameters=[OpenApiParameter("resource", str, required=True),
-                               OpenApiParameter("quantity", str, description="default 1")],
-                   responses={200: s.EntitlementCheckOutput}, tags=["usage"],
-                   summary="May the tenant use this much more of a resource now? (from Redis counters)")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("resource", str, required=True),
+            OpenApiParameter("quantity", str, description="default 1"),
+        ],
+        responses={200: s.EntitlementCheckOutput},
+        tags=["usage"],
+        summary="May the tenant use this much more of a resource now? (from Redis counters)",
+    )
     def get(self, request):
         resource = request.query_params.get("resource")
         if not resource:
-            raise InvalidRequest("resource is required.", detail={"resource": ["This field is required."]})
+            raise InvalidRequest(
+                "resource is required.", detail={"resource": ["This field is required."]}
+            )
         try:
             quantity = Decimal(request.query_params.get("quantity", "1"))
         except InvalidOperation:
             quantity = Decimal("NaN")
         if not quantity.is_finite() or quantity < 0:
-            raise InvalidRequest("quantity must be a number >= 0.", detail={"quantity": ["A number >= 0."]})
-        check = selectors.entitlement_check(tenant=request.auth.tenant, resource=resource, quantity=quantity)
+            raise InvalidRequest(
+                "quantity must be a number >= 0.", detail={"quantity": ["A number >= 0."]}
+            )
+        check = selectors.entitlement_check(
+            tenant=request.auth.tenant, resource=resource, quantity=quantity
+        )
         return Response(s.EntitlementCheckOutput(check).data)

@@ -5,123 +5,267 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Meter',
+            name="Meter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(help_text="resource_type in the API, e.g. 'api_calls'.", max_length=64, unique=True)),
-                ('display_name', models.CharField(max_length=100)),
-                ('unit', models.CharField(default='units', max_length=32)),
-                ('aggregation', models.CharField(choices=[('sum', 'Sum'), ('count', 'Count of events'), ('max', 'Maximum over the period'), ('last', 'Last value'), ('unique_count', 'Unique count of a property')], default='sum', max_length=16)),
-                ('unique_property', models.CharField(blank=True, help_text='unique_count: the event property counted (events without it update the last value).', max_length=64)),
-                ('stripe_event_name', models.CharField(blank=True, help_text='Stripe billing meter event_name the usage is pushed to.', max_length=100)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.SlugField(
+                        help_text="resource_type in the API, e.g. 'api_calls'.",
+                        max_length=64,
+                        unique=True,
+                    ),
+                ),
+                ("display_name", models.CharField(max_length=100)),
+                ("unit", models.CharField(default="units", max_length=32)),
+                (
+                    "aggregation",
+                    models.CharField(
+                        choices=[
+                            ("sum", "Sum"),
+                            ("count", "Count of events"),
+                            ("max", "Maximum over the period"),
+                            ("last", "Last value"),
+                            ("unique_count", "Unique count of a property"),
+                        ],
+                        default="sum",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "unique_property",
+                    models.CharField(
+                        blank=True,
+                        help_text="unique_count: the event property counted (events without it update the last value).",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "stripe_event_name",
+                    models.CharField(
+                        blank=True,
+                        help_text="Stripe billing meter event_name the usage is pushed to.",
+                        max_length=100,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('aggregation', 'unique_count'), _negated=True), models.Q(('unique_property', ''), _negated=True), _connector='OR'), name='usage_meter_unique_count_needs_property')],
+                "ordering": ["code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("aggregation", "unique_count"), _negated=True),
+                            models.Q(("unique_property", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="usage_meter_unique_count_needs_property",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MeterPush',
+            name="MeterPush",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resource_type', models.CharField(max_length=64)),
-                ('period_start', models.DateTimeField()),
-                ('pushed_quantity', models.DecimalField(decimal_places=6, default=0, max_digits=36)),
-                ('last_identifier', models.CharField(blank=True, max_length=255)),
-                ('last_pushed_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('failures', models.PositiveIntegerField(default=0, help_text='consecutive failed pushes')),
-                ('updated', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("resource_type", models.CharField(max_length=64)),
+                ("period_start", models.DateTimeField()),
+                (
+                    "pushed_quantity",
+                    models.DecimalField(decimal_places=6, default=0, max_digits=36),
+                ),
+                ("last_identifier", models.CharField(blank=True, max_length=255)),
+                ("last_pushed_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                (
+                    "failures",
+                    models.PositiveIntegerField(default=0, help_text="consecutive failed pushes"),
+                ),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-period_start', 'resource_type'],
-                'constraints': [models.UniqueConstraint(fields=('resource_type', 'period_start'), name='usage_meter_push_once')],
+                "ordering": ["-period_start", "resource_type"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("resource_type", "period_start"), name="usage_meter_push_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UsageAlert',
+            name="UsageAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resource_type', models.CharField(max_length=64)),
-                ('period_start', models.DateTimeField()),
-                ('threshold', models.PositiveSmallIntegerField(help_text='percent of the limit')),
-                ('used', models.DecimalField(decimal_places=6, max_digits=36)),
-                ('limit', models.BigIntegerField()),
-                ('fired_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("resource_type", models.CharField(max_length=64)),
+                ("period_start", models.DateTimeField()),
+                ("threshold", models.PositiveSmallIntegerField(help_text="percent of the limit")),
+                ("used", models.DecimalField(decimal_places=6, max_digits=36)),
+                ("limit", models.BigIntegerField()),
+                ("fired_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-fired_at'],
-                'constraints': [models.UniqueConstraint(fields=('resource_type', 'period_start', 'threshold'), name='usage_alert_once')],
+                "ordering": ["-fired_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("resource_type", "period_start", "threshold"),
+                        name="usage_alert_once",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UsageEvent',
+            name="UsageEvent",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('event_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('resource_type', models.CharField(max_length=64)),
-                ('quantity', models.DecimalField(decimal_places=6, max_digits=30)),
-                ('unit', models.CharField(blank=True, max_length=32)),
-                ('period_start', models.DateTimeField()),
-                ('period_end', models.DateTimeField()),
-                ('source', models.CharField(blank=True, max_length=64)),
-                ('transaction_id', models.CharField(blank=True, max_length=255, null=True)),
-                ('idempotency_key', models.CharField(blank=True, max_length=255, null=True)),
-                ('fingerprint', models.CharField(help_text="sha256 of the event's fields (same key, other body -> 409)", max_length=64)),
-                ('properties', models.JSONField(blank=True, default=dict)),
-                ('billing_period_start', models.DateTimeField(help_text='start of the billing period holding period_start')),
-                ('late', models.BooleanField(default=False, help_text='its billing period was already invoiced')),
-                ('billed_period_start', models.DateTimeField(help_text='the period whose invoice bills it (the next one when late)')),
-                ('received_at', models.DateTimeField()),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("event_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("resource_type", models.CharField(max_length=64)),
+                ("quantity", models.DecimalField(decimal_places=6, max_digits=30)),
+                ("unit", models.CharField(blank=True, max_length=32)),
+                ("period_start", models.DateTimeField()),
+                ("period_end", models.DateTimeField()),
+                ("source", models.CharField(blank=True, max_length=64)),
+                ("transaction_id", models.CharField(blank=True, max_length=255, null=True)),
+                ("idempotency_key", models.CharField(blank=True, max_length=255, null=True)),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        help_text="sha256 of the event's fields (same key, other body -> 409)",
+                        max_length=64,
+                    ),
+                ),
+                ("properties", models.JSONField(blank=True, default=dict)),
+                (
+                    "billing_period_start",
+                    models.DateTimeField(
+                        help_text="start of the billing period holding period_start"
+                    ),
+                ),
+                (
+                    "late",
+                    models.BooleanField(
+                        default=False, help_text="its billing period was already invoiced"
+                    ),
+                ),
+                (
+                    "billed_period_start",
+                    models.DateTimeField(
+                        help_text="the period whose invoice bills it (the next one when late)"
+                    ),
+                ),
+                ("received_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['resource_type', 'period_start'], name='usage_event_resource_time'), models.Index(fields=['period_start'], name='usage_event_time')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('transaction_id__isnull', False)), fields=('transaction_id',), name='usage_event_transaction_id_unique'), models.UniqueConstraint(condition=models.Q(('idempotency_key__isnull', False)), fields=('idempotency_key',), name='usage_event_idempotency_key_unique'), models.CheckConstraint(condition=models.Q(('quantity__gte', 0)), name='usage_event_quantity_non_negative'), models.CheckConstraint(condition=models.Q(('period_end__gte', models.F('period_start'))), name='usage_event_period_order')],
+                "ordering": ["-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["resource_type", "period_start"], name="usage_event_resource_time"
+                    ),
+                    models.Index(fields=["period_start"], name="usage_event_time"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("transaction_id__isnull", False)),
+                        fields=("transaction_id",),
+                        name="usage_event_transaction_id_unique",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("idempotency_key__isnull", False)),
+                        fields=("idempotency_key",),
+                        name="usage_event_idempotency_key_unique",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("quantity__gte", 0)),
+                        name="usage_event_quantity_non_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("period_end__gte", models.F("period_start"))),
+                        name="usage_event_period_order",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UsageRollup',
+            name="UsageRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resource_type', models.CharField(max_length=64)),
-                ('period_start', models.DateTimeField()),
-                ('period_end', models.DateTimeField()),
-                ('total', models.DecimalField(decimal_places=6, default=0, max_digits=36)),
-                ('event_count', models.BigIntegerField(default=0)),
-                ('max_value', models.DecimalField(decimal_places=6, default=0, max_digits=30)),
-                ('last_value', models.DecimalField(decimal_places=6, default=0, max_digits=30)),
-                ('last_at', models.DateTimeField(blank=True, null=True)),
-                ('unique_count', models.BigIntegerField(default=0)),
-                ('late_billed', models.DecimalField(decimal_places=6, default=0, max_digits=36)),
-                ('late_received', models.DecimalField(decimal_places=6, default=0, help_text='part of total that arrived after the period was invoiced', max_digits=36)),
-                ('updated', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("resource_type", models.CharField(max_length=64)),
+                ("period_start", models.DateTimeField()),
+                ("period_end", models.DateTimeField()),
+                ("total", models.DecimalField(decimal_places=6, default=0, max_digits=36)),
+                ("event_count", models.BigIntegerField(default=0)),
+                ("max_value", models.DecimalField(decimal_places=6, default=0, max_digits=30)),
+                ("last_value", models.DecimalField(decimal_places=6, default=0, max_digits=30)),
+                ("last_at", models.DateTimeField(blank=True, null=True)),
+                ("unique_count", models.BigIntegerField(default=0)),
+                ("late_billed", models.DecimalField(decimal_places=6, default=0, max_digits=36)),
+                (
+                    "late_received",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=0,
+                        help_text="part of total that arrived after the period was invoiced",
+                        max_digits=36,
+                    ),
+                ),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-period_start', 'resource_type'],
-                'constraints': [models.UniqueConstraint(fields=('resource_type', 'period_start'), name='usage_rollup_resource_period')],
+                "ordering": ["-period_start", "resource_type"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("resource_type", "period_start"),
+                        name="usage_rollup_resource_period",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UsageUniqueValue',
+            name="UsageUniqueValue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resource_type', models.CharField(max_length=64)),
-                ('period_start', models.DateTimeField()),
-                ('value', models.CharField(max_length=255)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("resource_type", models.CharField(max_length=64)),
+                ("period_start", models.DateTimeField()),
+                ("value", models.CharField(max_length=255)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('resource_type', 'period_start', 'value'), name='usage_unique_value_once')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("resource_type", "period_start", "value"),
+                        name="usage_unique_value_once",
+                    )
+                ],
             },
         ),
     ]

@@ -3,12 +3,30 @@
 from django.db import migrations
 
 BUILT_IN = [
-    {"code": "api_calls", "display_name": "API calls", "unit": "requests", "aggregation": "sum",
-     "unique_property": "", "stripe_event_name": "api_calls"},
-    {"code": "storage_gb", "display_name": "Storage", "unit": "GB", "aggregation": "max",
-     "unique_property": "", "stripe_event_name": ""},
-    {"code": "users", "display_name": "Users", "unit": "users", "aggregation": "unique_count",
-     "unique_property": "user_id", "stripe_event_name": ""},
+    {
+        "code": "api_calls",
+        "display_name": "API calls",
+        "unit": "requests",
+        "aggregation": "sum",
+        "unique_property": "",
+        "stripe_event_name": "api_calls",
+    },
+    {
+        "code": "storage_gb",
+        "display_name": "Storage",
+        "unit": "GB",
+        "aggregation": "max",
+        "unique_property": "",
+        "stripe_event_name": "",
+    },
+    {
+        "code": "users",
+        "display_name": "Users",
+        "unit": "users",
+        "aggregation": "unique_count",
+        "unique_property": "user_id",
+        "stripe_event_name": "",
+    },
 ]
 
 

@@ -5,50 +5,114 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('usage', '0002_seed_meters'),
+        ("usage", "0002_seed_meters"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Collector',
+            name="Collector",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('netbox', 'NetBox'), ('odoo', 'Odoo')], max_length=16)),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('base_url', models.URLField(help_text='e.g. https://netbox.example.com or https://odoo.example.com')),
-                ('resource_type', models.SlugField(help_text='the meter the count feeds, e.g. users or devices', max_length=64)),
-                ('target', models.CharField(help_text='NetBox endpoint (dcim/devices, dcim/sites) or Odoo model (res.users)', max_length=100)),
-                ('filters', models.JSONField(blank=True, default=dict, help_text='NetBox query parameters ({"status": "active"}) or an Odoo domain ({"domain": [["active", "=", true]]})')),
-                ('odoo_database', models.CharField(blank=True, max_length=100)),
-                ('odoo_login', models.CharField(blank=True, max_length=200)),
-                ('secret_key_id', models.CharField(blank=True, max_length=32)),
-                ('secret_ciphertext', models.TextField(blank=True, help_text='NetBox token or Odoo API key, encrypted')),
-                ('interval_minutes', models.PositiveIntegerField(default=60)),
-                ('is_active', models.BooleanField(default=True)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("netbox", "NetBox"), ("odoo", "Odoo")], max_length=16
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "base_url",
+                    models.URLField(
+                        help_text="e.g. https://netbox.example.com or https://odoo.example.com"
+                    ),
+                ),
+                (
+                    "resource_type",
+                    models.SlugField(
+                        help_text="the meter the count feeds, e.g. users or devices", max_length=64
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(
+                        help_text="NetBox endpoint (dcim/devices, dcim/sites) or Odoo model (res.users)",
+                        max_length=100,
+                    ),
+                ),
+                (
+                    "filters",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='NetBox query parameters ({"status": "active"}) or an Odoo domain ({"domain": [["active", "=", true]]})',
+                    ),
+                ),
+                ("odoo_database", models.CharField(blank=True, max_length=100)),
+                ("odoo_login", models.CharField(blank=True, max_length=200)),
+                ("secret_key_id", models.CharField(blank=True, max_length=32)),
+                (
+                    "secret_ciphertext",
+                    models.TextField(
+                        blank=True, help_text="NetBox token or Odoo API key, encrypted"
+                    ),
+                ),
+                ("interval_minutes", models.PositiveIntegerField(default=60)),
+                ("is_active", models.BooleanField(default=True)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='CollectorRun',
+            name="CollectorRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('ok', 'OK'), ('failed', 'Failed')], max_length=8)),
-                ('count', models.DecimalField(blank=True, decimal_places=6, max_digits=30, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('event_id', models.UUIDField(blank=True, help_text='the usage event it recorded', null=True)),
-                ('collector', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='usage.collector')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(choices=[("ok", "OK"), ("failed", "Failed")], max_length=8),
+                ),
+                (
+                    "count",
+                    models.DecimalField(blank=True, decimal_places=6, max_digits=30, null=True),
+                ),
+                ("error", models.TextField(blank=True)),
+                (
+                    "event_id",
+                    models.UUIDField(
+                        blank=True, help_text="the usage event it recorded", null=True
+                    ),
+                ),
+                (
+                    "collector",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="usage.collector",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at'],
-                'indexes': [models.Index(fields=['collector', 'started_at'], name='usage_collector_run_time')],
+                "ordering": ["-started_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["collector", "started_at"], name="usage_collector_run_time"
+                    )
+                ],
             },
         ),
     ]

@@ -4,29 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('usage', '0003_collectors'),
+        ("usage", "0003_collectors"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UsageDailyRollup',
+            name="UsageDailyRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resource_type', models.CharField(max_length=64)),
-                ('day', models.DateField()),
-                ('period_start', models.DateTimeField(help_text="billing period holding the day's events")),
-                ('total', models.DecimalField(decimal_places=6, default=0, max_digits=36)),
-                ('event_count', models.BigIntegerField(default=0)),
-                ('max_value', models.DecimalField(decimal_places=6, default=0, max_digits=30)),
-                ('last_value', models.DecimalField(decimal_places=6, default=0, max_digits=30)),
-                ('last_at', models.DateTimeField(blank=True, null=True)),
-                ('unique_new', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("resource_type", models.CharField(max_length=64)),
+                ("day", models.DateField()),
+                (
+                    "period_start",
+                    models.DateTimeField(help_text="billing period holding the day's events"),
+                ),
+                ("total", models.DecimalField(decimal_places=6, default=0, max_digits=36)),
+                ("event_count", models.BigIntegerField(default=0)),
+                ("max_value", models.DecimalField(decimal_places=6, default=0, max_digits=30)),
+                ("last_value", models.DecimalField(decimal_places=6, default=0, max_digits=30)),
+                ("last_at", models.DateTimeField(blank=True, null=True)),
+                ("unique_new", models.BigIntegerField(default=0)),
             ],
             options={
-                'ordering': ['period_start', 'resource_type', 'day'],
-                'constraints': [models.UniqueConstraint(fields=('resource_type', 'period_start', 'day'), name='usage_daily_once')],
+                "ordering": ["period_start", "resource_type", "day"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("resource_type", "period_start", "day"), name="usage_daily_once"
+                    )
+                ],
             },
         ),
         # Days of the events stored before this table existed.

@@ -48,15 +48,34 @@ def collector_secret_set(*, collector: Collector, secret: str) -> None:
     collector.secret_key_id, collector.secret_ciphertext = crypto.encrypt(secret)
 
 
-def collector_create(*, tenant, kind: str, name: str, base_url: str, resource_type: str, target: str, secret: str,
-                     filters: dict | None = None, odoo_database: str = "", odoo_login: str = "",
-                     interval_minutes: int = 60) -> Collector:
+def collector_create(
+    *,
+    tenant,
+    kind: str,
+    name: str,
+    base_url: str,
+    resource_type: str,
+    target: str,
+    secret: str,
+    filters: dict | None = None,
+    odoo_database: str = "",
+    odoo_login: str = "",
+    interval_minutes: int = 60,
+) -> Collector:
     """Configure a collector of `tenant` (its secret encrypted at rest; its URL under the outbound URL policy)."""
     collector_url_check(base_url)
     with in_schema(tenant):
-        collector = Collector(kind=kind, name=name, base_url=base_url, resource_type=resource_type, target=target,
-                              filters=filters or {}, odoo_database=odoo_database, odoo_login=odoo_login,
-                              interval_minutes=interval_minutes)
+        collector = Collector(
+            kind=kind,
+            name=name,
+            base_url=base_url,
+            resource_type=resource_type,
+            target=target,
+            filters=filters or {},
+            odoo_database=odoo_database,
+            odoo_login=odoo_login,
+            interval_minutes=interval_minutes,
+        )
         collector_secret_set(collector=collector, secret=secret)
         collector.full_clean()
         collector.save()
@@ -77,7 +96,11 @@ class PlatformCollector:
     odoo_login: str = ""
 
     def secret(self) -> str:
-        return settings.NETBOX_API_TOKEN if self.kind == Collector.Kind.NETBOX else settings.ODOO_API_KEY
+        return (
+            settings.NETBOX_API_TOKEN
+            if self.kind == Collector.Kind.NETBOX
+            else settings.ODOO_API_KEY
+        )
 
     def filters_for(self, tenant) -> dict:
         """Only the tenant's objects: NetBox filters by tenant slug, Odoo by the partner's Reference."""
@@ -90,21 +113,36 @@ def platform_collectors() -> tuple[list[PlatformCollector], list[str]]:
     """The platform-wide collectors the settings configure, and what keeps a half-configured one off."""
     found, problems = [], []
     if settings.NETBOX_API_URL and settings.NETBOX_API_TOKEN:
-        found.append(PlatformCollector(
-            kind=Collector.Kind.NETBOX, name="platform netbox", base_url=settings.NETBOX_API_URL,
-            resource_type=settings.NETBOX_RESOURCE_TYPE, target=settings.NETBOX_ENDPOINT,
-            mapping=f"{settings.NETBOX_ENDPOINT} whose NetBox tenant slug is the tenant's slug"))
+        found.append(
+            PlatformCollector(
+                kind=Collector.Kind.NETBOX,
+                name="platform netbox",
+                base_url=settings.NETBOX_API_URL,
+                resource_type=settings.NETBOX_RESOURCE_TYPE,
+                target=settings.NETBOX_ENDPOINT,
+                mapping=f"{settings.NETBOX_ENDPOINT} whose NetBox tenant slug is the tenant's slug",
+            )
+        )
     elif settings.NETBOX_API_URL or settings.NETBOX_API_TOKEN:
         problems.append("NetBox: set both NETBOX_API_URL and NETBOX_API_TOKEN.")
     if settings.ODOO_API_URL and settings.ODOO_API_KEY:
         if settings.ODOO_DATABASE and settings.ODOO_LOGIN:
-            found.append(PlatformCollector(
-                kind=Collector.Kind.ODOO, name="platform odoo", base_url=settings.ODOO_API_URL,
-                resource_type=settings.ODOO_RESOURCE_TYPE, target=settings.ODOO_MODEL,
-                odoo_database=settings.ODOO_DATABASE, odoo_login=settings.ODOO_LOGIN,
-                mapping=f"{settings.ODOO_MODEL} whose {settings.ODOO_TENANT_FIELD} is the tenant's slug"))
+            found.append(
+                PlatformCollector(
+                    kind=Collector.Kind.ODOO,
+                    name="platform odoo",
+                    base_url=settings.ODOO_API_URL,
+                    resource_type=settings.ODOO_RESOURCE_TYPE,
+                    target=settings.ODOO_MODEL,
+                    odoo_database=settings.ODOO_DATABASE,
+                    odoo_login=settings.ODOO_LOGIN,
+                    mapping=f"{settings.ODOO_MODEL} whose {settings.ODOO_TENANT_FIELD} is the tenant's slug",
+                )
+            )
         else:
-            problems.append("Odoo: ODOO_API_URL and ODOO_API_KEY are set; set ODOO_DATABASE and ODOO_LOGIN too.")
+            problems.append(
+                "Odoo: ODOO_API_URL and ODOO_API_KEY are set; set ODOO_DATABASE and ODOO_LOGIN too."
+            )
     elif settings.ODOO_API_URL or settings.ODOO_API_KEY:
         problems.append("Odoo: set both ODOO_API_URL and ODOO_API_KEY.")
     return found, problems
@@ -121,9 +159,16 @@ def platform_collectors_sync(*, tenant) -> list[Collector]:
             if kind not in configured and row.is_active:
                 Collector.objects.filter(pk=row.pk).update(is_active=False)
         for kind, each in configured.items():
-            wanted = {"name": each.name, "base_url": each.base_url, "resource_type": each.resource_type,
-                      "target": each.target, "odoo_database": each.odoo_database, "odoo_login": each.odoo_login,
-                      "interval_minutes": settings.PLATFORM_COLLECTOR_INTERVAL_MINUTES, "is_active": True}
+            wanted = {
+                "name": each.name,
+                "base_url": each.base_url,
+                "resource_type": each.resource_type,
+                "target": each.target,
+                "odoo_database": each.odoo_database,
+                "odoo_login": each.odoo_login,
+                "interval_minutes": settings.PLATFORM_COLLECTOR_INTERVAL_MINUTES,
+                "is_active": True,
+            }
             row = existing.get(kind)
             if row is None:
                 row = Collector.objects.create(kind=kind, platform=True, **wanted)
@@ -149,36 +194,61 @@ def _count(collector: Collector, *, tenant):
     # A tenant's own URL always passes the policy; only the operator's (above) is exempt, said explicitly.
     enforce_policy = not collector.platform
     if collector.kind == Collector.Kind.NETBOX:
-        return gateways.netbox_count(base_url=collector.base_url, token=secret, endpoint=collector.target,
-                                     filters=filters, enforce_policy=enforce_policy)
-    return gateways.odoo_count(base_url=collector.base_url, database=collector.odoo_database,
-                               login=collector.odoo_login, api_key=secret, model=collector.target,
-                               domain=filters.get("domain"), enforce_policy=enforce_policy)
+        return gateways.netbox_count(
+            base_url=collector.base_url,
+            token=secret,
+            endpoint=collector.target,
+            filters=filters,
+            enforce_policy=enforce_policy,
+        )
+    return gateways.odoo_count(
+        base_url=collector.base_url,
+        database=collector.odoo_database,
+        login=collector.odoo_login,
+        api_key=secret,
+        model=collector.target,
+        domain=filters.get("domain"),
+        enforce_policy=enforce_policy,
+    )
 
 
 def _slot(collector: Collector, now: datetime) -> str:
     width = max(1, collector.interval_minutes) * 60
-    return datetime.fromtimestamp(int(now.timestamp()) // width * width, tz=dt_timezone.utc).strftime("%Y%m%dT%H%M")
+    return datetime.fromtimestamp(
+        int(now.timestamp()) // width * width, tz=dt_timezone.utc
+    ).strftime("%Y%m%dT%H%M")
 
 
-def usage_collector_run(*, tenant, collector: Collector, now: datetime | None = None) -> CollectorRun:
+def usage_collector_run(
+    *, tenant, collector: Collector, now: datetime | None = None
+) -> CollectorRun:
     """Poll one collector and record its count as a usage event; failures are kept on the run."""
     now = now or timezone.now()
     with in_schema(tenant):
         run = CollectorRun(collector=collector, started_at=now)
         try:
             count = _count(collector, tenant=tenant)
-            event, _ = usage_event_ingest(tenant=tenant, now=now, data={
-                "resource_type": collector.resource_type, "quantity": str(count), "period_start": now.isoformat(),
-                "source": f"{collector.kind}:{collector.name}"[:64],
-                "transaction_id": f"collector:{collector.pk}:{_slot(collector, now)}",
-                "properties": {"collector": collector.name, "target": collector.target}})
+            event, _ = usage_event_ingest(
+                tenant=tenant,
+                now=now,
+                data={
+                    "resource_type": collector.resource_type,
+                    "quantity": str(count),
+                    "period_start": now.isoformat(),
+                    "source": f"{collector.kind}:{collector.name}"[:64],
+                    "transaction_id": f"collector:{collector.pk}:{_slot(collector, now)}",
+                    "properties": {"collector": collector.name, "target": collector.target},
+                },
+            )
             run.status, run.count, run.event_id = CollectorRun.Status.OK, count, event["event_id"]
         except (gateways.CollectorError, crypto.DecryptionError) as exc:
             run.status, run.error = CollectorRun.Status.FAILED, str(exc)[:2000]
             logger.warning("collector %s of %s failed: %s", collector.name, tenant.slug, exc)
         except Exception as exc:  # e.g. the resource's meter was removed: recorded, not raised
-            run.status, run.error = CollectorRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}"[:2000]
+            run.status, run.error = (
+                CollectorRun.Status.FAILED,
+                f"{exc.__class__.__name__}: {exc}"[:2000],
+            )
             logger.exception("collector %s of %s failed", collector.name, tenant.slug)
         run.finished_at = timezone.now()
         run.save()
@@ -194,8 +264,11 @@ def usage_collectors_run_due(*, tenant, now: datetime | None = None) -> list[Col
     runs = []
     with in_schema(tenant):
         for collector in Collector.objects.filter(is_active=True):
-            due = collector.last_run_at is None or (now - collector.last_run_at).total_seconds() >= \
-                collector.interval_minutes * 60 - 30  # beat jitter must not skip a slot
+            due = (
+                collector.last_run_at is None
+                or (now - collector.last_run_at).total_seconds()
+                >= collector.interval_minutes * 60 - 30
+            )  # beat jitter must not skip a slot
             if due:
                 runs.append(usage_collector_run(tenant=tenant, collector=collector, now=now))
     return runs

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
 
+
 def _unnest(types: list[str]) -> str:
     return "unnest(" + ", ".join(f"%s::{t}[]" for t in types) + ")"
 
@@ -196,18 +197,42 @@ class _Prepared:
 
 
 # The event as the API shows it (and its replay): these columns of the stored row.
-_SHOWN = ("event_id", "resource_type", "quantity", "unit", "period_start", "period_end", "source", "transaction_id",
-          "properties", "late", "billing_period_start", "received_at")
+_SHOWN = (
+    "event_id",
+    "resource_type",
+    "quantity",
+    "unit",
+    "period_start",
+    "period_end",
+    "source",
+    "transaction_id",
+    "properties",
+    "late",
+    "billing_period_start",
+    "received_at",
+)
 
 
 def _event_values(p: _Prepared, now: datetime) -> dict:
     """The stored row of a prepared event, by column name."""
     e = p.event
-    return {"event_id": p.event_id, "resource_type": e.resource_type, "quantity": e.quantity, "unit": e.unit,
-            "period_start": e.period_start, "period_end": e.period_end, "source": e.source,
-            "transaction_id": e.transaction_id, "idempotency_key": p.idempotency_key,
-            "fingerprint": e.fingerprint(), "properties": e.properties, "billing_period_start": p.billing_period_start,
-            "late": p.late, "billed_period_start": p.billed_period_start, "received_at": now}
+    return {
+        "event_id": p.event_id,
+        "resource_type": e.resource_type,
+        "quantity": e.quantity,
+        "unit": e.unit,
+        "period_start": e.period_start,
+        "period_end": e.period_end,
+        "source": e.source,
+        "transaction_id": e.transaction_id,
+        "idempotency_key": p.idempotency_key,
+        "fingerprint": e.fingerprint(),
+        "properties": e.properties,
+        "billing_period_start": p.billing_period_start,
+        "late": p.late,
+        "billed_period_start": p.billed_period_start,
+        "received_at": now,
+    }
 
 
 def _shown(values: dict) -> dict:
@@ -228,7 +253,9 @@ def _place(prepared: list[_Prepared], anchor, now: datetime) -> None:
         # Invoices are issued at the end of each period, so every earlier period is invoiced:
         # its late events are billed by the current period's invoice.
         p.late = end <= current_start
-        p.billed_period_start, p.billed_period_end = ((current_start, current_end) if p.late else (start, end))
+        p.billed_period_start, p.billed_period_end = (
+            (current_start, current_end) if p.late else (start, end)
+        )
 
 
 def _event_row(p: _Prepared, now: datetime) -> tuple:
@@ -236,7 +263,9 @@ def _event_row(p: _Prepared, now: datetime) -> tuple:
 
 
 def _insert(cursor, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
-    cursor.execute(_statement("insert_events"), [list(c) for c in zip(*[_event_row(p, now) for p in prepared])])
+    cursor.execute(
+        _statement("insert_events"), [list(c) for c in zip(*[_event_row(p, now) for p in prepared])]
+    )
     return {row["event_id"] for row in _fetch(cursor)}
 
 
@@ -255,9 +284,15 @@ def _rollup_deltas(inserted: list[_Prepared], meters):
     uniques: dict[tuple[str, datetime, str], tuple] = {}
     for p in inserted:
         e = p.event
-        d = deltas.setdefault((e.resource_type, p.billing_period_start),
-                              {**_zero(_ROLLUP), "period_end": p.billing_period_end})
-        day_key = (e.resource_type, p.billing_period_start, e.period_start.astimezone(dt_timezone.utc).date())
+        d = deltas.setdefault(
+            (e.resource_type, p.billing_period_start),
+            {**_zero(_ROLLUP), "period_end": p.billing_period_end},
+        )
+        day_key = (
+            e.resource_type,
+            p.billing_period_start,
+            e.period_start.astimezone(dt_timezone.utc).date(),
+        )
         part = event_part(e.quantity, e.period_start)
         fold(d, part)
         fold(days.setdefault(day_key, _zero(_DAY)), part)
@@ -265,11 +300,15 @@ def _rollup_deltas(inserted: list[_Prepared], meters):
         if meter is not None and meter.aggregation == Aggregation.UNIQUE_COUNT:
             value = e.properties.get(meter.unique_property)
             if value is not None and value != "":
-                uniques.setdefault((e.resource_type, p.billing_period_start, str(value)[:255]), day_key)
+                uniques.setdefault(
+                    (e.resource_type, p.billing_period_start, str(value)[:255]), day_key
+                )
         if p.late:
             fold(d, {"late_received": e.quantity})
-            billed = deltas.setdefault((e.resource_type, p.billed_period_start),
-                                       {**_zero(_ROLLUP), "period_end": p.billed_period_end})
+            billed = deltas.setdefault(
+                (e.resource_type, p.billed_period_start),
+                {**_zero(_ROLLUP), "period_end": p.billed_period_end},
+            )
             fold(billed, {"late_billed": e.quantity})
     return deltas, days, uniques
 
@@ -286,16 +325,22 @@ def _count_new_uniques(cursor, uniques: dict, deltas: dict, days: dict) -> None:
 
 
 def _day_rows(days) -> list[tuple]:
-    return [_row(_DAY, {**d, "resource_type": resource, "period_start": start, "day": day})
-            for (resource, start, day), d in days.items()]
+    return [
+        _row(_DAY, {**d, "resource_type": resource, "period_start": start, "day": day})
+        for (resource, start, day), d in days.items()
+    ]
 
 
 def _rollup_rows(deltas) -> list[tuple]:
-    return [_row(_ROLLUP, {**d, "resource_type": resource, "period_start": start})
-            for (resource, start), d in deltas.items()]
+    return [
+        _row(_ROLLUP, {**d, "resource_type": resource, "period_start": start})
+        for (resource, start), d in deltas.items()
+    ]
 
 
-def _ingest_many(prepared: list[_Prepared], meters, now: datetime) -> tuple[set[uuid.UUID], list[_Rollup]]:
+def _ingest_many(
+    prepared: list[_Prepared], meters, now: datetime
+) -> tuple[set[uuid.UUID], list[_Rollup]]:
     rollups: list[_Rollup] = []
     with transaction.atomic(), connection.cursor() as cursor:
         inserted_ids = _insert(cursor, prepared, now)
@@ -303,7 +348,9 @@ def _ingest_many(prepared: list[_Prepared], meters, now: datetime) -> tuple[set[
         if inserted:
             deltas, days, uniques = _rollup_deltas(inserted, meters)
             _count_new_uniques(cursor, uniques, deltas, days)
-            cursor.execute(_statement("upsert_rollups"), [list(c) for c in zip(*_rollup_rows(deltas))])
+            cursor.execute(
+                _statement("upsert_rollups"), [list(c) for c in zip(*_rollup_rows(deltas))]
+            )
             rollups = [_Rollup(**row) for row in _fetch(cursor)]
             cursor.execute(_statement("upsert_days"), [list(c) for c in zip(*_day_rows(days))])
     return inserted_ids, rollups
@@ -317,7 +364,9 @@ def _fits_one_statement(p: _Prepared, meters) -> bool:
 
 def _ingest_one(p: _Prepared, meters, now: datetime) -> tuple[set[uuid.UUID], list[_Rollup]]:
     """The single-event API's common case in one round trip (and no BEGIN/COMMIT of its own)."""
-    deltas, days, _ = _rollup_deltas([p], meters)  # no unique_count meter here (_fits_one_statement)
+    deltas, days, _ = _rollup_deltas(
+        [p], meters
+    )  # no unique_count meter here (_fits_one_statement)
     (rollup_row,), (day_row,) = _rollup_rows(deltas), _day_rows(days)
     with connection.cursor() as cursor:
         cursor.execute(_statement("ingest_one"), [*_event_row(p, now), *rollup_row, *day_row])
@@ -363,7 +412,14 @@ def _after_ingest(tenant, rollups: list[_Rollup]) -> None:
     for r in rollups:
         meter = meters.get(r.resource_type)
         aggregation = meter.aggregation if meter else Aggregation.SUM
-        values.append((r.resource_type, r.period_start, rollup_used(r, meter), aggregation == Aggregation.LAST))
+        values.append(
+            (
+                r.resource_type,
+                r.period_start,
+                rollup_used(r, meter),
+                aggregation == Aggregation.LAST,
+            )
+        )
     counters.counters_store(tenant.schema_name, values)
     for resource, period_start, used, _ in values:
         usage_alerts_fire(tenant=tenant, resource=resource, period_start=period_start, used=used)
@@ -377,8 +433,9 @@ def _duplicate_of(p: _Prepared, existing: dict):
     return None
 
 
-def usage_event_ingest(*, tenant, data: dict, idempotency_key: str | None = None,
-                       now: datetime | None = None) -> tuple[dict, bool]:
+def usage_event_ingest(
+    *, tenant, data: dict, idempotency_key: str | None = None, now: datetime | None = None
+) -> tuple[dict, bool]:
     """Record one usage event. Returns (event, created).
 
     The same `transaction_id`, or the same Idempotency-Key with the same body, returns the original
@@ -403,11 +460,16 @@ def usage_event_ingest(*, tenant, data: dict, idempotency_key: str | None = None
             raise Conflict("The event could not be stored; retry.")
         if event.transaction_id is None or row["transaction_id"] != event.transaction_id:
             if row["fingerprint"] != event.fingerprint():
-                raise Conflict("This Idempotency-Key was used with another request.", code="idempotency_conflict")
+                raise Conflict(
+                    "This Idempotency-Key was used with another request.",
+                    code="idempotency_conflict",
+                )
         return _shown(row), False
 
 
-def usage_event_ingest_batch(*, tenant, events: list, now: datetime | None = None) -> list[IngestResult]:
+def usage_event_ingest_batch(
+    *, tenant, events: list, now: datetime | None = None
+) -> list[IngestResult]:
     """Record up to MAX_BATCH events at once; each is accepted, a duplicate (of an earlier
     `transaction_id`, also within the batch) or rejected with its validation errors. The good
     events are kept whatever happens to the others."""
@@ -415,31 +477,53 @@ def usage_event_ingest_batch(*, tenant, events: list, now: datetime | None = Non
     if not isinstance(events, list):
         raise InvalidRequest("events must be a list.", detail={"events": ["Expected a list."]})
     if not events:
-        raise InvalidRequest("events must not be empty.", detail={"events": ["Give at least one event."]})
+        raise InvalidRequest(
+            "events must not be empty.", detail={"events": ["Give at least one event."]}
+        )
     if len(events) > MAX_BATCH:
-        raise InvalidRequest(f"At most {MAX_BATCH} events per batch.",
-                             detail={"events": [f"At most {MAX_BATCH} events, got {len(events)}."]})
+        raise InvalidRequest(
+            f"At most {MAX_BATCH} events per batch.",
+            detail={"events": [f"At most {MAX_BATCH} events, got {len(events)}."]},
+        )
     with in_schema(tenant):
         units = {code: m.unit for code, m in meters_get(tenant=tenant).items()}
         results: list[IngestResult | None] = []
         prepared: list[tuple[int, _Prepared]] = []
         for index, raw in enumerate(events):
             try:
-                prepared.append((index, _Prepared(event=event_parse(raw, units=units, now=now),
-                                                  idempotency_key=None)))
+                prepared.append(
+                    (
+                        index,
+                        _Prepared(
+                            event=event_parse(raw, units=units, now=now), idempotency_key=None
+                        ),
+                    )
+                )
                 results.append(None)
             except EventInvalid as exc:
-                results.append(IngestResult(status="rejected", error={"code": "invalid_request",
-                                                                      "message": str(exc), "detail": exc.detail}))
+                results.append(
+                    IngestResult(
+                        status="rejected",
+                        error={
+                            "code": "invalid_request",
+                            "message": str(exc),
+                            "detail": exc.detail,
+                        },
+                    )
+                )
         if prepared:
             inserted, existing = _ingest(tenant=tenant, prepared=[p for _, p in prepared], now=now)
             for index, p in prepared:
                 if p.event_id in inserted:
-                    results[index] = IngestResult(status="accepted", event={"event_id": str(p.event_id)})
+                    results[index] = IngestResult(
+                        status="accepted", event={"event_id": str(p.event_id)}
+                    )
                 else:
                     row = _duplicate_of(p, existing)
-                    results[index] = IngestResult(status="duplicate",
-                                                  event={"event_id": str(row["event_id"]) if row else None})
+                    results[index] = IngestResult(
+                        status="duplicate",
+                        event={"event_id": str(row["event_id"]) if row else None},
+                    )
     return results
 
 
@@ -459,15 +543,27 @@ def usage_alerts_fire(*, tenant, resource: str, period_start: datetime, used: De
             continue
         with in_schema(tenant), transaction.atomic():
             alert, created = UsageAlert.objects.get_or_create(
-                resource_type=resource, period_start=period_start, threshold=threshold,
-                defaults={"used": used, "limit": limit})
+                resource_type=resource,
+                period_start=period_start,
+                threshold=threshold,
+                defaults={"used": used, "limit": limit},
+            )
             if created:
                 kind = "usage_limit_exceeded" if threshold >= 100 else "usage_threshold_reached"
                 period = f"{period_start:%Y-%m-%d}"
-                billing_event_emit(tenant=tenant, kind=kind, object_id=f"{resource}:{period}",
-                                   dedup_key=f"{kind}:{resource}:{period}:{threshold}",
-                                   data={"resource_type": resource, "threshold": threshold, "used": str(used),
-                                         "limit": limit, "period_start": period_start.isoformat()})
+                billing_event_emit(
+                    tenant=tenant,
+                    kind=kind,
+                    object_id=f"{resource}:{period}",
+                    dedup_key=f"{kind}:{resource}:{period}:{threshold}",
+                    data={
+                        "resource_type": resource,
+                        "threshold": threshold,
+                        "used": str(used),
+                        "limit": limit,
+                        "period_start": period_start.isoformat(),
+                    },
+                )
                 fired.append(threshold)
         counters.alert_mark(tenant.schema_name, resource, period_start, threshold)
     return fired
@@ -476,4 +572,3 @@ def usage_alerts_fire(*, tenant, resource: str, period_start: datetime, used: De
 def usage_counters_reset(*, tenant, resource: str, period_start: datetime) -> None:
     """Forget a cached counter (it is rebuilt from the rollup on the next check)."""
     counters.counter_forget(tenant.schema_name, resource, period_start)
-

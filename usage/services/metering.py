@@ -47,24 +47,42 @@ def usage_meter_push(*, tenant, now: datetime | None = None) -> list[MeterPush]:
     now = now or timezone.now()
     touched = []
     with in_schema(tenant):
-        meters = {code: m for code, m in meters_get(tenant=tenant).items()
-                  if m.stripe_event_name and m.aggregation == Aggregation.SUM}
-        rollups = UsageRollup.objects.filter(resource_type__in=meters, period_end__gt=now - CLOSED_PERIOD_GRACE)
+        meters = {
+            code: m
+            for code, m in meters_get(tenant=tenant).items()
+            if m.stripe_event_name and m.aggregation == Aggregation.SUM
+        }
+        rollups = UsageRollup.objects.filter(
+            resource_type__in=meters, period_end__gt=now - CLOSED_PERIOD_GRACE
+        )
         for rollup in rollups.order_by("period_start", "resource_type"):
-            push, _ = MeterPush.objects.get_or_create(resource_type=rollup.resource_type,
-                                                      period_start=rollup.period_start)
+            push, _ = MeterPush.objects.get_or_create(
+                resource_type=rollup.resource_type, period_start=rollup.period_start
+            )
             billable = rollup_billable(rollup)
             if billable <= push.pushed_quantity:
                 continue
             meter = meters[rollup.resource_type]
-            identifier = (f"{tenant.tenant_id}:{rollup.resource_type}:{rollup.period_start:%Y%m%dT%H%M%S}:"
-                          f"{plain_decimal(billable)}")
+            identifier = (
+                f"{tenant.tenant_id}:{rollup.resource_type}:{rollup.period_start:%Y%m%dT%H%M%S}:"
+                f"{plain_decimal(billable)}"
+            )
             # The event must fall inside the period it bills (a test clock has its own "now").
-            at = min(max(clock_time or now, rollup.period_start), rollup.period_end - timedelta(seconds=1))
+            at = min(
+                max(clock_time or now, rollup.period_start),
+                rollup.period_end - timedelta(seconds=1),
+            )
             try:
-                stripe_meters.meter_ensure(event_name=meter.stripe_event_name, display_name=meter.display_name)
-                stripe_meters.meter_event_send(event_name=meter.stripe_event_name, customer_id=customer_id,
-                                               value=billable - push.pushed_quantity, identifier=identifier, timestamp=at)
+                stripe_meters.meter_ensure(
+                    event_name=meter.stripe_event_name, display_name=meter.display_name
+                )
+                stripe_meters.meter_event_send(
+                    event_name=meter.stripe_event_name,
+                    customer_id=customer_id,
+                    value=billable - push.pushed_quantity,
+                    identifier=identifier,
+                    timestamp=at,
+                )
             except stripe_meters.DuplicateMeterEvent:
                 logger.info("meter event %s was already pushed", identifier)
             except stripe_meters.MeterPushError as exc:
@@ -73,7 +91,11 @@ def usage_meter_push(*, tenant, now: datetime | None = None) -> list[MeterPush]:
                 push.save(update_fields=["failures", "last_error", "updated"])
                 touched.append(push)
                 continue
-            push.pushed_quantity, push.last_identifier, push.last_pushed_at = billable, identifier, now
+            push.pushed_quantity, push.last_identifier, push.last_pushed_at = (
+                billable,
+                identifier,
+                now,
+            )
             push.failures, push.last_error = 0, ""
             push.save()
             touched.append(push)

@@ -18,11 +18,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         which = parser.add_mutually_exclusive_group(required=True)
-        which.add_argument("--missing", action="store_true", help="Only invoices without a ready PDF.")
-        which.add_argument("--all", action="store_true", help="Every invoice, replacing the stored PDFs.")
+        which.add_argument(
+            "--missing", action="store_true", help="Only invoices without a ready PDF."
+        )
+        which.add_argument(
+            "--all", action="store_true", help="Every invoice, replacing the stored PDFs."
+        )
         parser.add_argument("--tenant", help="Only this tenant (slug).")
-        parser.add_argument("--queue", action="store_true",
-                            help="Queue Celery tasks instead of rendering in this process.")
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="Queue Celery tasks instead of rendering in this process.",
+        )
 
     def handle(self, *args, **options):
         tenants = tenant_list().filter(status="active")
@@ -35,8 +42,11 @@ class Command(BaseCommand):
             ids = list(selectors.invoice_queryset(tenant=tenant).values_list("id", flat=True))
             if options["missing"] and ids:
                 with tenant_context(tenant):
-                    ready = set(InvoiceDocument.objects.filter(invoice_id__in=ids, status="ready")
-                                .values_list("invoice_id", flat=True))
+                    ready = set(
+                        InvoiceDocument.objects.filter(
+                            invoice_id__in=ids, status="ready"
+                        ).values_list("invoice_id", flat=True)
+                    )
                 ids = [invoice_id for invoice_id in ids if invoice_id not in ready]
             work.extend((tenant, invoice_id) for invoice_id in ids)
         verb = "queued" if options["queue"] else "rendered"
@@ -49,7 +59,9 @@ class Command(BaseCommand):
                             document_request(tenant=tenant, invoice_id=invoice_id)
                         else:
                             document_render(tenant=tenant, invoice_id=invoice_id)
-                    except Exception as exc:  # one bad invoice must not stop the run; it is reported
+                    except (
+                        Exception
+                    ) as exc:  # one bad invoice must not stop the run; it is reported
                         failed += 1
                         self.stderr.write(f"{tenant.slug} {invoice_id}: {exc!r}")
                 done += 1

@@ -11,7 +11,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("tenant", help="tenant slug")
-        parser.add_argument("--channel", action="append", choices=["email", "slack", "in_app"], dest="channels")
+        parser.add_argument(
+            "--channel", action="append", choices=["email", "slack", "in_app"], dest="channels"
+        )
 
     def handle(self, *args, tenant, channels, **options):
         found = Tenant.objects.filter(slug=tenant).first()

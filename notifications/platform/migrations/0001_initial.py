@@ -5,27 +5,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='PlatformSlackSettings',
+            name="PlatformSlackSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('enabled', models.BooleanField(default=True)),
-                ('kinds', models.JSONField(blank=True, default=notifications.platform.models._default_kinds, help_text='billing event kinds posted to the finance channel')),
-                ('webhook_ciphertext', models.TextField(blank=True)),
-                ('webhook_key_id', models.CharField(blank=True, max_length=16)),
-                ('updated', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "kinds",
+                    models.JSONField(
+                        blank=True,
+                        default=notifications.platform.models._default_kinds,
+                        help_text="billing event kinds posted to the finance channel",
+                    ),
+                ),
+                ("webhook_ciphertext", models.TextField(blank=True)),
+                ("webhook_key_id", models.CharField(blank=True, max_length=16)),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'platform Slack settings',
-                'verbose_name_plural': 'platform Slack settings',
-                'constraints': [models.CheckConstraint(condition=models.Q(('pk', 1)), name='platform_slack_settings_singleton')],
+                "verbose_name": "platform Slack settings",
+                "verbose_name_plural": "platform Slack settings",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("pk", 1)), name="platform_slack_settings_singleton"
+                    )
+                ],
             },
         ),
     ]

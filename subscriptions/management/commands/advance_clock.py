@@ -18,6 +18,12 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"No tenant {tenant!r}.")
         self.stdout.write(f"advancing {tenant}'s test clock by {days} day(s) {hours} hour(s)...")
-        account = test_clock_advance(tenant=found, days=days, seconds=hours * 3600, actor="manage.py advance_clock")
-        self.stdout.write(self.style.SUCCESS(f"ready: clock time {account.clock_time:%Y-%m-%d %H:%M} UTC, "
-                                             f"subscription {account.status or 'none'}"))
+        account = test_clock_advance(
+            tenant=found, days=days, seconds=hours * 3600, actor="manage.py advance_clock"
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"ready: clock time {account.clock_time:%Y-%m-%d %H:%M} UTC, "
+                f"subscription {account.status or 'none'}"
+            )
+        )

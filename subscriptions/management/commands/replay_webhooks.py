@@ -8,7 +8,9 @@ from django.utils.dateparse import parse_datetime
 def _since(value: str):
     if value.endswith(("h", "d")) and value[:-1].isdigit():
         amount = int(value[:-1])
-        return timezone.now() - (timedelta(hours=amount) if value.endswith("h") else timedelta(days=amount))
+        return timezone.now() - (
+            timedelta(hours=amount) if value.endswith("h") else timedelta(days=amount)
+        )
     parsed = parse_datetime(value)
     if parsed is None:
         raise CommandError("--since is an ISO time (2026-01-31T00:00:00Z) or an age like 24h / 7d.")
@@ -26,6 +28,10 @@ class Command(BaseCommand):
     def handle(self, *args, since, event_type=None, failed_only=False, **options):
         from subscriptions.services.webhooks import webhook_replay
 
-        count = webhook_replay(since=_since(since), event_type=event_type, failed_only=failed_only,
-                               log=self.stdout.write)
+        count = webhook_replay(
+            since=_since(since),
+            event_type=event_type,
+            failed_only=failed_only,
+            log=self.stdout.write,
+        )
         self.stdout.write(self.style.SUCCESS(f"replayed {count} event(s)"))

@@ -21,6 +21,12 @@ class Command(BaseCommand):
         with Progress(total=tenants.count(), unit="tenants", stream=self.stdout) as progress:
             for each in tenants:
                 account = tenant_resync(tenant=each)
-                progress.advance(note=f"{each.slug}: " + (f"{account.status or 'no subscription'}" if account
-                                                          else "no Stripe customer"))
+                progress.advance(
+                    note=f"{each.slug}: "
+                    + (
+                        f"{account.status or 'no subscription'}"
+                        if account
+                        else "no Stripe customer"
+                    )
+                )
         self.stdout.write(self.style.SUCCESS("done"))

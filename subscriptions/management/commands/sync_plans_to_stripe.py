@@ -15,5 +15,7 @@ class Command(BaseCommand):
             for plan in plans:
                 changes = plan_sync_to_stripe(plan=plan, actor="manage.py sync_plans_to_stripe")
                 total += len(changes)
-                progress.advance(note=f"{plan.code}: " + ("; ".join(changes) if changes else "up to date"))
+                progress.advance(
+                    note=f"{plan.code}: " + ("; ".join(changes) if changes else "up to date")
+                )
         self.stdout.write(self.style.SUCCESS(f"done: {total} change(s)"))

@@ -24,7 +24,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--period", default="current", help="current (default) or YYYY-MM")
-        parser.add_argument("--tenant", help="one tenant (slug or tenant_id); default: every active tenant")
+        parser.add_argument(
+            "--tenant", help="one tenant (slug or tenant_id); default: every active tenant"
+        )
 
     def handle(self, *args, period, tenant=None, **options):
         if tenant:
@@ -33,9 +35,15 @@ class Command(BaseCommand):
                 raise CommandError(f"No tenant {tenant!r}.")
             tenants = [found]
         else:
-            tenants = Tenant.objects.filter(status=Tenant.Status.ACTIVE).exclude(schema_name="public").order_by("slug")
-        header = f"{'tenant':<20} {'collector':<24} {'resource':<14} {'seen':>12} {'billed':>12} {'pushed':>12} " \
-                 f"{'drift':>10} {'failed':>6}"
+            tenants = (
+                Tenant.objects.filter(status=Tenant.Status.ACTIVE)
+                .exclude(schema_name="public")
+                .order_by("slug")
+            )
+        header = (
+            f"{'tenant':<20} {'collector':<24} {'resource':<14} {'seen':>12} {'billed':>12} {'pushed':>12} "
+            f"{'drift':>10} {'failed':>6}"
+        )
         self.stdout.write(header)
         drifting = 0
         for t in tenants:
@@ -48,9 +56,11 @@ class Command(BaseCommand):
                     drift = row.drift
                     flag = "" if drift == 0 else ("  NO DATA" if drift is None else "  DRIFT")
                     drifting += drift != 0
-                    self.stdout.write(f"{t.slug:<20} {row.collector:<24} {row.resource_type:<14} {_fmt(row.seen):>12} "
-                                      f"{_fmt(row.billed):>12} {_fmt(row.pushed):>12} {_fmt(drift):>10} "
-                                      f"{row.failed_runs:>6}{flag}")
+                    self.stdout.write(
+                        f"{t.slug:<20} {row.collector:<24} {row.resource_type:<14} {_fmt(row.seen):>12} "
+                        f"{_fmt(row.billed):>12} {_fmt(row.pushed):>12} {_fmt(drift):>10} "
+                        f"{row.failed_runs:>6}{flag}"
+                    )
         self.stdout.write(f"{drifting} collector(s) with drift or no data in period {period}.")
         if drifting:
             raise SystemExit(1)

@@ -1,6 +1,6 @@
 """CSV of a tenant's usage events in a billing period, with its progress on stderr.
 
-    manage.py usage_report --tenant acme --period 2024-01 [--output usage.csv]
+manage.py usage_report --tenant acme --period 2024-01 [--output usage.csv]
 """
 
 from django.core.management.base import BaseCommand, CommandError
