@@ -63,6 +63,8 @@ class InvoiceState(models.Model):
         RECOVERED = "recovered", "Paid after a failure"
         EXHAUSTED = "exhausted", "Retries exhausted (end state applied)"
         STOPPED = "stopped", "Stopped (invoice voided or uncollectible)"
+        # 3-D Secure: no retry can pass it, only the customer; reminders on the retry schedule.
+        ACTION_REQUIRED = "action_required", "Waiting for the customer to authenticate"
 
     invoice_id = models.CharField(max_length=255, unique=True)
     number = models.CharField(max_length=64, blank=True)
@@ -78,9 +80,14 @@ class InvoiceState(models.Model):
     overdue_since = models.DateTimeField(null=True, blank=True, db_index=True)
     dunning = models.CharField(max_length=20, choices=Dunning.choices, default=Dunning.NONE)
     first_failed_at = models.DateTimeField(null=True, blank=True)
-    next_retry_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_retry_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The next scheduled retry (or, waiting for authentication, the next reminder).",
+    )
     retries_done = models.PositiveIntegerField(
-        default=0, help_text="Scheduled retries attempted so far."
+        default=0, help_text="Scheduled retries (or authentication reminders) done so far."
     )
     last_decline_code = models.CharField(max_length=64, blank=True)
     end_state = models.CharField(max_length=10, blank=True)
@@ -92,7 +99,8 @@ class InvoiceState(models.Model):
                 condition=Q(currency__regex=r"^[a-z]{3}$"), name="invoice_state_currency_iso"
             ),
             models.CheckConstraint(
-                condition=Q(next_retry_at__isnull=True) | Q(dunning="scheduled"),
+                condition=Q(next_retry_at__isnull=True)
+                | Q(dunning__in=["scheduled", "action_required"]),
                 name="invoice_state_retry_only_when_scheduled",
             ),
         ]
@@ -109,6 +117,7 @@ class PaymentAttempt(models.Model):
     class Outcome(models.TextChoices):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        ACTION_REQUIRED = "action_required", "Needs the customer's authentication (3-D Secure)"
 
     class Trigger(models.TextChoices):
         STRIPE = "stripe", "Stripe (first charge)"
