@@ -1,6 +1,7 @@
 """The plan catalog: plans with prices (integer minor units), features and limits. Public schema."""
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 
 
@@ -98,6 +99,16 @@ class Plan(models.Model):
         default=True, help_text="Shown in GET /api/v1/plans and the portal."
     )
     is_active = models.BooleanField(default=True, help_text="Can be subscribed to.")
+    trial_days = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(90)],
+        help_text="Free trial of a new subscription in the portal, in days (0 = none, at most 90).",
+    )
+    trial_without_card = models.BooleanField(
+        default=False,
+        help_text="The trial starts without a payment method; without one when it ends, the "
+        "subscription is canceled.",
+    )
     stripe_product_id = models.CharField(max_length=255, blank=True)
     stripe_price_id = models.CharField(
         max_length=255, blank=True, help_text="Monthly Stripe Price."
