@@ -12,6 +12,12 @@ that tenant's schema (the parent's apply_entry); one with `"tenant_schemas": ["p
 BEAT_EVERY_SECONDS (tests only, the soak test) makes every entry run at that interval, and the
 re-sync from the database and the save of last-run times happen that often, so a test sees every job
 (the daily ones too) and the re-sync within seconds.
+
+One leader (issue 20): several beat processes may run at once (a rolling deploy, one per node); only
+the holder of a lease in Redis (billing_project.leader, BEAT_LEADER_LEASE_SECONDS) sends anything.
+The others tick as standbys, renewing nothing. A process that becomes the leader reads the schedule
+again from the database first, where the previous leader saved each entry's last run right after
+sending it, so a job due once per period is not sent again by the new leader in that period.
 """
 
 import json
@@ -23,6 +29,8 @@ from django.conf import settings
 from django_celery_beat.models import PeriodicTasks
 from django_tenants.utils import get_public_schema_name, schema_context
 from tenant_schemas_celery.db_scheduler import TenantAwareDatabaseScheduler
+
+from billing_project.leader import LeaderLease
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +53,35 @@ class BillingBeatScheduler(TenantAwareDatabaseScheduler):
             # django_celery_beat reads its 5-minute re-sync period from this module constant.
             django_celery_beat.schedulers.SCHEDULE_SYNC_MAX_INTERVAL = every
             kwargs["max_interval"] = min(kwargs.get("max_interval") or every, 1)
+        self.leader = LeaderLease("beat", ttl=settings.BEAT_LEADER_LEASE_SECONDS)
         super().__init__(*args, **kwargs)
         if every:
             self.sync_every = every
+
+    def tick(self, *args, **kwargs):
+        """One tick: as the leader, send what is due (then save its last run at once); as a standby,
+        only try again for the lease, a third of its lifetime later at most."""
+        renew_within = max(self.leader.ttl / 3, 0.5)
+        was_leading = self.leader.leading
+        if not self.leader.hold():
+            return min(self.max_interval, renew_within)
+        if not was_leading:
+            # What another leader ran meanwhile is in the database only: read the entries (their
+            # last_run_at) again and rebuild the heap from them instead of this process's old copy.
+            self._initial_read = True
+            self._heap = None
+        delay = super().tick(*args, **kwargs)
+        if self._dirty:
+            # Last runs saved now, not at the next periodic sync: a leader taking over after this
+            # process stops (or dies) must see them.
+            self.sync()
+        return min(delay, renew_within)
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self.leader.release()
 
     def enabled_models(self):
         """The enabled rows, read once, in public. An entry for all tenants gets no `_schema_name`

@@ -297,6 +297,9 @@ CELERY_BEAT_SCHEDULER = (
 # Beat (issue 14, soak test only): every periodic entry, the re-sync from the database and the save
 # of last-run times every this many seconds instead of their own schedules. 0 = the real schedules.
 BEAT_EVERY_SECONDS = env_int("BEAT_EVERY_SECONDS", 0)
+# Several beat processes (a rolling deploy, one per node): only the holder of this Redis lease sends
+# (billing_project/leader.py); a leader that dies is replaced after this many seconds at most.
+BEAT_LEADER_LEASE_SECONDS = env_int("BEAT_LEADER_LEASE_SECONDS", 30)
 # The queue beat sends to and the worker reads; a test run gets its own, away from any other run's.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 # No result backend, so no `celery.backend_cleanup` beat entry: the tenant-aware scheduler would
