@@ -204,7 +204,7 @@ class _CheckedConnectMixin:
                     source_address=self.source_address,
                     socket_options=self.socket_options,
                 )
-            except socket.timeout as exc:
+            except TimeoutError as exc:
                 raise ConnectTimeoutError(
                     self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
                 ) from exc
@@ -299,6 +299,27 @@ def post_json(
         timeout=timeout,
         max_bytes=max_bytes,
         enforce_policy=enforce_policy,
+    )
+
+
+def post(
+    url: str,
+    body: bytes,
+    *,
+    headers: dict,
+    timeout: float | tuple[float, float],
+    max_bytes: int = MAX_RESPONSE_BYTES,
+) -> OutboundResponse:
+    """POST exactly `body` with `headers` to `url` under the policy (always enforced): for a signed
+    body, whose bytes must not change after signing (outbound webhooks)."""
+    return _request(
+        "POST",
+        url,
+        body=body,
+        headers=headers,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        enforce_policy=True,
     )
 
 

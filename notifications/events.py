@@ -29,9 +29,18 @@ KINDS = (
     "subscription_canceled",
     "card_expiring",
     "refund_issued",
+    "webhook_endpoint_disabled",
 )
 
 _subscribers: dict[str, list[Callable]] = {}
+_recorders: list[Callable] = []
+
+
+def billing_event_record(handler: Callable) -> None:
+    """Call `handler(tenant, event)` for every new event inside the transaction that records it (so
+    what the handler writes exists iff the event does, under the same dedup). Outbound webhooks use it."""
+    if handler not in _recorders:
+        _recorders.append(handler)
 
 
 def billing_event_subscribe(kind: str, handler: Callable) -> None:
@@ -62,6 +71,8 @@ def billing_event_emit(
                 event = BillingEvent.objects.create(
                     kind=kind, object_id=object_id, dedup_key=key, data=data or {}
                 )
+                for record in _recorders:
+                    record(tenant, event)
         except IntegrityError:
             logger.info("billing event %s of %s already recorded", key, tenant.slug)
             return None

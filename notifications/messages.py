@@ -95,6 +95,13 @@ TEXTS = {
             "We refunded %(amount)s for invoice %(invoice)s. It reaches your account in a few days."
         ),
     ),
+    "webhook_endpoint_disabled": (
+        gettext_noop("Webhook endpoint disabled"),
+        gettext_noop(
+            "Every delivery to your webhook endpoint %(url)s failed for %(days)s days, so it was "
+            "disabled. Fix the endpoint, then enable it again and replay the failed events."
+        ),
+    ),
     "test": (
         gettext_noop("Test notification"),
         gettext_noop(
@@ -224,6 +231,10 @@ def _facts(data: dict, locale: str, *, object_id: str, tenant_name: str) -> dict
         facts["card"] = f"{str(data.get('brand') or '').title()} •••• {data['last4']}".strip()
         facts["last4"] = str(data["last4"])
         facts["brand"] = str(data.get("brand") or "").title()
+    if data.get("url"):
+        facts["url"] = str(data["url"])
+    if data.get("days") is not None:
+        facts["days"] = str(data["days"])
     if data.get("exp_month") and data.get("exp_year"):
         facts["expires"] = f"{int(data['exp_month']):02d}/{data['exp_year']}"
     return facts
