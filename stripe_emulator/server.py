@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from . import resources  # noqa: F401 - registers the routes
+from .authentication import AUTHENTICATION_PAGE, handle_authentication_page
 from .control import handle_control
 from .encoding import expand, parse_form
 from .errors import StripeError, auth_error
@@ -60,6 +61,11 @@ class _Handler(BaseHTTPRequestHandler):
             "Request-Id": request_id,
             "Stripe-Version": self.headers.get("Stripe-Version") or API_VERSION,
         }
+        if url.path.startswith(AUTHENTICATION_PAGE):
+            status, page, page_headers = handle_authentication_page(
+                emulator.state, method, url.path, parse_form(url.query), parse_form(body)
+            )
+            return self._send_page(status, page, {**headers, **page_headers})
         if url.path.startswith("/_emulator/"):
             status, payload = handle_control(
                 emulator, method, url.path, body, parse_form(url.query)
@@ -96,6 +102,16 @@ class _Handler(BaseHTTPRequestHandler):
             raise auth_error(
                 f"Invalid API Key provided: {key[:8]}{'*' * max(0, len(key) - 12)}{key[-4:]}"
             )
+
+    def _send_page(self, status, page, headers):
+        data = page.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
 
     def _send(self, status, payload, headers):
         data = json.dumps(payload, indent=2).encode()
@@ -161,6 +177,7 @@ class EmulatorServer:
         self._httpd.daemon_threads = True
         self._httpd.emulator = self
         self.port = self._httpd.server_address[1]
+        self.state.public_url = self.url
         threading.Thread(
             target=self._httpd.serve_forever, daemon=True, name="stripe-emulator-http"
         ).start()

@@ -11,7 +11,13 @@ from ..routing import route
 from ..state import new_id
 from .base import list_objects, retrieve, search_objects, update
 from .charges import DECLINE_MESSAGE, create_charge
-from .payment_methods import attach, behaviour, resolve_payment_method
+from .payment_methods import (
+    attach,
+    behaviour,
+    mark_authenticated,
+    needs_authentication,
+    resolve_payment_method,
+)
 
 ZERO_DECIMAL = {
     "bif",
@@ -103,7 +109,23 @@ def new_payment_intent(
     return pi
 
 
-def confirm(state, pi, payment_method=None, off_session=False):
+def authentication_next_action(state, pi):
+    """Stripe's next_action for 3-D Secure: `redirect_to_url` when the confirmation gave a
+    return_url, else `use_stripe_sdk`; both point at the emulator's authentication page
+    (stripe_emulator.authentication), where a person completes or fails the challenge."""
+    page = f"{state.public_url}/_emulator/3ds/{pi['id']}"
+    if pi.get("_return_url"):
+        return {
+            "type": "redirect_to_url",
+            "redirect_to_url": {"return_url": pi["_return_url"], "url": page},
+        }
+    return {
+        "type": "use_stripe_sdk",
+        "use_stripe_sdk": {"type": "three_d_secure_redirect", "stripe_js": page},
+    }
+
+
+def confirm(state, pi, payment_method=None, off_session=False, authenticated=None):
     """Attempt the payment with the card's test behaviour; returns succeeded/failed/requires_action.
 
     A second confirmation of a PaymentIntent in ``requires_action`` with the same card stands in
@@ -125,26 +147,22 @@ def confirm(state, pi, payment_method=None, off_session=False):
     if pm["customer"] is None and pi["customer"] and pi["setup_future_usage"]:
         attach(state, pm, pi["customer"])
     # Off-session attempts (invoice collection) can never pass the 3-D Secure stand-in.
-    authenticated = (
-        not off_session and pi["status"] == "requires_action" and pi["payment_method"] == pm["id"]
-    )
+    if authenticated is None:
+        authenticated = (
+            not off_session
+            and pi["status"] == "requires_action"
+            and pi["payment_method"] == pm["id"]
+        )
     kind = behaviour(pm)
     before = state.render(pi)
     pi["payment_method"] = pm["id"]
-    if kind == "auth_required" and not authenticated:
-        pi.update(
-            status="requires_action",
-            next_action={
-                "type": "use_stripe_sdk",
-                "use_stripe_sdk": {
-                    "type": "three_d_secure_redirect",
-                    "stripe_js": "https://hooks.stripe.com/3d_secure",
-                },
-            },
-        )
+    if needs_authentication(pm, off_session=off_session) and not authenticated:
+        pi.update(status="requires_action", next_action=authentication_next_action(state, pi))
         outcome, event = "requires_action", "payment_intent.requires_action"
     else:
-        succeeded = kind in ("ok", "auth_required")
+        if authenticated:
+            mark_authenticated(state, pm)
+        succeeded = kind in ("ok", "auth_required", "auth_on_setup")
         charge = create_charge(state, pi, pm, succeeded)
         pi.update(latest_charge=charge["id"], next_action=None)
         if succeeded:
@@ -291,3 +309,5 @@ def cancel_payment_intent(ctx, id):
 
     mutate(ctx.state, pi, change, "payment_intent.canceled")
     return ctx.out(pi)
+    if get_str(ctx.params, "return_url"):
+        pi["_return_url"] = ctx.params["return_url"]

@@ -13,7 +13,9 @@ from .base import address, list_objects, retrieve, update
 
 # Test card number -> (brand, behaviour). Behaviours: ok; attach_decline (refused as soon as it is
 # attached or set up, like 4000000000000002); charge_fail (attaches, every charge is declined);
-# auth_required (every payment needs 3-D Secure: PaymentIntents go to requires_action).
+# auth_required (every payment needs 3-D Secure: PaymentIntents go to requires_action);
+# auth_on_setup (needs 3-D Secure once, when set up or on its first payment; off-session payments
+# after that succeed, like 4000002500003155).
 CARDS = {
     "4242424242424242": ("visa", "ok"),
     "5555555555554444": ("mastercard", "ok"),
@@ -21,6 +23,7 @@ CARDS = {
     "4000000000000002": ("visa", "attach_decline"),
     "4000000000000341": ("visa", "charge_fail"),
     "4000002760003184": ("visa", "auth_required"),
+    "4000002500003155": ("visa", "auth_on_setup"),
 }
 MAGIC = {
     "visa": "4242424242424242",
@@ -29,6 +32,7 @@ MAGIC = {
     "chargeDeclined": "4000000000000002",
     "chargeCustomerFail": "4000000000000341",
     "authenticationRequired": "4000002760003184",
+    "authenticationRequiredOnSetup": "4000002500003155",
 }
 
 
@@ -120,8 +124,32 @@ def resolve_payment_method(state, value, param="payment_method"):
 
 
 def behaviour(pm):
-    """How a card reacts to charges: ok, attach_decline, charge_fail or auth_required."""
-    return (pm or {}).get("_behavior", "ok")
+    """How a card reacts to charges: ok, attach_decline, charge_fail, auth_required or
+    auth_on_setup (which behaves as ok once the customer has authenticated it)."""
+    kind = (pm or {}).get("_behavior", "ok")
+    if kind == "auth_on_setup" and (pm or {}).get("_authenticated"):
+        return "ok"
+    return kind
+
+
+def needs_authentication(pm, *, off_session):
+    """Whether a payment with this card goes to requires_action before the customer authenticates:
+    always for auth_required; for auth_on_setup until it was authenticated once, after which
+    off-session payments pass (on-session ones keep asking, as Stripe's 3155 card does)."""
+    kind = (pm or {}).get("_behavior", "ok")
+    if kind == "auth_required":
+        return True
+    if kind == "auth_on_setup":
+        return not (off_session and pm.get("_authenticated"))
+    return False
+
+
+def mark_authenticated(state, pm):
+    """The customer passed 3-D Secure with this card: an auth_on_setup card is set up for later
+    off-session payments."""
+    if pm is not None and pm.get("_behavior") == "auth_on_setup" and not pm.get("_authenticated"):
+        pm["_authenticated"] = True
+        state.dirty = True
 
 
 def attach(state, pm, customer_id):

@@ -10,7 +10,7 @@ from ..events import emit, mutate
 from ..routing import route
 from ..state import new_id
 from .base import list_objects, new_object, retrieve, update
-from .payment_methods import attach, behaviour, resolve_payment_method
+from .payment_methods import attach, behaviour, mark_authenticated, resolve_payment_method
 
 
 @route("POST", "/v1/setup_intents")
@@ -96,7 +96,7 @@ def _confirm(ctx, seti, pm_id):
         )
         emit(state, "setup_intent.setup_failed", seti, previous=diff(before, state.render(seti)))
         raise card_declined(extra={"setup_intent": state.render(seti)})
-    if kind == "auth_required" and not authenticated:
+    if kind in ("auth_required", "auth_on_setup") and not authenticated:
         # Like the PaymentIntent emulation: confirming again stands in for passing 3-D Secure.
         seti.update(
             status="requires_action", next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}}
@@ -107,6 +107,8 @@ def _confirm(ctx, seti, pm_id):
     if seti["customer"]:
         attach(state, pm, seti["customer"])
     state.dirty = True
+    if authenticated:
+        mark_authenticated(state, pm)
     emit(state, "setup_intent.succeeded", seti, previous=diff(before, state.render(seti)))
 
 
