@@ -14,13 +14,14 @@ from billing_project.api.exceptions import (
     is_infrastructure_error,
     service_unavailable_response,
 )
-from billing_project.health import health
+from billing_project.health import health, live, ready
 from billing_project.metrics import metrics_view
 from tenants import selectors as tenant_selectors
 
 
 class OpsEndpointsMiddleware:
-    """Serves /health and /metrics before tenant resolution.
+    """Serves /health (and the probes /health/live, /health/ready) and /metrics before tenant
+    resolution.
 
     The tenant middleware reads the domain table on every request; /health must still answer (503)
     when the database is down, and scrapes of /metrics must not cost a query (see
@@ -34,6 +35,10 @@ class OpsEndpointsMiddleware:
         if request.method in ("GET", "HEAD"):
             if request.path in ("/health", "/health/"):
                 return health(request)
+            if request.path in ("/health/live", "/health/live/"):
+                return live(request)
+            if request.path in ("/health/ready", "/health/ready/"):
+                return ready(request)
             if request.path in ("/metrics", "/metrics/"):
                 return metrics_view(request)
         return self.get_response(request)

@@ -24,6 +24,11 @@ loglevel = (
     else "info"
 )
 accesslog = "-" if _log_level == "DEBUG" else None
+# SIGTERM (docker stop, a Kubernetes rollout) is gunicorn's graceful stop: the master closes the
+# listening sockets, each worker finishes the request it is serving, and only workers still busy
+# after this many seconds are killed. The orchestrator's own grace period must be longer
+# (docker-compose.yml: stop_grace_period); SIGQUIT/SIGINT stop at once.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 
 
 def _multiproc_dir() -> str | None:
