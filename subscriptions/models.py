@@ -1,5 +1,7 @@
 """The plan catalog: plans with prices (integer minor units), features and limits. Public schema."""
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -51,6 +53,15 @@ def validate_features(value) -> None:
         raise ValidationError("Features are a list of non-empty strings.")
 
 
+def validate_feature_keys(value) -> None:
+    if not isinstance(value, list) or not all(
+        isinstance(item, str) and re.fullmatch(r"[a-z][a-z0-9_]{0,49}", item) for item in value
+    ):
+        raise ValidationError("Feature keys are a list of snake_case keys, e.g. [\"sso\"].")
+    if len(set(value)) != len(value):
+        raise ValidationError("A feature key is listed twice.")
+
+
 class Plan(models.Model):
     code = models.SlugField(
         max_length=50, unique=True, help_text="plan_id in the API, e.g. 'starter'."
@@ -61,6 +72,12 @@ class Plan(models.Model):
     price_monthly = models.PositiveBigIntegerField(help_text="Minor units (cents).")
     price_yearly = models.PositiveBigIntegerField(help_text="Minor units (cents).")
     features = models.JSONField(default=list, blank=True, validators=[validate_features])
+    feature_keys = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_feature_keys],
+        help_text='Boolean features the plan grants, by key (entitlements.Feature), e.g. ["sso"].',
+    )
     limits = models.JSONField(
         default=dict,
         blank=True,
