@@ -31,6 +31,8 @@ app.conf.beat_schedule = {
         "task": "notifications.tasks.notifications_retry_sweep",
         "schedule": 300.0,
     },
+    # webhooks: due retries and deliveries whose task was lost; events past their retention (1 min)
+    "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 60.0},
     # usage: unsent metered usage to Stripe meter events (idempotent, so a missed or double run is harmless)
     "usage-meter-push": {"task": "usage.tasks.usage_meter_push", "schedule": 300.0},
     # usage: NetBox/Odoo collectors whose interval has passed (each collector sets its own interval)

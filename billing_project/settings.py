@@ -364,6 +364,10 @@ NOTIFICATIONS_CARD_EXPIRING_DAYS = env_int("NOTIFICATIONS_CARD_EXPIRING_DAYS", 3
 OUTBOUND_ALLOW_HTTP = env_bool("OUTBOUND_ALLOW_HTTP", False)
 # Private addresses let through anyway, for tests and local sinks only: "host:port" or CIDR entries.
 OUTBOUND_ALLOW_PRIVATE_HOSTS = env_list("OUTBOUND_ALLOW_PRIVATE_HOSTS", [])
+# Named internal targets the operator trusts (comma-separated host names or CIDRs, any port).
+OUTBOUND_URL_ALLOWLIST = env_list("OUTBOUND_URL_ALLOWLIST", [])
+# `make run` sets it: plain http to this machine's loopback only (private/link-local/metadata refused).
+OUTBOUND_DEV_LOOPBACK = env_bool("OUTBOUND_DEV_LOOPBACK", False)
 
 # --- outbound webhooks (issue 17: webhooks/) ---------------------------------------------------------
 
@@ -373,9 +377,11 @@ WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 10)
 WEBHOOKS_DISABLE_AFTER_DAYS = env_int("WEBHOOKS_DISABLE_AFTER_DAYS", 5)
 # After a secret rotation the old secret keeps signing beside the new one this long.
 WEBHOOKS_SECRET_OVERLAP_HOURS = env_int("WEBHOOKS_SECRET_OVERLAP_HOURS", 24)
-# Deliveries in flight to one endpoint at a time (a slow endpoint never holds more), and the time one
-# flush task sends before it yields its worker slot to other endpoints' tasks.
-WEBHOOKS_ENDPOINT_CONCURRENCY = env_int("WEBHOOKS_ENDPOINT_CONCURRENCY", 4)
+# Each worker process sends on a pool of its own threads (webhooks.dispatcher), never on a Celery slot:
+# at most ENDPOINT_CONCURRENCY of them on one endpoint (a slow endpoint never holds more); a drain
+# sends for FLUSH_BUDGET seconds, then goes to the back of the pool's queue if more is due.
+WEBHOOKS_WORKER_THREADS = env_int("WEBHOOKS_WORKER_THREADS", 8)
+WEBHOOKS_ENDPOINT_CONCURRENCY = env_int("WEBHOOKS_ENDPOINT_CONCURRENCY", 2)
 WEBHOOKS_FLUSH_BUDGET_SECONDS = env_int("WEBHOOKS_FLUSH_BUDGET_SECONDS", 2)
 WEBHOOKS_CLAIM_BATCH = env_int("WEBHOOKS_CLAIM_BATCH", 10)
 WEBHOOKS_MAX_ENDPOINTS = env_int("WEBHOOKS_MAX_ENDPOINTS", 20)

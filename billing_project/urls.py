@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("invoicing.api.urls")),
     path("", include("usage.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]
 
 # The admin's sign-in counts in the login throttle of the API and the portal (issue 14).

@@ -222,7 +222,7 @@ def _count(
             )
         try:
             with transaction.atomic():
-                return CouponRedemption.objects.create(
+                redemption = CouponRedemption.objects.create(
                     coupon=coupon,
                     tenant=tenant,
                     status=status,
@@ -233,6 +233,35 @@ def _count(
             raise _error(
                 "coupon_already_redeemed", "This tenant has already redeemed this coupon.", 409
             )
+        _announce_redeemed(tenant, coupon, redemption)
+        return redemption
+
+
+def _announce_redeemed(tenant, coupon: Coupon, redemption: CouponRedemption) -> None:
+    """coupon.redeemed for the tenant's systems (the object as POST /coupons/apply returns it),
+    in the redemption's transaction, once per redemption."""
+    from coupons.api.serializers import CouponApplyOutput
+    from webhooks.services import emit_event
+
+    obj = CouponApplyOutput(
+        {
+            "code": coupon.code,
+            "percent_off": coupon.percent_off,
+            "amount_off": coupon.amount_off,
+            "currency": coupon.currency or None,
+            "duration": coupon.duration,
+            "duration_in_months": coupon.duration_in_months,
+            "applies_to": "current_subscription"
+            if redemption.subscription_id
+            else "next_subscription",
+        }
+    ).data
+    emit_event(
+        tenant=tenant,
+        type="coupon.redeemed",
+        obj=dict(obj),
+        dedup_key=f"coupon.redeemed:{redemption.pk}",
+    )
 
 
 def coupon_redeem(

@@ -278,6 +278,9 @@ def serve(services: Services, env: dict, *, port: int, reload: bool = False) -> 
     host = env.get("RUN_HOST", "127.0.0.1")
     env.setdefault("PORTAL_PORT", str(port))
     env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{port}")
+    # Webhooks/Slack/collectors to the developer's own machine (http://127.0.0.1:9000/...) work here;
+    # private, link-local and metadata addresses stay refused (billing_project/outbound.py).
+    env.setdefault("OUTBOUND_DEV_LOOPBACK", "1")
     level = env.get("LOG_LEVEL", "WARNING").lower()
     # Celery's start banners only when asked for details; the supervisor's banner says what matters.
     quiet = [] if level in ("debug", "info") else ["--quiet"]
@@ -380,6 +383,10 @@ def _banner(env: dict, port: int) -> None:
                 f"  Health              http://localhost:{port}/health",
                 f"  Portals             http://acme.localhost:{port}/  http://globex.localhost:{port}/",
                 f"  Stripe              {env.get('STRIPE_API_BASE') or 'api.stripe.com'}",
+                "  Outbound URLs       https to public hosts; http to loopback (127.0.0.1, localhost) "
+                "allowed for this dev run"
+                if env.get("OUTBOUND_DEV_LOOPBACK") in ("1", "true", "True")
+                else "  Outbound URLs       https to public hosts only",
                 f"  Demo logins (password {password}):",
                 "    owner@acme.test (owner)  viewer@acme.test (viewer)  owner@globex.test (owner)",
                 "    finance@platform.test (platform staff, finance; also /admin/)",

@@ -19,6 +19,7 @@ PRODUCT_APPS = (
     "subscriptions",
     "tenants",
     "usage",
+    "webhooks",
 )
 SKIPPED_PARTS = {"migrations", "tests", "__pycache__"}
 

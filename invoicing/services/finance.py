@@ -85,7 +85,21 @@ def refund_create(
                 actor=actor,
                 key=f"refund:{invoice_id}:{request_key}" if request_key else None,
             )
+        _announce(tenant, "refund.created", refund)
     return refund
+
+
+def _announce(tenant, event_type: str, refund: Refund) -> None:
+    """The outbound webhook event of a refund, in the caller's transaction, once per refund."""
+    from webhooks.catalogue import refund_object
+    from webhooks.services import emit_event
+
+    emit_event(
+        tenant=tenant,
+        type=event_type,
+        obj=refund_object(refund),
+        dedup_key=f"{event_type}:{refund.id}",
+    )
 
 
 def _refund_execute(*, tenant, refund: Refund, actor: str, key: str | None = None) -> None:
@@ -156,6 +170,7 @@ def refund_approve(*, tenant, refund_id, actor: str) -> Refund:
             )
         refund.decided_by, refund.decided_at = actor, timezone.now()
         _refund_execute(tenant=tenant, refund=refund, actor=refund.requested_by)
+        _announce(tenant, "refund.approved", refund)
         audit_record(
             actor=actor,
             action="refund.approve",
@@ -249,6 +264,15 @@ def credit_note_create(
             },
         )
         document_request(tenant=tenant, invoice_id=invoice_id)
+        from webhooks.catalogue import credit_note_object
+        from webhooks.services import emit_event
+
+        emit_event(
+            tenant=tenant,
+            type="credit_note.created",
+            obj=credit_note_object(credit_note_id=credit.credit_note_id),
+            dedup_key=f"credit_note.created:{credit.credit_note_id}",
+        )
     return credit
 
 

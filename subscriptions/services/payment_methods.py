@@ -134,6 +134,16 @@ def payment_method_detach(
             payment_method_id=pm.id, key=op_key("pm-detach", tenant, request_key)
         )
         audit_record(actor=actor, action="payment_method.detach", tenant=tenant, target=pm.id)
+        from webhooks.catalogue import payment_method_object
+        from webhooks.services import emit_event
+
+        # Stripe's payment_method.detached names no customer any more: told from here, once per card.
+        emit_event(
+            tenant=tenant,
+            type="payment_method.detached",
+            obj=payment_method_object(pm, default_id=None),
+            dedup_key=f"payment_method.detached:{pm.id}",
+        )
 
 
 def setup_intent_create(*, tenant, request_key: str | None = None) -> str:

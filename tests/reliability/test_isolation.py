@@ -38,8 +38,10 @@ PARAM_KINDS = {
     "api_key_id": "api_key",
     "notification_id": "notification",
     "membership_id": "membership",
-    "event_id": "usage_event",
+    "event_id": "webhook_event",
     "subscription_id": "subscription",
+    "endpoint_id": "webhook_endpoint",
+    "delivery_id": "webhook_delivery",
 }
 
 # Routes that take an id naming no tenant-owned object, by the route's text as the resolver prints it.
@@ -61,6 +63,7 @@ SKIPPED_ROUTES = {
 BODIES = {
     "refunds": {"reason": "isolation probe"},
     "credit-notes": {"amount": "1.00", "reason": "isolation probe"},
+    "replay": {"since": "2020-01-01T00:00:00Z"},
 }
 
 MUTATING = ("post", "put", "patch", "delete")
@@ -223,6 +226,14 @@ def acme_world(billing, tenant, owner, viewer, billing_admin, client_for, stripe
         tenant=tenant, name="acme-isolation-ingest-key", role="ingest"
     )
     notification = notification_test_send(tenant=tenant, channels=["in_app"])
+    from webhooks.services import endpoint_create, endpoint_send_test
+
+    endpoint, endpoint_secret = endpoint_create(
+        tenant=tenant, actor="test", url="https://acme-isolation.example.com/hooks"
+    )
+    webhook_delivery = endpoint_send_test(
+        tenant=tenant, actor="test", endpoint_id=endpoint.endpoint_id
+    )
 
     ingest = new_client()
     ingest.credentials(HTTP_X_API_KEY=ingest_secret)
@@ -258,6 +269,9 @@ def acme_world(billing, tenant, owner, viewer, billing_admin, client_for, stripe
         "membership": [str(m) for m in memberships],
         "usage_event": [event.json()["event_id"]],
         "subscription": [subscription.id],
+        "webhook_endpoint": [endpoint.endpoint_id],
+        "webhook_event": [webhook_delivery.event.event_id],
+        "webhook_delivery": [webhook_delivery.delivery_id],
     }
     # Integer ids (notifications, memberships) are not searched for in bodies: "7" is everywhere.
     private = [
@@ -277,6 +291,8 @@ def acme_world(billing, tenant, owner, viewer, billing_admin, client_for, stripe
         "acme-isolation-source",
         "acme-refund",
         "acme-note",
+        "acme-isolation.example.com",
+        endpoint_secret,
         owner.email,
         viewer.email,
         billing_admin.email,
@@ -507,9 +523,12 @@ def test_no_credential_of_another_tenant_reaches_an_object_by_id(
                 if route.view_methods is None
                 else ("get",) + tuple(m for m in route.view_methods if m in MUTATING)
             )
-            (param,) = route.params
+            # A route with two ids (an endpoint's delivery): A's ids of the last one, the others A's
+            # first of their kind.
+            *outer, param = route.params
+            fixed = {p: world.objects[PARAM_KINDS[p]][0] for p in outer}
             for object_id in world.objects[PARAM_KINDS[param]]:
-                url = route.url(**{param: object_id})
+                url = route.url(**fixed, **{param: object_id})
                 for method in methods:
                     body = (
                         BODIES.get(route.template.rstrip("/").rsplit("/", 1)[-1], {})

@@ -17,7 +17,11 @@ def test_apps_register_by_event_type():
         "subscriptions.handlers.customer_changed",
         "invoicing.handlers.customer_card_changed",
     ]
-    assert names("customer.subscription.updated") == ["subscriptions.handlers.subscription_changed"]
+    # ... and outbound webhooks announce the change once the state is current.
+    assert names("customer.subscription.updated") == [
+        "subscriptions.handlers.subscription_changed",
+        "webhooks.handlers.subscription_announced",
+    ]
     assert names("charge.succeeded") == []
     assert [h.name for h in registry.handlers_for("customer.updated", apps={"invoicing"})] == [
         "invoicing.handlers.customer_card_changed"
