@@ -40,8 +40,8 @@ class Coupon(models.Model):
     first_subscription_only = models.BooleanField(default=False)
     auto_apply = models.BooleanField(
         default=False,
-        help_text="Applied to every new subscription of its plans "
-        "between valid_from and redeem_by.",
+        help_text="Applied to every new subscription of its plans (every plan when no plan is "
+        "chosen above), and on a change into one of them, between valid_from and redeem_by.",
     )
     is_active = models.BooleanField(default=True)
     stripe_coupon_id = models.CharField(max_length=255, blank=True)
