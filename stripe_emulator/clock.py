@@ -7,6 +7,7 @@ import threading
 
 from . import billing, cycles
 from .billing import DAY
+from .resources import debits
 from .events import emit, mutate
 
 log = logging.getLogger("stripe_emulator")
@@ -73,6 +74,7 @@ def pending_actions(state, clock):
     actions = []
     for sub in state.all("subscription", newest_first=False):
         if sub["customer"] in customers:
+    actions.extend(debits.pending_settlements(state, customers))  # SEPA debits settle in time
             actions.extend(_sub_actions(state, sub))
     if state.settings["automatic_retries"]:
         for inv in state.all("invoice", newest_first=False):

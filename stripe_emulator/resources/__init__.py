@@ -8,6 +8,7 @@ from . import (  # noqa: F401 - order matters: literal paths (/search) register 
     charges,
     clocks,
     credit_notes,
+    debits,
     customers,
     discounts,
     invoices,

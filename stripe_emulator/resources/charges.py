@@ -36,8 +36,44 @@ def _balance_transaction(state, amount, currency, source, kind, customer):
     return state.add(txn)["id"]
 
 
-def create_charge(state, pi, pm, succeeded):
-    """Record a charge for a PaymentIntent attempt and emit charge.succeeded/failed."""
+def _method_details(pm, pi, succeeded):
+    """``payment_method_details`` of a charge: the card's, or the SEPA account's / PayPal payer's."""
+    if pm["type"] != "card":
+        details = dict(pm.get(pm["type"]) or {})
+        details.pop("generated_from", None)
+        if pm["type"] == "sepa_debit":
+            details.update(expected_debit_date=None, mandate=pm.get("_mandate"))
+        if pm["type"] == "paypal":
+            details.update(payer_name=pm["billing_details"].get("name"), transaction_id=None)
+        return {pm["type"]: details, "type": pm["type"]}
+    return {
+        "card": {
+            "amount_authorized": pi["amount"] if succeeded else None,
+            "brand": card["brand"],
+            "checks": card["checks"],
+            "country": card["country"],
+            "exp_month": card["exp_month"],
+            "exp_year": card["exp_year"],
+            "fingerprint": card["fingerprint"],
+            "funding": card["funding"],
+            "installments": None,
+            "last4": card["last4"],
+            "mandate": None,
+            "network": card["brand"],
+            "network_token": {"used": False},
+            "three_d_secure": None,
+            "wallet": None,
+            "authorization_code": None,
+            "regulated_status": "unregulated",
+            "network_transaction_id": None,
+        },
+        "type": "card",
+    }
+
+
+def create_charge(state, pi, pm, succeeded, pending=False):
+    """Record a charge for a PaymentIntent attempt and emit charge.succeeded/failed, or
+    charge.pending for a debit that settles later (``settle_charge``)."""
     customer = pi["customer"]
     card = pm["card"]
     charge = {
@@ -79,29 +115,7 @@ def create_charge(state, pi, pm, succeeded):
         "paid": succeeded,
         "payment_intent": pi["id"],
         "payment_method": pm["id"],
-        "payment_method_details": {
-            "card": {
-                "amount_authorized": pi["amount"] if succeeded else None,
-                "brand": card["brand"],
-                "checks": card["checks"],
-                "country": card["country"],
-                "exp_month": card["exp_month"],
-                "exp_year": card["exp_year"],
-                "fingerprint": card["fingerprint"],
-                "funding": card["funding"],
-                "installments": None,
-                "last4": card["last4"],
-                "mandate": None,
-                "network": card["brand"],
-                "network_token": {"used": False},
-                "three_d_secure": None,
-                "wallet": None,
-                "authorization_code": None,
-                "regulated_status": "unregulated",
-                "network_transaction_id": None,
-            },
-            "type": "card",
-        },
+        "payment_method_details": _method_details(pm, pi, succeeded),
         "receipt_email": None,
         "receipt_number": None,
         "receipt_url": None,
@@ -115,6 +129,22 @@ def create_charge(state, pi, pm, succeeded):
         "status": "succeeded" if succeeded else "failed",
         "transfer_data": None,
         "transfer_group": None,
+    if pending:
+        charge.update(
+            status="pending",
+            failure_code=None,
+            failure_message=None,
+            outcome={
+                **charge["outcome"],
+                "network_status": "approved_by_network",
+                "reason": None,
+                "seller_message": "Payment pending.",
+                "type": "authorized",
+            },
+        )
+        state.add(charge)
+        emit(state, "charge.pending", charge)
+        return charge
     }
     if succeeded:
         charge["balance_transaction"] = _balance_transaction(
@@ -123,6 +153,32 @@ def create_charge(state, pi, pm, succeeded):
     state.add(charge)
     emit(state, "charge.succeeded" if succeeded else "charge.failed", charge)
     return charge
+
+def settle_charge(state, charge, succeeded, failure):
+    """A pending debit settled: succeeded (captured, with its balance transaction) or failed."""
+
+    def change(c):
+        if succeeded:
+            c.update(status="succeeded", paid=True, captured=True, amount_captured=c["amount"])
+            c["outcome"]["seller_message"] = "Payment complete."
+            c["balance_transaction"] = _balance_transaction(
+                state, c["amount"], c["currency"], c["id"], "charge", c["customer"]
+            )
+        else:
+            c.update(
+                status="failed",
+                failure_code=failure["code"],
+                failure_message=failure["message"],
+            )
+            c["outcome"].update(
+                network_status="declined_by_network",
+                reason=failure["code"],
+                seller_message=failure["message"],
+                type="issuer_declined",
+            )
+
+    mutate(state, charge, change, "charge.succeeded" if succeeded else "charge.failed")
+
 
 
 def _render_charge(state, charge, out):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from ..encoding import diff, get_bool, get_str
+from ..encoding import diff, get_bool, get_list, get_str
 from ..errors import card_declined, invalid
 from ..events import emit, mutate
 from ..routing import route
@@ -51,7 +51,7 @@ def create_setup_intent(ctx):
                 "request_three_d_secure": "automatic",
             }
         },
-        payment_method_types=["card"],
+        payment_method_types=get_list(p, "payment_method_types") or ["card"],
         single_use_mandate=None,
         status="requires_confirmation" if pm else "requires_payment_method",
         usage=get_str(p, "usage") or "off_session",
@@ -78,6 +78,10 @@ def _confirm(ctx, seti, pm_id):
             "You cannot confirm this SetupIntent because it's missing a payment method.",
             code="setup_intent_unexpected_state",
         )
+    from .debits import confirm_setup  # SEPA Direct Debit (mandate) and PayPal (approval redirect)
+
+    if confirm_setup(state, seti, pm, ctx.params):
+        return
     pm = resolve_payment_method(state, pm_id)
     authenticated = seti["status"] == "requires_action" and seti["payment_method"] == pm["id"]
     before = state.render(seti)

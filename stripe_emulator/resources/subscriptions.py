@@ -89,6 +89,11 @@ def _discount_specs(params):
             specs.append({legacy: params[legacy]})
     return specs
 
+def _processing(state, inv):
+    pi = state.find(inv.get("_pi"), "payment_intent")
+    return pi is not None and pi["status"] == "processing"
+
+
 
 def _precheck_payment(ctx, customer, pm_id, amount):
     """``error_if_incomplete``: refuse before creating anything, as Stripe creates nothing then."""
@@ -238,7 +243,10 @@ def create_subscription(ctx):
         collect=behaviour_ != "default_incomplete",
     )
     if not trial_end:
-        sub["status"] = "active" if inv["status"] == "paid" else "incomplete"
+        # Stripe: a first payment still processing (SEPA Direct Debit) makes the subscription active.
+        sub["status"] = (
+            "active" if inv["status"] == "paid" or _processing(state, inv) else "incomplete"
+        )
     del sub["_creating"]
     emit(state, "customer.subscription.created", sub)
     return ctx.out(sub)
