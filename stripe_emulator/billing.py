@@ -576,6 +576,7 @@ def after_invoice_payment(state, pi, outcome):
     """Reflect a PaymentIntent outcome on its invoice and subscription (called by ``confirm``)."""
     inv = state.find(pi["_invoice"], "invoice")
     if inv is None or inv["status"] != "open":
+        return
     if outcome == "processing":
         # A debit (SEPA) was submitted: attempted, not failed; it settles later (resources.debits).
         mutate(
@@ -586,7 +587,6 @@ def after_invoice_payment(state, pi, outcome):
             ),
             "invoice.updated",
         )
-        return
         return
     if outcome == "succeeded":
         mutate(state, inv, lambda i: i.update(attempt_count=i["attempt_count"] + 1, attempted=True))

@@ -7,8 +7,8 @@ import threading
 
 from . import billing, cycles
 from .billing import DAY
-from .resources import debits
 from .events import emit, mutate
+from .resources import debits
 
 log = logging.getLogger("stripe_emulator")
 
@@ -74,8 +74,8 @@ def pending_actions(state, clock):
     actions = []
     for sub in state.all("subscription", newest_first=False):
         if sub["customer"] in customers:
-    actions.extend(debits.pending_settlements(state, customers))  # SEPA debits settle in time
             actions.extend(_sub_actions(state, sub))
+    actions.extend(debits.pending_settlements(state, customers))  # SEPA debits settle in time
     if state.settings["automatic_retries"]:
         for inv in state.all("invoice", newest_first=False):
             # Computed here too, so failures from before retries were switched on get retried.

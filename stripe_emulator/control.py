@@ -27,6 +27,7 @@ def handle_control(emulator, method, path, body, query=None):
         # The API requests served so far (method and path); DELETE starts counting afresh.
         if method == "DELETE":
             emulator.clear_requests()
+        return 200, {"object": "list", "data": emulator.requests()}
     if path == "/_emulator/settle" and method == "POST":
         # Settle processing debits (SEPA) now, instead of waiting for their time or a test clock.
         from .resources.debits import settle_all
@@ -34,7 +35,6 @@ def handle_control(emulator, method, path, body, query=None):
         with state.lock:
             settled = settle_all(state, payment_intent=payload.get("payment_intent"))
         return 200, {"object": "list", "data": settled}
-        return 200, {"object": "list", "data": emulator.requests()}
     if path == "/_emulator/settings":
         if method == "POST":
             unknown = set(payload) - set(DEFAULT_SETTINGS)

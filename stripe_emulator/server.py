@@ -17,8 +17,8 @@ from .authentication import AUTHENTICATION_PAGE, handle_authentication_page
 from .control import handle_control
 from .encoding import expand, parse_form
 from .errors import StripeError, auth_error
-from .paypal import PAYPAL_PAGE, handle_paypal_page
 from .faults import InFlight, fault_response, fault_spec, take
+from .paypal import PAYPAL_PAGE, handle_paypal_page
 from .routing import Ctx, match
 from .state import API_VERSION, State, new_id
 from .webhooks import Dispatcher
@@ -64,11 +64,11 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if url.path.startswith(AUTHENTICATION_PAGE):
             status, page, page_headers = handle_authentication_page(
+                emulator.state, method, url.path, parse_form(url.query), parse_form(body)
             )
             return self._send_page(status, page, {**headers, **page_headers})
         if url.path.startswith(PAYPAL_PAGE):
             status, page, page_headers = handle_paypal_page(
-                emulator.state, method, url.path, parse_form(url.query), parse_form(body)
                 emulator.state, method, url.path, parse_form(url.query), parse_form(body)
             )
             return self._send_page(status, page, {**headers, **page_headers})

@@ -54,8 +54,8 @@ DEFAULT_SETTINGS = {
     "automatic_retries": False,
     "retry_days": [3, 5, 7],  # offsets from the first failure, like Smart Retries' spread
     "after_retries": "canceled",  # or "unpaid" (Stripe's subscription setting)
-    "settlement_seconds": 180,  # a SEPA debit settles this long after it was submitted
     "upcoming_days": 3,  # invoice.upcoming this many days before a renewal
+    "settlement_seconds": 180,  # a SEPA debit settles this long after it was submitted
 }
 
 _ALPHABET = string.ascii_letters + string.digits

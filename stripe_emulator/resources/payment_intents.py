@@ -145,11 +145,11 @@ def confirm(state, pi, payment_method=None, off_session=False, authenticated=Non
         )
     pm = resolve_payment_method(state, pm_id)
     if pm["customer"] is None and pi["customer"] and pi["setup_future_usage"]:
+        attach(state, pm, pi["customer"])
     from .debits import is_delayed, submit  # SEPA Direct Debit: processing, settles later
 
     if pi["status"] == "processing" or is_delayed(pm):
         return submit(state, pi, pm)
-        attach(state, pm, pi["customer"])
     # Off-session attempts (invoice collection) can never pass the 3-D Secure stand-in.
     if authenticated is None:
         authenticated = (

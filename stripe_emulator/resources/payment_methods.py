@@ -174,12 +174,12 @@ def attach(state, pm, customer_id):
 @route("POST", "/v1/payment_methods")
 def create_payment_method(ctx):
     p = ctx.params
+    kind = get_str(p, "type", required=True)
     from .debits import create as create_debit_method  # SEPA Direct Debit and PayPal
 
     created = create_debit_method(ctx.state, kind, p)
     if created is not None:
         return ctx.out(created)
-    kind = get_str(p, "type", required=True)
     if kind != "card":
         raise invalid(f"The emulator only supports card payment methods, not {kind}.", param="type")
     card = p.get("card")

@@ -78,11 +78,11 @@ def _confirm(ctx, seti, pm_id):
             "You cannot confirm this SetupIntent because it's missing a payment method.",
             code="setup_intent_unexpected_state",
         )
+    pm = resolve_payment_method(state, pm_id)
     from .debits import confirm_setup  # SEPA Direct Debit (mandate) and PayPal (approval redirect)
 
     if confirm_setup(state, seti, pm, ctx.params):
         return
-    pm = resolve_payment_method(state, pm_id)
     authenticated = seti["status"] == "requires_action" and seti["payment_method"] == pm["id"]
     before = state.render(seti)
     seti["payment_method"] = pm["id"]

@@ -89,10 +89,10 @@ def _discount_specs(params):
             specs.append({legacy: params[legacy]})
     return specs
 
+
 def _processing(state, inv):
     pi = state.find(inv.get("_pi"), "payment_intent")
     return pi is not None and pi["status"] == "processing"
-
 
 
 def _precheck_payment(ctx, customer, pm_id, amount):
