@@ -46,6 +46,7 @@ def _method_details(pm, pi, succeeded):
         if pm["type"] == "paypal":
             details.update(payer_name=pm["billing_details"].get("name"), transaction_id=None)
         return {pm["type"]: details, "type": pm["type"]}
+    card = pm["card"]
     return {
         "card": {
             "amount_authorized": pi["amount"] if succeeded else None,
@@ -75,7 +76,6 @@ def create_charge(state, pi, pm, succeeded, pending=False):
     """Record a charge for a PaymentIntent attempt and emit charge.succeeded/failed, or
     charge.pending for a debit that settles later (``settle_charge``)."""
     customer = pi["customer"]
-    card = pm["card"]
     charge = {
         "id": new_id("ch"),
         "object": "charge",
@@ -129,6 +129,7 @@ def create_charge(state, pi, pm, succeeded, pending=False):
         "status": "succeeded" if succeeded else "failed",
         "transfer_data": None,
         "transfer_group": None,
+    }
     if pending:
         charge.update(
             status="pending",
@@ -145,7 +146,6 @@ def create_charge(state, pi, pm, succeeded, pending=False):
         state.add(charge)
         emit(state, "charge.pending", charge)
         return charge
-    }
     if succeeded:
         charge["balance_transaction"] = _balance_transaction(
             state, pi["amount"], pi["currency"], charge["id"], "charge", customer
@@ -153,6 +153,7 @@ def create_charge(state, pi, pm, succeeded, pending=False):
     state.add(charge)
     emit(state, "charge.succeeded" if succeeded else "charge.failed", charge)
     return charge
+
 
 def settle_charge(state, charge, succeeded, failure):
     """A pending debit settled: succeeded (captured, with its balance transaction) or failed."""
@@ -178,7 +179,6 @@ def settle_charge(state, charge, succeeded, failure):
             )
 
     mutate(state, charge, change, "charge.succeeded" if succeeded else "charge.failed")
-
 
 
 def _render_charge(state, charge, out):
