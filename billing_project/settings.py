@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 
 from billing_project.env import env_bool, env_int, env_list, env_str
+from billing_project.storage_config import default_storage_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -463,6 +464,21 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / ".data" / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
+# Invoice PDFs and uploads: local disk (MEDIA_ROOT) by default; an S3-compatible bucket shared by every
+# node when STORAGE_S3_BUCKET is set (billing_project/storage_config.py, django-storages).
+STORAGE_S3_BUCKET = env_str("STORAGE_S3_BUCKET")
+STORAGES = {
+    "default": default_storage_config(
+        bucket=STORAGE_S3_BUCKET,
+        endpoint_url=env_str("STORAGE_S3_ENDPOINT_URL"),
+        access_key=env_str("STORAGE_S3_ACCESS_KEY_ID"),
+        secret_key=env_str("STORAGE_S3_SECRET_ACCESS_KEY"),
+        region=env_str("STORAGE_S3_REGION"),
+        prefix=env_str("STORAGE_S3_PREFIX"),
+        addressing_style=env_str("STORAGE_S3_ADDRESSING_STYLE"),
+    ),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # Idempotency keys of the API are kept at least this long (API.md says 24 hours).
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)
