@@ -52,5 +52,10 @@ bench-usage: $(VENV)/.dev
 bench-invoices: $(VENV)/.dev
 	$(PY) bench/invoices.py $(ARGS)
 
+# Outbound webhooks: deliveries/s and event->delivery p50/p99 to local sinks, then with one 5-s sink.
+.PHONY: bench-webhooks
+bench-webhooks: $(VENV)/.dev
+	$(PY) bench/webhooks.py $(ARGS)
+
 clean-data:
 	rm -rf .data

@@ -14,8 +14,10 @@ Two checks, one policy:
   itself, past this check).
 
 urllib3 (the HTTP library under requests, already installed) does the HTTP and TLS; only its connect step
-is replaced. Private addresses are let through for tests and local sinks only, one `host:port` or CIDR at
-a time (settings.OUTBOUND_ALLOW_PRIVATE_HOSTS); plain http only with settings.OUTBOUND_ALLOW_HTTP.
+is replaced. Private addresses are let through only when named: settings.OUTBOUND_URL_ALLOWLIST (hosts
+or CIDRs: internal targets the operator trusts) or OUTBOUND_ALLOW_PRIVATE_HOSTS (`host:port`: tests, local
+sinks). Plain http only with settings.OUTBOUND_ALLOW_HTTP, or to loopback alone under `make run`
+(OUTBOUND_DEV_LOOPBACK, which still refuses private, link-local and metadata addresses).
 """
 
 from __future__ import annotations
@@ -98,6 +100,18 @@ def address_is_public(ip: IPAddress) -> bool:
     )
 
 
+def _allowlist_matches(entry: str, ip: IPAddress, host: str | None) -> bool:
+    """OUTBOUND_URL_ALLOWLIST: a CIDR (10.1.0.0/16) or an address matches the address connected to;
+    a host name matches the URL's host by name (any port), not whatever else resolves alike."""
+    entry = entry.strip().lower().rstrip(".")
+    if not entry:
+        return False
+    try:
+        return ip in ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return host is not None and host.lower().rstrip(".") == entry
+
+
 def _exception_matches(entry: str, ip: IPAddress, port: int) -> bool:
     entry = entry.strip()
     try:
@@ -118,9 +132,23 @@ def _exception_matches(entry: str, ip: IPAddress, port: int) -> bool:
         return any(_ip(info[4][0]) == ip for info in infos)
 
 
-def address_allowed(ip: IPAddress, port: int) -> bool:
-    """Public, or let through by settings.OUTBOUND_ALLOW_PRIVATE_HOSTS (tests, local sinks)."""
+def dev_loopback() -> bool:
+    """`make run`: plain http to the developer's own machine (loopback) is allowed, nothing else inside."""
+    return bool(getattr(settings, "OUTBOUND_DEV_LOOPBACK", False))
+
+
+def address_allowed(ip: IPAddress, port: int, host: str | None = None) -> bool:
+    """Public; or a named internal target of settings.OUTBOUND_URL_ALLOWLIST (hosts or CIDRs) or
+    OUTBOUND_ALLOW_PRIVATE_HOSTS (host:port, tests and local sinks); or loopback under `make run`
+    (OUTBOUND_DEV_LOOPBACK), which still refuses private, link-local and metadata addresses."""
     if address_is_public(ip):
+        return True
+    if dev_loopback() and (ip.is_loopback or getattr(_embedded_ipv4(ip), "is_loopback", False)):
+        return True
+    if any(
+        _allowlist_matches(entry, ip, host)
+        for entry in getattr(settings, "OUTBOUND_URL_ALLOWLIST", [])
+    ):
         return True
     return any(
         _exception_matches(entry, ip, port) for entry in settings.OUTBOUND_ALLOW_PRIVATE_HOSTS
@@ -155,14 +183,19 @@ def url_check(url: str) -> None:
         port = parts.port
     except ValueError as exc:
         raise OutboundRefused(f"not a valid URL ({exc})") from None
-    schemes = ("https", "http") if settings.OUTBOUND_ALLOW_HTTP else ("https",)
+    schemes = ("https", "http") if settings.OUTBOUND_ALLOW_HTTP or dev_loopback() else ("https",)
     if parts.scheme not in schemes:
         raise OutboundRefused(
-            "must be an http(s) URL" if settings.OUTBOUND_ALLOW_HTTP else "must be an https:// URL"
+            "must be an http(s) URL" if "http" in schemes else "must be an https:// URL"
         )
     host = parts.hostname
     if not host:
         raise OutboundRefused("has no host")
+    if parts.scheme == "http" and not settings.OUTBOUND_ALLOW_HTTP and not _is_loopback_host(host):
+        # make run: http for the developer's own machine only; anything else must be https.
+        raise OutboundRefused(
+            "must be an https:// URL (http only to this machine: 127.0.0.1, localhost)"
+        )
     if parts.username is not None or parts.password is not None:
         raise OutboundRefused("must not carry a user name or password")
     port = port or (443 if parts.scheme == "https" else 80)
@@ -170,8 +203,16 @@ def url_check(url: str) -> None:
     ip = _literal_ip(host)
     if ip is None and (host == "localhost" or host.endswith(".localhost")):
         ip = ipaddress.ip_address("127.0.0.1")  # RFC 6761: always loopback
-    if ip is not None and not address_allowed(ip, port):
+    if ip is not None and not address_allowed(ip, port, host):
         raise OutboundRefused(f"points to a private or reserved address ({ip})")
+
+
+def _is_loopback_host(host: str) -> bool:
+    host = host.rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    ip = _literal_ip(host.strip("[]"))
+    return ip is not None and ip.is_loopback
 
 
 def resolve_checked(host: str, port: int) -> list[tuple[socket.AddressFamily, IPAddress]]:
@@ -182,7 +223,7 @@ def resolve_checked(host: str, port: int) -> list[tuple[socket.AddressFamily, IP
     except OSError as exc:
         raise OutboundError(f"cannot resolve {host}: {exc}") from exc
     addresses = list(dict.fromkeys((info[0], _ip(info[4][0])) for info in infos))
-    refused = [str(ip) for _, ip in addresses if not address_allowed(ip, port)]
+    refused = [str(ip) for _, ip in addresses if not address_allowed(ip, port, host)]
     if refused or not addresses:
         raise OutboundRefused(
             f"{host} resolves to a private or reserved address ({', '.join(refused)})"

@@ -11,6 +11,7 @@ class WebhooksConfig(AppConfig):
 
     def ready(self):
         from notifications.events import billing_event_record
+        from webhooks import handlers, signals  # noqa: F401  (Stripe handlers; tenant status)
         from webhooks.catalogue import on_billing_event
 
         # Inside the billing event's own transaction: the outbound event exists iff the billing

@@ -53,31 +53,29 @@ KIND_TO_TYPE = {
     "subscription_cancel_scheduled": "subscription.updated",
     "subscription_canceled": "subscription.canceled",
     "refund_issued": "credit_note.created",
+    "payment_action_required": "invoice.payment_action_required",
 }
 
 
 def invoice_object(*, tenant, invoice_id: str) -> dict:
-    """The invoice as `GET /api/v1/invoices/{id}` returns it (from the mirror and its state)."""
+    """The invoice as `GET /api/v1/invoices` lists it (from the mirror and its state). Without its
+    lines: reading those may call Stripe, which an event recorded in a webhook's transaction must
+    not (the receiver fetches `GET /api/v1/invoices/{id}` for them)."""
     from invoicing import selectors
-    from invoicing.api.serializers import InvoiceDetailOutput
 
     row = selectors.invoice_get(tenant=tenant, invoice_id=invoice_id)
     if row is None:
         return {"invoice_id": invoice_id}
-    state = selectors.invoice_states(invoice_ids=[row.id]).get(row.id)
-    view = selectors.invoice_view(row.stripe_data, with_lines=True, state=state)
-    return dict(InvoiceDetailOutput(view).data)
+    return invoice_object_from_stripe(tenant=tenant, data=row.stripe_data)
 
 
 def invoice_object_from_stripe(*, tenant, data: dict) -> dict:
     """The same object from a Stripe invoice in hand (a handler's fresh copy)."""
     from invoicing import selectors
-    from invoicing.api.serializers import InvoiceDetailOutput
+    from invoicing.api.serializers import InvoiceOutput
 
     state = selectors.invoice_states(invoice_ids=[data["id"]]).get(data["id"])
-    return dict(
-        InvoiceDetailOutput(selectors.invoice_view(data, with_lines=True, state=state)).data
-    )
+    return dict(InvoiceOutput(selectors.invoice_view(data, state=state)).data)
 
 
 def subscription_object(*, tenant, subscription_id: str = "") -> dict:
@@ -103,6 +101,26 @@ def refund_object(refund) -> dict:
     from invoicing.api.serializers import RefundOutput
 
     return dict(RefundOutput(refund).data)
+
+
+def payment_method_object(pm: dict, *, default_id: str | None) -> dict:
+    """A card as `GET /api/v1/payment-methods` lists it."""
+    from subscriptions.api.serializers import PaymentMethodOutput
+
+    card = pm.get("card") or {}
+    return dict(
+        PaymentMethodOutput(
+            {
+                "payment_method_id": pm["id"],
+                "type": pm.get("type") or "card",
+                "brand": card.get("brand"),
+                "last4": card.get("last4"),
+                "exp_month": card.get("exp_month"),
+                "exp_year": card.get("exp_year"),
+                "is_default": bool(default_id) and pm["id"] == default_id,
+            }
+        ).data
+    )
 
 
 def usage_object(data: dict) -> dict:

@@ -1,9 +1,8 @@
 """Celery tasks of the webhooks app: thin wrappers around the services.
 
-Each endpoint is flushed by its own task (`webhook_endpoint_flush`): it sends that endpoint's due
-deliveries with bounded concurrency for a bounded time, then puts itself back at the end of the queue
-if more are due. A slow or dead endpoint thus holds at most one worker slot at a time, for at most a
-time budget plus one request's timeout, while the other endpoints' tasks keep going.
+`webhook_endpoint_flush` wakes one endpoint in the worker process's sender pool (webhooks.dispatcher:
+threads of its own, at most WEBHOOKS_ENDPOINT_CONCURRENCY per endpoint) and returns, so no worker
+slot ever waits on a tenant's endpoint.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import logging
 
 import redis
-from django.conf import settings
 from django_tenants.utils import tenant_context
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -46,21 +44,15 @@ def endpoints_wake(*, tenant, endpoint_pks, countdown: float = 0) -> None:
 
 @tenant_task(acks_late=True)
 def webhook_endpoint_flush(tenant, endpoint_pk: int) -> None:
-    from webhooks.services import deliveries_flush, next_due_in
+    """Hand the endpoint to this process's sender pool (webhooks.dispatcher) and return: the
+    worker slot is free again at once, however slow the endpoint."""
+    from webhooks import dispatcher
 
     try:
         get_redis().delete(_queued_key(tenant, endpoint_pk))
     except redis.RedisError:
         pass
-    deliveries_flush(
-        tenant=tenant,
-        endpoint_pk=endpoint_pk,
-        budget_seconds=settings.WEBHOOKS_FLUSH_BUDGET_SECONDS,
-    )
-    wait = next_due_in(tenant=tenant, endpoint_pk=endpoint_pk)
-    # Far retries (hours) are left to the sweep: a countdown that long outlives Redis's visibility.
-    if wait is not None and wait <= 300:
-        endpoints_wake(tenant=tenant, endpoint_pks=[endpoint_pk], countdown=wait)
+    dispatcher.get().wake(tenant, endpoint_pk)
 
 
 @tenant_task

@@ -12,6 +12,28 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from tests.portal.conftest import (  # noqa: F401  (fixtures used here)
+    admin_portal,
+    owner_portal,
+    portal_client_for,
+    viewer_portal,
+)
+from tests.security.conftest import fake_dns  # noqa: F401
+from tests.subscriptions.conftest import catalog, hooks, stripe_on  # noqa: F401
+
+
+@pytest.fixture
+def eager(settings):
+    """Celery tasks run in the calling process, and are back to queued after the test (the state
+    before is read before the settings change: Celery's config reads Django's settings)."""
+    from billing_project.celery import app
+
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
 
 class Receiver:
     """Answers with the next status of `statuses` (the last one repeats; default 200), after `delay`
@@ -22,6 +44,7 @@ class Receiver:
         self.requests: list[dict] = []
         self.statuses: list[int] = []
         self.delay = 0.0
+        self.location = ""  # sent with a 3xx answer
         self.secrets: list[str] = []
         receiver = self
 
@@ -51,6 +74,8 @@ class Receiver:
                 statuses = receiver.statuses or [200]
                 status = statuses[min(index, len(statuses) - 1)]
                 self.send_response(status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
                 self.wfile.write(b"ok" if status < 300 else b"boom")
 

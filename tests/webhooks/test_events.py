@@ -51,3 +51,26 @@ def test_emit_event_is_idempotent_on_its_dedup_key(tenant, django_capture_on_com
     assert first is not None and again is None
     with pytest.raises(ValueError):
         emit_event(tenant=tenant, type="no.such", obj={}, dedup_key="k2")
+
+
+def test_a_tenant_status_change_is_one_event_with_the_tenant_and_its_previous_status(tenant):
+    tenant.status = "suspended"
+    tenant.save()
+    tenant.save()  # saved again unchanged: no second event
+    with tenant_context(tenant):
+        [event] = Event.objects.filter(type="tenant.status_changed")
+    obj = event.payload["data"]["object"]
+    assert obj["tenant_id"] == tenant.tenant_id
+    assert (obj["status"], obj["previous_status"]) == ("suspended", "active")
+
+
+def test_the_event_log_pages_newest_first(tenant, owner_client):
+    for n in range(3):
+        emit_event(tenant=tenant, type="coupon.redeemed", obj={"n": n}, dedup_key=f"page{n}")
+    first = owner_client.get("/api/v1/events?limit=2")
+    assert [e["data"]["object"]["n"] for e in first.json()] == [2, 1]
+    assert 'rel="next"' in first["Link"]
+    nxt = first["Link"].split(";")[0].strip("<>")
+    assert [e["data"]["object"]["n"] for e in owner_client.get(nxt).json()] == [0]
+    only = owner_client.get("/api/v1/events?type=coupon.redeemed").json()
+    assert len(only) == 3

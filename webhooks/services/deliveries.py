@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -59,6 +57,7 @@ class Outcome:
     body: str
     latency_ms: int
     error: str = ""
+    refused: bool = False  # by the outbound URL policy: another try would be refused too
 
 
 def signature_header(*, secrets, msg_id: str, timestamp: datetime, body: str) -> str:
@@ -95,7 +94,8 @@ def send(*, url: str, secrets, msg_id: str, body: str) -> Outcome:
             if isinstance(exc, outbound.OutboundRefused)
             else "error"
         )
-        return Outcome(False, None, "", latency, f"{kind}: {exc}"[:2000])
+        refused = isinstance(exc, outbound.OutboundRefused)
+        return Outcome(False, None, "", latency, f"{kind}: {exc}"[:2000], refused=refused)
     latency = int((time.monotonic() - started) * 1000)
     text = response.body.decode("utf-8", "replace")
     ok = 200 <= response.status < 300
@@ -157,7 +157,7 @@ def _record(*, tenant, claimed: Claimed, outcome: Outcome, endpoint_pk: int, now
             WebhookDelivery.objects.filter(pk=claimed.pk).values_list("attempts", flat=True).first()
             or 0
         ) + 1
-        wait = retry_delay(attempts)
+        wait = None if outcome.refused else retry_delay(attempts)
         WebhookDelivery.objects.filter(pk=claimed.pk).update(
             status=WebhookDelivery.Status.FAILED
             if wait is None
@@ -190,7 +190,8 @@ def _disable_if_failing_too_long(*, tenant, endpoint_pk: int, now: datetime) -> 
 def _drain(
     *, tenant, endpoint_pk: int, now: datetime | None, deadline: float | None, batch: int
 ) -> int:
-    """Claim, send and record the endpoint's due deliveries until none is due or the deadline."""
+    """Claim, send and record the endpoint's due deliveries until none is due or the deadline has
+    passed (checked before each send: what was claimed and not sent is due again at once)."""
     sent = 0
     with tenant_context(tenant):
         while deadline is None or time.monotonic() < deadline:
@@ -198,7 +199,12 @@ def _drain(
             claimed = _claim(endpoint_pk=endpoint_pk, now=moment, limit=batch)
             if not claimed:
                 break
-            for item in claimed:
+            for index, item in enumerate(claimed):
+                if deadline is not None and time.monotonic() >= deadline:
+                    WebhookDelivery.objects.filter(pk__in=[c.pk for c in claimed[index:]]).update(
+                        next_attempt_at=moment
+                    )
+                    return sent
                 outcome = send(
                     url=item.url, secrets=item.secrets, msg_id=item.event_id, body=item.body
                 )
@@ -214,30 +220,24 @@ def _drain(
 
 
 def deliveries_flush(
-    *, tenant, endpoint_pk: int, now: datetime | None = None, budget_seconds: float | None = None
+    *,
+    tenant,
+    endpoint_pk: int,
+    now: datetime | None = None,
+    budget_seconds: float | None = None,
 ) -> int:
-    """Send the due deliveries of one endpoint, WEBHOOKS_ENDPOINT_CONCURRENCY at a time, until none
-    is due or `budget_seconds` have passed (then the caller queues the rest). `now` (tests, a test
-    clock) decides what is due and when the next try is. Returns the number of attempts made."""
+    """Send the due deliveries of one endpoint in this thread, one after the other, until none is
+    due or `budget_seconds` have passed. `now` (tests, a test clock) decides what is due and when
+    the next try is. Returns the number of attempts made. (Workers send through
+    webhooks.dispatcher, which runs this for each endpoint on its own threads.)"""
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-    workers = max(1, settings.WEBHOOKS_ENDPOINT_CONCURRENCY)
-    batch = max(1, settings.WEBHOOKS_CLAIM_BATCH)
-    if workers == 1:
-        return _drain(
-            tenant=tenant, endpoint_pk=endpoint_pk, now=now, deadline=deadline, batch=batch
-        )
-
-    def work() -> int:
-        try:
-            return _drain(
-                tenant=tenant, endpoint_pk=endpoint_pk, now=now, deadline=deadline, batch=batch
-            )
-        finally:
-            if threading.current_thread() is not threading.main_thread():
-                connection.close()
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool:
-        return sum(f.result() for f in [pool.submit(work) for _ in range(workers)])
+    return _drain(
+        tenant=tenant,
+        endpoint_pk=endpoint_pk,
+        now=now,
+        deadline=deadline,
+        batch=max(1, settings.WEBHOOKS_CLAIM_BATCH),
+    )
 
 
 def next_due_in(*, tenant, endpoint_pk: int) -> float | None:
