@@ -389,23 +389,6 @@ WEBHOOKS_MAX_ENDPOINTS = env_int("WEBHOOKS_MAX_ENDPOINTS", 20)
 # GET /api/v1/events keeps at least this many days of events.
 WEBHOOKS_EVENT_RETENTION_DAYS = env_int("WEBHOOKS_EVENT_RETENTION_DAYS", 30)
 
-# --- outbound webhooks (issue 17: webhooks/) ---------------------------------------------------------
-
-# One attempt waits this long for an answer (connect and read each); Svix's schedule retries the rest.
-WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 10)
-# An endpoint whose every attempt failed for this many days is disabled and the owners are told.
-WEBHOOKS_DISABLE_AFTER_DAYS = env_int("WEBHOOKS_DISABLE_AFTER_DAYS", 5)
-# After a secret rotation the old secret keeps signing beside the new one this long.
-WEBHOOKS_SECRET_OVERLAP_HOURS = env_int("WEBHOOKS_SECRET_OVERLAP_HOURS", 24)
-# Deliveries in flight to one endpoint at a time (a slow endpoint never holds more), and the time one
-# flush task sends before it yields its worker slot to other endpoints' tasks.
-WEBHOOKS_ENDPOINT_CONCURRENCY = env_int("WEBHOOKS_ENDPOINT_CONCURRENCY", 4)
-WEBHOOKS_FLUSH_BUDGET_SECONDS = env_int("WEBHOOKS_FLUSH_BUDGET_SECONDS", 2)
-WEBHOOKS_CLAIM_BATCH = env_int("WEBHOOKS_CLAIM_BATCH", 10)
-WEBHOOKS_MAX_ENDPOINTS = env_int("WEBHOOKS_MAX_ENDPOINTS", 20)
-# GET /api/v1/events keeps at least this many days of events.
-WEBHOOKS_EVENT_RETENTION_DAYS = env_int("WEBHOOKS_EVENT_RETENTION_DAYS", 30)
-
 # --- outside systems (used by the usage collectors) ----------------------------------------------
 
 NETBOX_API_URL = env_str("NETBOX_API_URL")
