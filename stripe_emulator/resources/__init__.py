@@ -17,9 +17,10 @@ from . import (  # noqa: F401 - order matters: literal paths (/search) register 
     payment_methods,
     setup_intents,
     subscriptions,
+    tax_ids,
     webhook_endpoints,
 )
 
-for _module in (catalog, charges, credit_notes, discounts, invoices, subscriptions):
+for _module in (catalog, charges, credit_notes, discounts, invoices, subscriptions, tax_ids):
     RENDERERS.update(getattr(_module, "RENDERERS_BY_TYPE", {}))
     INCLUDES.update(getattr(_module, "INCLUDES_BY_TYPE", {}))

@@ -99,10 +99,37 @@ def _apply_customer_params(ctx, cus):
     if "preferred_locales" in p:
         cus["preferred_locales"] = list(p["preferred_locales"] or [])
     settings = p.get("invoice_settings")
+    if isinstance(settings, dict) and "custom_fields" in settings:
+        cus["invoice_settings"]["custom_fields"] = _custom_fields(settings["custom_fields"])
+    if isinstance(settings, dict) and "footer" in settings:
+        cus["invoice_settings"]["footer"] = settings["footer"] or None
     if isinstance(settings, dict) and "default_payment_method" in settings:
         cus["invoice_settings"]["default_payment_method"] = _default_pm(
             ctx, cus, settings["default_payment_method"]
         )
+
+
+def _custom_fields(value):
+    """``invoice_settings[custom_fields]``: up to 4 ``{name, value}`` (names up to 40 characters,
+    values up to 140); an empty string clears them."""
+    if value in ("", None):
+        return None
+    fields = list(value.values()) if isinstance(value, dict) else value
+    if not isinstance(fields, list) or len(fields) > 4:
+        raise invalid(
+            "You can only pass up to 4 custom fields.", param="invoice_settings[custom_fields]"
+        )
+    out = []
+    for index, field in enumerate(fields):
+        name = field.get("name") if isinstance(field, dict) else None
+        text = field.get("value") if isinstance(field, dict) else None
+        if not name or not text or len(name) > 40 or len(text) > 140:
+            raise invalid(
+                "Custom fields need a name (up to 40 characters) and a value (up to 140).",
+                param=f"invoice_settings[custom_fields][{index}]",
+            )
+        out.append({"name": name, "value": text})
+    return out
 
 
 def _default_pm(ctx, cus, value):
