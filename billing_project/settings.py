@@ -41,6 +41,8 @@ SHARED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    # Swagger UI and ReDoc served from the project's static files, not a CDN (issue 16).
+    "drf_spectacular_sidecar",
     "django_prometheus",
     "django_celery_beat",
     "anymail",
@@ -244,6 +246,11 @@ SPECTACULAR_SETTINGS = {
     # authentication, a bad token or a foreign X-Tenant-ID made /docs a 500 (raised while rendering).
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # /docs and /redoc load their JavaScript and CSS from drf-spectacular-sidecar's static files:
+    # the API docs work offline and behind a content policy that forbids CDNs (issue 16).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ApiKeyRoleEnum": "tenants.models.API_KEY_ROLE_CHOICES",

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing_project.admin_login import ThrottledAdminLoginForm
+from billing_project.api.docs import OfflineRedocView
 
 api_v1 = [
     path("", include("tenants.api.urls")),
@@ -26,6 +27,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(urlconf="billing_project.urls"), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema")),
+    path("redoc", OfflineRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
     # dj-stripe's own webhook endpoint (/stripe/webhook/<uuid>/) keeps its mirror; the product's
     # state follows /api/v1/webhooks/stripe (README: "Subscriptions, coupons and Stripe webhooks").
