@@ -52,6 +52,9 @@ SHARED_APPS = [
     "coupons",
     "notifications.platform",  # the platform Slack channel settings (public schema)
     "policies",  # platform-wide billing policy (dunning, refunds, overdue), edited in the admin
+    # Finance facts (MRR movements, invoices, refunds) across tenants for the platform's staff;
+    # after subscriptions and invoicing so its webhook handlers run after theirs.
+    "analytics",
 ]
 
 TENANT_APPS = [

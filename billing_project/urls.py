@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("invoicing.api.urls")),
     path("", include("usage.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("analytics.api.urls")),
     path("", include("webhooks.api.urls")),
 ]
 

@@ -10,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT_APPS = (
+    "analytics",
     "billing_project",
     "coupons",
     "invoicing",

@@ -61,6 +61,9 @@ class Command(BaseCommand):
             + ("created" if created else "exists")
             + ("" if coupon.stripe_promotion_code_id else " (mirrored to Stripe on first use)")
         )
+        from analytics.demo import demo_subscribers_ensure
+
+        demo_subscribers_ensure(stdout=self.stdout)  # paying tenants for the Finance overview
         self.stdout.write(self.style.SUCCESS("demo data ready"))
 
     @staticmethod
