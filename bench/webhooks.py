@@ -8,10 +8,9 @@ embedded PostgreSQL) with one tenant and `--endpoints` endpoints, each a local H
 process) subscribed to every event. An emitter records `--rate` events per second for `--seconds`
 through `emit_event` (each event fans out to every endpoint), while `--workers` processes (the
 worker concurrency of a Celery worker on this 2-core machine) do what `webhook_endpoint_flush` does:
-each wakes the endpoints with due deliveries in its sender pool (webhooks.dispatcher), as the
-task does. Latency is from the
-event's creation to the sink receiving it. Run 1: every sink answers at once. Run 2: one sink answers
-in 5 s; the figures are for the other endpoints. Goal (issue 17): >= 500 deliveries/s, p99 < 2 s.
+each wakes the endpoints with due deliveries in its sender pool (webhooks.dispatcher). Latency is
+from the event's creation to the sink receiving it. Run 1: every sink answers at once. Run 2: one
+sink answers in 5 s; the figures are for the other endpoints. Goal (issue 17): >= 500 deliveries/s, p99 < 2 s.
 Prints the figures; asserts nothing.
 """
 

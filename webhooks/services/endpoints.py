@@ -185,7 +185,8 @@ def endpoint_rotate_secret(
 
 
 def endpoint_send_test(*, tenant, actor: str, endpoint_id: str) -> WebhookDelivery:
-    """A `webhook.test` event to this endpoint only (even when it is disabled for other events)."""
+    """A `webhook.test` event to this endpoint only, whatever event types it is subscribed to (a
+    disabled endpoint gets it once it is enabled again)."""
     with tenant_context(tenant), transaction.atomic():
         endpoint = _endpoint(tenant, endpoint_id)
         event = emit_event(
