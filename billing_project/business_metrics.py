@@ -36,6 +36,14 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
         "Notification delivery outcomes by channel, kind and status (sent, retrying, failed)",
         ("channel", "kind", "status"),
     ),
+    "billing_usage_events_total": (
+        "Usage events stored, by plan and resource type (never by tenant; unknown resources: other)",
+        ("plan_id", "resource_type"),
+    ),
+    "billing_usage_quantity_total": (
+        "Usage quantity stored, by plan and resource type (never by tenant; unknown resources: other)",
+        ("plan_id", "resource_type"),
+    ),
 }
 GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
     # A gauge despite the _total suffix: the dashboards and the seed README expect this name.
@@ -47,6 +55,15 @@ GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
         "Monthly recurring revenue in major units of the currency: active and past_due subscriptions, "
         "monthly price or yearly price / 12 (snapshot refreshed every minute by beat)",
         ("currency",),
+    ),
+    "billing_mrr_dollars": (
+        "MRR per currency in major units from the finance facts (analytics; refreshed every minute)",
+        ("currency",),
+    ),
+    "billing_mrr_movements_dollars": (
+        "This month's MRR movements per currency and kind (new, expansion, contraction, churn, "
+        "reactivation) in major units, from the finance facts (refreshed every minute)",
+        ("currency", "kind"),
     ),
 }
 # A snapshot nobody refreshes (beat stopped) disappears instead of showing stale numbers forever.
@@ -69,6 +86,16 @@ def business_counter_inc(name: str, labels: dict, amount: int = 1) -> None:
     field = _field(name, COUNTERS[name][1], labels)
     try:
         get_redis().hincrby(series_key(name), field, int(amount))
+    except redis.RedisError:
+        logger.warning("business metric %s not counted in Redis", name, exc_info=True)
+
+
+def business_counter_add(name: str, labels: dict, amount) -> None:
+    """Add a decimal `amount` (e.g. a usage quantity of 12.5) to a business counter, after the commit
+    of what it counts. Stored as Redis' float increment: a metric, never money."""
+    field = _field(name, COUNTERS[name][1], labels)
+    try:
+        get_redis().hincrbyfloat(series_key(name), field, str(amount))
     except redis.RedisError:
         logger.warning("business metric %s not counted in Redis", name, exc_info=True)
 

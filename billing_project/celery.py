@@ -52,4 +52,10 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "tenant_schemas": ["public"],
     },
+    # analytics: MRR and this month's movements per currency from the finance facts (public, 1 min)
+    "analytics-metrics-refresh": {
+        "task": "analytics.tasks.analytics_metrics_refresh",
+        "schedule": 60.0,
+        "tenant_schemas": ["public"],
+    },
 }

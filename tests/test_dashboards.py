@@ -88,6 +88,20 @@ def scrape(api_client, tenant, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         payment_attempt_count(status="failed", currency="usd")
     notification_outcome_count(channel="email", kind="payment_failed", status="failed")
+    from types import SimpleNamespace
+
+    from analytics.metrics import analytics_metrics_refresh
+    from analytics.models import SubscriptionFact
+    from usage.metrics import usage_ingested_count
+
+    with django_capture_on_commit_callbacks(execute=True):
+        usage_ingested_count(
+            plan_id="starter",
+            known={"api_calls"},
+            events=[SimpleNamespace(resource_type="api_calls", quantity="12.5")],
+        )
+    SubscriptionFact.objects.create(tenant=tenant, status="active", currency="usd", mrr=2900)
+    analytics_metrics_refresh()
     try:
         response = api_client.get("/metrics")
         assert response.status_code == 200
@@ -142,3 +156,7 @@ def test_the_business_series_the_dashboards_need_are_exported_with_their_types(s
     assert scrape["billing_subscriptions_total"] == ("gauge", {"status", "plan_id"})
     assert scrape["billing_monthly_revenue_dollars"] == ("gauge", {"currency"})
     assert scrape["billing_api_requests_total"] == ("counter", {"method", "endpoint", "status"})
+    assert scrape["billing_usage_events_total"] == ("counter", {"plan_id", "resource_type"})
+    assert scrape["billing_usage_quantity_total"] == ("counter", {"plan_id", "resource_type"})
+    assert scrape["billing_mrr_dollars"] == ("gauge", {"currency"})
+    assert scrape["billing_mrr_movements_dollars"] == ("gauge", {"currency", "kind"})

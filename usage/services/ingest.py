@@ -25,6 +25,7 @@ from billing_project.errors import Conflict, InvalidRequest
 from notifications.events import billing_event_emit
 from usage import counters
 from usage.limits import billing_period, limits_get
+from usage.metrics import usage_ingested_count
 from usage.aggregation import FOLD, event_part, fold, fold_sql
 from usage.models import Aggregation, UsageAlert, UsageDailyRollup, UsageEvent, UsageRollup
 from usage.schema import in_schema
@@ -403,6 +404,11 @@ def _ingest(*, tenant, prepared: list[_Prepared], now: datetime) -> tuple[set[uu
     existing = _existing_rows(prepared, inserted_ids) if len(inserted_ids) < len(prepared) else {}
     if rollups:
         transaction.on_commit(lambda: _after_ingest(tenant, rollups))
+    usage_ingested_count(
+        plan_id=limits.plan_code,
+        known=set(limits.limits),
+        events=[p.event for p in prepared if p.event_id in inserted_ids],
+    )
     return inserted_ids, existing
 
 

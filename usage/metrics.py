@@ -1,0 +1,36 @@
+"""Usage series of /metrics: billing_usage_events_total and billing_usage_quantity_total, by plan and
+resource type. Never by tenant: the cardinality stays plans x resources (a resource type the plan's
+catalog does not list is counted as "other", so tenants cannot add series)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+
+from billing_project.business_metrics import business_counter_add, business_counter_inc
+
+EVENTS = "billing_usage_events_total"
+QUANTITY = "billing_usage_quantity_total"
+OTHER = "other"
+
+
+def usage_ingested_count(*, plan_id: str | None, known: set[str], events) -> None:
+    """Count newly stored usage events (EventIn: resource_type, quantity) after the commit."""
+    totals: dict[str, list] = defaultdict(lambda: [0, Decimal(0)])
+    for event in events:
+        resource = event.resource_type if event.resource_type in known else OTHER
+        totals[resource][0] += 1
+        totals[resource][1] += Decimal(str(event.quantity))
+    if not totals:
+        return
+    plan = plan_id or "none"
+
+    def send():
+        for resource, (count, quantity) in totals.items():
+            labels = {"plan_id": plan, "resource_type": resource}
+            business_counter_inc(EVENTS, labels, count)
+            business_counter_add(QUANTITY, labels, quantity)
+
+    transaction.on_commit(send)
