@@ -50,8 +50,9 @@ case "${1:-}" in
     web)
         shift
         wait_for_database
-        python manage.py migrate_schemas --executor=parallel --noinput
-        python manage.py ensure_tenant_template
+        # Replicas (`--scale web=3`) migrate one at a time; the later ones find nothing to do.
+        python scripts/with_advisory_lock.py migrations -- python manage.py migrate_schemas --executor=parallel --noinput
+        python scripts/with_advisory_lock.py migrations -- python manage.py ensure_tenant_template
         # The image holds the collected files; this refreshes the static volume after an upgrade.
         python manage.py collectstatic --noinput --verbosity 0
         # Bind, WEB_CONCURRENCY workers and PROMETHEUS_MULTIPROC_DIR (emptied by the master on

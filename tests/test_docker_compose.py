@@ -1053,3 +1053,48 @@ def test_grafana_dashboards_have_panels_on_billing_metrics():
             if any(re.search(r"\bbilling_\w+", expr) for expr in exprs):
                 billing_panels += 1
         assert billing_panels, f"{path.name}: no panel queries a billing_ metric"
+
+
+# --- several nodes (issue 20) ------------------------------------------------------------------------------
+
+
+def test_web_and_worker_scale_to_several_replicas():
+    # `docker compose up --scale web=3 --scale worker=4`: a fixed container name or host port would make
+    # the second replica fail to start.
+    for name in ("web", "worker", "beat"):
+        service = services()[name]
+        assert "container_name" not in service, f"{name}: container_name prevents --scale"
+        for entry in as_list(service.get("ports")):
+            published = entry.get("published") if isinstance(entry, dict) else None
+            text = str(entry)
+            fixed = published or (text.count(":") >= 1 and not text.startswith(":"))
+            assert not fixed, f"{name}: host port {entry} prevents --scale"
+
+
+def test_nginx_spreads_requests_over_every_web_replica():
+    conf = nginx_conf()
+    upstreams = dict(re.findall(r"\bupstream\s+(\w+)\s*\{([^}]*)\}", conf))
+    web = [
+        body
+        for body in upstreams.values()
+        if re.search(r"\bserver\s+web:8000\b[^;]*\bresolve\b", body)
+    ]
+    assert web, "nginx.conf: an upstream `server web:8000 resolve` (every replica, re-resolved)"
+    assert re.search(r"\bzone\s+\w+", web[0]), "nginx.conf: `resolve` needs a shared `zone`"
+    assert re.search(r"\bresolver\s+127\.0\.0\.11\b", conf), "nginx.conf: Docker's DNS resolver"
+    assert all(host_port(target, 80)[0] == "web" for target in nginx_proxy_targets())
+
+
+def _seconds(text) -> float:
+    match = re.fullmatch(r"(\d+)(s|m)", str(text))
+    assert match, f"duration {text!r}"
+    return int(match.group(1)) * (60 if match.group(2) == "m" else 1)
+
+
+def test_sigterm_is_given_time_to_drain():
+    # Docker's default 10 s before SIGKILL would cut gunicorn's graceful stop (30 s) and Celery's
+    # warm shutdown (the running task) short.
+    assert _seconds(services()["web"].get("stop_grace_period", "10s")) > 30
+    assert _seconds(services()["worker"].get("stop_grace_period", "10s")) >= 60
+    test = " ".join(as_list(services()["web"]["healthcheck"]["test"]))
+    assert "/health/ready" in test, "web healthcheck: /health/ready (pending migrations, database)"
