@@ -90,3 +90,47 @@ class LengthRequired(DomainError):
     status_code = 411
     code = "length_required"
     default_message = "Send the body with a Content-Length header; chunked bodies are not read."
+
+
+class PaymentDeclined(DomainError):
+    """The bank refused a payment: 402 `card_declined` with `detail.decline_code`."""
+
+    status_code = 402
+    code = "card_declined"
+    default_message = "The card was declined."
+
+
+class AuthenticationRequired(PaymentDeclined):
+    """A payment waits for the customer to authenticate it (3-D Secure / SCA): 402
+    `authentication_required` with `detail: {payment_intent_id, client_secret, invoice_id,
+    hosted_invoice_url}`, what a client needs to let the customer confirm it (Stripe.js
+    `confirmCardPayment(client_secret)`, or Stripe's hosted invoice page).
+
+    A subclass of PaymentDeclined so that code catching declines sees it too; the one place that
+    builds it from Stripe's objects is billing_project.stripe_gateway (errors.py for Stripe's error,
+    invoices.action_required_of for an invoice whose payment went to `requires_action`)."""
+
+    code = "authentication_required"
+    default_message = "The customer must authenticate this payment."
+
+    DETAIL_KEYS = ("payment_intent_id", "client_secret", "invoice_id", "hosted_invoice_url")
+
+    @classmethod
+    def for_payment(
+        cls,
+        *,
+        payment_intent_id: str | None,
+        client_secret: str | None,
+        invoice_id: str | None,
+        hosted_invoice_url: str | None,
+        message: str | None = None,
+    ) -> "AuthenticationRequired":
+        return cls(
+            message,
+            detail={
+                "payment_intent_id": payment_intent_id,
+                "client_secret": client_secret,
+                "invoice_id": invoice_id,
+                "hosted_invoice_url": hosted_invoice_url,
+            },
+        )

@@ -283,6 +283,17 @@ def coupon_redeem(
     )
 
 
+def coupon_check(*, tenant, code: str, plan=None) -> Coupon:
+    """The coupon `code` if the tenant could redeem it on `plan` now, counting nothing (the portal
+    checks a code before the subscription is confirmed); raises the same coupon_* errors as the
+    redemption does."""
+    coupon = Coupon.objects.filter(code=(code or "").strip().upper()).first()
+    if coupon is None:
+        raise _error("coupon_not_found", "No such coupon.", 404)
+    _check(coupon, tenant=tenant, plan=plan, now=timezone.now())
+    return coupon
+
+
 @dataclass(frozen=True)
 class NewSubscriptionDiscount:
     redemption: CouponRedemption
@@ -321,18 +332,66 @@ def _held_or_auto_applied(*, tenant, plan) -> CouponRedemption | None:
         if held.coupon.plans.exists() and not held.coupon.plans.filter(pk=plan.pk).exists():
             return None  # held for a plan it applies to
         return held
+    return _auto_applied(tenant=tenant, plan=plan)
+
+
+def _auto_apply_candidates(plan):
+    """Active auto-apply coupons of the plan: those naming it and those naming no plan (which apply
+    to every plan, as their help text says), newest first."""
+    return (
+        Coupon.objects.filter(is_active=True, auto_apply=True)
+        .filter(Q(plans=plan) | Q(plans__isnull=True))
+        .distinct()
+        .order_by("-created")
+    )
+
+
+def _auto_applied(*, tenant, plan, subscription_id: str = "") -> CouponRedemption | None:
+    """Count the newest auto-apply coupon whose rules the tenant meets on `plan`, or None."""
     now = timezone.now()
-    for coupon in Coupon.objects.filter(auto_apply=True, is_active=True, plans=plan).order_by(
-        "-created"
-    ):
+    for coupon in _auto_apply_candidates(plan):
         try:
             _check(coupon, tenant=tenant, plan=plan, now=now)
             return _count(
-                coupon, tenant=tenant, status=CouponRedemption.Status.APPLIED, actor="auto_apply"
+                coupon,
+                tenant=tenant,
+                status=CouponRedemption.Status.APPLIED,
+                actor="auto_apply",
+                subscription_id=subscription_id,
             )
         except CouponError:
             continue
     return None
+
+
+def coupon_auto_apply_on_plan_change(
+    *, tenant, plan, subscription_id: str, actor: str = "system"
+) -> CouponRedemption | None:
+    """After a plan change into `plan`: apply the newest auto-apply coupon of that plan whose rules
+    the tenant meets (first subscription only, validity, redemption limits, once per tenant), unless
+    the subscription already carries a coupon of ours. Returns the redemption, or None."""
+    if CouponRedemption.objects.filter(
+        tenant=tenant, subscription_id=subscription_id, status=CouponRedemption.Status.APPLIED
+    ).exists():
+        return None
+    with transaction.atomic():
+        redemption = _auto_applied(tenant=tenant, plan=plan, subscription_id=subscription_id)
+        if redemption is None:
+            return None
+        _mirrored(redemption.coupon, actor=actor)
+        stripe_subscriptions.subscription_update(
+            subscription_id=subscription_id,
+            params={"discounts": [{"coupon": redemption.coupon.stripe_coupon_id}]},
+            key=f"coupon-auto-apply:{redemption.pk}",
+        )
+        audit_record(
+            actor=actor,
+            action="coupon.auto_apply",
+            tenant=tenant,
+            target=redemption.coupon.code,
+            after={"plan_id": plan.code, "subscription_id": subscription_id},
+        )
+    return redemption
 
 
 def redemption_attach(*, redemption: CouponRedemption, subscription_id: str) -> None:

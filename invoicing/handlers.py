@@ -14,7 +14,7 @@ import logging
 from django.db import transaction
 from django_tenants.utils import tenant_context
 
-from billing_project.stripe_gateway.invoices import last_payment_error_of
+from billing_project.stripe_gateway.invoices import action_required_of, last_payment_error_of
 from billing_project.stripe_gateway.webhooks import StripeEvent, stripe_webhook
 from invoicing.services import documents as document_services
 from invoicing.services import payments
@@ -33,10 +33,13 @@ INVOICE_EVENTS = (
     "invoice.updated",
 )
 # ... and those that only refresh dj-stripe's copy of the invoice.
-MIRRORED_EVENTS = ("invoice.created", "invoice.sent", "invoice.payment_action_required")
+MIRRORED_EVENTS = ("invoice.created", "invoice.sent")
+# A payment waiting for the customer's 3-D Secure (Stripe also sends invoice.payment_failed for
+# it): not a decline; dunning waits for the customer (payments.payment_action_required_record).
+ACTION_EVENTS = ("invoice.payment_action_required",)
 
 
-@stripe_webhook(*INVOICE_EVENTS, *MIRRORED_EVENTS, fresh=True)
+@stripe_webhook(*INVOICE_EVENTS, *MIRRORED_EVENTS, *ACTION_EVENTS, fresh=True)
 def invoice_changed(event: StripeEvent) -> str:
     """Mirror the invoice and follow its state; returns what was done."""
     tenant, data, kind = event.tenant, event.object, event.type
@@ -46,6 +49,13 @@ def invoice_changed(event: StripeEvent) -> str:
     with tenant_context(tenant), transaction.atomic():
         if data["status"] == "draft":
             return "draft"
+        if kind in (*ACTION_EVENTS, "invoice.payment_failed") and data["status"] == "open":
+            action = action_required_of(data)
+            if action is not None:
+                payments.payment_action_required_record(
+                    tenant=tenant, data=data, action=action.detail
+                )
+                return "payment_action_required"
         if kind == "invoice.payment_failed" and data["status"] == "open":
             error = last_payment_error_of(data) or {}
             payments.payment_failure_record(

@@ -272,3 +272,17 @@ def tenant_has_overdue_invoice(*, tenant) -> bool:
     """True when an open invoice of the tenant was marked overdue by the daily job."""
     with schema_context(tenant.schema_name):
         return InvoiceState.objects.filter(status="open", overdue_since__isnull=False).exists()
+
+
+def invoice_awaiting_authentication(*, tenant, latest_invoice_id: str = "") -> str | None:
+    """The id of the tenant's oldest open invoice whose payment waits for the customer's 3-D Secure
+    (dunning action_required), else `latest_invoice_id` (the caller's `incomplete` subscription's
+    first invoice: unpaid by definition, known before any webhook), else None."""
+    with schema_context(tenant.schema_name):
+        waiting = (
+            InvoiceState.objects.filter(status="open", dunning=InvoiceState.Dunning.ACTION_REQUIRED)
+            .order_by("finalized_at", "id")
+            .values_list("invoice_id", flat=True)
+            .first()
+        )
+    return waiting or latest_invoice_id or None

@@ -20,6 +20,7 @@ KINDS = (
     "payment_failed",
     "payment_succeeded",
     "payment_retry_scheduled",
+    "payment_action_required",
     "invoice_finalized",
     "invoice_overdue",
     "trial_ending",

@@ -44,6 +44,13 @@ TEXTS = {
         gettext_noop("We will retry your payment of %(amount)s"),
         gettext_noop("The payment for invoice %(invoice)s will be retried on %(next_attempt)s."),
     ),
+    "payment_action_required": (
+        gettext_noop("Confirm your payment of %(amount)s"),
+        gettext_noop(
+            "Your bank asks you to confirm the payment of %(amount)s for invoice %(invoice)s "
+            "(3-D Secure). Nothing is charged until you confirm it."
+        ),
+    ),
     "invoice_finalized": (
         gettext_noop("Invoice %(invoice)s is ready"),
         gettext_noop("Your invoice %(invoice)s for %(amount)s is ready."),
@@ -139,7 +146,8 @@ ACTIONS = {
     "usage_limit_exceeded": (gettext_noop("Upgrade plan"), "portal:plans"),
     "refund_issued": (gettext_noop("View invoice"), "portal:invoice-detail"),
 }
-INVOICE_PAGES = frozenset({"portal:invoice-pdf", "portal:invoice-detail"})
+    "payment_action_required": (gettext_noop("Confirm your payment"), "portal:payment-confirm"),
+INVOICE_PAGES = frozenset({"portal:invoice-pdf", "portal:invoice-detail", "portal:payment-confirm"})
 
 
 @dataclass

@@ -11,6 +11,8 @@ DEFAULT_CHANNELS: dict[str, list[str]] = {
     "payment_failed": [EMAIL, SLACK, IN_APP],
     "payment_succeeded": [EMAIL, IN_APP],
     "payment_retry_scheduled": [IN_APP],
+    # 3-D Secure: nothing happens until the customer confirms, so the email is the point.
+    "payment_action_required": [EMAIL, IN_APP],
     "invoice_finalized": [EMAIL, IN_APP],
     "invoice_overdue": [EMAIL, SLACK, IN_APP],
     "trial_ending": [EMAIL, IN_APP],

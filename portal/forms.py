@@ -122,6 +122,7 @@ KIND_LABELS = {
     "payment_failed": _("Payment failed"),
     "payment_succeeded": _("Payment succeeded"),
     "payment_retry_scheduled": _("Payment retry scheduled"),
+    "payment_action_required": _("Payment needs your confirmation"),
     "invoice_finalized": _("Invoice issued"),
     "invoice_overdue": _("Invoice overdue"),
     "trial_ending": _("Trial ending"),
@@ -204,6 +205,8 @@ TEST_CARD_CHOICES = [
     ("pm_card_mastercard", _("Mastercard (succeeds)")),
     ("pm_card_chargeDeclined", _("Declined card")),
     ("pm_card_chargeCustomerFail", _("Attaches, then charges fail")),
+    ("pm_card_authenticationRequired", _("Visa, always asks for 3-D Secure")),
+    ("pm_card_authenticationRequiredOnSetup", _("Visa, asks for 3-D Secure once")),
 ]
 # Why a bank refused a card, by Stripe's decline code, in the visitor's language (Stripe's own message
 # is English only). The one place for every portal page that charges or saves a card; a code not

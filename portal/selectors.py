@@ -4,13 +4,14 @@ from dataclasses import dataclass
 
 from django_tenants.utils import schema_context
 
+from coupons import selectors as coupon_selectors
+from coupons.models import Coupon
 from invoicing import selectors as invoice_selectors
 from subscriptions import selectors as subscription_selectors
 from subscriptions.models import BillingAccount
 from tenants import selectors as tenant_selectors
 from tenants.models import Membership, Tenant, User
 from usage import selectors as usage_selectors
-
 
 # A tenant suspended (for non-payment) keeps its members in the portal, where they can only pay:
 # see portal.access.member_required. A closed tenant has no members here, as in the API.
@@ -39,6 +40,9 @@ class Dashboard:
     open_invoice: invoice_selectors.InvoiceView | None = (
         None  # what the banner's "Pay now" pays (oldest open)
     )
+    # An invoice whose payment waits for the customer's 3-D Secure: the "Confirm your payment" banner.
+    payment_action_invoice_id: str | None = None
+    discount: Coupon | None = None  # the coupon on the live subscription
 
     @property
     def has_usage(self) -> bool:
@@ -55,14 +59,26 @@ def open_invoice_get(*, tenant: Tenant) -> invoice_selectors.InvoiceView | None:
 
 def dashboard_get(*, tenant: Tenant) -> Dashboard:
     billing_status = tenant_selectors.tenant_billing_status(tenant=tenant)
+    subscription = subscription_selectors.subscription_get_current(tenant=tenant)
     return Dashboard(
         billing_status=billing_status,
         entitlements=subscription_selectors.entitlements_get(tenant=tenant),
-        subscription=subscription_selectors.subscription_get_current(tenant=tenant),
+        subscription=subscription,
         usage=usage_selectors.usage_summary_get(tenant=tenant),
         daily=usage_selectors.usage_daily_get(tenant=tenant),
         overage=usage_selectors.usage_overage_estimate(tenant=tenant),
         open_invoice=open_invoice_get(tenant=tenant) if billing_status != "ok" else None,
+        payment_action_invoice_id=invoice_selectors.invoice_awaiting_authentication(
+            tenant=tenant,
+            latest_invoice_id=subscription.latest_invoice_id
+            if subscription is not None and subscription.status == "incomplete"
+            else "",
+        ),
+        discount=coupon_selectors.coupon_for_subscription(
+            tenant=tenant, subscription_id=subscription.subscription_id
+        )
+        if subscription is not None
+        else None,
     )
 
 

@@ -23,3 +23,16 @@ def portal_login(*, tenant: Tenant, email: str, password: str, ip: str) -> User:
         return user
 
     return login_attempt(email=email, ip=ip, verify=verify)
+
+
+def payment_confirmation_finish(*, tenant: Tenant, invoice_id: str) -> dict:
+    """The customer is back from authenticating a payment (3-D Secure): record the invoice as
+    Stripe has it now and the subscription it belongs to (an `incomplete` one becomes active when
+    its first invoice is paid), so the next page shows it without waiting for the webhooks.
+    Returns the invoice."""
+    from invoicing.services.authentication import invoice_payment_returned
+    from subscriptions.services.sync import tenant_resync
+
+    invoice = invoice_payment_returned(tenant=tenant, invoice_id=invoice_id)
+    tenant_resync(tenant=tenant)
+    return invoice

@@ -1,8 +1,8 @@
 """Portal pages on a tenant's host (included by billing_project.urls_tenant)."""
 
-from django.urls import include, path
+from django.urls import path
 
-from portal import views
+from portal import subscribe_views, views
 
 app_name = "portal"
 
@@ -26,6 +26,8 @@ urlpatterns = [
         name="plan-resume",
     ),
     path("plans/<slug:plan_id>/change/", views.plan_change, name="plan-change"),
+    path("subscribe/", subscribe_views.subscribe, name="subscribe"),
+    path("subscribe/<slug:plan_id>/", subscribe_views.subscribe_plan, name="subscribe-plan"),
     path("payment-methods/", views.payment_methods, name="payment-methods"),
     path("payment-methods/add/", views.payment_method_add, name="payment-method-add"),
     path(
@@ -42,6 +44,16 @@ urlpatterns = [
     path("invoices/<str:invoice_id>/", views.invoice_detail, name="invoice-detail"),
     path("invoices/<str:invoice_id>/pdf/", views.invoice_pdf, name="invoice-pdf"),
     path("invoices/<str:invoice_id>/pay/", views.invoice_pay, name="invoice-pay"),
+    path(
+        "invoices/<str:invoice_id>/confirm-payment/",
+        subscribe_views.payment_confirm,
+        name="payment-confirm",
+    ),
+    path(
+        "invoices/<str:invoice_id>/confirm-payment/done/",
+        subscribe_views.payment_confirm_done,
+        name="payment-confirm-done",
+    ),
     path("coupon/", views.coupon, name="coupon"),
     path("notifications/", views.notifications, name="notifications"),
     path(
@@ -53,5 +65,4 @@ urlpatterns = [
     path("team/<int:membership_id>/remove/", views.team_remove, name="team-remove"),
     path("api-keys/", views.api_keys, name="api-keys"),
     path("api-keys/<uuid:api_key_id>/revoke/", views.api_key_revoke, name="api-key-revoke"),
-    path("", include("webhooks.portal_urls")),
 ]

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from billing_project.api.exceptions import DomainError
 from billing_project.client_ip import client_ip
+from billing_project.errors import AuthenticationRequired
 from coupons import services as coupon_services
 from invoicing import selectors as invoice_selectors
 from invoicing.http import document_response
@@ -31,12 +32,12 @@ from portal.access import (
     session_login,
 )
 from portal.forms import (
+    PAYMENT_ERROR_MESSAGES,
     ApiKeyCreateForm,
     CouponForm,
     InviteForm,
     LoginForm,
     NotificationPreferenceForm,
-    PAYMENT_ERROR_MESSAGES,
     PasswordResetForm,
     PaymentMethodAddForm,
     PlanChangeForm,
@@ -246,13 +247,20 @@ def plan_change(request, plan_id: str):
     if form.is_valid():
         cycle = form.cleaned_data["billing_cycle"] or None
         if request.method == "POST":
-            account = form.call(
-                subscription_services.subscription_change_plan,
-                tenant=request.tenant,
-                plan_id=plan_id,
-                billing_cycle=cycle,
-                actor=request.user.email,
-            )
+            try:
+                account = form.call(
+                    _raising_authentication(subscription_services.subscription_change_plan),
+                    tenant=request.tenant,
+                    plan_id=plan_id,
+                    billing_cycle=cycle,
+                    actor=request.user.email,
+                )
+            except _AuthenticationNeeded as needed:
+                # The change is made; its proration waits for the customer's 3-D Secure.
+                messages.success(request, _("Your plan is changed; confirm its payment."))
+                return redirect(
+                    "portal:payment-confirm", invoice_id=needed.args[0].detail["invoice_id"]
+                )
             if account is not None:
                 messages.success(
                     request, _("Your plan is now %(plan)s.") % {"plan": account.plan.name}
@@ -360,6 +368,21 @@ def notification_read(request, notification_id: int):
     except DomainError:
         messages.error(request, _("No such notification."))
     return redirect("portal:notifications")
+
+
+class _AuthenticationNeeded(Exception):
+    """Carries an AuthenticationRequired past ServiceForm.call, which turns DomainErrors into form
+    errors: a payment waiting for 3-D Secure is a page to go to, not an error to show."""
+
+
+def _raising_authentication(service):
+    def call(**kwargs):
+        try:
+            return service(**kwargs)
+        except AuthenticationRequired as exc:
+            raise _AuthenticationNeeded(exc) from exc
+
+    return call
 
 
 def _stripe_test_mode() -> bool:
@@ -528,6 +551,8 @@ def invoice_pay(request, invoice_id: str):
         paid = invoice_payments.invoice_pay(
             tenant=request.tenant, invoice_id=invoice_id, actor=request.user.email
         )
+    except AuthenticationRequired:
+        return redirect("portal:payment-confirm", invoice_id=invoice_id)
     except DomainError as exc:
         if exc.code == "invoice_not_payable":
             messages.error(request, _("This invoice cannot be paid: it is not open."))

@@ -110,7 +110,7 @@ OPERATION_ERRORS: dict[tuple[str, str], dict[str, list[str]]] = {
     ("post", "/api/v1/tenants"): {"409": ["slug_taken"]},
     ("post", "/api/v1/subscriptions"): {
         "400": ["plan_not_found", "coupon_expired", "coupon_not_applicable"],
-        "402": ["card_declined"],
+        "402": ["card_declined", "authentication_required"],
         "404": ["coupon_not_found"],
         "409": [
             "subscription_exists",
@@ -120,7 +120,10 @@ OPERATION_ERRORS: dict[tuple[str, str], dict[str, list[str]]] = {
         ],
     },
     ("get", "/api/v1/subscriptions/current"): {"404": ["no_subscription"]},
-    ("put", "/api/v1/subscriptions/current"): _SUBSCRIPTION_CHANGE,
+    ("put", "/api/v1/subscriptions/current"): {
+        **_SUBSCRIPTION_CHANGE,
+        "402": ["card_declined", "authentication_required"],
+    },
     ("post", "/api/v1/subscriptions/current/preview"): _SUBSCRIPTION_CHANGE,
     ("delete", "/api/v1/subscriptions/current"): {"404": ["no_subscription"]},
     ("post", "/api/v1/payment-methods"): {"402": ["card_declined"], "404": ["not_found"]},
@@ -132,8 +135,8 @@ OPERATION_ERRORS: dict[tuple[str, str], dict[str, list[str]]] = {
     },
     ("get", "/api/v1/invoices/{invoice_id}/pdf"): {"404": ["pdf_not_ready"]},
     ("post", "/api/v1/invoices/{invoice_id}/pay"): {
-        "402": ["card_declined"],
-        "409": ["invoice_not_payable"],
+        "402": ["card_declined", "authentication_required"],
+        "409": ["invoice_not_payable", "payment_processing"],
     },
     ("post", "/api/v1/invoices/{invoice_id}/refunds"): {"409": ["invoice_not_refundable"]},
     ("post", "/api/v1/invoices/{invoice_id}/credit-notes"): {"409": ["invoice_not_open"]},

@@ -6,7 +6,8 @@
   card_declined / authentication_required, 404, 409, 503 payment_provider_unavailable).
 - `keys`: the one Idempotency-Key helper (`op_key`) and the request options carrying it.
 - one module per resource: `customers`, `payment_methods`, `catalog` (products and prices),
-  `coupons`, `subscriptions`, `invoices`, `refunds` (credit notes, which refund), `meters`, `clocks`
+  `coupons`, `subscriptions`, `invoices`, `payment_intents` (a payment waiting for 3-D
+  Secure), `refunds` (credit notes, which refund), `meters`, `clocks`
   (test clocks).
 - `webhooks`: signature verification, the registry of handlers keyed by event type
   (`@stripe_webhook("invoice.payment_failed")` in each app's `handlers.py`, imported by its

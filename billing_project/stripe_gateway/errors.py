@@ -15,22 +15,26 @@ import logging
 
 import stripe
 
-from billing_project.errors import Conflict, DomainError, InvalidRequest, NotFound
+from billing_project.errors import (
+    AuthenticationRequired,
+    Conflict,
+    DomainError,
+    InvalidRequest,
+    NotFound,
+    PaymentDeclined,
+)
 
 logger = logging.getLogger(__name__)
 
-
-class PaymentDeclined(DomainError):
-    status_code = 402
-    code = "card_declined"
-    default_message = "The card was declined."
-
-
-class AuthenticationRequired(PaymentDeclined):
-    """The bank asks the customer to confirm the payment (3-D Secure)."""
-
-    code = "authentication_required"
-    default_message = "The customer must authenticate this payment."
+__all__ = [
+    "AUTHENTICATION_CODES",
+    "AuthenticationRequired",
+    "InvoiceNotPayable",
+    "PaymentDeclined",
+    "StripeUnavailable",
+    "stripe_errors",
+    "translate",
+]
 
 
 class StripeUnavailable(DomainError):
@@ -54,7 +58,7 @@ class InvoiceNotPayable(Conflict):
 
 # Stripe's codes for "the payment needs the customer to authenticate" (the PaymentIntent went to
 # requires_action): on invoice pay, on subscription create/update, and as a decline code.
-_AUTHENTICATION_CODES = {
+AUTHENTICATION_CODES = {
     "authentication_required",
     "invoice_payment_intent_requires_action",
     "subscription_payment_intent_requires_action",
@@ -75,19 +79,18 @@ def _declined(exc: stripe.CardError) -> PaymentDeclined:
         or exc.code
         or "card_declined"
     )
-    if exc.code in _AUTHENTICATION_CODES or decline_code in _AUTHENTICATION_CODES:
+    if exc.code in AUTHENTICATION_CODES or decline_code in AUTHENTICATION_CODES:
+        # Stripe's error carries the PaymentIntent only sometimes (a PaymentIntent confirm, not an
+        # invoice pay): the services fill the rest from the invoice (invoices.action_required_of).
         intent = body.get("payment_intent") or {}
         intent = intent if isinstance(intent, dict) else {"id": intent}
         invoice = body.get("invoice") if isinstance(body.get("invoice"), dict) else {}
-        return AuthenticationRequired(
-            exc.user_message or None,
-            detail={
-                "decline_code": "authentication_required",
-                "payment_intent_id": intent.get("id"),
-                "client_secret": intent.get("client_secret"),
-                "invoice_id": invoice.get("id"),
-                "hosted_invoice_url": invoice.get("hosted_invoice_url"),
-            },
+        return AuthenticationRequired.for_payment(
+            payment_intent_id=intent.get("id"),
+            client_secret=intent.get("client_secret"),
+            invoice_id=invoice.get("id"),
+            hosted_invoice_url=invoice.get("hosted_invoice_url"),
+            message=exc.user_message or None,
         )
     return PaymentDeclined(
         exc.user_message or "The card was declined.", detail={"decline_code": decline_code}

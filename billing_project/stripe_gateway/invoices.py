@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from billing_project.errors import AuthenticationRequired
 from billing_project.stripe_gateway.client import get_client
 from billing_project.stripe_gateway.errors import stripe_errors
 from billing_project.stripe_gateway.keys import request_options
@@ -95,3 +96,33 @@ def last_payment_error_of(invoice) -> dict | None:
 def invoice_last_payment_error(invoice_id: str) -> dict | None:
     """The last payment error of the invoice's payment intents (decline code and message), or None."""
     return last_payment_error_of(invoice_retrieve(invoice_id, with_payments=True))
+
+
+def action_required_of(invoice) -> AuthenticationRequired | None:
+    """The 402 `authentication_required` for an open invoice (read `with_payments`) whose payment
+    waits for the customer (its PaymentIntent is `requires_action`: 3-D Secure), else None.
+
+    The one translation of "this payment needs the customer" from Stripe's objects: the
+    subscription, plan-change, pay-now and dunning paths (and any later caller) raise what this
+    returns."""
+    if invoice is None or invoice.get("status") != "open":
+        return None
+    for payment in (invoice.get("payments") or {}).get("data") or []:
+        intent = (payment.get("payment") or {}).get("payment_intent")
+        if intent is None or isinstance(intent, str):
+            continue
+        if intent.get("status") == "requires_action":
+            return AuthenticationRequired.for_payment(
+                payment_intent_id=intent.get("id"),
+                client_secret=intent.get("client_secret"),
+                invoice_id=invoice.get("id"),
+                hosted_invoice_url=invoice.get("hosted_invoice_url"),
+            )
+    return None
+
+
+def invoice_action_required(invoice_id: str | None) -> AuthenticationRequired | None:
+    """`action_required_of` the invoice as Stripe has it now (None for no invoice)."""
+    if not invoice_id:
+        return None
+    return action_required_of(invoice_retrieve(invoice_id, with_payments=True))

@@ -111,7 +111,8 @@ class InvoicePayApi(BaseApiView):
         request=s.InvoicePayInput,
         responses={200: s.InvoiceActionOutput},
         tags=["invoices"],
-        summary="Pay now with the default or a given card (409 invoice_not_payable, 402 card_declined)",
+        summary="Pay now with the default or a given card (409 invoice_not_payable, 402 card_declined, "
+        "402 authentication_required with the PaymentIntent's client_secret)",
     )
     def post(self, request, invoice_id):
         data = s.InvoicePayInput(data=request.data)

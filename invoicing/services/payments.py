@@ -19,6 +19,7 @@ from billing_project.stripe_gateway import invoices as stripe_invoices
 from billing_project.stripe_gateway import payment_methods as stripe_payment_methods
 from billing_project.stripe_gateway import subscriptions as stripe_subscriptions
 from billing_project.stripe_gateway.errors import (
+    AuthenticationRequired,
     InvoiceNotPayable,
     PaymentDeclined,
     StripeUnavailable,
@@ -34,7 +35,11 @@ from tenants.services import audit_record
 
 logger = logging.getLogger(__name__)
 
-ACTIVE_DUNNING = (InvoiceState.Dunning.SCHEDULED, InvoiceState.Dunning.WAITING_FOR_CARD)
+ACTIVE_DUNNING = (
+    InvoiceState.Dunning.SCHEDULED,
+    InvoiceState.Dunning.WAITING_FOR_CARD,
+    InvoiceState.Dunning.ACTION_REQUIRED,
+)
 
 
 def invoice_state_sync(*, tenant, data) -> InvoiceState:
@@ -110,6 +115,8 @@ def payment_failure_record(
         decline_code, message = error.get("decline_code", "card_declined"), error.get("message", "")
     with transaction.atomic():
         attempt, created = _record_attempt(
+    if decline_code == "authentication_required":
+        return payment_action_required_record(tenant=tenant, data=data, trigger=trigger)
             tenant=tenant,
             data=data,
             outcome=PaymentAttempt.Outcome.FAILED,
@@ -172,6 +179,102 @@ def _apply_end_state(*, tenant, state: InvoiceState, end_state: str) -> None:
     invoice stays open and the subscriptions app's grace period moves the tenant to the free plan)."""
     state.end_state = end_state
     if end_state == "canceled" and state.subscription_id:
+def payment_action_required_record(
+    *, tenant, data, trigger: str = PaymentAttempt.Trigger.STRIPE, action=None
+) -> InvoiceState:
+    """A payment that waits for the customer to authenticate it (3-D Secure): not a decline.
+
+    Recorded once per attempt (outcome action_required), announced with the link to the portal's
+    "Confirm your payment" page, and dunning waits for the customer: no retry can pass 3-D Secure,
+    so the retry schedule's dates send reminders instead (dunning_run_due); after the last one the
+    policy's end state applies, as after the last failed retry. `action` is the 402 detail when the
+    caller has it (else read from the invoice)."""
+    policy = policy_get()
+    if action is None:
+        found = stripe_invoices.action_required_of(
+            data
+            if data.get("payments")
+            else stripe_invoices.invoice_retrieve(data["id"], with_payments=True)
+        )
+        action = found.detail if found is not None else {}
+    with transaction.atomic():
+        attempt, created = _record_attempt(
+            tenant=tenant,
+            data=data,
+            outcome=PaymentAttempt.Outcome.ACTION_REQUIRED,
+            trigger=trigger,
+            decline_code="authentication_required",
+        )
+        state = invoice_state_sync(tenant=tenant, data=data)
+        state = InvoiceState.objects.select_for_update().get(pk=state.pk)
+        if not created or state.status != "open":
+            return state
+        _emit_action_required(tenant=tenant, state=state, data=data, attempt=attempt.attempt)
+        state.first_failed_at = state.first_failed_at or attempt.attempted_at
+        state.last_decline_code = "authentication_required"
+        if state.dunning != InvoiceState.Dunning.ACTION_REQUIRED:
+            state.dunning = InvoiceState.Dunning.ACTION_REQUIRED
+            _schedule_reminder(tenant=tenant, state=state, policy=policy)
+        state.save()
+    return state
+
+
+def _emit_action_required(*, tenant, state: InvoiceState, data=None, attempt=0, reminder=0):
+    emit(
+        tenant=tenant,
+        kind="payment_action_required",
+        object_id=state.invoice_id,
+        dedup_key=f"payment_action_required:{state.invoice_id}:{attempt}:{reminder}",
+        data={
+            "amount_due": state.amount_remaining,
+            "currency": state.currency,
+            "invoice_number": state.number,
+            "invoice_id": state.invoice_id,
+            "hosted_invoice_url": (data or {}).get("hosted_invoice_url"),
+            "reminder": reminder,
+        },
+    )
+
+
+def _schedule_reminder(*, tenant, state: InvoiceState, policy) -> None:
+    """The next reminder on the retry schedule, or the end state once the schedule is over."""
+    if state.retries_done < len(policy.retry_days):
+        state.next_retry_at = max(
+            tenant_now(tenant),
+            state.first_failed_at + timedelta(days=policy.retry_days[state.retries_done]),
+        )
+    else:
+        state.dunning, state.next_retry_at = InvoiceState.Dunning.EXHAUSTED, None
+        _apply_end_state(tenant=tenant, state=state, end_state=policy.end_state)
+
+
+def authentication_reminders_due(*, tenant) -> int:
+    """Remind the customer of every payment still waiting for their authentication whose reminder
+    is due (in the tenant's time). Returns how many reminders were sent."""
+    now = tenant_now(tenant)
+    policy = policy_get()
+    sent = 0
+    due = InvoiceState.objects.filter(
+        dunning=InvoiceState.Dunning.ACTION_REQUIRED, next_retry_at__lte=now, status="open"
+    ).values_list("pk", flat=True)
+    for pk in list(due):
+        with transaction.atomic():
+            state = (
+                InvoiceState.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, dunning=InvoiceState.Dunning.ACTION_REQUIRED, next_retry_at__lte=now)
+                .first()
+            )
+            if state is None:
+                continue
+            state.retries_done += 1
+            state.next_retry_at = None
+            _emit_action_required(tenant=tenant, state=state, reminder=state.retries_done)
+            _schedule_reminder(tenant=tenant, state=state, policy=policy)
+            state.save()
+        sent += 1
+    return sent
+
+
         stripe_subscriptions.subscription_cancel(
             subscription_id=state.subscription_id, key=f"dunning-cancel:{state.invoice_id}"
         )
@@ -272,6 +375,24 @@ def invoice_pay(
             decline_code=detail.get("decline_code") or "card_declined",
             message=exc.message,
         )
+    except AuthenticationRequired as exc:
+        waiting = stripe_invoices.invoice_retrieve(invoice_id, with_payments=True)
+        mirror_invoice(waiting, fresh=True)
+        # Stripe's error on an invoice pay names no PaymentIntent: the invoice's does.
+        error = stripe_invoices.action_required_of(waiting) or exc
+        payment_action_required_record(
+            tenant=tenant, data=waiting, trigger=trigger, action=error.detail or {}
+        )
+        audit_record(
+            actor=actor,
+            action="invoice.pay",
+            tenant=tenant,
+            target=invoice_id,
+            after={"outcome": "action_required", "trigger": trigger},
+        )
+        if raise_decline:
+            raise error from exc
+        return dict(waiting)
         audit_record(
             actor=actor,
             action="invoice.pay",
@@ -388,6 +509,7 @@ def invoices_mark_overdue(*, tenant) -> int:
             continue
         with transaction.atomic():
             state.overdue_since = now
+    authentication_reminders_due(tenant=tenant)
             state.save(update_fields=["overdue_since", "updated"])
             emit(
                 tenant=tenant,

@@ -55,7 +55,8 @@ class SubscriptionCreateApi(BaseApiView):
         request=SubscriptionCreateInput,
         responses={201: SubscriptionOutput},
         tags=["subscriptions"],
-        summary="Subscribe the tenant to a plan (409 subscription_exists, 402 card_declined)",
+        summary="Subscribe the tenant to a plan (409 subscription_exists, 402 card_declined, 402 "
+        "authentication_required: the first payment needs 3-D Secure)",
     )
     def post(self, request):
         data = SubscriptionCreateInput(data=request.data)

@@ -28,6 +28,8 @@ EDITABLE_FIELDS = [
     "is_public",
     "is_active",
 ]
+    "trial_days",
+    "trial_without_card",
 
 
 def _editable(changes: dict) -> dict:

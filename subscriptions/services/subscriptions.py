@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 
 from billing_project.errors import Conflict, InvalidRequest, NotFound
@@ -10,6 +12,7 @@ from billing_project.stripe_gateway import invoices as stripe_invoices
 from billing_project.stripe_gateway import payment_methods as stripe_payment_methods
 from billing_project.stripe_gateway import subscriptions as stripe_subscriptions
 from billing_project.stripe_gateway.client import stripe_configured
+from billing_project.stripe_gateway.errors import StripeUnavailable
 from billing_project.timestamps import from_ts
 from subscriptions.models import LIVE_STATUSES, BillingAccount, Plan
 from subscriptions.selectors import plan_paid_for
@@ -18,6 +21,8 @@ from subscriptions.services.common import mirror, op_key
 from subscriptions.services.customers import customer_ensure
 from subscriptions.services.state import account_apply_subscription, licensed_item, metered_items
 from tenants.services import audit_record
+
+logger = logging.getLogger(__name__)
 
 MAX_TRIAL_DAYS = 90
 
@@ -163,6 +168,7 @@ def subscription_create(
         account, subscription = recovered
         metadata = subscription.get("metadata") or {}
         if metadata.get("plan_id") == plan.code and metadata.get("billing_cycle") == billing_cycle:
+            _raise_if_authentication_needed(subscription)
             return account, client_secret_of(subscription)
         raise Conflict(
             "This tenant already has a live subscription; change it instead.",
@@ -229,7 +235,27 @@ def subscription_create(
             before=before,
             after={**_snapshot(account), "coupon": redemption.code if redemption else None},
         )
+    # Recorded first (the subscription exists, `incomplete`): then the 402 that lets the customer
+    # authenticate the first payment.
+    _raise_if_authentication_needed(subscription)
     return account, client_secret_of(subscription)
+
+
+def _raise_if_authentication_needed(subscription) -> None:
+    """402 `authentication_required` when the subscription's latest invoice is open because its
+    payment waits for the customer's 3-D Secure (a first invoice, an upgrade's proration)."""
+    invoice = subscription.get("latest_invoice")
+    if not invoice or subscription["status"] not in ("incomplete", "past_due", "unpaid"):
+        return
+    if not isinstance(invoice, str) and (
+        invoice.get("status") != "open" or not invoice.get("amount_remaining")
+    ):
+        return
+    error = stripe_invoices.invoice_action_required(
+        invoice if isinstance(invoice, str) else invoice["id"]
+    )
+    if error is not None:
+        raise error
 
 
 def _subscription_recover(*, tenant, actor: str):
@@ -397,6 +423,19 @@ def subscription_change_plan(
             before=before,
             after={**_snapshot(account), "effective": "now" if immediate else "period_end"},
         )
+    from coupons import services as coupon_services
+
+    # The new plan's auto-apply campaign, by the coupon's rules (none when a coupon is on already).
+    try:
+        coupon_services.coupon_auto_apply_on_plan_change(
+            tenant=tenant, plan=plan, subscription_id=account.subscription_id, actor=actor
+        )
+    except StripeUnavailable:
+        # The change itself is done and recorded; a retry would only find "no_change". The
+        # redemption rolled back with its transaction, so the next change (or support) applies it.
+        logger.warning("auto-apply coupon on plan change of %s: Stripe unavailable", tenant)
+    if immediate:
+        _raise_if_authentication_needed(subscription)
     return account
 
 
