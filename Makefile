@@ -4,14 +4,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ARGS   ?=
 
-.PHONY: run dev test setup bench bench-tenants bench-usage bench-invoices bench-analytics install clean-data help
+.PHONY: run dev test setup bench bench-tenants bench-usage bench-invoices bench-api bench-analytics install clean-data help
 
 help:
 	@echo "make run     start web (gunicorn) + worker + beat (embedded PostgreSQL/Redis and the Stripe emulator when unconfigured)"
 	@echo "make dev     the same with Django's autoreloading development server and DEBUG=1"
 	@echo "make test    run the test suite (ARGS='-k auth' to select)"
 	@echo "make setup   install, migrate and load demo data without starting"
-	@echo "make bench   run the benchmarks in bench/ (or one: make bench-tenants | bench-usage | bench-invoices | bench-analytics)"
+	@echo "make bench   run the benchmarks in bench/ (or one: make bench-tenants | bench-usage | bench-invoices | bench-api | bench-analytics)"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ test: $(VENV)/.dev
 	$(PY) scripts/dev.py test $(ARGS)
 
 # Every benchmark, one after the other (about 10 minutes); each prints its own figures.
-bench: bench-tenants bench-usage bench-invoices bench-analytics
+bench: bench-tenants bench-usage bench-invoices bench-api bench-analytics
 
 bench-tenants: $(VENV)/.dev
 	$(PY) bench/tenants.py $(ARGS)
@@ -52,14 +52,18 @@ bench-usage: $(VENV)/.dev
 bench-invoices: $(VENV)/.dev
 	$(PY) bench/invoices.py $(ARGS)
 
-# Finance overview and analytics API over 10,000 tenants x 24 months of generated facts (p50/p95).
-bench-analytics: $(VENV)/.dev
-	$(PY) bench/analytics.py $(ARGS)
-
 # Outbound webhooks: deliveries/s and event->delivery p50/p99 to local sinks, then with one 5-s sink.
 .PHONY: bench-webhooks
 bench-webhooks: $(VENV)/.dev
 	$(PY) bench/webhooks.py $(ARGS)
+
+# API overhead: the service against a bare Django view serving the same bytes (wrk when installed).
+bench-api: $(VENV)/.dev
+	$(PY) bench/api.py $(ARGS)
+
+# Finance overview and analytics API over 10,000 tenants x 24 months of generated facts (p50/p95).
+bench-analytics: $(VENV)/.dev
+	$(PY) bench/analytics.py $(ARGS)
 
 clean-data:
 	rm -rf .data

@@ -5,6 +5,7 @@ answer: the catalog is a copy, and pricing pages must keep working. A tenant's s
 is its BillingAccount (written only by subscriptions.services.state), never dj-stripe's mirror."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,8 @@ from subscriptions.models import BillingAccount, Plan
 logger = logging.getLogger(__name__)
 
 PLANS_CACHE_KEY = "plans:public:v1"
+# The API's rendered answer for the same list (GET /api/v1/plans): bytes, dropped with the list.
+PLANS_RENDERED_CACHE_KEY = "plans:public:rendered:v1"
 PLANS_CACHE_SECONDS = 300
 
 
@@ -44,13 +47,32 @@ def plan_list_public() -> list[Plan]:
     return plans
 
 
+def plan_list_public_rendered(*, render: Callable[[list[Plan]], bytes]) -> bytes:
+    """`render(plan_list_public())`, cached as bytes beside the list and dropped with it: the public
+    catalog is the API's most read answer, and serializing its plans cost more than the rest of the
+    request (issue 21). Read from the database and rendered again when Redis does not answer."""
+    cache = caches["shared"]
+    try:
+        rendered = cache.get(PLANS_RENDERED_CACHE_KEY)
+    except redis.RedisError as exc:
+        logger.warning("plan catalog not read from Redis (%s); reading the database", exc)
+        return render(_plans_public())
+    if rendered is None:
+        rendered = render(plan_list_public())
+        try:
+            cache.set(PLANS_RENDERED_CACHE_KEY, rendered, PLANS_CACHE_SECONDS)
+        except redis.RedisError as exc:
+            logger.warning("rendered plan catalog not stored in Redis (%s)", exc)
+    return rendered
+
+
 def plan_get(*, plan_id: str) -> Plan | None:
     return Plan.objects.filter(code=plan_id).first()
 
 
 def plan_catalog_invalidate() -> None:
     try:
-        caches["shared"].delete(PLANS_CACHE_KEY)
+        caches["shared"].delete_many([PLANS_CACHE_KEY, PLANS_RENDERED_CACHE_KEY])
     except redis.RedisError as exc:
         # Saving the plan (the admin's request) must not fail for it; an old copy that survived in
         # Redis expires within PLANS_CACHE_SECONDS.
@@ -81,6 +103,17 @@ def subscription_get_current(*, tenant) -> BillingAccount | None:
     """The tenant's live subscription state (trialing, active, past_due, unpaid, incomplete), or None."""
     account = billing_account_get(tenant=tenant)
     return account if account is not None and account.is_live else None
+
+
+def subscription_is_past_due(*, tenant) -> bool:
+    """Whether the tenant's live subscription is past_due or unpaid: subscription_get_current's
+    answer for that one question, in one small query (GET /api/v1/tenants/current asks it on every
+    call; loading the account with its two plans cost most of that request, issue 21)."""
+    return (
+        BillingAccount.objects.filter(tenant=tenant, status__in=("past_due", "unpaid"))
+        .exclude(subscription_id="")
+        .exists()
+    )
 
 
 def tenant_now(tenant=None, *, account: BillingAccount | None = None) -> datetime:

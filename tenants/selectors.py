@@ -107,9 +107,8 @@ def tenant_billing_status(*, tenant: Tenant) -> str:
     (the tenant's subscription past_due or unpaid, as its BillingAccount says), else `ok`."""
     # Inside the function: billing apps build on tenants, not the other way round.
     from invoicing.selectors import tenant_has_overdue_invoice
-    from subscriptions.selectors import subscription_get_current
+    from subscriptions.selectors import subscription_is_past_due
 
     if tenant_has_overdue_invoice(tenant=tenant):
         return "overdue"
-    account = subscription_get_current(tenant=tenant)
-    return "past_due" if account is not None and account.status in ("past_due", "unpaid") else "ok"
+    return "past_due" if subscription_is_past_due(tenant=tenant) else "ok"

@@ -71,7 +71,7 @@ def test_database_url_accepts_the_seeds_driver_suffix_and_pool_size(monkeypatch)
     monkeypatch.setenv("DB_POOL_SIZE", "20")
     monkeypatch.setenv("DB_MAX_OVERFLOW", "30")
     config = _database_from_url("postgresql+asyncpg://billing_user:pw@postgres:5432/billing")
-    assert config["ENGINE"] == "django_tenants.postgresql_backend"
+    assert config["ENGINE"] == "billing_project.db_backend"  # django-tenants' backend, subclassed
     assert (config["HOST"], config["PORT"], config["NAME"], config["USER"]) == (
         "postgres",
         5432,

@@ -1,3 +1,4 @@
+from django.http import HttpResponse
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -32,7 +33,14 @@ class PlanListApi(BaseApiView):
         responses={200: PlanOutput(many=True)}, tags=["plans"], summary="Public plans, by price"
     )
     def get(self, request):
-        return Response(PlanOutput(selectors.plan_list_public(), many=True).data)
+        renderer = request.accepted_renderer
+        if "indent" in (request.accepted_media_type or ""):
+            return Response(PlanOutput(selectors.plan_list_public(), many=True).data)
+        # The cached bytes of the usual answer: what the renderer makes of the serialized list.
+        body = selectors.plan_list_public_rendered(
+            render=lambda plans: renderer.render(PlanOutput(plans, many=True).data)
+        )
+        return HttpResponse(body, content_type=renderer.media_type)
 
 
 def _who(request) -> dict:
