@@ -71,7 +71,8 @@ def test_ingest_columns_are_the_models_fields():
         f.name for f in UsageEvent._meta.concrete_fields if f.name != "id"
     ]
     columns = ", ".join(f.column for f in ingest._EVENT)
-    assert f"INSERT INTO usage_usageevent ({columns})" in ingest._statement("insert_events")
+    assert f"INSERT INTO usage_usageevent ({columns})" in ingest._statement("move_staging")
+    assert f"COPY usage_ingest_staging ({columns})" in ingest._statement("copy_staging")
     assert f"SELECT {columns} FROM usage_usageevent" in ingest._statement("select_existing")
 
 

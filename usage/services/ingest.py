@@ -1,10 +1,11 @@
 """Writes of the usage app: ingest of events (single and batch) and threshold alerts.
 
-Ingest is one transaction of set-based statements whatever the number of events: the events are
-inserted with `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING` (a repeated
-`transaction_id` or Idempotency-Key, even sent concurrently, is skipped by the unique indexes and
-the loser then reads the winner's committed row), then each touched rollup is upserted once.
-Redis counters and alerts follow after commit.
+Ingest is one transaction of set-based statements whatever the number of events: a batch's events
+are copied (`COPY`) into a temporary staging table and moved with one `INSERT ... SELECT ... ON
+CONFLICT DO NOTHING` (a repeated `transaction_id` or Idempotency-Key, even sent concurrently, is
+skipped by the unique indexes and the loser then reads the winner's committed row), then each
+touched rollup is upserted once; a single event is one statement. Redis counters and alerts follow
+after commit.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -24,9 +24,9 @@ from django.utils import timezone
 from billing_project.errors import Conflict, InvalidRequest
 from notifications.events import billing_event_emit
 from usage import counters
+from usage.aggregation import FOLD, event_part, fold, fold_sql
 from usage.limits import billing_period, limits_get
 from usage.metrics import usage_ingested_count
-from usage.aggregation import FOLD, event_part, fold, fold_sql
 from usage.models import Aggregation, UsageAlert, UsageDailyRollup, UsageEvent, UsageRollup
 from usage.schema import in_schema
 from usage.selectors import meters_get, rollup_used
@@ -76,7 +76,7 @@ def _positions(fields, names) -> str:
 def _fetch(cursor) -> list[dict]:
     """The cursor's rows by column name."""
     names = [column.name for column in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 _EVENT = _fields(UsageEvent)
@@ -86,6 +86,7 @@ _ROLLUP_KEY, _DAY_KEY = ("resource_type", "period_start"), ("resource_type", "pe
 _ROLLUP_FOLDED = [f.column for f in _ROLLUP if f.name in FOLD]
 _DAY_FOLDED = [f.column for f in _DAY if f.name in FOLD]
 _RETURNED = "resource_type, period_start, total, event_count, max_value, last_value, unique_count"
+_STAGING = "usage_ingest_staging"
 
 
 def _event_sql():
@@ -104,12 +105,6 @@ ON CONFLICT ({", ".join(_DAY_KEY)}) DO UPDATE SET
 """
     rollup_order, day_order = _positions(_ROLLUP, _ROLLUP_KEY), _positions(_DAY, _DAY_KEY)
     return {
-        "insert_events": f"""
-INSERT INTO {UsageEvent._meta.db_table} ({_columns(_EVENT)})
-SELECT * FROM {_unnest(event_types)}
-ON CONFLICT DO NOTHING
-RETURNING event_id
-""",
         # Rows are sorted so that concurrent batches lock rollups in the same order (no deadlocks).
         "upsert_rollups": f"""
 INSERT INTO {UsageRollup._meta.db_table} AS r ({_columns(_ROLLUP)}, updated)
@@ -138,6 +133,23 @@ WITH ins AS (
     RETURNING 1
 )
 SELECT rolled.* FROM rolled, (SELECT count(*) FROM day) AS days
+""",
+        # Batches: COPY into a session's temporary staging table (created once per connection; no
+        # constraint, no index, no WAL), then one statement moves its rows into the events table,
+        # skipping repeats, so the unique indexes still decide what counts (also between batches
+        # sent at once). The move empties the staging table whatever the outer transaction does.
+        "create_staging": f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ({
+            ", ".join(f"{f.column} {t}" for f, t in zip(_EVENT, event_types, strict=True))
+        })
+""",
+        "copy_staging": f"COPY {_STAGING} ({_columns(_EVENT)}) FROM STDIN",
+        "move_staging": f"""
+WITH staged AS (DELETE FROM {_STAGING} RETURNING {_columns(_EVENT)})
+INSERT INTO {UsageEvent._meta.db_table} ({_columns(_EVENT)})
+SELECT {_columns(_EVENT)} FROM staged
+ON CONFLICT DO NOTHING
+RETURNING event_id
 """,
         "select_existing": f"""
 SELECT {_columns(_EVENT)} FROM {UsageEvent._meta.db_table}
@@ -248,8 +260,15 @@ def _shown(values: dict) -> dict:
 def _place(prepared: list[_Prepared], anchor, now: datetime) -> None:
     """Which billing period counts each event, and whether that period was already invoiced."""
     current_start, current_end = billing_period(now, anchor)
+    periods = [(current_start, current_end)]  # a batch's events fall in one or two periods
     for p in prepared:
-        start, end = billing_period(p.event.period_start, anchor)
+        at = p.event.period_start
+        for start, end in periods:
+            if start <= at < end:
+                break
+        else:
+            start, end = billing_period(at, anchor)
+            periods.append((start, end))
         p.billing_period_start, p.billing_period_end = start, end
         # Invoices are issued at the end of each period, so every earlier period is invoiced:
         # its late events are billed by the current period's invoice.
@@ -264,16 +283,22 @@ def _event_row(p: _Prepared, now: datetime) -> tuple:
 
 
 def _insert(cursor, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
-    cursor.execute(
-        _statement("insert_events"), [list(c) for c in zip(*[_event_row(p, now) for p in prepared])]
-    )
-    return {row["event_id"] for row in _fetch(cursor)}
+    """Insert the events that are new (COPY through the staging table); their event ids."""
+    cursor.execute(_statement("create_staging"))
+    with cursor.cursor.copy(_statement("copy_staging")) as copy:
+        for p in prepared:
+            copy.write_row(_event_row(p, now))
+    cursor.execute(_statement("move_staging"))
+    return {row[0] for row in cursor.fetchall()}
 
 
-def _zero(columns) -> dict:
+def _zero_of(columns) -> dict:
     """Aggregates before any event: what a new rollup or day row starts from."""
     # In the field's Python type (Decimal for numeric): a parameter array must not mix int and Decimal.
     return {f.name: f.to_python(f.get_default()) for f in columns if f.name in FOLD}
+
+
+_ROLLUP_ZERO, _DAY_ZERO = _zero_of(_ROLLUP), _zero_of(_DAY)
 
 
 def _rollup_deltas(inserted: list[_Prepared], meters):
@@ -285,18 +310,21 @@ def _rollup_deltas(inserted: list[_Prepared], meters):
     uniques: dict[tuple[str, datetime, str], tuple] = {}
     for p in inserted:
         e = p.event
-        d = deltas.setdefault(
-            (e.resource_type, p.billing_period_start),
-            {**_zero(_ROLLUP), "period_end": p.billing_period_end},
-        )
+        key = (e.resource_type, p.billing_period_start)
+        d = deltas.get(key)
+        if d is None:
+            d = deltas[key] = {**_ROLLUP_ZERO, "period_end": p.billing_period_end}
         day_key = (
             e.resource_type,
             p.billing_period_start,
-            e.period_start.astimezone(dt_timezone.utc).date(),
+            e.period_start.astimezone(UTC).date(),
         )
+        day = days.get(day_key)
+        if day is None:
+            day = days[day_key] = dict(_DAY_ZERO)
         part = event_part(e.quantity, e.period_start)
         fold(d, part)
-        fold(days.setdefault(day_key, _zero(_DAY)), part)
+        fold(day, part)
         meter = meters.get(e.resource_type)
         if meter is not None and meter.aggregation == Aggregation.UNIQUE_COUNT:
             value = e.properties.get(meter.unique_property)
@@ -308,7 +336,7 @@ def _rollup_deltas(inserted: list[_Prepared], meters):
             fold(d, {"late_received": e.quantity})
             billed = deltas.setdefault(
                 (e.resource_type, p.billed_period_start),
-                {**_zero(_ROLLUP), "period_end": p.billed_period_end},
+                {**_ROLLUP_ZERO, "period_end": p.billed_period_end},
             )
             fold(billed, {"late_billed": e.quantity})
     return deltas, days, uniques
@@ -318,7 +346,7 @@ def _count_new_uniques(cursor, uniques: dict, deltas: dict, days: dict) -> None:
     """Store the unique_count values; those new to their period add one to its rollup and day."""
     if not uniques:
         return
-    cursor.execute(_INSERT_UNIQUE, [list(c) for c in zip(*uniques)])
+    cursor.execute(_INSERT_UNIQUE, [list(c) for c in zip(*uniques, strict=True)])
     for row in _fetch(cursor):
         resource, period_start = row["resource_type"], row["period_start"]
         fold(deltas[(resource, period_start)], {"unique_count": 1})
@@ -350,10 +378,13 @@ def _ingest_many(
             deltas, days, uniques = _rollup_deltas(inserted, meters)
             _count_new_uniques(cursor, uniques, deltas, days)
             cursor.execute(
-                _statement("upsert_rollups"), [list(c) for c in zip(*_rollup_rows(deltas))]
+                _statement("upsert_rollups"),
+                [list(c) for c in zip(*_rollup_rows(deltas), strict=True)],
             )
             rollups = [_Rollup(**row) for row in _fetch(cursor)]
-            cursor.execute(_statement("upsert_days"), [list(c) for c in zip(*_day_rows(days))])
+            cursor.execute(
+                _statement("upsert_days"), [list(c) for c in zip(*_day_rows(days), strict=True)]
+            )
     return inserted_ids, rollups
 
 
@@ -456,7 +487,7 @@ def usage_event_ingest(
         try:
             event = event_parse(data, units=units, now=now)
         except EventInvalid as exc:
-            raise InvalidRequest(str(exc), detail=exc.detail)
+            raise InvalidRequest(str(exc), detail=exc.detail) from exc
         prepared = _Prepared(event=event, idempotency_key=idempotency_key)
         inserted, existing = _ingest(tenant=tenant, prepared=[prepared], now=now)
         if prepared.event_id in inserted:
