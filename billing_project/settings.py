@@ -72,6 +72,9 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 # New tenants are cloned from this schema instead of running every migration (see tenants.services).
 TENANT_BASE_SCHEMA = "tenant_template"
+# Clones of the template kept ready by a task, so provisioning a tenant renames one instead of
+# cloning while the caller waits (tenants/services/spares.py). 0 = clone inline.
+TENANT_SPARE_SCHEMAS = env_int("TENANT_SPARE_SCHEMAS", 2)
 TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env_int("TENANT_MIGRATION_PROCESSES", 4)
 TENANT_MULTIPROCESSING_CHUNKS = 50

@@ -16,7 +16,7 @@ import threading
 from django.db import connection
 
 _lock = threading.Lock()
-_plans: dict[str, "ClonePlan"] = {}
+_plans: dict[str, ClonePlan] = {}
 
 
 class ClonePlan:
@@ -149,5 +149,5 @@ def clone_schema(template: str, schema: str) -> None:
     """Create `schema` as a copy of `template` (structure and rows) in the current transaction."""
     plan = plan_for(template)
     with connection.cursor() as cursor:
-        for sql in plan.statements(schema):
-            cursor.execute(sql)
+        # One round trip for the ~200 statements (no parameters: PostgreSQL's simple protocol).
+        cursor.execute(";\n".join(plan.statements(schema)))

@@ -22,6 +22,7 @@ from billing_project.tenant_migrations import (
 )
 from tenants import schema_clone
 from tenants.models import Domain, Role, Tenant
+from tenants.services import spares
 from tenants.services.audit import audit_record
 from tenants.services.members import membership_create
 
@@ -171,9 +172,11 @@ def tenant_create(
         Domain.objects.create(
             domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True
         )
+        # A spare clone made ahead (tenants.services.spares) when one is ready, else a clone now.
         # Cloning copies the template's django_migrations rows too, so the new schema is already
         # recorded as fully migrated.
-        schema_clone.clone_schema(settings.TENANT_BASE_SCHEMA, tenant.schema_name)
+        if not spares.spare_claim(schema_name=tenant.schema_name):
+            schema_clone.clone_schema(settings.TENANT_BASE_SCHEMA, tenant.schema_name)
         if owner_email:
             membership_create(
                 tenant=tenant,
@@ -198,5 +201,19 @@ TENANT_CREATED_HOOKS: list = []
 
 
 def _tenant_created(tenant: Tenant) -> None:
+    if settings.TENANT_SPARE_SCHEMAS > 0:
+        from tenants.tasks import tenant_spares_refill
+
+        try:  # the next tenant's clone, made off the request (a broker outage only costs speed)
+            tenant_spares_refill.delay()
+        except Exception as exc:
+            logger.warning("spare tenant schemas not refilled (%s); the next tenant clones", exc)
     for hook in TENANT_CREATED_HOOKS:
         hook(tenant)
+
+
+def tenant_spares_refill(*, count: int | None = None) -> int:
+    """Keep TENANT_SPARE_SCHEMAS clones of the (current) template ready for the next tenants.
+    Returns the number of spares created."""
+    tenant_template_ensure()
+    return spares.spares_refill(count=count)

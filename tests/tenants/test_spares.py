@@ -1,0 +1,65 @@
+"""Spare tenant schemas: provisioning renames a clone made ahead, and never one of another
+migration state (tenants.services.spares)."""
+
+import pytest
+from django.db import connection, transaction
+from django_tenants.utils import schema_context, schema_exists
+
+from billing_project.tenant_migrations import applied_migrations, disk_migrations
+from tenants import schema_clone, services
+from tenants.services import spares
+from tenants.services.provisioning import tenant_spares_refill
+from tests.tenants.test_provisioning import _catalog
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def test_refill_makes_spares_and_provisioning_takes_one():
+    assert tenant_spares_refill(count=2) == 2
+    assert tenant_spares_refill(count=2) == 0  # already ready
+    ready = spares.spare_list()
+    assert len(ready) == 2
+
+    tenant = services.tenant_create(name="Initech", slug="initech", email="b@initech.test")
+
+    left = spares.spare_list()
+    assert len(left) == 1 and set(left) < set(ready)
+    assert schema_exists("t_initech")
+    # A full, migrated tenant schema, the template's exact copy.
+    tenant_keys, shared_keys = disk_migrations()
+    assert tenant_keys | shared_keys <= applied_migrations(tenant.schema_name)
+    assert _catalog(tenant.schema_name) == _catalog("tenant_template")
+    with schema_context(tenant.schema_name), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM usage_usageevent")
+        assert cursor.fetchone()[0] == 0
+
+
+def test_without_a_spare_provisioning_clones_inline():
+    assert spares.spare_list() == []
+    tenant = services.tenant_create(name="Hooli", slug="hooli", email="b@hooli.test")
+    assert _catalog(tenant.schema_name) == _catalog("tenant_template")
+
+
+def test_a_spare_of_another_migration_state_is_never_taken_and_the_refill_drops_it():
+    stale = "spare_0000000000_stale"
+    schema_clone.clone_schema("tenant_template", stale)
+
+    tenant = services.tenant_create(name="Globex", slug="globex", email="b@globex.test")
+
+    assert schema_exists(stale)  # the tenant got a fresh clone instead
+    assert tenant.schema_name == "t_globex" and schema_exists("t_globex")
+    assert tenant_spares_refill(count=1) == 1
+    assert not schema_exists(stale)
+    assert [
+        name.startswith(f"spare_{spares.spare_version()}_") for name in spares.spare_list()
+    ] == [True]
+
+
+def test_a_failed_provisioning_leaves_the_spare_for_the_next_tenant():
+    tenant_spares_refill(count=1)
+    (spare,) = spares.spare_list()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert spares.spare_claim(schema_name="t_rolled_back")
+        raise RuntimeError("provisioning failed after the rename")
+    assert spares.spare_list() == [spare]
+    assert not schema_exists("t_rolled_back")
