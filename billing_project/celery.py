@@ -46,6 +46,8 @@ app.conf.beat_schedule = {
         "task": "invoicing.tasks.invoices_mark_overdue_for_tenant",
         "schedule": crontab(hour=6, minute=0),
     },
+    # credits: expired grants' rest removed, unposted Stripe balance moves retried (idempotent)
+    "credits-expire-due": {"task": "credits.tasks.credits_expire_due", "schedule": 300.0},
     # subscriptions: the subscription and MRR gauges of /metrics, once (public schema), every minute
     "subscriptions-metrics-refresh": {
         "task": "subscriptions.tasks.subscription_metrics_refresh",

@@ -50,6 +50,7 @@ SHARED_APPS = [
     "djstripe",
     "subscriptions",
     "coupons",
+    "credits",  # prepaid credits: wallets, grants, ledger (public schema, per tenant)
     "notifications.platform",  # the platform Slack channel settings (public schema)
     "policies",  # platform-wide billing policy (dunning, refunds, overdue), edited in the admin
     # Finance facts (MRR movements, invoices, refunds) across tenants for the platform's staff;

@@ -95,6 +95,7 @@ def invoice_context(*, invoice: InvoiceView, tenant) -> dict:
         "total": m(invoice.total),
         "amount_paid": m(invoice.amount_paid),
         "amount_due": m(invoice.amount_remaining),
+        "credit_applied": m(-invoice.credit_applied) if invoice.credit_applied else "",
     }
 
 

@@ -99,6 +99,17 @@ class InvoiceView:
     hosted_invoice_url: str
     overdue: bool = False
     lines: list[InvoiceLine] = field(default_factory=list)
+    # The customer credit balance (prepaid credits) Stripe applied at finalization.
+    credit_applied: int = 0
+
+
+def credit_applied_of(data: dict) -> int:
+    """Credit taken from the customer's balance by an invoice: starting minus ending balance (both
+    negative when credit; Stripe writes them at finalization)."""
+    start, end = data.get("starting_balance"), data.get("ending_balance")
+    if start is None or end is None or start >= 0 or end <= start:
+        return 0
+    return int(end) - int(start)
 
 
 def _price_usage_type(price_id: str | None, cache: dict) -> str | None:
@@ -230,6 +241,7 @@ def invoice_view(
         else subscription.get("id", ""),
         hosted_invoice_url=data.get("hosted_invoice_url") or "",
         overdue=bool(state and state.overdue_since and data.get("status") == "open"),
+        credit_applied=credit_applied_of(data),
         lines=lines,
     )
 

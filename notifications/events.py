@@ -30,6 +30,7 @@ KINDS = (
     "subscription_canceled",
     "card_expiring",
     "refund_issued",
+    "credit_balance_low",
     "webhook_endpoint_disabled",
 )
 

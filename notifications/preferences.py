@@ -22,6 +22,7 @@ DEFAULT_CHANNELS: dict[str, list[str]] = {
     "subscription_canceled": [EMAIL, SLACK, IN_APP],
     "card_expiring": [EMAIL, IN_APP],
     "refund_issued": [EMAIL, IN_APP],
+    "credit_balance_low": [EMAIL, IN_APP],
     "webhook_endpoint_disabled": [EMAIL, IN_APP],
 }
 assert set(DEFAULT_CHANNELS) == set(KINDS), "every billing event kind needs default channels"

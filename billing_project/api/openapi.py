@@ -66,6 +66,9 @@ CODES = {
     "refund_not_pending": "the refund was already approved or rejected",
     "approval_requires_second_user": "a refund is approved by another finance user than its requester",
     "invalid_signature": "the Stripe-Signature header does not verify",
+    "no_payment_method": "the tenant has no default payment method to pay with",
+    "currency_mismatch": "credit is bought in the currency the tenant is billed in",
+    "unknown_feature": "no feature with this key in the catalog",
 }
 
 PUBLIC_OPERATIONS = {
@@ -86,6 +89,7 @@ STRIPE_OPERATIONS = {
     ("post", "/api/v1/payment-methods/{payment_method_id}/default"),
     ("delete", "/api/v1/payment-methods/{payment_method_id}"),
     ("post", "/api/v1/coupons/apply"),
+    ("post", "/api/v1/credits/top-ups"),
     ("post", "/api/v1/invoices/{invoice_id}/pay"),
     ("post", "/api/v1/invoices/{invoice_id}/refunds"),
     ("post", "/api/v1/invoices/{invoice_id}/credit-notes"),
@@ -151,6 +155,11 @@ OPERATION_ERRORS: dict[tuple[str, str], dict[str, list[str]]] = {
         "409": ["refund_not_pending"],
     },
     ("post", "/api/v1/usage"): {"409": ["conflict"]},
+    ("post", "/api/v1/credits/top-ups"): {
+        "400": ["no_payment_method", "currency_mismatch"],
+        "402": ["card_declined", "authentication_required"],
+    },
+    ("get", "/api/v1/entitlements/check"): {"400": ["unknown_feature"]},
     ("post", "/api/v1/webhooks/stripe"): {"400": ["invalid_signature"]},
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from ..encoding import get_int, get_str
+from ..encoding import apply_metadata, get_int, get_str
 from ..errors import invalid
 from ..events import emit, mutate
 from ..routing import route
@@ -273,6 +273,7 @@ def create_balance_transaction(ctx, id):
     txn = add_balance_transaction(
         ctx.state, cus, amount, currency, "adjustment", get_str(ctx.params, "description")
     )
+    apply_metadata(txn, ctx.params)
     return ctx.out(txn)
 
 

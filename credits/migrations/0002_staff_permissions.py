@@ -1,0 +1,46 @@
+"""Staff groups and prepaid credits (tenants/0003's rule): every group views wallets, grants, the
+ledger and invoice credits; finance also grants and voids credit (add/change credit grants)."""
+
+from django.db import migrations
+
+MODELS = ["creditwallet", "creditgrant", "creditledgerentry", "invoicecredit"]
+FINANCE = ["add_creditgrant", "change_creditgrant"]
+GROUPS = {"read_only": [], "support": [], "finance": FINANCE}
+
+
+def _permissions(apps, codenames):
+    from django.contrib.auth.management import create_permissions
+
+    config = apps.get_app_config("credits")
+    config.models_module = True
+    create_permissions(config, apps=apps, verbosity=0)
+    config.models_module = None
+    Permission = apps.get_model("auth", "Permission")
+    return list(
+        Permission.objects.filter(content_type__app_label="credits", codename__in=codenames)
+    )
+
+
+def grant(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for name, extra in GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.add(*_permissions(apps, [f"view_{m}" for m in MODELS] + extra))
+
+
+def revoke(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for name, extra in GROUPS.items():
+        group = Group.objects.filter(name=name).first()
+        if group is not None:
+            group.permissions.remove(*_permissions(apps, [f"view_{m}" for m in MODELS] + extra))
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("credits", "0001_initial"),
+        ("tenants", "0003_staff_group_permissions"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+    operations = [migrations.RunPython(grant, revoke)]
