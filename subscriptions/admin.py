@@ -97,6 +97,7 @@ class PlanAdmin(admin.ModelAdmin):
                     "price_monthly",
                     "price_yearly",
                     "features",
+                    "feature_keys",
                     "is_public",
                     "is_active",
                 ]

@@ -14,6 +14,7 @@ PRODUCT_APPS = (
     "billing_project",
     "coupons",
     "credits",
+    "entitlements",
     "invoicing",
     "notifications",
     "policies",

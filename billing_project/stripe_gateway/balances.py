@@ -65,13 +65,10 @@ def payment_intent_pay_now(
     with stripe_errors():
         intent = get_client().v1.payment_intents.create(params=params, options=request_options(key))
     if intent.status == "requires_action":
-        raise AuthenticationRequired(
-            detail={
-                "decline_code": "authentication_required",
-                "payment_intent_id": intent.id,
-                "client_secret": intent.client_secret,
-                "invoice_id": None,
-                "hosted_invoice_url": None,
-            }
+        raise AuthenticationRequired.for_payment(
+            payment_intent_id=intent.id,
+            client_secret=intent.client_secret,
+            invoice_id=None,
+            hosted_invoice_url=None,
         )
     return intent

@@ -6,13 +6,14 @@ from decimal import Decimal, InvalidOperation
 from django.http import StreamingHttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework.response import Response
 
 from billing_project.api.exceptions import InvalidRequest
 from billing_project.api.fields import timestamp_to_utc
 from billing_project.api.permissions import DEFAULT_READ
 from billing_project.api.views import BaseApiView, BaseListApiView, idempotency_key_get
+from entitlements.api.serializers import FeatureCheckOutput
 from usage import selectors, services
 from usage.api import serializers as s
 from usage.reports import csv_lines
@@ -202,19 +203,44 @@ class UsageReportCsvApi(BaseApiView):
         return response
 
 
+def _feature_check(tenant, key: str) -> dict:
+    from entitlements import selectors as entitlement_selectors
+
+    if not entitlement_selectors.feature_known(key):
+        raise InvalidRequest(
+            f"No feature {key[:50]!r}.", code="unknown_feature", detail={"feature": ["Unknown."]}
+        )
+    return entitlement_selectors.feature_check(tenant=tenant, key=key)
+
+
 class EntitlementCheckApi(BaseApiView):
     read_grants = DEFAULT_READ | {"ingest"}
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("resource", str, required=True),
+            OpenApiParameter("resource", str, description="A limited resource (or `feature`)."),
             OpenApiParameter("quantity", str, description="default 1"),
+            OpenApiParameter(
+                "feature",
+                str,
+                description="A boolean feature key (entitlements), instead of `resource`.",
+            ),
         ],
-        responses={200: s.EntitlementCheckOutput},
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="EntitlementCheck",
+                resource_type_field_name=None,
+                serializers=[s.EntitlementCheckOutput, FeatureCheckOutput],
+            )
+        },
         tags=["usage"],
-        summary="May the tenant use this much more of a resource now? (from Redis counters)",
+        summary="May the tenant use this much more of a resource now (from Redis counters), or "
+        "does its plan grant this feature?",
     )
     def get(self, request):
+        feature = request.query_params.get("feature")
+        if feature is not None and "resource" not in request.query_params:
+            return Response(FeatureCheckOutput(_feature_check(request.auth.tenant, feature)).data)
         resource = request.query_params.get("resource")
         if not resource:
             raise InvalidRequest(
