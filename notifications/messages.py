@@ -109,13 +109,6 @@ TEXTS = {
             "disabled. Fix the endpoint, then enable it again and replay the failed events."
         ),
     ),
-    "credit_balance_low": (
-        gettext_noop("Your prepaid credit is low: %(amount)s left"),
-        gettext_noop(
-            "Your prepaid credit balance fell to %(amount)s. Add credits so that your next "
-            "invoices are not charged to your card."
-        ),
-    ),
     "test": (
         gettext_noop("Test notification"),
         gettext_noop(
@@ -146,15 +139,14 @@ FACT_LABELS = {
 ACTIONS = {
     "payment_failed": (gettext_noop("Update payment method"), "portal:payment-methods"),
     "payment_succeeded": (gettext_noop("Download receipt"), "portal:invoice-pdf"),
+    "payment_action_required": (gettext_noop("Confirm your payment"), "portal:payment-confirm"),
     "invoice_finalized": (gettext_noop("Download PDF"), "portal:invoice-pdf"),
     "invoice_overdue": (gettext_noop("Pay invoice"), "portal:invoice-detail"),
     "card_expiring": (gettext_noop("Update card"), "portal:payment-methods"),
     "trial_ending": (gettext_noop("Add a payment method"), "portal:payment-methods"),
     "usage_limit_exceeded": (gettext_noop("Upgrade plan"), "portal:plans"),
     "refund_issued": (gettext_noop("View invoice"), "portal:invoice-detail"),
-    "credit_balance_low": (gettext_noop("Add credits"), "portal:credits"),
 }
-    "payment_action_required": (gettext_noop("Confirm your payment"), "portal:payment-confirm"),
 INVOICE_PAGES = frozenset({"portal:invoice-pdf", "portal:invoice-detail", "portal:payment-confirm"})
 
 

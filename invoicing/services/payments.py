@@ -110,13 +110,13 @@ def payment_failure_record(
     """A failed attempt: record it, announce it, and schedule the next retry (or wait for a new card
     after a hard decline, or apply the end state after the last retry)."""
     policy = policy_get()
+    if decline_code == "authentication_required":
+        return payment_action_required_record(tenant=tenant, data=data, trigger=trigger)
     if not decline_code:
         error = stripe_invoices.invoice_last_payment_error(data["id"]) or {}
         decline_code, message = error.get("decline_code", "card_declined"), error.get("message", "")
     with transaction.atomic():
         attempt, created = _record_attempt(
-    if decline_code == "authentication_required":
-        return payment_action_required_record(tenant=tenant, data=data, trigger=trigger)
             tenant=tenant,
             data=data,
             outcome=PaymentAttempt.Outcome.FAILED,
@@ -174,11 +174,6 @@ def payment_failure_record(
     return state
 
 
-def _apply_end_state(*, tenant, state: InvoiceState, end_state: str) -> None:
-    """After the last failed retry: cancel the subscription, or leave it unpaid (no more retries; the
-    invoice stays open and the subscriptions app's grace period moves the tenant to the free plan)."""
-    state.end_state = end_state
-    if end_state == "canceled" and state.subscription_id:
 def payment_action_required_record(
     *, tenant, data, trigger: str = PaymentAttempt.Trigger.STRIPE, action=None
 ) -> InvoiceState:
@@ -275,6 +270,11 @@ def authentication_reminders_due(*, tenant) -> int:
     return sent
 
 
+def _apply_end_state(*, tenant, state: InvoiceState, end_state: str) -> None:
+    """After the last failed retry: cancel the subscription, or leave it unpaid (no more retries; the
+    invoice stays open and the subscriptions app's grace period moves the tenant to the free plan)."""
+    state.end_state = end_state
+    if end_state == "canceled" and state.subscription_id:
         stripe_subscriptions.subscription_cancel(
             subscription_id=state.subscription_id, key=f"dunning-cancel:{state.invoice_id}"
         )
@@ -364,17 +364,6 @@ def invoice_pay(
         paid = stripe_invoices.invoice_pay(
             invoice_id=invoice_id, payment_method_id=payment_method_id, key=key
         )
-    except PaymentDeclined as exc:
-        failed = stripe_invoices.invoice_retrieve(invoice_id)
-        mirror_invoice(failed, fresh=True)
-        detail = exc.detail or {}
-        payment_failure_record(
-            tenant=tenant,
-            data=failed,
-            trigger=trigger,
-            decline_code=detail.get("decline_code") or "card_declined",
-            message=exc.message,
-        )
     except AuthenticationRequired as exc:
         waiting = stripe_invoices.invoice_retrieve(invoice_id, with_payments=True)
         mirror_invoice(waiting, fresh=True)
@@ -393,6 +382,17 @@ def invoice_pay(
         if raise_decline:
             raise error from exc
         return dict(waiting)
+    except PaymentDeclined as exc:
+        failed = stripe_invoices.invoice_retrieve(invoice_id)
+        mirror_invoice(failed, fresh=True)
+        detail = exc.detail or {}
+        payment_failure_record(
+            tenant=tenant,
+            data=failed,
+            trigger=trigger,
+            decline_code=detail.get("decline_code") or "card_declined",
+            message=exc.message,
+        )
         audit_record(
             actor=actor,
             action="invoice.pay",
@@ -468,6 +468,7 @@ def dunning_run_due(*, tenant) -> int:
             logger.warning("dunning retry of %s postponed: Stripe unavailable", state.invoice_id)
             continue
         done += 1
+    authentication_reminders_due(tenant=tenant)
     return done
 
 
@@ -509,7 +510,6 @@ def invoices_mark_overdue(*, tenant) -> int:
             continue
         with transaction.atomic():
             state.overdue_since = now
-    authentication_reminders_due(tenant=tenant)
             state.save(update_fields=["overdue_since", "updated"])
             emit(
                 tenant=tenant,

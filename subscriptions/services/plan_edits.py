@@ -19,7 +19,6 @@ EDITABLE_FIELDS = [
     "price_monthly",
     "price_yearly",
     "features",
-    "feature_keys",
     "limits",
     "hard_limits",
     "alert_thresholds",
@@ -28,9 +27,9 @@ EDITABLE_FIELDS = [
     "overage_block_size",
     "is_public",
     "is_active",
-]
     "trial_days",
     "trial_without_card",
+]
 
 
 def _editable(changes: dict) -> dict:
