@@ -47,6 +47,8 @@ CODES = {
     "retry after `Retry-After` seconds",
     "conflict": "the current state forbids the change",
     "card_declined": "the bank refused the card (`detail.decline_code`)",
+    "authentication_required": "the customer must confirm the payment (3-D Secure): `detail` has "
+    "payment_intent_id, client_secret, invoice_id, hosted_invoice_url",
     "no_subscription": "the tenant has no live subscription",
     "subscription_exists": "the tenant already has a live subscription; change it instead",
     "plan_not_found": "no active plan with this plan_id",
