@@ -109,6 +109,13 @@ TEXTS = {
             "disabled. Fix the endpoint, then enable it again and replay the failed events."
         ),
     ),
+    "credit_balance_low": (
+        gettext_noop("Your prepaid credit is low: %(amount)s left"),
+        gettext_noop(
+            "Your prepaid credit balance fell to %(amount)s. Add credits so that your next "
+            "invoices are not charged to your card."
+        ),
+    ),
     "test": (
         gettext_noop("Test notification"),
         gettext_noop(
@@ -146,6 +153,7 @@ ACTIONS = {
     "trial_ending": (gettext_noop("Add a payment method"), "portal:payment-methods"),
     "usage_limit_exceeded": (gettext_noop("Upgrade plan"), "portal:plans"),
     "refund_issued": (gettext_noop("View invoice"), "portal:invoice-detail"),
+    "credit_balance_low": (gettext_noop("Add credits"), "portal:credits"),
 }
 INVOICE_PAGES = frozenset({"portal:invoice-pdf", "portal:invoice-detail", "portal:payment-confirm"})
 

@@ -195,9 +195,9 @@ def confirm(state, pi, payment_method=None, off_session=False, authenticated=Non
     return outcome
 
 
-def confirm_or_raise(state, pi, payment_method=None):
+def confirm_or_raise(state, pi, payment_method=None, off_session=False):
     """``confirm`` for API callers: a decline becomes Stripe's 402 carrying the PaymentIntent."""
-    outcome = confirm(state, pi, payment_method)
+    outcome = confirm(state, pi, payment_method, off_session=off_session)
     if outcome == "failed":
         err = pi["last_payment_error"]
         raise card_declined(
@@ -235,7 +235,32 @@ def create_payment_intent(ctx):
             "enabled": get_bool(p["automatic_payment_methods"], "enabled", True),
         }
     if get_bool(p, "confirm", False):
-        confirm_or_raise(ctx.state, pi)
+        off_session = get_bool(p, "off_session", False)
+        outcome = confirm_or_raise(ctx.state, pi, off_session=off_session)
+        if outcome == "requires_action" and off_session:
+            # Stripe: an off-session payment the bank wants authenticated fails with
+            # authentication_required, and the intent waits for a payment method again.
+            pi.update(
+                status="requires_payment_method",
+                next_action=None,
+                last_payment_error={
+                    "type": "card_error",
+                    "code": "authentication_required",
+                    "decline_code": "authentication_required",
+                    "message": "Your card was declined. This transaction requires authentication.",
+                    "payment_method": ctx.state.render(
+                        ctx.state.get("payment_method", pi["payment_method"])
+                    ),
+                    "doc_url": "https://stripe.com/docs/error-codes/authentication-required",
+                },
+            )
+            ctx.state.dirty = True
+            raise card_declined(
+                pi["last_payment_error"]["message"],
+                code="authentication_required",
+                decline_code="authentication_required",
+                extra={"payment_intent": ctx.state.render(pi)},
+            )
     return ctx.out(pi)
 
 

@@ -19,6 +19,7 @@ EDITABLE_FIELDS = [
     "price_monthly",
     "price_yearly",
     "features",
+    "feature_keys",
     "limits",
     "hard_limits",
     "alert_thresholds",
