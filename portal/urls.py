@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from credits import views as credits_views
 from portal import subscribe_views, views
 
 app_name = "portal"
