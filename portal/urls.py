@@ -56,6 +56,9 @@ urlpatterns = [
         name="payment-confirm-done",
     ),
     path("coupon/", views.coupon, name="coupon"),
+    path("credits/", credits_views.credits_page, name="credits"),
+    path("credits/top-up/", credits_views.credits_top_up, name="credits-top-up"),
+    path("credits/settings/", credits_views.credits_settings, name="credits-settings"),
     path("notifications/", views.notifications, name="notifications"),
     path(
         "notifications/<int:notification_id>/read/",
