@@ -46,6 +46,7 @@ SHARED_APPS = [
     "django_prometheus",
     "django_celery_beat",
     "anymail",
+    "billing_details",  # the buyer's legal details per tenant and the seller's invoice block
     "portal",  # the customer portal on tenant hosts: login, pages, their translations
     "djstripe",
     "subscriptions",

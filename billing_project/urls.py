@@ -10,6 +10,7 @@ from billing_project.api.docs import OfflineRedocView
 
 api_v1 = [
     path("", include("tenants.api.urls")),
+    path("", include("billing_details.api.urls")),
     path("", include("subscriptions.api.urls")),
     path("", include("coupons.api.urls")),
     path("", include("credits.api.urls")),

@@ -6,11 +6,8 @@ nothing here talks to Stripe: callers hand in the invoice view.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import mimetypes
 from functools import lru_cache
-from pathlib import Path
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -28,17 +25,10 @@ def _date(value, locale: str) -> str:
     return format_date(value.date(), format="medium", locale=babel_locale(locale)) if value else ""
 
 
-@lru_cache(maxsize=4)
-def _logo_data_uri(path: str) -> str:
-    """The platform logo inlined, so rendering never reads a URL (workers may have no network)."""
-    if not path or not Path(path).is_file():
-        return ""
-    mime = mimetypes.guess_type(path)[0] or "image/png"
-    return f"data:{mime};base64,{base64.b64encode(Path(path).read_bytes()).decode()}"
-
-
 def invoice_context(*, invoice: InvoiceView, tenant) -> dict:
-    locale = tenant.locale or "en"
+    from billing_details.selectors import buyer_block, invoice_locale, seller_block
+
+    locale = invoice_locale(tenant=tenant)
     labels = labels_for(locale)
     cur = invoice.currency
 
@@ -64,18 +54,9 @@ def invoice_context(*, invoice: InvoiceView, tenant) -> dict:
     return {
         "labels": labels,
         "lang": locale,
-        "brand": {
-            "name": settings.INVOICE_BRAND_NAME,
-            "color": settings.INVOICE_BRAND_COLOR,
-            "logo": _logo_data_uri(settings.INVOICE_LOGO_PATH),
-            "footer": settings.INVOICE_LEGAL_FOOTER,
-        },
-        "tenant": {
-            "name": tenant.legal_name or tenant.name,
-            "address": tenant.address,
-            "tax_id": tenant.tax_id,
-            "email": tenant.email,
-        },
+        # The seller (staff edit it in the admin; settings until then) and the buyer (billing details).
+        "brand": seller_block(),
+        "tenant": buyer_block(tenant=tenant),
         "invoice": invoice,
         "status_label": labels.get(f"status_{invoice.status}", invoice.status),
         "is_open": invoice.status == "open",

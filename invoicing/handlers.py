@@ -61,7 +61,8 @@ def invoice_changed(event: StripeEvent) -> str:
             payments.payment_failure_record(
                 tenant=tenant,
                 data=data,
-                decline_code=error.get("decline_code", "card_declined"),
+                # A bank debit's failure (SEPA) has Stripe's code but no card decline code.
+                decline_code=error.get("decline_code") or error.get("code") or "card_declined",
                 message=error.get("message", ""),
             )
             return "payment_failed"

@@ -36,6 +36,8 @@ LABELS = {
         "status_uncollectible": "Uncollectible",
         "status_draft": "Draft",
         "overdue": "Overdue",
+        "payment_processing": "Payment processing (bank debit)",
+        "po_number": "PO number",
     },
     "pt-br": {
         "invoice": "Fatura",
@@ -69,6 +71,8 @@ LABELS = {
         "status_uncollectible": "Incobrável",
         "status_draft": "Rascunho",
         "overdue": "Vencida",
+        "payment_processing": "Pagamento em processamento (débito bancário)",
+        "po_number": "Pedido de compra",
     },
     "es": {
         "invoice": "Factura",
@@ -102,6 +106,8 @@ LABELS = {
         "status_uncollectible": "Incobrable",
         "status_draft": "Borrador",
         "overdue": "Vencida",
+        "payment_processing": "Pago en proceso (adeudo bancario)",
+        "po_number": "Orden de compra",
     },
 }
 

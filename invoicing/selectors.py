@@ -98,6 +98,8 @@ class InvoiceView:
     subscription_id: str
     hosted_invoice_url: str
     overdue: bool = False
+    # An open invoice whose bank debit (SEPA) was submitted and has not settled yet.
+    payment_processing: bool = False
     lines: list[InvoiceLine] = field(default_factory=list)
     # The customer credit balance (prepaid credits) Stripe applied at finalization.
     credit_applied: int = 0
@@ -240,10 +242,25 @@ def invoice_view(
         if isinstance(subscription, str)
         else subscription.get("id", ""),
         hosted_invoice_url=data.get("hosted_invoice_url") or "",
+        payment_processing=bool(
+            state and state.payment_processing and data.get("status") == "open"
+        ),
         overdue=bool(state and state.overdue_since and data.get("status") == "open"),
         credit_applied=credit_applied_of(data),
         lines=lines,
     )
+
+
+def invoice_processing_get(*, tenant) -> InvoiceView | None:
+    """The tenant's oldest open invoice whose bank debit (SEPA) is processing, or None."""
+    with schema_context(tenant.schema_name):
+        state = (
+            InvoiceState.objects.filter(status="open", payment_processing=True)
+            .order_by("finalized_at", "id")
+            .first()
+        )
+    row = invoice_get(tenant=tenant, invoice_id=state.invoice_id) if state is not None else None
+    return invoice_view(row.stripe_data, state=state) if row is not None else None
 
 
 def invoice_states(*, invoice_ids) -> dict[str, InvoiceState]:

@@ -31,6 +31,8 @@ urlpatterns = [
     path("subscribe/<slug:plan_id>/", subscribe_views.subscribe_plan, name="subscribe-plan"),
     path("payment-methods/", views.payment_methods, name="payment-methods"),
     path("payment-methods/add/", views.payment_method_add, name="payment-method-add"),
+    # SEPA Direct Debit, PayPal and billing details (portal.self_service_urls)
+    path("", include("portal.self_service_urls")),
     path(
         "payment-methods/<str:payment_method_id>/default/",
         views.payment_method_default,

@@ -18,6 +18,7 @@ PRODUCT_APPS = (
     "invoicing",
     "notifications",
     "policies",
+    "billing_details",
     "portal",
     "subscriptions",
     "tenants",

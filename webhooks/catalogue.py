@@ -104,23 +104,11 @@ def refund_object(refund) -> dict:
 
 
 def payment_method_object(pm: dict, *, default_id: str | None) -> dict:
-    """A card as `GET /api/v1/payment-methods` lists it."""
+    """A payment method (card, SEPA Direct Debit, PayPal) as `GET /api/v1/payment-methods` lists it."""
     from subscriptions.api.serializers import PaymentMethodOutput
+    from subscriptions.services.payment_methods import payment_method_row
 
-    card = pm.get("card") or {}
-    return dict(
-        PaymentMethodOutput(
-            {
-                "payment_method_id": pm["id"],
-                "type": pm.get("type") or "card",
-                "brand": card.get("brand"),
-                "last4": card.get("last4"),
-                "exp_month": card.get("exp_month"),
-                "exp_year": card.get("exp_year"),
-                "is_default": bool(default_id) and pm["id"] == default_id,
-            }
-        ).data
-    )
+    return dict(PaymentMethodOutput(payment_method_row(pm, default=default_id)).data)
 
 
 def usage_object(data: dict) -> dict:

@@ -36,3 +36,49 @@ def customer_set_default_payment_method(*, customer_id: str, payment_method_id: 
             params={"invoice_settings": {"default_payment_method": payment_method_id}},
             options=request_options(key),
         )
+
+
+def customer_update_billing(
+    *,
+    customer_id: str,
+    name: str,
+    email: str | None,
+    address: dict | None,
+    preferred_locales: list[str],
+    custom_fields: list[dict],
+    key: str,
+):
+    """The buyer's details on the customer: Stripe prints them on its own invoices and receipts."""
+    params = {
+        "name": name,
+        "address": address or "",
+        "preferred_locales": preferred_locales,
+        "invoice_settings": {"custom_fields": custom_fields or ""},
+    }
+    if email:
+        params["email"] = email
+    with stripe_errors():
+        return get_client().v1.customers.update(
+            customer_id, params=params, options=request_options(key)
+        )
+
+
+def customer_tax_id_list(customer_id: str) -> list:
+    with stripe_errors():
+        return list(
+            get_client()
+            .v1.customers.tax_ids.list(customer_id, params={"limit": 100})
+            .auto_paging_iter()
+        )
+
+
+def customer_tax_id_create(*, customer_id: str, kind: str, value: str, key: str):
+    with stripe_errors():
+        return get_client().v1.customers.tax_ids.create(
+            customer_id, params={"type": kind, "value": value}, options=request_options(key)
+        )
+
+
+def customer_tax_id_delete(*, customer_id: str, tax_id: str):
+    with stripe_errors():
+        return get_client().v1.customers.tax_ids.delete(customer_id, tax_id)

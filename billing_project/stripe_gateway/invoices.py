@@ -126,3 +126,25 @@ def invoice_action_required(invoice_id: str | None) -> AuthenticationRequired | 
     if not invoice_id:
         return None
     return action_required_of(invoice_retrieve(invoice_id, with_payments=True))
+
+
+def payment_processing_of(invoice) -> bool | None:
+    """Whether an open invoice's payment is a bank debit still processing (SEPA Direct Debit: it
+    settles days later, paid or failed). None when the invoice was not read `with_payments`."""
+    if invoice is None:
+        return None
+    if invoice.get("status") != "open":
+        return False
+    payments = (invoice.get("payments") or {}).get("data")
+    if payments is None:
+        return None
+    seen = False
+    for payment in payments:
+        intent = (payment.get("payment") or {}).get("payment_intent")
+        if isinstance(intent, str):
+            return None
+        if intent is not None:
+            seen = True
+            if intent.get("status") == "processing":
+                return True
+    return False if seen or not payments else None

@@ -1,4 +1,4 @@
-"""Stripe PaymentMethods (cards) and the SetupIntents that collect them."""
+"""Stripe PaymentMethods (cards, SEPA Direct Debit, PayPal) and the SetupIntents that collect them."""
 
 from __future__ import annotations
 
@@ -45,3 +45,58 @@ def setup_intent_create(*, customer_id: str, key: str):
             },
             options=request_options(key),
         )
+
+
+def payment_method_create(
+    *,
+    kind: str,
+    key: str,
+    iban: str = "",
+    billing_details: dict | None = None,
+    metadata: dict | None = None,
+):
+    """A new, unattached PaymentMethod: ``sepa_debit`` from an IBAN, or ``paypal`` (approved later)."""
+    params: dict = {"type": kind}
+    if kind == "sepa_debit":
+        params["sepa_debit"] = {"iban": iban}
+    if billing_details:
+        params["billing_details"] = billing_details
+    if metadata:
+        params["metadata"] = metadata
+    with stripe_errors():
+        return get_client().v1.payment_methods.create(params=params, options=request_options(key))
+
+
+def setup_intent_confirm_new(
+    *,
+    customer_id: str,
+    payment_method_id: str,
+    kind: str,
+    key: str,
+    mandate_data: dict | None = None,
+    return_url: str | None = None,
+    metadata: dict | None = None,
+):
+    """Save a SEPA or PayPal method for off-session payments: a SetupIntent confirmed at once, with
+    the customer's mandate acceptance (SEPA; succeeds) or a return_url (PayPal; requires_action with
+    the approval page in next_action.redirect_to_url)."""
+    params: dict = {
+        "customer": customer_id,
+        "payment_method": payment_method_id,
+        "payment_method_types": [kind],
+        "usage": "off_session",
+        "confirm": True,
+    }
+    if mandate_data:
+        params["mandate_data"] = mandate_data
+    if return_url:
+        params["return_url"] = return_url
+    if metadata:
+        params["metadata"] = metadata
+    with stripe_errors():
+        return get_client().v1.setup_intents.create(params=params, options=request_options(key))
+
+
+def setup_intent_retrieve(setup_intent_id: str):
+    with stripe_errors():
+        return get_client().v1.setup_intents.retrieve(setup_intent_id)

@@ -41,6 +41,10 @@ class InvoiceOutput(serializers.Serializer):
     created = serializers.DateTimeField(allow_null=True)
     paid_at = serializers.DateTimeField(allow_null=True)
     overdue = serializers.BooleanField()
+    payment_processing = serializers.BooleanField(
+        help_text="An open invoice whose bank debit (SEPA Direct Debit) is processing: it settles in "
+        "a few days, paid or failed; paying it again is a 409 payment_processing meanwhile"
+    )
     pdf_url = serializers.SerializerMethodField()
 
     def get_pdf_url(self, invoice) -> str:
@@ -121,3 +125,11 @@ class InvoiceActionOutput(serializers.Serializer):
     status = serializers.CharField()
     amount_remaining = MoneyField()
     currency = serializers.CharField()
+    payment_processing = serializers.SerializerMethodField(
+        help_text="true when the payment is a bank debit (SEPA) that settles in a few days"
+    )
+
+    def get_payment_processing(self, invoice) -> bool:
+        from billing_project.stripe_gateway.invoices import payment_processing_of
+
+        return bool(payment_processing_of(invoice))

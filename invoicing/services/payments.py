@@ -66,6 +66,11 @@ def invoice_state_sync(*, tenant, data) -> InvoiceState:
             subscription if isinstance(subscription, str) else subscription.get("id", "")
         )
         state.finalized_at, state.due_at = finalized_at, due_at
+        processing = stripe_invoices.payment_processing_of(data)  # None: not read with_payments
+        if processing is not None and processing != state.payment_processing:
+            state.payment_processing = processing
+            if state.status == "open":
+                document_request(tenant=tenant, invoice_id=data["id"])  # the PDF says "processing"
         if state.status != "open":
             state.overdue_since = None
             if state.dunning in ACTIVE_DUNNING:
@@ -354,6 +359,12 @@ def invoice_pay(
     replay = bool(request_key) and data["status"] == "paid" and attempts > 0
     if data["status"] != "open" and not replay:
         raise InvoiceNotPayable(f"This invoice is {data['status']} and cannot be paid.")
+    if data["status"] == "open" and _payment_processing(invoice_id):
+        # A bank debit is on its way: paying again would take the money twice.
+        raise InvoiceNotPayable(
+            "This invoice's payment (a bank debit) is processing; it settles in a few days.",
+            code="payment_processing",
+        )
     if payment_method_id:
         _check_payment_method(tenant, payment_method_id)
     attempt = attempts if replay else attempts + 1
@@ -407,6 +418,10 @@ def invoice_pay(
         if raise_decline:
             raise
         return dict(failed)
+    if paid.get("status") == "open":
+        return _processing_record(
+            tenant=tenant, invoice_id=invoice_id, actor=actor, trigger=trigger
+        )
     mirror_invoice(paid)
     with transaction.atomic():
         payment_success_record(tenant=tenant, data=paid, trigger=trigger)
@@ -422,6 +437,32 @@ def invoice_pay(
             },
         )
     return dict(paid)
+
+
+def _payment_processing(invoice_id: str) -> bool:
+    """Whether a bank debit (SEPA) of the invoice is processing, by Stripe's word now."""
+    state = InvoiceState.objects.filter(invoice_id=invoice_id, payment_processing=True).first()
+    if state is None:
+        return False
+    data = stripe_invoices.invoice_retrieve(invoice_id, with_payments=True)
+    return bool(stripe_invoices.payment_processing_of(data))
+
+
+def _processing_record(*, tenant, invoice_id: str, actor: str, trigger: str) -> dict:
+    """Stripe took the payment and it is processing (a SEPA debit): neither paid nor declined. The
+    invoice stays open, flagged, until the debit settles (invoice.paid / invoice.payment_failed)."""
+    data = stripe_invoices.invoice_retrieve(invoice_id, with_payments=True)
+    mirror_invoice(data, fresh=True)
+    with transaction.atomic():
+        invoice_state_sync(tenant=tenant, data=data)
+        audit_record(
+            actor=actor,
+            action="invoice.pay",
+            tenant=tenant,
+            target=invoice_id,
+            after={"outcome": "processing", "trigger": trigger},
+        )
+    return dict(data)
 
 
 def dunning_run_due(*, tenant) -> int:

@@ -172,19 +172,68 @@ class PreviewOutput(serializers.Serializer):
 
 
 class PaymentMethodCreateInput(StrictSerializer):
-    type = serializers.ChoiceField(choices=["card"], default="card")
-    token = serializers.CharField(help_text="pm_... (or tok_...) from Stripe.js")
+    type = serializers.ChoiceField(
+        choices=["card", "sepa_debit", "paypal"],
+        default="card",
+        help_text="card: `token`; sepa_debit: `iban` (or a sepa_debit `token`), the mandate is accepted "
+        "for the customer; paypal: `return_url`, then the payer approves at `approval_url`",
+    )
+    token = serializers.CharField(
+        required=False, max_length=255, help_text="pm_... (or tok_...) from Stripe.js"
+    )
+    iban = serializers.CharField(required=False, max_length=64, help_text="sepa_debit: the IBAN")
+    account_holder_name = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="sepa_debit: the account holder (default: the tenant's name)",
+    )
+    return_url = serializers.CharField(
+        required=False,
+        max_length=2000,
+        help_text="paypal: where PayPal sends the payer back (setup_intent and redirect_status appended)",
+    )
     set_default = serializers.BooleanField(default=False)
+
+    def validate(self, attrs):
+        kind = attrs.get("type", "card")
+        needed = {"card": "token", "paypal": "return_url"}.get(kind)
+        if needed and not attrs.get(needed):
+            raise serializers.ValidationError(
+                {needed: [f"This field is required for type {kind}."]}
+            )
+        if kind == "sepa_debit" and not (attrs.get("iban") or attrs.get("token")):
+            raise serializers.ValidationError(
+                {"iban": ["This field is required for type sepa_debit."]}
+            )
+        for name in ("iban", "account_holder_name"):
+            if attrs.get(name) and kind != "sepa_debit":
+                raise serializers.ValidationError({name: ["Only for type sepa_debit."]})
+        if attrs.get("return_url") and kind != "paypal":
+            raise serializers.ValidationError({"return_url": ["Only for type paypal."]})
+        if attrs.get("token") and kind == "paypal":
+            raise serializers.ValidationError({"token": ["Not for type paypal: use return_url."]})
+        return attrs
 
 
 class PaymentMethodOutput(serializers.Serializer):
     payment_method_id = serializers.CharField()
-    type = serializers.CharField()
+    type = serializers.CharField(help_text="card, sepa_debit or paypal")
+    label = serializers.CharField(
+        help_text='What a person recognises: "Visa •••• 4242, 12/34", "SEPA DE89 •••• 3000", '
+        '"PayPal j•••@example.com"'
+    )
     brand = serializers.CharField(allow_null=True)
-    last4 = serializers.CharField(allow_null=True)
+    last4 = serializers.CharField(allow_null=True, help_text="card or IBAN")
     exp_month = serializers.IntegerField(allow_null=True)
     exp_year = serializers.IntegerField(allow_null=True)
+    country = serializers.CharField(allow_null=True)
+    email = serializers.CharField(allow_null=True, help_text="paypal: the payer's email")
     is_default = serializers.BooleanField()
+    status = serializers.ChoiceField(
+        choices=["active", "requires_approval"],
+        help_text="requires_approval: a PayPal account waiting for the payer at approval_url",
+    )
+    approval_url = serializers.CharField(allow_null=True)
 
 
 class ClientSecretOutput(serializers.Serializer):

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from billing_project.api.exceptions import NotFound
 from billing_project.api.permissions import OWNER_ONLY
 from billing_project.api.views import BaseApiView
+from billing_project.client_ip import client_ip
 from subscriptions import selectors
 from subscriptions.api.serializers import (
     CancelAtPeriodEndInput,
@@ -20,6 +21,7 @@ from subscriptions.api.serializers import (
     SubscriptionPreviewInput,
     SubscriptionUpdateInput,
 )
+from subscriptions.services import bank_methods
 from subscriptions.services import payment_methods as pm_services
 from subscriptions.services import subscriptions as sub_services
 
@@ -143,7 +145,7 @@ class PaymentMethodListApi(BaseApiView):
     @extend_schema(
         responses={200: PaymentMethodOutput(many=True)},
         tags=["payment methods"],
-        summary="The tenant's cards",
+        summary="The tenant's payment methods (cards, SEPA Direct Debit, PayPal)",
     )
     def get(self, request):
         return Response(
@@ -156,16 +158,33 @@ class PaymentMethodListApi(BaseApiView):
         request=PaymentMethodCreateInput,
         responses={201: PaymentMethodOutput},
         tags=["payment methods"],
-        summary="Attach a card (402 card_declined with the decline code in detail)",
+        summary="Add a payment method: a card (402 card_declined with the decline code in detail), "
+        "a SEPA Direct Debit account (IBAN; payments go processing, then settle), or PayPal "
+        "(status requires_approval: send the payer to approval_url)",
     )
     def post(self, request):
         data = PaymentMethodCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        pm = pm_services.payment_method_attach(
-            token=data.validated_data["token"],
-            set_default=data.validated_data["set_default"],
-            **_who(request),
-        )
+        values = data.validated_data
+        who = _who(request)
+        if values["type"] == "sepa_debit":
+            pm = bank_methods.sepa_debit_attach(
+                iban=values.get("iban", ""),
+                token=values.get("token", ""),
+                account_holder=values.get("account_holder_name", ""),
+                mandate_ip=client_ip(request),
+                mandate_user_agent=request.headers.get("User-Agent", ""),
+                set_default=values["set_default"],
+                **who,
+            )
+        elif values["type"] == "paypal":
+            pm = bank_methods.paypal_setup_start(
+                return_url=values["return_url"], set_default=values["set_default"], **who
+            )
+        else:
+            pm = pm_services.payment_method_attach(
+                token=values["token"], set_default=values["set_default"], **who
+            )
         return Response(PaymentMethodOutput(pm).data, status=201)
 
 
@@ -174,7 +193,7 @@ class PaymentMethodDefaultApi(BaseApiView):
         request=None,
         responses={200: PaymentMethodOutput},
         tags=["payment methods"],
-        summary="Make a card the default",
+        summary="Make a payment method the default",
     )
     def post(self, request, payment_method_id):
         pm = pm_services.payment_method_set_default(
@@ -187,7 +206,7 @@ class PaymentMethodDetailApi(BaseApiView):
     @extend_schema(
         responses={204: None},
         tags=["payment methods"],
-        summary="Remove a card (409 payment_method_in_use for the live subscription's default)",
+        summary="Remove a payment method (409 payment_method_in_use for the live subscription's default)",
     )
     def delete(self, request, payment_method_id):
         pm_services.payment_method_detach(payment_method_id=payment_method_id, **_who(request))

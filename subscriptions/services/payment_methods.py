@@ -1,4 +1,5 @@
-"""The tenant's cards: attach, list, make default, detach, and SetupIntents for the portal."""
+"""The tenant's payment methods (cards, SEPA Direct Debit, PayPal): attach, list, make default,
+detach, and SetupIntents for the portal."""
 
 from __future__ import annotations
 
@@ -17,26 +18,72 @@ def _default_id(customer) -> str | None:
     return settings_.get("default_payment_method")
 
 
+# The PaymentMethod types the tenants can pay with (Stripe's names).
+PAYMENT_METHOD_TYPES = ("card", "sepa_debit", "paypal")
+
+
+def _masked_email(email: str | None) -> str:
+    """j•••@example.com: enough to recognise one's account, not enough to harvest the address."""
+    if not email or "@" not in email:
+        return ""
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}•••@{domain}"
+
+
+def payment_method_label(pm) -> str:
+    """What a person recognises a payment method by: "Visa •••• 4242, 12/34",
+    "SEPA DE89 •••• 3000", "PayPal j•••@example.com"."""
+    kind = pm.get("type")
+    if kind == "sepa_debit":
+        sepa = pm.get("sepa_debit") or {}
+        # The IBAN's first four characters (country and check digits) as the account holder reads
+        # them; Stripe keeps only the country, so the service notes them when it creates the method.
+        prefix = (pm.get("metadata") or {}).get("iban_prefix") or sepa.get("country") or ""
+        return f"SEPA {prefix} •••• {sepa.get('last4') or ''}".replace("  ", " ")
+    if kind == "paypal":
+        paypal = pm.get("paypal") or {}
+        email = paypal.get("payer_email") or (pm.get("billing_details") or {}).get("email")
+        return f"PayPal {_masked_email(email)}".strip()
+    card = pm.get("card") or {}
+    brand = (card.get("display_brand") or card.get("brand") or "card").replace("_", " ").title()
+    expiry = ""
+    if card.get("exp_month") and card.get("exp_year"):
+        expiry = f", {int(card['exp_month']):02d}/{int(card['exp_year']) % 100:02d}"
+    return f"{brand} •••• {card.get('last4') or ''}{expiry}"
+
+
+def payment_method_row(pm, *, default: str | None) -> dict:
+    """One payment method as the API and the portal show it."""
+    card = pm.get("card") or {}
+    sepa = pm.get("sepa_debit") or {}
+    paypal = pm.get("paypal") or {}
+    return {
+        "payment_method_id": pm.get("id"),
+        "type": pm.get("type"),
+        "label": payment_method_label(pm),
+        "brand": card.get("brand"),
+        "last4": card.get("last4") or sepa.get("last4"),
+        "exp_month": card.get("exp_month"),
+        "exp_year": card.get("exp_year"),
+        "country": sepa.get("country") or card.get("country") or paypal.get("country"),
+        "email": paypal.get("payer_email"),
+        "is_default": pm.get("id") == default,
+        "status": "active",
+        "approval_url": None,
+    }
+
+
 def payment_method_list(*, tenant) -> list[dict]:
-    """The tenant's cards as the API shows them (Stripe is the store; nothing is kept locally)."""
+    """The tenant's payment methods as the API shows them (Stripe is the store; nothing is kept
+    locally): cards, SEPA Direct Debit accounts and approved PayPal accounts."""
     account = customer_ensure(tenant=tenant)
     customer = stripe_customers.customer_retrieve(account.stripe_customer_id)
     default = _default_id(customer)
-    out = []
-    for pm in stripe_payment_methods.payment_method_list(customer_id=account.stripe_customer_id):
-        card = pm.get("card") or {}
-        out.append(
-            {
-                "payment_method_id": pm.id,
-                "type": pm.type,
-                "brand": card.get("brand"),
-                "last4": card.get("last4"),
-                "exp_month": card.get("exp_month"),
-                "exp_year": card.get("exp_year"),
-                "is_default": pm.id == default,
-            }
-        )
-    return out
+    return [
+        payment_method_row(pm, default=default)
+        for pm in stripe_payment_methods.payment_method_list(customer_id=account.stripe_customer_id)
+        if pm.type in PAYMENT_METHOD_TYPES
+    ]
 
 
 def _owned(tenant, payment_method_id: str):
@@ -82,8 +129,8 @@ def payment_method_attach(
             tenant=tenant,
             target=pm.id,
             after={
-                "brand": (pm.get("card") or {}).get("brand"),
-                "last4": (pm.get("card") or {}).get("last4"),
+                "type": pm.get("type"),
+                "label": payment_method_label(pm),
                 "default": make_default,
             },
         )
