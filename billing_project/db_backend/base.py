@@ -6,7 +6,8 @@ that switches to its credential's tenant and back, or a selector inside schema_c
 extra round trip per query (issue 21). This backend remembers the path the session really has and
 sets it only when the wanted one differs. The session's path is forgotten whenever PostgreSQL may
 have dropped it: a closed connection, a rollback or a rollback to a savepoint (django-tenants'
-own resets), so it is set again on the next cursor.
+own resets), so it is set again on the next cursor. Code that changes the path with its own SQL
+(`set_config('search_path', ...)`, as tenants.schema_clone does) must put it back before it ends.
 """
 
 from django_tenants.postgresql_backend import base

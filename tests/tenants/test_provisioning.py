@@ -95,6 +95,9 @@ def test_template_is_rebuilt_when_it_lacks_a_migration():
 
 def _catalog(schema: str) -> dict:
     with connection.cursor() as cursor:
+        # Put the connection's path back afterwards: the backend remembers which path it has.
+        cursor.execute("SELECT current_setting('search_path')")
+        previous = cursor.fetchone()[0]
         cursor.execute("SELECT set_config('search_path', 'pg_catalog', false)")
         try:
             cursor.execute(
@@ -116,7 +119,7 @@ def _catalog(schema: str) -> dict:
             )
             indexes = [(n, d.replace(f"{schema}.", "S.")) for n, d in cursor.fetchall()]
         finally:
-            cursor.execute("SELECT set_config('search_path', 'public', false)")
+            cursor.execute("SELECT set_config('search_path', %s, false)", [previous])
     return {"columns": columns, "constraints": constraints, "indexes": indexes}
 
 

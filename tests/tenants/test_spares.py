@@ -44,10 +44,10 @@ def test_a_spare_of_another_migration_state_is_never_taken_and_the_refill_drops_
     stale = "spare_0000000000_stale"
     schema_clone.clone_schema("tenant_template", stale)
 
-    tenant = services.tenant_create(name="Globex", slug="globex", email="b@globex.test")
+    tenant = services.tenant_create(name="Umbrella", slug="umbrella", email="b@umbrella.test")
 
     assert schema_exists(stale)  # the tenant got a fresh clone instead
-    assert tenant.schema_name == "t_globex" and schema_exists("t_globex")
+    assert tenant.schema_name == "t_umbrella" and schema_exists("t_umbrella")
     assert tenant_spares_refill(count=1) == 1
     assert not schema_exists(stale)
     assert [
