@@ -103,6 +103,7 @@ def main() -> int:
             refill_thread.start()
 
         durations = []
+        with_spare: list[float] = []
         took_spare = 0
         started = time.perf_counter()
         for i in range(options.tenants):
@@ -111,6 +112,8 @@ def main() -> int:
             tenant_create(name=f"Bench {i}", slug=f"bench-{i:05d}", email=f"b{i}@bench.test")
             durations.append(time.perf_counter() - t0)
             took_spare += spares_before > 0
+            if spares_before > 0:
+                with_spare.append(durations[-1])
             if options.interval:
                 time.sleep(options.interval)
             if (i + 1) % 100 == 0:
@@ -131,6 +134,12 @@ def main() -> int:
             f"signups); background refills: {len(refills)}, mean "
             f"{statistics.mean(refills) * 1000 if refills else 0:.0f} ms each"
         )
+        if with_spare:
+            ordered = sorted(with_spare)
+            print(
+                f"per tenant that took a spare: p50 {ordered[len(ordered) // 2] * 1000:.0f} ms, "
+                f"mean {statistics.mean(ordered) * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
+            )
         print(f"provisioned {options.tenants} tenants in {total:.1f} s")
         print(
             f"per tenant: mean {statistics.mean(durations) * 1000:.0f} ms, "
