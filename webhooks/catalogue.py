@@ -70,11 +70,15 @@ def invoice_object(*, tenant, invoice_id: str) -> dict:
 
 
 def invoice_object_from_stripe(*, tenant, data: dict) -> dict:
-    """The same object from a Stripe invoice in hand (a handler's fresh copy)."""
+    """The same object from a Stripe invoice in hand (a handler's fresh copy). The invoice's state
+    is in the tenant's schema: read there (Stripe handlers run in public)."""
+    from django_tenants.utils import tenant_context
+
     from invoicing import selectors
     from invoicing.api.serializers import InvoiceOutput
 
-    state = selectors.invoice_states(invoice_ids=[data["id"]]).get(data["id"])
+    with tenant_context(tenant):
+        state = selectors.invoice_states(invoice_ids=[data["id"]]).get(data["id"])
     return dict(InvoiceOutput(selectors.invoice_view(data, state=state)).data)
 
 
@@ -89,11 +93,17 @@ def subscription_object(*, tenant, subscription_id: str = "") -> dict:
     return dict(SubscriptionOutput(account).data)
 
 
-def credit_note_object(*, credit_note_id: str) -> dict:
+def credit_note_object(*, credit_note_id: str, tenant=None) -> dict:
+    from django_tenants.utils import tenant_context
+
     from invoicing.api.serializers import CreditNoteOutput
     from invoicing.models import CreditNote
 
-    note = CreditNote.objects.filter(credit_note_id=credit_note_id).first()
+    if tenant is not None:
+        with tenant_context(tenant):
+            note = CreditNote.objects.filter(credit_note_id=credit_note_id).first()
+    else:
+        note = CreditNote.objects.filter(credit_note_id=credit_note_id).first()
     return dict(CreditNoteOutput(note).data) if note else {"credit_note_id": credit_note_id}
 
 
