@@ -86,7 +86,11 @@ GET_EXECUTOR_FUNCTION = "billing_project.tenant_migrations.get_executor"
 # Hosts that are not a tenant's domain (localhost, the container name, a load balancer's IP)
 # serve the public schema: the API, admin and docs.
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
-DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Reads inside billing_project.replica.replica() go to DATABASE_REPLICA_URL when set (the first router).
+DATABASE_ROUTERS = (
+    "billing_project.replica.ReplicaRouter",
+    "django_tenants.routers.TenantSyncRouter",
+)
 
 AUTH_USER_MODEL = "tenants.User"
 
@@ -166,6 +170,12 @@ def _database_from_url(url: str) -> dict:
 
 DATABASE_URL = env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/billing")
 DATABASES = {"default": _database_from_url(DATABASE_URL)}
+# A streaming replica of the primary: reports, CSV exports and analytics read there
+# (billing_project/replica.py); writes and read-your-writes paths stay on the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = _database_from_url(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (Redis) ------------------------------------------------------------------------------
