@@ -7,6 +7,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from billing_project.tenant_migrations import applied_migrations, disk_migrations
 from tenants import schema_clone, services
+from tenants.models import Tenant
 from tenants.services import spares
 from tenants.services.provisioning import tenant_spares_refill
 from tests.tenants.test_provisioning import _catalog
@@ -14,30 +15,31 @@ from tests.tenants.test_provisioning import _catalog
 pytestmark = pytest.mark.django_db(transaction=False)
 
 
-def test_refill_makes_spares_and_provisioning_takes_one():
+def test_refill_makes_spares_and_provisioning_takes_one(tenant):
     assert tenant_spares_refill(count=2) == 2
     assert tenant_spares_refill(count=2) == 0  # already ready
     ready = spares.spare_list()
     assert len(ready) == 2
 
-    tenant = services.tenant_create(name="Initech", slug="initech", email="b@initech.test")
+    services.tenant_create(name="Initech", slug="initech", email="b@initech.test")
 
     left = spares.spare_list()
     assert len(left) == 1 and set(left) < set(ready)
     assert schema_exists("t_initech")
-    # A full, migrated tenant schema, the template's exact copy.
+    # A full, migrated tenant schema, exactly what an inline clone (the fixture's tenant) is.
+    new = Tenant.objects.get(slug="initech")
     tenant_keys, shared_keys = disk_migrations()
-    assert tenant_keys | shared_keys <= applied_migrations(tenant.schema_name)
-    assert _catalog(tenant.schema_name) == _catalog("tenant_template")
-    with schema_context(tenant.schema_name), connection.cursor() as cursor:
+    assert tenant_keys | shared_keys <= applied_migrations(new.schema_name)
+    assert _catalog(new.schema_name) == _catalog(tenant.schema_name)
+    with schema_context(new.schema_name), connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM usage_usageevent")
         assert cursor.fetchone()[0] == 0
 
 
-def test_without_a_spare_provisioning_clones_inline():
+def test_without_a_spare_provisioning_clones_inline(tenant):
     assert spares.spare_list() == []
-    tenant = services.tenant_create(name="Hooli", slug="hooli", email="b@hooli.test")
-    assert _catalog(tenant.schema_name) == _catalog("tenant_template")
+    new = services.tenant_create(name="Hooli", slug="hooli", email="b@hooli.test")
+    assert _catalog(new.schema_name) == _catalog(tenant.schema_name)
 
 
 def test_a_spare_of_another_migration_state_is_never_taken_and_the_refill_drops_it():
