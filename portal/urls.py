@@ -1,6 +1,6 @@
 """Portal pages on a tenant's host (included by billing_project.urls_tenant)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from credits import views as credits_views
 from portal import subscribe_views, views
@@ -71,4 +71,5 @@ urlpatterns = [
     path("team/<int:membership_id>/remove/", views.team_remove, name="team-remove"),
     path("api-keys/", views.api_keys, name="api-keys"),
     path("api-keys/<uuid:api_key_id>/revoke/", views.api_key_revoke, name="api-key-revoke"),
+    path("", include("webhooks.portal_urls")),
 ]

@@ -6,25 +6,32 @@ AMOUNT_HELP = 'Decimal string in major units of `currency`, e.g. "50.00".'
 MONEY_PATTERN = r"^\d{1,9}(\.\d{1,3})?$"
 
 
+class MoneyString(serializers.RegexField):
+    """Money as a decimal string only (API.md): a JSON number is refused, never read as money."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 13)
+        super().__init__(MONEY_PATTERN, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError('Give money as a decimal string, e.g. "50.00".')
+        return super().to_internal_value(data)
+
+
 class TopUpInput(StrictSerializer):
-    amount = serializers.RegexField(MONEY_PATTERN, max_length=13, help_text=AMOUNT_HELP)
+    amount = MoneyString(help_text=AMOUNT_HELP)
     currency = serializers.RegexField(r"^[a-z]{3}$", help_text="Lower-case ISO 4217 code.")
 
 
 class SettingsInput(StrictSerializer):
     currency = serializers.RegexField(r"^[a-z]{3}$", help_text="Lower-case ISO 4217 code.")
-    auto_top_up_below = serializers.RegexField(
-        MONEY_PATTERN,
-        max_length=13,
+    auto_top_up_below = MoneyString(
         allow_null=True,
         help_text="Buy `auto_top_up_amount` when the balance falls below this; null: off.",
     )
-    auto_top_up_amount = serializers.RegexField(
-        MONEY_PATTERN, max_length=13, allow_null=True, help_text=AMOUNT_HELP
-    )
-    low_balance_below = serializers.RegexField(
-        MONEY_PATTERN,
-        max_length=13,
+    auto_top_up_amount = MoneyString(allow_null=True, help_text=AMOUNT_HELP)
+    low_balance_below = MoneyString(
         allow_null=True,
         help_text="Notify once when the balance falls below this; null: off.",
     )

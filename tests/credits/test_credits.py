@@ -195,7 +195,7 @@ def test_top_up_errors(catalog, owner_client, viewer_client, tenant, stripe_clie
     assert_error(
         post(owner_client, {"amount": "10.00", "currency": "usd"}), 400, "no_payment_method"
     )
-    assert_error(post(owner_client, {"amount": 10, "currency": "usd"}), 400, "invalid_request")
+    assert_error(post(owner_client, {"amount": 10.5, "currency": "usd"}), 400, "invalid_request")
     assert_error(post(owner_client, {"amount": "0", "currency": "usd"}), 400, "invalid_request")
     assert_error(post(owner_client, {"amount": "1.005", "currency": "usd"}), 400, "invalid_request")
     assert_error(post(owner_client, {"amount": "1", "currency": "USD"}), 400, "invalid_request")
