@@ -70,11 +70,14 @@ class EventOutput(serializers.Serializer):
 
 
 class EventListFilter(StrictSerializer):
+    # Empty query values (`?type=&cursor=`) mean "not given", as the pager reads them.
     type = serializers.ChoiceField(
-        choices=[*catalogue.EVENT_TYPES, catalogue.TEST_EVENT_TYPE], required=False
+        choices=[*catalogue.EVENT_TYPES, catalogue.TEST_EVENT_TYPE],
+        required=False,
+        allow_blank=True,
     )
-    limit = serializers.IntegerField(required=False)
-    cursor = serializers.CharField(required=False)
+    limit = serializers.CharField(required=False, allow_blank=True)  # checked by the pager
+    cursor = serializers.CharField(required=False, allow_blank=True)
 
 
 class DeliveryOutput(serializers.Serializer):
@@ -99,9 +102,11 @@ class DeliveryOutput(serializers.Serializer):
 
 
 class DeliveryListFilter(StrictSerializer):
-    status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices, required=False)
-    limit = serializers.IntegerField(required=False)
-    cursor = serializers.CharField(required=False)
+    status = serializers.ChoiceField(
+        choices=WebhookDelivery.Status.choices, required=False, allow_blank=True
+    )
+    limit = serializers.CharField(required=False, allow_blank=True)  # checked by the pager
+    cursor = serializers.CharField(required=False, allow_blank=True)
 
 
 class ReplayInput(StrictSerializer):

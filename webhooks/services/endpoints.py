@@ -198,7 +198,10 @@ def endpoint_send_test(*, tenant, actor: str, endpoint_id: str) -> WebhookDelive
         deliveries_create(tenant=tenant, event=event, endpoints=[endpoint])
         if not endpoint.enabled:
             logger.info("test event to disabled endpoint %s by %s", endpoint.endpoint_id, actor)
-        return WebhookDelivery.objects.get(endpoint=endpoint, event=event)
+        # With its event and endpoint loaded: callers read them outside the tenant's schema too.
+        return WebhookDelivery.objects.select_related("event", "endpoint").get(
+            endpoint=endpoint, event=event
+        )
 
 
 def _requeue(tenant, deliveries) -> None:
@@ -230,7 +233,7 @@ def delivery_retry(*, tenant, actor: str, endpoint_id: str, delivery_id: str) ->
             endpoint=endpoint,
             after={"delivery_id": delivery_id},
         )
-        delivery.refresh_from_db()
+        delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(pk=delivery.pk)
     return delivery
 
 
