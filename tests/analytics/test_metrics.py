@@ -32,8 +32,16 @@ def samples(client, name):
 
 
 def test_usage_is_counted_by_plan_and_resource_never_by_tenant(
-    db, clean_series, owner_client, api_client, django_capture_on_commit_callbacks
+    db, clean_series, tenant, owner_client, api_client, django_capture_on_commit_callbacks
 ):
+    from django_tenants.utils import tenant_context
+
+    from usage.models import Meter
+
+    with tenant_context(tenant):  # a tenant's own meter: not in the plan's catalog
+        Meter.objects.create(
+            code="tenant_made_up_resource", display_name="Made up", aggregation="sum"
+        )
     body = {
         "resource_type": "api_calls",
         "quantity": "12.5",
