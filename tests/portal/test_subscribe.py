@@ -63,7 +63,7 @@ def test_a_paid_plan_needs_a_payment_method(owner_portal, catalog):
     "language, words",
     [
         ("en", ["Subscribe to Starter", "No such coupon.", "Confirm and subscribe"]),
-        ("pt-br", ["Assinar o Starter", "Cupom inexistente.", "Confirmar e assinar"]),
+        ("pt-br", ["Assinar o Starter", "Cupom não encontrado.", "Confirmar e assinar"]),
         ("es", ["Suscribirse a Starter", "No existe ese cupón.", "Confirmar y suscribirse"]),
     ],
 )

@@ -101,7 +101,7 @@ def test_pay_now_of_an_invoice_needing_3d_secure_is_402_and_no_decline(
 
 
 def test_a_dunning_retry_needing_3d_secure_waits_for_the_customer_and_reminds_them(
-    catalog, stripe_client, tenant, billing, settings
+    catalog, stripe_client, tenant, billing
 ):
     from django_tenants.utils import tenant_context
 
@@ -110,29 +110,33 @@ def test_a_dunning_retry_needing_3d_secure_waits_for_the_customer_and_reminds_th
     from notifications.models import BillingEvent
     from policies.selectors import policy_get
 
-    billing.subscribe(tenant, card="pm_card_chargeCustomerFail")
+    # A renewal is declined (attempt 1): dunning schedules a retry.
+    billing.subscribe(tenant)
     customer_id = billing.customer(tenant, card=None).stripe_customer_id
-    invoice = billing.invoices(customer_id)[0]
-    # The customer's bank now asks for 3-D Secure: set without the new-card retry (dispatch=False).
+    billing.set_card(customer_id, "pm_card_chargeCustomerFail")
+    billing.advance(tenant, days=31)
+    with tenant_context(tenant):
+        state = InvoiceState.objects.get(dunning=InvoiceState.Dunning.SCHEDULED)
+    # The customer's bank now asks for 3-D Secure (set without the new-card retry).
     billing.set_card(customer_id, SCA_CARD, dispatch=False)
     billing.seen.update(e.id for e in stripe_client.v1.events.list(params={"limit": 100}).data)
+    retry_days = policy_get().retry_days
+    billing.advance(tenant, days=retry_days[0])
     with tenant_context(tenant):
-        state = InvoiceState.objects.get(invoice_id=invoice.id)
-        assert state.dunning == InvoiceState.Dunning.SCHEDULED
-        retry_days = policy_get().retry_days
-        billing.advance(tenant, days=retry_days[0])
         dunning_run_due(tenant=tenant)
-        billing.dispatch()
+    billing.dispatch()
+    with tenant_context(tenant):
         state.refresh_from_db()
         assert state.dunning == InvoiceState.Dunning.ACTION_REQUIRED
-        attempts = list(PaymentAttempt.objects.filter(invoice_id=invoice.id).order_by("attempt"))
+        attempts = PaymentAttempt.objects.filter(invoice_id=state.invoice_id).order_by("attempt")
         assert [a.outcome for a in attempts] == ["failed", "action_required"]
-        notices = BillingEvent.objects.filter(kind="payment_action_required", object_id=invoice.id)
+        notices = BillingEvent.objects.filter(
+            kind="payment_action_required", object_id=state.invoice_id
+        )
         assert notices.count() == 1
         assert state.next_retry_at is not None  # the next reminder, not a retry
-
-        billing.advance(tenant, days=retry_days[1] - retry_days[0])
+    billing.advance(tenant, days=retry_days[1] - retry_days[0])
+    with tenant_context(tenant):
         dunning_run_due(tenant=tenant)
-        state.refresh_from_db()
         assert notices.count() == 2  # a reminder
-        assert PaymentAttempt.objects.filter(invoice_id=invoice.id).count() == 2  # no charge tried
+        assert PaymentAttempt.objects.filter(invoice_id=state.invoice_id).count() == 2  # no charge
