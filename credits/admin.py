@@ -100,7 +100,7 @@ class CreditGrantAdmin(admin.ModelAdmin):
         except DomainError as exc:
             self.message_user(request, f"Credit not granted: {exc.message}", messages.ERROR)
             return
-        obj.pk = created.pk
+        obj.pk, obj.wallet, obj.amount = created.pk, created.wallet, created.amount
         obj._state.adding = False
 
     def log_addition(self, request, obj, message):

@@ -94,7 +94,7 @@ class CreditGrant(models.Model):
         ]
 
     def __str__(self):
-        return f"grant {self.pk} ({self.category}, {self.amount} {self.wallet.currency})"
+        return f"grant {self.pk} ({self.category}, {self.amount})"
 
     @property
     def wallet_currency(self) -> str:

@@ -218,7 +218,7 @@ def test_top_up_errors(catalog, owner_client, viewer_client, tenant, stripe_clie
         customer, params={"invoice_settings": {"default_payment_method": pm.id}}
     )
     assert_error(post(owner_client, {"amount": "10.00", "currency": "usd"}), 402, "card_declined")
-    assert CreditWallet.objects.get(tenant=tenant).balance == 0
+    assert not CreditWallet.objects.filter(tenant=tenant, balance__gt=0).exists()
     assert not CreditGrant.objects.filter(tenant=tenant).exists()
 
 

@@ -53,8 +53,7 @@ def test_owner_adds_credit_in_the_portal(
         },
     )
     assert (
-        half.status_code == 400
-        and "auto_top_up_below and auto_top_up_amount" in half.content.decode()
+        half.status_code == 400 and "Set together with auto_top_up_below." in half.content.decode()
     )
 
 
