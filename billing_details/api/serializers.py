@@ -24,8 +24,9 @@ class TaxIdSerializer(StrictSerializer):
 class BillingDetailsInput(StrictSerializer):
     legal_name = serializers.CharField(required=False, max_length=200)
     emails = serializers.ListField(
-        child=serializers.CharField(max_length=254),
+        child=serializers.EmailField(max_length=254),
         required=False,
+        min_length=1,
         max_length=5,
         help_text="1-5 addresses that receive the invoices (the first is the Stripe customer's)",
     )
