@@ -22,7 +22,7 @@ from billing_project.tenant_migrations import (
 )
 from tenants import schema_clone
 from tenants.models import Domain, Role, Tenant
-from tenants.services import spares
+from tenants.services.spares import spare_claim, spares_refill
 from tenants.services.audit import audit_record
 from tenants.services.members import membership_create
 
@@ -175,7 +175,7 @@ def tenant_create(
         # A spare clone made ahead (tenants.services.spares) when one is ready, else a clone now.
         # Cloning copies the template's django_migrations rows too, so the new schema is already
         # recorded as fully migrated.
-        if not spares.spare_claim(schema_name=tenant.schema_name):
+        if not spare_claim(schema_name=tenant.schema_name):
             schema_clone.clone_schema(settings.TENANT_BASE_SCHEMA, tenant.schema_name)
         if owner_email:
             membership_create(
@@ -216,4 +216,4 @@ def tenant_spares_refill(*, count: int | None = None) -> int:
     """Keep TENANT_SPARE_SCHEMAS clones of the (current) template ready for the next tenants.
     Returns the number of spares created."""
     tenant_template_ensure()
-    return spares.spares_refill(count=count)
+    return spares_refill(count=count)

@@ -130,8 +130,12 @@ def test_auto_apply_campaign_coupon_discounts_new_starter_subscriptions(
     assert stripe_client.v1.invoices.retrieve(body["latest_invoice_id"]).amount_due == 1450
 
 
-def test_50_concurrent_redemptions_of_a_max_10_coupon_give_exactly_10(db):
+def test_50_concurrent_redemptions_of_a_max_10_coupon_give_exactly_10(db, monkeypatch):
     """Committed rows from other connections (threads), so the race is real; cleaned up after."""
+    # The 50 tenants are bare rows without schemas (provisioning 50 would dominate the test), so
+    # the coupon.redeemed webhook event, written in the tenant's schema, has nowhere to go; it is
+    # covered by tests/webhooks. The race under test is the redemption count.
+    monkeypatch.setattr("coupons.services._announce_redeemed", lambda *args, **kwargs: None)
     from django.db import connection
 
     from coupons.models import Coupon, CouponRedemption

@@ -56,6 +56,8 @@ SKIPPED_ROUTES = {
     "credential and names a user, not a tenant's object.",
     "plans/<slug:plan_id>/change/": "plans are the public catalog (GET /api/v1/plans needs no credential); the "
     "change acts on the session's own tenant only.",
+    "subscribe/<slug:plan_id>/": "plans are the public catalog; subscribing acts on the session's own "
+    "tenant only.",
 }
 
 # Bodies that pass a view's input validation, so the request reaches the ownership check (a 400 for

@@ -11,7 +11,11 @@ pytestmark = pytest.mark.django_db
 
 def test_apps_register_by_event_type():
     names = lambda event_type: [h.name for h in registry.handlers_for(event_type)]  # noqa: E731
-    assert names("invoice.payment_failed") == ["invoicing.handlers.invoice_changed"]
+    # invoicing's state first, then the finance facts read the invoice the endpoint re-fetched once.
+    assert names("invoice.payment_failed") == [
+        "invoicing.handlers.invoice_changed",
+        "analytics.handlers.invoice_fact",
+    ]
     # INSTALLED_APPS order: the subscriptions app mirrors the customer before invoicing reacts.
     assert names("customer.updated") == [
         "subscriptions.handlers.customer_changed",
@@ -20,6 +24,7 @@ def test_apps_register_by_event_type():
     # ... and outbound webhooks announce the change once the state is current.
     assert names("customer.subscription.updated") == [
         "subscriptions.handlers.subscription_changed",
+        "analytics.handlers.subscription_movement",
         "webhooks.handlers.subscription_announced",
     ]
     assert names("charge.succeeded") == []
