@@ -90,12 +90,12 @@ class InvoiceState(models.Model):
         default=0, help_text="Scheduled retries (or authentication reminders) done so far."
     )
     last_decline_code = models.CharField(max_length=64, blank=True)
+    end_state = models.CharField(max_length=10, blank=True)
     # A debit (SEPA Direct Debit) was submitted and has not settled: neither paid nor failed, so
     # nothing retries or re-charges it meanwhile (invoicing.services.processing).
     payment_processing = models.BooleanField(
         default=False, help_text="A bank debit (SEPA) is processing: it settles in a few days."
     )
-    end_state = models.CharField(max_length=10, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -103,8 +103,8 @@ class PlanAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Limits and usage policy", {"fields": ["limits", "hard_limits", "alert_thresholds"]}),
         ("Trial (portal subscriptions)", {"fields": ["trial_days", "trial_without_card"]}),
+        ("Limits and usage policy", {"fields": ["limits", "hard_limits", "alert_thresholds"]}),
         (
             "Metered overage (billed above the limit; run “Sync selected plans to Stripe” after a change)",
             {"fields": ["overage_resource", "overage_unit_amount", "overage_block_size"]},

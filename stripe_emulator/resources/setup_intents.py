@@ -107,12 +107,12 @@ def _confirm(ctx, seti, pm_id):
         )
         emit(state, "setup_intent.requires_action", seti, previous=diff(before, state.render(seti)))
         return
+    if authenticated:
+        mark_authenticated(state, pm)
     seti.update(status="succeeded", next_action=None, last_setup_error=None)
     if seti["customer"]:
         attach(state, pm, seti["customer"])
     state.dirty = True
-    if authenticated:
-        mark_authenticated(state, pm)
     emit(state, "setup_intent.succeeded", seti, previous=diff(before, state.render(seti)))
 
 
