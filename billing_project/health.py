@@ -4,8 +4,8 @@ import psycopg
 from django.conf import settings
 from django.http import JsonResponse
 
-from billing_project.stripe_gateway import client as stripe_client
 from billing_project.redis import get_redis
+from billing_project.stripe_gateway import client as stripe_client
 
 
 def check_database() -> str:

@@ -204,7 +204,7 @@ class _CheckedConnectMixin:
                     source_address=self.source_address,
                     socket_options=self.socket_options,
                 )
-            except socket.timeout as exc:
+            except TimeoutError as exc:
                 raise ConnectTimeoutError(
                     self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
                 ) from exc

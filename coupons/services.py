@@ -232,7 +232,7 @@ def _count(
         except IntegrityError:
             raise _error(
                 "coupon_already_redeemed", "This tenant has already redeemed this coupon.", 409
-            )
+            ) from None
 
 
 def coupon_redeem(

@@ -16,8 +16,8 @@ from django.urls import path, reverse
 from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django_tenants.utils import tenant_context
-from djstripe.models import Invoice
 from djstripe.models import Coupon as StripeCoupon
+from djstripe.models import Invoice
 
 from billing_project import money
 from billing_project.api.exceptions import DomainError

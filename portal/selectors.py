@@ -11,7 +11,6 @@ from tenants import selectors as tenant_selectors
 from tenants.models import Membership, Tenant, User
 from usage import selectors as usage_selectors
 
-
 # A tenant suspended (for non-payment) keeps its members in the portal, where they can only pay:
 # see portal.access.member_required. A closed tenant has no members here, as in the API.
 PORTAL_TENANT_STATUSES = frozenset({Tenant.Status.ACTIVE, Tenant.Status.SUSPENDED})

@@ -31,12 +31,12 @@ from portal.access import (
     session_login,
 )
 from portal.forms import (
+    PAYMENT_ERROR_MESSAGES,
     ApiKeyCreateForm,
     CouponForm,
     InviteForm,
     LoginForm,
     NotificationPreferenceForm,
-    PAYMENT_ERROR_MESSAGES,
     PasswordResetForm,
     PaymentMethodAddForm,
     PlanChangeForm,

@@ -212,6 +212,9 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} ({self.status_code or 'in progress'})"
+
 
 class LoginAttempt(models.Model):
     """A counted login attempt while Redis is down: the login throttle's fallback (tenants.services.auth),
@@ -225,6 +228,9 @@ class LoginAttempt(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["bucket", "created"], name="login_attempt_bucket_created")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket} {self.created:%Y-%m-%d %H:%M:%S}"
 
 
 # Choice sets shared by serializers and the OpenAPI enum names (settings.SPECTACULAR_SETTINGS).

@@ -16,7 +16,7 @@ import threading
 from django.db import connection
 
 _lock = threading.Lock()
-_plans: dict[str, "ClonePlan"] = {}
+_plans: dict[str, ClonePlan] = {}
 
 
 class ClonePlan:

@@ -82,7 +82,7 @@ def _quantity(value) -> Decimal:
         # repr of a float is its shortest exact decimal form (0.1 -> "0.1").
         quantity = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
     except InvalidOperation:
-        raise ValueError("Not a number.")
+        raise ValueError("Not a number.") from None
     if not quantity.is_finite():
         raise ValueError("Must be finite.")
     if quantity < 0:

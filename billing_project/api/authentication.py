@@ -126,7 +126,7 @@ class CredentialAuthentication(authentication.BaseAuthentication):
         try:
             token = AccessToken(raw)
         except TokenError as exc:
-            raise drf.AuthenticationFailed(f"Invalid token: {exc}")
+            raise drf.AuthenticationFailed(f"Invalid token: {exc}") from exc
         tenant_id = token.get("tenant_id")
         user, membership = tenant_selectors.token_principal_get(
             user_id=token.get("user_id"), tenant_id=tenant_id

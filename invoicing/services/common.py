@@ -26,7 +26,7 @@ def fresh_invoice(*, tenant, invoice_id: str) -> dict:
     try:
         data = stripe_invoices.invoice_retrieve(invoice_id)
     except NotFound:
-        raise NotFound("No such invoice.")
+        raise NotFound("No such invoice.") from None
     if not owned and data.get("customer") != customer_id_of(tenant):
         raise NotFound("No such invoice.")
     return data

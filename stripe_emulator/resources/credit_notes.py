@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..billing import mark_paid
 from ..encoding import get_int, get_list, get_str, paginate
 from ..errors import invalid, missing_param
-from ..billing import mark_paid
 from ..events import emit, mutate
 from ..routing import route
 from ..state import new_id

@@ -49,7 +49,7 @@ def webhook_receive(*, payload: bytes, signature: str) -> WebhookEvent:
         event_verify(payload=payload, signature=signature, secret=settings.STRIPE_WEBHOOK_SECRET)
         data = json.loads(payload)
     except ValueError as exc:
-        raise InvalidRequest(f"Invalid Stripe signature: {exc}", code="invalid_signature")
+        raise InvalidRequest(f"Invalid Stripe signature: {exc}", code="invalid_signature") from exc
     record, _ = WebhookEvent.objects.get_or_create(
         event_id=data["id"],
         defaults={

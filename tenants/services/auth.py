@@ -220,7 +220,7 @@ def auth_refresh(*, refresh_token: str) -> dict:
     try:
         refresh = RefreshToken(refresh_token)
     except TokenError as exc:
-        raise AuthenticationError(f"Invalid refresh token: {exc}")
+        raise AuthenticationError(f"Invalid refresh token: {exc}") from exc
     user = User.objects.filter(pk=refresh.get("user_id"), is_active=True).first()
     if user is None:
         raise AuthenticationError("User not found or inactive.")

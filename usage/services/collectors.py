@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -214,9 +214,9 @@ def _count(collector: Collector, *, tenant):
 
 def _slot(collector: Collector, now: datetime) -> str:
     width = max(1, collector.interval_minutes) * 60
-    return datetime.fromtimestamp(
-        int(now.timestamp()) // width * width, tz=dt_timezone.utc
-    ).strftime("%Y%m%dT%H%M")
+    return datetime.fromtimestamp(int(now.timestamp()) // width * width, tz=UTC).strftime(
+        "%Y%m%dT%H%M"
+    )
 
 
 def usage_collector_run(

@@ -14,8 +14,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -24,8 +23,8 @@ from django.utils import timezone
 from billing_project.errors import Conflict, InvalidRequest
 from notifications.events import billing_event_emit
 from usage import counters
-from usage.limits import billing_period, limits_get
 from usage.aggregation import FOLD, event_part, fold, fold_sql
+from usage.limits import billing_period, limits_get
 from usage.models import Aggregation, UsageAlert, UsageDailyRollup, UsageEvent, UsageRollup
 from usage.schema import in_schema
 from usage.selectors import meters_get, rollup_used
@@ -75,7 +74,7 @@ def _positions(fields, names) -> str:
 def _fetch(cursor) -> list[dict]:
     """The cursor's rows by column name."""
     names = [column.name for column in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 _EVENT = _fields(UsageEvent)
@@ -264,7 +263,8 @@ def _event_row(p: _Prepared, now: datetime) -> tuple:
 
 def _insert(cursor, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
     cursor.execute(
-        _statement("insert_events"), [list(c) for c in zip(*[_event_row(p, now) for p in prepared])]
+        _statement("insert_events"),
+        [list(c) for c in zip(*[_event_row(p, now) for p in prepared], strict=True)],
     )
     return {row["event_id"] for row in _fetch(cursor)}
 
@@ -291,7 +291,7 @@ def _rollup_deltas(inserted: list[_Prepared], meters):
         day_key = (
             e.resource_type,
             p.billing_period_start,
-            e.period_start.astimezone(dt_timezone.utc).date(),
+            e.period_start.astimezone(UTC).date(),
         )
         part = event_part(e.quantity, e.period_start)
         fold(d, part)
@@ -317,7 +317,7 @@ def _count_new_uniques(cursor, uniques: dict, deltas: dict, days: dict) -> None:
     """Store the unique_count values; those new to their period add one to its rollup and day."""
     if not uniques:
         return
-    cursor.execute(_INSERT_UNIQUE, [list(c) for c in zip(*uniques)])
+    cursor.execute(_INSERT_UNIQUE, [list(c) for c in zip(*uniques, strict=True)])
     for row in _fetch(cursor):
         resource, period_start = row["resource_type"], row["period_start"]
         fold(deltas[(resource, period_start)], {"unique_count": 1})
@@ -349,10 +349,13 @@ def _ingest_many(
             deltas, days, uniques = _rollup_deltas(inserted, meters)
             _count_new_uniques(cursor, uniques, deltas, days)
             cursor.execute(
-                _statement("upsert_rollups"), [list(c) for c in zip(*_rollup_rows(deltas))]
+                _statement("upsert_rollups"),
+                [list(c) for c in zip(*_rollup_rows(deltas), strict=True)],
             )
             rollups = [_Rollup(**row) for row in _fetch(cursor)]
-            cursor.execute(_statement("upsert_days"), [list(c) for c in zip(*_day_rows(days))])
+            cursor.execute(
+                _statement("upsert_days"), [list(c) for c in zip(*_day_rows(days), strict=True)]
+            )
     return inserted_ids, rollups
 
 
@@ -450,7 +453,7 @@ def usage_event_ingest(
         try:
             event = event_parse(data, units=units, now=now)
         except EventInvalid as exc:
-            raise InvalidRequest(str(exc), detail=exc.detail)
+            raise InvalidRequest(str(exc), detail=exc.detail) from exc
         prepared = _Prepared(event=event, idempotency_key=idempotency_key)
         inserted, existing = _ingest(tenant=tenant, prepared=[prepared], now=now)
         if prepared.event_id in inserted:
