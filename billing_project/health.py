@@ -1,5 +1,7 @@
 """GET /health: database and Redis (critical: 503 when either fails) and Stripe (reported)."""
 
+from typing import Any
+
 import psycopg
 from django.conf import settings
 from django.http import JsonResponse
@@ -12,7 +14,7 @@ def check_database() -> str:
     # A fresh short-lived connection: it answers "is the database reachable now", independent of
     # whatever state Django's persistent connection is in.
     db = settings.DATABASES["default"]
-    params = {
+    params: dict[str, Any] = {
         "dbname": db["NAME"],
         "user": db.get("USER") or None,
         "password": db.get("PASSWORD") or None,

@@ -154,7 +154,7 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
     list_select_related = ["customer__subscriber"]
     actions = ["retry_payment", "resend", "rerender_pdf", "void", "mark_uncollectible"]
 
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "id",
         "tenant",
         "status",
@@ -163,7 +163,7 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
         "amount_remaining",
         "created",
         "finance_panel",
-    ]
+    )
 
     def has_add_permission(self, request):
         return False  # invoices are made by Stripe

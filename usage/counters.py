@@ -110,7 +110,7 @@ def counter_get(schema: str, resource: str, period_start: datetime) -> Decimal |
     except redis.RedisError:
         logger.warning("usage counter not read from Redis", exc_info=True)
         return None
-    return None if raw is None else Decimal(raw.decode())
+    return None if raw is None else Decimal(raw.decode() if isinstance(raw, bytes) else raw)
 
 
 def counter_forget(schema: str, resource: str, period_start: datetime) -> None:

@@ -167,8 +167,8 @@ def usage_daily_get(*, tenant, period: str | None = "current") -> list[dict]:
     with in_schema(tenant):
         meters = meters_get(tenant=tenant)
         rows: dict[str, dict[date, UsageDailyRollup]] = {}
-        for row in UsageDailyRollup.objects.filter(period_start=start):
-            rows.setdefault(row.resource_type, {})[row.day] = row
+        for stored in UsageDailyRollup.objects.filter(period_start=start):
+            rows.setdefault(stored.resource_type, {})[stored.day] = stored
     first = start.astimezone(UTC).date()
     period_last = (end - timedelta(microseconds=1)).astimezone(UTC).date()
     today = dj_timezone.now().astimezone(UTC).date()

@@ -87,7 +87,8 @@ def _quantity(value) -> Decimal:
         raise ValueError("Must be finite.")
     if quantity < 0:
         raise ValueError("Must be >= 0.")
-    if quantity >= MAX_QUANTITY or quantity.as_tuple().exponent < -6:
+    exponent = quantity.as_tuple().exponent  # an int: quantity is finite here
+    if quantity >= MAX_QUANTITY or (isinstance(exponent, int) and exponent < -6):
         raise ValueError("At most 24 digits before and 6 after the decimal point.")
     return quantity
 
@@ -174,6 +175,8 @@ def event_parse(raw, *, units: dict[str, str], now: datetime) -> EventIn:
         errors["properties"] = [problem]
     if errors:
         raise EventInvalid(errors)
+    # No error: the required fields were all given and parsed.
+    assert resource is not None and quantity is not None and start is not None
     return EventIn(
         resource_type=resource,
         quantity=quantity,

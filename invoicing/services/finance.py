@@ -98,7 +98,7 @@ def _refund_execute(*, tenant, refund: Refund, actor: str, key: str | None = Non
         memo=refund.reason,
         key=key or f"refund:{refund.id}",
     )
-    refunds = note.get("refunds") or []
+    refunds = note.get("refunds") or []  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
     first = refunds[0] if refunds else {}
     stripe_refund = first.get("refund") if isinstance(first, dict) else None
     refund.stripe_refund_id = (
@@ -110,7 +110,7 @@ def _refund_execute(*, tenant, refund: Refund, actor: str, key: str | None = Non
     CreditNote.objects.create(
         credit_note_id=note["id"],
         invoice_id=refund.invoice_id,
-        number=note.get("number") or "",
+        number=note.get("number") or "",  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         kind=CreditNote.Kind.REFUND,
         amount=refund.amount,
         currency=refund.currency,
@@ -225,7 +225,7 @@ def credit_note_create(
         credit = CreditNote.objects.create(
             credit_note_id=note["id"],
             invoice_id=invoice_id,
-            number=note.get("number") or "",
+            number=note.get("number") or "",  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
             kind=CreditNote.Kind.CREDIT,
             amount=amount,
             currency=data["currency"],
@@ -244,7 +244,7 @@ def credit_note_create(
                 "credit_note": note["id"],
                 "amount": amount,
                 "currency": data["currency"],
-                "amount_remaining": fresh.get("amount_remaining"),
+                "amount_remaining": fresh.get("amount_remaining"),  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
                 "reason": reason,
             },
         )
@@ -317,10 +317,10 @@ def _close(*, tenant, invoice_id: str, actor: str, action: str) -> dict:
             tenant=tenant,
             target=invoice_id,
             before={"status": data["status"], "amount_remaining": data.get("amount_remaining")},
-            after={"status": closed["status"], "amount_remaining": closed.get("amount_remaining")},
+            after={"status": closed["status"], "amount_remaining": closed.get("amount_remaining")},  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         )
         document_request(tenant=tenant, invoice_id=invoice_id)
-    return dict(closed)
+    return dict(closed)  # type: ignore[call-overload]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
 
 
 def invoice_void(*, tenant, invoice_id: str, actor: str) -> dict:

@@ -224,7 +224,7 @@ def _check_payment_method(tenant, payment_method_id: str) -> None:
         pm = stripe_payment_methods.payment_method_retrieve(payment_method_id)
     except NotFound:
         pm = None
-    if pm is None or pm.get("customer") != customer_id_of(tenant):
+    if pm is None or pm.get("customer") != customer_id_of(tenant):  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         raise NotFound("No such payment method.")
 
 
@@ -285,7 +285,7 @@ def invoice_pay(
         )
         if raise_decline:
             raise
-        return dict(failed)
+        return dict(failed)  # type: ignore[call-overload]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
     mirror_invoice(paid)
     with transaction.atomic():
         payment_success_record(tenant=tenant, data=paid, trigger=trigger)
@@ -296,11 +296,11 @@ def invoice_pay(
             target=invoice_id,
             after={
                 "outcome": "succeeded",
-                "amount_paid": paid.get("amount_paid"),
+                "amount_paid": paid.get("amount_paid"),  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
                 "trigger": trigger,
             },
         )
-    return dict(paid)
+    return dict(paid)  # type: ignore[call-overload]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
 
 
 def dunning_run_due(*, tenant) -> int:
@@ -384,7 +384,7 @@ def invoices_mark_overdue(*, tenant) -> int:
     for state in InvoiceState.objects.filter(
         status="open", overdue_since__isnull=True, due_at__isnull=False
     ):
-        if state.due_at + grace >= now:
+        if state.due_at is None or state.due_at + grace >= now:  # (the filter excludes None)
             continue
         with transaction.atomic():
             state.overdue_since = now

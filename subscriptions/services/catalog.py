@@ -50,7 +50,7 @@ def overage_rate(plan: Plan) -> Decimal:
 def overage_tiers(plan: Plan, months: int) -> list[tuple[int | None, Decimal]]:
     """Graduated tiers `(up_to, unit amount)`: the period's allowance free, then the rate. A yearly
     subscription's allowance is the monthly limit times twelve, pooled over the year."""
-    allowance = plan.overage_limit * months
+    allowance = plan.overage_limit * months  # type: ignore[operator]  # Plan.clean requires the overage resource's limit
     return ([(allowance, Decimal(0))] if allowance else []) + [(None, overage_rate(plan))]
 
 
@@ -118,7 +118,11 @@ def _sync_overage(plan: Plan) -> list[str]:
         if plan.has_overage:
             tiers = overage_tiers(plan, months)
             if current is not None and _overage_matches(
-                current, plan=plan, interval=interval, meter_id=meter_id, tiers=tiers
+                current,
+                plan=plan,
+                interval=interval,
+                meter_id=meter_id,  # type: ignore[arg-type]  # set above when the plan has an overage
+                tiers=tiers,
             ):
                 if getattr(plan, id_field) != current.id:
                     setattr(plan, id_field, current.id)
@@ -129,7 +133,7 @@ def _sync_overage(plan: Plan) -> list[str]:
                 product_id=plan.stripe_product_id,
                 currency=plan.currency,
                 interval=interval,
-                meter_id=meter_id,
+                meter_id=meter_id,  # type: ignore[arg-type]  # set above when the plan has an overage
                 tiers=_tiers_param(tiers),
                 lookup_key=lookup_key,
                 nickname=f"{plan.name}: {plan.overage_resource} above {tiers[0][0] or 0:,} per {interval}",

@@ -63,6 +63,6 @@ def test_clock_advance(
         tenant=tenant,
         target=account.test_clock_id,
         before={"frozen_time": before.isoformat() if before else None},
-        after={"frozen_time": account.clock_time.isoformat()},
+        after={"frozen_time": account.clock_time.isoformat() if account.clock_time else None},
     )
     return account

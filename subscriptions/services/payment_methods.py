@@ -24,7 +24,7 @@ def payment_method_list(*, tenant) -> list[dict]:
     default = _default_id(customer)
     out = []
     for pm in stripe_payment_methods.payment_method_list(customer_id=account.stripe_customer_id):
-        card = pm.get("card") or {}
+        card = pm.get("card") or {}  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         out.append(
             {
                 "payment_method_id": pm.id,
@@ -46,7 +46,7 @@ def _owned(tenant, payment_method_id: str):
         pm = stripe_payment_methods.payment_method_retrieve(payment_method_id)
     except NotFound:
         pm = None
-    if pm is None or pm.get("customer") != account.stripe_customer_id:
+    if pm is None or pm.get("customer") != account.stripe_customer_id:  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         raise NotFound("No such payment method.")
     return account, pm
 
@@ -82,8 +82,8 @@ def payment_method_attach(
             tenant=tenant,
             target=pm.id,
             after={
-                "brand": (pm.get("card") or {}).get("brand"),
-                "last4": (pm.get("card") or {}).get("last4"),
+                "brand": (pm.get("card") or {}).get("brand"),  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
+                "last4": (pm.get("card") or {}).get("last4"),  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
                 "default": make_default,
             },
         )
@@ -142,4 +142,4 @@ def setup_intent_create(*, tenant, request_key: str | None = None) -> str:
     intent = stripe_payment_methods.setup_intent_create(
         customer_id=account.stripe_customer_id, key=op_key("setup-intent", tenant, request_key)
     )
-    return intent.client_secret
+    return intent.client_secret  # type: ignore[return-value]  # Stripe gives a new SetupIntent's secret to its creator

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
 from billing_project.errors import Conflict, InvalidRequest, NotFound
@@ -195,7 +197,7 @@ def subscription_create(
         overage_price_id = _overage_price_id(plan, billing_cycle)
         if overage_price_id:
             items.append({"price": overage_price_id})  # metered: no quantity, billed from the meter
-        params = {
+        params: dict[str, Any] = {
             "customer": account.stripe_customer_id,
             "items": items,
             # Collect now when a card is there; otherwise the subscription stays `incomplete`
@@ -326,7 +328,7 @@ def _change_is_immediate(account: BillingAccount, plan: Plan, cycle: str, when: 
     ):
         # A trial has nothing paid to keep; an interval change restarts the billing cycle in Stripe.
         return True
-    return _yearly_value(plan, cycle) >= _yearly_value(account.plan, account.billing_cycle)
+    return _yearly_value(plan, cycle) >= _yearly_value(account.plan, account.billing_cycle)  # type: ignore[arg-type]  # a plan change starts from an account with a plan
 
 
 def subscription_change_plan(
@@ -484,7 +486,7 @@ def subscription_preview_change(
         )
     else:
         next_date = (
-            from_ts(nxt.get("next_payment_attempt") or nxt.get("period_end"))
+            from_ts(nxt.get("next_payment_attempt") or nxt.get("period_end"))  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
             or account.current_period_end
         )
     lines = []

@@ -31,7 +31,8 @@ def tenant_resync(*, tenant, log=lambda _msg: None) -> BillingAccount | None:
     for pm in stripe_payment_methods.payment_method_list(customer_id=account.stripe_customer_id):
         mirror("PaymentMethod", pm)
     live = [s for s in subscriptions if s["status"] in LIVE_STATUSES]
-    chosen = (live or sorted(subscriptions, key=lambda s: s["created"], reverse=True) or [None])[0]
+    newest = sorted(subscriptions, key=lambda s: s["created"], reverse=True)
+    chosen = (live or newest)[0] if (live or newest) else None
     for subscription in subscriptions:
         mirror("Subscription", subscription)
     if chosen is not None:

@@ -155,9 +155,9 @@ def platform_collectors_sync(*, tenant) -> list[Collector]:
     rows = []
     with in_schema(tenant):
         existing = {row.kind: row for row in Collector.objects.filter(platform=True)}
-        for kind, row in existing.items():
-            if kind not in configured and row.is_active:
-                Collector.objects.filter(pk=row.pk).update(is_active=False)
+        for kind, old in existing.items():
+            if kind not in configured and old.is_active:
+                Collector.objects.filter(pk=old.pk).update(is_active=False)
         for kind, each in configured.items():
             wanted = {
                 "name": each.name,

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import cast
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -284,6 +285,8 @@ def _rollup_deltas(inserted: list[_Prepared], meters):
     uniques: dict[tuple[str, datetime, str], tuple] = {}
     for p in inserted:
         e = p.event
+        # _prepare set the periods of every event it passed on.
+        assert p.billing_period_start is not None and p.billed_period_start is not None
         d = deltas.setdefault(
             (e.resource_type, p.billing_period_start),
             {**_zero(_ROLLUP), "period_end": p.billing_period_end},
@@ -527,7 +530,8 @@ def usage_event_ingest_batch(
                         status="duplicate",
                         event={"event_id": str(row["event_id"]) if row else None},
                     )
-    return results
+    # The None placeholders were the parsed events: each got its result above.
+    return cast("list[IngestResult]", results)
 
 
 def usage_alerts_fire(*, tenant, resource: str, period_start: datetime, used: Decimal) -> list[int]:
