@@ -58,7 +58,7 @@ def _stale_add(keys: list[str]) -> None:
             _stale.update(keys)
 
 
-def _stale_drop(client) -> None:
+def _stale_drop(client: redis.Redis) -> None:
     """Drop the counters this process failed to update, now that Redis answers (raises RedisError if not)."""
     if not _stale:
         return
