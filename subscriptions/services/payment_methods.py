@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.db import transaction
 
 from billing_project.errors import Conflict, NotFound
 from billing_project.stripe_gateway import customers as stripe_customers
 from billing_project.stripe_gateway import payment_methods as stripe_payment_methods
+from billing_project.stripe_gateway.data import StripeData
 from subscriptions.services.common import mirror, op_key
 from subscriptions.services.customers import customer_ensure
 from tenants.services import audit_record
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
-def _default_id(customer) -> str | None:
+
+def _default_id(customer: StripeData) -> str | None:
     settings_ = customer.get("invoice_settings") or {}
     return settings_.get("default_payment_method")
 
 
-def payment_method_list(*, tenant) -> list[dict]:
+def payment_method_list(*, tenant: Tenant) -> list[dict[str, Any]]:
     """The tenant's cards as the API shows them (Stripe is the store; nothing is kept locally)."""
     account = customer_ensure(tenant=tenant)
     customer = stripe_customers.customer_retrieve(account.stripe_customer_id)
@@ -39,7 +45,7 @@ def payment_method_list(*, tenant) -> list[dict]:
     return out
 
 
-def _owned(tenant, payment_method_id: str):
+def _owned(tenant: Tenant, payment_method_id: str) -> StripeData:
     """The pm if it belongs to this tenant's customer; another tenant's id is a plain 404."""
     account = customer_ensure(tenant=tenant)
     try:
@@ -53,12 +59,12 @@ def _owned(tenant, payment_method_id: str):
 
 def payment_method_attach(
     *,
-    tenant,
+    tenant: Tenant,
     token: str,
     set_default: bool = False,
     actor: str = "system",
     request_key: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Attach a card (a pm_/tok_ from Stripe.js) to the tenant's customer. A declined card is a 402
     `card_declined` with Stripe's decline code. The first card becomes the default."""
     account = customer_ensure(tenant=tenant)
@@ -92,8 +98,8 @@ def payment_method_attach(
 
 
 def payment_method_set_default(
-    *, tenant, payment_method_id: str, actor: str = "system", request_key: str | None = None
-) -> dict:
+    *, tenant: Tenant, payment_method_id: str, actor: str = "system", request_key: str | None = None
+) -> dict[str, Any]:
     account, pm = _owned(tenant, payment_method_id)
     customer = stripe_customers.customer_retrieve(account.stripe_customer_id)
     with transaction.atomic():
@@ -114,7 +120,7 @@ def payment_method_set_default(
 
 
 def payment_method_detach(
-    *, tenant, payment_method_id: str, actor: str = "system", request_key: str | None = None
+    *, tenant: Tenant, payment_method_id: str, actor: str = "system", request_key: str | None = None
 ) -> None:
     """Remove a card; not the default card while a paid subscription is live (409)."""
     account, pm = _owned(tenant, payment_method_id)
@@ -136,7 +142,7 @@ def payment_method_detach(
         audit_record(actor=actor, action="payment_method.detach", tenant=tenant, target=pm.id)
 
 
-def setup_intent_create(*, tenant, request_key: str | None = None) -> str:
+def setup_intent_create(*, tenant: Tenant, request_key: str | None = None) -> str:
     """A SetupIntent's client secret: the portal collects a card with Stripe.js and confirms it."""
     account = customer_ensure(tenant=tenant)
     intent = stripe_payment_methods.setup_intent_create(
