@@ -4,12 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ARGS   ?=
 
-.PHONY: run dev test setup bench bench-tenants bench-usage bench-invoices bench-api bench-analytics install clean-data help
+.PHONY: run dev test lint setup bench bench-tenants bench-usage bench-invoices bench-api bench-analytics install clean-data help
 
 help:
 	@echo "make run     start web (gunicorn) + worker + beat (embedded PostgreSQL/Redis and the Stripe emulator when unconfigured)"
 	@echo "make dev     the same with Django's autoreloading development server and DEBUG=1"
 	@echo "make test    run the test suite (ARGS='-k auth' to select)"
+	@echo "make lint    ruff check, ruff format --check and mypy (fails on any finding)"
 	@echo "make setup   install, migrate and load demo data without starting"
 	@echo "make bench   run the benchmarks in bench/ (or one: make bench-tenants | bench-usage | bench-invoices | bench-api | bench-analytics)"
 
@@ -39,6 +40,12 @@ setup: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(PY) scripts/dev.py test $(ARGS)
+
+# The quality gates (configuration in pyproject.toml); each step fails on any finding.
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # Every benchmark, one after the other (about 10 minutes); each prints its own figures.
 bench: bench-tenants bench-usage bench-invoices bench-api bench-analytics

@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -58,7 +58,7 @@ def _batch_client(args) -> tuple[int, int, float]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     events = errors = 0
     started = time.perf_counter()
-    for body, count in bodies:
+    for body, _count in bodies:
         if time.time() > deadline:
             break
         status, payload = _post(conn, "/api/v1/usage/batch", body, key)
@@ -71,7 +71,7 @@ def _batch_client(args) -> tuple[int, int, float]:
 
 
 def _events(n: int, run: str, offset: int) -> list[dict]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return [
         {
             "resource_type": "api_calls",
@@ -115,7 +115,7 @@ def bench_p1(
     import psycopg
 
     rows = events
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with psycopg.connect(database_url) as conn:
         with conn.cursor() as cursor:
             cursor.execute(f'SET search_path TO "{schema}"')
@@ -171,7 +171,7 @@ def settle(database_url: str, schema: str) -> None:
 
 
 def _single_body() -> bytes:
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     return json.dumps(
         {
             "resource_type": "api_calls",

@@ -113,7 +113,9 @@ def business_gauges_store(values: dict[str, dict[tuple[str, ...], Decimal | int]
                 pipe.hset(
                     key,
                     mapping={
-                        _field(name, labelnames, dict(zip(labelnames, labelvalues))): str(value)
+                        _field(
+                            name, labelnames, dict(zip(labelnames, labelvalues, strict=True))
+                        ): str(value)
                         for labelvalues, value in samples.items()
                     },
                 )
@@ -136,7 +138,7 @@ class BusinessCollector:
             pipe = get_redis().pipeline(transaction=False)
             for name in names:
                 pipe.hgetall(series_key(name))
-            stored = dict(zip(names, pipe.execute()))
+            stored = dict(zip(names, pipe.execute(), strict=True))
         except redis.RedisError:
             logger.warning(
                 "business metrics not read from Redis; left out of this scrape", exc_info=True

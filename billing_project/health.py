@@ -1,6 +1,8 @@
 """GET /health: database and Redis (critical: 503 when either fails) and Stripe (reported).
 GET /health/live and /health/ready: the probes of an orchestrator (Kubernetes, compose healthchecks)."""
 
+from typing import Any
+
 import psycopg
 from django.conf import settings
 from django.db import connection
@@ -16,7 +18,7 @@ def check_database() -> str:
     # A fresh short-lived connection: it answers "is the database reachable now", independent of
     # whatever state Django's persistent connection is in.
     db = settings.DATABASES["default"]
-    params = {
+    params: dict[str, Any] = {
         "dbname": db["NAME"],
         "user": db.get("USER") or None,
         "password": db.get("PASSWORD") or None,

@@ -60,7 +60,7 @@ def _unavailable(request) -> HttpResponse:
         return service_unavailable_response()
     try:
         # No request context: its processors (user, messages) would ask the database that is down.
-        html = render_to_string("503.html")
+        html: str = render_to_string("503.html")
     except Exception:  # the page must not fail in its turn
         html = (
             "<!doctype html><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1>"

@@ -27,6 +27,7 @@ import json
 import re
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 import urllib3
@@ -129,7 +130,7 @@ def _exception_matches(entry: str, ip: IPAddress, port: int) -> bool:
             infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
         except OSError:
             return False
-        return any(_ip(info[4][0]) == ip for info in infos)
+        return any(_ip(str(info[4][0])) == ip for info in infos)
 
 
 def dev_loopback() -> bool:
@@ -222,7 +223,9 @@ def resolve_checked(host: str, port: int) -> list[tuple[socket.AddressFamily, IP
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except OSError as exc:
         raise OutboundError(f"cannot resolve {host}: {exc}") from exc
-    addresses = list(dict.fromkeys((info[0], _ip(info[4][0])) for info in infos))
+    addresses: list[tuple[socket.AddressFamily, IPAddress]] = list(
+        dict.fromkeys((info[0], _ip(str(info[4][0]))) for info in infos)
+    )
     refused = [str(ip) for _, ip in addresses if not address_allowed(ip, port, host)]
     if refused or not addresses:
         raise OutboundRefused(
@@ -231,7 +234,13 @@ def resolve_checked(host: str, port: int) -> list[tuple[socket.AddressFamily, IP
     return addresses
 
 
-class _CheckedConnectMixin:
+if TYPE_CHECKING:  # the mixin reads urllib3's connection attributes; at run time it is a mixin
+    _ConnectionBase = HTTPConnection
+else:
+    _ConnectionBase = object
+
+
+class _CheckedConnectMixin(_ConnectionBase):
     """urllib3's connect step, to the validated addresses only (the rest of urllib3, TLS with SNI and
     certificate checks for the name included, is unchanged)."""
 

@@ -14,5 +14,5 @@ def get_redis() -> redis.Redis:
 def redis_key(*parts) -> str:
     """A key of our own in Redis, behind the cache's KEY_PREFIX so that two deployments (or test runs)
     sharing one Redis never meet: redis_key("tenants", "epoch") -> "billing:tenants:epoch"."""
-    prefix = settings.CACHES["default"].get("KEY_PREFIX", "billing")
+    prefix = str(settings.CACHES["default"].get("KEY_PREFIX", "billing"))
     return ":".join((prefix, *map(str, parts)))

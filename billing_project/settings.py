@@ -143,7 +143,7 @@ WSGI_APPLICATION = "billing_project.wsgi.application"
 # --- database ---------------------------------------------------------------------------------
 
 
-def _database_from_url(url: str) -> dict:
+def _database_from_url(url: str) -> dj_database_url.DBConfig:
     # The seed writes SQLAlchemy-style URLs (postgresql+asyncpg://); the driver suffix means
     # nothing to Django, so it is dropped rather than rejected.
     url = re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", url)

@@ -39,7 +39,7 @@ class CouponRedemptionInline(admin.TabularInline):
     model = CouponRedemption
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["tenant", "status", "subscription_id", "actor", "created"]
+    fields = readonly_fields = ("tenant", "status", "subscription_id", "actor", "created")
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -8,6 +8,7 @@ row makes a tenant's second redemption fail the same way whatever the timing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -117,7 +118,7 @@ def coupon_sync_to_stripe(*, coupon: Coupon, actor: str = "system") -> Coupon:
         "stripe_promotion_code_id": coupon.stripe_promotion_code_id or None,
     }
     if not coupon.stripe_coupon_id:
-        params = {
+        params: dict[str, Any] = {
             "name": coupon.name[:40],
             "duration": coupon.duration,
             "metadata": {"code": coupon.code},
@@ -232,7 +233,7 @@ def _count(
         except IntegrityError:
             raise _error(
                 "coupon_already_redeemed", "This tenant has already redeemed this coupon.", 409
-            )
+            ) from None
         _announce_redeemed(tenant, coupon, redemption)
         return redemption
 
@@ -312,6 +313,7 @@ def coupon_redeem_for_new_subscription(
 ) -> NewSubscriptionDiscount | None:
     """The discount of a new subscription: the code given, else the one held for the tenant, else
     an auto-apply campaign coupon of the plan. Runs inside the caller's transaction."""
+    redemption: CouponRedemption | None
     if code:
         redemption = coupon_redeem(tenant=tenant, code=code, plan=plan, actor=actor)
     else:

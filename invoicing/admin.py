@@ -16,8 +16,8 @@ from django.urls import path, reverse
 from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django_tenants.utils import tenant_context
-from djstripe.models import Invoice
 from djstripe.models import Coupon as StripeCoupon
+from djstripe.models import Invoice
 
 from billing_project import money
 from billing_project.api.exceptions import DomainError
@@ -154,7 +154,7 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
     list_select_related = ["customer__subscriber"]
     actions = ["retry_payment", "resend", "rerender_pdf", "void", "mark_uncollectible"]
 
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "id",
         "tenant",
         "status",
@@ -163,7 +163,7 @@ class FinanceInvoiceAdmin(admin.ModelAdmin):
         "amount_remaining",
         "created",
         "finance_panel",
-    ]
+    )
 
     def has_add_permission(self, request):
         return False  # invoices are made by Stripe

@@ -122,7 +122,7 @@ def _price_usage_type(price_id: str | None, cache: dict) -> str | None:
 
         mirrored = Price.objects.filter(id=price_id).values_list("stripe_data", flat=True).first()
         data = mirrored if mirrored else stripe_catalog.price_retrieve(price_id)
-        cache[price_id] = ((data.get("recurring") or {}).get("usage_type")) if data else None
+        cache[price_id] = ((data.get("recurring") or {}).get("usage_type")) if data else None  # type: ignore[union-attr]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
     return cache[price_id]
 
 
@@ -145,7 +145,7 @@ def _lines_of(data: dict, with_discounts: bool) -> list[InvoiceLine]:
     block = data.get("lines") or {}
     raw = list(block.get("data") or [])
     if block.get("has_more"):
-        raw = [dict(line) for line in stripe_invoices.invoice_lines(data["id"])]
+        raw = [dict(line) for line in stripe_invoices.invoice_lines(data["id"])]  # type: ignore[call-overload]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
     cache: dict = {}
     currency = data.get("currency") or "usd"
     out = []
@@ -205,7 +205,7 @@ def invoice_view(
     # invoice billed in advance); what the customer pays for is the span of its lines. A list reads
     # the lines it already has and never calls Stripe.
     periods = [(ln.period_start, ln.period_end) for ln in lines if ln.period_start] or [
-        (from_ts(p.get("start")), from_ts(p.get("end")))
+        (from_ts(p.get("start")), from_ts(p.get("end")))  # type: ignore[misc]  # start is there: filtered below
         for p in ((ln.get("period") or {}) for ln in (data.get("lines") or {}).get("data") or [])
         if p.get("start")
     ]
@@ -231,11 +231,13 @@ def invoice_view(
         period_start=min(
             (start for start, _ in periods), default=from_ts(data.get("period_start"))
         ),
-        period_end=max((end for _, end in periods), default=from_ts(data.get("period_end"))),
+        period_end=max(
+            (end for _, end in periods if end is not None), default=from_ts(data.get("period_end"))
+        ),
         due_date=from_ts(data.get("due_date")) or (state.due_at if state else None),
         created=from_ts(data.get("created")),
         paid_at=from_ts(transitions.get("paid_at")),
-        customer_id=data.get("customer")
+        customer_id=data["customer"]
         if isinstance(data.get("customer"), str)
         else (data.get("customer") or {}).get("id", ""),
         subscription_id=subscription

@@ -16,7 +16,7 @@ def invoice_render_pdf(self, tenant, *, invoice_id: str):
     try:
         document_render(tenant=tenant, invoice_id=invoice_id)
     except Exception as exc:
-        raise self.retry(exc=exc)
+        raise self.retry(exc=exc) from exc
 
 
 @tenant_task

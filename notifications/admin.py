@@ -189,7 +189,7 @@ class PlatformSlackForm(forms.ModelForm):
             try:
                 outbound.url_check(url)
             except outbound.OutboundRefused as exc:
-                raise forms.ValidationError(f"The URL {exc}.")
+                raise forms.ValidationError(f"The URL {exc}.") from exc
         return url
 
 

@@ -198,9 +198,10 @@ def format_quantity(value, locale: str) -> str:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return str(value)
-    places = (
-        0 if number == number.to_integral() else min(-number.normalize().as_tuple().exponent, 6)
-    )
+    exponent = number.normalize().as_tuple().exponent
+    if not isinstance(exponent, int):  # NaN or an infinity: no digits to group
+        return str(value)
+    places = 0 if number == number.to_integral() else min(-exponent, 6)
     with translation.override(locale):
         return formats.number_format(number, decimal_pos=places, use_l10n=True, force_grouping=True)
 

@@ -18,7 +18,7 @@ class BillingPolicyAdmin(admin.ModelAdmin):
         "overdue_grace_days",
         "updated",
     ]
-    fields = EDITABLE_FIELDS
+    fields = tuple(EDITABLE_FIELDS)
 
     def has_add_permission(self, request):
         return not BillingPolicy.objects.exists()

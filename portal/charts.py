@@ -110,7 +110,7 @@ def usage_chart(series: dict) -> UsageChart:
         return round(TOP + plot_height * (1 - value / y_max), 2)
 
     points = [(x_at(0), y_at(0))] if series["days"] else []
-    for day, value in zip(series["days"], values):
+    for day, value in zip(series["days"], values, strict=True):
         points.append(
             (x_at((day["day"] - first).days + 1), y_at(value))
         )  # the value at the end of that day

@@ -181,7 +181,7 @@ class NotificationPreferenceForm(ServiceForm):
             except ValidationError:
                 raise ValidationError(
                     _("%(address)s is not an email address.") % {"address": address}
-                )
+                ) from None
         return addresses
 
     def service_kwargs(self) -> dict:

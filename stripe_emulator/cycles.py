@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from .billing import (
@@ -121,7 +121,7 @@ def prorate(state, sub, changes, at, preview_invoice=None):
         if at >= end or end <= start:
             continue
         fraction = Decimal(end - at) / Decimal(end - start)
-        stamp = datetime.fromtimestamp(at, tz=timezone.utc).strftime("%d %b %Y")
+        stamp = datetime.fromtimestamp(at, tz=UTC).strftime("%d %b %Y")
         parts = []
         if old_price and old_qty:
             parts.append(

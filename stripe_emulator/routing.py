@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .encoding import get_list
 
-ROUTES = []
+ROUTES: list[tuple[str, re.Pattern[str], Callable[..., object]]] = []
 
 
 def route(method, pattern):

@@ -9,6 +9,7 @@ import secrets
 import string
 import threading
 import time
+from collections.abc import Callable
 
 from .encoding import strip_private
 from .errors import not_found
@@ -62,8 +63,8 @@ _ALPHABET = string.ascii_letters + string.digits
 
 # Filled by resource modules: object type -> fn(state, rendered_copy) adding dynamic fields,
 # and (object type, field) -> fn(state, stored_obj) for includable fields (expand only).
-RENDERERS = {}
-INCLUDES = {}
+RENDERERS: dict[str, Callable[..., object]] = {}
+INCLUDES: dict[tuple[str, str], Callable[..., object]] = {}
 
 
 def new_id(prefix, length=24):

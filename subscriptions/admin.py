@@ -437,6 +437,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 
 # The tenants' admin is the tenants app's; the action that moves a tenant through time is this app's.
+_tenant_admin: "admin.ModelAdmin[Tenant] | None"
 try:
     _tenant_admin = admin.site.get_model_admin(Tenant)
 except NotRegistered:

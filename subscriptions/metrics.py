@@ -57,7 +57,7 @@ def subscription_metrics_compute() -> dict[str, dict[tuple[str, ...], Decimal | 
             currency = row["plan__currency"]
             mrr_minor[currency] = mrr_minor.get(currency, Decimal(0)) + monthly * row["n"]
     # Rounded half-up to the minor unit once, on the sum (yearly / 12 has fractions of a cent).
-    mrr = {
+    mrr: dict[tuple[str, ...], Decimal | int] = {
         (currency,): Decimal(
             to_major(int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)), currency)
         )

@@ -57,7 +57,7 @@ def validate_feature_keys(value) -> None:
     if not isinstance(value, list) or not all(
         isinstance(item, str) and re.fullmatch(r"[a-z][a-z0-9_]{0,49}", item) for item in value
     ):
-        raise ValidationError("Feature keys are a list of snake_case keys, e.g. [\"sso\"].")
+        raise ValidationError('Feature keys are a list of snake_case keys, e.g. ["sso"].')
     if len(set(value)) != len(value):
         raise ValidationError("A feature key is listed twice.")
 

@@ -52,7 +52,7 @@ class TenantAdmin(admin.ModelAdmin):
                 actor=request.user.email,
             )
         except DomainError as exc:
-            raise forms.ValidationError(exc.message)
+            raise forms.ValidationError(exc.message) from exc
         obj.pk = created.pk
         obj.schema_name = created.schema_name
         # The service created the row; copy the branding fields the form also filled.
@@ -134,7 +134,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 actor=request.user.email,
             )
         except DomainError as exc:
-            raise forms.ValidationError(exc.message)
+            raise forms.ValidationError(exc.message) from exc
         obj.pk = created.pk
         obj._state.adding = False
         messages.warning(

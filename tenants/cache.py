@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -25,7 +26,7 @@ from django.db import connection, transaction
 MAX_ENTRIES = 10_000  # a flood of made-up hosts or keys empties the cache instead of growing it
 _entries: dict[str, tuple[float, object]] = {}
 _lock = threading.Lock()
-_state = {"epoch": None, "checked_at": 0.0}
+_state: dict[str, Any] = {"epoch": None, "checked_at": 0.0}
 # The host and the key of one request are looked up a few milliseconds apart: one epoch read serves
 # both. A change is therefore seen at most this long after its commit.
 EPOCH_RECHECK_SECONDS = 0.05
@@ -41,7 +42,7 @@ def _cacheable() -> bool:
     return settings.CREDENTIAL_CACHE_SECONDS > 0 and not connection.in_atomic_block
 
 
-def _current_epoch() -> bytes | None:
+def _current_epoch() -> bytes | str | None:
     """The epoch in Redis, read at most once per EPOCH_RECHECK_SECONDS (a request asks twice)."""
     from billing_project.redis import get_redis
 
@@ -60,7 +61,10 @@ def _current_epoch() -> bytes | None:
     return epoch
 
 
-def cached(key: str, load: Callable[[], object], *, keep_none: bool = True) -> object:
+T = TypeVar("T")
+
+
+def cached(key: str, load: Callable[[], T], *, keep_none: bool = True) -> T:
     """`load()`'s answer for `key`, from this process's cache while the epoch is unchanged
     (a None answer only with keep_none)."""
     if not _cacheable():
@@ -72,7 +76,7 @@ def cached(key: str, load: Callable[[], object], *, keep_none: bool = True) -> o
     with _lock:
         hit = _entries.get(key)
     if hit is not None and hit[0] > now:
-        return hit[1]
+        return cast(T, hit[1])  # stored by this function for the same key, so by the same load
     value = load()
     if value is None and not keep_none:
         return value

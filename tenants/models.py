@@ -5,6 +5,7 @@ selector that takes the tenant (tenants.selectors).
 """
 
 import uuid
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
@@ -13,7 +14,7 @@ from django.db.models.functions import Lower
 from django_tenants.models import DomainMixin, TenantMixin
 
 
-class Tenant(TenantMixin):
+class Tenant(TenantMixin):  # type: ignore[misc]  # django-tenants ships no types: its mixins are Any
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         SUSPENDED = "suspended", "Suspended"
@@ -54,14 +55,14 @@ class Tenant(TenantMixin):
         return str(self.id)
 
 
-class Domain(DomainMixin):
+class Domain(DomainMixin):  # type: ignore[misc]  # django-tenants ships no types: its mixins are Any
     pass
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def _create_user(self, email: str, password: str | None, **extra):
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> "User":
         if not email:
             raise ValueError("Users need an email address")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
@@ -72,12 +73,12 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra):
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra):
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
         extra.update(is_staff=True, is_superuser=True)
         return self._create_user(email, password, **extra)
 
@@ -85,13 +86,13 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """A person: a tenant's member (through Membership) or platform staff (is_staff + groups)."""
 
-    username = None
+    username = None  # type: ignore[assignment]  # the email is the login: Django's documented custom-user pattern
     email = models.EmailField(unique=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]  # an email-only manager, not AbstractUser's username one
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
@@ -212,6 +213,9 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} ({self.status_code or 'in progress'})"
+
 
 class LoginAttempt(models.Model):
     """A counted login attempt while Redis is down: the login throttle's fallback (tenants.services.auth),
@@ -225,6 +229,9 @@ class LoginAttempt(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["bucket", "created"], name="login_attempt_bucket_created")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket} {self.created:%Y-%m-%d %H:%M:%S}"
 
 
 # Choice sets shared by serializers and the OpenAPI enum names (settings.SPECTACULAR_SETTINGS).

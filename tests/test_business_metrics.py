@@ -58,7 +58,8 @@ def scrape(client) -> dict[str, dict[tuple, float]]:
 
 
 def test_a_payment_attempt_is_counted_once_by_outcome_even_when_its_webhooks_come_again(
-    billing, tenant
+    billing,  # noqa: F811 (a pytest fixture imported above)
+    tenant,
 ):
     billing.subscribe(tenant)  # the first invoice, paid with a good card
     assert (payments("succeeded"), payments("failed")) == (1, 0)
@@ -90,7 +91,7 @@ def test_a_payment_attempt_is_counted_once_by_outcome_even_when_its_webhooks_com
         ]
 
 
-def test_a_retry_paid_with_a_new_card_counts_as_one_more_success(billing, tenant):
+def test_a_retry_paid_with_a_new_card_counts_as_one_more_success(billing, tenant):  # noqa: F811 (a pytest fixture imported above)
     billing.subscribe(tenant)
     account = billing.customer(tenant, card=None)
     billing.set_card(account.stripe_customer_id, "pm_card_chargeCustomerFail")

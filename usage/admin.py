@@ -224,7 +224,20 @@ class CollectorForm(forms.ModelForm):
 
     class Meta:
         model = Collector
-        exclude = ("secret_key_id", "secret_ciphertext", "last_run_at")
+        # Named, not excluded: a field added to the model later (another secret) stays out of the
+        # form until someone puts it here. The secret comes in through `secret` above.
+        fields = (
+            "kind",
+            "name",
+            "base_url",
+            "resource_type",
+            "target",
+            "filters",
+            "odoo_database",
+            "odoo_login",
+            "interval_minutes",
+            "is_active",
+        )
 
     def clean_base_url(self) -> str:
         # The outbound URL policy, as a form error rather than a failure on the first run.

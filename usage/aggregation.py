@@ -8,7 +8,10 @@ apart. `aggregate_value` says which aggregate a meter reads; the selectors and t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from usage.models import Aggregation
 
@@ -28,7 +31,7 @@ FOLD = {
 }
 
 
-def event_part(quantity: Decimal, at) -> dict:
+def event_part(quantity: Decimal, at: datetime) -> dict[str, Any]:
     """What one event adds to every aggregate of its period and day."""
     return {
         "total": quantity,
@@ -39,11 +42,11 @@ def event_part(quantity: Decimal, at) -> dict:
     }
 
 
-def _newer(part_at, held_at) -> bool:
+def _newer(part_at: datetime | None, held_at: datetime | None) -> bool:
     return part_at is not None and (held_at is None or part_at >= held_at)
 
 
-def fold(into: dict, part: dict) -> dict:
+def fold(into: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
     """Fold `part` into the running aggregates `into` (in place; columns missing in `into` start
     from nothing). Columns of `part` not in FOLD are left alone."""
     newer = _newer(part.get("last_at"), into.get("last_at"))
@@ -61,7 +64,7 @@ def fold(into: dict, part: dict) -> dict:
     return into
 
 
-def fold_sql(alias: str, columns) -> str:
+def fold_sql(alias: str, columns: Iterable[str]) -> str:
     """The `ON CONFLICT ... DO UPDATE SET` assignments of `columns` for a table aliased `alias`,
     by the same rule as `fold`."""
     assignments = []
@@ -82,7 +85,15 @@ def fold_sql(alias: str, columns) -> str:
     return ",\n    ".join(assignments)
 
 
-def aggregate_value(aggregation: str, *, total, count, max_value, last_value, unique) -> Decimal:
+def aggregate_value(
+    aggregation: str,
+    *,
+    total: Decimal,
+    count: int,
+    max_value: Decimal,
+    last_value: Decimal,
+    unique: int,
+) -> Decimal:
     """A period's (or day's) value of a resource under its meter's aggregation."""
     if aggregation == Aggregation.COUNT:
         return Decimal(count)

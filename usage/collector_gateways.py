@@ -53,7 +53,7 @@ def _json(response: outbound.OutboundResponse, what: str):
     try:
         return response.json()
     except ValueError:
-        raise CollectorError(f"{what}: the answer is not JSON")
+        raise CollectorError(f"{what}: the answer is not JSON") from None
 
 
 def netbox_count(

@@ -58,7 +58,7 @@ def _stale_add(keys: list[str]) -> None:
             _stale.update(keys)
 
 
-def _stale_drop(client) -> None:
+def _stale_drop(client: redis.Redis) -> None:
     """Drop the counters this process failed to update, now that Redis answers (raises RedisError if not)."""
     if not _stale:
         return
@@ -110,7 +110,7 @@ def counter_get(schema: str, resource: str, period_start: datetime) -> Decimal |
     except redis.RedisError:
         logger.warning("usage counter not read from Redis", exc_info=True)
         return None
-    return None if raw is None else Decimal(raw.decode())
+    return None if raw is None else Decimal(raw.decode() if isinstance(raw, bytes) else raw)
 
 
 def counter_forget(schema: str, resource: str, period_start: datetime) -> None:

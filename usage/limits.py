@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dateutil.relativedelta import relativedelta
 
@@ -84,11 +84,11 @@ def limits_forget(tenant=None) -> None:
 def billing_period(at: datetime, anchor: datetime | None = None) -> tuple[datetime, datetime]:
     """The billing period [start, end) holding `at`: monthly from the subscription's anchor, or the
     calendar month in UTC for a tenant without a subscription."""
-    at = at.astimezone(timezone.utc)
+    at = at.astimezone(UTC)
     if anchor is None:
         start = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         return start, start + relativedelta(months=1)
-    anchor = anchor.astimezone(timezone.utc)
+    anchor = anchor.astimezone(UTC)
     months = (at.year - anchor.year) * 12 + (at.month - anchor.month)
     start = anchor + relativedelta(months=months)
     if start > at:

@@ -68,8 +68,9 @@ class UsageEvent(models.Model):
     period_start = models.DateTimeField()
     period_end = models.DateTimeField()
     source = models.CharField(max_length=64, blank=True)
-    transaction_id = models.CharField(max_length=255, null=True, blank=True)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": the partial unique constraints below hold only for events that carry one.
+    transaction_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     fingerprint = models.CharField(
         max_length=64, help_text="sha256 of the event's fields (same key, other body -> 409)"
     )
@@ -197,6 +198,9 @@ class UsageUniqueValue(models.Model):
                 fields=["resource_type", "period_start", "value"], name="usage_unique_value_once"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type} {self.period_start:%Y-%m-%d}: {self.value}"
 
 
 class UsageAlert(models.Model):

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import QuerySet
@@ -69,11 +69,11 @@ def period_resolve(
     if not period or period == "current":
         return billing_period(now, limits.period_anchor)
     try:
-        at = datetime.strptime(period, "%Y-%m").replace(tzinfo=timezone.utc)
+        at = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
     except ValueError:
         raise InvalidRequest(
             "period is 'current' or YYYY-MM.", detail={"period": ["Use 'current' or YYYY-MM."]}
-        )
+        ) from None
     # The billing period that starts in that month (a calendar month without a subscription).
     start, end = billing_period(at, limits.period_anchor)
     return (start, end) if start >= at else billing_period(end, limits.period_anchor)
@@ -167,11 +167,11 @@ def usage_daily_get(*, tenant, period: str | None = "current") -> list[dict]:
     with in_schema(tenant):
         meters = meters_get(tenant=tenant)
         rows: dict[str, dict[date, UsageDailyRollup]] = {}
-        for row in UsageDailyRollup.objects.filter(period_start=start):
-            rows.setdefault(row.resource_type, {})[row.day] = row
-    first = start.astimezone(timezone.utc).date()
-    period_last = (end - timedelta(microseconds=1)).astimezone(timezone.utc).date()
-    today = dj_timezone.now().astimezone(timezone.utc).date()
+        for stored in UsageDailyRollup.objects.filter(period_start=start):
+            rows.setdefault(stored.resource_type, {})[stored.day] = stored
+    first = start.astimezone(UTC).date()
+    period_last = (end - timedelta(microseconds=1)).astimezone(UTC).date()
+    today = dj_timezone.now().astimezone(UTC).date()
     last_seen = max((day for per_day in rows.values() for day in per_day), default=first)
     last = min(period_last, max(today, last_seen))
     series = []

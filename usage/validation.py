@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
@@ -53,7 +54,7 @@ class EventIn:
     period_end: datetime
     source: str
     transaction_id: str | None
-    properties: dict
+    properties: dict[str, Any]
 
     def fingerprint(self) -> str:
         body = json.dumps(
@@ -73,7 +74,7 @@ class EventIn:
         return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _quantity(value) -> Decimal:
+def _quantity(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError('A number or a decimal string, e.g. "12.5".')
     if isinstance(value, float) and not math.isfinite(value):
@@ -82,17 +83,18 @@ def _quantity(value) -> Decimal:
         # repr of a float is its shortest exact decimal form (0.1 -> "0.1").
         quantity = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
     except InvalidOperation:
-        raise ValueError("Not a number.")
+        raise ValueError("Not a number.") from None
     if not quantity.is_finite():
         raise ValueError("Must be finite.")
     if quantity < 0:
         raise ValueError("Must be >= 0.")
-    if quantity >= MAX_QUANTITY or quantity.as_tuple().exponent < -6:
+    exponent = quantity.as_tuple().exponent  # an int: quantity is finite here
+    if quantity >= MAX_QUANTITY or (isinstance(exponent, int) and exponent < -6):
         raise ValueError("At most 24 digits before and 6 after the decimal point.")
     return quantity
 
 
-def _timestamp(value) -> datetime:
+def _timestamp(value: object) -> datetime:
     if not isinstance(value, str):
         raise ValueError("An ISO 8601 timestamp.")
     try:
@@ -104,7 +106,7 @@ def _timestamp(value) -> datetime:
     return timestamp_to_utc(parsed)  # API.md: a timestamp without an offset is UTC
 
 
-def _text(value, name: str, max_length: int, errors: dict) -> str | None:
+def _text(value: object, name: str, max_length: int, errors: dict[str, list[str]]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
@@ -118,7 +120,7 @@ def _text(value, name: str, max_length: int, errors: dict) -> str | None:
     return None
 
 
-def _properties_problem(properties: dict) -> str | None:
+def _properties_problem(properties: dict[str, Any]) -> str | None:
     problem = json_problem(properties, max_depth=MAX_PROPERTIES_DEPTH)
     if problem is not None:
         path, message = problem
@@ -131,7 +133,7 @@ def _properties_problem(properties: dict) -> str | None:
     return None
 
 
-def event_parse(raw, *, units: dict[str, str], now: datetime) -> EventIn:
+def event_parse(raw: Any, *, units: dict[str, str], now: datetime) -> EventIn:
     """Validate one event body. `units` maps each known resource type to its default unit."""
     if not isinstance(raw, dict):
         raise EventInvalid({"non_field_errors": ["Expected a JSON object."]})
@@ -174,6 +176,8 @@ def event_parse(raw, *, units: dict[str, str], now: datetime) -> EventIn:
         errors["properties"] = [problem]
     if errors:
         raise EventInvalid(errors)
+    # No error: the required fields were all given and parsed.
+    assert resource is not None and quantity is not None and start is not None
     return EventIn(
         resource_type=resource,
         quantity=quantity,

@@ -124,9 +124,9 @@ class CredentialAuthentication(authentication.BaseAuthentication):
 
     def _from_jwt(self, raw: str) -> Credential:
         try:
-            token = AccessToken(raw)
+            token = AccessToken(raw)  # type: ignore[arg-type]  # simplejwt takes the encoded token (str); its stubs say Token
         except TokenError as exc:
-            raise drf.AuthenticationFailed(f"Invalid token: {exc}")
+            raise drf.AuthenticationFailed(f"Invalid token: {exc}") from exc
         tenant_id = token.get("tenant_id")
         user, membership = tenant_selectors.token_principal_get(
             user_id=token.get("user_id"), tenant_id=tenant_id
@@ -156,7 +156,10 @@ class CredentialAuthentication(authentication.BaseAuthentication):
         if not wanted:
             return credential
         if not credential.is_platform:
-            if wanted in (credential.tenant.slug, credential.tenant.tenant_id):
+            if credential.tenant is not None and wanted in (
+                credential.tenant.slug,
+                credential.tenant.tenant_id,
+            ):
                 return credential
             raise PermissionDeniedError("This credential cannot act on another tenant.")
         tenant = tenant_selectors.tenant_get_by_reference(reference=wanted)

@@ -2,8 +2,7 @@
 the checks that keep text PostgreSQL cannot store out of the API."""
 
 import re
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
@@ -48,7 +47,7 @@ class MoneyField(serializers.Field):
         try:
             return money.to_minor(str(data), str(currency))
         except money.MoneyError as exc:
-            raise serializers.ValidationError(str(exc))
+            raise serializers.ValidationError(str(exc)) from exc
 
 
 @extend_schema_field({"type": "string", "example": "12.5"})
@@ -146,11 +145,11 @@ def timestamp_to_utc(value: datetime) -> datetime:
     """An input timestamp in UTC (naive means UTC, API.md). ValueError when its offset is not a real
     one or it falls outside the years 1-9999 once in UTC."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=dt_timezone.utc)
+        return value.replace(tzinfo=UTC)
     offset = value.utcoffset()
     if offset is not None and not UTC_OFFSETS[0] <= offset <= UTC_OFFSETS[1]:
         raise ValueError("The UTC offset must be between -12:00 and +14:00.")
     try:
-        return value.astimezone(dt_timezone.utc)
+        return value.astimezone(UTC)
     except OverflowError:
-        raise ValueError("Out of range once converted to UTC (years 1-9999).")
+        raise ValueError("Out of range once converted to UTC (years 1-9999).") from None

@@ -39,7 +39,7 @@ class LinkCursorPagination(CursorPagination):
         try:
             limit = int(raw)
         except ValueError:
-            raise InvalidRequest(LIMIT_MESSAGE, detail={"limit": ["Not an integer."]})
+            raise InvalidRequest(LIMIT_MESSAGE, detail={"limit": ["Not an integer."]}) from None
         # Out of range is refused, not clamped: a client asking for 1,000 rows and silently getting
         # 500 would take the page for the whole list (API.md: max 500).
         if not 1 <= limit <= MAX_LIMIT:
@@ -57,7 +57,7 @@ class LinkCursorPagination(CursorPagination):
             raise InvalidRequest(
                 "cursor is not one this API issued; use the Link header's URL.",
                 detail={"cursor": ["Invalid cursor."]},
-            )
+            ) from None
 
     def paginate_queryset(self, queryset, request, view=None):
         # A cursor is base64 the client can forge: a position that is not a value of the ordering
@@ -68,7 +68,7 @@ class LinkCursorPagination(CursorPagination):
             raise InvalidRequest(
                 "cursor is not one this API issued; use the Link header's URL.",
                 detail={"cursor": ["Invalid cursor."]},
-            )
+            ) from None
 
     def get_paginated_response(self, data):
         headers = {}

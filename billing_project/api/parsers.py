@@ -23,7 +23,7 @@ class StorableJSONParser(JSONParser):
         except RecursionError:
             raise exceptions.ParseError(
                 f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep."
-            )
+            ) from None
         problem = json_problem(data, max_depth=MAX_JSON_DEPTH)
         if problem is not None:
             path, message = problem

@@ -102,7 +102,7 @@ class IdempotentMixin:
     # Off for endpoints whose repeat must run again (login: a replayed token pair would hand one
     # caller's tokens to whoever sends the same key and body).
     idempotency_enabled = True
-    metadata_class = ApiMetadata
+    metadata_class: str | type[BaseMetadata] | None = ApiMetadata
 
     def idempotency_stored_body(self, data):
         """What a replay of this response may show (views drop secrets shown only once)."""

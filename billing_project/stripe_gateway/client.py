@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import time
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import stripe
 from django.conf import settings
+
+if TYPE_CHECKING:
+    # stripe-python exports the TypedDict of StripeClient(base_addresses=) from this module only.
+    from stripe._base_address import BaseAddresses
 
 API_VERSION = "2026-05-27.dahlia"  # the version dj-stripe 2.11 pins
 
@@ -19,7 +24,7 @@ def stripe_configured() -> bool:
     return bool(settings.STRIPE_API_KEY)
 
 
-def _base_addresses(api_base: str) -> dict:
+def _base_addresses(api_base: str) -> BaseAddresses:
     return (
         {"api": api_base, "files": api_base, "connect": api_base, "meter_events": api_base}
         if api_base

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import stripe
+
 from billing_project.stripe_gateway.client import get_client
 from billing_project.stripe_gateway.errors import stripe_errors
 from billing_project.stripe_gateway.keys import request_options
 
+if TYPE_CHECKING:
+    from stripe.params import CustomerCreateParams
 
-def customer_create(*, tenant, test_clock: str | None, key: str):
-    params = {
+    from tenants.models import Tenant
+
+
+def customer_create(*, tenant: Tenant, test_clock: str | None, key: str) -> stripe.Customer:
+    params: CustomerCreateParams = {
         "name": tenant.name,
         "email": tenant.email,
         "metadata": {
@@ -24,12 +33,14 @@ def customer_create(*, tenant, test_clock: str | None, key: str):
         return get_client().v1.customers.create(params=params, options=request_options(key))
 
 
-def customer_retrieve(customer_id: str):
+def customer_retrieve(customer_id: str) -> stripe.Customer:
     with stripe_errors():
         return get_client().v1.customers.retrieve(customer_id)
 
 
-def customer_set_default_payment_method(*, customer_id: str, payment_method_id: str, key: str):
+def customer_set_default_payment_method(
+    *, customer_id: str, payment_method_id: str, key: str
+) -> stripe.Customer:
     with stripe_errors():
         return get_client().v1.customers.update(
             customer_id,

@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import logging
+from types import TracebackType
+from typing import Any, Literal
 
 import stripe
 
@@ -46,7 +48,7 @@ class StripeUnavailable(DomainError):
     # API.md promises Retry-After on this 503; a few seconds lets Stripe's rate window pass.
     retry_after_seconds = 5
 
-    def __init__(self, message: str | None = None, **kwargs):
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("headers", {"Retry-After": str(self.retry_after_seconds)})
         super().__init__(message, **kwargs)
 
@@ -66,8 +68,10 @@ AUTHENTICATION_CODES = {
 }
 
 
-def _error_body(exc: stripe.StripeError) -> dict:
-    return (exc.json_body or {}).get("error") or {}
+def _error_body(exc: stripe.StripeError) -> dict[str, Any]:
+    body = exc.json_body if isinstance(exc.json_body, dict) else {}
+    error = body.get("error")
+    return error if isinstance(error, dict) else {}
 
 
 def _declined(exc: stripe.CardError) -> PaymentDeclined:
@@ -120,10 +124,15 @@ class stripe_errors:  # noqa: N801 -- used as `with stripe_errors():`, like cont
     """Around every Stripe call of this package: Stripe exceptions leave as domain errors (the
     Stripe one chained as __cause__), so callers never see a `stripe` exception."""
 
-    def __enter__(self):
+    def __enter__(self) -> stripe_errors:
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         if exc is None or not isinstance(exc, stripe.StripeError):
             return False
         raise translate(exc) from exc

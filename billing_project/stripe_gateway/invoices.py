@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+import stripe
+
 from billing_project.errors import AuthenticationRequired
 from billing_project.stripe_gateway.client import get_client
 from billing_project.stripe_gateway.errors import stripe_errors
 from billing_project.stripe_gateway.keys import request_options
+
+if TYPE_CHECKING:
+    from stripe.params import InvoiceCreatePreviewParams, InvoicePayParams
 
 # dj-stripe's Invoice sync reads discounts as objects; unexpanded they are ids and it fails.
 MIRROR_EXPAND = ["discounts", "lines.data.discounts"]
@@ -14,14 +22,14 @@ MIRROR_EXPAND = ["discounts", "lines.data.discounts"]
 PAYMENTS_EXPAND = ["payments.data.payment.payment_intent"]
 
 
-def invoice_retrieve(invoice_id: str, *, with_payments: bool = False):
+def invoice_retrieve(invoice_id: str, *, with_payments: bool = False) -> stripe.Invoice:
     """The invoice as Stripe has it now, expanded for the mirror (and its payments' intents)."""
     expand = MIRROR_EXPAND + (PAYMENTS_EXPAND if with_payments else [])
     with stripe_errors():
         return get_client().v1.invoices.retrieve(invoice_id, params={"expand": expand})
 
 
-def invoice_lines(invoice_id: str) -> list:
+def invoice_lines(invoice_id: str) -> list[stripe.InvoiceLineItem]:
     """Every line (the invoice object carries only the first page of them)."""
     with stripe_errors():
         return list(
@@ -31,7 +39,7 @@ def invoice_lines(invoice_id: str) -> list:
         )
 
 
-def invoice_list(*, customer_id: str, limit: int = 100) -> list:
+def invoice_list(*, customer_id: str, limit: int = 100) -> list[stripe.Invoice]:
     with stripe_errors():
         return list(
             get_client()
@@ -40,30 +48,33 @@ def invoice_list(*, customer_id: str, limit: int = 100) -> list:
         )
 
 
-def invoice_preview(*, params: dict):
+def invoice_preview(*, params: dict[str, Any]) -> stripe.Invoice:
     with stripe_errors():
-        return get_client().v1.invoices.create_preview(params=params)
+        # The callers build `params` by Stripe's InvoiceCreatePreviewParams.
+        return get_client().v1.invoices.create_preview(
+            params=cast("InvoiceCreatePreviewParams", params)
+        )
 
 
-def invoice_pay(*, invoice_id: str, payment_method_id: str | None, key: str):
-    params = {"payment_method": payment_method_id} if payment_method_id else {}
+def invoice_pay(*, invoice_id: str, payment_method_id: str | None, key: str) -> stripe.Invoice:
+    params: InvoicePayParams = {"payment_method": payment_method_id} if payment_method_id else {}
     with stripe_errors():
         return get_client().v1.invoices.pay(invoice_id, params=params, options=request_options(key))
 
 
-def invoice_void(*, invoice_id: str, key: str):
+def invoice_void(*, invoice_id: str, key: str) -> stripe.Invoice:
     with stripe_errors():
         return get_client().v1.invoices.void_invoice(invoice_id, options=request_options(key))
 
 
-def invoice_mark_uncollectible(*, invoice_id: str, key: str):
+def invoice_mark_uncollectible(*, invoice_id: str, key: str) -> stripe.Invoice:
     with stripe_errors():
         return get_client().v1.invoices.mark_uncollectible(invoice_id, options=request_options(key))
 
 
 def invoice_item_create(
     *, customer_id: str, amount: int, currency: str, description: str, key: str
-):
+) -> stripe.InvoiceItem:
     with stripe_errors():
         return get_client().v1.invoice_items.create(
             params={
@@ -76,9 +87,9 @@ def invoice_item_create(
         )
 
 
-def last_payment_error_of(invoice) -> dict | None:
+def last_payment_error_of(invoice: Mapping[str, Any] | stripe.Invoice) -> dict[str, str] | None:
     """The last payment error (decline code and message) of an invoice read `with_payments`, or None."""
-    for payment in (invoice.get("payments") or {}).get("data") or []:
+    for payment in (invoice.get("payments") or {}).get("data") or []:  # type: ignore[union-attr]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         intent = (payment.get("payment") or {}).get("payment_intent")
         error = (
             intent.get("last_payment_error")
@@ -93,7 +104,7 @@ def last_payment_error_of(invoice) -> dict | None:
     return None
 
 
-def invoice_last_payment_error(invoice_id: str) -> dict | None:
+def invoice_last_payment_error(invoice_id: str) -> dict[str, str] | None:
     """The last payment error of the invoice's payment intents (decline code and message), or None."""
     return last_payment_error_of(invoice_retrieve(invoice_id, with_payments=True))
 

@@ -8,16 +8,20 @@ instead of creating, paying or refunding twice.
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stripe import RequestOptions
 
 
-def op_key(operation: str, scope, request_key: str | None = None) -> str:
+def op_key(operation: str, scope: object, request_key: str | None = None) -> str:
     """The Stripe Idempotency-Key of one operation on `scope` (a tenant, or the id of the object the
     operation acts on, e.g. an invoice): the API client's key when it sent one (its retry must reach
     Stripe with the same key), a fresh one otherwise."""
     return f"{operation}:{getattr(scope, 'id', scope)}:{request_key or uuid.uuid4().hex}"
 
 
-def request_options(key: str | None) -> dict:
+def request_options(key: str | None) -> RequestOptions:
     """stripe-python's per-request options carrying the key (none: stripe-python picks one per POST,
     which still covers its own network retries)."""
     return {"idempotency_key": key} if key else {}

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from billing_project.errors import DomainError
 from billing_project.stripe_gateway.client import get_client
 from billing_project.stripe_gateway.errors import stripe_errors
+
+if TYPE_CHECKING:
+    from stripe.params.billing import MeterEventCreateParams
 
 
 class MeterPushError(Exception):
@@ -67,7 +71,7 @@ def meter_event_send(
     identifier: str,
     timestamp: datetime | None,
 ) -> None:
-    params = {
+    params: MeterEventCreateParams = {
         "event_name": event_name,
         "identifier": identifier,
         "payload": {"stripe_customer_id": customer_id, "value": format(value.normalize(), "f")},

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import stripe
+
 from billing_project.stripe_gateway.client import get_client
 from billing_project.stripe_gateway.errors import stripe_errors
 from billing_project.stripe_gateway.keys import request_options
 
 
-def payment_method_attach(*, token: str, customer_id: str, key: str):
+def payment_method_attach(*, token: str, customer_id: str, key: str) -> stripe.PaymentMethod:
     with stripe_errors():
         return get_client().v1.payment_methods.attach(
             token, params={"customer": customer_id}, options=request_options(key)
         )
 
 
-def payment_method_retrieve(payment_method_id: str):
+def payment_method_retrieve(payment_method_id: str) -> stripe.PaymentMethod:
     with stripe_errors():
         return get_client().v1.payment_methods.retrieve(payment_method_id)
 
 
-def payment_method_list(*, customer_id: str) -> list:
+def payment_method_list(*, customer_id: str) -> list[stripe.PaymentMethod]:
     with stripe_errors():
         return list(
             get_client()
@@ -28,14 +30,14 @@ def payment_method_list(*, customer_id: str) -> list:
         )
 
 
-def payment_method_detach(*, payment_method_id: str, key: str):
+def payment_method_detach(*, payment_method_id: str, key: str) -> stripe.PaymentMethod:
     with stripe_errors():
         return get_client().v1.payment_methods.detach(
             payment_method_id, options=request_options(key)
         )
 
 
-def setup_intent_create(*, customer_id: str, key: str):
+def setup_intent_create(*, customer_id: str, key: str) -> stripe.SetupIntent:
     with stripe_errors():
         return get_client().v1.setup_intents.create(
             params={

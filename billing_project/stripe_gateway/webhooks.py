@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import stripe
 
@@ -40,18 +41,21 @@ class StripeEvent:
 
     id: str
     type: str
-    payload: dict
-    object: dict
-    tenant: object = None  # tenants.Tenant, resolved by the endpoint from the object's customer
-    account: object = None  # subscriptions.BillingAccount of that tenant
-    results: dict = field(default_factory=dict)  # handler name -> what it returned (logs, tests)
+    payload: dict[str, Any]
+    object: Any  # the delivered object (a dict) or Stripe's current one (a StripeObject)
+    # Any: the Stripe package imports no app (the handlers know the types they read).
+    tenant: Any = None  # tenants.Tenant, resolved by the endpoint from the object's customer
+    account: Any = None  # subscriptions.BillingAccount of that tenant
+    results: dict[str, object] = field(
+        default_factory=dict
+    )  # handler name -> what it returned (logs, tests)
 
     @property
-    def payload_object(self) -> dict:
+    def payload_object(self) -> dict[str, Any]:
         return (self.payload.get("data") or {}).get("object") or {}
 
     @property
-    def previous_attributes(self) -> dict:
+    def previous_attributes(self) -> dict[str, Any]:
         return (self.payload.get("data") or {}).get("previous_attributes") or {}
 
 
@@ -70,15 +74,18 @@ class Handler:
 
 
 _registry: dict[str, list[Handler]] = {}
+T = TypeVar("T")
 
 
-def stripe_webhook(*event_types: str, fresh: bool = False):
+def stripe_webhook(
+    *event_types: str, fresh: bool = False
+) -> Callable[[Callable[[StripeEvent], T]], Callable[[StripeEvent], T]]:
     """Register the decorated function for these event types. `fresh=True`: it needs Stripe's
     current object (the endpoint fetches it once for all handlers of the event)."""
     if not event_types:
         raise ValueError("stripe_webhook needs at least one event type")
 
-    def register(func):
+    def register(func: Callable[[StripeEvent], T]) -> Callable[[StripeEvent], T]:
         handler = Handler(func=func, fresh=fresh)
         for event_type in event_types:
             handlers = _registry.setdefault(event_type, [])
@@ -109,7 +116,7 @@ _FETCHERS: dict[str, Callable[[str], object]] = {
 }
 
 
-def object_fetch(obj: dict):
+def object_fetch(obj: dict[str, Any]) -> object:
     """Stripe's current version of an event's object (the delivered one for kinds not listed)."""
     fetch = _FETCHERS.get(obj.get("object", ""))
     return fetch(obj["id"]) if fetch and obj.get("id") else obj

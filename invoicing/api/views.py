@@ -28,7 +28,8 @@ def _invoice(request, invoice_id: str):
 def _to_minor(text: str, currency: str, field: str = "amount") -> int:
     """A decimal string in the currency's major units -> minor units; more decimals than the
     currency has (e.g. "1.5" JPY) is a 400, not a silent rounding of someone's money."""
-    if Decimal(text).as_tuple().exponent < -money.exponent(currency):
+    exponent = Decimal(text).as_tuple().exponent  # an int: the serializer's pattern allows no NaN
+    if isinstance(exponent, int) and exponent < -money.exponent(currency):
         raise InvalidRequest(
             f"{currency.upper()} has {money.exponent(currency)} decimal places.",
             detail={field: ["Too many decimal places for the currency."]},

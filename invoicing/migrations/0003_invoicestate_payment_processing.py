@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('invoicing', '0002_payment_action_required'),
+        ("invoicing", "0002_payment_action_required"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='invoicestate',
-            name='payment_processing',
-            field=models.BooleanField(default=False, help_text='A bank debit (SEPA) is processing: it settles in a few days.'),
+            model_name="invoicestate",
+            name="payment_processing",
+            field=models.BooleanField(
+                default=False,
+                help_text="A bank debit (SEPA) is processing: it settles in a few days.",
+            ),
         ),
     ]

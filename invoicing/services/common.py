@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from billing_project.errors import NotFound
 from billing_project.stripe_gateway import invoices as stripe_invoices
+from billing_project.stripe_gateway.data import StripeData
 from invoicing import selectors
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
-def customer_id_of(tenant) -> str:
+
+def customer_id_of(tenant: Tenant) -> str:
     from subscriptions.models import BillingAccount
 
     return (
@@ -18,7 +24,7 @@ def customer_id_of(tenant) -> str:
     )
 
 
-def fresh_invoice(*, tenant, invoice_id: str) -> dict:
+def fresh_invoice(*, tenant: Tenant, invoice_id: str) -> dict[str, Any]:
     """The invoice as Stripe has it now, if it is this tenant's (else 404, as for an unknown id).
 
     Money actions decide on Stripe's current state, never on a mirror that may lag a webhook."""
@@ -26,13 +32,13 @@ def fresh_invoice(*, tenant, invoice_id: str) -> dict:
     try:
         data = stripe_invoices.invoice_retrieve(invoice_id)
     except NotFound:
+        raise NotFound("No such invoice.") from None
+    if not owned and data.get("customer") != customer_id_of(tenant):  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         raise NotFound("No such invoice.")
-    if not owned and data.get("customer") != customer_id_of(tenant):
-        raise NotFound("No such invoice.")
-    return data
+    return data  # type: ignore[return-value]  # a dict to its callers by the same compat
 
 
-def mirror_invoice(invoice, *, fresh: bool = False) -> None:
+def mirror_invoice(invoice: StripeData, *, fresh: bool = False) -> None:
     """Refresh dj-stripe's copy of an invoice (an id or a Stripe object). Unless the object came
     from `stripe_invoices.invoice_retrieve` (fresh), it is fetched again with the expansions the mirror needs."""
     from subscriptions.services.common import mirror
@@ -45,7 +51,12 @@ def mirror_invoice(invoice, *, fresh: bool = False) -> None:
 
 
 def emit(
-    *, tenant, kind: str, object_id: str, dedup_key: str | None = None, data: dict | None = None
+    *,
+    tenant: Tenant,
+    kind: str,
+    object_id: str,
+    dedup_key: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> None:
     """A billing event for the notifications app, written in the caller's transaction (so it exists
     iff the change does; its subscribers run after commit). Dedup keys make a repeat a no-op."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -13,10 +14,13 @@ from billing_project.stripe_gateway import invoices as stripe_invoices
 from invoicing import documents, selectors, tasks
 from invoicing.models import InvoiceDocument
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
 logger = logging.getLogger(__name__)
 
 
-def document_request(*, tenant, invoice_id: str) -> InvoiceDocument:
+def document_request(*, tenant: Tenant, invoice_id: str) -> InvoiceDocument:
     """Mark the invoice's PDF as rendering (the API answers `pdf_not_ready` meanwhile) and queue the
     render after commit. A document already stored keeps its file until the new one replaces it."""
     with transaction.atomic():
@@ -25,7 +29,7 @@ def document_request(*, tenant, invoice_id: str) -> InvoiceDocument:
             defaults={"status": InvoiceDocument.Status.RENDERING, "error": ""},
         )
         # The schema travels explicitly: commit callbacks may run after the caller left the tenant.
-        schema = connection.schema_name
+        schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' backend adds it; django-stubs types the connection as BaseDatabaseWrapper
         transaction.on_commit(
             lambda: tasks.invoice_render_pdf.apply_async(
                 kwargs={"invoice_id": invoice_id}, headers={"_schema_name": schema}
@@ -34,7 +38,7 @@ def document_request(*, tenant, invoice_id: str) -> InvoiceDocument:
     return document
 
 
-def document_ready_get(*, tenant, invoice_id: str) -> InvoiceDocument | None:
+def document_ready_get(*, tenant: Tenant, invoice_id: str) -> InvoiceDocument | None:
     """The invoice's stored PDF when it is ready to serve, else None (the caller answers "retry later").
 
     An invoice with no document at all (older than this service, or its task was lost) gets a render
@@ -48,14 +52,14 @@ def document_ready_get(*, tenant, invoice_id: str) -> InvoiceDocument | None:
     return document
 
 
-def _invoice_data(tenant, invoice_id: str) -> dict:
+def _invoice_data(tenant: Tenant, invoice_id: str) -> dict[str, Any]:
     mirrored = selectors.invoice_get(tenant=tenant, invoice_id=invoice_id)
     if mirrored is not None:
-        return mirrored.stripe_data
-    return dict(stripe_invoices.invoice_retrieve(invoice_id))
+        return mirrored.stripe_data  # type: ignore[no-any-return]  # dj-stripe's JSONField
+    return dict(stripe_invoices.invoice_retrieve(invoice_id))  # type: ignore[call-overload, no-any-return]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
 
 
-def document_render(*, tenant, invoice_id: str) -> InvoiceDocument:
+def document_render(*, tenant: Tenant, invoice_id: str) -> InvoiceDocument:
     """Render the invoice's PDF in the tenant's locale and store it (MEDIA_ROOT by default).
 
     The file name is fixed per invoice, so a re-render replaces the old file; the checksum lets a
@@ -71,7 +75,7 @@ def document_render(*, tenant, invoice_id: str) -> InvoiceDocument:
             defaults={"status": InvoiceDocument.Status.FAILED, "error": repr(exc)[:2000]},
         )
         raise
-    name = f"invoices/{connection.schema_name}/{invoice_id}.pdf"
+    name = f"invoices/{connection.schema_name}/{invoice_id}.pdf"  # type: ignore[attr-defined]  # django-tenants' backend adds it; django-stubs types the connection as BaseDatabaseWrapper
     with transaction.atomic():
         document, _ = InvoiceDocument.objects.select_for_update().get_or_create(
             invoice_id=invoice_id

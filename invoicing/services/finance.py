@@ -5,6 +5,7 @@ Each writes an audit row in the same transaction as its own rows."""
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,10 +23,13 @@ from policies.selectors import policy_get
 from subscriptions.services.common import op_key
 from tenants.services import audit_record
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
 
 def refund_create(
     *,
-    tenant,
+    tenant: Tenant,
     invoice_id: str,
     amount: int | None,
     reason: str,
@@ -102,7 +106,7 @@ def _announce(tenant, event_type: str, refund: Refund) -> None:
     )
 
 
-def _refund_execute(*, tenant, refund: Refund, actor: str, key: str | None = None) -> None:
+def _refund_execute(*, tenant: Tenant, refund: Refund, actor: str, key: str | None = None) -> None:
     # By default the key is the refund's id: an approval retried after a lost answer (the pending
     # row stays) cannot refund twice.
     note = stripe_refunds.credit_note_create(
@@ -112,7 +116,7 @@ def _refund_execute(*, tenant, refund: Refund, actor: str, key: str | None = Non
         memo=refund.reason,
         key=key or f"refund:{refund.id}",
     )
-    refunds = note.get("refunds") or []
+    refunds = note.get("refunds") or []  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
     first = refunds[0] if refunds else {}
     stripe_refund = first.get("refund") if isinstance(first, dict) else None
     refund.stripe_refund_id = (
@@ -124,7 +128,7 @@ def _refund_execute(*, tenant, refund: Refund, actor: str, key: str | None = Non
     CreditNote.objects.create(
         credit_note_id=note["id"],
         invoice_id=refund.invoice_id,
-        number=note.get("number") or "",
+        number=note.get("number") or "",  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         kind=CreditNote.Kind.REFUND,
         amount=refund.amount,
         currency=refund.currency,
@@ -145,7 +149,7 @@ def _refund_execute(*, tenant, refund: Refund, actor: str, key: str | None = Non
     )
 
 
-def _pending_refund(refund_id) -> Refund:
+def _pending_refund(refund_id: object) -> Refund:
     try:
         refund = Refund.objects.select_for_update().filter(id=uuid.UUID(str(refund_id))).first()
     except ValueError:
@@ -159,7 +163,7 @@ def _pending_refund(refund_id) -> Refund:
     return refund
 
 
-def refund_approve(*, tenant, refund_id, actor: str) -> Refund:
+def refund_approve(*, tenant: Tenant, refund_id: object, actor: str) -> Refund:
     """The checker's approval: a finance user other than the requester sends the refund to Stripe."""
     with transaction.atomic():
         refund = _pending_refund(refund_id)
@@ -188,7 +192,7 @@ def refund_approve(*, tenant, refund_id, actor: str) -> Refund:
     return refund
 
 
-def refund_reject(*, tenant, refund_id, actor: str) -> Refund:
+def refund_reject(*, tenant: Tenant, refund_id: object, actor: str) -> Refund:
     with transaction.atomic():
         refund = _pending_refund(refund_id)
         if refund.requested_by == actor:
@@ -214,7 +218,13 @@ def refund_reject(*, tenant, refund_id, actor: str) -> Refund:
 
 
 def credit_note_create(
-    *, tenant, invoice_id: str, amount: int, reason: str, actor: str, request_key: str | None = None
+    *,
+    tenant: Tenant,
+    invoice_id: str,
+    amount: int,
+    reason: str,
+    actor: str,
+    request_key: str | None = None,
 ) -> CreditNote:
     """Lower what an open invoice asks for (a pre-payment credit note); at most what remains due."""
     data = fresh_invoice(tenant=tenant, invoice_id=invoice_id)
@@ -240,7 +250,7 @@ def credit_note_create(
         credit = CreditNote.objects.create(
             credit_note_id=note["id"],
             invoice_id=invoice_id,
-            number=note.get("number") or "",
+            number=note.get("number") or "",  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
             kind=CreditNote.Kind.CREDIT,
             amount=amount,
             currency=data["currency"],
@@ -259,7 +269,7 @@ def credit_note_create(
                 "credit_note": note["id"],
                 "amount": amount,
                 "currency": data["currency"],
-                "amount_remaining": fresh.get("amount_remaining"),
+                "amount_remaining": fresh.get("amount_remaining"),  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
                 "reason": reason,
             },
         )
@@ -278,7 +288,7 @@ def credit_note_create(
 
 def adjustment_create(
     *,
-    tenant,
+    tenant: Tenant,
     amount: int,
     currency: str,
     description: str,
@@ -318,7 +328,7 @@ def adjustment_create(
     return adjustment
 
 
-def _close(*, tenant, invoice_id: str, actor: str, action: str) -> dict:
+def _close(*, tenant: Tenant, invoice_id: str, actor: str, action: str) -> dict[str, Any]:
     data = fresh_invoice(tenant=tenant, invoice_id=invoice_id)
     if data["status"] != "open" and not (action == "void" and data["status"] == "uncollectible"):
         raise Conflict(
@@ -341,17 +351,17 @@ def _close(*, tenant, invoice_id: str, actor: str, action: str) -> dict:
             tenant=tenant,
             target=invoice_id,
             before={"status": data["status"], "amount_remaining": data.get("amount_remaining")},
-            after={"status": closed["status"], "amount_remaining": closed.get("amount_remaining")},
+            after={"status": closed["status"], "amount_remaining": closed.get("amount_remaining")},  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         )
         document_request(tenant=tenant, invoice_id=invoice_id)
-    return dict(closed)
+    return dict(closed)  # type: ignore[call-overload, no-any-return]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
 
 
-def invoice_void(*, tenant, invoice_id: str, actor: str) -> dict:
+def invoice_void(*, tenant: Tenant, invoice_id: str, actor: str) -> dict[str, Any]:
     """Void an open (or uncollectible) invoice: nothing is owed any more; dunning stops."""
     return _close(tenant=tenant, invoice_id=invoice_id, actor=actor, action="void")
 
 
-def invoice_mark_uncollectible(*, tenant, invoice_id: str, actor: str) -> dict:
+def invoice_mark_uncollectible(*, tenant: Tenant, invoice_id: str, actor: str) -> dict[str, Any]:
     """Give up collecting an open invoice (bad debt); dunning stops."""
     return _close(tenant=tenant, invoice_id=invoice_id, actor=actor, action="uncollectible")

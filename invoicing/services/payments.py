@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import F
@@ -18,6 +19,7 @@ from billing_project.errors import NotFound
 from billing_project.stripe_gateway import invoices as stripe_invoices
 from billing_project.stripe_gateway import payment_methods as stripe_payment_methods
 from billing_project.stripe_gateway import subscriptions as stripe_subscriptions
+from billing_project.stripe_gateway.data import StripeData
 from billing_project.stripe_gateway.errors import (
     AuthenticationRequired,
     InvoiceNotPayable,
@@ -33,6 +35,9 @@ from policies.selectors import policy_get
 from subscriptions.selectors import tenant_now
 from tenants.services import audit_record
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
 logger = logging.getLogger(__name__)
 
 ACTIVE_DUNNING = (
@@ -42,7 +47,7 @@ ACTIVE_DUNNING = (
 )
 
 
-def invoice_state_sync(*, tenant, data) -> InvoiceState:
+def invoice_state_sync(*, tenant: Tenant, data: StripeData) -> InvoiceState:
     """Copy a fresh Stripe invoice onto our state row: status, amounts, due date; a closed invoice
     is no longer overdue and its dunning ends (recovered when paid, stopped when voided)."""
     policy = policy_get()
@@ -85,8 +90,14 @@ def invoice_state_sync(*, tenant, data) -> InvoiceState:
 
 
 def _record_attempt(
-    *, tenant, data, outcome: str, trigger: str, decline_code: str = "", message: str = ""
-):
+    *,
+    tenant: Tenant,
+    data: StripeData,
+    outcome: str,
+    trigger: str,
+    decline_code: str = "",
+    message: str = "",
+) -> tuple[PaymentAttempt, bool]:
     """(attempt, created). Stripe counts attempts on the invoice; attempt 0 means paid without a charge."""
     attempt, created = PaymentAttempt.objects.get_or_create(
         invoice_id=data["id"],
@@ -106,8 +117,8 @@ def _record_attempt(
 
 def payment_failure_record(
     *,
-    tenant,
-    data,
+    tenant: Tenant,
+    data: StripeData,
     trigger: str = PaymentAttempt.Trigger.STRIPE,
     decline_code: str = "",
     message: str = "",
@@ -275,7 +286,7 @@ def authentication_reminders_due(*, tenant) -> int:
     return sent
 
 
-def _apply_end_state(*, tenant, state: InvoiceState, end_state: str) -> None:
+def _apply_end_state(*, tenant: Tenant, state: InvoiceState, end_state: str) -> None:
     """After the last failed retry: cancel the subscription, or leave it unpaid (no more retries; the
     invoice stays open and the subscriptions app's grace period moves the tenant to the free plan)."""
     state.end_state = end_state
@@ -297,7 +308,7 @@ def _apply_end_state(*, tenant, state: InvoiceState, end_state: str) -> None:
 
 
 def payment_success_record(
-    *, tenant, data, trigger: str = PaymentAttempt.Trigger.STRIPE
+    *, tenant: Tenant, data: StripeData, trigger: str = PaymentAttempt.Trigger.STRIPE
 ) -> InvoiceState:
     """A paid invoice: record the attempt, end dunning (recovered), announce it once, re-render the PDF."""
     with transaction.atomic():
@@ -326,26 +337,26 @@ def payment_success_record(
     return state
 
 
-def _check_payment_method(tenant, payment_method_id: str) -> None:
+def _check_payment_method(tenant: Tenant, payment_method_id: str) -> None:
 
     try:
         pm = stripe_payment_methods.payment_method_retrieve(payment_method_id)
     except NotFound:
         pm = None
-    if pm is None or pm.get("customer") != customer_id_of(tenant):
+    if pm is None or pm.get("customer") != customer_id_of(tenant):  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         raise NotFound("No such payment method.")
 
 
 def invoice_pay(
     *,
-    tenant,
+    tenant: Tenant,
     invoice_id: str,
     payment_method_id: str | None = None,
     actor: str = "system",
     trigger: str = PaymentAttempt.Trigger.MANUAL,
     raise_decline: bool = True,
     request_key: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Pay an open invoice now with the default or the given card of the tenant.
 
     409 `invoice_not_payable` for a paid, void or uncollectible invoice; a decline is recorded as an
@@ -432,11 +443,11 @@ def invoice_pay(
             target=invoice_id,
             after={
                 "outcome": "succeeded",
-                "amount_paid": paid.get("amount_paid"),
+                "amount_paid": paid.get("amount_paid"),  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
                 "trigger": trigger,
             },
         )
-    return dict(paid)
+    return dict(paid)  # type: ignore[call-overload, no-any-return]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
 
 
 def _payment_processing(invoice_id: str) -> bool:
@@ -465,7 +476,7 @@ def _processing_record(*, tenant, invoice_id: str, actor: str, trigger: str) -> 
     return dict(data)
 
 
-def dunning_run_due(*, tenant) -> int:
+def dunning_run_due(*, tenant: Tenant) -> int:
     """Retry every invoice of the tenant whose scheduled retry is due (in the tenant's time).
     Returns the number of retries made."""
     now = tenant_now(tenant)
@@ -513,7 +524,7 @@ def dunning_run_due(*, tenant) -> int:
     return done
 
 
-def dunning_card_changed(*, tenant) -> int:
+def dunning_card_changed(*, tenant: Tenant) -> int:
     """A new default card: retry at once every open invoice in dunning (hard declines included)."""
     done = 0
     for state in InvoiceState.objects.filter(dunning__in=ACTIVE_DUNNING, status="open"):
@@ -532,7 +543,7 @@ def dunning_card_changed(*, tenant) -> int:
     return done
 
 
-def invoices_mark_overdue(*, tenant) -> int:
+def invoices_mark_overdue(*, tenant: Tenant) -> int:
     """Mark the tenant's open invoices past due date + grace as overdue (once each), which makes the
     tenant's billing status `overdue`. Open invoices we have no state for yet (a missed webhook) are
     picked up from the mirror first. Returns how many became overdue."""
@@ -547,7 +558,7 @@ def invoices_mark_overdue(*, tenant) -> int:
     for state in InvoiceState.objects.filter(
         status="open", overdue_since__isnull=True, due_at__isnull=False
     ):
-        if state.due_at + grace >= now:
+        if state.due_at is None or state.due_at + grace >= now:  # (the filter excludes None)
             continue
         with transaction.atomic():
             state.overdue_since = now

@@ -3,9 +3,9 @@ transaction and send side effects (Celery tasks) only after commit."""
 
 from notifications.services.checks import card_expiring_check, trial_ending_check
 from notifications.services.deliveries import (
+    deliveries_retry_due,
     delivery_attempt,
     delivery_resend,
-    deliveries_retry_due,
 )
 from notifications.services.notifications import (
     notification_create_for_event,

@@ -39,7 +39,7 @@ def _send(*, tenant, delivery: Delivery) -> None:
     notification = delivery.notification
     # The platform channel is read by the platform's finance staff: always the platform language.
     locale = settings.LANGUAGE_CODE if delivery.channel == Channel.PLATFORM_SLACK else None
-    object_id = notification.event.object_id if notification.event_id else ""
+    object_id = notification.event.object_id if notification.event is not None else ""
     message = message_build(
         tenant=tenant,
         kind=delivery.kind,

@@ -118,7 +118,7 @@ def on_billing_event(event: BillingEvent) -> None:
     """The subscriber registered with notifications.events (runs after commit, in the tenant's schema)."""
     from django.db import connection
 
-    notification_create_for_event(tenant=connection.tenant, event=event)
+    notification_create_for_event(tenant=connection.tenant, event=event)  # type: ignore[attr-defined]  # django-tenants' backend adds it; django-stubs types the connection as BaseDatabaseWrapper
 
 
 def notification_test_send(

@@ -23,7 +23,7 @@ def _validate_slack_url(url: str) -> None:
     except outbound.OutboundRefused as exc:
         raise InvalidRequest(
             f"The Slack webhook URL {exc}.", detail={"slack_webhook_url": [f"The URL {exc}."]}
-        )
+        ) from exc
 
 
 def _validate_channels(channels: dict) -> dict:

@@ -13,7 +13,7 @@ register = template.Library()
 @register.filter
 def role_label(role: str) -> str:
     """A membership's or API key's role in the visitor's language."""
-    return ROLE_LABELS.get(role, role)
+    return str(ROLE_LABELS.get(role, role))
 
 
 SUBSCRIPTION_STATUS_LABELS = {
@@ -30,7 +30,7 @@ SUBSCRIPTION_STATUS_LABELS = {
 @register.filter
 def subscription_status_label(status: str) -> str:
     """A Stripe subscription status (or "none") in the visitor's language."""
-    return SUBSCRIPTION_STATUS_LABELS.get(status, status)
+    return str(SUBSCRIPTION_STATUS_LABELS.get(status, status))
 
 
 @register.filter
@@ -75,7 +75,7 @@ INVOICE_STATUS_LABELS = {
 @register.filter
 def invoice_status_label(status: str) -> str:
     """A Stripe invoice status in the visitor's language."""
-    return INVOICE_STATUS_LABELS.get(status, status)
+    return str(INVOICE_STATUS_LABELS.get(status, status))
 
 
 @register.inclusion_tag("portal/_usage_chart.html")

@@ -168,7 +168,7 @@ class PreviewOutput(serializers.Serializer):
     def get_lines(self, data) -> list:
         return PreviewLineOutput(
             [{**line, "currency": data["currency"]} for line in data["lines"]], many=True
-        ).data
+        ).data  # type: ignore[return-value]  # many=True gives a list (ReturnList); the stubs type .data as Serializer's
 
 
 class PaymentMethodCreateInput(StrictSerializer):

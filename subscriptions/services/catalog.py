@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db import transaction
 
 from billing_project.stripe_gateway import catalog as stripe_catalog
 from billing_project.stripe_gateway import meters as stripe_meters
+from billing_project.stripe_gateway.data import StripeData
 from billing_project.stripe_gateway.errors import StripeUnavailable
 from subscriptions.models import Plan
 from tenants.services import audit_record
@@ -30,7 +32,7 @@ OVERAGE_CYCLES = (
 def price_id_for(plan: Plan, cycle: str, *, overage: bool = False) -> str:
     """The plan's Stripe price id for the cycle ("" until synced): its price, or its metered overage price."""
     monthly, yearly = OVERAGE_CYCLES if overage else CYCLES
-    return getattr(plan, (monthly if cycle == "monthly" else yearly)[3])
+    return str(getattr(plan, (monthly if cycle == "monthly" else yearly)[3]))
 
 
 def lookup_key_for(plan: Plan, cycle: str) -> str:
@@ -50,18 +52,25 @@ def overage_rate(plan: Plan) -> Decimal:
 def overage_tiers(plan: Plan, months: int) -> list[tuple[int | None, Decimal]]:
     """Graduated tiers `(up_to, unit amount)`: the period's allowance free, then the rate. A yearly
     subscription's allowance is the monthly limit times twelve, pooled over the year."""
-    allowance = plan.overage_limit * months
+    allowance = plan.overage_limit * months  # type: ignore[operator]  # Plan.clean requires the overage resource's limit
     return ([(allowance, Decimal(0))] if allowance else []) + [(None, overage_rate(plan))]
 
 
-def _tiers_param(tiers: list[tuple[int | None, Decimal]]) -> list[dict]:
+def _tiers_param(tiers: list[tuple[int | None, Decimal]]) -> list[dict[str, Any]]:
     return [
         {"up_to": "inf" if up_to is None else up_to, "unit_amount_decimal": format(amount, "f")}
         for up_to, amount in tiers
     ]
 
 
-def _overage_matches(price, *, plan: Plan, interval: str, meter_id: str, tiers) -> bool:
+def _overage_matches(
+    price: StripeData,
+    *,
+    plan: Plan,
+    interval: str,
+    meter_id: str,
+    tiers: list[tuple[int | None, Decimal]],
+) -> bool:
     recurring = price.recurring
     if not (
         price.active
@@ -118,7 +127,11 @@ def _sync_overage(plan: Plan) -> list[str]:
         if plan.has_overage:
             tiers = overage_tiers(plan, months)
             if current is not None and _overage_matches(
-                current, plan=plan, interval=interval, meter_id=meter_id, tiers=tiers
+                current,
+                plan=plan,
+                interval=interval,
+                meter_id=meter_id,  # type: ignore[arg-type]  # set above when the plan has an overage
+                tiers=tiers,
             ):
                 if getattr(plan, id_field) != current.id:
                     setattr(plan, id_field, current.id)
@@ -129,7 +142,7 @@ def _sync_overage(plan: Plan) -> list[str]:
                 product_id=plan.stripe_product_id,
                 currency=plan.currency,
                 interval=interval,
-                meter_id=meter_id,
+                meter_id=meter_id,  # type: ignore[arg-type]  # set above when the plan has an overage
                 tiers=_tiers_param(tiers),
                 lookup_key=lookup_key,
                 nickname=f"{plan.name}: {plan.overage_resource} above {tiers[0][0] or 0:,} per {interval}",
@@ -145,8 +158,8 @@ def _sync_overage(plan: Plan) -> list[str]:
     return changes
 
 
-def _price_matches(price, *, amount: int, currency: str, interval: str) -> bool:
-    return (
+def _price_matches(price: StripeData, *, amount: int, currency: str, interval: str) -> bool:
+    return bool(
         price.unit_amount == amount
         and price.currency == currency
         and price.active
@@ -155,7 +168,7 @@ def _price_matches(price, *, amount: int, currency: str, interval: str) -> bool:
     )
 
 
-def _stripe_ids(plan: Plan) -> dict:
+def _stripe_ids(plan: Plan) -> dict[str, Any]:
     return {
         "product": plan.stripe_product_id or None,
         "monthly": plan.stripe_price_id or None,

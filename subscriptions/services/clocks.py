@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from billing_project.errors import InvalidRequest
 from billing_project.stripe_gateway import clocks as stripe_clocks
@@ -15,9 +16,17 @@ from subscriptions.services.subscriptions import subscription_metered_item_sync
 from subscriptions.services.sync import tenant_resync
 from tenants.services import audit_record
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
 
 def test_clock_advance(
-    *, tenant, days: int = 0, seconds: int = 0, actor: str = "system", timeout: float = 120.0
+    *,
+    tenant: Tenant,
+    days: int = 0,
+    seconds: int = 0,
+    actor: str = "system",
+    timeout: float = 120.0,
 ) -> BillingAccount:
     """Move the tenant's test clock forward and wait until Stripe says it is `ready`, which Stripe
     reports only after the advance's work (and, with the emulator, the first webhook delivery of
@@ -63,6 +72,6 @@ def test_clock_advance(
         tenant=tenant,
         target=account.test_clock_id,
         before={"frozen_time": before.isoformat() if before else None},
-        after={"frozen_time": account.clock_time.isoformat()},
+        after={"frozen_time": account.clock_time.isoformat() if account.clock_time else None},
     )
     return account

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -17,10 +18,13 @@ from subscriptions.models import BillingAccount
 from subscriptions.services.common import mirror
 from tenants.services import audit_record
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
 logger = logging.getLogger(__name__)
 
 
-def customer_ensure(*, tenant) -> BillingAccount:
+def customer_ensure(*, tenant: Tenant) -> BillingAccount:
     """The tenant's billing account with its Stripe customer, created on first use.
 
     The customer carries metadata tenant_id/tenant_slug; with STRIPE_TEST_CLOCKS it is created on a
@@ -59,7 +63,7 @@ def customer_ensure(*, tenant) -> BillingAccount:
     return account
 
 
-def customer_create_on_provision(tenant) -> None:
+def customer_create_on_provision(tenant: Tenant) -> None:
     """TENANT_CREATED_HOOKS entry: runs after the tenant's commit. A Stripe outage must not undo a
     provisioning that already happened: the failure is logged and `stripe_backfill_customers` heals it."""
     if not stripe_configured():

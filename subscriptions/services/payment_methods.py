@@ -3,17 +3,23 @@ detach, and SetupIntents for the portal."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.db import transaction
 
 from billing_project.errors import Conflict, NotFound
 from billing_project.stripe_gateway import customers as stripe_customers
 from billing_project.stripe_gateway import payment_methods as stripe_payment_methods
+from billing_project.stripe_gateway.data import StripeData
 from subscriptions.services.common import mirror, op_key
 from subscriptions.services.customers import customer_ensure
 from tenants.services import audit_record
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
-def _default_id(customer) -> str | None:
+
+def _default_id(customer: StripeData) -> str | None:
     settings_ = customer.get("invoice_settings") or {}
     return settings_.get("default_payment_method")
 
@@ -86,26 +92,26 @@ def payment_method_list(*, tenant) -> list[dict]:
     ]
 
 
-def _owned(tenant, payment_method_id: str):
+def _owned(tenant: Tenant, payment_method_id: str) -> StripeData:
     """The pm if it belongs to this tenant's customer; another tenant's id is a plain 404."""
     account = customer_ensure(tenant=tenant)
     try:
         pm = stripe_payment_methods.payment_method_retrieve(payment_method_id)
     except NotFound:
         pm = None
-    if pm is None or pm.get("customer") != account.stripe_customer_id:
+    if pm is None or pm.get("customer") != account.stripe_customer_id:  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         raise NotFound("No such payment method.")
     return account, pm
 
 
 def payment_method_attach(
     *,
-    tenant,
+    tenant: Tenant,
     token: str,
     set_default: bool = False,
     actor: str = "system",
     request_key: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Attach a card (a pm_/tok_ from Stripe.js) to the tenant's customer. A declined card is a 402
     `card_declined` with Stripe's decline code. The first card becomes the default."""
     account = customer_ensure(tenant=tenant)
@@ -139,8 +145,8 @@ def payment_method_attach(
 
 
 def payment_method_set_default(
-    *, tenant, payment_method_id: str, actor: str = "system", request_key: str | None = None
-) -> dict:
+    *, tenant: Tenant, payment_method_id: str, actor: str = "system", request_key: str | None = None
+) -> dict[str, Any]:
     account, pm = _owned(tenant, payment_method_id)
     customer = stripe_customers.customer_retrieve(account.stripe_customer_id)
     with transaction.atomic():
@@ -161,7 +167,7 @@ def payment_method_set_default(
 
 
 def payment_method_detach(
-    *, tenant, payment_method_id: str, actor: str = "system", request_key: str | None = None
+    *, tenant: Tenant, payment_method_id: str, actor: str = "system", request_key: str | None = None
 ) -> None:
     """Remove a card; not the default card while a paid subscription is live (409)."""
     account, pm = _owned(tenant, payment_method_id)
@@ -193,10 +199,10 @@ def payment_method_detach(
         )
 
 
-def setup_intent_create(*, tenant, request_key: str | None = None) -> str:
+def setup_intent_create(*, tenant: Tenant, request_key: str | None = None) -> str:
     """A SetupIntent's client secret: the portal collects a card with Stripe.js and confirms it."""
     account = customer_ensure(tenant=tenant)
     intent = stripe_payment_methods.setup_intent_create(
         customer_id=account.stripe_customer_id, key=op_key("setup-intent", tenant, request_key)
     )
-    return intent.client_secret
+    return intent.client_secret  # type: ignore[return-value]  # Stripe gives a new SetupIntent's secret to its creator

@@ -7,6 +7,8 @@ changes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from subscriptions.models import Plan
 from tenants.services.edits import record_create, record_edit
 
@@ -33,14 +35,14 @@ EDITABLE_FIELDS = [
 ]
 
 
-def _editable(changes: dict) -> dict:
+def _editable(changes: dict[str, Any]) -> dict[str, Any]:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable here: {', '.join(sorted(unknown))}")
     return changes
 
 
-def plan_create(*, actor: str, **fields) -> Plan:
+def plan_create(*, actor: str, **fields: Any) -> Plan:
     """Create a plan (validated) with an audit row `plan.create` holding its definition."""
     plan = Plan(**_editable(fields))
     return record_create(
@@ -52,7 +54,9 @@ def plan_create(*, actor: str, **fields) -> Plan:
     )
 
 
-def plan_update(*, plan: Plan, changes: dict, actor: str) -> tuple[Plan, dict]:
+def plan_update(
+    *, plan: Plan, changes: dict[str, Any], actor: str
+) -> tuple[Plan, dict[str, tuple[Any, Any]]]:
     """Change a plan's fields (validated); one audit row `plan.update` with the before/after of what
     changed. Returns (plan, {field: (before, after)})."""
     return record_edit(

@@ -6,40 +6,46 @@ through `account_apply_subscription`, so the state is the same whoever saw the c
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.db import transaction
 
+from billing_project.stripe_gateway.data import StripeData
 from billing_project.timestamps import from_ts
 from subscriptions.models import LIVE_STATUSES, BillingAccount
 from subscriptions.services.catalog import plan_for_price
 from usage.limits import limits_forget
 
 
-def _latest_invoice_created(subscription):
+def _latest_invoice_created(subscription: StripeData) -> datetime | None:
     invoice = subscription.get("latest_invoice")
     if invoice is not None and not isinstance(invoice, str):
         return from_ts(invoice.get("created"))
     return None
 
 
-def is_metered(item) -> bool:
+def is_metered(item: StripeData) -> bool:
     price = item.get("price") or {}
     return (
         not isinstance(price, str) and (price.get("recurring") or {}).get("usage_type") == "metered"
     )
 
 
-def licensed_item(subscription):
+def licensed_item(subscription: StripeData) -> StripeData:
     """The plan's (licensed) item: the one that says which plan and cycle the subscription is on."""
     items = subscription["items"]["data"]
     return next((item for item in items if not is_metered(item)), items[0])
 
 
-def metered_items(subscription) -> list:
+def metered_items(subscription: StripeData) -> list[Any]:
     """The overage's metered item(s): no quantity, billed in arrears from the meter."""
     return [item for item in subscription["items"]["data"] if is_metered(item)]
 
 
-def account_apply_subscription(*, account: BillingAccount, subscription) -> BillingAccount:
+def account_apply_subscription(
+    *, account: BillingAccount, subscription: StripeData
+) -> BillingAccount:
     """Copy a (freshly fetched) Stripe subscription onto the account and save it.
 
     A canceled subscription only clears the account when it is the account's current one: a late

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -12,6 +13,7 @@ from billing_project.stripe_gateway import invoices as stripe_invoices
 from billing_project.stripe_gateway import payment_methods as stripe_payment_methods
 from billing_project.stripe_gateway import subscriptions as stripe_subscriptions
 from billing_project.stripe_gateway.client import stripe_configured
+from billing_project.stripe_gateway.data import StripeData
 from billing_project.stripe_gateway.errors import StripeUnavailable
 from billing_project.timestamps import from_ts
 from subscriptions.models import LIVE_STATUSES, BillingAccount, Plan
@@ -23,6 +25,8 @@ from subscriptions.services.state import account_apply_subscription, licensed_it
 from tenants.services import audit_record
 
 logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 MAX_TRIAL_DAYS = 90
 
@@ -67,28 +71,30 @@ def _overage_price_id(plan: Plan | None, cycle: str) -> str | None:
 
 
 def _item_changes(
-    current, *, price_id: str, overage_price_id: str | None, keep_metered: bool = False
-) -> list[dict]:
+    current: StripeData, *, price_id: str, overage_price_id: str | None, keep_metered: bool = False
+) -> list[dict[str, Any]]:
     """Subscription items for a plan change: the plan's item moves to the new price; the metered
     overage item is swapped, removed or added to match the new plan, unless `keep_metered`."""
     items = [{"id": licensed_item(current)["id"], "price": price_id}]
     return items if keep_metered else items + _metered_item_changes(current, overage_price_id)
 
 
-def _metered_item_is_plans(current, plan: Plan) -> bool:
+def _metered_item_is_plans(current: StripeData, plan: Plan) -> bool:
     """One metered item on a price of this plan's product and cycle: an older overage price of the
     same plan is kept (grandfathered like the plan price itself) until the tenant changes plan."""
     metered = metered_items(current)
     if len(metered) != 1 or not plan.has_overage:
         return False
     price, plan_price = metered[0]["price"], licensed_item(current)["price"]
-    return (
+    return bool(
         price["product"] == plan.stripe_product_id
         and price["recurring"]["interval"] == plan_price["recurring"]["interval"]
     )
 
 
-def _metered_item_changes(current, overage_price_id: str | None) -> list[dict]:
+def _metered_item_changes(
+    current: StripeData, overage_price_id: str | None
+) -> list[dict[str, Any]]:
     metered = metered_items(current)
     changes = [
         {"id": item["id"], "deleted": True} for item in metered[1 if overage_price_id else 0 :]
@@ -104,7 +110,7 @@ def _yearly_value(plan: Plan, cycle: str) -> int:
     return plan.price_monthly * 12 if cycle == "monthly" else plan.price_yearly
 
 
-def _snapshot(account: BillingAccount) -> dict:
+def _snapshot(account: BillingAccount) -> dict[str, Any]:
     return {
         "subscription_id": account.subscription_id or None,
         "status": account.status or None,
@@ -114,7 +120,7 @@ def _snapshot(account: BillingAccount) -> dict:
     }
 
 
-def _locked_account(tenant) -> BillingAccount:
+def _locked_account(tenant: Tenant) -> BillingAccount:
     account = customer_ensure(tenant=tenant)
     return (
         BillingAccount.objects.select_for_update(of=("self",))
@@ -123,21 +129,21 @@ def _locked_account(tenant) -> BillingAccount:
     )
 
 
-def _live_account(tenant) -> BillingAccount:
+def _live_account(tenant: Tenant) -> BillingAccount:
     account = _locked_account(tenant)
     if not account.is_live:
         raise NotFound("This tenant has no live subscription.", code="no_subscription")
     return account
 
 
-def _sync(account, subscription, tenant):
+def _sync(account: BillingAccount, subscription: StripeData, tenant: Tenant) -> None:
     account_apply_subscription(account=account, subscription=subscription)
     mirror("Subscription", subscription)
 
 
 def subscription_create(
     *,
-    tenant,
+    tenant: Tenant,
     plan_id: str,
     billing_cycle: str = "monthly",
     price_id: str | None = None,
@@ -201,7 +207,7 @@ def subscription_create(
         overage_price_id = _overage_price_id(plan, billing_cycle)
         if overage_price_id:
             items.append({"price": overage_price_id})  # metered: no quantity, billed from the meter
-        params = {
+        params: dict[str, Any] = {
             "customer": account.stripe_customer_id,
             "items": items,
             # Collect now when a card is there; otherwise the subscription stays `incomplete`
@@ -258,7 +264,9 @@ def _raise_if_authentication_needed(subscription) -> None:
         raise error
 
 
-def _subscription_recover(*, tenant, actor: str):
+def _subscription_recover(
+    *, tenant: Tenant, actor: str
+) -> tuple[BillingAccount, StripeData] | None:
     """(account, subscription) when Stripe has a live subscription of the tenant's customer that the
     account does not know, now recorded; else None.
 
@@ -295,7 +303,7 @@ def _subscription_recover(*, tenant, actor: str):
     return account, subscription
 
 
-def client_secret_of(subscription) -> str | None:
+def client_secret_of(subscription: StripeData) -> str | None:
     """The secret the customer confirms a pending first payment with (dahlia: the invoice's
     confirmation_secret; absent when nothing is to pay)."""
     invoice = subscription.get("latest_invoice")
@@ -306,7 +314,7 @@ def client_secret_of(subscription) -> str | None:
 
 
 def subscription_set_cancel_at_period_end(
-    *, tenant, cancel: bool, actor: str = "system", request_key: str | None = None
+    *, tenant: Tenant, cancel: bool, actor: str = "system", request_key: str | None = None
 ) -> BillingAccount:
     """Cancel at period end (True) or resume (False)."""
     with transaction.atomic():
@@ -352,12 +360,12 @@ def _change_is_immediate(account: BillingAccount, plan: Plan, cycle: str, when: 
     ):
         # A trial has nothing paid to keep; an interval change restarts the billing cycle in Stripe.
         return True
-    return _yearly_value(plan, cycle) >= _yearly_value(account.plan, account.billing_cycle)
+    return _yearly_value(plan, cycle) >= _yearly_value(account.plan, account.billing_cycle)  # type: ignore[arg-type]  # a plan change starts from an account with a plan
 
 
 def subscription_change_plan(
     *,
-    tenant,
+    tenant: Tenant,
     plan_id: str,
     billing_cycle: str | None = None,
     when: str | None = None,
@@ -439,7 +447,7 @@ def subscription_change_plan(
     return account
 
 
-def _change_applied(current, *, plan: Plan, cycle: str, price_id: str) -> bool:
+def _change_applied(current: StripeData, *, plan: Plan, cycle: str, price_id: str) -> bool:
     """Stripe's subscription already carries this plan change (its price and our metadata)."""
     metadata = current.get("metadata") or {}
     return (
@@ -449,7 +457,7 @@ def _change_applied(current, *, plan: Plan, cycle: str, price_id: str) -> bool:
     )
 
 
-def subscription_metered_item_sync(*, tenant, actor: str = "system") -> bool:
+def subscription_metered_item_sync(*, tenant: Tenant, actor: str = "system") -> bool:
     """Make the subscription's metered overage item match the plan it is on, once no earlier plan's
     entitlements are kept any more (a deferred downgrade swaps it after the renewal that billed the
     old plan's period). Idempotent; called after Stripe reports a subscription change and after a
@@ -488,8 +496,8 @@ def subscription_metered_item_sync(*, tenant, actor: str = "system") -> bool:
 
 
 def subscription_preview_change(
-    *, tenant, plan_id: str, billing_cycle: str | None = None, when: str | None = None
-) -> dict:
+    *, tenant: Tenant, plan_id: str, billing_cycle: str | None = None, when: str | None = None
+) -> dict[str, Any]:
     """What a plan change costs: Stripe's invoice preview of the change (due now) and of the next
     renewal with the new price. Money in minor units; the API renders decimal strings."""
     account = customer_ensure(tenant=tenant)
@@ -523,7 +531,7 @@ def subscription_preview_change(
         )
     else:
         next_date = (
-            from_ts(nxt.get("next_payment_attempt") or nxt.get("period_end"))
+            from_ts(nxt.get("next_payment_attempt") or nxt.get("period_end"))  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
             or account.current_period_end
         )
     lines = []
@@ -552,7 +560,7 @@ def subscription_preview_change(
 
 
 def subscription_cancel_now(
-    *, tenant, actor: str = "system", request_key: str | None = None
+    *, tenant: Tenant, actor: str = "system", request_key: str | None = None
 ) -> BillingAccount:
     """End the subscription at once (no refund here; refunds are a finance action)."""
     with transaction.atomic():

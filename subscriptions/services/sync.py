@@ -7,6 +7,9 @@ Layer: above state (account_apply_subscription), below clocks and webhooks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
 from billing_project.stripe_gateway import clocks as stripe_clocks
@@ -18,8 +21,13 @@ from subscriptions.models import LIVE_STATUSES, BillingAccount
 from subscriptions.services.common import mirror
 from subscriptions.services.state import account_apply_subscription
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
-def tenant_resync(*, tenant, log=lambda _msg: None) -> BillingAccount | None:
+
+def tenant_resync(
+    *, tenant: Tenant, log: Callable[[str], object] = lambda _msg: None
+) -> BillingAccount | None:
     """Pull the tenant's customer, subscriptions and payment methods from Stripe into the account
     and the dj-stripe mirror: the live subscription wins, else the newest one."""
     account = BillingAccount.objects.filter(tenant=tenant).exclude(stripe_customer_id="").first()
@@ -31,7 +39,8 @@ def tenant_resync(*, tenant, log=lambda _msg: None) -> BillingAccount | None:
     for pm in stripe_payment_methods.payment_method_list(customer_id=account.stripe_customer_id):
         mirror("PaymentMethod", pm)
     live = [s for s in subscriptions if s["status"] in LIVE_STATUSES]
-    chosen = (live or sorted(subscriptions, key=lambda s: s["created"], reverse=True) or [None])[0]
+    newest = sorted(subscriptions, key=lambda s: s["created"], reverse=True)
+    chosen = (live or newest)[0] if (live or newest) else None
     for subscription in subscriptions:
         mirror("Subscription", subscription)
     if chosen is not None:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -49,7 +51,7 @@ def webhook_receive(*, payload: bytes, signature: str) -> WebhookEvent:
         event_verify(payload=payload, signature=signature, secret=settings.STRIPE_WEBHOOK_SECRET)
         data = json.loads(payload)
     except ValueError as exc:
-        raise InvalidRequest(f"Invalid Stripe signature: {exc}", code="invalid_signature")
+        raise InvalidRequest(f"Invalid Stripe signature: {exc}", code="invalid_signature") from exc
     record, _ = WebhookEvent.objects.get_or_create(
         event_id=data["id"],
         defaults={
@@ -100,7 +102,7 @@ def webhook_process(*, event: WebhookEvent) -> WebhookEvent:
     return WebhookEvent.objects.get(pk=claimed.pk)
 
 
-def _account_of(obj: dict) -> BillingAccount | None:
+def _account_of(obj: dict[str, Any]) -> BillingAccount | None:
     """The billing account an event's object belongs to: by its customer, or by its test clock."""
     accounts = BillingAccount.objects.select_related("tenant")
     if obj.get("object") == "test_helpers.test_clock":
@@ -110,7 +112,7 @@ def _account_of(obj: dict) -> BillingAccount | None:
     return accounts.filter(stripe_customer_id=customer).first() if customer else None
 
 
-def webhook_handle(*, payload: dict, apps: set[str] | None = None) -> StripeEvent | None:
+def webhook_handle(*, payload: dict[str, Any], apps: set[str] | None = None) -> StripeEvent | None:
     """Hand one event to the handlers registered for its type (only those of `apps` when given):
     None when it is not ours (unknown customer, or no handler for the type)."""
     obj = (payload.get("data") or {}).get("object") or {}
@@ -144,7 +146,11 @@ def webhook_handle(*, payload: dict, apps: set[str] | None = None) -> StripeEven
 
 
 def webhook_replay(
-    *, since, event_type: str | None = None, failed_only: bool = False, log=lambda _msg: None
+    *,
+    since: datetime,
+    event_type: str | None = None,
+    failed_only: bool = False,
+    log: Callable[[str], object] = lambda _msg: None,
 ) -> int:
     """Process again the stored events received since `since` (all, or the failed ones)."""
     events = WebhookEvent.objects.filter(received__gte=since).order_by("received")

@@ -67,7 +67,7 @@ def api_key_mark_used(*, api_key: ApiKey) -> None:
 
 
 @transaction.atomic
-def api_key_revoke(*, tenant: Tenant, api_key_id, actor: str = "system") -> ApiKey:
+def api_key_revoke(*, tenant: Tenant, api_key_id: object, actor: str = "system") -> ApiKey:
     """Revoke a tenant's key; it stops working on the next request."""
     api_key = selectors.api_key_get(tenant=tenant, api_key_id=api_key_id)
     if api_key is None:

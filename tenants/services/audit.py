@@ -1,3 +1,5 @@
+from typing import Any
+
 from tenants.models import AuditEvent, Tenant
 
 
@@ -7,8 +9,8 @@ def audit_record(
     action: str,
     tenant: Tenant | None = None,
     target: str = "",
-    before: dict | None = None,
-    after: dict | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Write one audit row. Called inside the caller's transaction, so the row exists iff the change does."""
     return AuditEvent.objects.create(

@@ -5,7 +5,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import redis
 from django.conf import settings
@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from billing_project.errors import DomainError, RateLimited
 from billing_project.redis import get_redis
 from tenants import selectors
-from tenants.models import User
+from tenants.models import Membership, User
 
 T = TypeVar("T")
 
@@ -111,7 +111,7 @@ class LoginThrottle:
                         attempts.order_by("created")
                         .values_list("created", flat=True)
                         .first()
-                        .timestamp()
+                        .timestamp()  # type: ignore[union-attr]  # count() >= limit: the first row exists
                     )
             LoginAttempt.objects.bulk_create(
                 [
@@ -129,7 +129,7 @@ class LoginThrottle:
         email_key, ip_key = self.buckets[0][0], self.buckets[1][0]
         if not self.in_database:
             try:
-                get_redis().pipeline().delete(email_key).zrem(ip_key, self.token).execute()
+                get_redis().pipeline().delete(email_key).zrem(ip_key, self.token).execute()  # type: ignore[attr-defined]  # a pipeline's commands return the pipeline; redis types give the reply
                 return
             except redis.RedisError:
                 pass
@@ -178,7 +178,7 @@ def login_attempt(*, email: str, ip: str, verify: Callable[[], T]) -> T:
     return result
 
 
-def _token_pair(user: User, tenant_id: str | None, role: str | None) -> dict:
+def _token_pair(user: User, tenant_id: str | None, role: str | None) -> dict[str, Any]:
     refresh = RefreshToken.for_user(user)
     refresh["email"] = user.email
     refresh["tenant_id"] = tenant_id
@@ -189,18 +189,22 @@ def _token_pair(user: User, tenant_id: str | None, role: str | None) -> dict:
         "access_token": str(access),
         "refresh_token": str(refresh),
         "token_type": "Bearer",
-        "expires_in": int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+        "expires_in": int(
+            cast(timedelta, settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]).total_seconds()
+        ),
     }
 
 
-def auth_login(*, email: str, password: str, ip: str, tenant_slug: str | None = None) -> dict:
+def auth_login(
+    *, email: str, password: str, ip: str, tenant_slug: str | None = None
+) -> dict[str, Any]:
     """Exchange email + password for an access and a refresh token.
 
     The tokens name the user's tenant (the one given, or the oldest membership) and role; platform
     staff without a membership get a token without tenant. 401 on bad credentials, 429 when throttled.
     """
 
-    def verify():
+    def verify() -> tuple[User, Membership | None]:
         user = authenticate(email=email.strip().lower(), password=password)
         if user is None or not user.is_active:
             raise AuthenticationError()
@@ -215,12 +219,12 @@ def auth_login(*, email: str, password: str, ip: str, tenant_slug: str | None = 
     return _token_pair(user, membership.tenant.tenant_id, membership.role)
 
 
-def auth_refresh(*, refresh_token: str) -> dict:
+def auth_refresh(*, refresh_token: str) -> dict[str, Any]:
     """A new token pair for a valid refresh token; the old refresh token is blacklisted (rotation)."""
     try:
-        refresh = RefreshToken(refresh_token)
+        refresh = RefreshToken(refresh_token)  # type: ignore[arg-type]  # simplejwt takes the encoded token (str); its stubs say Token
     except TokenError as exc:
-        raise AuthenticationError(f"Invalid refresh token: {exc}")
+        raise AuthenticationError(f"Invalid refresh token: {exc}") from exc
     user = User.objects.filter(pk=refresh.get("user_id"), is_active=True).first()
     if user is None:
         raise AuthenticationError("User not found or inactive.")

@@ -6,14 +6,25 @@ row in it, so the row exists iff the change does. One helper serves every such e
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from django.db import models, transaction
 
+from tenants.models import Tenant
 from tenants.services.audit import audit_record
+
+M = TypeVar("M", bound=models.Model)
 
 
 def record_edit(
-    *, instance: models.Model, changes: dict, actor: str, action: str, target: str, tenant=None
-) -> tuple[models.Model, dict]:
+    *,
+    instance: M,
+    changes: dict[str, Any],
+    actor: str,
+    action: str,
+    target: str,
+    tenant: Tenant | None = None,
+) -> tuple[M, dict[str, tuple[Any, Any]]]:
     """Apply `changes` (field -> value) to the saved row of `instance`, locked for the transaction,
     validate (`full_clean`), save, and write ONE audit row with the before/after of the fields that
     really changed. Returns (the saved row, {field: (before, after)}); nothing changed = no save, no row.
@@ -21,7 +32,7 @@ def record_edit(
     The row is re-read under the lock, so the "before" is what was stored, not what an admin form saw
     (two finance users editing at once each audit their own change)."""
     with transaction.atomic():
-        row = type(instance).objects.select_for_update().get(pk=instance.pk)
+        row = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
         diff = {
             field: (getattr(row, field), value)
             for field, value in changes.items()
@@ -46,13 +57,13 @@ def record_edit(
 
 def record_create(
     *,
-    instance: models.Model,
+    instance: M,
     actor: str,
     action: str,
     target_field: str,
-    tenant=None,
+    tenant: Tenant | None = None,
     fields: list[str],
-) -> models.Model:
+) -> M:
     """Validate and save a new row with one audit row (before null, after the given fields)."""
     instance.full_clean()
     with transaction.atomic():

@@ -31,7 +31,7 @@ def membership_create(
             try:
                 validate_password(password)
             except ValidationError as exc:
-                raise InvalidRequest(exc.messages[0], detail={"password": exc.messages})
+                raise InvalidRequest(exc.messages[0], detail={"password": exc.messages}) from exc
         user = User.objects.create_user(email=email, password=password or None)
         invite = not password
     if Membership.objects.filter(user=user, tenant=tenant).exists():

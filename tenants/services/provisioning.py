@@ -8,6 +8,7 @@ tenant costs the same with 10 or 10,000 tenants (bench/tenants.py).
 
 import logging
 import re
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.management import call_command
@@ -22,9 +23,9 @@ from billing_project.tenant_migrations import (
 )
 from tenants import schema_clone
 from tenants.models import Domain, Role, Tenant
-from tenants.services.spares import spare_claim, spares_refill
 from tenants.services.audit import audit_record
 from tenants.services.members import membership_create
+from tenants.services.spares import spare_claim, spares_refill
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def _template_missing_migrations() -> set[tuple[str, str]]:
     if not schema_exists(template):
         return {("*", "*")}
     tenant_keys, shared_keys = disk_migrations()
-    return (tenant_keys | shared_keys) - applied_migrations(template)
+    return set((tenant_keys | shared_keys) - applied_migrations(template))
 
 
 def tenant_template_ensure(*, force: bool = False) -> bool:
@@ -84,7 +85,7 @@ def tenant_template_ensure(*, force: bool = False) -> bool:
     global _template_checked
     if _template_checked and not force:
         return False
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' backend adds it; django-stubs types the connection as BaseDatabaseWrapper
     changed = False
     if _template_missing_migrations():
         with transaction.atomic():
@@ -114,7 +115,7 @@ def tenant_template_ensure(*, force: bool = False) -> bool:
                     interactive=False,
                     verbosity=0,
                 )
-                connection.set_schema_to_public()
+                connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' backend adds it; django-stubs types the connection as BaseDatabaseWrapper
                 schema_clone.forget(template)
                 changed = True
                 logger.info("tenant template schema %s migrated", template)
@@ -197,7 +198,7 @@ def tenant_create(
 
 
 # Functions other apps register to run after a tenant is provisioned (e.g. the Stripe customer).
-TENANT_CREATED_HOOKS: list = []
+TENANT_CREATED_HOOKS: list[Callable[[Tenant], object]] = []
 
 
 def _tenant_created(tenant: Tenant) -> None:

@@ -58,10 +58,10 @@ def test_create_in_the_admin_mirrors_to_stripe_and_audits(finance_admin, catalog
 
 
 def test_stripe_down_creates_nothing_and_says_so(finance_admin, catalog, stripe_on):
-    from coupons.models import Coupon
-
     import json
     from urllib.request import Request, urlopen
+
+    from coupons.models import Coupon
 
     fault = {"path": "/v1/coupons", "method": "POST", "status": 500, "count": 10}
     urlopen(

@@ -151,7 +151,7 @@ def test_50_concurrent_redemptions_of_a_max_10_coupon_give_exactly_10(db, monkey
         def run():
             try:
                 result["value"] = fn()
-            except Exception as exc:  # noqa: BLE001  (reported to the main thread)
+            except Exception as exc:
                 result["error"] = exc
             finally:
                 connection.close()

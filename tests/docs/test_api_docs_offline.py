@@ -36,7 +36,7 @@ def test_docs_pages_load_their_assets_from_the_project(api_client, path):
 
 @pytest.mark.browser
 @pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing")
-def test_swagger_ui_shows_the_operations_with_no_internet(chromium, live_portal):
+def test_swagger_ui_shows_the_operations_with_no_internet(chromium, live_portal):  # noqa: F811 (pytest fixtures imported above)  # noqa: F811 (pytest fixtures imported above)
     context = chromium.new_context(viewport={"width": 1200, "height": 900})
     context.set_default_timeout(30_000)
     own = urlsplit(live_portal.url).netloc

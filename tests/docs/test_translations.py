@@ -26,7 +26,12 @@ TRANSLATIONS = {
         "portal": "Portal",
     },
 }
-ENGLISH = {"configuration": "Configuration", "api": "API", "operations": "Operations", "portal": "Portal"}
+ENGLISH = {
+    "configuration": "Configuration",
+    "api": "API",
+    "operations": "Operations",
+    "portal": "Portal",
+}
 VARIABLE = re.compile(r"`([A-Z][A-Z0-9_]{2,})`")
 
 
@@ -65,7 +70,9 @@ def test_a_translation_lists_the_readme_configuration_variables(language):
     text = (ROOT / "docs" / language / "README.md").read_text()
     translated = config_variables(sections(text)[TRANSLATIONS[language]["configuration"]])
     assert english - translated == set(), f"docs/{language}/README.md lacks these variables"
-    assert translated - english == set(), f"docs/{language}/README.md has variables the README lacks"
+    assert translated - english == set(), (
+        f"docs/{language}/README.md has variables the README lacks"
+    )
 
 
 @pytest.mark.parametrize("language", sorted(TRANSLATIONS))

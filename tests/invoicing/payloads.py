@@ -1,9 +1,9 @@
 """Stripe-shaped (dahlia) invoice payloads for tests and the benchmark that need no Stripe."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-MARCH_5 = int(datetime(2026, 3, 5, 12, tzinfo=timezone.utc).timestamp())
-APRIL_5 = int(datetime(2026, 4, 5, 12, tzinfo=timezone.utc).timestamp())
+MARCH_5 = int(datetime(2026, 3, 5, 12, tzinfo=UTC).timestamp())
+APRIL_5 = int(datetime(2026, 4, 5, 12, tzinfo=UTC).timestamp())
 
 
 def line(

@@ -12,7 +12,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_renewal_webhooks_render_the_pdf(
-    hooks, eager, owner_client, tenant, django_capture_on_commit_callbacks
+    hooks,  # noqa: F811 (a pytest fixture imported above)
+    eager,  # noqa: F811 (a pytest fixture imported above)
+    owner_client,
+    tenant,
+    django_capture_on_commit_callbacks,
 ):
     from subscriptions.services.clocks import test_clock_advance
 
@@ -30,7 +34,11 @@ def test_renewal_webhooks_render_the_pdf(
 
 
 def test_declined_renewal_webhook_starts_dunning(
-    hooks, eager, owner_client, tenant, django_capture_on_commit_callbacks
+    hooks,  # noqa: F811 (a pytest fixture imported above)
+    eager,  # noqa: F811 (a pytest fixture imported above)
+    owner_client,
+    tenant,
+    django_capture_on_commit_callbacks,
 ):
     from subscriptions.services.clocks import test_clock_advance
 

@@ -10,7 +10,7 @@ from notifications import tasks
 from notifications.models import BillingEvent
 
 pytestmark = pytest.mark.django_db
-NOW = dt.datetime(2026, 11, 25, 7, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 25, 7, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def _trial(tenant, sub_id, status, trial_end):
         defaults={
             "subscription_id": sub_id,
             "status": status,
-            "trial_end": dt.datetime.fromtimestamp(trial_end, tz=dt.timezone.utc),
+            "trial_end": dt.datetime.fromtimestamp(trial_end, tz=dt.UTC),
         },
     )
 

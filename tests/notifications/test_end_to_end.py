@@ -16,7 +16,12 @@ pytestmark = pytest.mark.django_db
 
 
 def test_declined_renewal_sends_one_email_and_one_slack_message(
-    hooks, tenant_slack, eager, owner_client, tenant, django_capture_on_commit_callbacks
+    hooks,  # noqa: F811 (a pytest fixture imported above)
+    tenant_slack,  # noqa: F811 (a pytest fixture imported above)
+    eager,  # noqa: F811 (a pytest fixture imported above)
+    owner_client,
+    tenant,
+    django_capture_on_commit_callbacks,
 ):
     from subscriptions.services.clocks import test_clock_advance
 

@@ -23,7 +23,7 @@ def button_link(email, label: str) -> str:
     return found.group(1)
 
 
-def open_invoice_of(billing, tenant, amount=12_000):
+def open_invoice_of(billing, tenant, amount=12_000):  # noqa: F811 (a pytest fixture imported above)
     """An open send_invoice invoice of the tenant (a one-off line), mirrored."""
     account = billing.customer(tenant, card=None)
     billing.stripe.v1.invoice_items.create(
@@ -47,7 +47,7 @@ def open_invoice_of(billing, tenant, amount=12_000):
     return draft.id
 
 
-def test_the_emails_download_pdf_opens_the_pdf_after_signing_in(billing, tenant, owner, mailoutbox):
+def test_the_emails_download_pdf_opens_the_pdf_after_signing_in(billing, tenant, owner, mailoutbox):  # noqa: F811 (a pytest fixture imported above)
     billing.subscribe(tenant, amount=6_775)
     [invoice_id] = [
         i.id for i in billing.invoices(billing.customer(tenant, card=None).stripe_customer_id)
@@ -90,7 +90,7 @@ def test_the_update_payment_method_button_opens_the_cards_page(tenant, owner):
     assert "Payment methods" in client.get("/payment-methods/").content.decode()
 
 
-def test_the_past_due_banner_pays_the_open_invoice(billing, tenant, owner_portal, viewer_portal):
+def test_the_past_due_banner_pays_the_open_invoice(billing, tenant, owner_portal, viewer_portal):  # noqa: F811 (a pytest fixture imported above)
     from djstripe.models import Invoice
 
     from subscriptions.services.common import mirror
@@ -116,7 +116,7 @@ def test_the_past_due_banner_pays_the_open_invoice(billing, tenant, owner_portal
     assert "was paid." in owner_portal.get(paid["Location"]).content.decode()
 
 
-def test_refunds_and_credit_notes_show_on_the_invoice(billing, tenant, owner_portal):
+def test_refunds_and_credit_notes_show_on_the_invoice(billing, tenant, owner_portal):  # noqa: F811 (a pytest fixture imported above)
     from invoicing.services import finance
 
     billing.subscribe(tenant, amount=6_775)
@@ -163,7 +163,11 @@ def test_refunds_and_credit_notes_show_on_the_invoice(billing, tenant, owner_por
     ],
 )
 def test_a_decline_reads_in_the_visitors_language_to_the_end(
-    billing, other_tenant, other_owner, language, decline
+    billing,  # noqa: F811 (a pytest fixture imported above)
+    other_tenant,
+    other_owner,
+    language,
+    decline,
 ):
     billing.customer(other_tenant)
     portal = sign_in(

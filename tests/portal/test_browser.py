@@ -290,7 +290,7 @@ def live_portal_in_test_transaction(db, monkeypatch):
 
 
 @pytest.fixture
-def billing_tenant(stripe_on, stripe_client, django_capture_on_commit_callbacks):
+def billing_tenant(stripe_on, stripe_client, django_capture_on_commit_callbacks):  # noqa: F811 (a pytest fixture imported above)
     """A new tenant, Initrode, with an owner; on Starter (monthly, Visa) in the emulator on a test
     clock; its first invoice handed to invoicing (PDF rendered); 1234 api_calls used; and a coupon
     WELCOME20 that exists."""

@@ -3,6 +3,7 @@ past-due banner paying the open invoice. Screenshots land in test-output/screens
 
 import pytest
 
+from tests.conftest import DEMO_PASSWORD
 from tests.invoicing.conftest import Billing, celery_eager, media, stripe_on  # noqa: F401 (fixtures)
 from tests.portal.test_browser import (  # noqa: F401 (fixtures)
     CHROMIUM,
@@ -13,11 +14,10 @@ from tests.portal.test_browser import (  # noqa: F401 (fixtures)
     shot,
     sign_in,
 )
-from tests.conftest import DEMO_PASSWORD
 
 
 @pytest.fixture
-def acme_past_due(stripe_on, stripe_client, django_capture_on_commit_callbacks, tenant):
+def acme_past_due(stripe_on, stripe_client, django_capture_on_commit_callbacks, tenant):  # noqa: F811 (a pytest fixture imported above)
     """acme: a paid $67.75 first invoice, then a renewal its card refused (subscription past_due)."""
     from subscriptions.services.common import mirror
 
@@ -35,7 +35,9 @@ def acme_past_due(stripe_on, stripe_client, django_capture_on_commit_callbacks, 
 
 
 def test_finance_sees_real_amounts_and_the_banner_pays(
-    page, live_portal_in_test_transaction, acme_past_due
+    page,  # noqa: F811 (a pytest fixture imported above)
+    live_portal_in_test_transaction,  # noqa: F811 (a pytest fixture imported above)
+    acme_past_due,
 ):
     from playwright.sync_api import expect
 

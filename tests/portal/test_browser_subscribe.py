@@ -47,7 +47,7 @@ def portal(page, live_portal_in_test_transaction, fresh_tenant):  # noqa: F811
     return url
 
 
-def _choose(page, plan: str, *, cycle: str):
+def _choose(page, plan: str, *, cycle: str):  # noqa: F811 (pytest fixtures imported above)
     from playwright.sync_api import expect
 
     page.get_by_role("link", name="Choose a plan").first.click()
@@ -57,7 +57,7 @@ def _choose(page, plan: str, *, cycle: str):
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Subscribe to {plan}")
 
 
-def test_a_new_tenant_subscribes_to_starter_yearly_with_a_coupon(page, portal):
+def test_a_new_tenant_subscribes_to_starter_yearly_with_a_coupon(page, portal):  # noqa: F811 (pytest fixtures imported above)
     from playwright.sync_api import expect
 
     from portal.templatetags.portal import money
@@ -96,7 +96,7 @@ def test_a_new_tenant_subscribes_to_starter_yearly_with_a_coupon(page, portal):
     shot(page, "32-subscribed-dashboard")
 
 
-def test_a_card_that_needs_3d_secure_is_confirmed_on_the_banks_page(page, portal):
+def test_a_card_that_needs_3d_secure_is_confirmed_on_the_banks_page(page, portal):  # noqa: F811 (pytest fixtures imported above)
     from playwright.sync_api import expect
 
     _choose(page, "Starter", cycle="Monthly")
@@ -119,7 +119,7 @@ def test_a_card_that_needs_3d_secure_is_confirmed_on_the_banks_page(page, portal
     shot(page, "34-authenticated-dashboard")
 
 
-def test_a_failed_authentication_leaves_the_invoice_payable_later(page, portal):
+def test_a_failed_authentication_leaves_the_invoice_payable_later(page, portal):  # noqa: F811 (pytest fixtures imported above)
     from playwright.sync_api import expect
 
     _choose(page, "Starter", cycle="Monthly")

@@ -1,6 +1,6 @@
 """The usage chart's geometry (portal.charts): scales, ticks, labels in the active language."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -21,7 +21,7 @@ def series(
         }
         for i, v in enumerate(values)
     ]
-    as_dt = lambda d: datetime(d.year, d.month, d.day, tzinfo=timezone.utc)  # noqa: E731
+    as_dt = lambda d: datetime(d.year, d.month, d.day, tzinfo=UTC)  # noqa: E731
     return {
         "resource_type": resource,
         "unit": "requests",

@@ -173,8 +173,8 @@ def test_creating_a_key_without_a_name_is_an_error(owner_portal):
 
 
 def test_an_owner_revokes_a_key(owner_portal, tenant, owner):
-    from tenants.services import api_key_create
     from tenants.selectors import api_key_get_by_secret
+    from tenants.services import api_key_create
 
     api_key, secret = api_key_create(tenant=tenant, name="old", role="viewer", created_by=owner)
     response = owner_portal.post(f"/api-keys/{api_key.id}/revoke/", follow=True)

@@ -17,7 +17,7 @@ def cards_of(tenant):
 
 
 @pytest.fixture
-def with_card(billing, tenant):
+def with_card(billing, tenant):  # noqa: F811 (a pytest fixture imported above)
     """acme's Stripe customer with a default Visa."""
     return billing.customer(tenant)
 
@@ -85,7 +85,7 @@ def test_an_unknown_test_card_is_a_field_error(with_card, owner_portal):
     assert 'id="id_token_error"' in response.content.decode()
 
 
-def test_set_default_and_remove(with_card, billing, owner_portal, tenant):
+def test_set_default_and_remove(with_card, billing, owner_portal, tenant):  # noqa: F811 (a pytest fixture imported above)
     billing.set_card(with_card.stripe_customer_id, "pm_card_mastercard", dispatch=False)
     visa = next(card for card in cards_of(tenant) if card["brand"] == "visa")
     assert not visa["is_default"]
@@ -112,7 +112,11 @@ def test_the_card_paying_the_subscription_cannot_be_removed(subscribed, owner_po
 
 
 def test_another_tenants_card_is_no_such_payment_method(
-    with_card, billing, owner_portal, other_tenant, tenant
+    with_card,
+    billing,  # noqa: F811 (a pytest fixture imported above)
+    owner_portal,
+    other_tenant,
+    tenant,
 ):
     theirs = billing.customer(other_tenant)
     pm_id = cards_of(other_tenant)[0]["payment_method_id"]
@@ -140,7 +144,7 @@ def test_against_real_stripe_the_page_uses_stripe_js_and_posts_the_pm_to_attach(
 
 
 @pytest.fixture
-def paid_invoice(billing, tenant):
+def paid_invoice(billing, tenant):  # noqa: F811 (a pytest fixture imported above)
     billing.subscribe(tenant)
     account = billing.customer(tenant, card=None)
     return billing.invoices(account.stripe_customer_id)[0]
@@ -186,7 +190,7 @@ def test_another_tenants_invoice_is_404(paid_invoice, portal_client_for, other_o
 
 
 @pytest.fixture
-def overdue_invoice(billing, tenant):
+def overdue_invoice(billing, tenant):  # noqa: F811 (a pytest fixture imported above)
     """An open send_invoice invoice of acme, past due and marked overdue by the daily job."""
     from invoicing.services.payments import invoices_mark_overdue
 
@@ -239,7 +243,7 @@ def test_overdue_banner_and_pay_now(overdue_invoice, owner_portal, viewer_portal
     assert "This invoice cannot be paid: it is not open." in html
 
 
-def test_pay_now_with_a_declining_card_shows_the_decline(billing, tenant, admin_portal):
+def test_pay_now_with_a_declining_card_shows_the_decline(billing, tenant, admin_portal):  # noqa: F811 (a pytest fixture imported above)
     billing.subscribe(tenant)
     account = billing.customer(tenant, card=None)
     billing.set_card(account.stripe_customer_id, "pm_card_chargeCustomerFail")
@@ -276,7 +280,7 @@ def test_pay_now_with_a_declining_card_shows_the_decline(billing, tenant, admin_
         ),
     ],
 )
-def test_the_new_pages_are_translated(with_card, billing, owner_portal, language, words):
+def test_the_new_pages_are_translated(with_card, billing, owner_portal, language, words):  # noqa: F811 (a pytest fixture imported above)
     billing.set_card(with_card.stripe_customer_id, "pm_card_mastercard", dispatch=False)
     owner_portal.post("/i18n/setlang/", {"language": language, "next": "/"})
     html = owner_portal.get("/payment-methods/").content.decode()

@@ -3,9 +3,9 @@
 
 import pytest
 
+from tenants.models import Tenant
 from tests.conftest import DEMO_PASSWORD
 from tests.portal.conftest import new_portal_client
-from tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
 

@@ -87,7 +87,7 @@ def open_everything(client) -> dict[str, int]:
 
 
 @pytest.fixture
-def invoices(billing, tenant, other_tenant):
+def invoices(billing, tenant, other_tenant):  # noqa: F811 (a pytest fixture imported above)
     """acme: a paid $67.75 invoice and an open $290.00 one; globex: a paid ¥2,900 one."""
     from djstripe.models import Invoice
 

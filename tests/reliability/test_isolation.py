@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 from django.urls import URLResolver, get_resolver
@@ -555,7 +554,7 @@ def test_no_credential_of_another_tenant_reaches_an_object_by_id(
 
     with capsys.disabled():
         kinds = {PARAM_KINDS[p] for r in routes for p in r.params}
-        print(
+        print(  # noqa: T201 (the figure the test measured, for the report)
             f"\nisolation matrix (by id): {len(shape['routes'])} routes x {len(shape['objects'])} objects "
             f"({len(kinds)} kinds) x {len(shape['credentials'])} credentials -> {cases} requests "
             f"(each route with its kind's objects, GET + its mutating methods), {len(failures)} failures"
@@ -603,7 +602,7 @@ def test_no_list_shows_another_tenants_data(acme_world, globex_credentials, caps
     for url in ("/", "/invoices/", "/payment-methods/", "/notifications/", "/team/", "/api-keys/"):
         assert portal.client.get(url).status_code == 200, url
     with capsys.disabled():
-        print(
+        print(  # noqa: T201 (the figure the test measured, for the report)
             f"\nisolation matrix (lists): {len(routes)} list routes x credentials -> {cases} requests, "
             f"{len(failures)} failures"
         )

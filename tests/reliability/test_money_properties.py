@@ -83,8 +83,12 @@ def _lines_strategy(currency):
 @STRIPE
 @given(data=st.data())
 def test_invoice_total_and_due_after_discounts_and_credits(
-    billing, tenant, owner_client, currency, data
-):  # noqa: F811
+    billing,  # noqa: F811 (a pytest fixture imported above)
+    tenant,
+    owner_client,
+    currency,
+    data,
+):
     from invoicing.services.common import mirror_invoice
 
     amounts = data.draw(_lines_strategy(currency), label="lines")
@@ -306,8 +310,10 @@ def test_splitting_the_unused_time_moves_at_most_one_unit_per_extra_part(period,
     assert (
         remaining[0] == whole
     )  # at the period's first second, the remaining charge is the whole price
-    exact = [Decimal(whole) * (b - a) / period for a, b in zip(seconds, seconds[1:] + [end])]
-    assert all(abs(part - share) <= 1 for part, share in zip(parts, exact))
+    exact = [
+        Decimal(whole) * (b - a) / period for a, b in zip(seconds, seconds[1:] + [end], strict=True)
+    ]
+    assert all(abs(part - share) <= 1 for part, share in zip(parts, exact, strict=True))
 
 
 @FAST

@@ -173,7 +173,10 @@ def test_make_run_processes_survive_beat_resyncs_ctrl_c_and_a_restart_without_ru
     for entry, _, when in sends:
         by_entry[entry].append(when)
     for entry, times in by_entry.items():
-        gaps = [(later - earlier).total_seconds() for earlier, later in zip(times, times[1:])]
+        gaps = [
+            (later - earlier).total_seconds()
+            for earlier, later in zip(times, times[1:], strict=False)
+        ]
         assert all(gap >= PERIOD - 1 for gap in gaps), (
             f"{entry} sent again within one period: gaps {gaps}"
         )

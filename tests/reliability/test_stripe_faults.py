@@ -257,9 +257,9 @@ def test_pay_now(fault, emulator, catalog, owner_client, tenant, stripe_client):
 def test_dunning_retry_task(fault, emulator, catalog, owner_client, tenant, stripe_client):
     from billing_project.stripe_gateway import invoices as stripe_invoices
     from invoicing.models import InvoiceState
-    from subscriptions.selectors import tenant_now
     from invoicing.services.payments import invoice_state_sync
     from invoicing.tasks import dunning_run_due_for_tenant
+    from subscriptions.selectors import tenant_now
 
     invoice_id = open_invoice(owner_client, tenant, stripe_client)
     with tenant_context(tenant):

@@ -198,9 +198,7 @@ def _paypal_setup(client):
     return customer, pm, seti
 
 
-def test_paypal_is_approved_on_its_page_then_pays_off_session(
-    stripe_client, stripe_emulator_fresh
-):
+def test_paypal_is_approved_on_its_page_then_pays_off_session(stripe_client, stripe_emulator_fresh):
     client = stripe_client
     customer, pm, seti = _paypal_setup(client)
     assert seti.status == "requires_action"

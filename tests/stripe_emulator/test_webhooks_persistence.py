@@ -44,7 +44,7 @@ def test_signed_delivery_and_retry_with_backoff(stripe_client, stripe_emulator_f
     # Exponential backoff: retry_base (0.05 s in the plugin) doubling per attempt.
     delays = [round(d["next_retry_at"] - d["time"], 2) for d in log[:2]]
     assert delays == [0.05, 0.1] and log[2]["next_retry_at"] is None
-    assert all(b["time"] >= a["next_retry_at"] for a, b in zip(log, log[1:]))
+    assert all(b["time"] >= a["next_retry_at"] for a, b in zip(log, log[1:], strict=False))
 
 
 def test_retries_stop_after_max_attempts_and_connection_errors(stripe_emulator_fresh):

@@ -50,7 +50,7 @@ def test_registering_twice_keeps_one_handler():
 
 
 @pytest.fixture
-def account(stripe_on, tenant):
+def account(stripe_on, tenant):  # noqa: F811 (a pytest fixture imported above)
     from subscriptions.services.customers import customer_ensure
 
     return customer_ensure(tenant=tenant)

@@ -23,7 +23,13 @@ def _type(request) -> str:
 
 
 def test_one_invoice_payment_failed_webhook_makes_at_most_two_stripe_calls(
-    hooks, eager, owner_client, tenant, stripe_emulator, django_capture_on_commit_callbacks, caplog
+    hooks,  # noqa: F811 (a pytest fixture imported above)
+    eager,  # noqa: F811 (a pytest fixture imported above)
+    owner_client,
+    tenant,
+    stripe_emulator,
+    django_capture_on_commit_callbacks,
+    caplog,
 ):
     from invoicing.models import InvoiceState, PaymentAttempt
     from notifications.models import BillingEvent
@@ -58,5 +64,5 @@ def test_one_invoice_payment_failed_webhook_makes_at_most_two_stripe_calls(
     # dj-stripe's mirror took the invoice as fetched (with its payments expanded): it logs, never
     # raises, when a sync fails.
     assert not [r for r in caplog.records if "mirror of" in r.getMessage()]
-    print(f"Stripe calls for one invoice.payment_failed: {len(calls)}: {calls}")
+    print(f"Stripe calls for one invoice.payment_failed: {len(calls)}: {calls}")  # noqa: T201 (the figure the test measured, for the report)
     assert len(calls) <= 2, calls

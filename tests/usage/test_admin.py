@@ -2,8 +2,8 @@
 
 import pytest
 
-from usage.services import usage_event_ingest_batch
 from tests.usage.conftest import event
+from usage.services import usage_event_ingest_batch
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from usage import aggregation
 from usage.models import UsageDailyRollup, UsageEvent, UsageRollup
 from usage.services import ingest
 
-T0 = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
 
 
 def test_fold_sums_counts_keeps_the_max_and_the_newest_value():
@@ -57,10 +57,11 @@ def test_the_ingest_statements_merge_every_aggregate_column_of_the_rollups():
         ("upsert_rollups", UsageRollup, "r"),
         ("upsert_days", UsageDailyRollup, "d"),
     ]:
-        sql = ingest._statement(statement)
+        merge = ingest._statement(statement).split("DO UPDATE SET")[1]
         for field in model._meta.concrete_fields:
             if field.name in aggregation.FOLD:
-                assert f"{field.column} = " in sql.split("DO UPDATE SET")[1], (
+                # Merged with the stored row (its alias) by the rule, not overwritten by the batch.
+                assert aggregation.fold_sql(alias, [field.column]) in merge, (
                     statement,
                     field.name,
                 )

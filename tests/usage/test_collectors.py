@@ -1,7 +1,7 @@
 """NetBox and Odoo collectors against local fake servers, and `manage.py usage_reconcile`."""
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -161,10 +161,10 @@ def test_reconcile_prints_the_drift_per_tenant_and_resource(tenant, netbox, devi
     usage_collectors_run_due(tenant=tenant)
     out = io.StringIO()
     call_command("usage_reconcile", "--period", "current", "--tenant", "acme", stdout=out)
-    line = next(l for l in out.getvalue().splitlines() if "netbox devices" in l)
+    line = next(ln for ln in out.getvalue().splitlines() if "netbox devices" in ln)
     assert line.split()[-4:] == ["42", "-", "0", "0"]
     # Another source reports a different device count later in the period: billed 45, seen 42.
-    later = (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
     usage_event_ingest(
         tenant=tenant,
         data=event(resource_type="devices", quantity="45", period_start=later, period_end=later),
@@ -173,7 +173,7 @@ def test_reconcile_prints_the_drift_per_tenant_and_resource(tenant, netbox, devi
     with pytest.raises(SystemExit) as exit_code:
         call_command("usage_reconcile", "--period", "current", "--tenant", "acme", stdout=out)
     assert exit_code.value.code == 1
-    line = next(l for l in out.getvalue().splitlines() if "netbox devices" in l)
+    line = next(ln for ln in out.getvalue().splitlines() if "netbox devices" in ln)
     assert "DRIFT" in line and " 3 " in f" {line} "
 
 

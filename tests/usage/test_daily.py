@@ -1,7 +1,7 @@
 """The day-by-day series of a period (the portal's usage chart): kept with the events, read from
 daily rollups, aggregated as each meter aggregates."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def at(day: int, hour: int = 0) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.replace(day=day, hour=hour, minute=0, second=0, microsecond=0).isoformat()
 
 
@@ -29,7 +29,7 @@ def by_day(series) -> dict[int, tuple[Decimal, Decimal]]:
 
 
 def test_sum_meter_runs_day_by_day_and_fills_empty_days(tenant):
-    today = datetime.now(timezone.utc).day
+    today = datetime.now(UTC).day
     if today < 3:
         pytest.skip("needs three days of the current month behind us")
     usage_event_ingest_batch(
@@ -49,13 +49,13 @@ def test_sum_meter_runs_day_by_day_and_fills_empty_days(tenant):
     assert len(api_calls["days"]) == today
     assert api_calls["days"][-1]["cumulative"] == Decimal(22)
     assert api_calls["limit"] == 1000  # the free plan's limit (tenant without a subscription)
-    assert api_calls["period_start"] == datetime.now(timezone.utc).replace(
+    assert api_calls["period_start"] == datetime.now(UTC).replace(
         day=1, hour=0, minute=0, second=0, microsecond=0
     )
 
 
 def test_each_aggregation_runs_as_its_meter(tenant):
-    if datetime.now(timezone.utc).day < 2:
+    if datetime.now(UTC).day < 2:
         pytest.skip("needs two days of the current month behind us")
     with tenant_context(tenant):
         for code, aggregation, prop in [
@@ -122,7 +122,7 @@ def test_duplicates_do_not_count_on_their_day(tenant):
 
 
 def test_late_event_lands_on_its_own_day_of_its_own_period(tenant):
-    last_month = datetime.now(timezone.utc).replace(
+    last_month = datetime.now(UTC).replace(
         day=1, hour=12, minute=0, second=0, microsecond=0
     ) - timedelta(days=3)
     usage_event_ingest(

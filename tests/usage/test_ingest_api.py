@@ -1,6 +1,6 @@
 """POST /api/v1/usage and /usage/batch: storage, idempotency, validation, late events, roles."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -60,7 +60,7 @@ def test_seed_january_2024_example_is_accepted_as_a_late_event(owner_client, ten
     with tenant_context(tenant):  # ...but billed by this period's invoice
         current = UsageRollup.objects.get(resource_type="api_calls", late_billed__gt=0)
         assert current.late_billed == 100 and current.period_start > datetime(
-            2024, 2, 1, tzinfo=timezone.utc
+            2024, 2, 1, tzinfo=UTC
         )
 
 
@@ -127,7 +127,7 @@ def test_bad_events_are_400_with_the_field_and_nothing_is_stored(
 def test_period_start_more_than_5_minutes_ahead_is_refused_but_a_future_period_end_is_fine(
     owner_client,
 ):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ahead = owner_client.post(
         "/api/v1/usage",
         event(

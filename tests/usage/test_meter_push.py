@@ -1,6 +1,6 @@
 """Metered usage goes to Stripe (the emulator) as meter events, never twice."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -28,7 +28,7 @@ def stripe_total(stripe_client, customer) -> Decimal:
     meter = next(
         m for m in stripe_client.v1.billing.meters.list().data if m.event_name == "api_calls"
     )
-    now = int(datetime.now(timezone.utc).timestamp())
+    now = int(datetime.now(UTC).timestamp())
     summaries = stripe_client.v1.billing.meters.event_summaries.list(
         meter.id, {"customer": customer, "start_time": now - 40 * 86400, "end_time": now + 86400}
     )

@@ -1,6 +1,6 @@
 """Aggregations, the summary with limits and status, alerts once, entitlement checks hard vs soft."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def at(day: int, hour: int = 0) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.replace(day=day, hour=hour, minute=0, second=0, microsecond=0).isoformat()
 
 
@@ -193,12 +193,12 @@ def test_entitlement_check_validation_and_roles(owner_client, viewer_client):
 
 
 def test_billing_period_follows_the_subscription_anchor():
-    anchor = datetime(2024, 1, 31, 12, tzinfo=timezone.utc)
-    assert usage_limits.billing_period(datetime(2024, 3, 5, tzinfo=timezone.utc), anchor) == (
-        datetime(2024, 2, 29, 12, tzinfo=timezone.utc),
-        datetime(2024, 3, 31, 12, tzinfo=timezone.utc),
+    anchor = datetime(2024, 1, 31, 12, tzinfo=UTC)
+    assert usage_limits.billing_period(datetime(2024, 3, 5, tzinfo=UTC), anchor) == (
+        datetime(2024, 2, 29, 12, tzinfo=UTC),
+        datetime(2024, 3, 31, 12, tzinfo=UTC),
     )
-    assert usage_limits.billing_period(datetime(2024, 3, 5, tzinfo=timezone.utc)) == (
-        datetime(2024, 3, 1, tzinfo=timezone.utc),
-        datetime(2024, 4, 1, tzinfo=timezone.utc),
+    assert usage_limits.billing_period(datetime(2024, 3, 5, tzinfo=UTC)) == (
+        datetime(2024, 3, 1, tzinfo=UTC),
+        datetime(2024, 4, 1, tzinfo=UTC),
     )

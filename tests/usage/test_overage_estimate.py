@@ -1,7 +1,7 @@
 """The next invoice's overage, estimated from the period's rollup as the plan's graduated price bills
 it (the end-to-end invoice from the emulator is in tests/subscriptions/test_overage.py)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,7 +20,7 @@ def on_plan(tenant):
     """on_plan(code, cycle="monthly", **fields): acme's account on that plan, as Stripe left it."""
 
     def put(code, cycle="monthly", **fields):
-        start = datetime.now(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         BillingAccount.objects.update_or_create(
             tenant=tenant,
             defaults={
@@ -68,7 +68,7 @@ def test_starter_bills_two_dollars_per_thousand_above_its_limit(
 def test_late_usage_of_an_invoiced_period_is_billed_now(tenant, on_plan):
     on_plan("starter")
     use(tenant, 10_000)
-    last_month = datetime.now(timezone.utc).replace(day=1, hour=12) - timedelta(days=2)
+    last_month = datetime.now(UTC).replace(day=1, hour=12) - timedelta(days=2)
     use(tenant, 1_000, period_start=last_month.isoformat(), period_end=last_month.isoformat())
     assert usage_overage_estimate(tenant=tenant).amount == 200
 
@@ -77,7 +77,7 @@ def test_a_deferred_downgrade_bills_this_period_with_the_old_plans_allowance(ten
     on_plan(
         "starter",
         previous_plan=Plan.objects.get(code="professional"),
-        previous_plan_until=datetime.now(timezone.utc) + timedelta(days=3),
+        previous_plan_until=datetime.now(UTC) + timedelta(days=3),
     )
     use(tenant, 12_500)
     assert usage_overage_estimate(tenant=tenant).above == 0

@@ -27,7 +27,7 @@ class UsageEventInput(StrictSerializer):
     period_end = serializers.DateTimeField(
         required=False, help_text=">= period_start; defaults to period_start."
     )
-    source = serializers.CharField(required=False, help_text='Defaults to "api".')
+    source = serializers.CharField(required=False, help_text='Defaults to "api".')  # type: ignore[assignment]  # the API's field `source`; DRF's metaclass moves declared fields off the class
     transaction_id = serializers.CharField(
         required=False, help_text="Unique per tenant: a repeat counts once."
     )
@@ -46,7 +46,7 @@ class UsageEventOutput(serializers.Serializer):
     unit = serializers.CharField()
     period_start = serializers.DateTimeField()
     period_end = serializers.DateTimeField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the API's field `source`; DRF's metaclass moves declared fields off the class
     transaction_id = serializers.CharField(allow_null=True)
     properties = serializers.JSONField()
     late = serializers.BooleanField(

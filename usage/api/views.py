@@ -121,7 +121,7 @@ def _moment(name: str, raw: str | None) -> datetime | None:
             value = datetime(day.year, day.month, day.day)
         return timestamp_to_utc(value)
     except ValueError as exc:
-        raise InvalidRequest(f"{name}: {exc}", detail={name: [str(exc)]})
+        raise InvalidRequest(f"{name}: {exc}", detail={name: [str(exc)]}) from exc
 
 
 def _flag(name: str, raw: str | None) -> bool | None:

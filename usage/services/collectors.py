@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,6 +31,9 @@ from usage import collector_gateways as gateways
 from usage.models import Collector, CollectorRun
 from usage.schema import in_schema
 from usage.services.ingest import usage_event_ingest
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +55,14 @@ def collector_secret_set(*, collector: Collector, secret: str) -> None:
 
 def collector_create(
     *,
-    tenant,
+    tenant: Tenant,
     kind: str,
     name: str,
     base_url: str,
     resource_type: str,
     target: str,
     secret: str,
-    filters: dict | None = None,
+    filters: dict[str, Any] | None = None,
     odoo_database: str = "",
     odoo_login: str = "",
     interval_minutes: int = 60,
@@ -102,7 +107,7 @@ class PlatformCollector:
             else settings.ODOO_API_KEY
         )
 
-    def filters_for(self, tenant) -> dict:
+    def filters_for(self, tenant: Tenant) -> dict[str, Any]:
         """Only the tenant's objects: NetBox filters by tenant slug, Odoo by the partner's Reference."""
         if self.kind == Collector.Kind.NETBOX:
             return {"tenant": tenant.slug}
@@ -148,16 +153,16 @@ def platform_collectors() -> tuple[list[PlatformCollector], list[str]]:
     return found, problems
 
 
-def platform_collectors_sync(*, tenant) -> list[Collector]:
+def platform_collectors_sync(*, tenant: Tenant) -> list[Collector]:
     """Keep the tenant's platform collector rows in step with the settings: one per configured
     platform collector (created, or updated when the settings changed), the others deactivated."""
     configured = {each.kind: each for each in platform_collectors()[0]}
     rows = []
     with in_schema(tenant):
         existing = {row.kind: row for row in Collector.objects.filter(platform=True)}
-        for kind, row in existing.items():
-            if kind not in configured and row.is_active:
-                Collector.objects.filter(pk=row.pk).update(is_active=False)
+        for kind, old in existing.items():
+            if kind not in configured and old.is_active:
+                Collector.objects.filter(pk=old.pk).update(is_active=False)
         for kind, each in configured.items():
             wanted = {
                 "name": each.name,
@@ -179,7 +184,7 @@ def platform_collectors_sync(*, tenant) -> list[Collector]:
     return rows
 
 
-def _count(collector: Collector, *, tenant):
+def _count(collector: Collector, *, tenant: Tenant) -> Decimal:
     if collector.platform:
         # The platform's own NetBox / Odoo: URL and secret are operator configuration from the environment,
         # like DATABASE_URL, so they do not pass the outbound URL policy that guards the URLs set per tenant
@@ -214,13 +219,13 @@ def _count(collector: Collector, *, tenant):
 
 def _slot(collector: Collector, now: datetime) -> str:
     width = max(1, collector.interval_minutes) * 60
-    return datetime.fromtimestamp(
-        int(now.timestamp()) // width * width, tz=dt_timezone.utc
-    ).strftime("%Y%m%dT%H%M")
+    return datetime.fromtimestamp(int(now.timestamp()) // width * width, tz=UTC).strftime(
+        "%Y%m%dT%H%M"
+    )
 
 
 def usage_collector_run(
-    *, tenant, collector: Collector, now: datetime | None = None
+    *, tenant: Tenant, collector: Collector, now: datetime | None = None
 ) -> CollectorRun:
     """Poll one collector and record its count as a usage event; failures are kept on the run."""
     now = now or timezone.now()
@@ -256,7 +261,7 @@ def usage_collector_run(
     return run
 
 
-def usage_collectors_run_due(*, tenant, now: datetime | None = None) -> list[CollectorRun]:
+def usage_collectors_run_due(*, tenant: Tenant, now: datetime | None = None) -> list[CollectorRun]:
     """Run every active collector of `tenant` (its own and the platform's) whose interval has passed
     since its last run."""
     now = now or timezone.now()

@@ -14,11 +14,14 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connection, transaction
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from billing_project.errors import Conflict, InvalidRequest
@@ -27,12 +30,33 @@ from usage import counters
 from usage.aggregation import FOLD, event_part, fold, fold_sql
 from usage.limits import billing_period, limits_get
 from usage.metrics import usage_ingested_count
-from usage.models import Aggregation, UsageAlert, UsageDailyRollup, UsageEvent, UsageRollup
+from usage.models import (
+    Aggregation,
+    Meter,
+    UsageAlert,
+    UsageDailyRollup,
+    UsageEvent,
+    UsageRollup,
+)
 from usage.schema import in_schema
 from usage.selectors import meters_get, rollup_used
 from usage.validation import EventIn, EventInvalid, event_parse
 
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
+
+    from tenants.models import Tenant
+
 logger = logging.getLogger(__name__)
+
+# A stored row or an aggregate by column name; the batch's rollup and day deltas by their keys,
+# its unique_count values (resource, period, value) -> the day key they were seen on; the stored
+# events that repeats repeat, by ("tx", transaction_id) or ("key", idempotency key).
+Row = dict[str, Any]
+Deltas = dict[tuple[str, datetime], Row]
+Days = dict[tuple[str, datetime, date], Row]
+Uniques = dict[tuple[str, datetime, str], tuple[str, datetime, date]]
+Existing = dict[tuple[str, str], Row]
 
 MAX_BATCH = 1000
 
@@ -45,35 +69,37 @@ def _values(types: list[str]) -> str:
     return ", ".join(f"%s::{t}" for t in types)
 
 
-def _fields(model, *, skip=("id", "updated")) -> list:
+def _fields(
+    model: type[Model], *, skip: tuple[str, ...] = ("id", "updated")
+) -> list[Field[Any, Any]]:
     """The model's stored columns in model order (the surrogate key and `updated` are the
     database's): every column list and parameter row of this module is built from these, by name,
     so a column added to the model cannot silently shift the others."""
     return [f for f in model._meta.concrete_fields if f.name not in skip]
 
 
-def _types(fields) -> list[str]:
+def _types(fields: list[Field[Any, Any]]) -> list[str]:
     # Without the length or precision (varchar, not varchar(64)): a cast would cut a long value
     # where the column's own check refuses it.
-    return [re.sub(r"\(.*\)", "", f.db_type(connection)) for f in fields]
+    return [re.sub(r"\(.*\)", "", f.db_type(connection)) for f in fields]  # type: ignore[arg-type]  # a concrete field has a column type
 
 
-def _row(fields, values: dict) -> tuple:
+def _row(fields: list[Field[Any, Any]], values: Row) -> tuple[Any, ...]:
     """One parameter row in the fields' order; a field without a value is an error, not a shift."""
     return tuple(values[f.name] for f in fields)
 
 
-def _columns(fields) -> str:
-    return ", ".join(f.column for f in fields)
+def _columns(fields: list[Field[Any, Any]]) -> str:
+    return ", ".join(f.column for f in fields)  # type: ignore[misc]  # django-stubs allow a Field no column; a concrete field has one
 
 
-def _positions(fields, names) -> str:
+def _positions(fields: list[Field[Any, Any]], names: Iterable[str]) -> str:
     """ORDER BY positions of `names` (in that order) among the fields."""
     order = [f.name for f in fields]
     return ", ".join(str(order.index(name) + 1) for name in names)
 
 
-def _fetch(cursor) -> list[dict]:
+def _fetch(cursor: CursorWrapper) -> list[Row]:
     """The cursor's rows by column name."""
     names = [column.name for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -83,13 +109,13 @@ _EVENT = _fields(UsageEvent)
 _ROLLUP = _fields(UsageRollup)
 _DAY = _fields(UsageDailyRollup)
 _ROLLUP_KEY, _DAY_KEY = ("resource_type", "period_start"), ("resource_type", "period_start", "day")
-_ROLLUP_FOLDED = [f.column for f in _ROLLUP if f.name in FOLD]
-_DAY_FOLDED = [f.column for f in _DAY if f.name in FOLD]
+_ROLLUP_FOLDED: list[str] = [f.column for f in _ROLLUP if f.name in FOLD]  # type: ignore[misc]  # django-stubs allow a Field no column; a concrete field has one
+_DAY_FOLDED: list[str] = [f.column for f in _DAY if f.name in FOLD]  # type: ignore[misc]  # django-stubs allow a Field no column; a concrete field has one
 _RETURNED = "resource_type, period_start, total, event_count, max_value, last_value, unique_count"
 _STAGING = "usage_ingest_staging"
 
 
-def _event_sql():
+def _event_sql() -> dict[str, str]:
     """The statements that name the event, rollup and day columns: built on first use, when the
     database connection can type the fields."""
     event_types, rollup_types, day_types = _types(_EVENT), _types(_ROLLUP), _types(_DAY)
@@ -180,8 +206,8 @@ class IngestResult:
     """One event's outcome: "accepted", "duplicate" or "rejected" (with `error`)."""
 
     status: str
-    event: dict | None = None
-    error: dict | None = None
+    event: Row | None = None
+    error: Row | None = None
 
 
 @dataclass
@@ -226,7 +252,7 @@ _SHOWN = (
 )
 
 
-def _event_values(p: _Prepared, now: datetime) -> dict:
+def _event_values(p: _Prepared, now: datetime) -> Row:
     """The stored row of a prepared event, by column name."""
     e = p.event
     return {
@@ -248,7 +274,7 @@ def _event_values(p: _Prepared, now: datetime) -> dict:
     }
 
 
-def _shown(values: dict) -> dict:
+def _shown(values: Row) -> Row:
     shown = {name: values[name] for name in _SHOWN}
     shown["event_id"] = str(shown["event_id"])
     # Django loads jsonb as text on raw cursors (it decodes JSON in the field).
@@ -257,7 +283,7 @@ def _shown(values: dict) -> dict:
     return shown
 
 
-def _place(prepared: list[_Prepared], anchor, now: datetime) -> None:
+def _place(prepared: list[_Prepared], anchor: datetime | None, now: datetime) -> None:
     """Which billing period counts each event, and whether that period was already invoiced."""
     current_start, current_end = billing_period(now, anchor)
     periods = [(current_start, current_end)]  # a batch's events fall in one or two periods
@@ -278,7 +304,7 @@ def _place(prepared: list[_Prepared], anchor, now: datetime) -> None:
         )
 
 
-def _event_row(p: _Prepared, now: datetime) -> tuple:
+def _event_row(p: _Prepared, now: datetime) -> tuple[Any, ...]:
     return _row(_EVENT, {**_event_values(p, now), "properties": json.dumps(p.event.properties)})
 
 
@@ -305,9 +331,9 @@ def _rollup_deltas(inserted: list[_Prepared], meters):
     """What the inserted events add to their periods' rollups and to their days' rollups (column ->
     value, folded by the one aggregation rule), and the unique_count values they carry (value key
     -> the day it was seen on)."""
-    deltas: dict[tuple[str, datetime], dict] = {}
-    days: dict[tuple[str, datetime, date], dict] = {}
-    uniques: dict[tuple[str, datetime, str], tuple] = {}
+    deltas: Deltas = {}
+    days: Days = {}
+    uniques: Uniques = {}
     for p in inserted:
         e = p.event
         key = (e.resource_type, p.billing_period_start)
@@ -342,7 +368,7 @@ def _rollup_deltas(inserted: list[_Prepared], meters):
     return deltas, days, uniques
 
 
-def _count_new_uniques(cursor, uniques: dict, deltas: dict, days: dict) -> None:
+def _count_new_uniques(cursor: CursorWrapper, uniques: Uniques, deltas: Deltas, days: Days) -> None:
     """Store the unique_count values; those new to their period add one to its rollup and day."""
     if not uniques:
         return
@@ -353,14 +379,14 @@ def _count_new_uniques(cursor, uniques: dict, deltas: dict, days: dict) -> None:
         fold(days[uniques[(resource, period_start, row["value"])]], {"unique_new": 1})
 
 
-def _day_rows(days) -> list[tuple]:
+def _day_rows(days: Days) -> list[tuple[Any, ...]]:
     return [
         _row(_DAY, {**d, "resource_type": resource, "period_start": start, "day": day})
         for (resource, start, day), d in days.items()
     ]
 
 
-def _rollup_rows(deltas) -> list[tuple]:
+def _rollup_rows(deltas: Deltas) -> list[tuple[Any, ...]]:
     return [
         _row(_ROLLUP, {**d, "resource_type": resource, "period_start": start})
         for (resource, start), d in deltas.items()
@@ -368,7 +394,7 @@ def _rollup_rows(deltas) -> list[tuple]:
 
 
 def _ingest_many(
-    prepared: list[_Prepared], meters, now: datetime
+    prepared: list[_Prepared], meters: dict[str, Meter], now: datetime
 ) -> tuple[set[uuid.UUID], list[_Rollup]]:
     rollups: list[_Rollup] = []
     with transaction.atomic(), connection.cursor() as cursor:
@@ -388,13 +414,15 @@ def _ingest_many(
     return inserted_ids, rollups
 
 
-def _fits_one_statement(p: _Prepared, meters) -> bool:
+def _fits_one_statement(p: _Prepared, meters: dict[str, Meter]) -> bool:
     # A late event touches two rollups and a unique_count one needs its value's row first.
     meter = meters.get(p.event.resource_type)
     return not p.late and (meter is None or meter.aggregation != Aggregation.UNIQUE_COUNT)
 
 
-def _ingest_one(p: _Prepared, meters, now: datetime) -> tuple[set[uuid.UUID], list[_Rollup]]:
+def _ingest_one(
+    p: _Prepared, meters: dict[str, Meter], now: datetime
+) -> tuple[set[uuid.UUID], list[_Rollup]]:
     """The single-event API's common case in one round trip (and no BEGIN/COMMIT of its own)."""
     deltas, days, _ = _rollup_deltas(
         [p], meters
@@ -406,13 +434,13 @@ def _ingest_one(p: _Prepared, meters, now: datetime) -> tuple[set[uuid.UUID], li
     return ({p.event_id} if rollups else set()), rollups
 
 
-def _existing_rows(prepared: list[_Prepared], inserted_ids: set[uuid.UUID]) -> dict:
+def _existing_rows(prepared: list[_Prepared], inserted_ids: set[uuid.UUID]) -> Existing:
     """The stored events (column -> value) that the repeats among `prepared` repeat, by ("tx", id)
     and ("key", key). ON CONFLICT waited for their writers to commit, so they are visible now."""
     repeats = [p for p in prepared if p.event_id not in inserted_ids]
     txs = [p.event.transaction_id for p in repeats if p.event.transaction_id]
     keys = [p.idempotency_key for p in repeats if p.idempotency_key]
-    existing = {}
+    existing: Existing = {}
     with connection.cursor() as cursor:
         cursor.execute(_statement("select_existing"), [txs, keys])
         for row in _fetch(cursor):
@@ -423,7 +451,9 @@ def _existing_rows(prepared: list[_Prepared], inserted_ids: set[uuid.UUID]) -> d
     return existing
 
 
-def _ingest(*, tenant, prepared: list[_Prepared], now: datetime) -> tuple[set[uuid.UUID], dict]:
+def _ingest(
+    *, tenant: Tenant, prepared: list[_Prepared], now: datetime
+) -> tuple[set[uuid.UUID], Existing]:
     """Insert what is new; returns (inserted event ids, existing rows of the duplicates by key)."""
     limits = limits_get(tenant)
     meters = meters_get(tenant=tenant)
@@ -443,7 +473,7 @@ def _ingest(*, tenant, prepared: list[_Prepared], now: datetime) -> tuple[set[uu
     return inserted_ids, existing
 
 
-def _after_ingest(tenant, rollups: list[_Rollup]) -> None:
+def _after_ingest(tenant: Tenant, rollups: list[_Rollup]) -> None:
     meters = meters_get(tenant=tenant)
     values = []
     for r in rollups:
@@ -462,7 +492,7 @@ def _after_ingest(tenant, rollups: list[_Rollup]) -> None:
         usage_alerts_fire(tenant=tenant, resource=resource, period_start=period_start, used=used)
 
 
-def _duplicate_of(p: _Prepared, existing: dict):
+def _duplicate_of(p: _Prepared, existing: Existing) -> Row | None:
     if p.event.transaction_id is not None and ("tx", p.event.transaction_id) in existing:
         return existing[("tx", p.event.transaction_id)]
     if p.idempotency_key is not None:
@@ -471,8 +501,8 @@ def _duplicate_of(p: _Prepared, existing: dict):
 
 
 def usage_event_ingest(
-    *, tenant, data: dict, idempotency_key: str | None = None, now: datetime | None = None
-) -> tuple[dict, bool]:
+    *, tenant: Tenant, data: Row, idempotency_key: str | None = None, now: datetime | None = None
+) -> tuple[Row, bool]:
     """Record one usage event. Returns (event, created).
 
     The same `transaction_id`, or the same Idempotency-Key with the same body, returns the original
@@ -505,7 +535,7 @@ def usage_event_ingest(
 
 
 def usage_event_ingest_batch(
-    *, tenant, events: list, now: datetime | None = None
+    *, tenant: Tenant, events: list[Any], now: datetime | None = None
 ) -> list[IngestResult]:
     """Record up to MAX_BATCH events at once; each is accepted, a duplicate (of an earlier
     `transaction_id`, also within the batch) or rejected with its validation errors. The good
@@ -561,10 +591,13 @@ def usage_event_ingest_batch(
                         status="duplicate",
                         event={"event_id": str(row["event_id"]) if row else None},
                     )
-    return results
+    # The None placeholders were the parsed events: each got its result above.
+    return cast("list[IngestResult]", results)
 
 
-def usage_alerts_fire(*, tenant, resource: str, period_start: datetime, used: Decimal) -> list[int]:
+def usage_alerts_fire(
+    *, tenant: Tenant, resource: str, period_start: datetime, used: Decimal
+) -> list[int]:
     """Fire each threshold that `used` reached, once per tenant, resource and period, as a billing
     event (`usage_threshold_reached` below 100%, `usage_limit_exceeded` at 100% and above).
     Returns the thresholds fired now."""
@@ -606,6 +639,6 @@ def usage_alerts_fire(*, tenant, resource: str, period_start: datetime, used: De
     return fired
 
 
-def usage_counters_reset(*, tenant, resource: str, period_start: datetime) -> None:
+def usage_counters_reset(*, tenant: Tenant, resource: str, period_start: datetime) -> None:
     """Forget a cached counter (it is rebuilt from the rollup on the next check)."""
     counters.counter_forget(tenant.schema_name, resource, period_start)

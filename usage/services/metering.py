@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
@@ -19,13 +20,16 @@ from usage.models import Aggregation, MeterPush, UsageRollup
 from usage.schema import in_schema
 from usage.selectors import meters_get, rollup_billable
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
 logger = logging.getLogger(__name__)
 
 # Periods that ended less than this long ago still get their last pushes (then their invoice is cut).
 CLOSED_PERIOD_GRACE = timedelta(days=1)
 
 
-def _customer(tenant) -> tuple[str | None, datetime | None]:
+def _customer(tenant: Tenant) -> tuple[str | None, datetime | None]:
     """The tenant's Stripe customer and its test clock's time (None in real time)."""
     try:
         from subscriptions.selectors import billing_account_get
@@ -37,7 +41,7 @@ def _customer(tenant) -> tuple[str | None, datetime | None]:
     return account.stripe_customer_id, getattr(account, "clock_time", None)
 
 
-def usage_meter_push(*, tenant, now: datetime | None = None) -> list[MeterPush]:
+def usage_meter_push(*, tenant: Tenant, now: datetime | None = None) -> list[MeterPush]:
     """Send the unsent billable usage of every Stripe-metered (sum) resource of `tenant` for the
     current and just-closed periods. Returns the push records touched; failures are kept on them
     (`last_error`, `failures`) for admin and retried on the next run."""

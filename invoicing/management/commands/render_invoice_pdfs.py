@@ -6,7 +6,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from billing_project.progress import Progress
-
 from invoicing import selectors
 from invoicing.models import InvoiceDocument
 from invoicing.services.documents import document_render, document_request

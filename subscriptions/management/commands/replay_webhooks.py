@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -14,7 +14,7 @@ def _since(value: str):
     parsed = parse_datetime(value)
     if parsed is None:
         raise CommandError("--since is an ISO time (2026-01-31T00:00:00Z) or an age like 24h / 7d.")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class Command(BaseCommand):

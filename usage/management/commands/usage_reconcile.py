@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 try:
                     start, end = selectors.period_resolve(tenant=t, period=period)
                 except InvalidRequest as exc:
-                    raise CommandError(exc.message)
+                    raise CommandError(exc.message) from exc
                 for row in selectors.usage_reconcile_rows(tenant=t, start=start, end=end):
                     drift = row.drift
                     flag = "" if drift == 0 else ("  NO DATA" if drift is None else "  DRIFT")

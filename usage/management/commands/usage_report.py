@@ -29,7 +29,7 @@ class Command(BaseCommand):
             try:
                 start, end = selectors.period_resolve(tenant=found, period=period)
             except InvalidRequest as exc:
-                raise CommandError(exc.message)
+                raise CommandError(exc.message) from exc
             total = selectors.usage_report_count(tenant=found, start=start, end=end)
             rows = selectors.usage_report_rows(tenant=found, start=start, end=end)
             stream = open(output, "w", newline="") if output else self.stdout._out
