@@ -2,13 +2,17 @@
 `currency`; rates: percentages as decimal strings with two places, null when undefined)."""
 
 from datetime import date
+from typing import Any
 
 from rest_framework import serializers
 
 from analytics.selectors import MAX_MONTHS, months_between
 from billing_project.api.fields import MoneyField, StrictSerializer
 
-RATE = {"allow_null": True, "help_text": "Percentage, two decimal places; null when undefined."}
+RATE: dict[str, Any] = {
+    "allow_null": True,
+    "help_text": "Percentage, two decimal places; null when undefined.",
+}
 
 
 class AnalyticsQuery(StrictSerializer):

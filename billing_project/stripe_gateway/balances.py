@@ -7,14 +7,27 @@ invoice). Credit is added and removed with customer balance transactions.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
+import stripe
+
 from billing_project.stripe_gateway.client import get_client
 from billing_project.stripe_gateway.errors import AuthenticationRequired, stripe_errors
 from billing_project.stripe_gateway.keys import request_options
 
+if TYPE_CHECKING:
+    from stripe.params import PaymentIntentCreateParams
+
 
 def balance_transaction_create(
-    *, customer_id: str, amount: int, currency: str, description: str, metadata: dict, key: str
-):
+    *,
+    customer_id: str,
+    amount: int,
+    currency: str,
+    description: str,
+    metadata: dict[str, str],
+    key: str,
+) -> stripe.CustomerBalanceTransaction:
     """Move the customer's credit balance: a negative amount adds credit, a positive one removes it."""
     with stripe_errors():
         return get_client().v1.customers.balance_transactions.create(
@@ -32,7 +45,7 @@ def balance_transaction_create(
 def default_payment_method_of(customer_id: str) -> str | None:
     with stripe_errors():
         customer = get_client().v1.customers.retrieve(customer_id)
-    settings = customer.get("invoice_settings") or {}
+    settings = customer.get("invoice_settings") or {}  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
     return settings.get("default_payment_method") or None
 
 
@@ -43,14 +56,14 @@ def payment_intent_pay_now(
     currency: str,
     payment_method_id: str,
     description: str,
-    metadata: dict,
+    metadata: dict[str, str],
     off_session: bool,
     key: str,
-):
+) -> stripe.PaymentIntent:
     """Create and confirm a PaymentIntent on the saved card. A decline raises 402 card_declined; a
     payment the bank wants the customer to confirm (3-D Secure, status `requires_action`) raises 402
     authentication_required carrying the intent's id and client secret."""
-    params = {
+    params: dict[str, Any] = {
         "customer": customer_id,
         "amount": amount,
         "currency": currency,
@@ -63,7 +76,9 @@ def payment_intent_pay_now(
     if off_session:
         params["off_session"] = True
     with stripe_errors():
-        intent = get_client().v1.payment_intents.create(params=params, options=request_options(key))
+        intent = get_client().v1.payment_intents.create(
+            params=cast("PaymentIntentCreateParams", params), options=request_options(key)
+        )
     if intent.status == "requires_action":
         raise AuthenticationRequired.for_payment(
             payment_intent_id=intent.id,

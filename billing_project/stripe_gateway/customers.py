@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import stripe
 
@@ -11,7 +11,7 @@ from billing_project.stripe_gateway.errors import stripe_errors
 from billing_project.stripe_gateway.keys import request_options
 
 if TYPE_CHECKING:
-    from stripe.params import CustomerCreateParams
+    from stripe.params import CustomerCreateParams, CustomerUpdateParams
 
     from tenants.models import Tenant
 
@@ -54,13 +54,13 @@ def customer_update_billing(
     customer_id: str,
     name: str,
     email: str | None,
-    address: dict | None,
+    address: dict[str, Any] | None,
     preferred_locales: list[str],
-    custom_fields: list[dict],
+    custom_fields: list[dict[str, Any]],
     key: str,
-):
+) -> stripe.Customer:
     """The buyer's details on the customer: Stripe prints them on its own invoices and receipts."""
-    params = {
+    params: dict[str, Any] = {
         "name": name,
         "address": address or "",
         "preferred_locales": preferred_locales,
@@ -70,11 +70,13 @@ def customer_update_billing(
         params["email"] = email
     with stripe_errors():
         return get_client().v1.customers.update(
-            customer_id, params=params, options=request_options(key)
+            customer_id,
+            params=cast("CustomerUpdateParams", params),
+            options=request_options(key),
         )
 
 
-def customer_tax_id_list(customer_id: str) -> list:
+def customer_tax_id_list(customer_id: str) -> list[stripe.TaxId]:
     with stripe_errors():
         return list(
             get_client()
@@ -83,13 +85,13 @@ def customer_tax_id_list(customer_id: str) -> list:
         )
 
 
-def customer_tax_id_create(*, customer_id: str, kind: str, value: str, key: str):
+def customer_tax_id_create(*, customer_id: str, kind: str, value: str, key: str) -> stripe.TaxId:
     with stripe_errors():
         return get_client().v1.customers.tax_ids.create(
             customer_id, params={"type": kind, "value": value}, options=request_options(key)
         )
 
 
-def customer_tax_id_delete(*, customer_id: str, tax_id: str):
+def customer_tax_id_delete(*, customer_id: str, tax_id: str) -> stripe.TaxId:
     with stripe_errors():
         return get_client().v1.customers.tax_ids.delete(customer_id, tax_id)

@@ -88,7 +88,8 @@ def _declined(exc: stripe.CardError) -> PaymentDeclined:
         # invoice pay): the services fill the rest from the invoice (invoices.action_required_of).
         intent = body.get("payment_intent") or {}
         intent = intent if isinstance(intent, dict) else {"id": intent}
-        invoice = body.get("invoice") if isinstance(body.get("invoice"), dict) else {}
+        invoice = body.get("invoice")
+        invoice = invoice if isinstance(invoice, dict) else {}
         return AuthenticationRequired.for_payment(
             payment_intent_id=intent.get("id"),
             client_secret=intent.get("client_secret"),

@@ -9,6 +9,7 @@ import stripe
 
 from billing_project.errors import AuthenticationRequired
 from billing_project.stripe_gateway.client import get_client
+from billing_project.stripe_gateway.data import StripeData
 from billing_project.stripe_gateway.errors import stripe_errors
 from billing_project.stripe_gateway.keys import request_options
 
@@ -109,7 +110,7 @@ def invoice_last_payment_error(invoice_id: str) -> dict[str, str] | None:
     return last_payment_error_of(invoice_retrieve(invoice_id, with_payments=True))
 
 
-def action_required_of(invoice) -> AuthenticationRequired | None:
+def action_required_of(invoice: StripeData) -> AuthenticationRequired | None:
     """The 402 `authentication_required` for an open invoice (read `with_payments`) whose payment
     waits for the customer (its PaymentIntent is `requires_action`: 3-D Secure), else None.
 
@@ -139,7 +140,7 @@ def invoice_action_required(invoice_id: str | None) -> AuthenticationRequired | 
     return action_required_of(invoice_retrieve(invoice_id, with_payments=True))
 
 
-def payment_processing_of(invoice) -> bool | None:
+def payment_processing_of(invoice: StripeData) -> bool | None:
     """Whether an open invoice's payment is a bank debit still processing (SEPA Direct Debit: it
     settles days later, paid or failed). None when the invoice was not read `with_payments`."""
     if invoice is None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 import stripe
 
 from billing_project.stripe_gateway.client import get_client
 from billing_project.stripe_gateway.errors import stripe_errors
 from billing_project.stripe_gateway.keys import request_options
+
+if TYPE_CHECKING:
+    from stripe.params import PaymentMethodCreateParams, SetupIntentCreateParams
 
 
 def payment_method_attach(*, token: str, customer_id: str, key: str) -> stripe.PaymentMethod:
@@ -54,11 +59,11 @@ def payment_method_create(
     kind: str,
     key: str,
     iban: str = "",
-    billing_details: dict | None = None,
-    metadata: dict | None = None,
-):
+    billing_details: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> stripe.PaymentMethod:
     """A new, unattached PaymentMethod: ``sepa_debit`` from an IBAN, or ``paypal`` (approved later)."""
-    params: dict = {"type": kind}
+    params: dict[str, Any] = {"type": kind}
     if kind == "sepa_debit":
         params["sepa_debit"] = {"iban": iban}
     if billing_details:
@@ -66,7 +71,9 @@ def payment_method_create(
     if metadata:
         params["metadata"] = metadata
     with stripe_errors():
-        return get_client().v1.payment_methods.create(params=params, options=request_options(key))
+        return get_client().v1.payment_methods.create(
+            params=cast("PaymentMethodCreateParams", params), options=request_options(key)
+        )
 
 
 def setup_intent_confirm_new(
@@ -75,14 +82,14 @@ def setup_intent_confirm_new(
     payment_method_id: str,
     kind: str,
     key: str,
-    mandate_data: dict | None = None,
+    mandate_data: dict[str, Any] | None = None,
     return_url: str | None = None,
-    metadata: dict | None = None,
-):
+    metadata: dict[str, Any] | None = None,
+) -> stripe.SetupIntent:
     """Save a SEPA or PayPal method for off-session payments: a SetupIntent confirmed at once, with
     the customer's mandate acceptance (SEPA; succeeds) or a return_url (PayPal; requires_action with
     the approval page in next_action.redirect_to_url)."""
-    params: dict = {
+    params: dict[str, Any] = {
         "customer": customer_id,
         "payment_method": payment_method_id,
         "payment_method_types": [kind],
@@ -96,9 +103,11 @@ def setup_intent_confirm_new(
     if metadata:
         params["metadata"] = metadata
     with stripe_errors():
-        return get_client().v1.setup_intents.create(params=params, options=request_options(key))
+        return get_client().v1.setup_intents.create(
+            params=cast("SetupIntentCreateParams", params), options=request_options(key)
+        )
 
 
-def setup_intent_retrieve(setup_intent_id: str):
+def setup_intent_retrieve(setup_intent_id: str) -> stripe.SetupIntent:
     with stripe_errors():
         return get_client().v1.setup_intents.retrieve(setup_intent_id)

@@ -9,8 +9,8 @@ service that made it record it once, whichever comes first.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.db.models import F
@@ -36,6 +36,7 @@ from subscriptions.selectors import tenant_now
 from tenants.services import audit_record
 
 if TYPE_CHECKING:
+    from policies.models import BillingPolicy
     from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -191,7 +192,11 @@ def payment_failure_record(
 
 
 def payment_action_required_record(
-    *, tenant, data, trigger: str = PaymentAttempt.Trigger.STRIPE, action=None
+    *,
+    tenant: Tenant,
+    data: StripeData,
+    trigger: str = PaymentAttempt.Trigger.STRIPE,
+    action: dict[str, Any] | None = None,
 ) -> InvoiceState:
     """A payment that waits for the customer to authenticate it (3-D Secure): not a decline.
 
@@ -230,7 +235,14 @@ def payment_action_required_record(
     return state
 
 
-def _emit_action_required(*, tenant, state: InvoiceState, data=None, attempt=0, reminder=0):
+def _emit_action_required(
+    *,
+    tenant: Tenant,
+    state: InvoiceState,
+    data: StripeData = None,
+    attempt: int = 0,
+    reminder: int = 0,
+) -> None:
     emit(
         tenant=tenant,
         kind="payment_action_required",
@@ -247,19 +259,21 @@ def _emit_action_required(*, tenant, state: InvoiceState, data=None, attempt=0, 
     )
 
 
-def _schedule_reminder(*, tenant, state: InvoiceState, policy) -> None:
+def _schedule_reminder(*, tenant: Tenant, state: InvoiceState, policy: BillingPolicy) -> None:
     """The next reminder on the retry schedule, or the end state once the schedule is over."""
     if state.retries_done < len(policy.retry_days):
         state.next_retry_at = max(
             tenant_now(tenant),
-            state.first_failed_at + timedelta(days=policy.retry_days[state.retries_done]),
+            # Set when the payment first waited for authentication (ACTION_REQUIRED's entry).
+            cast(datetime, state.first_failed_at)
+            + timedelta(days=policy.retry_days[state.retries_done]),
         )
     else:
         state.dunning, state.next_retry_at = InvoiceState.Dunning.EXHAUSTED, None
         _apply_end_state(tenant=tenant, state=state, end_state=policy.end_state)
 
 
-def authentication_reminders_due(*, tenant) -> int:
+def authentication_reminders_due(*, tenant: Tenant) -> int:
     """Remind the customer of every payment still waiting for their authentication whose reminder
     is due (in the tenant's time). Returns how many reminders were sent."""
     now = tenant_now(tenant)
@@ -403,7 +417,7 @@ def invoice_pay(
         )
         if raise_decline:
             raise error from exc
-        return dict(waiting)
+        return dict(waiting)  # type: ignore[call-overload, no-any-return]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
     except PaymentDeclined as exc:
         failed = stripe_invoices.invoice_retrieve(invoice_id)
         mirror_invoice(failed, fresh=True)
@@ -428,8 +442,8 @@ def invoice_pay(
         )
         if raise_decline:
             raise
-        return dict(failed)
-    if paid.get("status") == "open":
+        return dict(failed)  # type: ignore[call-overload, no-any-return]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
+    if paid.get("status") == "open":  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         return _processing_record(
             tenant=tenant, invoice_id=invoice_id, actor=actor, trigger=trigger
         )
@@ -459,7 +473,9 @@ def _payment_processing(invoice_id: str) -> bool:
     return bool(stripe_invoices.payment_processing_of(data))
 
 
-def _processing_record(*, tenant, invoice_id: str, actor: str, trigger: str) -> dict:
+def _processing_record(
+    *, tenant: Tenant, invoice_id: str, actor: str, trigger: str
+) -> dict[str, Any]:
     """Stripe took the payment and it is processing (a SEPA debit): neither paid nor declined. The
     invoice stays open, flagged, until the debit settles (invoice.paid / invoice.payment_failed)."""
     data = stripe_invoices.invoice_retrieve(invoice_id, with_payments=True)
@@ -473,7 +489,7 @@ def _processing_record(*, tenant, invoice_id: str, actor: str, trigger: str) -> 
             target=invoice_id,
             after={"outcome": "processing", "trigger": trigger},
         )
-    return dict(data)
+    return dict(data)  # type: ignore[call-overload, no-any-return]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
 
 
 def dunning_run_due(*, tenant: Tenant) -> int:
