@@ -8,14 +8,19 @@ customer came back (paid, or still open after a failed authentication: payable l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
 from billing_project.errors import NotFound
 from billing_project.stripe_gateway import invoices as stripe_invoices
 from billing_project.stripe_gateway import payment_intents as stripe_payment_intents
+from billing_project.stripe_gateway.data import StripeData
 from invoicing.services.common import customer_id_of, mirror_invoice
 from invoicing.services.payments import invoice_state_sync, payment_success_record
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 
 @dataclass(frozen=True)
@@ -32,9 +37,9 @@ class PaymentAction:
     error_code: str | None = None  # why the last attempt did not pass (failed authentication ...)
 
 
-def _owned_invoice(*, tenant, invoice_id: str) -> dict:
+def _owned_invoice(*, tenant: Tenant, invoice_id: str) -> StripeData:
     try:
-        data = stripe_invoices.invoice_retrieve(invoice_id, with_payments=True)
+        data: StripeData = stripe_invoices.invoice_retrieve(invoice_id, with_payments=True)
     except NotFound:
         raise NotFound("No such invoice.") from None
     if data.get("customer") != customer_id_of(tenant):
@@ -42,7 +47,7 @@ def _owned_invoice(*, tenant, invoice_id: str) -> dict:
     return data
 
 
-def invoice_payment_action_get(*, tenant, invoice_id: str) -> PaymentAction:
+def invoice_payment_action_get(*, tenant: Tenant, invoice_id: str) -> PaymentAction:
     """What one of the tenant's invoices waits for, as Stripe has it now (404 for another's)."""
     data = _owned_invoice(tenant=tenant, invoice_id=invoice_id)
     base = {
@@ -68,7 +73,7 @@ def invoice_payment_action_get(*, tenant, invoice_id: str) -> PaymentAction:
     )
 
 
-def invoice_payment_returned(*, tenant, invoice_id: str) -> dict:
+def invoice_payment_returned(*, tenant: Tenant, invoice_id: str) -> dict[str, Any]:
     """The customer is back from the bank's page: record the invoice as Stripe has it now (paid:
     the payment and its receipt, as the webhook would; still open: its state, payable later).
     Idempotent with the webhooks that report the same. Returns the invoice."""

@@ -93,7 +93,7 @@ def refund_create(
     return refund
 
 
-def _announce(tenant, event_type: str, refund: Refund) -> None:
+def _announce(tenant: Tenant, event_type: str, refund: Refund) -> None:
     """The outbound webhook event of a refund, in the caller's transaction, once per refund."""
     from webhooks.catalogue import refund_object
     from webhooks.services import emit_event

@@ -12,6 +12,7 @@ attached, showing the payer's email.
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +22,7 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 from billing_project.errors import InvalidRequest, NotFound
 from billing_project.stripe_gateway import customers as stripe_customers
 from billing_project.stripe_gateway import payment_methods as stripe_payment_methods
+from billing_project.stripe_gateway.data import StripeData
 from subscriptions.services.common import mirror, op_key
 from subscriptions.services.customers import customer_ensure
 from subscriptions.services.payment_methods import (
@@ -30,6 +32,10 @@ from subscriptions.services.payment_methods import (
     payment_method_row,
 )
 from tenants.services import audit_record
+
+if TYPE_CHECKING:
+    from subscriptions.models import BillingAccount
+    from tenants.models import Tenant
 
 # Stripe's SEPA Direct Debit mandate text (the portal shows it next to the IBAN field).
 SEPA_MANDATE_TEXT = _(
@@ -53,7 +59,16 @@ def iban_clean(value: str) -> str:
         ) from None
 
 
-def _finish(*, tenant, account, pm, set_default: bool, actor: str, request_key, action: str):
+def _finish(
+    *,
+    tenant: Tenant,
+    account: BillingAccount,
+    pm: StripeData,
+    set_default: bool,
+    actor: str,
+    request_key: str | None,
+    action: str,
+) -> dict[str, Any]:
     customer = stripe_customers.customer_retrieve(account.stripe_customer_id)
     make_default = set_default or not _default_id(customer)
     if make_default:
@@ -75,7 +90,7 @@ def _finish(*, tenant, account, pm, set_default: bool, actor: str, request_key, 
 
 def sepa_debit_attach(
     *,
-    tenant,
+    tenant: Tenant,
     iban: str = "",
     token: str = "",
     account_holder: str = "",
@@ -85,13 +100,13 @@ def sepa_debit_attach(
     set_default: bool = False,
     actor: str = "system",
     request_key: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Save a SEPA Direct Debit account: from an IBAN (or a ``pm_`` that Stripe.js made), with the
     customer's online acceptance of the mandate. The first payment method becomes the default."""
     account = customer_ensure(tenant=tenant)
     if token:
         try:
-            pm = stripe_payment_methods.payment_method_retrieve(token)
+            pm: StripeData = stripe_payment_methods.payment_method_retrieve(token)
         except NotFound:
             raise InvalidRequest(
                 "No such SEPA Direct Debit payment method.",
@@ -155,12 +170,12 @@ def return_url_clean(value: str) -> str:
 
 def paypal_setup_start(
     *,
-    tenant,
+    tenant: Tenant,
     return_url: str,
     set_default: bool = False,
     actor: str = "system",
     request_key: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Start saving a PayPal account: the payer approves it at ``approval_url`` and comes back to
     ``return_url`` (with ``setup_intent`` and ``redirect_status``). Until then the method is not
     listed; ``paypal_setup_finish`` (the portal's return page) completes it."""
@@ -171,7 +186,7 @@ def paypal_setup_start(
         billing_details={"name": tenant.name},
         key=op_key("pm-paypal", tenant, request_key),
     )
-    seti = stripe_payment_methods.setup_intent_confirm_new(
+    seti: StripeData = stripe_payment_methods.setup_intent_confirm_new(
         customer_id=account.stripe_customer_id,
         payment_method_id=pm.id,
         kind="paypal",
@@ -188,12 +203,14 @@ def paypal_setup_start(
     return row
 
 
-def paypal_setup_finish(*, tenant, setup_intent_id: str, actor: str = "system") -> dict:
+def paypal_setup_finish(
+    *, tenant: Tenant, setup_intent_id: str, actor: str = "system"
+) -> dict[str, Any]:
     """The payer came back from PayPal: the approved method is the tenant's (the default when it
     has none, or when asked at the start). Declined or abandoned: 400 `paypal_not_approved`."""
     account = customer_ensure(tenant=tenant)
     try:
-        seti = stripe_payment_methods.setup_intent_retrieve(setup_intent_id)
+        seti: StripeData = stripe_payment_methods.setup_intent_retrieve(setup_intent_id)
     except NotFound:
         seti = None
     if seti is None or seti.get("customer") != account.stripe_customer_id:

@@ -16,6 +16,7 @@ from subscriptions.services.customers import customer_ensure
 from tenants.services import audit_record
 
 if TYPE_CHECKING:
+    from subscriptions.models import BillingAccount
     from tenants.models import Tenant
 
 
@@ -36,7 +37,7 @@ def _masked_email(email: str | None) -> str:
     return f"{local[:1]}•••@{domain}"
 
 
-def payment_method_label(pm) -> str:
+def payment_method_label(pm: StripeData) -> str:
     """What a person recognises a payment method by: "Visa •••• 4242, 12/34",
     "SEPA DE89 •••• 3000", "PayPal j•••@example.com"."""
     kind = pm.get("type")
@@ -58,7 +59,7 @@ def payment_method_label(pm) -> str:
     return f"{brand} •••• {card.get('last4') or ''}{expiry}"
 
 
-def payment_method_row(pm, *, default: str | None) -> dict:
+def payment_method_row(pm: StripeData, *, default: str | None) -> dict[str, Any]:
     """One payment method as the API and the portal show it."""
     card = pm.get("card") or {}
     sepa = pm.get("sepa_debit") or {}
@@ -79,7 +80,7 @@ def payment_method_row(pm, *, default: str | None) -> dict:
     }
 
 
-def payment_method_list(*, tenant) -> list[dict]:
+def payment_method_list(*, tenant: Tenant) -> list[dict[str, Any]]:
     """The tenant's payment methods as the API shows them (Stripe is the store; nothing is kept
     locally): cards, SEPA Direct Debit accounts and approved PayPal accounts."""
     account = customer_ensure(tenant=tenant)
@@ -92,7 +93,7 @@ def payment_method_list(*, tenant) -> list[dict]:
     ]
 
 
-def _owned(tenant: Tenant, payment_method_id: str) -> StripeData:
+def _owned(tenant: Tenant, payment_method_id: str) -> tuple[BillingAccount, StripeData]:
     """The pm if it belongs to this tenant's customer; another tenant's id is a plain 404."""
     account = customer_ensure(tenant=tenant)
     try:
@@ -135,7 +136,7 @@ def payment_method_attach(
             tenant=tenant,
             target=pm.id,
             after={
-                "type": pm.get("type"),
+                "type": pm.get("type"),  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
                 "label": payment_method_label(pm),
                 "default": make_default,
             },

@@ -247,7 +247,7 @@ def subscription_create(
     return account, client_secret_of(subscription)
 
 
-def _raise_if_authentication_needed(subscription) -> None:
+def _raise_if_authentication_needed(subscription: StripeData) -> None:
     """402 `authentication_required` when the subscription's latest invoice is open because its
     payment waits for the customer's 3-D Secure (a first invoice, an upgrade's proration)."""
     invoice = subscription.get("latest_invoice")
