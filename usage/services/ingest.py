@@ -308,7 +308,7 @@ def _event_row(p: _Prepared, now: datetime) -> tuple[Any, ...]:
     return _row(_EVENT, {**_event_values(p, now), "properties": json.dumps(p.event.properties)})
 
 
-def _insert(cursor, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
+def _insert(cursor: CursorWrapper, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
     """Insert the events that are new (COPY through the staging table); their event ids."""
     cursor.execute(_statement("create_staging"))
     with cursor.cursor.copy(_statement("copy_staging")) as copy:
@@ -318,7 +318,7 @@ def _insert(cursor, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def _zero_of(columns) -> dict:
+def _zero_of(columns: list[Field[Any, Any]]) -> dict[str, Any]:
     """Aggregates before any event: what a new rollup or day row starts from."""
     # In the field's Python type (Decimal for numeric): a parameter array must not mix int and Decimal.
     return {f.name: f.to_python(f.get_default()) for f in columns if f.name in FOLD}
@@ -327,7 +327,9 @@ def _zero_of(columns) -> dict:
 _ROLLUP_ZERO, _DAY_ZERO = _zero_of(_ROLLUP), _zero_of(_DAY)
 
 
-def _rollup_deltas(inserted: list[_Prepared], meters):
+def _rollup_deltas(
+    inserted: list[_Prepared], meters: dict[str, Meter]
+) -> tuple[Deltas, Days, Uniques]:
     """What the inserted events add to their periods' rollups and to their days' rollups (column ->
     value, folded by the one aggregation rule), and the unique_count values they carry (value key
     -> the day it was seen on)."""
@@ -336,13 +338,15 @@ def _rollup_deltas(inserted: list[_Prepared], meters):
     uniques: Uniques = {}
     for p in inserted:
         e = p.event
-        key = (e.resource_type, p.billing_period_start)
+        # _place gave every event its periods.
+        period_start = cast(datetime, p.billing_period_start)
+        key = (e.resource_type, period_start)
         d = deltas.get(key)
         if d is None:
             d = deltas[key] = {**_ROLLUP_ZERO, "period_end": p.billing_period_end}
         day_key = (
             e.resource_type,
-            p.billing_period_start,
+            period_start,
             e.period_start.astimezone(UTC).date(),
         )
         day = days.get(day_key)
@@ -355,13 +359,11 @@ def _rollup_deltas(inserted: list[_Prepared], meters):
         if meter is not None and meter.aggregation == Aggregation.UNIQUE_COUNT:
             value = e.properties.get(meter.unique_property)
             if value is not None and value != "":
-                uniques.setdefault(
-                    (e.resource_type, p.billing_period_start, str(value)[:255]), day_key
-                )
+                uniques.setdefault((e.resource_type, period_start, str(value)[:255]), day_key)
         if p.late:
             fold(d, {"late_received": e.quantity})
             billed = deltas.setdefault(
-                (e.resource_type, p.billed_period_start),
+                (e.resource_type, cast(datetime, p.billed_period_start)),
                 {**_ROLLUP_ZERO, "period_end": p.billed_period_end},
             )
             fold(billed, {"late_billed": e.quantity})
