@@ -1,6 +1,7 @@
 """Portal forms of prepaid credits (amounts typed in major units, like the API)."""
 
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -28,7 +29,8 @@ class TopUpForm(ServiceForm):
     error_messages_by_code = CREDIT_ERROR_MESSAGES
 
     def minor(self) -> int:
-        return _minor(self.cleaned_data["amount"], self.cleaned_data["currency"])
+        # `amount` is a required field: never None.
+        return cast(int, _minor(self.cleaned_data["amount"], self.cleaned_data["currency"]))
 
 
 class CreditSettingsForm(ServiceForm):

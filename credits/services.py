@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
+from typing import cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, Value, When
@@ -21,6 +22,7 @@ from django.db.models import Case, F, IntegerField, Value, When
 from billing_project.errors import InvalidRequest
 from billing_project.stripe_gateway import balances as stripe_balances
 from billing_project.stripe_gateway.customers import customer_retrieve
+from billing_project.stripe_gateway.data import StripeData
 from billing_project.stripe_gateway.errors import PaymentDeclined, StripeUnavailable
 from billing_project.stripe_gateway.keys import op_key
 from credits.models import CreditGrant, CreditLedgerEntry, CreditWallet, InvoiceCredit
@@ -248,14 +250,14 @@ def credit_top_up(
     request_key: str | None = None,
     source: str = CreditGrant.Source.TOP_UP,
     key: str | None = None,
-) -> CreditGrant:
+) -> CreditGrant | None:
     """Buy paid credit now with the default payment method. 402 card_declined when the bank refuses,
     402 authentication_required when it asks for 3-D Secure (the credit is granted when the
     PaymentIntent succeeds: `payment_intent.succeeded`), 400 no_payment_method without a card."""
     currency = (currency or "").lower()
     _check_amount(amount, currency)
     account = customer_ensure(tenant=tenant)
-    customer = customer_retrieve(account.stripe_customer_id)
+    customer: StripeData = customer_retrieve(account.stripe_customer_id)
     if customer.get("currency") and customer["currency"] != currency:
         raise InvalidRequest(
             f"Credit must be bought in the currency you are billed in ({customer['currency']}).",
@@ -378,7 +380,8 @@ def credits_auto_top_up(*, tenant, invoice_id: str, actor: str = "system") -> Cr
     try:
         return credit_top_up(
             tenant=tenant,
-            amount=wallet.auto_top_up_amount,
+            # Set with auto_top_up_below (wallet_settings_update: both or neither).
+            amount=cast(int, wallet.auto_top_up_amount),
             currency=wallet.currency,
             actor=actor,
             source=CreditGrant.Source.AUTO_TOP_UP,

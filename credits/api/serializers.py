@@ -49,7 +49,7 @@ class GrantOutput(serializers.Serializer):
     grant_id = serializers.CharField(source="pk")
     currency = serializers.CharField(source="wallet.currency")
     category = serializers.ChoiceField(choices=["paid", "promotional"])
-    source = serializers.ChoiceField(choices=["top_up", "auto_top_up", "staff"])
+    source = serializers.ChoiceField(choices=["top_up", "auto_top_up", "staff"])  # type: ignore[assignment]  # the API's field `source`; DRF's metaclass moves declared fields off the class
     state = serializers.ChoiceField(choices=["active", "expired", "voided"])
     amount = MoneyField(currency_source="wallet_currency")
     remaining = MoneyField(currency_source="wallet_currency")

@@ -1,6 +1,7 @@
 """The prepaid credits API: thin views over credits' selectors and services."""
 
 from decimal import Decimal
+from typing import cast
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -21,7 +22,8 @@ def _to_minor(text: str | None, currency: str, field: str) -> int | None:
     (e.g. "1.5" JPY) is a 400, never a silent rounding of someone's money."""
     if text is None:
         return None
-    if Decimal(text).as_tuple().exponent < -money.exponent(currency):
+    # MoneyString's pattern admits digits only: never NaN/Infinity (exponent 'n', 'N', 'F').
+    if cast(int, Decimal(text).as_tuple().exponent) < -money.exponent(currency):
         raise InvalidRequest(
             f"{currency.upper()} has {money.exponent(currency)} decimal places.",
             detail={field: ["Too many decimal places for the currency."]},

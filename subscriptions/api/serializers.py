@@ -218,7 +218,7 @@ class PaymentMethodCreateInput(StrictSerializer):
 class PaymentMethodOutput(serializers.Serializer):
     payment_method_id = serializers.CharField()
     type = serializers.CharField(help_text="card, sepa_debit or paypal")
-    label = serializers.CharField(
+    label = serializers.CharField(  # type: ignore[assignment]  # the API's field `label`; DRF's metaclass moves declared fields off the class
         help_text='What a person recognises: "Visa •••• 4242, 12/34", "SEPA DE89 •••• 3000", '
         '"PayPal j•••@example.com"'
     )
