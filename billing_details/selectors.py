@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 from pathlib import Path
+from typing import cast
 
 from django.conf import settings
 
@@ -98,7 +99,8 @@ def seller_block() -> dict:
             logo = _data_uri(profile.logo.path)
         except NotImplementedError:  # remote storage: read through the storage API
             with profile.logo.open("rb") as handle:
-                mime = mimetypes.guess_type(profile.logo.name)[0] or "image/png"
+                # A set file field (`if profile.logo`) has a name.
+                mime = mimetypes.guess_type(cast(str, profile.logo.name))[0] or "image/png"
                 logo = f"data:{mime};base64,{base64.b64encode(handle.read()).decode()}"
     return {
         "name": profile.legal_name,

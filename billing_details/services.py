@@ -8,6 +8,7 @@ The buyer's details are also kept on the tenant's Stripe customer: name, email, 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -31,6 +32,8 @@ COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 def _validate(data: dict) -> tuple[dict, dict]:
     """(clean values, per-field errors) of a partial update in the API's shape."""
+    clean: dict[str, Any]
+    errors: dict[str, list[str]]
     clean, errors = {}, {}
     if "legal_name" in data:
         name = str(data["legal_name"] or "").strip()

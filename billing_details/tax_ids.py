@@ -56,7 +56,7 @@ def tax_id_clean(kind: str, value: str) -> str:
         compact = module.validate(value)
     except StdnumValidationError as exc:
         raise ValueError(
-            f"This is not a valid {kind} number ({exc.message.rstrip('.').lower()})."
+            f"This is not a valid {kind} number ({exc.message.rstrip('.').lower()})."  # type: ignore[attr-defined]  # python-stdnum raises its subclasses (InvalidFormat, InvalidChecksum, ...), which set `message`; the base class does not declare it
         ) from None
     if kind in _FORMATTED:
         return module.format(compact)

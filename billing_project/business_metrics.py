@@ -95,7 +95,7 @@ def business_counter_add(name: str, labels: dict, amount) -> None:
     of what it counts. Stored as Redis' float increment: a metric, never money."""
     field = _field(name, COUNTERS[name][1], labels)
     try:
-        get_redis().hincrbyfloat(series_key(name), field, str(amount))
+        get_redis().hincrbyfloat(series_key(name), field, str(amount))  # type: ignore[arg-type]  # redis-py sends a str as given (Decimal's digits); its types ask for a float
     except redis.RedisError:
         logger.warning("business metric %s not counted in Redis", name, exc_info=True)
 

@@ -61,9 +61,9 @@ def _follow_primary_schema() -> None:
     primary, copy = connections["default"], connections[REPLICA]
     tenant = getattr(primary, "tenant", None)
     if tenant is not None and getattr(copy, "tenant", None) is not tenant:
-        copy.set_tenant(tenant, include_public=getattr(primary, "include_public_schema", True))
-    elif tenant is None and getattr(copy, "schema_name", None) != primary.schema_name:
-        copy.set_schema(primary.schema_name)
+        copy.set_tenant(tenant, include_public=getattr(primary, "include_public_schema", True))  # type: ignore[attr-defined]  # django-tenants' backend adds it; django-stubs types the connection as BaseDatabaseWrapper
+    elif tenant is None and getattr(copy, "schema_name", None) != primary.schema_name:  # type: ignore[attr-defined]  # django-tenants' backend adds it; django-stubs types the connection as BaseDatabaseWrapper
+        copy.set_schema(primary.schema_name)  # type: ignore[attr-defined]  # django-tenants' backend adds it; django-stubs types the connection as BaseDatabaseWrapper
 
 
 class ReplicaRouter:

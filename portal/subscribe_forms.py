@@ -48,7 +48,7 @@ class SubscribeForm(forms.Form):
             ]
         if not needs_payment_method:
             choices.insert(0, (NO_PAYMENT_METHOD, _("None for now")))
-        self.fields["payment_method"].choices = choices
+        self.fields["payment_method"].choices = choices  # type: ignore[attr-defined]  # a ChoiceField; django-stubs type form.fields as Field
         default = next((c["payment_method_id"] for c in cards if c.get("is_default")), None)
         self.fields["payment_method"].initial = default or (choices[0][0] if choices else None)
         self.fields["attempt"].initial = uuid.uuid4().hex

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import zlib
+from typing import Any
 
 
 def main(argv: list[str]) -> int:
@@ -28,7 +29,7 @@ def main(argv: list[str]) -> int:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    params = {
+    params: dict[str, Any] = {
         "dbname": db.get("NAME"),
         "user": db.get("USER"),
         "password": db.get("PASSWORD"),

@@ -6,6 +6,7 @@ import base64
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
@@ -16,7 +17,7 @@ from billing_project import outbound
 from billing_project.errors import InvalidRequest, NotFound
 from notifications import crypto
 from webhooks import catalogue, selectors, tasks
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 from webhooks.services.events import deliveries_create, emit_event, new_id
 
 logger = logging.getLogger(__name__)
@@ -195,7 +196,8 @@ def endpoint_send_test(*, tenant, actor: str, endpoint_id: str) -> WebhookDelive
             obj={"webhook_endpoint_id": endpoint.endpoint_id, "message": "This is a test event."},
             dedup_key=f"webhook.test:{new_id('t')}",
         )
-        deliveries_create(tenant=tenant, event=event, endpoints=[endpoint])
+        # A fresh dedup key: the event is recorded (emit_event's None is a repeated key's).
+        deliveries_create(tenant=tenant, event=cast(Event, event), endpoints=[endpoint])
         if not endpoint.enabled:
             logger.info("test event to disabled endpoint %s by %s", endpoint.endpoint_id, actor)
         # With its event and endpoint loaded: callers read them outside the tenant's schema too.
