@@ -79,9 +79,9 @@ def tenant_rebuild(*, account, plans: dict) -> int:
                 data = dict(invoice.stripe_data)
                 if not data.get("id"):
                     continue
-                fact = services.invoice_fact_record(tenant=tenant, invoice=data)
+                invoice_fact = services.invoice_fact_record(tenant=tenant, invoice=data)
                 revenue.schedules_record(tenant=tenant, invoice=data)
-                if fact is not None and data["id"] in failed:
+                if invoice_fact is not None and data["id"] in failed:
                     services.invoice_fact_record(
                         tenant=tenant,
                         invoice=data,

@@ -28,8 +28,8 @@ class Chart:
     y_ticks: list  # (y, label)
     x_labels: list  # (x, label)
     line: str = ""  # polyline points
-    points: list = None  # (x, y, title)
-    bars: list = None  # (x, y, w, h, colour, title)
+    points: list | None = None  # (x, y, title)
+    bars: list | None = None  # (x, y, w, h, colour, title)
     zero_y: float = 0.0
 
 

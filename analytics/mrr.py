@@ -14,6 +14,7 @@ The rules (README, "Finance analytics"):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,7 +22,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from billing_project.timestamps import from_ts
 
 PAYING_STATUSES = ("active", "past_due")
-_MONTHS = {"day": Decimal(12) / Decimal(365), "week": Decimal(12) / Decimal(52), "month": 1}
+_MONTHS: dict[str, Decimal | int] = {
+    "day": Decimal(12) / Decimal(365),
+    "week": Decimal(12) / Decimal(52),
+    "month": 1,
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ def snapshot_of(
     *,
     at: datetime,
     plans_by_price: dict,
-    coupons: list[dict] = (),
+    coupons: Sequence[dict] = (),
     previous_plan=None,
     previous_plan_until: datetime | None = None,
 ) -> Snapshot:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import cast
 
 from django.db import transaction
 from django.db.models import Q
@@ -43,7 +44,8 @@ def schedules_record(*, tenant, invoice: dict) -> list[RevenueSchedule]:
     finalized = from_ts((invoice.get("status_transitions") or {}).get("finalized_at")) or from_ts(
         invoice.get("created")
     )
-    issued = finalized.date()
+    # A Stripe invoice has its `created`.
+    issued = cast(datetime, finalized).date()
     plans = plans_by_price()
     written = []
     with transaction.atomic():
@@ -88,7 +90,7 @@ def reversal_record(*, credit_note: dict) -> list[RevenueReversal]:
     invoice_id = invoice.get("id") if isinstance(invoice, dict) else invoice
     if not invoice_id:
         return []
-    day = from_ts(credit_note.get("created")).date()
+    day = cast(datetime, from_ts(credit_note.get("created"))).date()
     total = int(credit_note.get("total") or credit_note.get("amount") or 0)
     with transaction.atomic():
         RevenueReversal.objects.filter(source_id=credit_note["id"]).delete()
@@ -262,7 +264,7 @@ def journal_lines(*, month: date, currency: str | None = None) -> list[list]:
 
 
 def totals_by_currency(rows: list[ReportRow]) -> dict[str, ReportRow]:
-    totals = defaultdict(lambda: ReportRow(plan_code="", currency=""))
+    totals: defaultdict[str, ReportRow] = defaultdict(lambda: ReportRow(plan_code="", currency=""))
     for row in rows:
         t = totals[row.currency]
         t.currency = row.currency

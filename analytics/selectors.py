@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, F, Q, Sum
@@ -159,9 +160,13 @@ def monthly_figures(*, start: date, end: date, currency: str | None = None) -> l
         )
         .order_by()
     )
+    opening_mrr: defaultdict[str, int]
+    opening_paying: defaultdict[str, int]
     opening_mrr, opening_paying = defaultdict(int), defaultdict(int)
-    opening_status = defaultdict(lambda: defaultdict(int))
+    opening_status: defaultdict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
     status_moves = defaultdict(list)
+    # The rows of the querysets' values() below (each a TypedDict of its own to the stubs).
+    row: Any
     for row in (
         moves.exclude(status_before=F("status_after"))
         .values("currency", "month", "status_before", "status_after")
@@ -282,7 +287,7 @@ def status_counts(*, as_of: date, currency: str | None = None) -> dict[str, dict
         " WHERE day <= %s ORDER BY tenant_id, occurred_at DESC, id DESC"
         ") latest WHERE status_after <> '' {where} GROUP BY 1, 2"
     )
-    params = [as_of]
+    params: list[Any] = [as_of]
     where = ""
     if currency:
         where, params = "AND currency = %s", [as_of, currency]

@@ -8,6 +8,7 @@ it. Dates are the tenant's (its Stripe test clock's when it has one): the event'
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import cast
 
 from django.db import transaction
 
@@ -224,7 +225,8 @@ def invoice_fact_record(
         fact.due_on = due.date() if due else None
         fact.paid_on = paid.date() if paid and invoice["status"] == "paid" else None
         if event_type == "invoice.payment_failed" and fact.first_failed_on is None:
-            fact.first_failed_on = (at or from_ts(invoice.get("created"))).date()
+            # A Stripe invoice has its `created`.
+            fact.first_failed_on = cast(datetime, at or from_ts(invoice.get("created"))).date()
         fact.recovered = bool(fact.first_failed_on and invoice["status"] == "paid")
         fact.save()
     return fact
@@ -250,11 +252,13 @@ def refund_fact_record(*, tenant, credit_note: dict) -> RefundFact | None:
         credit_note_id=credit_note["id"],
         defaults={
             "tenant": tenant,
-            "invoice_id": invoice.get("id") if isinstance(invoice, dict) else (invoice or ""),
+            "invoice_id": cast(
+                str, invoice.get("id") if isinstance(invoice, dict) else (invoice or "")
+            ),
             "currency": credit_note["currency"].lower(),
             "amount": int(credit_note.get("refund_amount") or 0),
             "credited": int(credit_note.get("total") or credit_note.get("amount") or 0),
-            "day": from_ts(credit_note.get("created")).date(),
+            "day": cast(datetime, from_ts(credit_note.get("created"))).date(),
         },
     )
     return fact
