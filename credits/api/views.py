@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import cast
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from billing_project import money
@@ -78,7 +78,13 @@ class CreditLedgerApi(BaseListApiView):
 class TopUpApi(BaseApiView):
     @extend_schema(
         request=s.TopUpInput,
-        responses={201: s.GrantOutput},
+        responses={
+            201: s.GrantOutput,
+            202: OpenApiResponse(
+                description="The payment is processing (a bank debit): the credit is granted "
+                "when it succeeds, by the payment_intent.succeeded webhook"
+            ),
+        },
         tags=["credits"],
         summary="Buy prepaid credit now with the default payment method (card_declined, "
         "authentication_required, no_payment_method, currency_mismatch)",
@@ -94,6 +100,9 @@ class TopUpApi(BaseApiView):
             actor=request.auth.actor,
             request_key=request.headers.get("Idempotency-Key"),
         )
+        if grant is None:
+            # Taken but not settled yet: nothing is granted until Stripe says it succeeded.
+            return Response({"status": "processing"}, status=202)
         return Response(s.GrantOutput(grant).data, status=201)
 
 
