@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from billing_project.api.exceptions import NotFound
 from billing_project.api.permissions import DEFAULT_READ, OWNER_ONLY, STAFF_READ
 from billing_project.api.views import BaseApiView, BaseListApiView
-from webhooks import selectors, services
+from webhooks import catalogue, selectors, services
 from webhooks.api import serializers as s
 
 # Viewers do not see endpoints (URLs and delivery bodies are an integration's business).
@@ -173,7 +173,14 @@ class EventListApi(BaseListApiView):
     read_grants = DEFAULT_READ
 
     @extend_schema(
-        parameters=[OpenApiParameter("type", str, description=s.EVENT_TYPE_HELP)],
+        parameters=[
+            OpenApiParameter(
+                "type",
+                str,
+                enum=[*catalogue.EVENT_TYPES, catalogue.TEST_EVENT_TYPE],
+                description=s.EVENT_TYPE_HELP,
+            )
+        ],
         responses={200: s.EventOutput(many=True)},
         tags=["events"],
         summary="The tenant's event log (at least 30 days), newest first",
