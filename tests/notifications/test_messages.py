@@ -28,6 +28,8 @@ DATA = {
     "last4": "4242",
     "exp_month": 12,
     "exp_year": 2026,
+    "url": "https://hooks.example/billing",
+    "days": 5,
 }
 
 

@@ -2,6 +2,7 @@
 as two web nodes behind one load balancer. What one node changes the other acts on at the next
 request: a revoked API key, usage counted on both."""
 
+import threading
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -82,7 +83,71 @@ def _used(node, auth, period):
     return rows.get("api_calls", Decimal(0)), Decimal(check.json()["used"])
 
 
-def test_usage_counted_exactly_when_requests_alternate_between_nodes(two_nodes):
+def _committed(fn):
+    """Run fn on a connection of its own (autocommit), outside the test's transaction: the servers'
+    rows are committed, so putting things back must be too."""
+    from django.db import connection
+
+    result, thread = {}, None
+
+    def run():
+        try:
+            result["value"] = fn()
+        except Exception as exc:  # reported on the test's thread
+            result["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
+@pytest.fixture
+def acme_usage_restored():
+    """The servers commit acme's events, rollups and counters; later tests count acme's usage of the
+    current period, so the rollups are put back as they were and the events removed after the test."""
+    from django_tenants.utils import schema_context
+
+    from tenants.models import Tenant
+    from usage import counters
+    from usage.models import UsageDailyRollup, UsageEvent, UsageRollup
+
+    models = (UsageRollup, UsageDailyRollup)
+    schema = _committed(lambda: Tenant.objects.get(slug="acme").schema_name)
+
+    def snapshot():
+        with schema_context(schema):
+            return {m: {r["id"]: r for r in m.objects.values()} for m in models}
+
+    before = _committed(snapshot)
+    runs: list[str] = []
+    yield runs
+
+    def restore():
+        with schema_context(schema):
+            for run in runs:
+                UsageEvent.objects.filter(transaction_id__startswith=f"nodes-{run}-").delete()
+            for model in models:
+                rows = before[model]
+                model.objects.exclude(id__in=list(rows)).delete()
+                for row in model.objects.filter(id__in=list(rows)).values():
+                    if row != rows[row["id"]]:
+                        model.objects.filter(id=row["id"]).update(**rows[row["id"]])
+            for rollup in before[UsageRollup].values():
+                counters.counter_forget(schema, rollup["resource_type"], rollup["period_start"])
+            for rollup in UsageRollup.objects.values("resource_type", "period_start"):
+                counters.counter_forget(schema, rollup["resource_type"], rollup["period_start"])
+
+    _committed(restore)
+
+
+def test_usage_counted_exactly_when_requests_alternate_between_nodes(
+    two_nodes, acme_usage_restored
+):
     nodes = list(two_nodes)
     auth = _login(nodes[0])
     moment = datetime.now(UTC).replace(microsecond=0)
@@ -92,6 +157,7 @@ def test_usage_counted_exactly_when_requests_alternate_between_nodes(two_nodes):
 
     events = 20
     run = uuid.uuid4().hex[:8]
+    acme_usage_restored.append(run)
     for number in range(events):
         answer = requests.post(
             nodes[number % 2] + "/api/v1/usage",

@@ -1,6 +1,7 @@
 """The finance back-office in the admin, used by the finance staff user against the Stripe emulator:
 plans synced to Stripe, subscription actions per tenant, the test clock action on tenants."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -127,6 +128,8 @@ def test_plan_usage_policy_and_overage_are_edited_in_the_admin(finance_admin, st
         "limits": '{"api_calls": 10000, "storage_gb": 50, "users": 5}',
         "hard_limits": '["users"]',
         "alert_thresholds": "[100, 50]",
+        "feature_keys": json.dumps(starter.feature_keys),
+        "trial_days": str(starter.trial_days),
         "overage_resource": "api_calls",
         "overage_unit_amount": "200",
         "overage_block_size": "1000",

@@ -80,7 +80,7 @@ class EventListFilter(StrictSerializer):
     cursor = serializers.CharField(required=False, allow_blank=True)
 
 
-class DeliveryOutput(serializers.Serializer):
+class WebhookDeliveryOutput(serializers.Serializer):
     delivery_id = serializers.CharField()
     event_id = serializers.CharField(source="event.event_id")
     event_type = serializers.CharField(source="event.type")

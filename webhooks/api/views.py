@@ -105,13 +105,13 @@ class EndpointTestApi(BaseApiView):
 
     @extend_schema(
         request=None,
-        responses={201: s.DeliveryOutput},
+        responses={201: s.WebhookDeliveryOutput},
         tags=TAG,
         summary="Send a webhook.test event to this endpoint",
     )
     def post(self, request, endpoint_id):
         delivery = services.endpoint_send_test(endpoint_id=endpoint_id, **_who(request))
-        return Response(s.DeliveryOutput(delivery).data, status=201)
+        return Response(s.WebhookDeliveryOutput(delivery).data, status=201)
 
 
 class EndpointReplayApi(BaseApiView):
@@ -138,7 +138,7 @@ class DeliveryListApi(BaseListApiView):
         parameters=[
             OpenApiParameter("status", str, enum=[c[0] for c in s.WebhookDelivery.Status.choices])
         ],
-        responses={200: s.DeliveryOutput(many=True)},
+        responses={200: s.WebhookDeliveryOutput(many=True)},
         tags=TAG,
         summary="The endpoint's delivery log, newest first",
     )
@@ -149,7 +149,7 @@ class DeliveryListApi(BaseListApiView):
             selectors.delivery_queryset(
                 tenant=request.auth.tenant, endpoint=endpoint, status=values.get("status")
             ),
-            s.DeliveryOutput,
+            s.WebhookDeliveryOutput,
         )
 
 
@@ -158,7 +158,7 @@ class DeliveryRetryApi(BaseApiView):
 
     @extend_schema(
         request=None,
-        responses={200: s.DeliveryOutput},
+        responses={200: s.WebhookDeliveryOutput},
         tags=TAG,
         summary="Send one delivery again now",
     )
@@ -166,7 +166,7 @@ class DeliveryRetryApi(BaseApiView):
         delivery = services.delivery_retry(
             endpoint_id=endpoint_id, delivery_id=delivery_id, **_who(request)
         )
-        return Response(s.DeliveryOutput(delivery).data)
+        return Response(s.WebhookDeliveryOutput(delivery).data)
 
 
 class EventListApi(BaseListApiView):
