@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView
 
 
@@ -13,6 +14,7 @@ class OfflineRedocView(SpectacularRedocView):
     the page works the same offline and leaks no visit to a third party.
     """
 
+    @extend_schema(exclude=True)  # the page, not an API operation (as the parent's get)
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         response["Content-Security-Policy"] = (
