@@ -70,6 +70,10 @@ class BillingBeatScheduler(TenantAwareDatabaseScheduler):
             # last_run_at) again and rebuild the heap from them instead of this process's old copy.
             self._initial_read = True
             self._heap = None
+            # ...and take the change marker now: the forced read skips schedule_changed(), so the
+            # marker would still predate that read, and the next tick would read the schedule once
+            # more, right after this tick's send, and send its first entry a second time.
+            self._last_timestamp = self.Changes.last_change()
         delay = super().tick(*args, **kwargs)
         if self._dirty:
             # Last runs saved now, not at the next periodic sync: a leader taking over after this
