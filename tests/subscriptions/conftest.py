@@ -49,10 +49,15 @@ class Forwarder:
     """Posts the emulator's webhook deliveries (caught by its sink) as received, body and
     Stripe-Signature, to POST /api/v1/webhooks/stripe."""
 
-    def __init__(self, sink, client):
-        self.sink, self.client, self.sent = sink, client, 0
+    def __init__(self, sink, client, emulator=None):
+        self.sink, self.client, self.emulator, self.sent = sink, client, emulator, 0
 
     def pending(self):
+        # The emulator delivers an API call's events on its own threads, after the call answered
+        # (only a clock advance waits for them): wait until its queue is empty, or an event still
+        # on its way is left for a later call and the test sees the state before it.
+        if self.emulator is not None:
+            self.emulator.wait_for_webhooks(timeout=10)
         new = [r for r in self.sink.requests[self.sent :] if r["status"] < 300]
         self.sent = len(self.sink.requests)
         return new
@@ -75,9 +80,9 @@ class Forwarder:
 
 
 @pytest.fixture
-def hooks(catalog, webhook_sink, settings, api_client):
+def hooks(catalog, webhook_sink, settings, api_client, stripe_emulator):
     settings.STRIPE_WEBHOOK_SECRET = webhook_sink.secret
-    return Forwarder(webhook_sink, api_client)
+    return Forwarder(webhook_sink, api_client, stripe_emulator)
 
 
 @pytest.fixture
