@@ -5,8 +5,9 @@ Without it each API request pays two extra queries and their `SET search_path` b
 work, the largest share of the single-event ingest path. Staleness is bounded by an epoch in
 Redis: every committed change of a tenant, domain, API key, user or membership increments it, and
 each request reads it (one Redis GET) and drops its process's entries when it moved. So a revoked
-key, a removed member or a suspended tenant is refused by every worker from its next request (at
-most EPOCH_RECHECK_SECONDS after the commit).
+key, a removed member or a suspended tenant is refused by every worker from its next request: the
+epoch read is reused only within one request (`request_started` expires it) or, outside requests
+(Celery tasks), for EPOCH_RECHECK_SECONDS.
 
 Nothing is cached while a transaction is open (`in_atomic_block`): what a transaction reads may
 still roll back (tests run inside one, so they read the database, except the cache's own tests).
@@ -26,9 +27,10 @@ from django.db import connection, transaction
 MAX_ENTRIES = 10_000  # a flood of made-up hosts or keys empties the cache instead of growing it
 _entries: dict[str, tuple[float, object]] = {}
 _lock = threading.Lock()
-_state: dict[str, Any] = {"epoch": None, "checked_at": 0.0}
+_state: dict[str, Any] = {"epoch": None, "checked_at": float("-inf")}
 # The host and the key of one request are looked up a few milliseconds apart: one epoch read serves
-# both. A change is therefore seen at most this long after its commit.
+# both. Each request starts with a fresh read (request_recheck), so this bounds only the reuse within
+# a request and outside requests.
 EPOCH_RECHECK_SECONDS = 0.05
 
 
@@ -104,8 +106,15 @@ def credentials_changed() -> None:
     transaction.on_commit(bump)
 
 
+def request_recheck(**kwargs) -> None:
+    """request_started: the request's first lookup reads the epoch again. Without it a request
+    arriving within EPOCH_RECHECK_SECONDS of the previous one reused its read and still accepted a
+    key revoked on another node in between (the two-node test, when the revoke answered in 20 ms)."""
+    _state["checked_at"] = float("-inf")  # monotonic() may be small
+
+
 def forget_local() -> None:
     with _lock:
         _entries.clear()
         _state["epoch"] = None
-        _state["checked_at"] = 0.0
+        _state["checked_at"] = float("-inf")  # monotonic() may be small
