@@ -2,12 +2,15 @@
 live) without "duplicate periodic task name", at start and at every re-sync, and entries still fan out
 to every tenant (or run once in public)."""
 
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from celery.schedules import crontab
+from celery.schedules import schedule as celery_schedule
 from tenant_schemas_celery.task import headers_with_schema
 
-from billing_project.beat import BillingBeatScheduler
+from billing_project.beat import BillingBeatScheduler, sent_in_this_period
 from billing_project.celery import app
 
 
@@ -64,3 +67,37 @@ def test_due_entries_fan_out_to_every_tenant_or_run_once_in_public(scheduler, te
             ("subscriptions-metrics-refresh@public", "public"),
         ]
     )
+
+
+def test_an_entry_is_never_sent_twice_in_one_period_by_one_process(scheduler, tenant, other_tenant):
+    scheduler.setup_schedule()
+    entry = scheduler.all_as_schedule()["subscriptions-metrics-refresh@public"]
+    scheduler.apply_entry(entry)
+    scheduler.apply_entry(entry)  # a re-read heap offering it again at once
+    assert scheduler.sent == [("subscriptions-metrics-refresh@public", "public")]
+
+    # A period later it is due again and goes.
+    scheduler._sent_at[entry.name] -= timedelta(days=400)  # longer than any of our periods
+    scheduler.apply_entry(entry)
+    assert len(scheduler.sent) == 2
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [celery_schedule(timedelta(seconds=15)), crontab(minute=0, hour=2)],
+    ids=["every-15-seconds", "daily-at-2"],
+)
+def test_sent_in_this_period_refuses_only_before_the_next_due_time(schedule):
+    sent = datetime(2026, 3, 10, 2, 0, 0, tzinfo=UTC)
+    schedule.nowfun = lambda: sent
+    next_due = sent + schedule.remaining_estimate(sent)
+    assert next_due > sent
+
+    def at(now):
+        schedule.nowfun = lambda: now
+        return sent_in_this_period(schedule, sent)
+
+    assert at(sent + timedelta(milliseconds=40))
+    assert not at(next_due)
+    assert not at(next_due + timedelta(seconds=1))
+    assert not sent_in_this_period(schedule, None)

@@ -125,11 +125,6 @@ def _web_is_the_production_server(base_url):
     assert page.status_code == 404 and "URLconf" not in page.text and "Page not found" in page.text
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="passes alone and after the beat tests; failed in the full suite twice this stop (once "
-    "sending an all-tenant job twice 49 ms apart) since the beat leader landed: see the stop's note",
-)
 def test_make_run_processes_survive_beat_resyncs_ctrl_c_and_a_restart_without_running_a_job_twice(
     tmp_path,
 ):
