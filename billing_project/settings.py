@@ -143,6 +143,10 @@ WSGI_APPLICATION = "billing_project.wsgi.application"
 # --- database ---------------------------------------------------------------------------------
 
 
+# DATABASE_URL points at a PgBouncer in `pool_mode = transaction` (README, "PgBouncer").
+DB_TRANSACTION_POOLING = env_bool("DB_TRANSACTION_POOLING", False)
+
+
 def _database_from_url(url: str) -> dj_database_url.DBConfig:
     # The seed writes SQLAlchemy-style URLs (postgresql+asyncpg://); the driver suffix means
     # nothing to Django, so it is dropped rather than rejected.
@@ -164,6 +168,10 @@ def _database_from_url(url: str) -> dj_database_url.DBConfig:
         config["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
         config["CONN_HEALTH_CHECKS"] = True
     config.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
+    if DB_TRANSACTION_POOLING:
+        # Behind PgBouncer's transaction pooling a cursor declared in one transaction is gone in
+        # the next (Django's documented setting for it); the search path: billing_project/db_backend.
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
     config["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_billing")}
     return config
 

@@ -51,8 +51,12 @@ case "${1:-}" in
         shift
         wait_for_database
         # Replicas (`--scale web=3`) migrate one at a time; the later ones find nothing to do.
-        python scripts/with_advisory_lock.py migrations -- python manage.py migrate_schemas --executor=parallel --noinput
-        python scripts/with_advisory_lock.py migrations -- python manage.py ensure_tenant_template
+        # Behind PgBouncer (docker-compose.pgbouncer.yml) on PostgreSQL itself: a session advisory
+        # lock and a whole schema's migration do not survive transaction pooling.
+        DATABASE_URL="${MIGRATION_DATABASE_URL:-$DATABASE_URL}" DB_TRANSACTION_POOLING=0 \
+            python scripts/with_advisory_lock.py migrations -- python manage.py migrate_schemas --executor=parallel --noinput
+        DATABASE_URL="${MIGRATION_DATABASE_URL:-$DATABASE_URL}" DB_TRANSACTION_POOLING=0 \
+            python scripts/with_advisory_lock.py migrations -- python manage.py ensure_tenant_template
         # The image holds the collected files; this refreshes the static volume after an upgrade.
         python manage.py collectstatic --noinput --verbosity 0
         # Bind, WEB_CONCURRENCY workers and PROMETHEUS_MULTIPROC_DIR (emptied by the master on

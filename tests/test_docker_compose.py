@@ -1098,3 +1098,41 @@ def test_sigterm_is_given_time_to_drain():
     assert _seconds(services()["worker"].get("stop_grace_period", "10s")) >= 60
     test = " ".join(as_list(services()["web"]["healthcheck"]["test"]))
     assert "/health/ready" in test, "web healthcheck: /health/ready (pending migrations, database)"
+
+
+# --- PgBouncer (docker-compose.pgbouncer.yml) -----------------------------------------------------
+
+
+def _pooled() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.pgbouncer.yml").read_text())
+
+
+def test_pgbouncer_override_puts_the_app_behind_transaction_pooling_and_migrates_directly():
+    values = dict(env_example())
+    pooled = _pooled()["services"]
+    bouncer = pooled["pgbouncer"]
+    assert re.search(r":v?\d+\.\d+", bouncer["image"]), "pin PgBouncer's version"
+    settings_of = environment(bouncer)
+    assert settings_of["POOL_MODE"] == "transaction" and settings_of["DB_HOST"] == "postgres"
+    assert "healthcheck" in bouncer and bouncer.get("restart")
+    port = int(settings_of["LISTEN_PORT"])
+    for name in ("web", "worker", "beat"):
+        assert name in services(), name
+        env = environment(pooled[name])
+        db = urlsplit(interpolate(env["DATABASE_URL"], values))
+        assert (db.hostname, db.port) == ("pgbouncer", port), name
+        assert env["DB_TRANSACTION_POOLING"] == "1", name
+        direct = urlsplit(interpolate(env["MIGRATION_DATABASE_URL"], values))
+        assert (direct.hostname, direct.port or 5432) == ("postgres", 5432), name
+        assert pooled[name]["depends_on"]["pgbouncer"]["condition"] == "service_healthy"
+    # ...and web's entrypoint migrates through MIGRATION_DATABASE_URL, without the pooling mode.
+    text = entrypoint_text()
+    for step in ("migrate_schemas", "ensure_tenant_template"):
+        line = next(
+            chunk
+            for chunk in text.split("python scripts/with_advisory_lock.py")[1:]
+            if step in chunk
+        )
+        before = text[: text.find(line)].rsplit("\n", 2)[-2]
+        assert 'DATABASE_URL="${MIGRATION_DATABASE_URL:-$DATABASE_URL}"' in before, step
+        assert "DB_TRANSACTION_POOLING=0" in before, step
