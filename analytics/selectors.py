@@ -17,6 +17,7 @@ Definitions (README, "Finance analytics"), per currency and month M:
   revenue = metered lines of the invoices finalized in M (reported apart from MRR).
 Money is integer minor units; rates are Decimal percentages rounded half up to 2 places (None when
 the denominator is 0); ARPA is rounded half up to the minor unit.
+The figures are reports: they read on the read replica when one is configured (billing_project.replica).
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from analytics.models import MRR_KINDS, InvoiceFact, MovementKind, MrrMovement, RefundFact
 from analytics.mrr import PAYING_STATUSES
+from billing_project.replica import reads_from_replica
 
 KINDS = [str(k) for k in MRR_KINDS]
 AGEING_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
@@ -139,6 +141,7 @@ def _currencies(currency: str | None, *found: set) -> list[str]:
     return sorted(set().union(*found))
 
 
+@reads_from_replica
 def monthly_figures(*, start: date, end: date, currency: str | None = None) -> list[MonthFigures]:
     """Every figure of every month from start's month to end's, per currency (month, currency order)."""
     months = months_between(start, end)
@@ -278,6 +281,7 @@ def _as_date(value) -> date:
     return value.date() if hasattr(value, "date") and callable(value.date) else value
 
 
+@reads_from_replica
 def status_counts(*, as_of: date, currency: str | None = None) -> dict[str, dict[str, int]]:
     """Subscriptions by status at the end of `as_of`, per currency: each tenant's latest recorded
     status (active, trialing, past_due, canceled; the rest under their own names)."""
@@ -291,7 +295,8 @@ def status_counts(*, as_of: date, currency: str | None = None) -> dict[str, dict
     where = ""
     if currency:
         where, params = "AND currency = %s", [as_of, currency]
-    with connection.cursor() as cursor:
+    # Raw SQL: the router's choice (the replica inside reads_from_replica, when configured) by hand.
+    with connections[router.db_for_read(MrrMovement)].cursor() as cursor:
         cursor.execute(sql.format(where=where), params)
         rows = cursor.fetchall()
     counts: dict[str, dict[str, int]] = {}
@@ -324,6 +329,7 @@ def _bucket_range(bucket: str, as_of: date) -> Q:
     return q | Q(due_on__isnull=True) if bucket == "current" else q
 
 
+@reads_from_replica
 def receivables(*, as_of: date, currency: str | None = None) -> dict[str, dict[str, dict]]:
     """Accounts receivable: open invoices' remaining amounts by days past their due date at
     `as_of`, per currency: {currency: {bucket: {"amount", "count"}}}."""

@@ -119,3 +119,27 @@ def test_a_streamed_export_reads_the_replica_while_it_streams(queries):
     )
     assert list(rows) == ["finance"]  # read when iterated: on the replica, without the new row
     assert copy.captured_queries and "auth_group" in copy.captured_queries[-1]["sql"]
+
+
+def test_the_analytics_figures_read_the_replica(queries):
+    from datetime import date
+
+    from analytics import selectors
+
+    primary, copy = queries
+    selectors.monthly_figures(start=date(2026, 1, 1), end=date(2026, 3, 31))
+    selectors.status_counts(as_of=date(2026, 3, 31))
+    selectors.receivables(as_of=date(2026, 3, 31))
+    read = " ".join(q["sql"] for q in copy.captured_queries)
+    assert "analytics_mrrmovement" in read and "analytics_invoicefact" in read
+    assert not any("analytics_" in q["sql"] for q in primary.captured_queries)
+
+
+def test_the_usage_csv_export_reads_the_replica_while_it_streams(queries, owner_client):
+    primary, copy = queries
+    response = owner_client.get("/api/v1/usage/report.csv")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode()
+    assert body.splitlines()[0].startswith("event_id") or body.splitlines()[0]
+    assert any("usage_usageevent" in q["sql"] for q in copy.captured_queries)
+    assert not any("usage_usageevent" in q["sql"] for q in primary.captured_queries)

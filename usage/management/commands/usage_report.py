@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from billing_project.api.exceptions import InvalidRequest
 from billing_project.progress import Progress
+from billing_project.replica import stream_from_replica
 from tenants.selectors import tenant_get_by_reference
 from usage import selectors
 from usage.reports import csv_lines
@@ -36,7 +37,7 @@ class Command(BaseCommand):
             # On stderr: stdout may be the CSV itself.
             try:
                 with Progress(total=total, unit="events", stream=self.stderr) as progress:
-                    lines = csv_lines(rows)
+                    lines = csv_lines(stream_from_replica(rows))
                     stream.write(next(lines))  # the header row
                     for line in lines:
                         stream.write(line)
