@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from billing_project import money
+from billing_project.errors import DomainError
 from portal.forms import ServiceForm
 
 
@@ -20,6 +21,20 @@ class BudgetForm(ServiceForm):
     error_messages_by_code = {
         "currency_mismatch": _("A budget is set in the currency you are billed in."),
     }
+
+    def call(self, service, **kwargs):
+        """As ServiceForm, but a known code is said above the form in the visitor's language
+        (the service names the hidden `currency` field, which the page does not show)."""
+
+        def run():
+            try:
+                return service(**kwargs)
+            except DomainError as exc:
+                if exc.code in self.error_messages_by_code:
+                    exc.detail = None
+                raise
+
+        return super().call(run)
 
     def minor(self) -> int:
         return money.to_minor(self.cleaned_data["amount"], self.cleaned_data["currency"])

@@ -58,8 +58,10 @@ def test_spent_is_the_subscription_plus_usage_and_projected_its_linear_forecast(
     period = account.current_period_end - account.current_period_start
     elapsed = tenant_now(tenant) - account.current_period_start
     assert elapsed == timedelta(days=10)
-    forecast = Decimal(12_500) * Decimal(period // timedelta(microseconds=1)) / Decimal(
-        elapsed // timedelta(microseconds=1)
+    forecast = (
+        Decimal(12_500)
+        * Decimal(period // timedelta(microseconds=1))
+        / Decimal(elapsed // timedelta(microseconds=1))
     )
     usage = ((forecast - 10_000) * 200 / 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     assert body["projected"] == f"{(2900 + usage) / 100:.2f}"
