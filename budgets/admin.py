@@ -4,6 +4,7 @@ read-only. Tenants set and remove budgets themselves (portal, API)."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.utils import translation
 
 from billing_project import money
@@ -68,7 +69,17 @@ class BudgetAdmin(admin.ModelAdmin):
                 actor=request.user.email,
             )
         except DomainError as exc:
+            setattr(obj, "not_saved", True)  # noqa: B010 -- a mark for response_change, not a field
             self.message_user(request, f"Budget not saved: {exc.message}", messages.ERROR)
+
+    def log_change(self, request, obj, message):
+        if not getattr(obj, "not_saved", False):
+            return super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        if getattr(obj, "not_saved", False):
+            return HttpResponseRedirect(request.path)  # the form again, with the error above it
+        return super().response_change(request, obj)
 
 
 @admin.register(BudgetAlert)

@@ -112,3 +112,13 @@ def test_finance_reads_and_changes_a_budget_audited(finance_admin, tenant):
     audit = AuditEvent.objects.get(tenant=tenant, action="budgets.set")
     assert audit.actor == "finance@platform.test" and audit.after["amount"] == 15000
     assert finance_admin.get("/admin/budgets/budgetalert/").status_code == 200
+
+    refused = finance_admin.post(
+        f"/admin/budgets/budget/{budget.pk}/change/",
+        {"amount_major": "0", "currency": "usd", "hard_cap": ""},
+        follow=True,
+    )
+    page = refused.content.decode()
+    assert "Budget not saved" in page and "was changed successfully" not in page
+    budget.refresh_from_db()
+    assert (budget.amount, budget.hard_cap) == (15000, True)
