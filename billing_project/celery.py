@@ -48,6 +48,8 @@ app.conf.beat_schedule = {
     },
     # credits: expired grants' rest removed, unposted Stripe balance moves retried (idempotent)
     "credits-expire-due": {"task": "credits.tasks.credits_expire_due", "schedule": 300.0},
+    # budgets: alerts at 50/80/100% once per period, the hard cap set or lifted (also a new period)
+    "budgets-check": {"task": "budgets.tasks.budget_check", "schedule": 300.0},
     # subscriptions: the subscription and MRR gauges of /metrics, once (public schema), every minute
     "subscriptions-metrics-refresh": {
         "task": "subscriptions.tasks.subscription_metrics_refresh",

@@ -134,3 +134,16 @@ class AuthenticationRequired(PaymentDeclined):
                 "hosted_invoice_url": hosted_invoice_url,
             },
         )
+
+
+class BudgetExceeded(DomainError):
+    """The tenant's spend budget has a hard cap and this period's spend reached it: usage ingest and
+    entitlement checks answer 402 `budget_exceeded` until the budget is raised, the cap removed or
+    the next billing period starts (budgets.selectors.budget_capped)."""
+
+    status_code = 402
+    code = "budget_exceeded"
+    default_message = (
+        "The spend budget of this billing period is reached and its hard cap is on: raise the "
+        "budget or remove the cap to record more usage."
+    )

@@ -53,6 +53,7 @@ SHARED_APPS = [
     "coupons",
     "credits",  # prepaid credits: wallets, grants, ledger (public schema, per tenant)
     "entitlements",  # the catalog of boolean plan features (public schema)
+    "budgets",  # spend budgets: amount, alerts sent per period, hard cap (public schema, per tenant)
     "notifications.platform",  # the platform Slack channel settings (public schema)
     "policies",  # platform-wide billing policy (dunning, refunds, overdue), edited in the admin
     # Finance facts (MRR movements, invoices, refunds) across tenants for the platform's staff;

@@ -31,6 +31,7 @@ KINDS = (
     "card_expiring",
     "refund_issued",
     "credit_balance_low",
+    "budget_threshold_reached",
     "webhook_endpoint_disabled",
 )
 

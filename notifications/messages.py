@@ -116,6 +116,13 @@ TEXTS = {
             "invoices are not charged to your card."
         ),
     ),
+    "budget_threshold_reached": (
+        gettext_noop("You reached %(threshold)s%% of your spend budget"),
+        gettext_noop(
+            "Your spend this billing period reached %(threshold)s%% of your budget of "
+            "%(amount)s. See the spend so far and the projection on your budget page."
+        ),
+    ),
     "test": (
         gettext_noop("Test notification"),
         gettext_noop(
@@ -154,6 +161,7 @@ ACTIONS = {
     "usage_limit_exceeded": (gettext_noop("Upgrade plan"), "portal:plans"),
     "refund_issued": (gettext_noop("View invoice"), "portal:invoice-detail"),
     "credit_balance_low": (gettext_noop("Add credits"), "portal:credits"),
+    "budget_threshold_reached": (gettext_noop("View budget"), "portal:budget"),
 }
 INVOICE_PAGES = frozenset({"portal:invoice-pdf", "portal:invoice-detail", "portal:payment-confirm"})
 

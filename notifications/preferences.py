@@ -23,6 +23,7 @@ DEFAULT_CHANNELS: dict[str, list[str]] = {
     "card_expiring": [EMAIL, IN_APP],
     "refund_issued": [EMAIL, IN_APP],
     "credit_balance_low": [EMAIL, IN_APP],
+    "budget_threshold_reached": [EMAIL, IN_APP],
     "webhook_endpoint_disabled": [EMAIL, IN_APP],
 }
 assert set(DEFAULT_CHANNELS) == set(KINDS), "every billing event kind needs default channels"

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from budgets import views as budget_views
 from credits import views as credits_views
 from portal import subscribe_views, views
 
@@ -61,6 +62,9 @@ urlpatterns = [
     path("credits/", credits_views.credits_page, name="credits"),
     path("credits/top-up/", credits_views.credits_top_up, name="credits-top-up"),
     path("credits/settings/", credits_views.credits_settings, name="credits-settings"),
+    path("budget/", budget_views.budget_page, name="budget"),
+    path("budget/save/", budget_views.budget_save, name="budget-save"),
+    path("budget/remove/", budget_views.budget_remove, name="budget-remove"),
     path("notifications/", views.notifications, name="notifications"),
     path(
         "notifications/<int:notification_id>/read/",

@@ -209,6 +209,18 @@ class OverageEstimate:
     currency: str
     unit_amount: int  # per block_size units
     block_size: int
+    billable: Decimal = Decimal(0)  # the period's billable units so far (allowance included)
+
+
+def overage_charge(plan, billable: Decimal) -> tuple[Decimal, int]:
+    """(units above the allowance, their charge in minor units) for `billable` units of a plan
+    with an overage price: the allowance free, then unit_amount per block_size units, pro rata,
+    rounded once half-up, as Stripe's graduated price bills them."""
+    above = max(billable - plan.overage_limit, Decimal(0))
+    amount = (above * plan.overage_unit_amount / plan.overage_block_size).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP
+    )
+    return above, int(amount)
 
 
 def usage_overage_estimate(*, tenant) -> OverageEstimate | None:
@@ -230,17 +242,15 @@ def usage_overage_estimate(*, tenant) -> OverageEstimate | None:
             resource_type=plan.overage_resource, period_start=start
         ).first()
     billable = rollup_billable(rollup) if rollup is not None else Decimal(0)
-    above = max(billable - plan.overage_limit, Decimal(0))
-    amount = (above * plan.overage_unit_amount / plan.overage_block_size).quantize(
-        Decimal(1), rounding=ROUND_HALF_UP
-    )
+    above, amount = overage_charge(plan, billable)
     return OverageEstimate(
         resource_type=plan.overage_resource,
         above=above,
-        amount=int(amount),
+        amount=amount,
         currency=plan.currency,
         unit_amount=plan.overage_unit_amount,
         block_size=plan.overage_block_size,
+        billable=billable,
     )
 
 

@@ -35,6 +35,8 @@ EVENT_TYPES: dict[str, str] = {
     "credit_note.created": "A credit note was issued.",
     "usage.threshold_reached": "Usage of a resource reached 80% or 100% of the plan's limit.",
     "coupon.redeemed": "A coupon was applied.",
+    "budget.threshold_reached": "Spend this billing period reached 50%, 80% or 100% of the "
+    "tenant's budget (once each per period).",
     "tenant.status_changed": "The tenant's account status changed (active, suspended, ...).",
 }
 # Sent only by "Send test event" to the one endpoint it was asked for.
@@ -54,6 +56,7 @@ KIND_TO_TYPE = {
     "subscription_canceled": "subscription.canceled",
     "refund_issued": "credit_note.created",
     "payment_action_required": "invoice.payment_action_required",
+    "budget_threshold_reached": "budget.threshold_reached",
 }
 
 
@@ -132,11 +135,35 @@ def usage_object(data: dict) -> dict:
     }
 
 
+def budget_object(data: dict) -> dict:
+    """A budget threshold reached: GET /api/v1/budget's figures then (money as decimal strings)
+    and the threshold."""
+    from billing_project import money
+
+    currency = data.get("currency") or "usd"
+
+    def major(key):
+        return None if data.get(key) is None else money.to_major(int(data[key]), currency)
+
+    return {
+        "threshold": data.get("threshold"),
+        "amount": major("amount"),
+        "currency": currency,
+        "hard_cap": bool(data.get("hard_cap")),
+        "spent": major("spent"),
+        "projected": major("projected"),
+        "period_start": data.get("period_start"),
+        "period_end": data.get("period_end"),
+    }
+
+
 def object_for_billing_event(*, tenant, event) -> dict:
     """The object of the outbound event a billing event becomes."""
     kind, data = event.kind, event.data or {}
     if kind in ("usage_threshold_reached", "usage_limit_exceeded"):
         return usage_object(data)
+    if kind == "budget_threshold_reached":
+        return budget_object(data)
     if kind.startswith("payment_") or kind.startswith("invoice_"):
         return invoice_object(tenant=tenant, invoice_id=event.object_id)
     if kind.startswith("subscription_") or kind == "trial_ending":

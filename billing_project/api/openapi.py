@@ -70,8 +70,11 @@ CODES = {
     "approval_requires_second_user": "a refund is approved by another finance user than its requester",
     "invalid_signature": "the Stripe-Signature header does not verify",
     "no_payment_method": "the tenant has no default payment method to pay with",
-    "currency_mismatch": "credit is bought in the currency the tenant is billed in",
+    "currency_mismatch": "credit is bought, and a budget set, in the currency the tenant is billed in",
     "unknown_feature": "no feature with this key in the catalog",
+    "budget_exceeded": "the tenant's spend budget for this billing period is reached and its hard "
+    "cap is on (raise the budget or remove the cap)",
+    "budget_not_set": "the tenant has no spend budget",
 }
 
 PUBLIC_OPERATIONS = {
@@ -158,12 +161,19 @@ OPERATION_ERRORS: dict[tuple[str, str], dict[str, list[str]]] = {
         "403": ["approval_requires_second_user"],
         "409": ["refund_not_pending"],
     },
-    ("post", "/api/v1/usage"): {"409": ["conflict"]},
+    ("post", "/api/v1/usage"): {"402": ["budget_exceeded"], "409": ["conflict"]},
+    ("post", "/api/v1/usage/batch"): {"402": ["budget_exceeded"]},
     ("post", "/api/v1/credits/top-ups"): {
         "400": ["no_payment_method", "currency_mismatch"],
         "402": ["card_declined", "authentication_required"],
     },
-    ("get", "/api/v1/entitlements/check"): {"400": ["unknown_feature"]},
+    ("get", "/api/v1/entitlements/check"): {
+        "400": ["unknown_feature"],
+        "402": ["budget_exceeded"],
+    },
+    ("get", "/api/v1/budget"): {"404": ["budget_not_set"]},
+    ("put", "/api/v1/budget"): {"400": ["currency_mismatch"]},
+    ("delete", "/api/v1/budget"): {"404": ["budget_not_set"]},
     ("post", "/api/v1/webhooks/stripe"): {"400": ["invalid_signature"]},
 }
 

@@ -14,6 +14,7 @@ from billing_project.api.fields import timestamp_to_utc
 from billing_project.api.permissions import DEFAULT_READ
 from billing_project.api.views import BaseApiView, BaseListApiView, idempotency_key_get
 from billing_project.replica import stream_from_replica
+from budgets.selectors import budget_guard
 from entitlements.api.serializers import FeatureCheckOutput
 from usage import selectors, services
 from usage.api import serializers as s
@@ -37,6 +38,8 @@ class UsageIngestApi(BaseApiView):
         summary="Record a usage event (a repeat answers 200 with the original)",
     )
     def post(self, request):
+        # A hard-capped spend budget refuses usage (402 budget_exceeded): one Redis GET.
+        budget_guard(tenant=request.auth.tenant)
         event, created = services.usage_event_ingest(
             tenant=request.auth.tenant,
             data=request.data,
@@ -60,6 +63,7 @@ class UsageBatchApi(BaseApiView):
         summary="Record up to 1,000 usage events; good events are kept when others are rejected",
     )
     def post(self, request):
+        budget_guard(tenant=request.auth.tenant)
         body = request.data
         if not isinstance(body, dict):
             raise InvalidRequest('The body is {"events": [...]}.')
@@ -242,6 +246,7 @@ class EntitlementCheckApi(BaseApiView):
         "does its plan grant this feature?",
     )
     def get(self, request):
+        budget_guard(tenant=request.auth.tenant)
         feature = request.query_params.get("feature")
         if feature is not None and "resource" not in request.query_params:
             return Response(FeatureCheckOutput(_feature_check(request.auth.tenant, feature)).data)

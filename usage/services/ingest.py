@@ -492,6 +492,10 @@ def _after_ingest(tenant: Tenant, rollups: list[_Rollup]) -> None:
     counters.counters_store(tenant.schema_name, values)
     for resource, period_start, used, _ in values:
         usage_alerts_fire(tenant=tenant, resource=resource, period_start=period_start, used=used)
+    # The spend budget's check, debounced and in a worker (budgets: alerts and the hard cap).
+    from budgets.services import budget_usage_recorded
+
+    budget_usage_recorded(tenant=tenant)
 
 
 def _duplicate_of(p: _Prepared, existing: Existing) -> Row | None:

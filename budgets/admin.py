@@ -1,0 +1,98 @@
+"""Finance back-office for spend budgets: read every tenant's budget with this period's spend, and
+change one (through the service: validated, audited, the hard cap re-evaluated); the alerts sent
+read-only. Tenants set and remove budgets themselves (portal, API)."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.utils import translation
+
+from billing_project import money
+from billing_project.errors import DomainError
+from budgets import selectors, services
+from budgets.models import Budget, BudgetAlert
+
+
+def _money(amount, currency):
+    return money.money_format(amount, currency, translation.get_language() or "en")
+
+
+class BudgetForm(forms.ModelForm):
+    amount_major = forms.DecimalField(
+        label="Amount", min_value=0, max_digits=14, decimal_places=3, help_text="Major units."
+    )
+
+    class Meta:
+        model = Budget
+        fields = ["currency", "hard_cap"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["amount_major"].initial = money.to_major(
+                self.instance.amount, self.instance.currency
+            )
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    form = BudgetForm
+    list_display = ["tenant", "amount_text", "hard_cap", "spent_text", "capped_until", "updated"]
+    list_filter = ["hard_cap", "currency"]
+    search_fields = ["tenant__slug", "tenant__name"]
+    fields = ["tenant", "amount_major", "currency", "hard_cap", "capped_until", "updated"]
+    readonly_fields = ["tenant", "capped_until", "updated"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Budget")
+    def amount_text(self, budget):
+        return _money(budget.amount, budget.currency)
+
+    @admin.display(description="Spent this period")
+    def spent_text(self, budget):
+        spend = selectors.spend_get(tenant=budget.tenant, currency=budget.currency)
+        return _money(spend.spent, budget.currency)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            services.budget_set(
+                tenant=obj.tenant,
+                amount=money.to_minor(data["amount_major"], data["currency"]),
+                currency=data["currency"],
+                hard_cap=data["hard_cap"],
+                actor=request.user.email,
+            )
+        except DomainError as exc:
+            setattr(obj, "not_saved", True)  # noqa: B010 -- a mark for response_change, not a field
+            self.message_user(request, f"Budget not saved: {exc.message}", messages.ERROR)
+
+    def log_change(self, request, obj, message):
+        if not getattr(obj, "not_saved", False):
+            return super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        if getattr(obj, "not_saved", False):
+            return HttpResponseRedirect(request.path)  # the form again, with the error above it
+        return super().response_change(request, obj)
+
+
+@admin.register(BudgetAlert)
+class BudgetAlertAdmin(admin.ModelAdmin):
+    list_display = ["tenant", "period_start", "threshold", "spent", "amount", "currency", "sent_at"]
+    list_filter = ["threshold"]
+    search_fields = ["tenant__slug", "tenant__name"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,69 @@
+"""The budget's state in Redis: one GET per usage ingest or entitlement check answers "capped?"
+(and "is there a budget to check at all?"): NONE (no budget), OPEN, or CAPPED.
+
+The database holds the truth (Budget.capped_until, written by the check and by budget changes);
+Redis holds a copy per tenant for CAP_CACHE_SECONDS, dropped on every change. Redis is a cache
+here: when it does not answer, the hot path reads the database (one indexed row), never fails;
+a drop lost to an outage is bounded by the copy's TTL.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+
+from billing_project.redis import get_redis, redis_key
+
+logger = logging.getLogger(__name__)
+
+CAP_CACHE_SECONDS = 60
+CHECK_DEBOUNCE_SECONDS = 10
+NONE, OPEN, CAPPED = "none", "open", "capped"
+STATES = frozenset({NONE, OPEN, CAPPED})
+
+
+def _cap_key(schema: str) -> str:
+    return redis_key(schema, "budget", "state")
+
+
+def state_cached(schema: str) -> tuple[bool, str | None]:
+    """(Redis answered, the cached state or None)."""
+    try:
+        raw = get_redis().get(_cap_key(schema))
+    except redis.RedisError:
+        logger.warning("budget state not read from Redis; reading the database")
+        return False, None
+    if raw is None:
+        return True, None
+    state = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return True, (state if state in STATES else None)
+
+
+def state_cache_store(schema: str, state: str) -> None:
+    try:
+        get_redis().set(_cap_key(schema), state, ex=CAP_CACHE_SECONDS)
+    except redis.RedisError:
+        logger.warning("budget state not stored in Redis")
+
+
+def state_cache_forget(schema: str) -> None:
+    try:
+        get_redis().delete(_cap_key(schema))
+    except redis.RedisError:
+        # The copy expires within CAP_CACHE_SECONDS.
+        logger.warning("budget state not dropped in Redis")
+
+
+def check_claim(schema: str) -> bool:
+    """Whether this caller should schedule the tenant's budget check: the first ingest of each
+    CHECK_DEBOUNCE_SECONDS window does (one SET NX), the others ride on it. Without Redis nobody
+    does; the periodic check (beat) still runs."""
+    try:
+        return bool(
+            get_redis().set(
+                redis_key(schema, "budget", "check"), "1", nx=True, ex=CHECK_DEBOUNCE_SECONDS
+            )
+        )
+    except redis.RedisError:
+        return False
