@@ -50,6 +50,37 @@ class MoneyField(serializers.Field):
             raise serializers.ValidationError(str(exc)) from exc
 
 
+MONEY_PATTERN = r"^\d{1,9}(\.\d{1,3})?$"
+
+
+class MoneyString(serializers.RegexField):
+    """An input amount as a decimal string only (API.md): a JSON number is refused, never read as
+    money. Its currency is another field: turn it into minor units with exact_minor()."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 13)
+        super().__init__(MONEY_PATTERN, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError('Give money as a decimal string, e.g. "50.00".')
+        return super().to_internal_value(data)
+
+
+def exact_minor(text: str, currency: str, field: str = "amount") -> int:
+    """A decimal string in the currency's major units -> minor units; more decimals than the
+    currency has (e.g. "1.5" JPY) is a 400, never a silent rounding of someone's money."""
+    from billing_project.api.exceptions import InvalidRequest
+
+    exponent = Decimal(text).as_tuple().exponent  # an int: the serializers' patterns allow no NaN
+    if isinstance(exponent, int) and exponent < -money.exponent(currency):
+        raise InvalidRequest(
+            f"{currency.upper()} has {money.exponent(currency)} decimal places.",
+            detail={field: ["Too many decimal places for the currency."]},
+        )
+    return money.to_minor(text, currency)
+
+
 @extend_schema_field({"type": "string", "example": "12.5"})
 class QuantityField(serializers.DecimalField):
     """Usage quantities: decimal strings in and out, never floats."""

@@ -1,7 +1,6 @@
 from rest_framework import serializers
 
-from billing_project.api.fields import MoneyField, StrictSerializer
-from credits.api.serializers import MoneyString
+from billing_project.api.fields import MoneyField, MoneyString, StrictSerializer
 
 
 class BudgetInput(StrictSerializer):

@@ -3,10 +3,10 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
+from billing_project.api.fields import exact_minor
 from billing_project.api.views import BaseApiView
 from budgets import selectors, services
 from budgets.api import serializers as s
-from credits.api.views import _to_minor as to_minor
 
 
 class BudgetApi(BaseApiView):
@@ -37,7 +37,7 @@ class BudgetApi(BaseApiView):
         tenant = request.auth.tenant
         services.budget_set(
             tenant=tenant,
-            amount=to_minor(values["amount"], values["currency"], "amount"),
+            amount=exact_minor(values["amount"], values["currency"]),
             currency=values["currency"],
             hard_cap=values["hard_cap"],
             actor=request.auth.actor,

@@ -1,22 +1,8 @@
 from rest_framework import serializers
 
-from billing_project.api.fields import MoneyField, StrictSerializer
+from billing_project.api.fields import MoneyField, MoneyString, StrictSerializer
 
 AMOUNT_HELP = 'Decimal string in major units of `currency`, e.g. "50.00".'
-MONEY_PATTERN = r"^\d{1,9}(\.\d{1,3})?$"
-
-
-class MoneyString(serializers.RegexField):
-    """Money as a decimal string only (API.md): a JSON number is refused, never read as money."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 13)
-        super().__init__(MONEY_PATTERN, **kwargs)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            raise serializers.ValidationError('Give money as a decimal string, e.g. "50.00".')
-        return super().to_internal_value(data)
 
 
 class TopUpInput(StrictSerializer):

@@ -1,13 +1,10 @@
 """The prepaid credits API: thin views over credits' selectors and services."""
 
-from decimal import Decimal
-from typing import cast
-
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from billing_project import money
 from billing_project.api.exceptions import InvalidRequest
+from billing_project.api.fields import exact_minor
 from billing_project.api.views import BaseApiView, BaseListApiView
 from credits import selectors, services
 from credits.api import serializers as s
@@ -15,20 +12,6 @@ from credits.api import serializers as s
 CURRENCY_PARAM = OpenApiParameter(
     "currency", str, pattern=r"^[a-z]{3}$", description="Only this currency's wallet."
 )
-
-
-def _to_minor(text: str | None, currency: str, field: str) -> int | None:
-    """A decimal string in major units -> minor units; more decimals than the currency has
-    (e.g. "1.5" JPY) is a 400, never a silent rounding of someone's money."""
-    if text is None:
-        return None
-    # MoneyString's pattern admits digits only: never NaN/Infinity (exponent 'n', 'N', 'F').
-    if cast(int, Decimal(text).as_tuple().exponent) < -money.exponent(currency):
-        raise InvalidRequest(
-            f"{currency.upper()} has {money.exponent(currency)} decimal places.",
-            detail={field: ["Too many decimal places for the currency."]},
-        )
-    return money.to_minor(text, currency)
 
 
 def _currency_filter(request) -> str | None:
@@ -95,7 +78,7 @@ class TopUpApi(BaseApiView):
         currency = data.validated_data["currency"]
         grant = services.credit_top_up(
             tenant=request.auth.tenant,
-            amount=_to_minor(data.validated_data["amount"], currency, "amount"),
+            amount=exact_minor(data.validated_data["amount"], currency),
             currency=currency,
             actor=request.auth.actor,
             request_key=request.headers.get("Idempotency-Key"),
@@ -123,7 +106,7 @@ class CreditSettingsApi(BaseApiView):
             currency=currency,
             actor=request.auth.actor,
             **{
-                name: _to_minor(values[name], currency, name)
+                name: None if values[name] is None else exact_minor(values[name], currency, name)
                 for name in ("auto_top_up_below", "auto_top_up_amount", "low_balance_below")
             },
         )

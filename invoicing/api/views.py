@@ -1,13 +1,11 @@
 """The invoice API: thin views over invoicing's selectors and services."""
 
-from decimal import Decimal
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from billing_project import money
-from billing_project.api.exceptions import InvalidRequest, NotFound
+from billing_project.api.exceptions import NotFound
+from billing_project.api.fields import exact_minor
 from billing_project.api.views import BaseApiView, BaseListApiView
 from invoicing import selectors
 from invoicing.api import serializers as s
@@ -23,18 +21,6 @@ def _invoice(request, invoice_id: str):
     if invoice is None:
         raise NotFound("No such invoice.")
     return invoice
-
-
-def _to_minor(text: str, currency: str, field: str = "amount") -> int:
-    """A decimal string in the currency's major units -> minor units; more decimals than the
-    currency has (e.g. "1.5" JPY) is a 400, not a silent rounding of someone's money."""
-    exponent = Decimal(text).as_tuple().exponent  # an int: the serializer's pattern allows no NaN
-    if isinstance(exponent, int) and exponent < -money.exponent(currency):
-        raise InvalidRequest(
-            f"{currency.upper()} has {money.exponent(currency)} decimal places.",
-            detail={field: ["Too many decimal places for the currency."]},
-        )
-    return money.to_minor(text, currency)
 
 
 def _actor(request) -> dict:
@@ -145,7 +131,7 @@ class RefundCreateApi(BaseApiView):
         refund = finance.refund_create(
             invoice_id=invoice_id,
             reason=data.validated_data["reason"],
-            amount=None if amount is None else _to_minor(amount, row.stripe_data["currency"]),
+            amount=None if amount is None else exact_minor(amount, row.stripe_data["currency"]),
             request_key=request.headers.get("Idempotency-Key"),
             **_actor(request),
         )
@@ -183,7 +169,7 @@ class CreditNoteCreateApi(BaseApiView):
         row = _invoice(request, invoice_id)
         note = finance.credit_note_create(
             invoice_id=invoice_id,
-            amount=_to_minor(data.validated_data["amount"], row.stripe_data["currency"]),
+            amount=exact_minor(data.validated_data["amount"], row.stripe_data["currency"]),
             reason=data.validated_data["reason"],
             request_key=request.headers.get("Idempotency-Key"),
             **_actor(request),
