@@ -3,16 +3,20 @@ gunicorn (a request in flight completes, then the server exits) and stops a Cele
 warmly (the task it runs finishes)."""
 
 import json
+import os
 import signal
 import socket
+import subprocess
+import sys
 import time
+import uuid
 
 import pytest
 from django.db import connection
 
 from billing_project import health
 from tests.conftest import DEMO_PASSWORD
-from tests.reliability.conftest import gunicorn_server
+from tests.reliability.conftest import ROOT, gunicorn_server, server_environment
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +102,62 @@ def test_sigterm_lets_the_request_in_flight_complete(tmp_path):
     assert status_line.startswith(b"HTTP/1.1 200"), answer[:500]
     assert b'"access_token"' in rest_of_answer
     assert server.process.returncode == 0, server.log_text()[-3000:]
+
+
+@pytest.mark.live
+def test_sigterm_lets_the_celery_task_in_flight_finish(tmp_path):
+    """A rolling deploy stops a worker mid-task: SIGTERM is Celery's warm shutdown, so the task it
+    runs completes (and is acknowledged) before the worker exits 0."""
+    queue = f"warm-stop-{uuid.uuid4().hex[:12]}"
+    broker = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    env = server_environment(CELERY_QUEUE=queue, CELERY_BROKER_URL=broker, LOG_LEVEL="INFO")
+    marker, log_path = tmp_path / "task", tmp_path / "worker.log"
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "celery", "-A", "billing_project", "worker"),
+                *("-l", "info", "-Q", queue, "-c", "1", "-I", "tests.reliability.celery_sleep"),
+                *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            # Redis drops a message sent to a queue nobody declared yet: wait for the worker first.
+            deadline = time.monotonic() + 120  # importing Django on a loaded 2-core machine
+            while "ready." not in log_path.read_text(errors="replace"):
+                assert worker.poll() is None, log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+                time.sleep(0.2)
+            # Sent from a process of its own, as the web node would: this test process's broker is
+            # `memory://` (make test), and Celery's CELERY_BROKER_URL variable wins over its argument.
+            sender = (
+                "import sys; from celery import Celery\n"
+                "with Celery(broker=sys.argv[1]) as app:\n"
+                "    app.send_task('tests.reliability.sleep_then_mark', args=[4, sys.argv[3]],"
+                " queue=sys.argv[2], headers={'_schema_name': 'public'})"
+            )
+            subprocess.run(
+                [sys.executable, "-c", sender, broker, queue, str(marker)],
+                env=env,
+                check=True,
+                timeout=60,
+            )
+            deadline = time.monotonic() + 30
+            while not marker.with_suffix(".started").exists():
+                assert worker.poll() is None, log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+                time.sleep(0.2)
+            worker.send_signal(signal.SIGTERM)
+            code = worker.wait(timeout=60)
+        finally:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+    text = log_path.read_text(errors="replace")
+    assert marker.with_suffix(".done").exists(), text[-3000:]
+    assert "succeeded" in text and "sleep_then_mark" in text, text[-3000:]
+    assert code == 0, text[-3000:]
