@@ -96,6 +96,7 @@ STRIPE_OPERATIONS = {
     ("post", "/api/v1/credits/top-ups"),
     ("post", "/api/v1/invoices/{invoice_id}/pay"),
     ("patch", "/api/v1/tenants/current/billing-details"),
+    ("put", "/api/v1/tenants/current/billing-details"),
     ("post", "/api/v1/invoices/{invoice_id}/refunds"),
     ("post", "/api/v1/invoices/{invoice_id}/credit-notes"),
     ("post", "/api/v1/invoices/{invoice_id}/void"),
