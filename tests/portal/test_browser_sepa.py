@@ -82,6 +82,10 @@ def test_a_tenant_subscribes_with_a_sepa_iban_processing_then_paid(
 ):
     from playwright.sync_api import expect
 
+    from subscriptions.services.payment_methods import payment_method_attach
+
+    # A card on file is the default; the IBAN added on the subscribe page is chosen all the same.
+    payment_method_attach(tenant=fresh_tenant, token="pm_card_visa")
     server = live_portal_in_test_transaction.thread.httpd
     hooks = Webhooks(stripe_client, django_capture_on_commit_callbacks)
 
