@@ -122,7 +122,7 @@ def test_a_tenant_subscribes_with_a_sepa_iban_processing_then_paid(
     # Back on the subscribe page, the account chosen to pay.
     expect(page.get_by_role("heading", level=1)).to_have_text("Subscribe to Starter EU")
     expect(page.get_by_text("SEPA DE89 •••• 3000 was added.")).to_be_visible()
-    method = page.get_by_label("Payment method")
+    method = page.get_by_role("combobox", name="Payment method")
     expect(method.locator("option:checked")).to_have_text("SEPA DE89 •••• 3000")
     page.screenshot(path="/tmp/sepa-2-confirm.png", full_page=True)
     shot(page, "41-subscribe-sepa-confirm")
