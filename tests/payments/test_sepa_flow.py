@@ -189,3 +189,38 @@ def test_a_renewal_is_paid_through_an_approved_paypal_account(
         "paypal",
     )
     assert charge.payment_method_details.paypal.payer_email == "jenny.rosen@example.com"
+
+
+def _wait_for_event(hooks, event_type, timeout=10.0):
+    """The emulator delivers webhooks from its own thread: wait until this one reached the sink."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not any(f'"{event_type}"' in r["body"] for r in hooks.sink.requests):
+        assert time.monotonic() < deadline, f"no {event_type} delivered"
+        time.sleep(0.05)
+
+
+def test_paypal_approved_through_the_api_becomes_the_default_by_stripes_webhook(
+    deliver, hooks, owner_client, tenant, django_capture_on_commit_callbacks
+):
+    """An API client's payer comes back to the client's own page, never ours: Stripe's
+    setup_intent.succeeded makes the approved account the default of a tenant that has none."""
+    started = owner_client.post(
+        "/api/v1/payment-methods",
+        {"type": "paypal", "return_url": "https://app.example.com/back"},
+        format="json",
+    ).json()
+    assert "redirect_status=succeeded" in _approve(started["approval_url"])
+    _wait_for_event(hooks, "setup_intent.succeeded")
+    deliver()
+    [paypal] = owner_client.get("/api/v1/payment-methods").json()
+    assert (paypal["type"], paypal["is_default"]) == ("paypal", True)
+
+    sub = owner_client.post(
+        "/api/v1/subscriptions", {"plan_id": "starter", "billing_cycle": "monthly"}, format="json"
+    )
+    assert sub.status_code == 201, sub.content
+    deliver()
+    first = _invoice(owner_client, sub.json()["latest_invoice_id"])
+    assert (first["status"], first["amount_paid"]) == ("paid", "29.00")
