@@ -216,6 +216,16 @@ def test_paypal_approved_through_the_api_becomes_the_default_by_stripes_webhook(
     deliver()
     [paypal] = owner_client.get("/api/v1/payment-methods").json()
     assert (paypal["type"], paypal["is_default"]) == ("paypal", True)
+    # The return page finishing it as well (a portal payer) saves it once.
+    from subscriptions.services.bank_methods import paypal_setup_finish
+    from tenants.models import AuditEvent
+
+    setup_intent_id = started["approval_url"].rstrip("/").rsplit("/", 1)[1]
+    paypal_setup_finish(tenant=tenant, setup_intent_id=setup_intent_id)
+    attached = AuditEvent.objects.filter(
+        tenant=tenant, action="payment_method.attach", target=paypal["payment_method_id"]
+    )
+    assert attached.count() == 1
 
     sub = owner_client.post(
         "/api/v1/subscriptions", {"plan_id": "starter", "billing_cycle": "monthly"}, format="json"
