@@ -55,7 +55,8 @@ def _validate(data: dict) -> tuple[dict, dict]:
         clean["emails"] = list(dict.fromkeys(emails))
     if "address" in data:
         address = data["address"] or {}
-        for key in ADDRESS_KEYS:
+        # Only the address lines given change (PATCH {"address": {"city": ...}} keeps the street).
+        for key in (key for key in ADDRESS_KEYS if key in address):
             value = str(address.get(key) or "").strip()
             if key == "country":
                 value = value.upper()
@@ -89,11 +90,27 @@ def _validate(data: dict) -> tuple[dict, dict]:
     return clean, errors
 
 
-def billing_details_update(*, tenant: Tenant, data: dict, actor: str = "system") -> dict:
-    """Change some of the tenant's billing details (the API's shape; absent keys stay). Invalid input
-    is a 400 with a message per field (`tax_ids[0].value`: "This is not a valid br_cnpj number").
-    Then Stripe's customer follows and the PDFs of unpaid invoices are rendered again."""
+# What a full replacement (PUT) leaves in a field it was not given.
+CLEARED: dict[str, Any] = {
+    "address": {key: "" for key in ADDRESS_KEYS},
+    "tax_ids": [],
+    "po_number": "",
+}
+
+
+def billing_details_update(
+    *, tenant: Tenant, data: dict, actor: str = "system", replace: bool = False
+) -> dict:
+    """Change some of the tenant's billing details (the API's shape; absent keys stay, also inside
+    `address`), or with `replace` all of them (PUT: what is absent is cleared, the invoice language
+    goes back to the tenant's). Invalid input is a 400 with a message per field
+    (`tax_ids[0].value`: "This is not a valid br_cnpj number"). Then Stripe's customer follows and
+    the PDFs of unpaid invoices are rendered again."""
+    if replace:
+        data = {**CLEARED, **data, "address": {**CLEARED["address"], **(data.get("address") or {})}}
     clean, errors = _validate(data)
+    if replace and "locale" not in data:
+        clean["locale"] = ""
     if errors:
         raise InvalidRequest("Some billing details are not valid.", detail=errors)
     before = billing_details_get(tenant=tenant)

@@ -29,6 +29,11 @@ DEFAULT_CHANNELS: dict[str, list[str]] = {
 assert set(DEFAULT_CHANNELS) == set(KINDS), "every billing event kind needs default channels"
 
 
+# The invoice and its receipts also go to every invoice email of the billing details (the buyer's
+# accounts payable, who may not be a member): what Stripe itself sends to a customer's address.
+BILLING_CONTACT_KINDS = frozenset({"invoice_finalized", "payment_succeeded", "refund_issued"})
+
+
 def channels_for(preference, kind: str) -> list[str]:
     """The channels the tenant wants for `kind` (its choice, else the default)."""
     chosen = (preference.channels or {}).get(kind)

@@ -6,8 +6,10 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django_tenants.utils import schema_context, tenant_context
 
+from billing_details.selectors import billing_details_get
 from notifications import crypto
 from notifications.models import Delivery, Notification, NotificationPreference
+from notifications.preferences import BILLING_CONTACT_KINDS
 from tenants.models import Membership, Role
 
 
@@ -23,8 +25,9 @@ def preference_slack_url(preference: NotificationPreference) -> str:
     return crypto.decrypt(preference.slack_webhook_key_id, preference.slack_webhook_ciphertext)
 
 
-def email_recipients(*, tenant, preference: NotificationPreference) -> list[str]:
-    """Owners and billing admins (as chosen) and the extra addresses, each once, in that order."""
+def email_recipients(*, tenant, preference: NotificationPreference, kind: str = "") -> list[str]:
+    """Owners and billing admins (as chosen) and the extra addresses, then for an invoice or a
+    receipt every invoice email of the tenant's billing details; each address once, in that order."""
     roles = [
         role
         for role, wanted in (
@@ -39,7 +42,8 @@ def email_recipients(*, tenant, preference: NotificationPreference) -> list[str]
         .values_list("user__email", flat=True)
     )
     seen: dict[str, str] = {}
-    for address in [*people, *(preference.extra_emails or [])]:
+    billing = billing_details_get(tenant=tenant)["emails"] if kind in BILLING_CONTACT_KINDS else []
+    for address in [*people, *(preference.extra_emails or []), *billing]:
         seen.setdefault(address.lower(), address)
     return list(seen.values())
 

@@ -4,6 +4,8 @@ to the return page)."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -33,6 +35,16 @@ def _next_page(request) -> str:
     ):
         return target
     return reverse("portal:payment-methods")
+
+
+def _back_with(target: str, payment_method_id: str) -> str:
+    """The page that asked for the new method, told which one it is (the subscribe page chooses it)."""
+    if target == reverse("portal:payment-methods"):
+        return target
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "payment_method"]
+    query.append(("payment_method", payment_method_id))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _error_text(exc: DomainError) -> str:
@@ -68,6 +80,7 @@ def payment_method_sepa_add(request):
         messages.error(request, _error_text(exc))
     else:
         messages.success(request, _("%(label)s was added.") % {"label": method["label"]})
+        return redirect(_back_with(_next_page(request), method["payment_method_id"]))
     return redirect(_next_page(request))
 
 
@@ -107,4 +120,5 @@ def payment_method_paypal_return(request):
         messages.error(request, _error_text(exc))
     else:
         messages.success(request, _("%(label)s was added.") % {"label": method["label"]})
+        return redirect(_back_with(target, method["payment_method_id"]))
     return redirect(target)

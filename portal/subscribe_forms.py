@@ -28,7 +28,15 @@ class SubscribeForm(forms.Form):
     # One subscribe per page view: a second submit (double click, reload) is the same request.
     attempt = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def __init__(self, *args, cards: list[dict], test_mode: bool, needs_payment_method: bool, **kw):
+    def __init__(
+        self,
+        *args,
+        cards: list[dict],
+        test_mode: bool,
+        needs_payment_method: bool,
+        chosen: str = "",
+        **kw,
+    ):
         super().__init__(*args, **kw)
         self.needs_payment_method = needs_payment_method
         choices = [
@@ -53,6 +61,8 @@ class SubscribeForm(forms.Form):
         self.fields["payment_method"].initial = default or (choices[0][0] if choices else None)
         self.fields["attempt"].initial = uuid.uuid4().hex
         self.allowed = {value for value, _label in choices}
+        if chosen in self.allowed:  # the method just added on this page (SEPA, PayPal)
+            self.fields["payment_method"].initial = chosen
 
     def clean_coupon(self) -> str:
         return self.cleaned_data["coupon"].strip().upper()

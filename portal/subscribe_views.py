@@ -63,7 +63,13 @@ def subscribe_plan(request, plan_id: str):
     cards, load_error = _cards(request)
     test_mode = _stripe_test_mode()
     needs_card = subscribe_quote(offer=offer).needs_payment_method
-    form = SubscribeForm(data, cards=cards, test_mode=test_mode, needs_payment_method=needs_card)
+    form = SubscribeForm(
+        data,
+        cards=cards,
+        test_mode=test_mode,
+        needs_payment_method=needs_card,
+        chosen=request.GET.get("payment_method", ""),
+    )
     # "Apply" checks the coupon and shows the new total; "Confirm" subscribes.
     subscribing = data is not None and "apply" not in data
     coupon = None

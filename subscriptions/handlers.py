@@ -103,6 +103,20 @@ def payment_method_changed(event: StripeEvent) -> None:
     mirror("PaymentMethod", event.object)
 
 
+@stripe_webhook("setup_intent.succeeded", fresh=True)
+def setup_intent_succeeded(event: StripeEvent) -> str:
+    """A PayPal account approved: it is the tenant's, and its default when asked at the start or
+    when the tenant has none, even if the payer never comes back to the return page (an API client
+    has none of ours)."""
+    setup_intent = event.object
+    if event.tenant is None or "paypal" not in (setup_intent.get("payment_method_types") or []):
+        return "ignored"
+    from subscriptions.services.bank_methods import paypal_setup_finish
+
+    paypal_setup_finish(tenant=event.tenant, setup_intent_id=setup_intent["id"])
+    return "paypal_saved"
+
+
 @stripe_webhook("payment_method.detached")
 def payment_method_detached(event: StripeEvent) -> None:
     """Nothing to do (the card list is read from Stripe), but the event is ours: processed."""

@@ -71,6 +71,12 @@ def plan_get(*, plan_id: str) -> Plan | None:
     return Plan.objects.filter(code=plan_id).first()
 
 
+def plan_get_public(*, plan_id: str) -> Plan | None:
+    """One plan of the public catalog (GET /api/v1/plans/<plan_id>), read from the same cached list,
+    so a change shows in the list and the detail at once; hidden and retired plans are not found."""
+    return next((plan for plan in plan_list_public() if plan.code == plan_id), None)
+
+
 def plan_catalog_invalidate() -> None:
     try:
         caches["shared"].delete_many([PLANS_CACHE_KEY, PLANS_RENDERED_CACHE_KEY])

@@ -46,6 +46,19 @@ class BillingDetailsInput(StrictSerializer):
     )
 
 
+class BillingDetailsReplaceInput(BillingDetailsInput):
+    """PUT: the whole billing details; a field left out is cleared (the invoice language goes back
+    to the tenant's)."""
+
+    legal_name = serializers.CharField(max_length=200)
+    emails = serializers.ListField(
+        child=serializers.EmailField(max_length=254),
+        min_length=1,
+        max_length=5,
+        help_text="1-5 addresses that receive the invoices (the first is the Stripe customer's)",
+    )
+
+
 class AddressOutput(serializers.Serializer):
     line1 = serializers.CharField()
     line2 = serializers.CharField()

@@ -81,6 +81,7 @@ PUBLIC_OPERATIONS = {
     "/api/v1/auth/login",
     "/api/v1/auth/refresh",
     "/api/v1/plans",
+    "/api/v1/plans/{plan_id}",
     "/api/v1/webhooks/stripe",
 }
 # Operations that call Stripe while answering: an outage or rate limit there is their 503.
@@ -98,6 +99,7 @@ STRIPE_OPERATIONS = {
     ("post", "/api/v1/credits/top-ups"),
     ("post", "/api/v1/invoices/{invoice_id}/pay"),
     ("patch", "/api/v1/tenants/current/billing-details"),
+    ("put", "/api/v1/tenants/current/billing-details"),
     ("post", "/api/v1/invoices/{invoice_id}/refunds"),
     ("post", "/api/v1/invoices/{invoice_id}/credit-notes"),
     ("post", "/api/v1/invoices/{invoice_id}/void"),
@@ -119,6 +121,7 @@ OPERATION_ERRORS: dict[tuple[str, str], dict[str, list[str]]] = {
     ("post", "/api/v1/auth/login"): {"401": ["authentication_failed"]},
     ("post", "/api/v1/auth/refresh"): {"401": ["authentication_failed"]},
     ("post", "/api/v1/tenants"): {"409": ["slug_taken"]},
+    ("get", "/api/v1/plans/{plan_id}"): {"404": ["not_found"]},
     ("post", "/api/v1/subscriptions"): {
         "400": ["plan_not_found", "coupon_expired", "coupon_not_applicable"],
         "402": ["card_declined", "authentication_required"],

@@ -40,7 +40,9 @@ def _targets(
     if Channel.EMAIL in channels:
         targets += [
             (Channel.EMAIL, address)
-            for address in selectors.email_recipients(tenant=tenant, preference=preference)
+            for address in selectors.email_recipients(
+                tenant=tenant, preference=preference, kind=kind
+            )
         ]
     if Channel.SLACK in channels and preference.slack_webhook_ciphertext:
         targets.append((Channel.SLACK, "tenant"))

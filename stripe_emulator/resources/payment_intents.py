@@ -160,6 +160,10 @@ def confirm(state, pi, payment_method=None, off_session=False, authenticated=Non
     kind = behaviour(pm)
     before = state.render(pi)
     pi["payment_method"] = pm["id"]
+    # An invoice's PaymentIntent takes the types of the methods it may be paid with (the invoice's
+    # payment_settings, else the customer's and subscription's defaults): a PayPal renewal is `paypal`.
+    if pi.get("_invoice") and pm["type"] not in pi["payment_method_types"]:
+        pi["payment_method_types"] = [*pi["payment_method_types"], pm["type"]]
     if needs_authentication(pm, off_session=off_session) and not authenticated:
         pi.update(status="requires_action", next_action=authentication_next_action(state, pi))
         outcome, event = "requires_action", "payment_intent.requires_action"

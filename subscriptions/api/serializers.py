@@ -32,6 +32,12 @@ class PlanOutput(serializers.ModelSerializer):
     overage = serializers.SerializerMethodField(
         help_text="metered price of usage above the limit, or null"
     )
+    trial_days = serializers.IntegerField(
+        help_text="free trial of a new subscription, in days (0 = none)"
+    )
+    trial_without_card = serializers.BooleanField(
+        help_text="the trial starts without a payment method (card-less trial)"
+    )
 
     class Meta:
         model = Plan
@@ -46,6 +52,8 @@ class PlanOutput(serializers.ModelSerializer):
             "limits",
             "hard_limits",
             "overage",
+            "trial_days",
+            "trial_without_card",
             "stripe_price_id",
             "stripe_price_id_yearly",
         ]

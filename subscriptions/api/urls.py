@@ -4,6 +4,7 @@ from subscriptions.api import views
 
 urlpatterns = [
     path("plans", views.PlanListApi.as_view(), name="plans"),
+    path("plans/<str:plan_id>", views.PlanDetailApi.as_view(), name="plan-detail"),
     path("subscriptions", views.SubscriptionCreateApi.as_view(), name="subscription-create"),
     path(
         "subscriptions/current", views.SubscriptionCurrentApi.as_view(), name="subscription-current"

@@ -45,6 +45,22 @@ class PlanListApi(BaseApiView):
         return HttpResponse(body, content_type=renderer.media_type)
 
 
+class PlanDetailApi(BaseApiView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={200: PlanOutput},
+        tags=["plans"],
+        summary="One public plan (404 not_found for an unknown, hidden or retired plan)",
+    )
+    def get(self, request, plan_id: str):
+        plan = selectors.plan_get_public(plan_id=plan_id)
+        if plan is None:
+            raise NotFound("No public plan with this plan_id.")
+        return Response(PlanOutput(plan).data)
+
+
 def _who(request) -> dict:
     return {
         "tenant": request.auth.tenant,

@@ -31,6 +31,7 @@ from subscriptions.services.payment_methods import (
     payment_method_list,
     payment_method_row,
 )
+from tenants.models import AuditEvent
 from tenants.services import audit_record
 
 if TYPE_CHECKING:
@@ -218,6 +219,14 @@ def paypal_setup_finish(
     if seti.get("status") != "succeeded":
         raise InvalidRequest("The PayPal account was not approved.", code="paypal_not_approved")
     pm = stripe_payment_methods.payment_method_retrieve(seti["payment_method"])
+    # Both the return page and Stripe's setup_intent.succeeded webhook finish it: once is enough
+    # (a second pass would make it the default again after the tenant chose another one).
+    if AuditEvent.objects.filter(
+        tenant=tenant, action="payment_method.attach", target=pm.id
+    ).exists():
+        return next(
+            p for p in payment_method_list(tenant=tenant) if p["payment_method_id"] == pm.id
+        )
     return _finish(
         tenant=tenant,
         account=account,

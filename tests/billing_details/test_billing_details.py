@@ -98,6 +98,81 @@ def test_valid_details_are_on_the_stripe_customer(catalog, owner_client, tenant)
     assert [(t.type, t.value) for t in listed.data] == [("br_cpf", "390.533.447-05")]
 
 
+def test_patch_of_one_address_line_keeps_the_others_and_the_stripe_address(
+    catalog, owner_client, tenant
+):
+    from billing_project.stripe_gateway.client import get_client
+    from subscriptions.services.customers import customer_ensure
+
+    assert owner_client.patch(URL, DETAILS, format="json").status_code == 200
+    response = owner_client.patch(URL, {"address": {"city": "Campinas"}}, format="json")
+    assert response.status_code == 200, response.content
+    expected = {**DETAILS["address"], "city": "Campinas", "country": "BR"}
+    assert response.json()["address"] == expected
+    saved = owner_client.get(URL).json()
+    assert saved["address"] == expected
+    assert saved["tax_ids"] == [{"type": "br_cnpj", "value": "11.222.333/0001-81"}]
+    assert saved["po_number"] == "PO-2026-0042" and saved["emails"] == DETAILS["emails"]
+
+    customer_id = customer_ensure(tenant=tenant).stripe_customer_id
+    address = get_client().v1.customers.retrieve(customer_id).address
+    assert (address.line1, address.city, address.postal_code) == (
+        "Av. Paulista, 1000",
+        "Campinas",
+        "01310-100",
+    )
+
+    # An address line given empty is cleared; the others still stay.
+    owner_client.patch(URL, {"address": {"line2": ""}}, format="json")
+    assert owner_client.get(URL).json()["address"] == {**expected, "line2": ""}
+
+
+def test_put_replaces_everything_and_clears_what_it_leaves_out(catalog, owner_client, tenant):
+    from billing_project.stripe_gateway.client import get_client
+    from subscriptions.services.customers import customer_ensure
+
+    assert owner_client.patch(URL, DETAILS, format="json").status_code == 200
+    body = {
+        "legal_name": "Acme GmbH",
+        "emails": ["rechnung@acme.test"],
+        "address": {"city": "Berlin", "country": "DE"},
+    }
+    response = owner_client.put(URL, body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "legal_name": "Acme GmbH",
+        "emails": ["rechnung@acme.test"],
+        "address": {
+            "line1": "",
+            "line2": "",
+            "city": "Berlin",
+            "state": "",
+            "postal_code": "",
+            "country": "DE",
+        },
+        "tax_ids": [],
+        "po_number": "",
+        "locale": tenant.locale,
+    }
+    assert owner_client.get(URL).json() == response.json()
+    customer_id = customer_ensure(tenant=tenant).stripe_customer_id
+    assert get_client().v1.customers.tax_ids.list(customer_id).data == []
+    assert get_client().v1.customers.retrieve(customer_id).address.line1 in ("", None)
+
+    # A full replacement needs the legal name and the invoice emails.
+    error = assert_error(
+        owner_client.put(URL, {"address": {"city": "Köln"}}, format="json"), 400, "invalid_request"
+    )
+    assert set(error["detail"]) == {"legal_name", "emails"}
+    assert owner_client.get(URL).json()["address"]["city"] == "Berlin"
+    assert owner_client.get(URL).json()["legal_name"] == "Acme GmbH"
+
+
+def test_a_viewer_cannot_replace_either(catalog, viewer_client):
+    body = {"legal_name": "X", "emails": ["x@acme.test"]}
+    assert viewer_client.put(URL, body, format="json").status_code == 403
+
+
 def _pdf_text(client, invoice_id):
     from pypdf import PdfReader
 

@@ -191,9 +191,14 @@ def test_preferences_choose_channels_and_recipients(tenant, tenant_slack, emit, 
         None,
         {"amount": 2900, "currency": "usd", "invoice_pdf": "https://x/pdf"},
     )
-    assert sorted(m.to[0] for m in mailoutbox) == ["finance@acme.test", "owner@acme.test"]
+    # (A receipt also goes to the billing details' invoice email: the tenant's, none being saved.)
+    assert sorted(m.to[0] for m in mailoutbox) == [
+        "billing@acme.test",
+        "finance@acme.test",
+        "owner@acme.test",
+    ]
     emit(tenant, "invoice_overdue", "in_51", None, {"amount": 2900, "currency": "usd"})
-    assert len(mailoutbox) == 2 and tenant_slack.received == []
+    assert len(mailoutbox) == 3 and tenant_slack.received == []
     with tenant_context(tenant):
         assert list(Notification.objects.filter(in_app=True).values_list("kind", flat=True)) == [
             "invoice_overdue"

@@ -1,7 +1,7 @@
 """SEPA Direct Debit end to end through the API and Stripe's webhooks: a subscription paid by a test
 IBAN is `processing` (API, PDF), cannot be paid twice, and settles when the tenant's test clock moves:
 paid for AT611904300234573201, a failure (dunning, payment_failed notification) for
-AT861904300235473202. PayPal: approved, listed, and the renewal is paid through it."""
+AT861904300235473202. PayPal: approved, made the default, and the renewal is paid through it."""
 
 import io
 import urllib.parse
@@ -120,33 +120,117 @@ def _approve(url):
 def test_a_renewal_is_paid_through_an_approved_paypal_account(
     deliver, owner_client, tenant, django_capture_on_commit_callbacks
 ):
+    """A tenant that first paid by card makes its approved PayPal account the default; the next
+    renewal (the test clock a month on) is paid in full through PayPal, not the card."""
+    from billing_project.stripe_gateway.client import get_client
     from subscriptions.services.clocks import test_clock_advance
+
+    sub = owner_client.post(
+        "/api/v1/subscriptions",
+        {"plan_id": "starter", "billing_cycle": "monthly", "payment_method": "pm_card_visa"},
+        format="json",
+    ).json()
+    deliver()
+    first = _invoice(owner_client, sub["latest_invoice_id"])
+    assert (first["status"], first["amount_paid"]) == ("paid", "29.00")
 
     started = owner_client.post(
         "/api/v1/payment-methods",
         {"type": "paypal", "return_url": "https://portal.example.com/back"},
         format="json",
-    ).json()
-    assert "redirect_status=succeeded" in _approve(started["approval_url"])
-    from subscriptions.services.bank_methods import paypal_setup_finish
+    )
+    assert started.status_code == 201, started.content
+    approval_url = started.json()["approval_url"]
+    assert "/_emulator/paypal/seti_" in approval_url
+    assert "redirect_status=succeeded" in _approve(approval_url)
+    [paypal] = [
+        p for p in owner_client.get("/api/v1/payment-methods").json() if p["type"] == "paypal"
+    ]
+    assert paypal["label"] == "PayPal j•••@example.com"
+    made_default = owner_client.post(
+        f"/api/v1/payment-methods/{paypal['payment_method_id']}/default"
+    )
+    assert made_default.status_code == 200, made_default.content
+    listed = owner_client.get("/api/v1/payment-methods").json()
+    assert [p["type"] for p in listed if p["is_default"]] == ["paypal"]
 
-    setup_intent_id = started["approval_url"].rstrip("/").rsplit("/", 1)[1]
-    paypal = paypal_setup_finish(tenant=tenant, setup_intent_id=setup_intent_id)
-    assert paypal["is_default"] and paypal["label"] == "PayPal j•••@example.com"
-
-    sub = owner_client.post(
-        "/api/v1/subscriptions", {"plan_id": "starter", "billing_cycle": "monthly"}, format="json"
-    ).json()
-    deliver()
-    assert _invoice(owner_client, sub["latest_invoice_id"])["status"] == "paid"
     test_clock_advance(tenant=tenant, days=32)
     deliver()
     invoices = owner_client.get("/api/v1/invoices").json()
-    assert len(invoices) == 2 and all(i["status"] == "paid" for i in invoices)
-    from billing_project.stripe_gateway.client import get_client
-
-    renewal = get_client().v1.invoices.retrieve(
-        invoices[0]["invoice_id"], params={"expand": ["payments.data.payment.payment_intent"]}
+    assert [i["invoice_id"] for i in invoices][1:] == [first["invoice_id"]]
+    renewal = invoices[0]
+    assert (renewal["status"], renewal["total"], renewal["amount_paid"], renewal["currency"]) == (
+        "paid",
+        "29.00",
+        "29.00",
+        "usd",
     )
-    intent = renewal.payments.data[0].payment.payment_intent
+    assert renewal["amount_remaining"] == "0.00"
+    assert owner_client.get("/api/v1/subscriptions/current").json()["status"] == "active"
+
+    stripe_invoice = get_client().v1.invoices.retrieve(
+        renewal["invoice_id"], params={"expand": ["payments.data.payment.payment_intent"]}
+    )
+    assert stripe_invoice.billing_reason == "subscription_cycle"
+    [payment] = stripe_invoice.payments.data
+    intent = payment.payment.payment_intent
+    assert (intent.status, intent.amount, intent.amount_received, intent.currency) == (
+        "succeeded",
+        2900,
+        2900,
+        "usd",
+    )
     assert intent.payment_method == paypal["payment_method_id"]
+    assert "paypal" in intent.payment_method_types
+    charge = get_client().v1.charges.retrieve(intent.latest_charge)
+    assert (charge.amount, charge.paid, charge.payment_method_details.type) == (
+        2900,
+        True,
+        "paypal",
+    )
+    assert charge.payment_method_details.paypal.payer_email == "jenny.rosen@example.com"
+
+
+def _wait_for_event(hooks, event_type, timeout=10.0):
+    """The emulator delivers webhooks from its own thread: wait until this one reached the sink."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not any(f'"{event_type}"' in r["body"] for r in hooks.sink.requests):
+        assert time.monotonic() < deadline, f"no {event_type} delivered"
+        time.sleep(0.05)
+
+
+def test_paypal_approved_through_the_api_becomes_the_default_by_stripes_webhook(
+    deliver, hooks, owner_client, tenant, django_capture_on_commit_callbacks
+):
+    """An API client's payer comes back to the client's own page, never ours: Stripe's
+    setup_intent.succeeded makes the approved account the default of a tenant that has none."""
+    started = owner_client.post(
+        "/api/v1/payment-methods",
+        {"type": "paypal", "return_url": "https://app.example.com/back"},
+        format="json",
+    ).json()
+    assert "redirect_status=succeeded" in _approve(started["approval_url"])
+    _wait_for_event(hooks, "setup_intent.succeeded")
+    deliver()
+    [paypal] = owner_client.get("/api/v1/payment-methods").json()
+    assert (paypal["type"], paypal["is_default"]) == ("paypal", True)
+    # The return page finishing it as well (a portal payer) saves it once.
+    from subscriptions.services.bank_methods import paypal_setup_finish
+    from tenants.models import AuditEvent
+
+    setup_intent_id = started["approval_url"].rstrip("/").rsplit("/", 1)[1]
+    paypal_setup_finish(tenant=tenant, setup_intent_id=setup_intent_id)
+    attached = AuditEvent.objects.filter(
+        tenant=tenant, action="payment_method.attach", target=paypal["payment_method_id"]
+    )
+    assert attached.count() == 1
+
+    sub = owner_client.post(
+        "/api/v1/subscriptions", {"plan_id": "starter", "billing_cycle": "monthly"}, format="json"
+    )
+    assert sub.status_code == 201, sub.content
+    deliver()
+    first = _invoice(owner_client, sub.json()["latest_invoice_id"])
+    assert (first["status"], first["amount_paid"]) == ("paid", "29.00")

@@ -84,7 +84,7 @@ def test_a_new_tenant_subscribes_to_starter_yearly_with_a_coupon(page, portal): 
     expect(page.locator("#amount-due-now")).to_have_text(
         money(starter.price_yearly * 80 // 100, "usd")
     )
-    page.get_by_label("Payment method").select_option("pm_card_visa")
+    page.get_by_role("combobox", name="Payment method").select_option("pm_card_visa")
     shot(page, "31-subscribe-confirm")
     page.get_by_role("button", name="Confirm and subscribe").click()
 
@@ -100,7 +100,9 @@ def test_a_card_that_needs_3d_secure_is_confirmed_on_the_banks_page(page, portal
     from playwright.sync_api import expect
 
     _choose(page, "Starter", cycle="Monthly")
-    page.get_by_label("Payment method").select_option("pm_card_authenticationRequired")
+    page.get_by_role("combobox", name="Payment method").select_option(
+        "pm_card_authenticationRequired"
+    )
     page.get_by_role("button", name="Confirm and subscribe").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your payment")
@@ -123,7 +125,9 @@ def test_a_failed_authentication_leaves_the_invoice_payable_later(page, portal):
     from playwright.sync_api import expect
 
     _choose(page, "Starter", cycle="Monthly")
-    page.get_by_label("Payment method").select_option("pm_card_authenticationRequired")
+    page.get_by_role("combobox", name="Payment method").select_option(
+        "pm_card_authenticationRequired"
+    )
     page.get_by_role("button", name="Confirm and subscribe").click()
     page.get_by_role("button", name="Confirm with your bank").click()
     page.get_by_role("button", name="Fail authentication").click()

@@ -57,6 +57,8 @@ SKIPPED_ROUTES = {
     "change acts on the session's own tenant only.",
     "subscribe/<slug:plan_id>/": "plans are the public catalog; subscribing acts on the session's own "
     "tenant only.",
+    "api/v1/plans/<str:plan_id>": "one plan of the public catalog (GET /api/v1/plans needs no "
+    "credential); it names no tenant's object.",
 }
 
 # Bodies that pass a view's input validation, so the request reaches the ownership check (a 400 for

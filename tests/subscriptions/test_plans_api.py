@@ -1,5 +1,6 @@
 """The public plan catalog: the seed's four plans, money as decimal strings, served from Redis."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -46,6 +47,8 @@ def test_four_seed_plans_ordered_by_price(api_client):
         "limits",
         "hard_limits",
         "overage",
+        "trial_days",
+        "trial_without_card",
         "stripe_price_id",
         "stripe_price_id_yearly",
     }
@@ -89,3 +92,81 @@ def test_hidden_and_inactive_plans_are_not_listed(api_client, django_capture_on_
             code="legacy", name="Legacy", price_monthly=500, price_yearly=5000, is_public=False
         )
     assert "legacy" not in [p["plan_id"] for p in api_client.get("/api/v1/plans").json()]
+
+
+def test_trial_length_and_card_less_trial_in_the_list_and_the_detail(
+    api_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        Plan.objects.filter(code="professional").update(trial_days=14, trial_without_card=True)
+        plan_catalog_invalidate()
+    by_id = {p["plan_id"]: p for p in api_client.get("/api/v1/plans").json()}
+    assert (by_id["professional"]["trial_days"], by_id["professional"]["trial_without_card"]) == (
+        14,
+        True,
+    )
+    assert (by_id["starter"]["trial_days"], by_id["starter"]["trial_without_card"]) == (0, False)
+
+    detail = api_client.get("/api/v1/plans/professional")
+    assert detail.status_code == 200
+    assert detail.json() == by_id["professional"]
+    assert detail.json()["price_monthly"] == "99.00"
+
+
+def test_plan_detail_of_an_unknown_hidden_or_retired_plan_is_not_found(
+    api_client, django_capture_on_commit_callbacks
+):
+    from tests.conftest import assert_error
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Plan.objects.create(
+            code="legacy", name="Legacy", price_monthly=500, price_yearly=5000, is_public=False
+        )
+        Plan.objects.create(
+            code="retired", name="Retired", price_monthly=500, price_yearly=5000, is_active=False
+        )
+    for plan_id in ("platinum", "legacy", "retired"):
+        assert_error(api_client.get(f"/api/v1/plans/{plan_id}"), 404, "not_found")
+
+
+def test_a_trial_edited_in_the_admin_shows_at_once_despite_the_cached_catalog(
+    api_client, finance_admin, stripe_on, django_capture_on_commit_callbacks
+):
+    starter = Plan.objects.get(code="starter")
+    # Both cached forms (the list's bytes, the detail's list) are warm before the edit.
+    assert {p["plan_id"]: p for p in api_client.get("/api/v1/plans").json()}["starter"][
+        "trial_days"
+    ] == 0
+    assert api_client.get("/api/v1/plans/starter").json()["trial_days"] == 0
+    change = finance_admin.get(f"/admin/subscriptions/plan/{starter.pk}/change/")
+    form = {
+        key: value
+        for key, value in change.context["adminform"].form.initial.items()
+        if value is not None
+    }
+    for key in ("features", "feature_keys", "limits", "hard_limits", "alert_thresholds"):
+        form[key] = json.dumps(getattr(starter, key))
+    form.update(is_public="on", is_active="on", trial_days="30", trial_without_card="on")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = finance_admin.post(f"/admin/subscriptions/plan/{starter.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    listed = {p["plan_id"]: p for p in api_client.get("/api/v1/plans").json()}["starter"]
+    assert (listed["trial_days"], listed["trial_without_card"]) == (30, True)
+    detail = api_client.get("/api/v1/plans/starter").json()
+    assert (detail["trial_days"], detail["trial_without_card"]) == (30, True)
+
+
+def test_the_openapi_schema_documents_the_trial_fields_and_the_detail(db):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator(urlconf="billing_project.urls").get_schema(request=None, public=True)
+    plan = schema["components"]["schemas"]["PlanOutput"]
+    assert plan["properties"]["trial_days"]["type"] == "integer"
+    assert plan["properties"]["trial_without_card"]["type"] == "boolean"
+    assert {"trial_days", "trial_without_card"} <= set(plan["required"])
+    detail = schema["paths"]["/api/v1/plans/{plan_id}"]["get"]
+    assert detail["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PlanOutput"
+    }
+    assert "not_found" in detail["responses"]["404"]["content"]["application/json"]["examples"]
+    assert detail.get("security") in (None, [{}], [])
