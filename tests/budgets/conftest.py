@@ -4,6 +4,7 @@ keys and usage counters dropped around each test (Redis outlives the rolled-back
 
 import pytest
 
+from tests.invoicing.conftest import celery_eager  # noqa: F401 (fixture)
 from tests.subscriptions.conftest import (  # noqa: F401 -- fixtures shared with these tests
     Forwarder,
     catalog,
@@ -15,13 +16,8 @@ from tests.subscriptions.conftest import (  # noqa: F401 -- fixtures shared with
 
 
 @pytest.fixture(autouse=True)
-def _eager_tasks():
-    from billing_project.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
+def _eager_tasks(celery_eager):  # noqa: F811 (the imported fixture)
+    """Every test here runs its Celery tasks eagerly."""
 
 
 @pytest.fixture(autouse=True)

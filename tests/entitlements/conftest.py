@@ -1,8 +1,9 @@
-"""Fixtures of the prepaid credits tests: the subscriptions tests' Stripe emulator (reset per test,
+"""Fixtures of the feature entitlements tests: the subscriptions tests' Stripe emulator (reset per test,
 catalog synced, test clocks on) and webhook forwarder, tasks run eagerly."""
 
 import pytest
 
+from tests.invoicing.conftest import celery_eager  # noqa: F401 (fixture)
 from tests.subscriptions.conftest import (  # noqa: F401 -- fixtures shared with these tests
     Forwarder,
     catalog,
@@ -14,10 +15,5 @@ from tests.subscriptions.conftest import (  # noqa: F401 -- fixtures shared with
 
 
 @pytest.fixture(autouse=True)
-def _eager_tasks():
-    from billing_project.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
+def _eager_tasks(celery_eager):  # noqa: F811 (the imported fixture)
+    """Every test here runs its Celery tasks eagerly."""
