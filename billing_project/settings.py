@@ -52,6 +52,7 @@ SHARED_APPS = [
     "subscriptions",
     "coupons",
     "credits",  # prepaid credits: wallets, grants, ledger (public schema, per tenant)
+    "commitments",  # minimum commitments and progressive billing (public schema, per tenant)
     "entitlements",  # the catalog of boolean plan features (public schema)
     "notifications.platform",  # the platform Slack channel settings (public schema)
     "policies",  # platform-wide billing policy (dunning, refunds, overdue), edited in the admin

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PRODUCT_APPS = (
     "analytics",
     "billing_project",
+    "commitments",
     "coupons",
     "credits",
     "entitlements",

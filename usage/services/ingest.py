@@ -492,6 +492,10 @@ def _after_ingest(tenant: Tenant, rollups: list[_Rollup]) -> None:
     counters.counters_store(tenant.schema_name, values)
     for resource, period_start, used, _ in values:
         usage_alerts_fire(tenant=tenant, resource=resource, period_start=period_start, used=used)
+    # Progressive billing: a debounced check in a task (never Stripe on the ingest path).
+    from commitments.services import usage_threshold_check_soon
+
+    usage_threshold_check_soon(tenant=tenant)
 
 
 def _duplicate_of(p: _Prepared, existing: Existing) -> Row | None:
