@@ -16,9 +16,11 @@ called.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from billing_project.errors import DomainError, InvalidRequest
@@ -39,6 +41,7 @@ THRESHOLD_CREDIT_DESCRIPTION = "Usage already billed on invoice {number}"
 # After an ingest, one threshold check per tenant within this many seconds (the beat catches up).
 CHECK_DEBOUNCE_SECONDS = 30
 MAX_AMOUNT = 99_999_999
+CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
 def _subscription_of(invoice) -> str | None:
@@ -328,8 +331,12 @@ def usage_threshold_check(*, tenant, actor: str = "system") -> ThresholdInvoice 
     if account is None or not account.subscription_id or account.status not in ("active",):
         return None
     customer_id = account.stripe_customer_id
+    # A claim this old belongs to a worker that died before Stripe answered (a younger one is
+    # still being issued by its worker).
     unfinished = ThresholdInvoice.objects.select_related("tenant").filter(
-        tenant=tenant, status=ThresholdInvoice.Status.CLAIMED
+        tenant=tenant,
+        status=ThresholdInvoice.Status.CLAIMED,
+        created__lt=timezone.now() - CLAIM_TIMEOUT,
     )
     for record in unfinished:  # a worker died between its claim and Stripe: same keys, once
         _threshold_issue(record, customer_id=customer_id, actor=actor)
