@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from commitments import views as commitments_views
 from credits import views as credits_views
 from portal import subscribe_views, views
 
@@ -61,6 +62,7 @@ urlpatterns = [
     path("credits/", credits_views.credits_page, name="credits"),
     path("credits/top-up/", credits_views.credits_top_up, name="credits-top-up"),
     path("credits/settings/", credits_views.credits_settings, name="credits-settings"),
+    path("commitments/", commitments_views.commitments_page, name="commitments"),
     path("notifications/", views.notifications, name="notifications"),
     path(
         "notifications/<int:notification_id>/read/",
