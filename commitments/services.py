@@ -19,7 +19,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
@@ -319,6 +319,18 @@ def _threshold_issue(record: ThresholdInvoice, *, customer_id: str, actor: str) 
     )
 
 
+# The first key of the tenant's advisory lock (the second is a hash of the tenant's id).
+LOCK_NAMESPACE = 0x7C0A
+
+
+def _tenant_lock(tenant) -> None:
+    """Take the tenant's threshold lock until the end of the current transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_NAMESPACE, str(tenant.pk)]
+        )
+
+
 def usage_threshold_check(*, tenant, actor: str = "system") -> ThresholdInvoice | None:
     """Bill the current period's usage so far when what is not billed yet reached the threshold
     (the Celery task after ingest and the periodic one call this). Returns the invoice it issued."""
@@ -348,19 +360,24 @@ def usage_threshold_check(*, tenant, actor: str = "system") -> ThresholdInvoice 
         return None
     usage = selectors.usage_charges(preview)
     period_start = from_ts(preview["period_start"])
-    billed = selectors.threshold_billed(
-        tenant=tenant, subscription_id=account.subscription_id, period_start=period_start
-    )
-    if usage - billed < terms.usage_threshold:
-        return None
-    sequence = (
-        ThresholdInvoice.objects.filter(
-            tenant=tenant, subscription_id=account.subscription_id, period_start=period_start
-        ).count()
-        + 1
-    )
     try:
         with transaction.atomic():
+            # The tenant's lock, for this short transaction only (Stripe is not called under it):
+            # a worker that waited for it reads the crossing the other one just claimed.
+            _tenant_lock(tenant)
+            billed = selectors.threshold_billed(
+                tenant=tenant, subscription_id=account.subscription_id, period_start=period_start
+            )
+            if usage - billed < terms.usage_threshold:
+                return None
+            sequence = (
+                ThresholdInvoice.objects.filter(
+                    tenant=tenant,
+                    subscription_id=account.subscription_id,
+                    period_start=period_start,
+                ).count()
+                + 1
+            )
             record = ThresholdInvoice.objects.create(
                 tenant=tenant,
                 subscription_id=account.subscription_id,
@@ -386,7 +403,7 @@ def usage_threshold_check(*, tenant, actor: str = "system") -> ThresholdInvoice 
                 },
             )
     except IntegrityError:
-        return None  # another worker claimed this crossing: it issues the invoice
+        return None  # the unique crossing: claimed by another worker (the lock's backstop)
     _threshold_issue(record, customer_id=customer_id, actor=actor)
     return record
 

@@ -5,6 +5,7 @@ subscription, period and crossing) meets really concurrent transactions. Their c
 test's rolled-back transaction, so the test works in globex and removes its rows afterwards. Stripe
 is replaced by a recorder here (the Stripe side is covered by test_progressive.py)."""
 
+import itertools
 import threading
 import time
 from types import SimpleNamespace
@@ -72,6 +73,17 @@ def issued(other_tenant, monkeypatch):
     )
     monkeypatch.setattr(services.selectors, "usage_charges", lambda preview: 5000)
     monkeypatch.setattr(services, "tenant_now", lambda tenant: timezone.now())
+    billed = services.selectors.threshold_billed
+    readers = itertools.count()
+
+    def slow_billed(**kw):
+        # Widen the window between reading what was billed and claiming the crossing: the first
+        # reader claims at once, the others only after its claim committed.
+        value = billed(**kw)
+        time.sleep(0.05 if next(readers) == 0 else 0.5)
+        return value
+
+    monkeypatch.setattr(services.selectors, "threshold_billed", slow_billed)
 
     def issue(record, **kw):
         time.sleep(0.2)  # Stripe's round trips: the other workers run meanwhile
