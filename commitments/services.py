@@ -16,7 +16,7 @@ called.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -26,7 +26,6 @@ from django_tenants.utils import schema_context, tenant_context
 from billing_project.errors import DomainError, InvalidRequest
 from billing_project.redis import get_redis, redis_key
 from billing_project.stripe_gateway import invoices as stripe_invoices
-from billing_project.timestamps import from_ts
 from commitments import selectors
 from commitments.models import CommitmentTrueUp, PlanTerms, SubscriptionTerms, ThresholdInvoice
 from commitments.selectors import THRESHOLD, THRESHOLD_CREDIT, TRUE_UP
@@ -42,6 +41,11 @@ THRESHOLD_CREDIT_DESCRIPTION = "Usage already billed on invoice {number}"
 CHECK_DEBOUNCE_SECONDS = 30
 MAX_AMOUNT = 99_999_999
 CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+def _at(timestamp) -> datetime:
+    """A Stripe timestamp (always present where this reads one) as an aware UTC datetime."""
+    return datetime.fromtimestamp(int(timestamp), tz=UTC)
 
 
 def _subscription_of(invoice) -> str | None:
@@ -131,7 +135,7 @@ def commitment_true_up(*, tenant, invoice, actor: str = "stripe") -> CommitmentT
     if not terms.minimum_commitment or terms.currency != invoice["currency"]:
         return None
     record = CommitmentTrueUp.objects.filter(
-        tenant=tenant, subscription_id=subscription_id, period_start=from_ts(start)
+        tenant=tenant, subscription_id=subscription_id, period_start=_at(start)
     ).first()
     if record is None:
         draft = invoice if invoice["status"] == "draft" else None
@@ -149,8 +153,8 @@ def commitment_true_up(*, tenant, invoice, actor: str = "stripe") -> CommitmentT
                 record = CommitmentTrueUp.objects.create(
                     tenant=tenant,
                     subscription_id=subscription_id,
-                    period_start=from_ts(start),
-                    period_end=from_ts(end),
+                    period_start=_at(start),
+                    period_end=_at(end),
                     currency=invoice["currency"],
                     committed=terms.minimum_commitment,
                     spent=spent,
@@ -307,6 +311,7 @@ def _threshold_issue(record: ThresholdInvoice, *, customer_id: str, actor: str) 
             "purpose": THRESHOLD_CREDIT,
             "subscription": record.subscription_id,
             "invoice": issued["id"],
+            "invoice_number": issued["number"],
         },
     )
     ThresholdInvoice.objects.filter(pk=record.pk).update(
@@ -359,7 +364,7 @@ def usage_threshold_check(*, tenant, actor: str = "system") -> ThresholdInvoice 
     if preview["currency"] != terms.currency:
         return None
     usage = selectors.usage_charges(preview)
-    period_start = from_ts(preview["period_start"])
+    period_start = _at(preview["period_start"])
     try:
         with transaction.atomic():
             # The tenant's lock, for this short transaction only (Stripe is not called under it):
@@ -382,7 +387,7 @@ def usage_threshold_check(*, tenant, actor: str = "system") -> ThresholdInvoice 
                 tenant=tenant,
                 subscription_id=account.subscription_id,
                 period_start=period_start,
-                period_end=from_ts(preview["period_end"]),
+                period_end=_at(preview["period_end"]),
                 sequence=sequence,
                 currency=terms.currency,
                 threshold=terms.usage_threshold,

@@ -55,6 +55,19 @@ def test_a_short_period_gets_one_true_up_line_for_the_difference(
         renewal.id,
     )
 
+    # The invoice PDF shows the line, labelled in the invoice's language.
+    from django.template.loader import render_to_string
+
+    from invoicing.documents import TEMPLATE, invoice_context
+    from invoicing.selectors import invoice_view
+
+    view = invoice_view(dict(stripe_client.v1.invoices.retrieve(renewal.id)), with_lines=True)
+    html = render_to_string(TEMPLATE, invoice_context(invoice=view, tenant=tenant))
+    assert "Minimum commitment true-up" in html and "$59.00" in html and "$100.00" in html
+    tenant.locale = "pt-br"
+    html = render_to_string(TEMPLATE, invoice_context(invoice=view, tenant=tenant))
+    assert "Ajuste do compromisso mínimo" in html and "59,00" in html
+
     # The renewal's invoice.created again (a replay, a redelivery): nothing added twice.
     from subscriptions.services.webhooks import webhook_handle
 
