@@ -97,3 +97,23 @@ def test_no_true_up_when_the_period_spent_the_commitment(
     assert [ln.description for ln in lines if ln.description == TRUE_UP] == []
     assert (renewal.status, renewal.total) == ("paid", 1200 + 2900)
     assert not CommitmentTrueUp.objects.filter(tenant=tenant).exists()
+
+
+def test_the_commitment_counts_charges_after_discounts(relay, owner_client, tenant, stripe_client):
+    from coupons.services import coupon_create
+
+    coupon_create(code="TWENTY", name="Twenty", percent_off=20, duration="forever")
+    held = owner_client.post("/api/v1/coupons/apply", {"code": "TWENTY"}, format="json")
+    assert held.status_code == 200, held.content
+    subscribe(owner_client, plan_id="starter", payment_method="pm_card_visa")  # 29.00 - 20%
+    relay.pump()
+    _commit(tenant, 10000)
+    use(tenant, 16000)  # 12.00 - 20%
+
+    advance(relay, tenant, 32)
+
+    renewal, lines = _renewal(stripe_client, tenant)
+    # Spent 23.20 + 9.60 = 32.80: the true-up is 67.20, itself not discounted.
+    assert [ln.amount for ln in lines if ln.description == TRUE_UP] == [6720]
+    assert (renewal.status, renewal.total) == ("paid", 10000)
+    assert CommitmentTrueUp.objects.get(tenant=tenant).spent == 3280
