@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("subscriptions.api.urls")),
     path("", include("coupons.api.urls")),
     path("", include("credits.api.urls")),
+    path("", include("commitments.api.urls")),
     path("", include("entitlements.api.urls")),
     path("", include("invoicing.api.urls")),
     path("", include("usage.api.urls")),

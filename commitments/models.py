@@ -145,3 +145,7 @@ class ThresholdInvoice(models.Model):
         return (
             f"{self.subscription_id} {self.period_start:%Y-%m-%d} #{self.sequence}: {self.amount}"
         )
+
+    @property
+    def invoice_or_none(self) -> str | None:
+        return self.invoice_id or None

@@ -33,6 +33,19 @@ def test_owner_sees_the_commitment_spend_so_far_and_the_threshold(
     assert 'data-testid="spent">$41.00<' in page  # 29.00 plan + 12.00 usage
     assert 'data-testid="shortfall">$59.00<' in page
     assert 'data-testid="threshold">$50.00<' in page and 'data-testid="usage">$12.00<' in page
+    body = owner_client.get("/api/v1/commitments").json()
+    assert {k: body[k] for k in ("currency", "minimum_commitment", "usage_threshold")} == {
+        "currency": "usd",
+        "minimum_commitment": "100.00",
+        "usage_threshold": "50.00",
+    }
+    assert (body["spent"], body["usage"], body["true_ups"], body["threshold_invoices"]) == (
+        "41.00",
+        "12.00",
+        [],
+        [],
+    )
+    assert body["period_start"] < body["period_end"]
     dashboard = owner_portal.get("/").content.decode()
     assert "Minimum commitment: $100.00" in dashboard and 'href="/commitments/"' in dashboard
 
