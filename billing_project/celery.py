@@ -50,6 +50,11 @@ app.conf.beat_schedule = {
     "credits-expire-due": {"task": "credits.tasks.credits_expire_due", "schedule": 300.0},
     # budgets: alerts at 50/80/100% once per period, the hard cap set or lifted (also a new period)
     "budgets-check": {"task": "budgets.tasks.budget_check", "schedule": 300.0},
+    # commitments: usage charges that reached the billing threshold invoiced (idempotent per crossing)
+    "commitments-threshold-check": {
+        "task": "commitments.tasks.usage_threshold_check",
+        "schedule": 300.0,
+    },
     # subscriptions: the subscription and MRR gauges of /metrics, once (public schema), every minute
     "subscriptions-metrics-refresh": {
         "task": "subscriptions.tasks.subscription_metrics_refresh",

@@ -52,6 +52,7 @@ SHARED_APPS = [
     "subscriptions",
     "coupons",
     "credits",  # prepaid credits: wallets, grants, ledger (public schema, per tenant)
+    "commitments",  # minimum commitments and progressive billing (public schema, per tenant)
     "entitlements",  # the catalog of boolean plan features (public schema)
     "budgets",  # spend budgets: amount, alerts sent per period, hard cap (public schema, per tenant)
     "notifications.platform",  # the platform Slack channel settings (public schema)

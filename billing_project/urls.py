@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("coupons.api.urls")),
     path("", include("credits.api.urls")),
     path("", include("budgets.api.urls")),
+    path("", include("commitments.api.urls")),
     path("", include("entitlements.api.urls")),
     path("", include("invoicing.api.urls")),
     path("", include("usage.api.urls")),

@@ -35,9 +35,13 @@ def invoice_context(*, invoice: InvoiceView, tenant) -> dict:
     def m(amount: int) -> str:
         return money_format(amount, cur, locale)
 
+    def describe(line) -> str:
+        label = labels.get(f"line_{line.purpose}") if line.purpose else None
+        return label.replace("{number}", line.invoice_number) if label else line.description
+
     lines = [
         {
-            "description": line.description,
+            "description": describe(line),
             "proration": line.proration,
             "period": (
                 f"{_date(line.period_start, locale)} – {_date(line.period_end, locale)}"

@@ -38,6 +38,9 @@ LABELS = {
         "overdue": "Overdue",
         "payment_processing": "Payment processing (bank debit)",
         "po_number": "PO number",
+        "line_commitment_true_up": "Minimum commitment true-up",
+        "line_usage_threshold": "Usage to date (billing threshold reached)",
+        "line_usage_threshold_credit": "Usage already billed on invoice {number}",
     },
     "pt-br": {
         "invoice": "Fatura",
@@ -73,6 +76,9 @@ LABELS = {
         "overdue": "Vencida",
         "payment_processing": "Pagamento em processamento (débito bancário)",
         "po_number": "Pedido de compra",
+        "line_commitment_true_up": "Ajuste do compromisso mínimo",
+        "line_usage_threshold": "Uso até a data (limite de faturamento atingido)",
+        "line_usage_threshold_credit": "Uso já faturado na fatura {number}",
     },
     "es": {
         "invoice": "Factura",
@@ -108,6 +114,9 @@ LABELS = {
         "overdue": "Vencida",
         "payment_processing": "Pago en proceso (adeudo bancario)",
         "po_number": "Orden de compra",
+        "line_commitment_true_up": "Ajuste por compromiso mínimo",
+        "line_usage_threshold": "Uso hasta la fecha (umbral de facturación alcanzado)",
+        "line_usage_threshold_credit": "Uso ya facturado en la factura {number}",
     },
 }
 

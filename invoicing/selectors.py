@@ -72,6 +72,10 @@ class InvoiceLine:
     period_end: datetime | None
     proration: bool
     kind: str
+    # The `purpose` metadata of a line the service added (a commitment true-up, a threshold
+    # invoice's usage or the renewal's deduction of it): the PDF labels it in the tenant's language.
+    purpose: str = ""
+    invoice_number: str = ""
 
 
 @dataclass
@@ -162,6 +166,7 @@ def _lines_of(data: dict, with_discounts: bool) -> list[InvoiceLine]:
                 Decimal(str(unit_decimal)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
             )
         period = line.get("period") or {}
+        metadata = line.get("metadata") or {}
         out.append(
             InvoiceLine(
                 description=line.get("description") or "",
@@ -173,6 +178,8 @@ def _lines_of(data: dict, with_discounts: bool) -> list[InvoiceLine]:
                 period_end=from_ts(period.get("end")),
                 proration=proration,
                 kind=kind,
+                purpose=metadata.get("purpose") or "",
+                invoice_number=metadata.get("invoice_number") or "",
             )
         )
     if with_discounts:

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from budgets import views as budget_views
+from commitments import views as commitments_views
 from credits import views as credits_views
 from portal import subscribe_views, views
 
@@ -65,6 +66,7 @@ urlpatterns = [
     path("budget/", budget_views.budget_page, name="budget"),
     path("budget/save/", budget_views.budget_save, name="budget-save"),
     path("budget/remove/", budget_views.budget_remove, name="budget-remove"),
+    path("commitments/", commitments_views.commitments_page, name="commitments"),
     path("notifications/", views.notifications, name="notifications"),
     path(
         "notifications/<int:notification_id>/read/",

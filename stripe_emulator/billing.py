@@ -3,7 +3,8 @@
 Billing cycles (trials, renewals, prorations, previews) build on it in ``cycles.py``.
 
 Simplifications (documented in README): a subscription invoice is finalized as soon as it is
-created (Stripe waits ~1 hour), and fees/taxes are zero.
+created, or during a test clock's advance as soon as the endpoints answered its `invoice.created`
+(Stripe waits ~1 hour more), and fees/taxes are zero.
 """
 
 from __future__ import annotations
@@ -280,8 +281,11 @@ def add_line(
     item=None,
     invoice_item=None,
     proration=False,
+    discountable=True,
+    metadata=None,
 ):
-    """Append a line item (dahlia shape: ``parent`` and ``pricing``) and return it."""
+    """Append a line item (dahlia shape: ``parent`` and ``pricing``) and return it. An invoice
+    item's line keeps the item's ``discountable`` and ``metadata``, as Stripe's does."""
     line = {
         "id": ("il_tmp_" + secrets.token_hex(8)) if inv["_preview"] else new_id("il"),
         "object": "line_item",
@@ -289,11 +293,11 @@ def add_line(
         "currency": inv["currency"],
         "description": description,
         "discount_amounts": [],
-        "discountable": True,
+        "discountable": discountable,
         "discounts": [],
         "invoice": inv["id"],
         "livemode": False,
-        "metadata": {},
+        "metadata": dict(metadata or {}),
         "parent": None,
         "period": {"end": period[1], "start": period[0]},
         "pretax_credit_amounts": [],
@@ -358,6 +362,9 @@ def pull_pending_items(state, inv, subscription_id=None):
             subscription=ii_sub,
             invoice_item=ii["id"],
             proration=ii["proration"],
+            # Proration lines keep the subscription's discounts, as the emulator always had them.
+            discountable=ii["discountable"] or ii["proration"],
+            metadata=ii["metadata"],
         )
         if not inv["_preview"]:
             ii["invoice"] = inv["id"]

@@ -98,6 +98,23 @@ def simulate(state, clock, target):
     state.dirty = True
 
 
+def _await_answer(state, event, wait_for_deliveries):
+    """Wait, with the state lock released (the endpoints call the API meanwhile), until every
+    endpoint answered the first delivery of ``event`` (a renewal's ``invoice.created``)."""
+    depth = 0
+    while True:
+        try:
+            state.lock.release()
+        except RuntimeError:  # released as often as this thread had taken it
+            break
+        depth += 1
+    try:
+        wait_for_deliveries([event["id"]])
+    finally:
+        for _ in range(depth):
+            state.lock.acquire()
+
+
 def advance(state, clock, target, wait_for_deliveries):
     """Background part of ``POST .../advance``: simulate, wait for first webhook attempts, then ready.
 
@@ -110,7 +127,14 @@ def advance(state, clock, target, wait_for_deliveries):
         try:
             with state.lock:
                 before = len(state.table("event"))
-                simulate(state, clock, target)
+                state.draft_review = (
+                    threading.get_ident(),
+                    lambda event: _await_answer(state, event, wait_for_deliveries),
+                )
+                try:
+                    simulate(state, clock, target)
+                finally:
+                    state.draft_review = None
                 produced = list(state.table("event"))[before:]
         except Exception:  # noqa: BLE001 - reported on the clock like Stripe's internal_failure
             log.exception("test clock advance failed")

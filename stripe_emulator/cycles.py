@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -101,8 +102,17 @@ def subscription_invoice(
     plan_lines(state, inv, sub, period, trial=trial)
     pull_pending_items(state, inv, sub["id"])
     recompute(state, inv)
-    emit(state, "invoice.created", inv)
+    created = emit(state, "invoice.created", inv)
     sub["latest_invoice"] = inv["id"]
+    # Stripe leaves a renewal draft open until the endpoints answered `invoice.created` (then about
+    # an hour): the application may add invoice items to it. A test clock's advance waits for the
+    # answer (`draft_review`); the hour is not simulated.
+    review = state.draft_review
+    if review is not None and review[0] == threading.get_ident():
+        review[1](created)
+    if inv["status"] != "draft" or inv.get("_deleted"):
+        return inv  # the application finalized (or deleted) the draft itself
+    recompute(state, inv)
     finalize(state, inv)
     if collect and inv["status"] == "open" and inv["collection_method"] == "charge_automatically":
         attempt_payment(state, inv)

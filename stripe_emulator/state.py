@@ -82,6 +82,9 @@ class State:
         self.listeners = []  # callables(event, endpoints) run for each new event (webhook dispatch)
         # Set by the server to the dispatcher's wait: clocks report ready after first deliveries.
         self.wait_for_deliveries = lambda event_ids: True
+        # (thread id, callable(event)) while a test clock advances: called after a renewal's
+        # `invoice.created`, before the draft is finalized (clock.advance).
+        self.draft_review = None
         # Where a browser reaches this emulator (set by the server when it binds): the 3-D Secure
         # page's address in PaymentIntents' next_action.
         self.public_url = "http://127.0.0.1:12111"

@@ -13,6 +13,7 @@ PRODUCT_APPS = (
     "analytics",
     "billing_project",
     "budgets",
+    "commitments",
     "coupons",
     "credits",
     "entitlements",

@@ -14,7 +14,11 @@ from billing_project.stripe_gateway.errors import stripe_errors
 from billing_project.stripe_gateway.keys import request_options
 
 if TYPE_CHECKING:
-    from stripe.params import InvoiceCreatePreviewParams, InvoicePayParams
+    from stripe.params import (
+        InvoiceCreatePreviewParams,
+        InvoiceItemCreateParams,
+        InvoicePayParams,
+    )
 
 # dj-stripe's Invoice sync reads discounts as objects; unexpanded they are ids and it fails.
 MIRROR_EXPAND = ["discounts", "lines.data.discounts"]
@@ -74,17 +78,66 @@ def invoice_mark_uncollectible(*, invoice_id: str, key: str) -> stripe.Invoice:
 
 
 def invoice_item_create(
-    *, customer_id: str, amount: int, currency: str, description: str, key: str
+    *,
+    customer_id: str,
+    amount: int,
+    currency: str,
+    description: str,
+    key: str,
+    invoice_id: str | None = None,
+    subscription_id: str | None = None,
+    period: tuple[int, int] | None = None,
+    discountable: bool | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> stripe.InvoiceItem:
+    """An invoice item: on a draft invoice (`invoice_id`), pending for the subscription's next
+    invoice (`subscription_id`), or pending for the customer's next one."""
+    params: dict[str, Any] = {
+        "customer": customer_id,
+        "amount": amount,
+        "currency": currency,
+        "description": description,
+    }
+    if invoice_id:
+        params["invoice"] = invoice_id
+    if subscription_id:
+        params["subscription"] = subscription_id
+    if period:
+        params["period"] = {"start": period[0], "end": period[1]}
+    if discountable is not None:
+        params["discountable"] = discountable
+    if metadata:
+        params["metadata"] = metadata
     with stripe_errors():
         return get_client().v1.invoice_items.create(
+            params=cast("InvoiceItemCreateParams", params), options=request_options(key)
+        )
+
+
+def invoice_create(
+    *, customer_id: str, currency: str, description: str, metadata: dict[str, str], key: str
+) -> stripe.Invoice:
+    """A draft one-off invoice charged automatically; pending items stay pending (Stripe's default
+    since 2022-08-01): the caller adds its own with `invoice_item_create(invoice_id=...)`."""
+    with stripe_errors():
+        return get_client().v1.invoices.create(
             params={
                 "customer": customer_id,
-                "amount": amount,
                 "currency": currency,
+                "collection_method": "charge_automatically",
+                "auto_advance": False,
+                "pending_invoice_items_behavior": "exclude",
                 "description": description,
+                "metadata": metadata,
             },
             options=request_options(key),
+        )
+
+
+def invoice_finalize(*, invoice_id: str, key: str) -> stripe.Invoice:
+    with stripe_errors():
+        return get_client().v1.invoices.finalize_invoice(
+            invoice_id, params={"auto_advance": False}, options=request_options(key)
         )
 
 

@@ -333,6 +333,8 @@ def create_invoice_item(ctx):
             price=price,
             quantity=quantity,
             invoice_item=ii["id"],
+            discountable=ii["discountable"],
+            metadata=ii["metadata"],
         )
         billing.recompute(state, inv)
     return ctx.out(ii)

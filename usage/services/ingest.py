@@ -496,6 +496,10 @@ def _after_ingest(tenant: Tenant, rollups: list[_Rollup]) -> None:
     from budgets.services import budget_usage_recorded
 
     budget_usage_recorded(tenant=tenant)
+    # Progressive billing: a debounced check in a task (never Stripe on the ingest path).
+    from commitments.services import usage_threshold_check_soon
+
+    usage_threshold_check_soon(tenant=tenant)
 
 
 def _duplicate_of(p: _Prepared, existing: Existing) -> Row | None:

@@ -1,0 +1,169 @@
+"""Finance back-office for commitments: a plan's default minimum commitment and usage threshold,
+one tenant's own (both through the service: audited); true-ups and threshold invoices read-only.
+Amounts are entered in major units of the plan's currency."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils import translation
+
+from billing_project import money
+from billing_project.errors import DomainError
+from commitments import services
+from commitments.models import CommitmentTrueUp, PlanTerms, SubscriptionTerms, ThresholdInvoice
+
+
+def _money(amount, currency):
+    if amount is None:
+        return "—"
+    return money.money_format(amount, currency, translation.get_language() or "en")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TermsForm(forms.ModelForm):
+    commitment_major = forms.DecimalField(
+        label="Minimum commitment",
+        required=False,
+        min_value=0,
+        max_digits=11,
+        decimal_places=3,
+        help_text="Per billing period, major units of the plan's currency (blank = none).",
+    )
+    threshold_major = forms.DecimalField(
+        label="Usage billing threshold",
+        required=False,
+        min_value=0,
+        max_digits=11,
+        decimal_places=3,
+        help_text="Usage charges that trigger an invoice mid-period, major units (blank = none).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        row = self.instance
+        currency = self._currency()
+        if row.pk:
+            for field, name in (
+                ("commitment_major", "minimum_commitment"),
+                ("threshold_major", "usage_threshold"),
+            ):
+                value = getattr(row, name)
+                self.fields[field].initial = (
+                    money.to_major(value, currency) if value is not None else None
+                )
+
+    def _currency(self) -> str:
+        return "usd"
+
+    def minor(self, field: str) -> int | None:
+        value = self.cleaned_data.get(field)
+        return money.to_minor(value, self._currency()) if value is not None else None
+
+
+class PlanTermsForm(TermsForm):
+    class Meta:
+        model = PlanTerms
+        fields = ["plan"]
+
+    def _currency(self) -> str:
+        plan = (getattr(self, "cleaned_data", None) or {}).get("plan")
+        if plan is None and self.instance.plan_id:
+            plan = self.instance.plan
+        return plan.currency if plan is not None else "usd"
+
+
+class SubscriptionTermsForm(TermsForm):
+    class Meta:
+        model = SubscriptionTerms
+        fields = ["tenant"]
+
+    def _currency(self) -> str:
+        from subscriptions.selectors import billing_account_get
+
+        tenant = (getattr(self, "cleaned_data", None) or {}).get("tenant")
+        if tenant is None and self.instance.tenant_id:
+            tenant = self.instance.tenant
+        account = billing_account_get(tenant=tenant) if tenant is not None else None
+        return account.plan.currency if account is not None and account.plan else "usd"
+
+
+class TermsAdmin(admin.ModelAdmin):
+    owner_field = ""
+
+    def get_fields(self, request, obj=None):
+        return [self.owner_field, "commitment_major", "threshold_major"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [self.owner_field] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        owner = getattr(obj, self.owner_field)
+        try:
+            saved = self.terms_set(
+                owner,
+                minimum_commitment=form.minor("commitment_major"),
+                usage_threshold=form.minor("threshold_major"),
+                actor=request.user.email,
+            )
+        except DomainError as exc:
+            self.message_user(request, f"Terms not saved: {exc.message}", messages.ERROR)
+            return
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def terms_set(self, owner, **values):
+        raise NotImplementedError
+
+
+@admin.register(PlanTerms)
+class PlanTermsAdmin(TermsAdmin):
+    form = PlanTermsForm
+    owner_field = "plan"
+    list_display = ["plan", "commitment_text", "threshold_text", "updated"]
+
+    def terms_set(self, owner, **values):
+        return services.plan_terms_set(plan=owner, **values)
+
+    @admin.display(description="Minimum commitment")
+    def commitment_text(self, row):
+        return _money(row.minimum_commitment, row.plan.currency)
+
+    @admin.display(description="Usage billing threshold")
+    def threshold_text(self, row):
+        return _money(row.usage_threshold, row.plan.currency)
+
+
+@admin.register(SubscriptionTerms)
+class SubscriptionTermsAdmin(TermsAdmin):
+    form = SubscriptionTermsForm
+    owner_field = "tenant"
+    list_display = ["tenant", "minimum_commitment", "usage_threshold", "updated"]
+    search_fields = ["tenant__slug", "tenant__name"]
+
+    def terms_set(self, owner, **values):
+        return services.subscription_terms_set(tenant=owner, **values)
+
+
+@admin.register(CommitmentTrueUp)
+class CommitmentTrueUpAdmin(ReadOnlyAdmin):
+    list_display = ["tenant", "period_start", "committed", "spent", "amount", "invoice_id"]
+    search_fields = ["tenant__slug", "invoice_id", "subscription_id"]
+
+
+@admin.register(ThresholdInvoice)
+class ThresholdInvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["tenant", "period_start", "sequence", "amount", "status", "invoice_id"]
+    list_filter = ["status"]
+    search_fields = ["tenant__slug", "invoice_id", "subscription_id"]

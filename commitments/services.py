@@ -1,0 +1,436 @@
+"""Minimum commitments and progressive billing: writes.
+
+True-up: Stripe leaves a renewal invoice a draft after `invoice.created` so that the application
+can add to it; the handler adds one "Minimum commitment true-up" item when the closed period's
+plan and usage charges (after discounts) fell short of the commitment. Once per subscription and
+period: a claim row first (unique), then Stripe with a key derived from both.
+
+Progressive billing: when the current period's usage charges not yet billed reach the threshold, a
+one-off invoice bills them and is paid at once (its failure goes to dunning like any invoice), and a
+pending deduction of the same amount goes on the subscription, so the renewal bills only the rest.
+The crossing is claimed by a unique row (subscription, period, sequence) before Stripe is called:
+two workers checking at once issue one invoice, and no database lock is held while Stripe is
+called.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context, tenant_context
+
+from billing_project.errors import DomainError, InvalidRequest
+from billing_project.redis import get_redis, redis_key
+from billing_project.stripe_gateway import invoices as stripe_invoices
+from commitments import selectors
+from commitments.models import CommitmentTrueUp, PlanTerms, SubscriptionTerms, ThresholdInvoice
+from commitments.selectors import THRESHOLD, THRESHOLD_CREDIT, TRUE_UP
+from subscriptions.selectors import billing_account_get, tenant_now
+from tenants.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+TRUE_UP_DESCRIPTION = "Minimum commitment true-up"
+THRESHOLD_DESCRIPTION = "Usage to date (billing threshold reached)"
+THRESHOLD_CREDIT_DESCRIPTION = "Usage already billed on invoice {number}"
+# After an ingest, one threshold check per tenant within this many seconds (the beat catches up).
+CHECK_DEBOUNCE_SECONDS = 30
+MAX_AMOUNT = 99_999_999
+CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+def _at(timestamp) -> datetime:
+    """A Stripe timestamp (always present where this reads one) as an aware UTC datetime."""
+    return datetime.fromtimestamp(int(timestamp), tz=UTC)
+
+
+def _subscription_of(invoice) -> str | None:
+    parent = invoice.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    return details.get("subscription") or invoice.get("subscription")
+
+
+def _check_amount(name: str, value: int | None) -> None:
+    if value is not None and not 0 < value <= MAX_AMOUNT:
+        raise InvalidRequest(
+            f"{name} must be positive and at most 99,999,999 minor units.",
+            detail={name: ["Positive, at most 99,999,999 minor units."]},
+        )
+
+
+def _terms_write(model, lookup: dict, *, actor: str, target: str, tenant, **values) -> Any:
+    for name, value in values.items():
+        _check_amount(name, value)
+    with transaction.atomic():
+        row, _ = model.objects.select_for_update().get_or_create(**lookup)
+        before = {name: getattr(row, name) for name in values}
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.full_clean()
+        row.save()
+        audit_record(
+            actor=actor,
+            action="commitments.terms",
+            tenant=tenant,
+            target=target,
+            before=before,
+            after=values,
+        )
+    return row
+
+
+def subscription_terms_set(
+    *, tenant, minimum_commitment: int | None, usage_threshold: int | None, actor: str
+) -> SubscriptionTerms:
+    """Finance staff set one tenant's minimum commitment and usage threshold (None: the plan's);
+    audited."""
+    return _terms_write(
+        SubscriptionTerms,
+        {"tenant": tenant},
+        actor=actor,
+        target=f"subscription_terms:{tenant.slug}",
+        tenant=tenant,
+        minimum_commitment=minimum_commitment,
+        usage_threshold=usage_threshold,
+    )
+
+
+def plan_terms_set(
+    *, plan, minimum_commitment: int | None, usage_threshold: int | None, actor: str
+) -> PlanTerms:
+    """Finance staff set a plan's default minimum commitment and usage threshold; audited."""
+    return _terms_write(
+        PlanTerms,
+        {"plan": plan},
+        actor=actor,
+        target=f"plan_terms:{plan.code}",
+        tenant=None,
+        minimum_commitment=minimum_commitment,
+        usage_threshold=usage_threshold,
+    )
+
+
+# --- minimum commitment -------------------------------------------------------------------------
+
+
+def commitment_true_up(*, tenant, invoice, actor: str = "stripe") -> CommitmentTrueUp | None:
+    """On a renewal's `invoice.created` (the invoice as Stripe has it now): add the true-up line to
+    the draft when the closed period's spend fell short of the commitment, once per period. When
+    the draft was finalized before this ran, the true-up is billed on an invoice of its own."""
+    if invoice.get("billing_reason") != "subscription_cycle":
+        return None
+    subscription_id = _subscription_of(invoice)
+    start, end = int(invoice.get("period_start") or 0), int(invoice.get("period_end") or 0)
+    # A renewal's period is the one that just closed; a trial's end starts a period instead.
+    if not subscription_id or end <= start or end > int(invoice["created"]):
+        return None
+    account = billing_account_get(tenant=tenant)
+    if account is None or account.subscription_id != subscription_id:
+        return None
+    terms = selectors.terms_get(tenant=tenant)
+    if not terms.minimum_commitment or terms.currency != invoice["currency"]:
+        return None
+    record = CommitmentTrueUp.objects.filter(
+        tenant=tenant, subscription_id=subscription_id, period_start=_at(start)
+    ).first()
+    if record is None:
+        draft = invoice if invoice["status"] == "draft" else None
+        spent = selectors.period_spend(
+            customer_id=invoice["customer"],
+            subscription_id=subscription_id,
+            start=start,
+            end=end,
+            extra=(invoice,) if draft is not None else (),
+        )
+        if spent >= terms.minimum_commitment:
+            return None
+        try:
+            with transaction.atomic():
+                record = CommitmentTrueUp.objects.create(
+                    tenant=tenant,
+                    subscription_id=subscription_id,
+                    period_start=_at(start),
+                    period_end=_at(end),
+                    currency=invoice["currency"],
+                    committed=terms.minimum_commitment,
+                    spent=spent,
+                    amount=terms.minimum_commitment - spent,
+                    invoice_id=invoice["id"],
+                )
+                audit_record(
+                    actor=actor,
+                    action="commitments.true_up",
+                    tenant=tenant,
+                    target=invoice["id"],
+                    after={
+                        "committed": record.committed,
+                        "spent": spent,
+                        "amount": record.amount,
+                        "currency": record.currency,
+                        "period_start": start,
+                    },
+                )
+        except IntegrityError:  # a concurrent delivery of the same renewal claimed it
+            return None
+    elif record.invoice_item_id:
+        return record  # a re-delivery: added before
+    key = f"commitment-true-up:{subscription_id}:{start}"
+    metadata = {"purpose": TRUE_UP, "subscription": subscription_id, "period_start": str(start)}
+    if invoice["status"] == "draft":
+        item = stripe_invoices.invoice_item_create(
+            customer_id=invoice["customer"],
+            amount=record.amount,
+            currency=record.currency,
+            description=TRUE_UP_DESCRIPTION,
+            key=key,
+            invoice_id=invoice["id"],
+            period=(start, end),
+            discountable=False,  # the commitment is measured after discounts
+            metadata=metadata,
+        )
+        CommitmentTrueUp.objects.filter(pk=record.pk).update(invoice_item_id=item.id)
+        record.invoice_item_id = item.id
+        return record
+    logger.warning("renewal %s was finalized before its true-up: billed apart", invoice["id"])
+    one_off = _one_off_invoice(
+        tenant=tenant,
+        customer_id=invoice["customer"],
+        amount=record.amount,
+        currency=record.currency,
+        description=TRUE_UP_DESCRIPTION,
+        period=(start, end),
+        metadata=metadata,
+        key=key,
+        actor=actor,
+    )
+    CommitmentTrueUp.objects.filter(pk=record.pk).update(
+        invoice_id=one_off["id"], invoice_item_id=one_off["item"]
+    )
+    record.invoice_id, record.invoice_item_id = one_off["id"], one_off["item"]
+    return record
+
+
+# --- progressive billing ------------------------------------------------------------------------
+
+
+def _one_off_invoice(
+    *,
+    tenant,
+    customer_id: str,
+    amount: int,
+    currency: str,
+    description: str,
+    period: tuple[int, int],
+    metadata: dict[str, str],
+    key: str,
+    actor: str,
+) -> dict[str, Any]:
+    """Bill `amount` on an invoice of its own and collect it at once with the default payment
+    method (a decline is recorded and goes to dunning, as for any invoice). Every Stripe call is
+    keyed from `key`: a retry after a crash finishes the same invoice. Returns {"id", "number",
+    "status", "item"}."""
+    invoice = stripe_invoices.invoice_create(
+        customer_id=customer_id,
+        currency=currency,
+        description=description,
+        metadata=metadata,
+        key=f"{key}:invoice",
+    )
+    item_id = ""
+    if invoice.status == "draft":
+        item = stripe_invoices.invoice_item_create(
+            customer_id=customer_id,
+            amount=amount,
+            currency=currency,
+            description=description,
+            key=f"{key}:item",
+            invoice_id=invoice.id,
+            period=period,
+            metadata=metadata,
+        )
+        item_id = item.id
+        invoice = stripe_invoices.invoice_finalize(invoice_id=invoice.id, key=f"{key}:finalize")
+    if invoice.status == "open" and invoice.amount_remaining > 0:
+        from invoicing.models import PaymentAttempt
+        from invoicing.services import payments
+
+        try:
+            with tenant_context(tenant):
+                paid = payments.invoice_pay(
+                    tenant=tenant,
+                    invoice_id=invoice.id,
+                    actor=actor,
+                    trigger=PaymentAttempt.Trigger.STRIPE,
+                    raise_decline=False,
+                )
+            status = paid.get("status", invoice.status)
+        except DomainError as exc:  # no card on file: the open invoice waits in dunning's list
+            logger.warning("invoice %s not collected now: %s", invoice.id, exc)
+            status = invoice.status
+    else:
+        status = invoice.status
+    return {"id": invoice.id, "number": invoice.number or "", "status": status, "item": item_id}
+
+
+def _threshold_issue(record: ThresholdInvoice, *, customer_id: str, actor: str) -> None:
+    """Bill a claimed crossing and put its deduction on the subscription's next invoice."""
+    start = int(record.period_start.timestamp())
+    end = int(record.period_end.timestamp())
+    key = f"usage-threshold:{record.subscription_id}:{start}:{record.sequence}"
+    metadata = {
+        "purpose": THRESHOLD,
+        "subscription": record.subscription_id,
+        "sequence": str(record.sequence),
+    }
+    issued = _one_off_invoice(
+        tenant=record.tenant,
+        customer_id=customer_id,
+        amount=record.amount,
+        currency=record.currency,
+        description=THRESHOLD_DESCRIPTION,
+        period=(start, int(record.issued_at.timestamp())),
+        metadata=metadata,
+        key=key,
+        actor=actor,
+    )
+    credit = stripe_invoices.invoice_item_create(
+        customer_id=customer_id,
+        amount=-record.amount,
+        currency=record.currency,
+        description=THRESHOLD_CREDIT_DESCRIPTION.format(number=issued["number"]),
+        key=f"{key}:credit",
+        subscription_id=record.subscription_id,
+        period=(start, end),
+        # Billed before discounts: the renewal's usage line carries them on the whole period.
+        discountable=False,
+        metadata={
+            "purpose": THRESHOLD_CREDIT,
+            "subscription": record.subscription_id,
+            "invoice": issued["id"],
+            "invoice_number": issued["number"],
+        },
+    )
+    ThresholdInvoice.objects.filter(pk=record.pk).update(
+        status=ThresholdInvoice.Status.ISSUED, invoice_id=issued["id"], credit_item_id=credit.id
+    )
+    record.status, record.invoice_id, record.credit_item_id = (
+        ThresholdInvoice.Status.ISSUED,
+        issued["id"],
+        credit.id,
+    )
+
+
+# The first key of the tenant's advisory lock (the second is a hash of the tenant's id).
+LOCK_NAMESPACE = 0x7C0A
+
+
+def _tenant_lock(tenant) -> None:
+    """Take the tenant's threshold lock until the end of the current transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_NAMESPACE, str(tenant.pk)]
+        )
+
+
+def usage_threshold_check(*, tenant, actor: str = "system") -> ThresholdInvoice | None:
+    """Bill the current period's usage so far when what is not billed yet reached the threshold
+    (the Celery task after ingest and the periodic one call this). Returns the invoice it issued."""
+    from usage.services import usage_meter_push
+
+    terms = selectors.terms_get(tenant=tenant)
+    if not terms.usage_threshold:
+        return None
+    account = billing_account_get(tenant=tenant)
+    if account is None or not account.subscription_id or account.status not in ("active",):
+        return None
+    customer_id = account.stripe_customer_id
+    # A claim this old belongs to a worker that died before Stripe answered (a younger one is
+    # still being issued by its worker).
+    unfinished = ThresholdInvoice.objects.select_related("tenant").filter(
+        tenant=tenant,
+        status=ThresholdInvoice.Status.CLAIMED,
+        created__lt=timezone.now() - CLAIM_TIMEOUT,
+    )
+    for record in unfinished:  # a worker died between its claim and Stripe: same keys, once
+        _threshold_issue(record, customer_id=customer_id, actor=actor)
+    usage_meter_push(tenant=tenant)  # Stripe prices what it has been told
+    preview = selectors.upcoming_preview(
+        customer_id=customer_id, subscription_id=account.subscription_id
+    )
+    if preview["currency"] != terms.currency:
+        return None
+    usage = selectors.usage_charges(preview)
+    period_start = _at(preview["period_start"])
+    try:
+        with transaction.atomic():
+            # The tenant's lock, for this short transaction only (Stripe is not called under it):
+            # a worker that waited for it reads the crossing the other one just claimed.
+            _tenant_lock(tenant)
+            billed = selectors.threshold_billed(
+                tenant=tenant, subscription_id=account.subscription_id, period_start=period_start
+            )
+            if usage - billed < terms.usage_threshold:
+                return None
+            sequence = (
+                ThresholdInvoice.objects.filter(
+                    tenant=tenant,
+                    subscription_id=account.subscription_id,
+                    period_start=period_start,
+                ).count()
+                + 1
+            )
+            record = ThresholdInvoice.objects.create(
+                tenant=tenant,
+                subscription_id=account.subscription_id,
+                period_start=period_start,
+                period_end=_at(preview["period_end"]),
+                sequence=sequence,
+                currency=terms.currency,
+                threshold=terms.usage_threshold,
+                amount=usage - billed,
+                usage_total=usage,
+                issued_at=tenant_now(tenant),
+            )
+            audit_record(
+                actor=actor,
+                action="commitments.threshold_invoice",
+                tenant=tenant,
+                target=f"{account.subscription_id}:{preview['period_start']}:{sequence}",
+                after={
+                    "amount": record.amount,
+                    "usage_total": usage,
+                    "threshold": record.threshold,
+                    "currency": record.currency,
+                },
+            )
+    except IntegrityError:
+        return None  # the unique crossing: claimed by another worker (the lock's backstop)
+    _threshold_issue(record, customer_id=customer_id, actor=actor)
+    return record
+
+
+def usage_threshold_check_soon(*, tenant) -> None:
+    """After an ingest: a threshold check in a task, at most one per tenant every
+    CHECK_DEBOUNCE_SECONDS (a Redis key), so ingest itself never waits for Stripe. Without Redis
+    the periodic check catches up."""
+    import redis
+
+    try:
+        first = get_redis().set(
+            redis_key("commitments", "threshold-check", tenant.schema_name),
+            1,
+            nx=True,
+            ex=CHECK_DEBOUNCE_SECONDS,
+        )
+    except redis.RedisError:
+        return
+    if not first or not selectors.terms_get(tenant=tenant).usage_threshold:
+        return
+    from commitments.tasks import usage_threshold_check as task
+
+    with schema_context(tenant.schema_name):  # the task runs in the schema it was sent from
+        task.apply_async(countdown=CHECK_DEBOUNCE_SECONDS)
