@@ -17,6 +17,7 @@ from django.utils import timezone
 from commitments import services
 from commitments.models import ThresholdInvoice
 from commitments.selectors import Terms
+from commitments.services import thresholds
 
 pytestmark = pytest.mark.django_db
 
@@ -52,10 +53,10 @@ def issued(other_tenant, monkeypatch):
     calls = []
     lock = threading.Lock()
     monkeypatch.setattr(
-        services.selectors, "terms_get", lambda tenant: Terms(None, 5000, "usd", "", "plan")
+        thresholds.selectors, "terms_get", lambda tenant: Terms(None, 5000, "usd", "", "plan")
     )
     monkeypatch.setattr(
-        services,
+        thresholds,
         "billing_account_get",
         lambda tenant: SimpleNamespace(
             subscription_id="sub_concurrency", status="active", stripe_customer_id="cus_x"
@@ -63,7 +64,7 @@ def issued(other_tenant, monkeypatch):
     )
     monkeypatch.setattr(usage.services, "usage_meter_push", lambda tenant: [])
     monkeypatch.setattr(
-        services.selectors,
+        thresholds.selectors,
         "upcoming_preview",
         lambda **kw: {
             "currency": "usd",
@@ -71,9 +72,9 @@ def issued(other_tenant, monkeypatch):
             "period_end": PERIOD_START + 30 * 86400,
         },
     )
-    monkeypatch.setattr(services.selectors, "usage_charges", lambda preview: 5000)
-    monkeypatch.setattr(services, "tenant_now", lambda tenant: timezone.now())
-    billed = services.selectors.threshold_billed
+    monkeypatch.setattr(thresholds.selectors, "usage_charges", lambda preview: 5000)
+    monkeypatch.setattr(thresholds, "tenant_now", lambda tenant: timezone.now())
+    billed = thresholds.selectors.threshold_billed
     readers = itertools.count()
 
     def slow_billed(**kw):
@@ -83,7 +84,7 @@ def issued(other_tenant, monkeypatch):
         time.sleep(0.05 if next(readers) == 0 else 0.5)
         return value
 
-    monkeypatch.setattr(services.selectors, "threshold_billed", slow_billed)
+    monkeypatch.setattr(thresholds.selectors, "threshold_billed", slow_billed)
 
     def issue(record, **kw):
         time.sleep(0.2)  # Stripe's round trips: the other workers run meanwhile
@@ -93,7 +94,7 @@ def issued(other_tenant, monkeypatch):
             status=ThresholdInvoice.Status.ISSUED, invoice_id=f"in_{record.sequence}"
         )
 
-    monkeypatch.setattr(services, "_threshold_issue", issue)
+    monkeypatch.setattr(thresholds, "_threshold_issue", issue)
     _on_own_connection(lambda: _cleanup(other_tenant))
     yield other_tenant, calls
     _on_own_connection(lambda: _cleanup(other_tenant))

@@ -1,220 +1,37 @@
-"""Minimum commitments and progressive billing: writes.
-
-True-up: Stripe leaves a renewal invoice a draft after `invoice.created` so that the application
-can add to it; the handler adds one "Minimum commitment true-up" item when the closed period's
-plan and usage charges (after discounts) fell short of the commitment. Once per subscription and
-period: a claim row first (unique), then Stripe with a key derived from both.
-
-Progressive billing: when the current period's usage charges not yet billed reach the threshold, a
-one-off invoice bills them and is paid at once (its failure goes to dunning like any invoice), and a
-pending deduction of the same amount goes on the subscription, so the renewal bills only the rest.
-The crossing is claimed by a unique row (subscription, period, sequence) before Stripe is called:
-two workers checking at once issue one invoice, and no database lock is held while Stripe is
-called.
-"""
+"""Progressive billing: when the current period's usage charges not yet billed reach the
+threshold, a one-off invoice bills them and is paid at once (its failure goes to dunning like any
+invoice), and a pending deduction of the same amount goes on the subscription, so the renewal bills
+only the rest. The crossing is decided under the tenant's advisory lock and claimed by a unique row
+(subscription, period, sequence) before Stripe is called: two workers checking at once issue one
+invoice, and no database lock is held while Stripe is called."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
-from billing_project.errors import DomainError, InvalidRequest
+from billing_project.errors import DomainError
 from billing_project.redis import get_redis, redis_key
 from billing_project.stripe_gateway import invoices as stripe_invoices
 from commitments import selectors
-from commitments.models import CommitmentTrueUp, PlanTerms, SubscriptionTerms, ThresholdInvoice
-from commitments.selectors import THRESHOLD, THRESHOLD_CREDIT, TRUE_UP
+from commitments.models import ThresholdInvoice
+from commitments.selectors import THRESHOLD, THRESHOLD_CREDIT
+from commitments.services.common import _at
 from subscriptions.selectors import billing_account_get, tenant_now
 from tenants.services import audit_record
 
 logger = logging.getLogger(__name__)
 
-TRUE_UP_DESCRIPTION = "Minimum commitment true-up"
 THRESHOLD_DESCRIPTION = "Usage to date (billing threshold reached)"
 THRESHOLD_CREDIT_DESCRIPTION = "Usage already billed on invoice {number}"
 # After an ingest, one threshold check per tenant within this many seconds (the beat catches up).
 CHECK_DEBOUNCE_SECONDS = 30
-MAX_AMOUNT = 99_999_999
 CLAIM_TIMEOUT = timedelta(minutes=5)
-
-
-def _at(timestamp) -> datetime:
-    """A Stripe timestamp (always present where this reads one) as an aware UTC datetime."""
-    return datetime.fromtimestamp(int(timestamp), tz=UTC)
-
-
-def _subscription_of(invoice) -> str | None:
-    parent = invoice.get("parent") or {}
-    details = parent.get("subscription_details") or {}
-    return details.get("subscription") or invoice.get("subscription")
-
-
-def _check_amount(name: str, value: int | None) -> None:
-    if value is not None and not 0 < value <= MAX_AMOUNT:
-        raise InvalidRequest(
-            f"{name} must be positive and at most 99,999,999 minor units.",
-            detail={name: ["Positive, at most 99,999,999 minor units."]},
-        )
-
-
-def _terms_write(model, lookup: dict, *, actor: str, target: str, tenant, **values) -> Any:
-    for name, value in values.items():
-        _check_amount(name, value)
-    with transaction.atomic():
-        row, _ = model.objects.select_for_update().get_or_create(**lookup)
-        before = {name: getattr(row, name) for name in values}
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.full_clean()
-        row.save()
-        audit_record(
-            actor=actor,
-            action="commitments.terms",
-            tenant=tenant,
-            target=target,
-            before=before,
-            after=values,
-        )
-    return row
-
-
-def subscription_terms_set(
-    *, tenant, minimum_commitment: int | None, usage_threshold: int | None, actor: str
-) -> SubscriptionTerms:
-    """Finance staff set one tenant's minimum commitment and usage threshold (None: the plan's);
-    audited."""
-    return _terms_write(
-        SubscriptionTerms,
-        {"tenant": tenant},
-        actor=actor,
-        target=f"subscription_terms:{tenant.slug}",
-        tenant=tenant,
-        minimum_commitment=minimum_commitment,
-        usage_threshold=usage_threshold,
-    )
-
-
-def plan_terms_set(
-    *, plan, minimum_commitment: int | None, usage_threshold: int | None, actor: str
-) -> PlanTerms:
-    """Finance staff set a plan's default minimum commitment and usage threshold; audited."""
-    return _terms_write(
-        PlanTerms,
-        {"plan": plan},
-        actor=actor,
-        target=f"plan_terms:{plan.code}",
-        tenant=None,
-        minimum_commitment=minimum_commitment,
-        usage_threshold=usage_threshold,
-    )
-
-
-# --- minimum commitment -------------------------------------------------------------------------
-
-
-def commitment_true_up(*, tenant, invoice, actor: str = "stripe") -> CommitmentTrueUp | None:
-    """On a renewal's `invoice.created` (the invoice as Stripe has it now): add the true-up line to
-    the draft when the closed period's spend fell short of the commitment, once per period. When
-    the draft was finalized before this ran, the true-up is billed on an invoice of its own."""
-    if invoice.get("billing_reason") != "subscription_cycle":
-        return None
-    subscription_id = _subscription_of(invoice)
-    start, end = int(invoice.get("period_start") or 0), int(invoice.get("period_end") or 0)
-    # A renewal's period is the one that just closed; a trial's end starts a period instead.
-    if not subscription_id or end <= start or end > int(invoice["created"]):
-        return None
-    account = billing_account_get(tenant=tenant)
-    if account is None or account.subscription_id != subscription_id:
-        return None
-    terms = selectors.terms_get(tenant=tenant)
-    if not terms.minimum_commitment or terms.currency != invoice["currency"]:
-        return None
-    record = CommitmentTrueUp.objects.filter(
-        tenant=tenant, subscription_id=subscription_id, period_start=_at(start)
-    ).first()
-    if record is None:
-        draft = invoice if invoice["status"] == "draft" else None
-        spent = selectors.period_spend(
-            customer_id=invoice["customer"],
-            subscription_id=subscription_id,
-            start=start,
-            end=end,
-            extra=(invoice,) if draft is not None else (),
-        )
-        if spent >= terms.minimum_commitment:
-            return None
-        try:
-            with transaction.atomic():
-                record = CommitmentTrueUp.objects.create(
-                    tenant=tenant,
-                    subscription_id=subscription_id,
-                    period_start=_at(start),
-                    period_end=_at(end),
-                    currency=invoice["currency"],
-                    committed=terms.minimum_commitment,
-                    spent=spent,
-                    amount=terms.minimum_commitment - spent,
-                    invoice_id=invoice["id"],
-                )
-                audit_record(
-                    actor=actor,
-                    action="commitments.true_up",
-                    tenant=tenant,
-                    target=invoice["id"],
-                    after={
-                        "committed": record.committed,
-                        "spent": spent,
-                        "amount": record.amount,
-                        "currency": record.currency,
-                        "period_start": start,
-                    },
-                )
-        except IntegrityError:  # a concurrent delivery of the same renewal claimed it
-            return None
-    elif record.invoice_item_id:
-        return record  # a re-delivery: added before
-    key = f"commitment-true-up:{subscription_id}:{start}"
-    metadata = {"purpose": TRUE_UP, "subscription": subscription_id, "period_start": str(start)}
-    if invoice["status"] == "draft":
-        item = stripe_invoices.invoice_item_create(
-            customer_id=invoice["customer"],
-            amount=record.amount,
-            currency=record.currency,
-            description=TRUE_UP_DESCRIPTION,
-            key=key,
-            invoice_id=invoice["id"],
-            period=(start, end),
-            discountable=False,  # the commitment is measured after discounts
-            metadata=metadata,
-        )
-        CommitmentTrueUp.objects.filter(pk=record.pk).update(invoice_item_id=item.id)
-        record.invoice_item_id = item.id
-        return record
-    logger.warning("renewal %s was finalized before its true-up: billed apart", invoice["id"])
-    one_off = _one_off_invoice(
-        tenant=tenant,
-        customer_id=invoice["customer"],
-        amount=record.amount,
-        currency=record.currency,
-        description=TRUE_UP_DESCRIPTION,
-        period=(start, end),
-        metadata=metadata,
-        key=key,
-        actor=actor,
-    )
-    CommitmentTrueUp.objects.filter(pk=record.pk).update(
-        invoice_id=one_off["id"], invoice_item_id=one_off["item"]
-    )
-    record.invoice_id, record.invoice_item_id = one_off["id"], one_off["item"]
-    return record
-
-
-# --- progressive billing ------------------------------------------------------------------------
 
 
 def _one_off_invoice(
