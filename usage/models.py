@@ -1,8 +1,9 @@
 """Usage metering: meters, events, rollups and alert state. Tenant schema.
 
-Volume shapes the tables: events are append-only rows written with `INSERT ... ON CONFLICT DO
-NOTHING` (the unique indexes on `transaction_id` and `idempotency_key` are what makes a retry, even
-a concurrent one, count once); every read of totals goes to `UsageRollup`, one row per resource and
+Volume shapes the tables: events are append-only rows in a table partitioned by month
+(usage.partitions), written with `INSERT ... ON CONFLICT DO NOTHING` after their keys (the unique
+indexes of `UsageEventKey` on `transaction_id` and `idempotency_key` are what makes a retry, even a
+concurrent one, count once, whatever the month); every read of totals goes to `UsageRollup`, one row per resource and
 billing period kept current in the same transaction as the events, so no read scans events.
 """
 
@@ -58,10 +59,15 @@ class Meter(models.Model):
 
 
 class UsageEvent(models.Model):
-    """One reported usage. Append-only: corrections are new events."""
+    """One reported usage. Append-only: corrections are new events.
+
+    A table partitioned by month on `period_start` (usage.partitions): in the database its primary
+    key is (id, period_start) and event_id is unique with period_start; `transaction_id` and the
+    Idempotency-Key are kept unique across months by `UsageEventKey`.
+    """
 
     id = models.BigAutoField(primary_key=True)
-    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event_id = models.UUIDField(default=uuid.uuid4, editable=False)
     resource_type = models.CharField(max_length=64)
     quantity = models.DecimalField(max_digits=30, decimal_places=6)
     unit = models.CharField(max_length=32, blank=True)
@@ -88,14 +94,7 @@ class UsageEvent(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["transaction_id"],
-                condition=models.Q(transaction_id__isnull=False),
-                name="usage_event_transaction_id_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["idempotency_key"],
-                condition=models.Q(idempotency_key__isnull=False),
-                name="usage_event_idempotency_key_unique",
+                fields=["event_id", "period_start"], name="usage_event_id_month_unique"
             ),
             models.CheckConstraint(
                 condition=models.Q(quantity__gte=0), name="usage_event_quantity_non_negative"
@@ -115,6 +114,40 @@ class UsageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type} {self.quantity} @ {self.period_start:%Y-%m-%d %H:%M}"
+
+
+class UsageEventKey(models.Model):
+    """The `transaction_id` and Idempotency-Key of an event that carries one, unique across every
+    month (the partitioned events table can only enforce uniqueness within a month). Ingest inserts
+    this row first and the event only when it went in. Kept when the event's month is archived, so
+    a key is never counted twice."""
+
+    event_id = models.UUIDField(primary_key=True)
+    period_start = models.DateTimeField(help_text="the event's, to find its partition")
+    transaction_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction_id"],
+                condition=models.Q(transaction_id__isnull=False),
+                name="usage_event_key_transaction_id_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="usage_event_key_idempotency_key_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(transaction_id__isnull=False)
+                | models.Q(idempotency_key__isnull=False),
+                name="usage_event_key_has_a_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.transaction_id or self.idempotency_key or str(self.event_id)
 
 
 class UsageRollup(models.Model):
