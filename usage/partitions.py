@@ -98,6 +98,46 @@ def default_create(cursor) -> None:
     cursor.execute(f"CREATE TABLE IF NOT EXISTS {DEFAULT} PARTITION OF {PARENT} DEFAULT")
 
 
+def _bounds(part: Partition) -> tuple[str, str]:
+    """The partition's FOR VALUES clause and the matching condition on period_start."""
+    return (
+        f"FROM ({_literal(part.start)}) TO ({_literal(part.end)})",
+        f"period_start >= {_literal(part.start)} AND period_start < {_literal(part.end)}",
+    )
+
+
+def _default_has(cursor, part: Partition) -> bool:
+    """Whether the DEFAULT partition holds events of the month; it stays locked against inserts
+    until the transaction ends (no row of the range may arrive before the month is attached)."""
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [DEFAULT])
+    if not cursor.fetchone()[0]:
+        return False
+    cursor.execute(f"LOCK TABLE {DEFAULT} IN SHARE ROW EXCLUSIVE MODE")
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {DEFAULT} WHERE {_bounds(part)[1]})")
+    return bool(cursor.fetchone()[0])
+
+
+def month_attach(cursor, part: Partition) -> None:
+    """Attach the detached table `part.name` as the month's partition again, taking over the
+    month's events the DEFAULT partition received meanwhile. Call under `lock`, in a transaction."""
+    bounds, in_range = _bounds(part)
+    if _default_has(cursor, part):
+        cursor.execute(
+            f"WITH moved AS (DELETE FROM {DEFAULT} WHERE {in_range} RETURNING *) "
+            f"INSERT INTO {part.name} SELECT * FROM moved"
+        )
+    # The CHECK spares ATTACH a scan of the table; it is redundant afterwards.
+    cursor.execute(f"ALTER TABLE {part.name} ADD CONSTRAINT {part.name}_range CHECK ({in_range})")
+    cursor.execute(f"ALTER TABLE {PARENT} ATTACH PARTITION {part.name} FOR VALUES {bounds}")
+    cursor.execute(f"ALTER TABLE {part.name} DROP CONSTRAINT {part.name}_range")
+
+
+def month_detach(cursor, part: Partition) -> None:
+    """Detach the month's partition (a plain table afterwards; new events of the month go to the
+    DEFAULT partition). Call under `lock`, in a transaction."""
+    cursor.execute(f"ALTER TABLE {PARENT} DETACH PARTITION {part.name}")
+
+
 def month_create(cursor, start: datetime) -> bool:
     """Create the month's partition unless it exists; True when created. Events of that month
     waiting in the DEFAULT partition move into it (PostgreSQL refuses a new partition whose
@@ -106,30 +146,16 @@ def month_create(cursor, start: datetime) -> bool:
     cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [part.name])
     if cursor.fetchone()[0]:
         return False
-    bounds = f"FROM ({_literal(part.start)}) TO ({_literal(part.end)})"
-    in_range = f"period_start >= {_literal(part.start)} AND period_start < {_literal(part.end)}"
-    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [DEFAULT])
-    has_default = cursor.fetchone()[0]
-    waiting = False
-    if has_default:
-        # Ingest must not add rows of the range between the move and the attach.
-        cursor.execute(f"LOCK TABLE {DEFAULT} IN SHARE ROW EXCLUSIVE MODE")
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {DEFAULT} WHERE {in_range})")
-        waiting = cursor.fetchone()[0]
-    if not waiting:
-        cursor.execute(f"CREATE TABLE {part.name} PARTITION OF {PARENT} FOR VALUES {bounds}")
+    if not _default_has(cursor, part):
+        cursor.execute(
+            f"CREATE TABLE {part.name} PARTITION OF {PARENT} FOR VALUES {_bounds(part)[0]}"
+        )
         return True
     cursor.execute(
-        f"CREATE TABLE {part.name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
+        f"CREATE TABLE {part.name} "
+        f"(LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
     )
-    cursor.execute(
-        f"WITH moved AS (DELETE FROM {DEFAULT} WHERE {in_range} RETURNING *) "
-        f"INSERT INTO {part.name} SELECT * FROM moved"
-    )
-    # The CHECK spares ATTACH a scan of the new partition; it is redundant afterwards.
-    cursor.execute(f"ALTER TABLE {part.name} ADD CONSTRAINT {part.name}_range CHECK ({in_range})")
-    cursor.execute(f"ALTER TABLE {PARENT} ATTACH PARTITION {part.name} FOR VALUES {bounds}")
-    cursor.execute(f"ALTER TABLE {part.name} DROP CONSTRAINT {part.name}_range")
+    month_attach(cursor, part)
     return True
 
 
