@@ -19,7 +19,6 @@ from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import tenant_context
 
 from billing_project.errors import Conflict
-from tests.s3 import s3_bucket, s3_endpoint, s3_storage  # noqa: F401
 from tests.usage.conftest import event
 from usage import partitions
 from usage.models import UsageEvent, UsageEventKey
@@ -327,3 +326,13 @@ def test_the_migration_converts_a_table_with_data(tenant):
     stored = _ingest(tenant, APR, transaction_id="new-1")[0]
     with tenant_context(tenant):
         assert UsageEvent.objects.get(event_id=stored["event_id"]).id > 0
+
+
+def test_the_events_list_finds_an_event_by_transaction_id_in_any_month(months, owner_client):
+    _ingest(months, JAN, transaction_id="find-me")
+    _ingest(months, FEB, transaction_id="not-me")
+
+    response = owner_client.get("/api/v1/usage/events?transaction_id=find-me")
+
+    assert response.status_code == 200, response.content
+    assert [e["transaction_id"] for e in response.json()] == ["find-me"]

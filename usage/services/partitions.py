@@ -35,6 +35,8 @@ from usage.schema import in_schema
 from usage.services.metering import CLOSED_PERIOD_GRACE
 
 if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
+
     from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -79,7 +81,9 @@ def invoiced_before(*, tenant: Tenant, now: datetime) -> datetime:
     return billing_period(now - CLOSED_PERIOD_GRACE, limits_get(tenant).period_anchor)[0]
 
 
-def _month_state(cursor, part: partitions.Partition, invoiced: datetime) -> tuple[int, int]:
+def _month_state(
+    cursor: CursorWrapper, part: partitions.Partition, invoiced: datetime
+) -> tuple[int, int]:
     """(events, events counted or billed in a period not invoiced yet) of the partition."""
     cursor.execute(
         f"SELECT count(*), count(*) FILTER (WHERE billing_period_start >= %s "
@@ -90,7 +94,7 @@ def _month_state(cursor, part: partitions.Partition, invoiced: datetime) -> tupl
     return rows, open_rows
 
 
-def _dump(cursor, part: partitions.Partition, name: str) -> str:
+def _dump(cursor: CursorWrapper, part: partitions.Partition, name: str) -> str:
     """The table's rows as gzipped CSV (with a header) saved under `name`; the stored name."""
     with tempfile.TemporaryFile() as raw:
         with gzip.GzipFile(fileobj=raw, mode="wb") as gz:
@@ -111,7 +115,9 @@ def _stored_rows(name: str) -> int:
         return sum(1 for _ in csv.reader(text)) - 1
 
 
-def _archive_one(tenant: Tenant, cursor, part: partitions.Partition, rows: int) -> ArchiveOutcome:
+def _archive_one(
+    tenant: Tenant, cursor: CursorWrapper, part: partitions.Partition, rows: int
+) -> ArchiveOutcome:
     with transaction.atomic():
         partitions.lock(cursor)
         partitions.month_detach(cursor, part)
