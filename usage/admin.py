@@ -150,7 +150,7 @@ class UsageEventAdmin(ReadOnlyAdmin):
         if not search_term:
             return queryset, False
         keys = UsageEventKey.objects.filter(
-            Q(transaction_id=search_term) | Q(idempotency_key=search_term)
+            Q(key=UsageEventKey.of_transaction(search_term)) | Q(idempotency_key=search_term)
         )
         return queryset.filter(event_id__in=keys.values("event_id")), False
 

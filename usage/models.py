@@ -117,37 +117,37 @@ class UsageEvent(models.Model):
 
 
 class UsageEventKey(models.Model):
-    """The `transaction_id` and Idempotency-Key of an event that carries one, unique across every
-    month (the partitioned events table can only enforce uniqueness within a month). Ingest inserts
-    this row first and the event only when it went in. Kept when the event's month is archived, so
-    a key is never counted twice."""
+    """The dedup key of an event that carries a `transaction_id` or an Idempotency-Key, unique
+    across every month (the partitioned events table can only enforce uniqueness within a month).
 
-    event_id = models.UUIDField(primary_key=True)
-    period_start = models.DateTimeField(help_text="the event's, to find its partition")
-    transaction_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    One row per such event, keyed by `key`: `t:<transaction_id>` when it has one, else
+    `k:<Idempotency-Key>`; `idempotency_key` (unique too) is set whenever the event carried one, so
+    an event is refused when either of its keys was taken. One row and, in the common case (a
+    transaction_id only), one index entry per event: the cheapest insert that keeps both rules.
+    Ingest inserts this row first and the event only when it went in. Kept when the event's month
+    is archived, so a key is never counted twice."""
+
+    key = models.CharField(max_length=257, primary_key=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    event_id = models.UUIDField()
+    period_start = models.DateTimeField(help_text="the event's, to find its partition")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["transaction_id"],
-                condition=models.Q(transaction_id__isnull=False),
-                name="usage_event_key_transaction_id_unique",
-            ),
             models.UniqueConstraint(
                 fields=["idempotency_key"],
                 condition=models.Q(idempotency_key__isnull=False),
                 name="usage_event_key_idempotency_key_unique",
             ),
-            models.CheckConstraint(
-                condition=models.Q(transaction_id__isnull=False)
-                | models.Q(idempotency_key__isnull=False),
-                name="usage_event_key_has_a_key",
-            ),
         ]
 
     def __str__(self) -> str:
-        return self.transaction_id or self.idempotency_key or str(self.event_id)
+        return self.key
+
+    @staticmethod
+    def of_transaction(transaction_id: str) -> str:
+        """The `key` of an event with that transaction_id."""
+        return f"t:{transaction_id}"
 
 
 class UsageRollup(models.Model):

@@ -13,13 +13,16 @@ Deduplication. PostgreSQL requires every unique constraint of a partitioned tabl
 partition key, so `UNIQUE (transaction_id)` could only be `UNIQUE (transaction_id, period_start)`:
 per month, and a retry sent with another `period_start` would be counted twice. The keys therefore
 live in their own small, non-partitioned table, `usage_usageeventkey` (`UsageEventKey`): one narrow
-row per event that carries a `transaction_id` or an Idempotency-Key, with a unique index on each.
-Ingest inserts an event's key row first (`ON CONFLICT DO NOTHING`, no conflict target: either key
-already taken skips it) and inserts the event only when its key row went in, in the same statement;
-so a key is refused across every month, also between concurrent requests (the second waits on the
-first's key row, as it did on the events table's unique index before). Key rows are kept when their
-month is archived: a key stays refused forever, and a retry of an archived event is answered as a
-duplicate (batch) or with `event_archived` (single event) instead of being billed again.
+row per event that carries a `transaction_id` or an Idempotency-Key, its primary key `t:<transaction
+id>` (or `k:<key>` without one) and the Idempotency-Key unique too. Ingest inserts an event's key row
+first (`ON CONFLICT DO NOTHING`, no conflict target: either key already taken skips it) and inserts
+the event only when its key row went in, in the same statement; so a key is refused across every
+month, also between concurrent requests (the second waits on the first's key row, as it did on the
+events table's unique index before). A batch event with a transaction_id costs one small heap row
+and one index entry more than before, and the events table lost its two key indexes. Key rows are
+kept when their month is archived: a key stays refused forever, and a retry of an archived event is
+answered as a duplicate (batch) or with `event_archived` (single event) instead of being billed
+again.
 The events table itself keeps `PRIMARY KEY (id, period_start)` and `UNIQUE (event_id, period_start)`.
 """
 
@@ -34,6 +37,11 @@ from dateutil.relativedelta import relativedelta
 PARENT = "usage_usageevent"
 DEFAULT = f"{PARENT}_default"
 MONTHS_AHEAD = 2
+# An event's UsageEventKey.key from its columns (see UsageEventKey).
+KEY_SQL = (
+    "CASE WHEN transaction_id IS NOT NULL THEN 't:' || transaction_id "
+    "ELSE 'k:' || idempotency_key END"
+)
 _MONTHLY = re.compile(rf"^{PARENT}_p(\d{{4}})_(\d{{2}})$")
 # Serialises partition DDL per schema (ensure, archive) against itself: with the schema's name.
 _LOCK_CLASS = 7_240_020
@@ -107,12 +115,14 @@ def _bounds(part: Partition) -> tuple[str, str]:
 
 
 def _default_has(cursor, part: Partition) -> bool:
-    """Whether the DEFAULT partition holds events of the month; it stays locked against inserts
-    until the transaction ends (no row of the range may arrive before the month is attached)."""
+    """Whether the DEFAULT partition holds events of the month. The events table stays locked
+    against inserts until the transaction ends: no row of the range may arrive before the month is
+    attached, and the lock is taken on the parent before its partitions, in ingest's order (locking
+    the DEFAULT partition first could deadlock with an insert holding the parent)."""
     cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [DEFAULT])
     if not cursor.fetchone()[0]:
         return False
-    cursor.execute(f"LOCK TABLE {DEFAULT} IN SHARE ROW EXCLUSIVE MODE")
+    cursor.execute(f"LOCK TABLE {PARENT} IN SHARE ROW EXCLUSIVE MODE")
     cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {DEFAULT} WHERE {_bounds(part)[1]})")
     return bool(cursor.fetchone()[0])
 

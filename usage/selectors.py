@@ -299,7 +299,9 @@ def usage_event_list(*, tenant, filters: dict | None = None) -> QuerySet[UsageEv
             qs = qs.filter(**{name: filters[name]})
     if filters.get("transaction_id") is not None:
         # The key table's unique index finds it; the partitioned events have no index on it.
-        keys = UsageEventKey.objects.filter(transaction_id=filters["transaction_id"])
+        keys = UsageEventKey.objects.filter(
+            key=UsageEventKey.of_transaction(filters["transaction_id"])
+        )
         qs = qs.filter(event_id__in=keys.values("event_id"))
     if filters.get("from") is not None:
         qs = qs.filter(period_start__gte=filters["from"])

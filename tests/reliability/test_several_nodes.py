@@ -131,7 +131,7 @@ def acme_usage_restored():
         with schema_context(schema):
             for run in runs:
                 UsageEvent.objects.filter(transaction_id__startswith=f"nodes-{run}-").delete()
-                UsageEventKey.objects.filter(transaction_id__startswith=f"nodes-{run}-").delete()
+                UsageEventKey.objects.filter(key__startswith=f"t:nodes-{run}-").delete()
             for model in models:
                 rows = before[model]
                 model.objects.exclude(id__in=list(rows)).delete()

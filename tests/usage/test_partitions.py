@@ -146,7 +146,7 @@ def test_both_keys_are_checked_and_nothing_is_half_stored(months):
     _, created = _ingest(months, FEB, transaction_id="tx-new")
     assert created
     with tenant_context(months):
-        assert UsageEventKey.objects.filter(transaction_id="tx-new").count() == 1
+        assert UsageEventKey.objects.filter(key="t:tx-new").count() == 1
 
 
 def test_ensuring_partitions_is_idempotent(tenant):
@@ -319,7 +319,7 @@ def test_the_migration_converts_a_table_with_data(tenant):
                 ("usage_usageevent_p2030_01", 1),
                 ("usage_usageevent_p2030_02", 2),
             ]
-        assert UsageEventKey.objects.filter(transaction_id__startswith="old-").count() == 5
+        assert UsageEventKey.objects.filter(key__startswith="t:old-").count() == 5
     # The converted keys still refuse a retry, in any month.
     again, created = _ingest(tenant, APR, transaction_id="old-1")
     assert not created and again["source"] == "old"

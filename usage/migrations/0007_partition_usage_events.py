@@ -57,8 +57,8 @@ def partition(apps, schema_editor):
         partitions.months_ensure(cursor, now=timezone.now())
         cursor.execute(f"INSERT INTO {_PARENT} SELECT * FROM {_ASIDE}")
         cursor.execute(
-            "INSERT INTO usage_usageeventkey (event_id, period_start, transaction_id, idempotency_key) "
-            f"SELECT event_id, period_start, transaction_id, idempotency_key FROM {_ASIDE} "
+            f"INSERT INTO usage_usageeventkey (key, idempotency_key, event_id, period_start) "
+            f"SELECT {partitions.KEY_SQL}, idempotency_key, event_id, period_start FROM {_ASIDE} "
             "WHERE transaction_id IS NOT NULL OR idempotency_key IS NOT NULL"
         )
         cursor.execute(f"DROP TABLE {_ASIDE}")

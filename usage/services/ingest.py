@@ -41,6 +41,7 @@ from usage.models import (
     UsageEventKey,
     UsageRollup,
 )
+from usage.partitions import KEY_SQL
 from usage.schema import in_schema
 from usage.selectors import meters_get, rollup_used
 from usage.validation import EventIn, EventInvalid, event_parse
@@ -123,8 +124,8 @@ def _keyed_insert(source: str) -> str:
     Idempotency-Key), then the events whose key row went in or that carry no key. A key already
     taken, in any month (usage.partitions), skips its event."""
     return f"""keyed AS (
-    INSERT INTO {UsageEventKey._meta.db_table} (event_id, period_start, transaction_id, idempotency_key)
-    SELECT event_id, period_start, transaction_id, idempotency_key FROM {source}
+    INSERT INTO {UsageEventKey._meta.db_table} (key, idempotency_key, event_id, period_start)
+    SELECT {KEY_SQL}, idempotency_key, event_id, period_start FROM {source}
     WHERE transaction_id IS NOT NULL OR idempotency_key IS NOT NULL
     ON CONFLICT DO NOTHING RETURNING event_id
 ), ins AS (
@@ -196,11 +197,11 @@ SELECT event_id FROM ins
 """,
         # The key rows of the repeats and the events they point to (none once archived).
         "select_existing": f"""
-SELECT k.event_id AS key_event_id, k.transaction_id AS key_transaction_id,
+SELECT k.event_id AS key_event_id, k.key AS key_key,
     k.idempotency_key AS key_idempotency_key, {", ".join(f"e.{c}" for c in _columns(_EVENT).split(", "))}
 FROM {UsageEventKey._meta.db_table} k
 LEFT JOIN {UsageEvent._meta.db_table} e ON e.event_id = k.event_id AND e.period_start = k.period_start
-WHERE k.transaction_id = ANY(%s) OR k.idempotency_key = ANY(%s)
+WHERE k.key = ANY(%s) OR k.idempotency_key = ANY(%s)
 """,
     }
 
@@ -465,13 +466,15 @@ def _existing_rows(prepared: list[_Prepared], inserted_ids: set[uuid.UUID]) -> E
     keys = [p.idempotency_key for p in repeats if p.idempotency_key]
     existing: Existing = {}
     with connection.cursor() as cursor:
-        cursor.execute(_statement("select_existing"), [txs, keys])
+        cursor.execute(
+            _statement("select_existing"), [[UsageEventKey.of_transaction(t) for t in txs], keys]
+        )
         for found in _fetch(cursor):
             # The event's month archived (usage_archive): only its key row is left.
             row = found if found["event_id"] is not None else {"event_id": found["key_event_id"]}
             row["archived"] = found["event_id"] is None
-            if found["key_transaction_id"] is not None:
-                existing[("tx", found["key_transaction_id"])] = row
+            if found["key_key"].startswith("t:"):
+                existing[("tx", found["key_key"][2:])] = row
             if found["key_idempotency_key"] is not None:
                 existing[("key", found["key_idempotency_key"])] = row
     return existing
