@@ -152,7 +152,7 @@ class UsageEventAdmin(ReadOnlyAdmin):
         keys = UsageEventKey.objects.filter(
             Q(key=UsageEventKey.of_transaction(search_term)) | Q(idempotency_key=search_term)
         )
-        return queryset.filter(event_id__in=keys.values("event_id")), False
+        return queryset.filter(id__in=keys.values("event_pk")), False
 
 
 @admin.register(UsageRollup)

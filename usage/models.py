@@ -62,8 +62,8 @@ class UsageEvent(models.Model):
     """One reported usage. Append-only: corrections are new events.
 
     A table partitioned by month on `period_start` (usage.partitions): in the database its primary
-    key is (id, period_start) and event_id is unique with period_start; `transaction_id` and the
-    Idempotency-Key are kept unique across months by `UsageEventKey`.
+    key is (id, period_start); `transaction_id` and the Idempotency-Key are kept unique across
+    months by `UsageEventKey`, which points at the event's row.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -93,9 +93,6 @@ class UsageEvent(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["event_id", "period_start"], name="usage_event_id_month_unique"
-            ),
             models.CheckConstraint(
                 condition=models.Q(quantity__gte=0), name="usage_event_quantity_non_negative"
             ),
@@ -129,6 +126,7 @@ class UsageEventKey(models.Model):
 
     key = models.CharField(max_length=257, primary_key=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    event_pk = models.BigIntegerField(help_text="the event's id (with period_start: its row)")
     event_id = models.UUIDField()
     period_start = models.DateTimeField(help_text="the event's, to find its partition")
 

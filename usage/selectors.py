@@ -298,11 +298,12 @@ def usage_event_list(*, tenant, filters: dict | None = None) -> QuerySet[UsageEv
         if filters.get(name) is not None:
             qs = qs.filter(**{name: filters[name]})
     if filters.get("transaction_id") is not None:
-        # The key table's unique index finds it; the partitioned events have no index on it.
+        # The key table's unique index finds it (its row points at the event's primary key); the
+        # partitioned events have no index on it.
         keys = UsageEventKey.objects.filter(
             key=UsageEventKey.of_transaction(filters["transaction_id"])
         )
-        qs = qs.filter(event_id__in=keys.values("event_id"))
+        qs = qs.filter(id__in=keys.values("event_pk"))
     if filters.get("from") is not None:
         qs = qs.filter(period_start__gte=filters["from"])
     if filters.get("to") is not None:

@@ -12,6 +12,10 @@ class Migration(migrations.Migration):
             fields=[
                 ("key", models.CharField(max_length=257, primary_key=True, serialize=False)),
                 ("idempotency_key", models.CharField(blank=True, max_length=255, null=True)),
+                (
+                    "event_pk",
+                    models.BigIntegerField(help_text="the event's id (with period_start: its row)"),
+                ),
                 ("event_id", models.UUIDField()),
                 (
                     "period_start",

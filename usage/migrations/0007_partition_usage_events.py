@@ -7,8 +7,8 @@ keys go to usage_usageeventkey, and the old table is dropped. On an empty schema
 which new tenants and the spare schemas are cloned) that is a few catalog statements.
 
 The unique constraints that were on the events table move to the keys table (a partitioned table's
-unique constraints must include the partition key); Django's state follows with
-SeparateDatabaseAndState. Reversible: the way back rebuilds a plain table with the old constraints.
+unique constraints must include the partition key), whose rows point at their events by
+(id, period_start); Django's state follows with SeparateDatabaseAndState. Reversible: the way back rebuilds a plain table with the old constraints.
 """
 
 import uuid
@@ -57,15 +57,14 @@ def partition(apps, schema_editor):
         partitions.months_ensure(cursor, now=timezone.now())
         cursor.execute(f"INSERT INTO {_PARENT} SELECT * FROM {_ASIDE}")
         cursor.execute(
-            f"INSERT INTO usage_usageeventkey (key, idempotency_key, event_id, period_start) "
-            f"SELECT {partitions.KEY_SQL}, idempotency_key, event_id, period_start FROM {_ASIDE} "
+            "INSERT INTO usage_usageeventkey (key, idempotency_key, event_pk, event_id, period_start) "
+            f"SELECT {partitions.KEY_SQL}, idempotency_key, id, event_id, period_start FROM {_ASIDE} "
             "WHERE transaction_id IS NOT NULL OR idempotency_key IS NOT NULL"
         )
         cursor.execute(f"DROP TABLE {_ASIDE}")
         _identity(cursor)
         cursor.execute(
             f"ALTER TABLE {_PARENT} ADD CONSTRAINT {_PARENT}_pkey PRIMARY KEY (id, period_start), "
-            "ADD CONSTRAINT usage_event_id_month_unique UNIQUE (event_id, period_start), "
             + ", ".join(_CHECKS)
         )
         for sql in _INDEXES:
@@ -118,12 +117,6 @@ class Migration(migrations.Migration):
                     model_name="usageevent",
                     name="event_id",
                     field=models.UUIDField(default=uuid.uuid4, editable=False),
-                ),
-                migrations.AddConstraint(
-                    model_name="usageevent",
-                    constraint=models.UniqueConstraint(
-                        fields=("event_id", "period_start"), name="usage_event_id_month_unique"
-                    ),
                 ),
             ],
             database_operations=[migrations.RunPython(partition, unpartition)],

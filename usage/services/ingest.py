@@ -41,7 +41,7 @@ from usage.models import (
     UsageEventKey,
     UsageRollup,
 )
-from usage.partitions import KEY_SQL
+from usage.partitions import KEY_SQL, SEQUENCE
 from usage.schema import in_schema
 from usage.selectors import meters_get, rollup_used
 from usage.validation import EventIn, EventInvalid, event_parse
@@ -122,17 +122,18 @@ _STAGING = "usage_ingest_staging"
 def _keyed_insert(source: str) -> str:
     """CTEs `keyed` and `ins`: the `source` events' key rows (those carrying a transaction_id or an
     Idempotency-Key), then the events whose key row went in or that carry no key. A key already
-    taken, in any month (usage.partitions), skips its event."""
+    taken, in any month (usage.partitions), skips its event. `source` has each event's `id`, drawn
+    from the events' sequence, which its key row points at."""
     return f"""keyed AS (
-    INSERT INTO {UsageEventKey._meta.db_table} (key, idempotency_key, event_id, period_start)
-    SELECT {KEY_SQL}, idempotency_key, event_id, period_start FROM {source}
+    INSERT INTO {UsageEventKey._meta.db_table} (key, idempotency_key, event_pk, event_id, period_start)
+    SELECT {KEY_SQL}, idempotency_key, id, event_id, period_start FROM {source}
     WHERE transaction_id IS NOT NULL OR idempotency_key IS NOT NULL
-    ON CONFLICT DO NOTHING RETURNING event_id
+    ON CONFLICT DO NOTHING RETURNING event_pk
 ), ins AS (
-    INSERT INTO {UsageEvent._meta.db_table} ({_columns(_EVENT)})
-    SELECT {_columns(_EVENT)} FROM {source}
+    INSERT INTO {UsageEvent._meta.db_table} (id, {_columns(_EVENT)})
+    SELECT id, {_columns(_EVENT)} FROM {source}
     WHERE (transaction_id IS NULL AND idempotency_key IS NULL)
-        OR event_id IN (SELECT event_id FROM keyed)
+        OR id IN (SELECT event_pk FROM keyed)
     ON CONFLICT DO NOTHING RETURNING event_id
 )"""
 
@@ -168,7 +169,10 @@ SELECT * FROM {_unnest(day_types)} AS u ORDER BY {day_order}
         # row lock come first, as in batches, so a single event and a batch never wait for each
         # other in opposite orders).
         "ingest_one": f"""
-WITH new ({_columns(_EVENT)}) AS (VALUES ({_values(event_types)})),
+WITH new AS (
+    SELECT nextval('{SEQUENCE}') AS id, v.*
+    FROM (VALUES ({_values(event_types)})) AS v ({_columns(_EVENT)})
+),
 {_keyed_insert("new")}, rolled AS (
     INSERT INTO {UsageRollup._meta.db_table} AS r ({_columns(_ROLLUP)}, updated)
     SELECT {_values(rollup_types)}, now() FROM ins
@@ -191,7 +195,9 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ({
 """,
         "copy_staging": f"COPY {_STAGING} ({_columns(_EVENT)}) FROM STDIN",
         "move_staging": f"""
-WITH staged AS (DELETE FROM {_STAGING} RETURNING {_columns(_EVENT)}),
+WITH staged AS (
+    DELETE FROM {_STAGING} RETURNING nextval('{SEQUENCE}') AS id, {_columns(_EVENT)}
+),
 {_keyed_insert("staged")}
 SELECT event_id FROM ins
 """,
@@ -200,7 +206,7 @@ SELECT event_id FROM ins
 SELECT k.event_id AS key_event_id, k.key AS key_key,
     k.idempotency_key AS key_idempotency_key, {", ".join(f"e.{c}" for c in _columns(_EVENT).split(", "))}
 FROM {UsageEventKey._meta.db_table} k
-LEFT JOIN {UsageEvent._meta.db_table} e ON e.event_id = k.event_id AND e.period_start = k.period_start
+LEFT JOIN {UsageEvent._meta.db_table} e ON e.id = k.event_pk AND e.period_start = k.period_start
 WHERE k.key = ANY(%s) OR k.idempotency_key = ANY(%s)
 """,
     }
@@ -552,7 +558,7 @@ def usage_event_ingest(
         if prepared.event_id in inserted:
             return _shown(_event_values(prepared, now)), True
         row = _duplicate_of(prepared, existing)
-        if row is None:  # pragma: no cover - a conflict on event_id (a uuid4 collision)
+        if row is None:  # pragma: no cover - a conflict on (id, period_start): none can happen
             raise Conflict("The event could not be stored; retry.")
         if row["archived"]:
             raise Conflict(
