@@ -126,7 +126,11 @@ def _read_template(cursor, plan: ClonePlan, template: str) -> None:
         "ORDER BY c.relname",
         [template],
     )
-    plan.indexes = [_retarget(row[0], template) for row in cursor.fetchall()]
+    # A partitioned table's index reads `ON ONLY parent`, which would leave the partitions without
+    # it: created on the parent, it is created on (and attached from) every partition.
+    plan.indexes = [
+        _retarget(row[0].replace(" ON ONLY ", " ON ", 1), template) for row in cursor.fetchall()
+    ]
     cursor.execute(
         "SELECT table_name, column_name FROM information_schema.columns "
         "WHERE table_schema = %s AND is_identity = 'YES' ORDER BY table_name",
