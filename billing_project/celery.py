@@ -37,6 +37,11 @@ app.conf.beat_schedule = {
     "usage-meter-push": {"task": "usage.tasks.usage_meter_push", "schedule": 300.0},
     # usage: NetBox/Odoo collectors whose interval has passed (each collector sets its own interval)
     "usage-collectors": {"task": "usage.tasks.usage_collectors_run_due", "schedule": 60.0},
+    # usage: this month's and the next months' event partitions exist (idempotent; a catalog read)
+    "usage-partitions-ensure": {
+        "task": "usage.tasks.usage_partitions_ensure",
+        "schedule": 3600.0,
+    },
     # invoicing: due payment retries of the dunning schedule (hourly) and overdue invoices (daily)
     "invoicing-dunning-run-due": {
         "task": "invoicing.tasks.dunning_run_due_for_tenant",

@@ -73,25 +73,42 @@ def _build(template: str) -> ClonePlan:
 
 def _read_template(cursor, plan: ClonePlan, template: str) -> None:
     t = _quote(template)
+    # Partitioned tables (relkind 'p') are created partitioned, and their partitions as partitions
+    # of them (after them: ordered by relispartition); a partition's constraints and indexes are
+    # its parent's, created on it by PostgreSQL when the parent gets them, so they are not read.
     cursor.execute(
-        "SELECT c.relname FROM pg_class c WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p') "
-        "ORDER BY c.relname",
+        "SELECT c.relname, c.relkind, c.relispartition, parent.relname, "
+        "CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, "
+        "CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END "
+        "FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND c.relispartition "
+        "LEFT JOIN pg_class parent ON parent.oid = i.inhparent "
+        "WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p') "
+        "ORDER BY c.relispartition, c.relname",
         [template],
     )
-    plan.tables = [row[0] for row in cursor.fetchall()]
-    for table in plan.tables:
+    rows = cursor.fetchall()
+    plan.tables = sorted(row[0] for row in rows)
+    for table, kind, is_partition, parent, partition_key, bound in rows:
         q = _quote(table)
-        # LIKE copies columns, NOT NULLs, defaults and identity (with a new sequence per column);
-        # constraints and indexes are added below under their own names.
-        plan.create.append(
-            f"CREATE TABLE {{schema}}.{q} (LIKE {t}.{q} INCLUDING DEFAULTS INCLUDING IDENTITY "
-            f"INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS)"
-        )
-        plan.copy.append(f"INSERT INTO {{schema}}.{q} SELECT * FROM {t}.{q}")
+        if is_partition:
+            plan.create.append(
+                f"CREATE TABLE {{schema}}.{q} PARTITION OF {{schema}}.{_quote(parent)} {bound}"
+            )
+        else:
+            # LIKE copies columns, NOT NULLs, defaults and identity (with a new sequence per
+            # column); constraints and indexes are added below under their own names.
+            plan.create.append(
+                f"CREATE TABLE {{schema}}.{q} (LIKE {t}.{q} INCLUDING DEFAULTS INCLUDING IDENTITY "
+                f"INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS)"
+                + (f" PARTITION BY {partition_key}" if kind == "p" else "")
+            )
+        if kind == "r":  # a partitioned table's rows are its partitions'
+            plan.copy.append(f"INSERT INTO {{schema}}.{q} SELECT * FROM {t}.{q}")
     cursor.execute(
         "SELECT rel.relname, con.conname, con.contype, pg_get_constraintdef(con.oid) "
         "FROM pg_constraint con JOIN pg_class rel ON rel.oid = con.conrelid "
         "WHERE con.connamespace = %s::regnamespace AND con.contype IN ('p', 'u', 'c', 'f', 'x') "
+        "AND con.conparentid = 0 AND con.coninhcount = 0 "
         "ORDER BY rel.relname, con.conname",
         [template],
     )
@@ -103,13 +120,17 @@ def _read_template(cursor, plan: ClonePlan, template: str) -> None:
         (plan.foreign_keys if kind == "f" else plan.constraints).append(sql)
     cursor.execute(
         "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE c.relnamespace = %s::regnamespace "
+        "WHERE c.relnamespace = %s::regnamespace AND NOT c.relispartition "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid "
         "AND con.contype IN ('p', 'u', 'x')) "
         "ORDER BY c.relname",
         [template],
     )
-    plan.indexes = [_retarget(row[0], template) for row in cursor.fetchall()]
+    # A partitioned table's index reads `ON ONLY parent`, which would leave the partitions without
+    # it: created on the parent, it is created on (and attached from) every partition.
+    plan.indexes = [
+        _retarget(row[0].replace(" ON ONLY ", " ON ", 1), template) for row in cursor.fetchall()
+    ]
     cursor.execute(
         "SELECT table_name, column_name FROM information_schema.columns "
         "WHERE table_schema = %s AND is_identity = 'YES' ORDER BY table_name",

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import ProgrammingError
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -23,6 +24,7 @@ from usage.models import (
     UsageAlert,
     UsageDailyRollup,
     UsageEvent,
+    UsageEventKey,
     UsageRollup,
 )
 
@@ -142,6 +144,15 @@ class UsageEventAdmin(ReadOnlyAdmin):
     search_fields = ("=transaction_id", "=idempotency_key")
     show_full_result_count = False  # no COUNT(*) over millions of events
     list_per_page = 50
+
+    def get_search_results(self, request, queryset, search_term):
+        # Through the key table's unique indexes: the monthly partitions have none on the keys.
+        if not search_term:
+            return queryset, False
+        keys = UsageEventKey.objects.filter(
+            Q(key=UsageEventKey.of_transaction(search_term)) | Q(idempotency_key=search_term)
+        )
+        return queryset.filter(id__in=keys.values("event_pk")), False
 
 
 @admin.register(UsageRollup)

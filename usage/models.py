@@ -1,8 +1,9 @@
 """Usage metering: meters, events, rollups and alert state. Tenant schema.
 
-Volume shapes the tables: events are append-only rows written with `INSERT ... ON CONFLICT DO
-NOTHING` (the unique indexes on `transaction_id` and `idempotency_key` are what makes a retry, even
-a concurrent one, count once); every read of totals goes to `UsageRollup`, one row per resource and
+Volume shapes the tables: events are append-only rows in a table partitioned by month
+(usage.partitions), written with `INSERT ... ON CONFLICT DO NOTHING` after their keys (the unique
+indexes of `UsageEventKey` on `transaction_id` and `idempotency_key` are what makes a retry, even a
+concurrent one, count once, whatever the month); every read of totals goes to `UsageRollup`, one row per resource and
 billing period kept current in the same transaction as the events, so no read scans events.
 """
 
@@ -58,10 +59,15 @@ class Meter(models.Model):
 
 
 class UsageEvent(models.Model):
-    """One reported usage. Append-only: corrections are new events."""
+    """One reported usage. Append-only: corrections are new events.
+
+    A table partitioned by month on `period_start` (usage.partitions): in the database its primary
+    key is (id, period_start); `transaction_id` and the Idempotency-Key are kept unique across
+    months by `UsageEventKey`, which points at the event's row.
+    """
 
     id = models.BigAutoField(primary_key=True)
-    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event_id = models.UUIDField(default=uuid.uuid4, editable=False)
     resource_type = models.CharField(max_length=64)
     quantity = models.DecimalField(max_digits=30, decimal_places=6)
     unit = models.CharField(max_length=32, blank=True)
@@ -87,16 +93,6 @@ class UsageEvent(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["transaction_id"],
-                condition=models.Q(transaction_id__isnull=False),
-                name="usage_event_transaction_id_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["idempotency_key"],
-                condition=models.Q(idempotency_key__isnull=False),
-                name="usage_event_idempotency_key_unique",
-            ),
             models.CheckConstraint(
                 condition=models.Q(quantity__gte=0), name="usage_event_quantity_non_negative"
             ),
@@ -115,6 +111,41 @@ class UsageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type} {self.quantity} @ {self.period_start:%Y-%m-%d %H:%M}"
+
+
+class UsageEventKey(models.Model):
+    """The dedup key of an event that carries a `transaction_id` or an Idempotency-Key, unique
+    across every month (the partitioned events table can only enforce uniqueness within a month).
+
+    One row per such event, keyed by `key`: `t:<transaction_id>` when it has one, else
+    `k:<Idempotency-Key>`; `idempotency_key` (unique too) is set whenever the event carried one, so
+    an event is refused when either of its keys was taken. One row and, in the common case (a
+    transaction_id only), one index entry per event: the cheapest insert that keeps both rules.
+    Ingest inserts this row first and the event only when it went in. Kept when the event's month
+    is archived, so a key is never counted twice."""
+
+    key = models.CharField(max_length=257, primary_key=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    event_pk = models.BigIntegerField(help_text="the event's id (with period_start: its row)")
+    event_id = models.UUIDField()
+    period_start = models.DateTimeField(help_text="the event's, to find its partition")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="usage_event_key_idempotency_key_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @staticmethod
+    def of_transaction(transaction_id: str) -> str:
+        """The `key` of an event with that transaction_id."""
+        return f"t:{transaction_id}"
 
 
 class UsageRollup(models.Model):

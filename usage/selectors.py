@@ -17,7 +17,14 @@ from billing_project.errors import InvalidRequest
 from usage import counters
 from usage.aggregation import aggregate_value
 from usage.limits import Limits, billing_period, limits_get
-from usage.models import Aggregation, Meter, UsageDailyRollup, UsageEvent, UsageRollup
+from usage.models import (
+    Aggregation,
+    Meter,
+    UsageDailyRollup,
+    UsageEvent,
+    UsageEventKey,
+    UsageRollup,
+)
 from usage.schema import in_schema
 
 METER_CACHE_SECONDS = 10
@@ -300,6 +307,13 @@ def usage_event_list(*, tenant, filters: dict | None = None) -> QuerySet[UsageEv
     for name in ("resource_type", "source", "transaction_id", "late"):
         if filters.get(name) is not None:
             qs = qs.filter(**{name: filters[name]})
+    if filters.get("transaction_id") is not None:
+        # The key table's unique index finds it (its row points at the event's primary key); the
+        # partitioned events have no index on it.
+        keys = UsageEventKey.objects.filter(
+            key=UsageEventKey.of_transaction(filters["transaction_id"])
+        )
+        qs = qs.filter(id__in=keys.values("event_pk"))
     if filters.get("from") is not None:
         qs = qs.filter(period_start__gte=filters["from"])
     if filters.get("to") is not None:

@@ -16,3 +16,10 @@ def usage_collectors_run_due(tenant):
     from usage.services import usage_collectors_run_due as run_due
 
     run_due(tenant=tenant)
+
+
+@tenant_task(name="usage.tasks.usage_partitions_ensure")
+def usage_partitions_ensure(tenant):
+    from usage.services import usage_partitions_ensure as ensure
+
+    ensure(tenant=tenant)

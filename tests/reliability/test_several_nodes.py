@@ -114,7 +114,7 @@ def acme_usage_restored():
 
     from tenants.models import Tenant
     from usage import counters
-    from usage.models import UsageDailyRollup, UsageEvent, UsageRollup
+    from usage.models import UsageDailyRollup, UsageEvent, UsageEventKey, UsageRollup
 
     models = (UsageRollup, UsageDailyRollup)
     schema = _committed(lambda: Tenant.objects.get(slug="acme").schema_name)
@@ -131,6 +131,7 @@ def acme_usage_restored():
         with schema_context(schema):
             for run in runs:
                 UsageEvent.objects.filter(transaction_id__startswith=f"nodes-{run}-").delete()
+                UsageEventKey.objects.filter(key__startswith=f"t:nodes-{run}-").delete()
             for model in models:
                 rows = before[model]
                 model.objects.exclude(id__in=list(rows)).delete()

@@ -1,9 +1,10 @@
-"""Fixtures of the usage tests: an ingest API key client, and clean per-process caches and Redis
-counters (Redis outlives the rolled-back test transactions)."""
+"""Fixtures of the usage tests: an ingest API key client, clean per-process caches and Redis
+counters (Redis outlives the rolled-back test transactions), and moto's S3 bucket (archives)."""
 
 import pytest
 
 from tests.conftest import new_client
+from tests.s3 import s3_bucket, s3_endpoint, s3_storage  # noqa: F401  (the archive tests' bucket)
 
 
 @pytest.fixture(autouse=True)

@@ -72,9 +72,11 @@ def test_ingest_columns_are_the_models_fields():
         f.name for f in UsageEvent._meta.concrete_fields if f.name != "id"
     ]
     columns = ", ".join(f.column for f in ingest._EVENT)
-    assert f"INSERT INTO usage_usageevent ({columns})" in ingest._statement("move_staging")
+    # The id is drawn by the statement itself (its key row points at it: usage.partitions).
+    assert f"INSERT INTO usage_usageevent (id, {columns})" in ingest._statement("move_staging")
     assert f"COPY usage_ingest_staging ({columns})" in ingest._statement("copy_staging")
-    assert f"SELECT {columns} FROM usage_usageevent" in ingest._statement("select_existing")
+    prefixed = ", ".join(f"e.{f.column}" for f in ingest._EVENT)
+    assert f"{prefixed}\nFROM usage_usageeventkey k" in ingest._statement("select_existing")
 
 
 def test_a_column_without_a_value_is_an_error_not_a_shift():

@@ -25,6 +25,7 @@ def _cleanup(schema: str) -> None:
     with connections.create_connection("default").cursor() as cursor:
         for table in (
             "usage_usageevent",
+            "usage_usageeventkey",
             "usage_usagerollup",
             "usage_usagedailyrollup",
             "usage_usageuniquevalue",

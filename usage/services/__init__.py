@@ -1,5 +1,6 @@
 """Writes of the usage app, by sub-domain: ingest (events, rollups, alerts), metering (Stripe),
-collectors (NetBox, Odoo)."""
+collectors (NetBox, Odoo),
+partitions (the events table's monthly partitions: made ahead, archived)."""
 
 from usage.services.collectors import (
     collector_create,
@@ -17,6 +18,7 @@ from usage.services.ingest import (
     usage_event_ingest_batch,
 )
 from usage.services.metering import usage_meter_push
+from usage.services.partitions import ArchiveOutcome, usage_archive, usage_partitions_ensure
 
 __all__ = [
     "collector_create",
@@ -31,4 +33,7 @@ __all__ = [
     "usage_event_ingest",
     "usage_event_ingest_batch",
     "usage_meter_push",
+    "ArchiveOutcome",
+    "usage_archive",
+    "usage_partitions_ensure",
 ]

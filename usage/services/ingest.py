@@ -1,9 +1,11 @@
 """Writes of the usage app: ingest of events (single and batch) and threshold alerts.
 
 Ingest is one transaction of set-based statements whatever the number of events: a batch's events
-are copied (`COPY`) into a temporary staging table and moved with one `INSERT ... SELECT ... ON
-CONFLICT DO NOTHING` (a repeated `transaction_id` or Idempotency-Key, even sent concurrently, is
-skipped by the unique indexes and the loser then reads the winner's committed row), then each
+are copied (`COPY`) into a temporary staging table and moved with one statement that inserts their
+keys into `UsageEventKey` and then the events whose keys went in, both `ON CONFLICT DO NOTHING` (a
+repeated `transaction_id` or Idempotency-Key, even sent concurrently and in another month, is
+skipped by the key table's unique indexes and the loser then reads the winner's committed row; the
+events table is partitioned by month, see usage.partitions), then each
 touched rollup is upserted once; a single event is one statement. Redis counters and alerts follow
 after commit.
 """
@@ -36,8 +38,10 @@ from usage.models import (
     UsageAlert,
     UsageDailyRollup,
     UsageEvent,
+    UsageEventKey,
     UsageRollup,
 )
+from usage.partitions import KEY_SQL, SEQUENCE
 from usage.schema import in_schema
 from usage.selectors import meters_get, rollup_used
 from usage.validation import EventIn, EventInvalid, event_parse
@@ -115,6 +119,25 @@ _RETURNED = "resource_type, period_start, total, event_count, max_value, last_va
 _STAGING = "usage_ingest_staging"
 
 
+def _keyed_insert(source: str) -> str:
+    """CTEs `keyed` and `ins`: the `source` events' key rows (those carrying a transaction_id or an
+    Idempotency-Key), then the events whose key row went in or that carry no key. A key already
+    taken, in any month (usage.partitions), skips its event. `source` has each event's `id`, drawn
+    from the events' sequence, which its key row points at."""
+    return f"""keyed AS (
+    INSERT INTO {UsageEventKey._meta.db_table} (key, idempotency_key, event_pk, event_id, period_start)
+    SELECT {KEY_SQL}, idempotency_key, id, event_id, period_start FROM {source}
+    WHERE transaction_id IS NOT NULL OR idempotency_key IS NOT NULL
+    ON CONFLICT DO NOTHING RETURNING event_pk
+), ins AS (
+    INSERT INTO {UsageEvent._meta.db_table} (id, {_columns(_EVENT)})
+    SELECT id, {_columns(_EVENT)} FROM {source}
+    WHERE (transaction_id IS NULL AND idempotency_key IS NULL)
+        OR id IN (SELECT event_pk FROM keyed)
+    ON CONFLICT DO NOTHING RETURNING event_id
+)"""
+
+
 def _event_sql() -> dict[str, str]:
     """The statements that name the event, rollup and day columns: built on first use, when the
     database connection can type the fields."""
@@ -146,10 +169,11 @@ SELECT * FROM {_unnest(day_types)} AS u ORDER BY {day_order}
         # row lock come first, as in batches, so a single event and a batch never wait for each
         # other in opposite orders).
         "ingest_one": f"""
-WITH ins AS (
-    INSERT INTO {UsageEvent._meta.db_table} ({_columns(_EVENT)}) VALUES ({_values(event_types)})
-    ON CONFLICT DO NOTHING RETURNING event_id
-), rolled AS (
+WITH new AS (
+    SELECT nextval('{SEQUENCE}') AS id, v.*
+    FROM (VALUES ({_values(event_types)})) AS v ({_columns(_EVENT)})
+),
+{_keyed_insert("new")}, rolled AS (
     INSERT INTO {UsageRollup._meta.db_table} AS r ({_columns(_ROLLUP)}, updated)
     SELECT {_values(rollup_types)}, now() FROM ins
     {rollup_merge}
@@ -171,15 +195,19 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ({
 """,
         "copy_staging": f"COPY {_STAGING} ({_columns(_EVENT)}) FROM STDIN",
         "move_staging": f"""
-WITH staged AS (DELETE FROM {_STAGING} RETURNING {_columns(_EVENT)})
-INSERT INTO {UsageEvent._meta.db_table} ({_columns(_EVENT)})
-SELECT {_columns(_EVENT)} FROM staged
-ON CONFLICT DO NOTHING
-RETURNING event_id
+WITH staged AS (
+    DELETE FROM {_STAGING} RETURNING nextval('{SEQUENCE}') AS id, {_columns(_EVENT)}
+),
+{_keyed_insert("staged")}
+SELECT event_id FROM ins
 """,
+        # The key rows of the repeats and the events they point to (none once archived).
         "select_existing": f"""
-SELECT {_columns(_EVENT)} FROM {UsageEvent._meta.db_table}
-WHERE transaction_id = ANY(%s) OR idempotency_key = ANY(%s)
+SELECT k.event_id AS key_event_id, k.key AS key_key,
+    k.idempotency_key AS key_idempotency_key, {", ".join(f"e.{c}" for c in _columns(_EVENT).split(", "))}
+FROM {UsageEventKey._meta.db_table} k
+LEFT JOIN {UsageEvent._meta.db_table} e ON e.id = k.event_pk AND e.period_start = k.period_start
+WHERE k.key = ANY(%s) OR k.idempotency_key = ANY(%s)
 """,
     }
 
@@ -444,12 +472,17 @@ def _existing_rows(prepared: list[_Prepared], inserted_ids: set[uuid.UUID]) -> E
     keys = [p.idempotency_key for p in repeats if p.idempotency_key]
     existing: Existing = {}
     with connection.cursor() as cursor:
-        cursor.execute(_statement("select_existing"), [txs, keys])
-        for row in _fetch(cursor):
-            if row["transaction_id"] is not None:
-                existing[("tx", row["transaction_id"])] = row
-            if row["idempotency_key"] is not None:
-                existing[("key", row["idempotency_key"])] = row
+        cursor.execute(
+            _statement("select_existing"), [[UsageEventKey.of_transaction(t) for t in txs], keys]
+        )
+        for found in _fetch(cursor):
+            # The event's month archived (usage_archive): only its key row is left.
+            row = found if found["event_id"] is not None else {"event_id": found["key_event_id"]}
+            row["archived"] = found["event_id"] is None
+            if found["key_key"].startswith("t:"):
+                existing[("tx", found["key_key"][2:])] = row
+            if found["key_idempotency_key"] is not None:
+                existing[("key", found["key_idempotency_key"])] = row
     return existing
 
 
@@ -533,8 +566,12 @@ def usage_event_ingest(
         if prepared.event_id in inserted:
             return _shown(_event_values(prepared, now)), True
         row = _duplicate_of(prepared, existing)
-        if row is None:  # pragma: no cover - a conflict on event_id (a uuid4 collision)
+        if row is None:  # pragma: no cover - a conflict on (id, period_start): none can happen
             raise Conflict("The event could not be stored; retry.")
+        if row["archived"]:
+            raise Conflict(
+                "This event was recorded already; its month is archived.", code="event_archived"
+            )
         if event.transaction_id is None or row["transaction_id"] != event.transaction_id:
             if row["fingerprint"] != event.fingerprint():
                 raise Conflict(
