@@ -282,16 +282,20 @@ def test_beat_refreshes_the_gauges_every_minute_once_from_the_public_schema():
     assert entry["task"] in app.tasks
 
     # No Tenant row stands for public, so tenant-schemas-celery alone would never send the entry.
+    from celery.schedules import schedule
+
     sent = []
     scheduler = SimpleNamespace(
         apply_async=lambda entry, producer=None, advance=True: sent.append(
             (entry.name, connection.schema_name)
-        )
+        ),
+        _sent_at={},  # what this process last sent, and when (one send per period)
     )
     public_entry = SimpleNamespace(
         name="subscriptions-metrics-refresh@public",
         task="subscriptions.tasks.subscription_metrics_refresh",
         options={"headers": {"_schema_name": "public"}},
+        schedule=schedule(entry["schedule"]),
     )
     BillingBeatScheduler.apply_entry(scheduler, public_entry)
     assert sent == [("subscriptions-metrics-refresh@public", "public")]
