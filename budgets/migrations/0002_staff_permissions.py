@@ -3,37 +3,7 @@ sent; finance also edits budgets (change budget)."""
 
 from django.db import migrations
 
-MODELS = ["budget", "budgetalert"]
-FINANCE = ["change_budget"]
-GROUPS = {"read_only": [], "support": [], "finance": FINANCE}
-
-
-def _permissions(apps, codenames):
-    from django.contrib.auth.management import create_permissions
-
-    config = apps.get_app_config("budgets")
-    config.models_module = True
-    create_permissions(config, apps=apps, verbosity=0)
-    config.models_module = None
-    Permission = apps.get_model("auth", "Permission")
-    return list(
-        Permission.objects.filter(content_type__app_label="budgets", codename__in=codenames)
-    )
-
-
-def grant(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    for name, extra in GROUPS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(*_permissions(apps, [f"view_{m}" for m in MODELS] + extra))
-
-
-def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    for name, extra in GROUPS.items():
-        group = Group.objects.filter(name=name).first()
-        if group is not None:
-            group.permissions.remove(*_permissions(apps, [f"view_{m}" for m in MODELS] + extra))
+from tenants.staff_permissions import staff_permissions
 
 
 class Migration(migrations.Migration):
@@ -43,4 +13,10 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [
+        staff_permissions(
+            app_label="budgets",
+            models=["budget", "budgetalert"],
+            finance=["change_budget"],
+        )
+    ]
