@@ -10,31 +10,16 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connections
 
 from budgets import selectors, services
 from budgets.models import Budget, BudgetAlert
+from tests.concurrency import at_once, committed
 
 pytestmark = pytest.mark.django_db
 
 ROUNDS = 4
 WORKERS = 4
 START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def _committed(work) -> None:
-    """Run on a connection of its own (committed), like the threads."""
-    done = threading.Event()
-
-    def run():
-        try:
-            work()
-        finally:
-            connections.close_all()
-            done.set()
-
-    threading.Thread(target=run).start()
-    assert done.wait(30)
 
 
 def _cleanup(tenant) -> None:
@@ -66,31 +51,10 @@ def committed_budget(other_tenant, monkeypatch):
         )
 
     monkeypatch.setattr(selectors, "spend_get", spend_get)
-    _committed(lambda: _cleanup(other_tenant))
-    _committed(lambda: Budget.objects.create(tenant=other_tenant, amount=10_000, currency="usd"))
+    committed(lambda: _cleanup(other_tenant))
+    committed(lambda: Budget.objects.create(tenant=other_tenant, amount=10_000, currency="usd"))
     yield other_tenant, period, sent
-    _committed(lambda: _cleanup(other_tenant))
-
-
-def _in_threads(*works):
-    errors = []
-    barrier = threading.Barrier(len(works))
-
-    def run(work):
-        try:
-            barrier.wait()
-            work()
-        except Exception as exc:  # reported by the test
-            errors.append(repr(exc))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(work,)) for work in works]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors, errors
+    committed(lambda: _cleanup(other_tenant))
 
 
 def test_concurrent_checks_send_each_threshold_once_per_period(committed_budget):
@@ -102,7 +66,7 @@ def test_concurrent_checks_send_each_threshold_once_per_period(committed_budget)
         def check(fired=fired):
             fired.extend(services.budget_check(tenant=tenant))
 
-        _in_threads(*[check] * WORKERS)
+        at_once(*[check] * WORKERS)
         assert sorted(fired) == [50, 80, 100], fired  # whoever won, each once
 
     alerts = BudgetAlert.objects.filter(tenant=tenant)

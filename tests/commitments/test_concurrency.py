@@ -11,13 +11,13 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from commitments import services
 from commitments.models import ThresholdInvoice
 from commitments.selectors import Terms
 from commitments.services import thresholds
+from tests.concurrency import at_once, committed
 
 pytestmark = pytest.mark.django_db
 
@@ -29,20 +29,6 @@ def _cleanup(tenant) -> None:
 
     ThresholdInvoice.objects.filter(tenant=tenant).delete()
     AuditEvent.objects.filter(tenant=tenant, action__startswith="commitments.").delete()
-
-
-def _on_own_connection(work) -> None:
-    done = threading.Event()
-
-    def run():
-        try:
-            work()
-        finally:
-            connections.close_all()
-            done.set()
-
-    threading.Thread(target=run).start()
-    done.wait(30)
 
 
 @pytest.fixture
@@ -95,32 +81,18 @@ def issued(other_tenant, monkeypatch):
         )
 
     monkeypatch.setattr(thresholds, "_threshold_issue", issue)
-    _on_own_connection(lambda: _cleanup(other_tenant))
+    committed(lambda: _cleanup(other_tenant))
     yield other_tenant, calls
-    _on_own_connection(lambda: _cleanup(other_tenant))
+    committed(lambda: _cleanup(other_tenant))
 
 
 def test_two_concurrent_checks_issue_one_invoice_per_crossing(issued):
     tenant, calls = issued
-    errors = []
-    barrier = threading.Barrier(4)
 
     def check():
-        try:
-            barrier.wait()
-            services.usage_threshold_check(tenant=tenant)
-        except Exception as exc:  # reported by the test
-            errors.append(repr(exc))
-        finally:
-            connections.close_all()
+        services.usage_threshold_check(tenant=tenant)
 
-    threads = [threading.Thread(target=check) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-
-    assert not errors, errors
+    at_once(*[check] * 4)
     assert calls == [(1, 5000)]
     rows = ThresholdInvoice.objects.filter(tenant=tenant)
     assert [(r.sequence, r.amount, r.invoice_id) for r in rows] == [(1, 5000, "in_1")]

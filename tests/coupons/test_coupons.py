@@ -1,12 +1,13 @@
 """Coupons: rules, apply to the current or the next subscription, Stripe discounts, the 50-vs-10 race."""
 
-import threading
 import uuid
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.utils import timezone
 
+from tests.concurrency import at_once, committed
 from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -136,32 +137,12 @@ def test_50_concurrent_redemptions_of_a_max_10_coupon_give_exactly_10(db, monkey
     # the coupon.redeemed webhook event, written in the tenant's schema, has nowhere to go; it is
     # covered by tests/webhooks. The race under test is the redemption count.
     monkeypatch.setattr("coupons.services._announce_redeemed", lambda *args, **kwargs: None)
-    from django.db import connection
-
     from coupons.models import Coupon, CouponRedemption
     from coupons.services import CouponError, coupon_redeem
     from tenants.models import Tenant
 
     tag = uuid.uuid4().hex[:8]
     created = {}
-
-    def in_thread(fn):
-        result = {}
-
-        def run():
-            try:
-                result["value"] = fn()
-            except Exception as exc:
-                result["error"] = exc
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        thread.join()
-        if "error" in result:
-            raise result["error"]
-        return result.get("value")
 
     def setup():
         created["coupon"] = Coupon.objects.create(
@@ -182,27 +163,19 @@ def test_50_concurrent_redemptions_of_a_max_10_coupon_give_exactly_10(db, monkey
         Coupon.objects.filter(code=f"RACE{tag}".upper()).delete()
         Tenant.objects.filter(slug__startswith=f"race-{tag}-").delete()
 
-    in_thread(setup)
+    committed(setup)
     try:
-        outcomes, barrier = [], threading.Barrier(50)
 
         def redeem(tenant):
             try:
-                barrier.wait()
                 coupon_redeem(tenant=tenant, code=f"RACE{tag}")
-                outcomes.append("ok")
             except CouponError as exc:
-                outcomes.append(exc.code)
-            finally:
-                connection.close()
+                return exc.code
+            return "ok"
 
-        threads = [threading.Thread(target=redeem, args=(t,)) for t in created["tenants"]]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        outcomes = at_once(*[partial(redeem, t) for t in created["tenants"]])
         assert outcomes.count("ok") == 10 and outcomes.count("coupon_exhausted") == 40
-        counts = in_thread(
+        counts = committed(
             lambda: (
                 Coupon.objects.get(code=f"RACE{tag}".upper()).times_redeemed,
                 CouponRedemption.objects.filter(coupon__code=f"RACE{tag}".upper()).count(),
@@ -210,4 +183,4 @@ def test_50_concurrent_redemptions_of_a_max_10_coupon_give_exactly_10(db, monkey
         )
         assert counts == (10, 10)
     finally:
-        in_thread(cleanup)
+        committed(cleanup)

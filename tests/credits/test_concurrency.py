@@ -7,15 +7,14 @@ replaced by a recorder here (the Stripe side is covered by test_credits.py throu
 """
 
 import itertools
-import threading
 from types import SimpleNamespace
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from credits import services
 from credits.models import CreditGrant, CreditLedgerEntry, CreditWallet, InvoiceCredit
+from tests.concurrency import at_once, committed
 
 pytestmark = pytest.mark.django_db
 
@@ -63,50 +62,15 @@ def committed_tenant(other_tenant, monkeypatch, django_db_blocker):
         lambda **kw: SimpleNamespace(id=f"cbtxn_{next(ids)}"),
     )
     monkeypatch.setattr(services, "tenant_now", lambda tenant: timezone.now())
-    _cleanup_committed(other_tenant)
+    # Deleted on a connection of its own (committed), like the threads wrote.
+    committed(lambda: _cleanup(other_tenant))
     yield other_tenant
-    _cleanup_committed(other_tenant)
-
-
-def _cleanup_committed(tenant):
-    """Delete on a connection of its own (committed), like the threads wrote."""
-    done = threading.Event()
-
-    def run():
-        try:
-            _cleanup(tenant)
-        finally:
-            connections.close_all()
-            done.set()
-
-    threading.Thread(target=run).start()
-    done.wait(30)
-
-
-def _in_threads(*works):
-    errors = []
-    barrier = threading.Barrier(len(works))
-
-    def run(work):
-        try:
-            barrier.wait()
-            work()
-        except Exception as exc:  # reported by the test
-            errors.append(repr(exc))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(work,)) for work in works]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors, errors
+    committed(lambda: _cleanup(other_tenant))
 
 
 def test_two_top_ups_and_an_invoice_at_once_never_apply_credit_twice(committed_tenant):
     tenant = committed_tenant
-    _in_threads(
+    committed(
         lambda: services._grant_record(
             tenant=tenant,
             currency="usd",
@@ -133,7 +97,7 @@ def test_two_top_ups_and_an_invoice_at_once_never_apply_credit_twice(committed_t
         def apply(invoice=invoice):
             services.credits_apply_invoice(tenant=tenant, invoice=invoice)
 
-        _in_threads(top_up, top_up, apply, apply)
+        at_once(top_up, top_up, apply, apply)
 
     wallet = CreditWallet.objects.get(tenant=tenant)
     grants = CreditGrant.objects.filter(tenant=tenant)

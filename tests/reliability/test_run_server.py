@@ -4,11 +4,13 @@ with its list of routes; static files (admin and portal CSS) served with DEBUG o
 
 import threading
 from collections import Counter
+from functools import partial
 
 import pytest
 import requests
 from django.urls import include, path
 
+from tests.concurrency import at_once
 from tests.conftest import DEMO_PASSWORD
 from tests.reliability.conftest import portal_host
 
@@ -41,7 +43,6 @@ def test_50_concurrent_clients_get_no_server_error(live_server_url):
     statuses = Counter()
     errors = []
     lock = threading.Lock()
-    start = threading.Barrier(CLIENTS)
 
     def client(number):
         session = requests.Session()
@@ -85,7 +86,6 @@ def test_50_concurrent_clients_get_no_server_error(live_server_url):
                     ),
                 )
             )
-        start.wait()
         for _ in range(ROUNDS):
             for name, call in calls:
                 try:
@@ -99,11 +99,7 @@ def test_50_concurrent_clients_get_no_server_error(live_server_url):
                 with lock:
                     statuses[(name, status)] += 1
 
-    threads = [threading.Thread(target=client, args=(number,)) for number in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(*[partial(client, number) for number in range(CLIENTS)])
 
     assert not errors, errors[:5]
     server_errors = {key: count for key, count in statuses.items() if key[1] >= 500}

@@ -2,15 +2,15 @@
 API, the portal and the admin, per real client IP behind trusted proxies only, and still a limit (not a
 500) when Redis is down."""
 
-import threading
 import uuid
+from functools import partial
 
 import pytest
 import redis
-from django.db import connections
 from django.test import Client
 from rest_framework.test import APIClient
 
+from tests.concurrency import at_once
 from tests.conftest import DEMO_PASSWORD, assert_error, new_client
 from tests.portal.conftest import PORTAL_HOST
 
@@ -54,23 +54,13 @@ def redis_down(monkeypatch):
 
 def _parallel_wrong_passwords(email: str) -> list[int]:
     """PARALLEL wrong passwords for one email, from PARALLEL addresses, released at the same instant."""
-    barrier = threading.Barrier(PARALLEL)
-    statuses: list[int] = []
-
-    def attempt():
-        client = new_client()
-        try:
-            barrier.wait(timeout=30)
-            statuses.append(api_login(client, email).status_code)
-        finally:
-            connections.close_all()  # this thread's own database connection
-
-    threads = [threading.Thread(target=attempt) for _ in range(PARALLEL)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return statuses
+    clients = [new_client() for _ in range(PARALLEL)]
+    return at_once(
+        *[
+            partial(lambda client: api_login(client, email).status_code, client)
+            for client in clients
+        ]
+    )
 
 
 @pytest.mark.parametrize("store", ["redis", "database"])

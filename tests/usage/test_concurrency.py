@@ -7,11 +7,13 @@ the test's rolled-back transaction, so the test works in globex and removes its 
 
 import threading
 import uuid
+from functools import partial
 
 import pytest
 from django.db import connection, connections
 from django_tenants.utils import tenant_context
 
+from tests.concurrency import at_once
 from tests.usage.conftest import event
 from usage.services import usage_event_ingest, usage_event_ingest_batch
 
@@ -45,24 +47,8 @@ def committed_tenant(other_tenant, monkeypatch):
 
 
 def _run_clients(work):
-    errors = []
-    barrier = threading.Barrier(CLIENTS)
-
-    def client(n):
-        try:
-            barrier.wait()
-            work(n)
-        except Exception as exc:  # reported by the test
-            errors.append(repr(exc))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    """CLIENTS clients at once, each `work(n)` on a connection of its own."""
+    at_once(*[partial(work, n) for n in range(CLIENTS)])
 
 
 def _counted(tenant):
