@@ -49,6 +49,17 @@ def document_ready_get(*, tenant: Tenant, invoice_id: str) -> InvoiceDocument | 
         return None
     if document.status != InvoiceDocument.Status.READY or not document.file:
         return None
+    if not document.file.storage.exists(document.file.name):
+        # Marked ready but gone from storage (lost media, or nodes that each keep their own disk
+        # instead of shared object storage): render it again rather than answer a 500.
+        logger.error(
+            "invoice %s: stored PDF %s is missing from storage; rendering it again (several nodes "
+            "need shared storage: STORAGE_S3_BUCKET)",
+            invoice_id,
+            document.file.name,
+        )
+        document_request(tenant=tenant, invoice_id=invoice_id)
+        return None
     return document
 
 

@@ -137,3 +137,24 @@ def test_render_stores_the_file_with_its_checksum(tenant, media, monkeypatch):
     )  # re-render replaces, no suffixed copies
     stored = (media / second.file.name).read_bytes()
     assert hashlib.sha256(stored).hexdigest() == second.checksum and len(stored) == second.size
+
+
+def test_a_ready_pdf_missing_from_storage_is_rendered_again_not_a_500(
+    tenant, media, monkeypatch, caplog
+):
+    """A document row says ready but its file is gone (lost media, or nodes each on their own disk):
+    the download answers "not ready" and a render is queued, instead of failing on the open."""
+    from invoicing.models import InvoiceDocument
+    from invoicing.services import documents
+
+    data = big_invoice(status="open")
+    monkeypatch.setattr(documents, "_invoice_data", lambda tenant, invoice_id: data)
+    with tenant_context(tenant):
+        document = documents.document_render(tenant=tenant, invoice_id="in_test_0043")
+        assert documents.document_ready_get(tenant=tenant, invoice_id="in_test_0043") == document
+        (media / document.file.name).unlink()
+        with caplog.at_level("ERROR", logger="invoicing.services.documents"):
+            assert documents.document_ready_get(tenant=tenant, invoice_id="in_test_0043") is None
+        row = InvoiceDocument.objects.get(invoice_id="in_test_0043")
+    assert row.status == InvoiceDocument.Status.RENDERING
+    assert "missing from storage" in caplog.text
