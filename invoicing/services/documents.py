@@ -49,7 +49,7 @@ def document_ready_get(*, tenant: Tenant, invoice_id: str) -> InvoiceDocument | 
         return None
     if document.status != InvoiceDocument.Status.READY or not document.file:
         return None
-    if not document.file.storage.exists(document.file.name):
+    if not document.file.storage.exists(document.file.name or ""):
         # Marked ready but gone from storage (lost media, or nodes that each keep their own disk
         # instead of shared object storage): render it again rather than answer a 500.
         logger.error(
