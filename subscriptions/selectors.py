@@ -118,11 +118,12 @@ def subscription_is_past_due(*, tenant) -> bool:
     call; loading the account with its two plans cost most of that request, issue 21)."""
     # Plain SQL: compiling the ORM's EXISTS cost more than running it.
     with connection.cursor() as cursor:
-        cursor.execute(_PAST_DUE_SQL, [tenant.pk])
+        cursor.execute(PAST_DUE_SQL, [tenant.pk])
         return cursor.fetchone() is not None
 
 
-_PAST_DUE_SQL = (
+# tenants.selectors.tenant_billing_status runs it with invoicing's OVERDUE_INVOICE_SQL in one statement.
+PAST_DUE_SQL = (
     f"SELECT 1 FROM {BillingAccount._meta.db_table} WHERE "
     f"{BillingAccount._meta.get_field('tenant').column} = %s "
     "AND status IN ('past_due', 'unpaid') AND subscription_id <> '' LIMIT 1"
