@@ -9,7 +9,8 @@ starts two gunicorns with the production settings (config/gunicorn.conf.py, --wo
 prometheus multi-process mode as in docker compose): the service, and bench/bare_wsgi.py, Django
 without middleware, database or DRF answering the bytes the service answered. Then, for each
 endpoint, alternates runs of `wrk -t2 -c<connections>` between the two (rounds times) and prints
-requests/s of each run, the medians and the ratio service/bare. Asserts nothing.
+requests/s of each run, the medians, the ratio service/bare and the machine's load average (the
+rest of the machine's work shows in every figure). Asserts nothing.
 
 Endpoints: `GET /api/v1/plans` (public, answered from the cache), `GET /api/v1/tenants/current`
 with the API key, and with the owner's JWT. Goals (issue 21): plans >= 50% of bare Django,
@@ -257,7 +258,8 @@ def main() -> int:
         print(
             f"server: gunicorn (config/gunicorn.conf.py) {options.workers} sync workers per side on "
             f"127.0.0.1, PostgreSQL {bench_url.split('@')[-1]}, Redis db 12, {os.cpu_count()} cores; "
-            f"load: {client}, {options.seconds:g} s runs, {options.rounds} rounds alternated"
+            f"load: {client}, {options.seconds:g} s runs, {options.rounds} rounds alternated; "
+            "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
         )
         for label, path, headers in endpoints:
             load(service_port, path, headers, 1, options.connections)  # warm every worker
@@ -279,7 +281,9 @@ def main() -> int:
                 + ", ".join(f"{r:,.0f}" for r in ours)
                 + "; bare "
                 + ", ".join(f"{r:,.0f}" for r in theirs)
-                + f"; {len(recorded[path]['body'])} bytes)"
+                + f"; {len(recorded[path]['body'])} bytes; load average "
+                + " ".join(f"{x:.2f}" for x in os.getloadavg())
+                + ")"
             )
         print("goals: plans ratio >= 0.50, tenants/current ratio >= 0.35")
         return 0
