@@ -103,8 +103,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
             readable, _, _ = select.select([conn.fileno()], [], [], 0)
         except (OSError, ValueError):
             return False
-        if not readable and conn.pgconn.status == ConnStatus.OK:
+        if (
+            not readable
+            and conn.pgconn.status == ConnStatus.OK
+            and conn.info.transaction_status in (TransactionStatus.IDLE, TransactionStatus.INTRANS)
+        ):
             return True
+        # Something arrived, or a failed transaction (Django's query would fail there too).
         return super().is_usable()
 
     def get_connection_params(self):

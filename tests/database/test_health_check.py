@@ -49,3 +49,13 @@ def test_a_message_from_the_server_falls_back_to_the_query(own_connection, monke
     select.select([own_connection.connection.fileno()], [], [], 10)
     assert own_connection.is_usable()
     assert asked == [own_connection]
+
+
+def test_a_failed_transaction_is_checked_as_django_does(own_connection):
+    import psycopg
+
+    raw = own_connection.connection
+    raw.execute("BEGIN")
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        raw.execute("SELECT 1 / 0")
+    assert not own_connection.is_usable()  # Django's SELECT 1 fails in an aborted transaction
