@@ -9,7 +9,10 @@ starts two gunicorns with the production settings (config/gunicorn.conf.py, --wo
 prometheus multi-process mode as in docker compose): the service, and bench/bare_wsgi.py, Django
 without middleware, database or DRF answering the bytes the service answered. Then, for each
 endpoint, alternates runs of `wrk -t2 -c<connections>` between the two (rounds times) and prints
-requests/s of each run, the medians and the ratio service/bare. Asserts nothing.
+requests/s of each run, the medians, the ratio service/bare and the machine's load average (the
+rest of the machine's work shows in every figure), and the gunicorn processes' CPU time per request
+on each side (steadier on a busy machine; without the database's and Redis' share). Asserts
+nothing.
 
 Endpoints: `GET /api/v1/plans` (public, answered from the cache), `GET /api/v1/tenants/current`
 with the API key, and with the owner's JWT. Goals (issue 21): plans >= 50% of bare Django,
@@ -118,7 +121,37 @@ def _python_load(port: int, path: str, headers: dict, seconds: float, connection
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    return {"rps": (counts["ok"] + counts["other"]) / elapsed, "non_2xx": counts["other"]}
+    return {
+        "rps": (counts["ok"] + counts["other"]) / elapsed,
+        "requests": counts["ok"] + counts["other"],
+        "non_2xx": counts["other"],
+    }
+
+
+def cpu_seconds(process: subprocess.Popen) -> float | None:
+    """User + system CPU seconds used so far by a gunicorn master and its workers (Linux /proc;
+    None elsewhere). Per request, it is the server's own cost whatever else loads the machine,
+    which the requests/s of a busy machine are not; the database's and Redis' CPU is not in it."""
+
+    def stat(pid: str) -> list[str]:
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rsplit(")", 1)[1].split()
+
+    try:
+        pids = [str(process.pid)] + [
+            pid for pid in os.listdir("/proc") if pid.isdigit() and _ppid(pid, stat) == process.pid
+        ]
+        ticks = sum(int(fields[11]) + int(fields[12]) for fields in map(stat, pids))
+    except OSError:
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _ppid(pid: str, stat) -> int | None:
+    try:
+        return int(stat(pid)[1])
+    except OSError:  # the process ended meanwhile
+        return None
 
 
 def load(port: int, path: str, headers: dict, seconds: float, connections: int) -> dict:
@@ -133,12 +166,19 @@ def load(port: int, path: str, headers: dict, seconds: float, connections: int) 
         command + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    counted = re.search(r"(\d+) requests in", output)
+    requests = int(counted.group(1)) if counted else 0
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", output)
     p50_ms = None
     if p50:
         p50_ms = float(p50.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p50.group(2)]
-    return {"rps": rps, "non_2xx": int(non_2xx.group(1)) if non_2xx else 0, "p50_ms": p50_ms}
+    return {
+        "rps": rps,
+        "requests": requests,
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "p50_ms": p50_ms,
+    }
 
 
 def bench_database(services: Services, name: str) -> tuple[str, str]:
@@ -257,20 +297,31 @@ def main() -> int:
         print(
             f"server: gunicorn (config/gunicorn.conf.py) {options.workers} sync workers per side on "
             f"127.0.0.1, PostgreSQL {bench_url.split('@')[-1]}, Redis db 12, {os.cpu_count()} cores; "
-            f"load: {client}, {options.seconds:g} s runs, {options.rounds} rounds alternated"
+            f"load: {client}, {options.seconds:g} s runs, {options.rounds} rounds alternated; "
+            "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
         )
         for label, path, headers in endpoints:
             load(service_port, path, headers, 1, options.connections)  # warm every worker
             load(bare_port, path, {}, 1, options.connections)
-            ours, theirs = [], []
+            ours: list[float] = []
+            theirs: list[float] = []
+            our_cpu: list[float] = []
+            their_cpu: list[float] = []
+
+            def measured(process, port, headers, rates, cpu, path=path):
+                before = cpu_seconds(process)
+                result = load(port, path, headers, options.seconds, options.connections)
+                after = cpu_seconds(process)
+                rates.append(result["rps"])
+                if before is not None and after is not None and result["requests"]:
+                    cpu.append((after - before) / result["requests"] * 1e6)
+                return result
+
             for _ in range(options.rounds):
-                result = load(service_port, path, headers, options.seconds, options.connections)
+                result = measured(service, service_port, headers, ours, our_cpu)
                 if result["non_2xx"]:
                     print(f"  ! service answered {result['non_2xx']} non-2xx responses")
-                ours.append(result["rps"])
-                theirs.append(
-                    load(bare_port, path, {}, options.seconds, options.connections)["rps"]
-                )
+                measured(bare, bare_port, {}, theirs, their_cpu)
             service_rps = statistics.median(ours)
             bare_rps = statistics.median(theirs)
             print(
@@ -279,8 +330,16 @@ def main() -> int:
                 + ", ".join(f"{r:,.0f}" for r in ours)
                 + "; bare "
                 + ", ".join(f"{r:,.0f}" for r in theirs)
-                + f"; {len(recorded[path]['body'])} bytes)"
+                + f"; {len(recorded[path]['body'])} bytes; load average "
+                + " ".join(f"{x:.2f}" for x in os.getloadavg())
+                + ")"
             )
+            if our_cpu and their_cpu:
+                ours_us, theirs_us = statistics.median(our_cpu), statistics.median(their_cpu)
+                print(
+                    f"  server CPU per request: service {ours_us:,.0f} us vs bare {theirs_us:,.0f}"
+                    f" us, ratio bare/service {theirs_us / ours_us:.2f}"
+                )
         print("goals: plans ratio >= 0.50, tenants/current ratio >= 0.35")
         return 0
     finally:

@@ -197,7 +197,7 @@ CREDENTIAL_CACHE_SECONDS = env_int("CREDENTIAL_CACHE_SECONDS", 60)
 CACHES = {
     # Tenant data: keys carry the schema so two tenants never read each other's entries.
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "billing_project.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "billing"),
         "KEY_FUNCTION": "django_tenants.cache.make_key",
@@ -206,7 +206,7 @@ CACHES = {
     },
     # Platform-wide data (plan catalog, throttles): one entry for everybody, whatever the schema.
     "shared": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "billing_project.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "billing") + ":shared",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

@@ -47,23 +47,21 @@ def state_cache_store(schema: str, state: str) -> None:
         logger.warning("budget state not stored in Redis")
 
 
-def state_cache_forget(schema: str) -> None:
+def state_cache_forget(schema: str, *, rearm_check: bool = False) -> None:
+    """Drop the cached state; with rearm_check also the check's debounce claim (check_debounce), so
+    the next ingest schedules a check: ingest claims it whether or not the tenant has a budget (one
+    round trip), so a budget set within the window of an ingest would otherwise wait for the next
+    window's ingest."""
+    keys = [_cap_key(schema)] + ([check_debounce(schema)[0]] if rearm_check else [])
     try:
-        get_redis().delete(_cap_key(schema))
+        get_redis().delete(*keys)
     except redis.RedisError:
         # The copy expires within CAP_CACHE_SECONDS.
         logger.warning("budget state not dropped in Redis")
 
 
-def check_claim(schema: str) -> bool:
-    """Whether this caller should schedule the tenant's budget check: the first ingest of each
-    CHECK_DEBOUNCE_SECONDS window does (one SET NX), the others ride on it. Without Redis nobody
-    does; the periodic check (beat) still runs."""
-    try:
-        return bool(
-            get_redis().set(
-                redis_key(schema, "budget", "check"), "1", nx=True, ex=CHECK_DEBOUNCE_SECONDS
-            )
-        )
-    except redis.RedisError:
-        return False
+def check_debounce(schema: str) -> tuple[str, int]:
+    """The Redis key, and its window, whose claim (billing_project.redis.claim_many) says which
+    ingest schedules the tenant's budget check: the first of each CHECK_DEBOUNCE_SECONDS window
+    does, the others ride on it. Without Redis nobody does; the periodic check (beat) still runs."""
+    return redis_key(schema, "budget", "check"), CHECK_DEBOUNCE_SECONDS

@@ -55,7 +55,7 @@ def _changed(tenant) -> None:
     """After commit: the hot path reads the new state, and the alerts follow the new amount."""
     from budgets import tasks
 
-    cache.state_cache_forget(tenant.schema_name)
+    cache.state_cache_forget(tenant.schema_name, rearm_check=True)
     # Sent from the tenant's schema: tenant tasks run where they were sent from.
     with tenant_context(tenant):
         tasks.budget_check.delay()
@@ -189,16 +189,20 @@ def budget_check(*, tenant) -> list[int]:
     return fired
 
 
+def budget_check_debounce(*, tenant) -> tuple[str, int]:
+    """The debounce claim of budget_usage_recorded (key, seconds): the usage ingest claims it with
+    its other follow-ups in one Redis round trip (billing_project.redis.claim_many)."""
+    return cache.check_debounce(tenant.schema_name)
+
+
 def budget_usage_recorded(*, tenant) -> None:
-    """After usage was ingested (committed): schedule the tenant's check, at most once per
-    CHECK_DEBOUNCE_SECONDS and only when it has a budget (the cached state: one Redis GET and one
-    SET NX on the ingest path; the check itself runs in a worker, after the window, so it sees
-    every event of it)."""
+    """After usage was ingested (committed), by the ingest that claimed budget_check_debounce
+    (so at most once per CHECK_DEBOUNCE_SECONDS): schedule the tenant's check when it has a budget
+    (the cached state, read only then; the check itself runs in a worker, after the window, so it
+    sees every event of it)."""
     from budgets import tasks
 
     if selectors.budget_state(tenant=tenant) == cache.NONE:
-        return
-    if not cache.check_claim(tenant.schema_name):
         return
     try:
         with tenant_context(tenant):

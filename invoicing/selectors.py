@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection
 from django.db.models import QuerySet, Sum
 from django_tenants.utils import schema_context
 
@@ -308,8 +309,17 @@ def credit_note_list(*, invoice_id: str) -> QuerySet[CreditNote]:
 
 def tenant_has_overdue_invoice(*, tenant) -> bool:
     """True when an open invoice of the tenant was marked overdue by the daily job."""
-    with schema_context(tenant.schema_name):
-        return InvoiceState.objects.filter(status="open", overdue_since__isnull=False).exists()
+    with schema_context(tenant.schema_name), connection.cursor() as cursor:
+        cursor.execute(OVERDUE_INVOICE_SQL)
+        return cursor.fetchone() is not None
+
+
+# Plain SQL, run in the tenant's schema: tenants.selectors.tenant_billing_status asks it together with
+# subscriptions' PAST_DUE_SQL in one statement (GET /api/v1/tenants/current, issue 21).
+OVERDUE_INVOICE_SQL = (
+    f"SELECT 1 FROM {InvoiceState._meta.db_table} "
+    "WHERE status = 'open' AND overdue_since IS NOT NULL LIMIT 1"
+)
 
 
 def invoice_awaiting_authentication(*, tenant, latest_invoice_id: str = "") -> str | None:

@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from subscriptions.models import BillingAccount, Plan
+from tenants.cache import cached, epoch_bump
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,15 @@ def plan_list_public() -> list[Plan]:
 def plan_list_public_rendered(*, render: Callable[[list[Plan]], bytes]) -> bytes:
     """`render(plan_list_public())`, cached as bytes beside the list and dropped with it: the public
     catalog is the API's most read answer, and serializing its plans cost more than the rest of the
-    request (issue 21). Read from the database and rendered again when Redis does not answer."""
+    request (issue 21). Read from the database and rendered again when Redis does not answer.
+
+    Each process also keeps the bytes (tenants.cache, whose epoch plan_catalog_invalidate bumps): a
+    request then reads only the epoch, which it reads anyway for its host, instead of a second
+    round trip to Redis for the bytes."""
+    return cached("plans:public:rendered", lambda: _plan_list_public_rendered(render))
+
+
+def _plan_list_public_rendered(render: Callable[[list[Plan]], bytes]) -> bytes:
     cache = caches["shared"]
     try:
         rendered = cache.get(PLANS_RENDERED_CACHE_KEY)
@@ -84,6 +93,10 @@ def plan_catalog_invalidate() -> None:
         # Saving the plan (the admin's request) must not fail for it; an old copy that survived in
         # Redis expires within PLANS_CACHE_SECONDS.
         logger.warning("plan catalog copy not dropped from Redis (%s)", exc)
+    # Every process drops its copy of the rendered list (plan_list_public_rendered) at its next
+    # request; after the Redis copies, so that none re-reads the old one (callers run this after
+    # the plan's commit).
+    epoch_bump()
 
 
 # --- subscriptions and entitlements ---------------------------------------------------------------
@@ -118,11 +131,12 @@ def subscription_is_past_due(*, tenant) -> bool:
     call; loading the account with its two plans cost most of that request, issue 21)."""
     # Plain SQL: compiling the ORM's EXISTS cost more than running it.
     with connection.cursor() as cursor:
-        cursor.execute(_PAST_DUE_SQL, [tenant.pk])
+        cursor.execute(PAST_DUE_SQL, [tenant.pk])
         return cursor.fetchone() is not None
 
 
-_PAST_DUE_SQL = (
+# tenants.selectors.tenant_billing_status runs it with invoicing's OVERDUE_INVOICE_SQL in one statement.
+PAST_DUE_SQL = (
     f"SELECT 1 FROM {BillingAccount._meta.db_table} WHERE "
     f"{BillingAccount._meta.get_field('tenant').column} = %s "
     "AND status IN ('past_due', 'unpaid') AND subscription_id <> '' LIMIT 1"

@@ -1,5 +1,6 @@
 """Per-process cache of the public-schema reads that every request makes: host -> tenant (tenant
-middleware), API key secret -> key and access token -> user and membership (API authentication).
+middleware), API key secret -> key and access token -> user and membership (API authentication),
+and the rendered public plan catalog (GET /api/v1/plans; a plan change bumps the same epoch).
 
 Without it each API request pays two extra queries and their `SET search_path` before doing any
 work, the largest share of the single-event ingest path. Staleness is bounded by an epoch in
@@ -93,17 +94,18 @@ def cached(key: str, load: Callable[[], T], *, keep_none: bool = True) -> T:
 def credentials_changed() -> None:
     """Call when a tenant, domain or key changed: every process drops its entries once the change
     is committed (bumping before the commit would let another process re-cache the old row)."""
+    transaction.on_commit(epoch_bump)
 
-    def bump():
-        from billing_project.redis import get_redis
 
-        forget_local()
-        try:
-            get_redis().incr(_epoch_key())
-        except Exception:  # entries in other processes then expire after CREDENTIAL_CACHE_SECONDS
-            pass
+def epoch_bump() -> None:
+    """Every process drops its entries at its next request: call after the change committed."""
+    from billing_project.redis import get_redis
 
-    transaction.on_commit(bump)
+    forget_local()
+    try:
+        get_redis().incr(_epoch_key())
+    except Exception:  # entries in other processes then expire after CREDENTIAL_CACHE_SECONDS
+        pass
 
 
 def request_recheck(**kwargs) -> None:

@@ -221,3 +221,17 @@ def test_an_undeclared_method_is_405_even_with_an_idempotency_key(owner_client):
         "/api/v1/notifications/test", {}, format="json", HTTP_IDEMPOTENCY_KEY="same-key"
     )
     assert_error(response, 405, "method_not_allowed")
+
+
+def test_model_output_fields_are_built_once_and_never_shared(tenant):
+    # billing_project.api.fields.ModelOutput: one build per class, a copy per serializer, so one
+    # serializer's bound fields (their parent, its context) never leak into another's.
+    from tenants.api.serializers import CurrentTenantOutput, TenantOutput
+
+    first, second = CurrentTenantOutput(tenant), CurrentTenantOutput(tenant)
+    assert first.fields["name"] is not second.fields["name"]
+    assert first.fields["billing_status"].parent is first
+    assert second.fields["billing_status"].parent is second
+    assert first.data == second.data
+    assert first.data["slug"] == tenant.slug and "billing_status" in first.data
+    assert "billing_status" not in TenantOutput(tenant).data  # the parent class keeps its own

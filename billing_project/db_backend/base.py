@@ -23,13 +23,14 @@ the next statement set it again. Server-side cursors are off in that mode (Djang
 DISABLE_SERVER_SIDE_CURSORS), as Django documents for transaction pooling.
 """
 
+import select
 from typing import Any
 
 from django.conf import settings
 from django.db.backends.postgresql import base as postgresql
 from django_tenants.postgresql_backend import base
 from psycopg import sql
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ConnStatus, TransactionStatus
 
 # Django's psycopg 3 cursor with client-side binding (defined only when psycopg 3 is installed).
 Cursor: Any = postgresql.Cursor
@@ -87,6 +88,30 @@ class PooledCursor(Cursor):
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def is_usable(self):
+        """Django's health check (CONN_HEALTH_CHECKS) before the first query of every request,
+        without its `SELECT 1` round trip while the server has sent nothing since its last answer.
+        A server that ends a connection (a restart, pg_terminate_backend, an idle timeout, a
+        PgBouncer closing it) sends its FATAL message and closes the socket, which makes the socket
+        readable: then, and whenever anything else arrived, Django's own check runs. On
+        GET /api/v1/tenants/current that round trip was as long as the request's only query
+        (issue 21)."""
+        conn = self.connection
+        if conn is None or conn.closed:
+            return False
+        try:
+            readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        if (
+            not readable
+            and conn.pgconn.status == ConnStatus.OK
+            and conn.info.transaction_status in (TransactionStatus.IDLE, TransactionStatus.INTRANS)
+        ):
+            return True
+        # Something arrived, or a failed transaction (Django's query would fail there too).
+        return super().is_usable()
+
     def get_connection_params(self):
         params = super().get_connection_params()
         if settings.DB_TRANSACTION_POOLING:

@@ -9,6 +9,7 @@ from commitments.services.terms import plan_terms_set, subscription_terms_set
 from commitments.services.thresholds import (
     usage_threshold_check,
     usage_threshold_check_soon,
+    usage_threshold_debounce,
 )
 from commitments.services.true_ups import commitment_true_up
 
@@ -18,4 +19,5 @@ __all__ = [
     "subscription_terms_set",
     "usage_threshold_check",
     "usage_threshold_check_soon",
+    "usage_threshold_debounce",
 ]

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from billing_project.errors import DomainError
-from billing_project.redis import get_redis, redis_key
+from billing_project.redis import redis_key
 from billing_project.stripe_gateway import invoices as stripe_invoices
 from commitments import selectors
 from commitments.models import ThresholdInvoice
@@ -230,22 +230,20 @@ def usage_threshold_check(*, tenant, actor: str = "system") -> ThresholdInvoice 
     return record
 
 
-def usage_threshold_check_soon(*, tenant) -> None:
-    """After an ingest: a threshold check in a task, at most one per tenant every
-    CHECK_DEBOUNCE_SECONDS (a Redis key), so ingest itself never waits for Stripe. Without Redis
-    the periodic check catches up."""
-    import redis
+def usage_threshold_debounce(*, tenant) -> tuple[str, int]:
+    """The debounce claim of usage_threshold_check_soon (key, seconds): the usage ingest claims it
+    with its other follow-ups in one Redis round trip (billing_project.redis.claim_many)."""
+    return (
+        redis_key("commitments", "threshold-check", tenant.schema_name),
+        CHECK_DEBOUNCE_SECONDS,
+    )
 
-    try:
-        first = get_redis().set(
-            redis_key("commitments", "threshold-check", tenant.schema_name),
-            1,
-            nx=True,
-            ex=CHECK_DEBOUNCE_SECONDS,
-        )
-    except redis.RedisError:
-        return
-    if not first or not selectors.terms_get(tenant=tenant).usage_threshold:
+
+def usage_threshold_check_soon(*, tenant) -> None:
+    """After an ingest, by the one that claimed usage_threshold_debounce (so at most once per tenant
+    every CHECK_DEBOUNCE_SECONDS): a threshold check in a task, so ingest itself never waits for
+    Stripe. Without Redis nobody claims it; the periodic check catches up."""
+    if not selectors.terms_get(tenant=tenant).usage_threshold:
         return
     from commitments.tasks import usage_threshold_check as task
 

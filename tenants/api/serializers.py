@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from billing_project.api.fields import StrictSerializer
+from billing_project.api.fields import ModelOutput, StrictSerializer
 from tenants.models import LOCALE_CHOICES, TENANT_API_KEY_ROLE_CHOICES, ApiKey, Tenant
 
 
@@ -72,7 +72,7 @@ class TenantInput(StrictSerializer):
     owner = OwnerInput(required=False)
 
 
-class TenantOutput(serializers.ModelSerializer):
+class TenantOutput(ModelOutput):
     tenant_id = serializers.CharField(read_only=True)
     portal_url = serializers.SerializerMethodField()
 

@@ -74,3 +74,37 @@ def test_a_change_drops_the_cached_state(tenant, django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True):
         services.budget_delete(tenant=tenant, actor="owner@acme.test")
     assert selectors.budget_state(tenant=tenant) == "none"
+
+
+def test_ingest_schedules_the_check_once_per_window_and_a_change_rearms_it(
+    tenant, ingest_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from budgets import tasks
+    from tests.usage.conftest import event
+
+    scheduled = []  # the ingest's scheduled checks (a change's own check is sent at once, by delay)
+    monkeypatch.setattr(
+        tasks.budget_check,
+        "apply_async",
+        lambda *args, **kwargs: scheduled.append(kwargs) if "countdown" in kwargs else None,
+    )
+
+    def use():
+        with django_capture_on_commit_callbacks(execute=True):
+            response = ingest_client.post(
+                "/api/v1/usage", event(quantity="1", unit="requests"), format="json"
+            )
+        assert response.status_code == 201
+
+    use()  # no budget yet: the window's claim is taken, nothing to check
+    assert scheduled == []
+    Budget.objects.create(tenant=tenant, amount=100, currency="usd")
+    use()  # same window: rides on the first ingest's claim
+    assert scheduled == []
+    with django_capture_on_commit_callbacks(execute=True):
+        services.budget_set(
+            tenant=tenant, amount=200, currency="usd", hard_cap=False, actor="owner@acme.test"
+        )
+    use()  # the change dropped the claim: this ingest schedules the check
+    use()
+    assert len(scheduled) == 1

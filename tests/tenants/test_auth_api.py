@@ -107,6 +107,22 @@ def test_expired_access_token_is_401(api_client, owner, tenant):
     assert "expired" in error["message"].lower()
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires(api_client, owner, tenant, monkeypatch):
+    # The process keeps tokens it verified (billing_project.api.authentication): the expiry is
+    # still checked on every use.
+    from django.utils import timezone
+
+    token = AccessToken.for_user(owner)
+    token["tenant_id"] = tenant.tenant_id
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get("/api/v1/tenants/current").status_code == 200
+    assert api_client.get("/api/v1/tenants/current").status_code == 200
+    later = timezone.now() + timedelta(days=1)
+    monkeypatch.setattr("billing_project.api.authentication.aware_utcnow", lambda: later)
+    error = assert_error(api_client.get("/api/v1/tenants/current"), 401, "authentication_failed")
+    assert "expired" in error["message"].lower()
+
+
 def test_removed_member_loses_access_before_the_token_expires(api_client, tenant):
     user = User.objects.create_user(
         email=f"leaver-{uuid.uuid4().hex[:6]}@acme.test", password=DEMO_PASSWORD

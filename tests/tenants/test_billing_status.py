@@ -54,3 +54,30 @@ def test_a_stale_mirror_does_not_make_a_paying_tenant_past_due(tenant):
 def test_an_account_without_a_subscription_is_ok(tenant):
     _account(tenant, "past_due", subscription_id="")
     assert tenant_billing_status(tenant=tenant) == "ok"
+
+
+def _invoice(tenant, *, status, overdue):
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from invoicing.models import InvoiceState
+
+    with schema_context(tenant.schema_name):
+        InvoiceState.objects.create(
+            invoice_id=f"in_{status}_{overdue}",
+            status=status,
+            currency="usd",
+            overdue_since=timezone.now() if overdue else None,
+        )
+
+
+def test_an_overdue_open_invoice_wins_over_past_due(tenant):
+    _account(tenant, "past_due")
+    _invoice(tenant, status="open", overdue=True)
+    assert tenant_billing_status(tenant=tenant) == "overdue"
+
+
+def test_only_an_open_invoice_marked_overdue_counts(tenant):
+    _invoice(tenant, status="open", overdue=False)
+    _invoice(tenant, status="paid", overdue=True)
+    assert tenant_billing_status(tenant=tenant) == "ok"

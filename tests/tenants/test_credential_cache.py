@@ -150,3 +150,36 @@ def test_a_sign_in_elsewhere_keeps_the_cache(
         owner.save(update_fields=["last_login"])  # what django.contrib.auth's login does
     assert callbacks == []
     assert public_queries(key_client) == []
+
+
+def _starter_price(client) -> str:
+    plans = client.get("/api/v1/plans").json()
+    return next(p["price_monthly"] for p in plans if p["plan_id"] == "starter")
+
+
+def test_the_rendered_catalog_is_kept_until_another_process_changes_a_plan(caching, api_client):
+    from django.core.cache import caches
+
+    from subscriptions.models import Plan
+    from subscriptions.selectors import PLANS_CACHE_KEY, PLANS_RENDERED_CACHE_KEY
+
+    assert _starter_price(api_client) == "29.00"
+    # Changed in the database and gone from Redis, but no epoch bump yet: this process's copy.
+    Plan.objects.filter(code="starter").update(price_monthly=3100)
+    caches["shared"].delete_many([PLANS_CACHE_KEY, PLANS_RENDERED_CACHE_KEY])
+    assert _starter_price(api_client) == "29.00"
+    get_redis().incr(cache._epoch_key())  # what the other process's plan_catalog_invalidate does
+    assert _starter_price(api_client) == "31.00"
+
+
+def test_a_plan_saved_here_shows_at_the_next_request(
+    caching, api_client, django_capture_on_commit_callbacks
+):
+    from subscriptions.models import Plan
+
+    assert _starter_price(api_client) == "29.00"
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = Plan.objects.get(code="starter")
+        plan.price_monthly = 3200
+        plan.save()
+    assert _starter_price(api_client) == "32.00"

@@ -27,6 +27,7 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from billing_project.errors import Conflict, InvalidRequest
+from billing_project.redis import claim_many
 from notifications.events import billing_event_emit
 from usage import counters
 from usage.aggregation import FOLD, event_part, fold, fold_sql
@@ -525,14 +526,19 @@ def _after_ingest(tenant: Tenant, rollups: list[_Rollup]) -> None:
     counters.counters_store(tenant.schema_name, values)
     for resource, period_start, used, _ in values:
         usage_alerts_fire(tenant=tenant, resource=resource, period_start=period_start, used=used)
-    # The spend budget's check, debounced and in a worker (budgets: alerts and the hard cap).
-    from budgets.services import budget_usage_recorded
+    # The spend budget's check (alerts and the hard cap) and progressive billing's threshold check,
+    # each debounced per tenant and run in a worker (never Stripe on the ingest path): both claims in
+    # one Redis round trip, what the rest of the window's ingests pay (issue 21).
+    from budgets.services import budget_check_debounce, budget_usage_recorded
+    from commitments.services import usage_threshold_check_soon, usage_threshold_debounce
 
-    budget_usage_recorded(tenant=tenant)
-    # Progressive billing: a debounced check in a task (never Stripe on the ingest path).
-    from commitments.services import usage_threshold_check_soon
-
-    usage_threshold_check_soon(tenant=tenant)
+    budget_due, threshold_due = claim_many(
+        [budget_check_debounce(tenant=tenant), usage_threshold_debounce(tenant=tenant)]
+    )
+    if budget_due:
+        budget_usage_recorded(tenant=tenant)
+    if threshold_due:
+        usage_threshold_check_soon(tenant=tenant)
 
 
 def _duplicate_of(p: _Prepared, existing: Existing) -> Row | None:
