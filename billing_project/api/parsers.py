@@ -10,7 +10,7 @@ import io
 import re
 
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined]  # DRF 3.16+ has it; the stubs lag
 
 from billing_project.api.fields import json_problem
 

@@ -231,7 +231,9 @@ def test_tenant_a_never_sees_tenant_b_usage(owner_client, client_for, other_owne
     assert len(report) == 2 and report[1].split(",")[2] == "1"
 
 
-def test_a_batch_over_two_resources_leaves_each_counter_at_its_rollups_value(ingest_client, tenant):
+def test_a_batch_over_two_resources_leaves_each_counter_at_its_rollups_value(
+    ingest_client, tenant, django_capture_on_commit_callbacks
+):
     from usage import counters
 
     events = [
@@ -240,7 +242,8 @@ def test_a_batch_over_two_resources_leaves_each_counter_at_its_rollups_value(ing
         event(quantity="4"),
         event(resource_type="storage_gb", unit="GB", quantity="2"),
     ]
-    response = ingest_client.post("/api/v1/usage/batch", {"events": events}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ingest_client.post("/api/v1/usage/batch", {"events": events}, format="json")
     assert response.json()["accepted"] == 4, response.content
     with tenant_context(tenant):
         stored = {
