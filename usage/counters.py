@@ -24,10 +24,16 @@ logger = logging.getLogger(__name__)
 
 TTL_SECONDS = 40 * 24 * 3600  # a period and some slack; a miss is refilled from the rollup
 
+# Every counter of a commit in one call (KEYS[i] gets ARGV[2i-1], overwriting when ARGV[2i] is '1';
+# the last ARGV is the TTL): one round trip, where a pipeline of scripts took two (SCRIPT EXISTS first).
 _RAISE = """
-local current = redis.call('GET', KEYS[1])
-if ARGV[2] == '1' or not current or tonumber(ARGV[1]) > tonumber(current) then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+local ttl = ARGV[#ARGV]
+for i, key in ipairs(KEYS) do
+  local value, overwrite = ARGV[2 * i - 1], ARGV[2 * i]
+  local current = redis.call('GET', key)
+  if overwrite == '1' or not current or tonumber(value) > tonumber(current) then
+    redis.call('SET', key, value, 'EX', ttl)
+  end
 end
 return 1
 """
@@ -83,15 +89,12 @@ def counters_store(schema: str, values: list[tuple[str, datetime, Decimal, bool]
     try:
         client = get_redis()
         _stale_drop(client)
-        script = client.register_script(_RAISE)
-        pipe = client.pipeline(transaction=False)
+        keys, args = [], []
         for resource, period_start, used, overwrite in values:
-            script(
-                keys=[counter_key(schema, resource, period_start)],
-                args=[plain_decimal(used), "1" if overwrite else "0", TTL_SECONDS],
-                client=pipe,
-            )
-        pipe.execute()
+            keys.append(counter_key(schema, resource, period_start))
+            args += [plain_decimal(used), "1" if overwrite else "0"]
+        # EVALSHA, loading the script once per server when it is missing.
+        client.register_script(_RAISE)(keys=keys, args=[*args, TTL_SECONDS])
     except redis.RedisError as exc:
         # Not knowing whether the write happened, the keys are dropped once Redis answers again.
         _stale_add(

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from billing_project.business_metrics import business_counter_add, business_counter_inc
+from billing_project.business_metrics import business_counters_update
 
 EVENTS = "billing_usage_events_total"
 QUANTITY = "billing_usage_quantity_total"
@@ -27,10 +27,8 @@ def usage_ingested_count(*, plan_id: str | None, known: set[str], events) -> Non
         return
     plan = plan_id or "none"
 
-    def send():
-        for resource, (count, quantity) in totals.items():
-            labels = {"plan_id": plan, "resource_type": resource}
-            business_counter_inc(EVENTS, labels, count)
-            business_counter_add(QUANTITY, labels, quantity)
-
-    transaction.on_commit(send)
+    increments: list[tuple[str, dict, int | Decimal]] = []
+    for resource, (count, quantity) in totals.items():
+        labels = {"plan_id": plan, "resource_type": resource}
+        increments += [(EVENTS, labels, count), (QUANTITY, labels, quantity)]
+    transaction.on_commit(lambda: business_counters_update(increments))

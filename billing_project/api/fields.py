@@ -5,6 +5,7 @@ import copy
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
@@ -164,31 +165,33 @@ def text_problem(value: str) -> str | None:
     return "Must not contain an unpaired surrogate (\\ud800-\\udfff): not valid Unicode text."
 
 
-def json_problem(value, *, max_depth: int) -> tuple[str, str] | None:
+def json_problem(value, *, max_depth: int, texts: bool = True) -> tuple[str, str] | None:
     """The first reason parsed JSON cannot be stored, as (dotted path, message): nesting deeper than
     `max_depth` or text (a key or a string) refused by text_problem. None when it is fine.
-    Iterative, so that depth costs no recursion."""
-    stack = [(value, 1, "")]
+    `texts=False` checks the depth only (the caller knows no text can be refused).
+    Iterative, so that depth costs no recursion; a child's path is built only when reported."""
+    stack: list[tuple[Any, int, tuple[Any, ...]]] = [(value, 1, ())]
     while stack:
         node, depth, path = stack.pop()
         if isinstance(node, str):
-            problem = text_problem(node)
-            if problem:
-                return path or "body", problem
+            if texts and (problem := text_problem(node)):
+                return _dotted(path) or "body", problem
             continue
         if not isinstance(node, (dict, list)):
             continue
         if depth > max_depth:
-            return path or "body", f"Nested more than {max_depth} levels deep."
+            return _dotted(path) or "body", f"Nested more than {max_depth} levels deep."
         items = node.items() if isinstance(node, dict) else enumerate(node)
         for key, child in items:
-            child_path = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str):
-                problem = text_problem(key)
-                if problem:
-                    return child_path, f"Key: {problem}"
-            stack.append((child, depth + 1, child_path))
+            if texts and isinstance(key, str) and (problem := text_problem(key)):
+                return _dotted((*path, key)), f"Key: {problem}"
+            if texts or isinstance(child, (dict, list)):
+                stack.append((child, depth + 1, (*path, key)))
     return None
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    return ".".join(str(key) for key in path)
 
 
 # Offsets in use on Earth run from -12:00 to +14:00; Python accepts up to +-23:59 but PostgreSQL

@@ -229,3 +229,39 @@ def test_tenant_a_never_sees_tenant_b_usage(owner_client, client_for, other_owne
         b"".join(globex.get("/api/v1/usage/report.csv").streaming_content).decode().splitlines()
     )
     assert len(report) == 2 and report[1].split(",")[2] == "1"
+
+
+def test_a_batch_over_two_resources_leaves_each_counter_at_its_rollups_value(
+    ingest_client, tenant, django_capture_on_commit_callbacks
+):
+    from usage import counters
+
+    events = [
+        event(quantity="3"),
+        event(resource_type="storage_gb", unit="GB", quantity="5"),
+        event(quantity="4"),
+        event(resource_type="storage_gb", unit="GB", quantity="2"),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ingest_client.post("/api/v1/usage/batch", {"events": events}, format="json")
+    assert response.json()["accepted"] == 4, response.content
+    with tenant_context(tenant):
+        stored = {
+            r.resource_type: counters.counter_get(
+                tenant.schema_name, r.resource_type, r.period_start
+            )
+            for r in UsageRollup.objects.all()
+        }
+    # api_calls sums, storage_gb keeps its maximum: both written by the one Redis call of the commit.
+    assert stored == {"api_calls": 7, "storage_gb": 5}
+
+
+def test_text_that_only_looks_like_a_nul_escape_is_stored_as_sent(ingest_client, owner_client):
+    # An escaped backslash before "u0000" is no NUL: the parser's quick look sends such a body
+    # through the full check, which accepts it.
+    response = ingest_client.post(
+        "/api/v1/usage", event(source="a\\u0000b", transaction_id="looks-like-nul"), format="json"
+    )
+    assert response.status_code == 201, response.content
+    listed = owner_client.get("/api/v1/usage/events?transaction_id=looks-like-nul").json()
+    assert [e["source"] for e in listed] == ["a\\u0000b"]

@@ -354,6 +354,8 @@ def _zero_of(columns: list[Field[Any, Any]]) -> dict[str, Any]:
 
 
 _ROLLUP_ZERO, _DAY_ZERO = _zero_of(_ROLLUP), _zero_of(_DAY)
+# The aggregates one event contributes (usage.aggregation.event_part), carried from days to periods.
+_EVENT_PART = tuple(event_part(Decimal(0), datetime.now(UTC)))
 
 
 def _rollup_deltas(
@@ -365,38 +367,45 @@ def _rollup_deltas(
     deltas: Deltas = {}
     days: Days = {}
     uniques: Uniques = {}
+    day_period: dict[tuple[str, datetime, date], datetime | None] = {}
     for p in inserted:
         e = p.event
         # _place gave every event its periods.
         period_start = cast(datetime, p.billing_period_start)
-        key = (e.resource_type, period_start)
-        d = deltas.get(key)
-        if d is None:
-            d = deltas[key] = {**_ROLLUP_ZERO, "period_end": p.billing_period_end}
-        day_key = (
-            e.resource_type,
-            period_start,
-            e.period_start.astimezone(UTC).date(),
-        )
+        day_key = (e.resource_type, period_start, e.period_start.astimezone(UTC).date())
         day = days.get(day_key)
         if day is None:
             day = days[day_key] = dict(_DAY_ZERO)
-        part = event_part(e.quantity, e.period_start)
-        fold(d, part)
-        fold(day, part)
+            day_period[day_key] = p.billing_period_end
+        fold(day, event_part(e.quantity, e.period_start))
         meter = meters.get(e.resource_type)
         if meter is not None and meter.aggregation == Aggregation.UNIQUE_COUNT:
             value = e.properties.get(meter.unique_property)
             if value is not None and value != "":
                 uniques.setdefault((e.resource_type, period_start, str(value)[:255]), day_key)
         if p.late:
-            fold(d, {"late_received": e.quantity})
-            billed = deltas.setdefault(
-                (e.resource_type, cast(datetime, p.billed_period_start)),
-                {**_ROLLUP_ZERO, "period_end": p.billed_period_end},
+            _delta(deltas, e.resource_type, period_start, p.billing_period_end)
+            fold(deltas[(e.resource_type, period_start)], {"late_received": e.quantity})
+            billed = _delta(
+                deltas,
+                e.resource_type,
+                cast(datetime, p.billed_period_start),
+                p.billed_period_end,
             )
             fold(billed, {"late_billed": e.quantity})
+    # A period's part is its days' parts folded (the rule is associative, and the newest event of
+    # the period is the newest of its newest day): one fold per day, not one more per event.
+    for (resource, period_start, _), day in days.items():
+        d = _delta(deltas, resource, period_start, day_period[(resource, period_start, _)])
+        fold(d, {column: day[column] for column in _EVENT_PART})
     return deltas, days, uniques
+
+
+def _delta(deltas: Deltas, resource: str, period_start: datetime, period_end: Any) -> Row:
+    d = deltas.get((resource, period_start))
+    if d is None:
+        d = deltas[(resource, period_start)] = {**_ROLLUP_ZERO, "period_end": period_end}
+    return d
 
 
 def _count_new_uniques(cursor: CursorWrapper, uniques: Uniques, deltas: Deltas, days: Days) -> None:
