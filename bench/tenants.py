@@ -1,15 +1,25 @@
 #!/usr/bin/env python
-"""Tenant provisioning and no-op migration at scale.
+"""Tenants at scale: provisioning, migrations, catalog size and API latency up to N tenants.
 
-    python bench/tenants.py [--tenants 1000] [--interval 0.25] [--keep]
+    python bench/tenants.py [--tenants 1000] [--signups 200] [--fill-workers 2] [--requests 300]
+                            [--interval 0.15] [--keep]
 
 Uses its own database (`billing_bench` on DATABASE_URL's server, or on 127.0.0.1:5432, or an embedded
-PostgreSQL), migrates it, provisions N tenants through the `tenant_create` service and times each
-one, then times a no-op `migrate_schemas` over all of them. Prints the figures; asserts nothing.
-Goals: a new tenant < 50 ms flat to 10,000 tenants (issue 21); a no-op migrate over 1,000 tenants
-< 60 s. Provisioning takes a spare clone made ahead (TENANT_SPARE_SCHEMAS) when one is ready: a
-thread stands in for the Celery worker that refills them, and the figures say how many tenants
-found one and what a refill (an inline clone) costs.
+PostgreSQL) and Redis db 14, migrates it, then:
+1. provisions 10 tenants and times `--signups` real `tenant_create` signups (spare clones refilled
+   by a thread standing in for the Celery worker, `--interval` s between signups) "at 10 tenants";
+   then `GET /api/v1/tenants/current` and `GET /api/v1/notifications` (one tenant's API key, under
+   gunicorn with 2 sync workers, `--requests` sequential requests each): p50 and p95;
+2. fills up to N tenants with `tenant_create` in `--fill-workers` parallel threads (each with its own
+   connection; no spares, so every one clones the template inline: the same clone path), reported
+   separately with its own per-tenant figure;
+3. times `--signups` real signups again "at N tenants", and the API requests again;
+4. prints the catalog (pg_class rows, pg_catalog's size, the database's size), times a no-op
+   `migrate_schemas`, and one real added-column migration over every schema: a nullable column and
+   its index on notifications.Delivery, written as a temporary migration file (removed afterwards)
+   and applied by `migrate_schemas` (billing_project/tenant_migrations.py's collected-SQL path).
+Prints the figures with the load average; asserts nothing. Goals: a signup < 50 ms flat to 10,000
+tenants (issue 21); the added column over 10,000 schemas < 5 minutes; API p50 without growth.
 """
 
 import argparse
@@ -17,30 +27,55 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.api import get, start_gunicorn, stop  # noqa: E402
 from scripts.dev import Services  # noqa: E402
+
+BENCH_MIGRATION = ROOT / "notifications" / "migrations" / "9999_bench_added_column.py"
+
+
+def load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
-    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument("--signups", type=int, default=200, help="timed signups at 10 and at N")
+    parser.add_argument("--fill-workers", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=300, help="API requests per endpoint")
     parser.add_argument(
         "--interval",
         type=float,
-        default=0.25,
-        help="seconds between two provisionings (signups arrive spaced; 0 = back to back, when the "
-        "spare clones cannot keep up and provisioning clones inline)",
+        default=0.15,
+        help="seconds between two timed signups (signups arrive spaced, and the refill of the spare "
+        "clones keeps up; 0 = back to back, when provisioning clones inline)",
     )
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     options = parser.parse_args()
+    if options.tenants < 10 + 2 * options.signups:
+        parser.error("--tenants must be at least 10 + 2 * --signups")
 
     services = Services()
+    gunicorn = None
+    scratch = Path(tempfile.mkdtemp(prefix="bench-tenants-"))
     try:
         base_url = services.database_url(prefer_local=True, name="postgres")
         bench_url = (
@@ -53,21 +88,29 @@ def main() -> int:
         with psycopg.connect(base_url, autocommit=True) as conn:
             conn.execute("DROP DATABASE IF EXISTS billing_bench WITH (FORCE)")
             conn.execute("CREATE DATABASE billing_bench")
-        os.environ["DATABASE_URL"] = bench_url
-        os.environ["REDIS_URL"] = services.redis_url(prefer_local=True, db=14)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_project.settings")
-        os.environ["LOG_LEVEL"] = "WARNING"
+        (scratch / "prometheus").mkdir()
+        env = {
+            **os.environ,
+            "DATABASE_URL": bench_url,
+            "REDIS_URL": services.redis_url(prefer_local=True, db=14),
+            "DJANGO_SETTINGS_MODULE": "billing_project.settings",
+            "LOG_LEVEL": "WARNING",
+            "DEBUG": "0",
+            "PROMETHEUS_MULTIPROC_DIR": str(scratch / "prometheus"),
+        }
+        os.environ.update(env)
         manage = [sys.executable, "manage.py"]
         started = time.perf_counter()
         subprocess.run(manage + ["migrate_schemas", "--noinput", "-v", "0"], cwd=ROOT, check=True)
-        print(f"public schema migrated in {time.perf_counter() - started:.1f} s")
+        print(f"public schema migrated in {time.perf_counter() - started:.1f} s ({load()})")
 
         import django
 
         django.setup()
         from django.conf import settings
+        from django.db import connection, connections
 
-        from tenants.services import tenant_create, tenant_template_ensure
+        from tenants.services import api_key_create, tenant_create, tenant_template_ensure
         from tenants.services.provisioning import tenant_spares_refill
         from tenants.services.spares import spare_list
 
@@ -76,119 +119,197 @@ def main() -> int:
         print(f"tenant template built in {time.perf_counter() - started:.2f} s")
         started = time.perf_counter()
         tenant_spares_refill(count=1)
-        print(
-            f"one inline clone of the template (no spare): {(time.perf_counter() - started) * 1000:.0f} ms"
-        )
+        print(f"one inline clone of the template (no spare): {ms(time.perf_counter() - started)}")
 
-        # The Celery worker's part: tenant_create sends tenant_spares_refill after each commit; here a
-        # thread with its own connection refills whenever a spare was taken.
-        stop_refill = threading.Event()
-        refills: list[float] = []
+        count = 0
 
-        def refill_loop():
-            from django.db import connection as refill_connection
+        def create(i: int):
+            return tenant_create(name=f"Bench {i}", slug=f"bench-{i:05d}", email=f"b{i}@bench.test")
 
-            while not stop_refill.is_set():
+        api_tenant = create(count)
+        count += 1
+        _, api_key = api_key_create(tenant=api_tenant, name="bench", role="viewer")
+        while count < 10:
+            create(count)
+            count += 1
+
+        def signups(label: str) -> None:
+            """--signups real provisionings, spares refilled by a thread (the Celery worker's part)."""
+            nonlocal count
+            stop_refill = threading.Event()
+            refills: list[float] = []
+
+            def refill_loop():
+                from django.db import connection as refill_connection
+
+                while not stop_refill.is_set():
+                    t0 = time.perf_counter()
+                    if tenant_spares_refill():
+                        refills.append(time.perf_counter() - t0)
+                    else:
+                        stop_refill.wait(0.02)
+                refill_connection.close()
+
+            refill_thread = None
+            if settings.TENANT_SPARE_SCHEMAS > 0:
+                tenant_spares_refill()
+                refill_thread = threading.Thread(target=refill_loop, daemon=True)
+                refill_thread.start()
+            durations, with_spare = [], []
+            for _ in range(options.signups):
+                spares_before = len(spare_list())
                 t0 = time.perf_counter()
-                if tenant_spares_refill():
-                    refills.append(time.perf_counter() - t0)
-                else:
-                    stop_refill.wait(0.05)
-            refill_connection.close()
-
-        refill_thread = None
-        if settings.TENANT_SPARE_SCHEMAS > 0:
-            tenant_spares_refill()
-            refill_thread = threading.Thread(target=refill_loop, daemon=True)
-            refill_thread.start()
-
-        durations = []
-        with_spare: list[float] = []
-        took_spare = 0
-        started = time.perf_counter()
-        for i in range(options.tenants):
-            spares_before = len(spare_list())
-            t0 = time.perf_counter()
-            tenant_create(name=f"Bench {i}", slug=f"bench-{i:05d}", email=f"b{i}@bench.test")
-            durations.append(time.perf_counter() - t0)
-            took_spare += spares_before > 0
-            if spares_before > 0:
-                with_spare.append(durations[-1])
-            if options.interval:
-                time.sleep(options.interval)
-            if (i + 1) % 100 == 0:
-                recent = durations[-100:]
-                print(
-                    f"  {i + 1:>5} tenants  last 100: mean {statistics.mean(recent) * 1000:.0f} ms, "
-                    f"max {max(recent) * 1000:.0f} ms",
-                    flush=True,
-                )
-        total = time.perf_counter() - started
-        stop_refill.set()
-        if refill_thread is not None:
-            refill_thread.join()
-        last = durations[-min(100, len(durations)) :]
-        print(
-            f"{took_spare} of {options.tenants} tenants took a spare clone "
-            f"(TENANT_SPARE_SCHEMAS={settings.TENANT_SPARE_SCHEMAS}, {options.interval:g} s between "
-            f"signups); background refills: {len(refills)}, mean "
-            f"{statistics.mean(refills) * 1000 if refills else 0:.0f} ms each"
-        )
-        if with_spare:
-            ordered = sorted(with_spare)
+                create(count)
+                durations.append(time.perf_counter() - t0)
+                count += 1
+                if spares_before:
+                    with_spare.append(durations[-1])
+                if options.interval:
+                    time.sleep(options.interval)
+            stop_refill.set()
+            if refill_thread is not None:
+                refill_thread.join()
             print(
-                f"per tenant that took a spare: p50 {ordered[len(ordered) // 2] * 1000:.0f} ms, "
-                f"mean {statistics.mean(ordered) * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
+                f"signups {label} ({count - options.signups}->{count} tenants): p50 "
+                f"{ms(percentile(durations, 0.5))}, mean {ms(statistics.mean(durations))}, p95 "
+                f"{ms(percentile(durations, 0.95))}, max {ms(max(durations))}; {len(with_spare)} of "
+                f"{len(durations)} took a spare (p50 "
+                f"{ms(percentile(with_spare, 0.5)) if with_spare else '-'}); background refills: "
+                f"{len(refills)}, mean {ms(statistics.mean(refills)) if refills else '-'} "
+                f"({load()})",
+                flush=True,
             )
-        print(f"provisioned {options.tenants} tenants in {total:.1f} s")
+
+        def api_latency(label: str) -> None:
+            nonlocal gunicorn
+            connections.close_all()
+            gunicorn, port = start_gunicorn("billing_project.wsgi:application", env, 2)
+            try:
+                for path in ("/api/v1/tenants/current", "/api/v1/notifications"):
+                    headers = {"X-API-Key": api_key}
+                    for _ in range(5):  # warm caches and both workers
+                        status, _, body = get(port, path, headers)
+                    if status != 200:
+                        print(f"  GET {path} answered {status}: {body[:200]!r}")
+                        continue
+                    timings = []
+                    for _ in range(options.requests):
+                        t0 = time.perf_counter()
+                        get(port, path, headers)
+                        timings.append(time.perf_counter() - t0)
+                    print(
+                        f"API at {label} ({count} tenants): GET {path} p50 "
+                        f"{ms(percentile(timings, 0.5))}, p95 {ms(percentile(timings, 0.95))} "
+                        f"({options.requests} sequential requests, {load()})",
+                        flush=True,
+                    )
+            finally:
+                stop(gunicorn)
+                gunicorn = None
+
+        signups("at 10 tenants")
+        api_latency("10 tenants")
+
+        # The bulk: the same tenant_create, in parallel connections, cloning inline (spares of a
+        # thread-less fill would only move the clone elsewhere).
+        fill_to = options.tenants - options.signups
+        fill_from = count
+        durations: list[float] = []
+
+        def fill(indexes: range) -> None:
+            try:
+                for i in indexes:
+                    t0 = time.perf_counter()
+                    create(i)
+                    durations.append(time.perf_counter() - t0)
+                    if len(durations) % 1000 == 0:
+                        print(f"  filled {len(durations)} ({load()})", flush=True)
+            finally:
+                connection.close()
+
+        for schema in spare_list():  # every fill clone inline
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        started = time.perf_counter()
+        workers = options.fill_workers
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(fill, [range(fill_from + w, fill_to, workers) for w in range(workers)]))
+        elapsed = time.perf_counter() - started
+        count = fill_to
         print(
-            f"per tenant: mean {statistics.mean(durations) * 1000:.0f} ms, "
-            f"p95 {sorted(durations)[int(len(durations) * 0.95) - 1] * 1000:.0f} ms, "
-            f"max {max(durations) * 1000:.0f} ms; at {options.tenants} tenants (last {len(last)}): "
-            f"mean {statistics.mean(last) * 1000:.0f} ms"
+            f"fill: {len(durations)} tenants by tenant_create (inline clone) in {elapsed:.0f} s with "
+            f"{workers} connections: {ms(elapsed / max(1, len(durations)))} per tenant overall, "
+            f"each p50 {ms(percentile(durations, 0.5))}, p95 {ms(percentile(durations, 0.95))} "
+            f"({load()})",
+            flush=True,
         )
 
-        from django.db import connection, connections
+        signups(f"at {options.tenants} tenants")
+        api_latency(f"{options.tenants} tenants")
 
         with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_class")
+            relations = cursor.fetchone()[0]
             cursor.execute(
-                "SELECT count(*), pg_size_pretty(sum(pg_relation_size(oid))) FROM pg_class"
+                "SELECT pg_size_pretty(sum(pg_total_relation_size(oid))) FROM pg_class "
+                "WHERE relnamespace = 'pg_catalog'::regnamespace AND relkind = 'r'"
             )
-            relations, catalog_size = cursor.fetchone()
+            catalog_size = cursor.fetchone()[0]
             cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
             database_size = cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM pg_namespace")
+            namespaces = cursor.fetchone()[0]
         print(
-            f"catalog: {relations:,} relations (pg_class rows) of {catalog_size}; database "
-            f"{database_size} with {options.tenants} tenants"
+            f"catalog at {count} tenants: {relations:,} pg_class rows, {namespaces:,} schemas, "
+            f"pg_catalog {catalog_size}, database {database_size}"
         )
         connections.close_all()
+
         started = time.perf_counter()
         subprocess.run(manage + ["migrate_schemas", "--noinput", "-v", "0"], cwd=ROOT, check=True)
         print(
-            f"no-op migrate_schemas over {options.tenants} tenants: {time.perf_counter() - started:.1f} s"
+            f"no-op migrate_schemas over {count} tenants: {time.perf_counter() - started:.1f} s "
+            f"({load()})",
+            flush=True,
         )
-        started = time.perf_counter()
-        subprocess.run(
-            manage
-            + [
-                "migrate_schemas",
-                "--tenant",
-                "--executor",
-                "multiprocessing",
-                "--noinput",
-                "-v",
-                "0",
-            ],
-            cwd=ROOT,
-            check=True,
-        ) if options.tenants <= 200 else None
-        if options.tenants <= 200:
-            print(
-                f"  (django-tenants' own multiprocessing executor, for comparison: "
-                f"{time.perf_counter() - started:.1f} s)"
+
+        from django.db.migrations.loader import MigrationLoader
+
+        leaf = max(
+            name for app, name in MigrationLoader(None).graph.leaf_nodes() if app == "notifications"
+        )
+        BENCH_MIGRATION.write_text(
+            "from django.db import migrations, models\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            f"    dependencies = [('notifications', {leaf!r})]\n"
+            "    operations = [\n"
+            "        migrations.AddField('delivery', 'bench_note', "
+            "models.CharField(max_length=40, null=True, blank=True, db_index=True)),\n"
+            "    ]\n"
+        )
+        try:
+            started = time.perf_counter()
+            subprocess.run(manage + ["migrate_schemas", "--noinput"], cwd=ROOT, check=True)
+            elapsed = time.perf_counter() - started
+        finally:
+            BENCH_MIGRATION.unlink()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                "WHERE c.relname = 'notifications_delivery' AND a.attname = 'bench_note' "
+                "AND NOT a.attisdropped"
             )
+            migrated = cursor.fetchone()[0]
+        print(
+            f"added-column migration (AddField + index on notifications_delivery) over {count} "
+            f"tenants: {elapsed:.1f} s ({elapsed / count * 1000:.1f} ms per schema); "
+            f"{migrated} schemas have the column ({load()})"
+        )
         return 0
     finally:
+        if BENCH_MIGRATION.exists():
+            BENCH_MIGRATION.unlink()
+        stop(gunicorn)
         if not options.keep:
             try:
                 from django.db import connections
