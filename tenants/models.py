@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django_tenants.models import DomainMixin, TenantMixin
 
 
@@ -46,6 +46,12 @@ class Tenant(TenantMixin):  # type: ignore[misc]  # django-tenants ships no type
 
     class Meta:
         ordering = ["created"]
+        indexes = [
+            # django-tenants checks a new tenant's schema name ignoring case
+            # (`UPPER(schema_name::text) = UPPER(...)`): without this index, a scan of every tenant
+            # on each provisioning, growing with the tenant count.
+            models.Index(Upper("schema_name"), name="tenants_tenant_schema_upper"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"

@@ -10,3 +10,15 @@ def tenant_spares_refill() -> None:
     from tenants.services.provisioning import tenant_spares_refill as refill
 
     refill()
+
+
+@shared_task(ignore_result=True)
+def tenant_created_hooks_run(*, tenant_id: str) -> None:
+    """After a provisioning's commit, in the public schema: what other apps do for a new tenant
+    (TENANT_CREATED_HOOKS: the Stripe customer), off the signup's response."""
+    from tenants.models import Tenant
+    from tenants.services.provisioning import tenant_created_hooks
+
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is not None:  # deleted meanwhile: nothing to do
+        tenant_created_hooks(tenant=tenant)

@@ -202,15 +202,32 @@ TENANT_CREATED_HOOKS: list[Callable[[Tenant], object]] = []
 
 
 def _tenant_created(tenant: Tenant) -> None:
-    if settings.TENANT_SPARE_SCHEMAS > 0:
-        from tenants.tasks import tenant_spares_refill
+    # Both go to the worker: the hooks call outside systems (the Stripe customer is an HTTP round
+    # trip of 100+ ms), which a signup need not wait for (issue 21).
+    from tenants.tasks import tenant_created_hooks_run, tenant_spares_refill
 
+    if settings.TENANT_SPARE_SCHEMAS > 0:
         try:  # the next tenant's clone, made off the request (a broker outage only costs speed)
             tenant_spares_refill.delay()
         except Exception as exc:
             logger.warning("spare tenant schemas not refilled (%s); the next tenant clones", exc)
+    if TENANT_CREATED_HOOKS:
+        try:
+            tenant_created_hooks_run.delay(tenant_id=str(tenant.pk))
+        except Exception as exc:  # no broker: run them here rather than not at all
+            logger.warning("tenant hooks not queued (%s); running them in the request", exc)
+            tenant_created_hooks(tenant=tenant)
+
+
+def tenant_created_hooks(*, tenant: Tenant) -> None:
+    """Run TENANT_CREATED_HOOKS for a provisioned tenant (after its commit, in the worker). A failing
+    hook is logged and does not stop the others; each hook heals its own gaps (e.g. Stripe customers
+    by `stripe_backfill_customers`)."""
     for hook in TENANT_CREATED_HOOKS:
-        hook(tenant)
+        try:
+            hook(tenant)
+        except Exception:
+            logger.exception("tenant-created hook %s failed for %s", hook.__name__, tenant.slug)
 
 
 def tenant_spares_refill(*, count: int | None = None) -> int:

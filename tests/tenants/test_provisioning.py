@@ -160,3 +160,29 @@ def test_clone_identity_sequences_are_its_own(tenant, other_tenant):
                 "INSERT INTO django_migrations (app, name, applied) VALUES ('x', 'y', now()) RETURNING id"
             )
             assert cursor.fetchone()[0] == last + 1
+
+
+def test_tenant_created_hooks_run_in_the_worker_not_the_signup(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from tenants import tasks
+    from tenants.services import provisioning
+
+    ran = []
+
+    def failing(tenant):
+        raise RuntimeError("Stripe is down")
+
+    monkeypatch.setattr(
+        provisioning, "TENANT_CREATED_HOOKS", [failing, lambda tenant: ran.append(tenant.slug)]
+    )
+    sent = []
+    monkeypatch.setattr(tasks.tenant_created_hooks_run, "delay", lambda **kw: sent.append(kw))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant = services.tenant_create(name="Initech", slug="initech", email="b@initech.test")
+
+    assert ran == []  # the signup did not wait for them
+    assert sent == [{"tenant_id": str(tenant.pk)}]
+    tasks.tenant_created_hooks_run(**sent[0])  # the worker's part
+    assert ran == ["initech"]  # after a failing hook, the next one still ran
