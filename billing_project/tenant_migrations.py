@@ -117,8 +117,9 @@ _SQL_ONLY_OPERATIONS = frozenset(
 class FastMigrationError(Exception):
     """Some schemas failed their collected-SQL migration (each rolled back, none marked applied)."""
 
-    def __init__(self, failures: dict[str, str]):
+    def __init__(self, failures: dict[str, str], left: list[str] | None = None):
         self.failures = failures
+        self.left = left or []  # schemas that still need Django's executor
         listed = "; ".join(f"{schema}: {error}" for schema, error in sorted(failures.items())[:10])
         super().__init__(f"{len(failures)} schema(s) not migrated: {listed}")
 
@@ -205,7 +206,7 @@ def fast_migrate(schemas: list[str], *, workers: int = 1, log=None) -> list[str]
                 f"{time.perf_counter() - started:.1f} s"
             )
     if failures:
-        raise FastMigrationError(failures)
+        raise FastMigrationError(failures, left)
     return left
 
 
@@ -266,11 +267,18 @@ class SkipUpToDateExecutor(MultiprocessingExecutor):
             return
         if not self._targeted():
             connection.set_schema_to_public()
-            tenants = fast_migrate(
-                schemas_behind(tenants),
-                workers=getattr(settings, "TENANT_MULTIPROCESSING_MAX_PROCESSES", 2),
-                log=self._log,
-            )
+            try:
+                tenants = fast_migrate(
+                    schemas_behind(tenants),
+                    workers=getattr(settings, "TENANT_MULTIPROCESSING_MAX_PROCESSES", 2),
+                    log=self._log,
+                )
+            except FastMigrationError as failed:
+                self._run(failed.left)  # the other schemas still get their migrations
+                raise
+        self._run(tenants)
+
+    def _run(self, tenants: list[str]) -> None:
         if len(tenants) == 1:
             run_migrations(self.args, self.options, self.codename, tenants[0])
         elif tenants:

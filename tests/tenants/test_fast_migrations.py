@@ -173,6 +173,7 @@ def test_a_failing_schema_is_reported_and_not_marked_applied(add_migration):
         fast_migrate([good, bad])
 
     assert set(failed.value.failures) == {bad}
+    assert failed.value.left == []
     assert "fast_note" in failed.value.failures[bad]
     assert key in applied_migrations(good)
     assert key not in applied_migrations(bad)
