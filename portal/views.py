@@ -233,7 +233,7 @@ def plans(request):
         request,
         "portal/plans.html",
         {
-            "plans": subscription_selectors.plan_list_public(),
+            "plans": subscription_selectors.plan_list_for_tenant(tenant=request.tenant),
             "subscription": subscription_selectors.subscription_get_current(tenant=request.tenant),
         },
     )
@@ -414,10 +414,13 @@ def _payment_methods_page(request, form, status=200):
             client_secret = payment_method_services.setup_intent_create(tenant=request.tenant)
     except DomainError as exc:
         error = _payment_error(exc)
+    billing_currency = subscription_selectors.billing_currency_get(tenant=request.tenant)
     return render(
         request,
         "portal/payment_methods.html",
         {
+            "sepa_ok": payment_method_services.method_pays_in("sepa_debit", billing_currency),
+            "billing_currency": billing_currency,
             "cards": cards,
             "form": form,
             "test_mode": test_mode,

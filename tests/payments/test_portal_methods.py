@@ -24,7 +24,7 @@ def _post_page(url, fields) -> str:
     raise AssertionError("no redirect")
 
 
-def test_a_sepa_account_needs_the_mandate_and_is_listed_by_its_label(catalog, owner_portal):
+def test_a_sepa_account_needs_the_mandate_and_is_listed_by_its_label(euro_plan, owner_portal):
     page = owner_portal.get("/payment-methods/")
     assert b"authorise" in page.content and b"SEPA Direct Debit" in page.content  # the mandate text
     form = {"iban": "DE89 3704 0044 0532 0130 00", "account_holder": "Acme GmbH"}
@@ -78,7 +78,7 @@ def test_a_declined_paypal_approval_adds_nothing(catalog, owner_portal):
         ("es", ["Añadir una cuenta de adeudo directo SEPA", "Continuar a PayPal", "autorizas"]),
     ],
 )
-def test_the_new_texts_in_each_language(catalog, owner_portal, language, texts):
+def test_the_new_texts_in_each_language(euro_plan, owner_portal, language, texts):
     owner_portal.post("/i18n/setlang/", {"language": language, "next": "/"})
     page = owner_portal.get("/payment-methods/").content.decode()
     for text in texts:

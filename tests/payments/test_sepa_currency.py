@@ -1,0 +1,97 @@
+"""SEPA Direct Debit pays euros only (as on Stripe): the API never sends a non-EUR charge to a SEPA
+account. A tenant billed in USD cannot add one; a SEPA default cannot pay a USD plan or invoice, nor
+become the default of a USD subscription; each is a 400 `payment_method_currency_unsupported`, and
+Stripe's own refusal, should it come, is the same clear 400 (never a 500 nor a decline)."""
+
+import pytest
+
+from tests.conftest import assert_error
+
+from .conftest import bill_in
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager", "media")]
+
+IBAN = "DE89370400440532013000"
+
+
+def _add_sepa(client):
+    return client.post(
+        "/api/v1/payment-methods", {"type": "sepa_debit", "iban": IBAN}, format="json"
+    )
+
+
+def test_a_tenant_billed_in_usd_cannot_add_a_sepa_account(catalog, owner_client, tenant):
+    error = assert_error(_add_sepa(owner_client), 400, "payment_method_currency_unsupported")
+    assert "EUR" in error["message"] and "USD" in error["message"], error
+    assert error["detail"]["supported_currencies"] == ["eur"]
+    assert owner_client.get("/api/v1/payment-methods").json() == []
+
+    # A billing address in the euro area makes it a euro tenant (when the catalog has EUR plans).
+    bill_in(tenant, "DE")
+    assert_error(_add_sepa(owner_client), 400, "payment_method_currency_unsupported")
+    from .conftest import euro_plan_create
+
+    euro_plan_create()
+    assert _add_sepa(owner_client).status_code == 201
+
+
+def test_a_sepa_default_cannot_pay_a_usd_plan(euro_plan, owner_client):
+    sepa = _add_sepa(owner_client)
+    assert sepa.status_code == 201, sepa.content
+    error = assert_error(
+        owner_client.post(
+            "/api/v1/subscriptions",
+            {"plan_id": "starter", "billing_cycle": "monthly"},
+            format="json",
+        ),
+        400,
+        "payment_method_currency_unsupported",
+    )
+    assert "starter" in error["message"] and "USD" in error["message"]
+    assert owner_client.get("/api/v1/subscriptions/current").status_code == 404
+
+    # The free plan charges nothing, and a EUR plan is what SEPA pays.
+    created = owner_client.post("/api/v1/subscriptions", {"plan_id": "starter-eur"}, format="json")
+    assert created.status_code == 201, created.content
+
+
+def test_a_usd_invoice_is_not_paid_by_sepa(
+    euro_plan, owner_client, stripe_on, deliver, django_capture_on_commit_callbacks
+):
+    sepa = _add_sepa(owner_client).json()
+    # A USD subscription paid by a card (it declines: the first invoice stays open).
+    created = owner_client.post(
+        "/api/v1/subscriptions",
+        {"plan_id": "starter", "payment_method": "pm_card_chargeCustomerFail"},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    invoice_id = created.json()["latest_invoice_id"]
+    deliver()
+
+    assert_error(
+        owner_client.post(
+            f"/api/v1/invoices/{invoice_id}/pay",
+            {"payment_method_id": sepa["payment_method_id"]},
+            format="json",
+        ),
+        400,
+        "payment_method_currency_unsupported",
+    )
+    assert_error(
+        owner_client.post(f"/api/v1/payment-methods/{sepa['payment_method_id']}/default"),
+        400,
+        "payment_method_currency_unsupported",
+    )
+    assert owner_client.get(f"/api/v1/invoices/{invoice_id}").json()["status"] == "open"
+
+    # Should Stripe itself be asked, its refusal is the same clear 400.
+    from billing_project.errors import InvalidRequest
+    from billing_project.stripe_gateway import invoices as stripe_invoices
+
+    with pytest.raises(InvalidRequest) as refused:
+        stripe_invoices.invoice_pay(
+            invoice_id=invoice_id, payment_method_id=sepa["payment_method_id"], key="t-sepa-usd"
+        )
+    assert refused.value.code == "payment_method_currency_unsupported"
+    assert "sepa_debit only supports the following currencies: eur" in refused.value.message
