@@ -95,3 +95,25 @@ def test_a_usd_invoice_is_not_paid_by_sepa(
         )
     assert refused.value.code == "payment_method_currency_unsupported"
     assert "sepa_debit only supports the following currencies: eur" in refused.value.message
+
+
+def test_the_demo_bills_globex_in_euros_and_acme_in_dollars(stripe_on):
+    from django.core.management import call_command
+
+    from subscriptions.selectors import billing_currency_get, plan_list_for_tenant
+    from tenants.models import Tenant
+
+    call_command("seed_demo")
+    call_command("seed_demo")  # idempotent: no second copy of the EUR plans
+    globex, acme = Tenant.objects.get(slug="globex"), Tenant.objects.get(slug="acme")
+    assert billing_currency_get(tenant=globex) == "eur"
+    offered = {plan.code: plan for plan in plan_list_for_tenant(tenant=globex)}
+    assert set(offered) == {"free-eur", "starter-eur", "professional-eur", "enterprise-eur"}
+    assert offered["starter-eur"].price_monthly == 2900 and offered["starter-eur"].stripe_price_id
+    assert billing_currency_get(tenant=acme) == "usd"
+    assert {p.code for p in plan_list_for_tenant(tenant=acme)} == {
+        "free",
+        "starter",
+        "professional",
+        "enterprise",
+    }
