@@ -344,6 +344,7 @@ def payment_success_record(
                     "amount_paid": amount_paid,
                     "currency": data["currency"],
                     "invoice_number": state.number,
+                    "hosted_invoice_url": data.get("hosted_invoice_url"),
                     "recovered": state.dunning == InvoiceState.Dunning.RECOVERED,
                 },
             )
