@@ -369,7 +369,7 @@ def _currency_refusal(
     Debit: EUR only), or None."""
     from subscriptions.services.payment_methods import method_currency_check, paying_method_type
 
-    currency = str(data.get("currency") or "")  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
+    currency = str(data.get("currency") or "")
     try:
         method_currency_check(
             kind=paying_method_type(
@@ -428,7 +428,7 @@ def invoice_pay(
                 decline_code=unpayable.code,
                 message=unpayable.message,
             )
-            return dict(data)  # type: ignore[call-overload, no-any-return]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
+            return dict(data)
     attempt = attempts if replay else attempts + 1
     key = f"invoice-pay:{invoice_id}:{attempt}:{payment_method_id or 'default'}"
     if request_key:

@@ -200,7 +200,7 @@ def payment_method_set_default(
     account, pm = _owned(tenant, payment_method_id)
     if account.is_live and account.plan is not None:
         # The default pays the renewals: never one that cannot pay the subscription's currency.
-        method_currency_check(kind=pm.get("type"), currency=account.plan.currency)  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
+        method_currency_check(kind=pm.get("type"), currency=account.plan.currency)
     customer = stripe_customers.customer_retrieve(account.stripe_customer_id)
     with transaction.atomic():
         stripe_customers.customer_set_default_payment_method(

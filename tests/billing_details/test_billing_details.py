@@ -187,7 +187,6 @@ def test_the_buyer_and_the_seller_are_on_the_pdf_of_an_unpaid_invoice(
 ):
     from billing_details.models import SellerProfile
     from billing_details.services import seller_profile_changed
-
     from tests.payments.conftest import bill_in, euro_plan_create
 
     # A SEPA debit keeps the first invoice open (processing) long enough to change details; SEPA
