@@ -117,3 +117,51 @@ def test_the_demo_bills_globex_in_euros_and_acme_in_dollars(stripe_on):
         "professional",
         "enterprise",
     }
+
+
+def test_the_demo_walkthrough_globex_subscribes_by_sepa_processing_then_paid(
+    stripe_on, deliver, django_capture_on_commit_callbacks
+):
+    """README's `make run` walkthrough without the browser: globex's owner subscribes to the EUR
+    Starter with IBAN DE89370400440532013000, sees "processing", and after
+    `advance_clock --tenant globex --days 4` the invoice is paid."""
+    import uuid
+
+    from django.core.management import call_command
+
+    from tenants.models import Tenant, User
+    from tests.portal.conftest import OTHER_PORTAL_HOST, new_portal_client, sign_in
+
+    call_command("seed_demo")
+    globex = Tenant.objects.get(slug="globex")
+    portal = sign_in(
+        new_portal_client(OTHER_PORTAL_HOST), User.objects.get(email="owner@globex.test"), globex
+    )
+    portal.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    plans = portal.get("/subscribe/").content.decode()
+    assert "€29.00" in plans and "$29.00" not in plans
+
+    added = portal.post(
+        "/payment-methods/sepa/",
+        {
+            "iban": "DE89 3704 0044 0532 0130 00",
+            "account_holder": "Globex",
+            "mandate_accepted": "on",
+            "next": "/subscribe/starter-eur/",
+        },
+    )
+    assert added.status_code == 302 and "payment_method=pm_" in added["Location"], added
+    method = added["Location"].split("payment_method=", 1)[1]
+    subscribed = portal.post(
+        "/subscribe/starter-eur/",
+        {"cycle": "monthly", "payment_method": method, "attempt": uuid.uuid4().hex, "confirm": "1"},
+    )
+    assert subscribed.status_code == 302, subscribed.content.decode()[:2000]
+    deliver()
+    assert "Payment processing" in portal.get("/").content.decode()
+
+    call_command("advance_clock", "--tenant", "globex", "--days", "4")
+    deliver()
+    invoices = portal.get("/invoices/").content.decode()
+    assert "Payment processing" not in portal.get("/").content.decode()
+    assert "Paid" in invoices and "€29.00" in invoices
