@@ -15,7 +15,16 @@ class DeliveryRefused(DeliveryError):
     """The destination is not allowed (outbound URL policy) or redirects: another try will not help."""
 
 
-def email_send(*, to: str, subject: str, text: str, html: str, reply_to: str | None = None) -> None:
+def email_send(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    reply_to: str | None = None,
+    attachments: list[tuple[str, bytes, str]] | None = None,
+) -> None:
+    """One email; `attachments` are (file name, content, MIME type), e.g. an invoice's PDF."""
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
@@ -24,6 +33,8 @@ def email_send(*, to: str, subject: str, text: str, html: str, reply_to: str | N
         reply_to=[reply_to] if reply_to else None,
     )
     message.attach_alternative(html, "text/html")
+    for name, content, mimetype in attachments or []:
+        message.attach(name, content, mimetype)
     try:
         sent = message.send(fail_silently=False)
     except Exception as exc:  # anymail, smtplib and socket errors alike: the backend decides which

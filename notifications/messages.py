@@ -288,10 +288,35 @@ def portal_url(tenant, page: str = "", *, invoice_id: str = "") -> str:
     return home.rstrip("/") + reverse(page, args=args, urlconf=settings.ROOT_URLCONF)
 
 
+def contact_invoice_url(*, tenant, data: dict, invoice_id: str) -> str:
+    """What a recipient who cannot sign in opens an invoice with: Stripe's hosted invoice page when
+    the invoice has one, else a signed, expiring link to its PDF (invoicing.services.links)."""
+    if data.get("hosted_invoice_url"):
+        return str(data["hosted_invoice_url"])
+    from invoicing.services.links import invoice_link_url  # the invoicing app's sanctioned service
+
+    return invoice_link_url(tenant=tenant, invoice_id=invoice_id)
+
+
+def message_invoice_id(kind: str, data: dict, object_id: str) -> str:
+    """The invoice a notification is about ("" when none)."""
+    return str(data.get("invoice_id") or (object_id if object_id.startswith("in_") else ""))
+
+
 def message_build(
-    *, tenant, kind: str, data: dict | None = None, object_id: str = "", locale: str | None = None
+    *,
+    tenant,
+    kind: str,
+    data: dict | None = None,
+    object_id: str = "",
+    locale: str | None = None,
+    member: bool = True,
 ) -> Message:
-    """The notification of `kind` for `tenant`, in `locale` (default: the tenant's)."""
+    """The notification of `kind` for `tenant`, in `locale` (default: the tenant's).
+
+    `member=False` builds it for a recipient who cannot sign in to the portal (a billing contact of
+    the billing details): an invoice's email links to Stripe's hosted invoice page or a signed link to
+    its PDF instead of the portal (the PDF is attached as well, see services.deliveries)."""
     data = data or {}
     locale = locale or tenant.locale or settings.LANGUAGE_CODE
     title_id, body_id = TEXTS[kind]
@@ -305,14 +330,21 @@ def message_build(
         if kind in ACTIONS:
             label_id, page = ACTIONS[kind]
             action_label = _(label_id)
-            invoice_id = data.get("invoice_id") or (
-                object_id if object_id.startswith("in_") else ""
-            )
-            action_url = portal_url(tenant, page, invoice_id=invoice_id)
-        footer = _(
-            "You receive this email as a billing contact of %(tenant)s. Choose which notifications "
-            "you get in your notification settings."
-        ) % {"tenant": tenant.name}
+            invoice_id = message_invoice_id(kind, data, object_id)
+            if not member and page in INVOICE_PAGES and invoice_id:
+                action_url = contact_invoice_url(tenant=tenant, data=data, invoice_id=invoice_id)
+            else:
+                action_url = portal_url(tenant, page, invoice_id=invoice_id)
+        if member:
+            footer = _(
+                "You receive this email as a billing contact of %(tenant)s. Choose which "
+                "notifications you get in your notification settings."
+            ) % {"tenant": tenant.name}
+        else:
+            footer = _(
+                "You receive this email because %(tenant)s lists you as a billing contact. The "
+                "invoice is attached as a PDF."
+            ) % {"tenant": tenant.name}
     return Message(
         kind=kind,
         locale=locale,

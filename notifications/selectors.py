@@ -48,6 +48,14 @@ def email_recipients(*, tenant, preference: NotificationPreference, kind: str = 
     return list(seen.values())
 
 
+def recipient_is_member(*, tenant, address: str) -> bool:
+    """Whether `address` signs in to the tenant's portal (an active member): else it is a billing
+    contact or an extra address, whom the portal's links would only send to a login page."""
+    return Membership.objects.filter(
+        tenant=tenant, user__email__iexact=address, user__is_active=True
+    ).exists()
+
+
 def platform_slack_get() -> tuple[str, list[str]]:
     """(webhook URL, kinds) of the finance team's channel; ("", []) when there is none."""
     from notifications.platform.models import PlatformSlackSettings

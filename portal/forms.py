@@ -241,6 +241,10 @@ PAYMENT_ERROR_MESSAGES = {
         "This card pays your subscription; make another card the default first."
     ),
     "not_found": _("No such payment method."),
+    "payment_method_currency_unsupported": _(
+        "SEPA Direct Debit pays in euros only, and this is charged in another currency: pay by "
+        "card or PayPal."
+    ),
     "payment_provider_unavailable": _(
         "The payment provider could not be reached; try again later."
     ),

@@ -47,9 +47,12 @@ def plan_offer(plan: Plan, cycle: str) -> PlanOffer:
     )
 
 
-def plan_offers(*, cycle: str) -> list[PlanOffer]:
-    """The public plans, by price, priced for `cycle`."""
-    return [plan_offer(plan, cycle) for plan in subscription_selectors.plan_list_public()]
+def plan_offers(*, tenant, cycle: str) -> list[PlanOffer]:
+    """The public plans in the tenant's billing currency, by price, priced for `cycle`."""
+    return [
+        plan_offer(plan, cycle)
+        for plan in subscription_selectors.plan_list_for_tenant(tenant=tenant)
+    ]
 
 
 def plan_offer_get(*, plan_id: str, cycle: str) -> PlanOffer | None:

@@ -37,7 +37,9 @@ def subscribe(request):
         return redirect("portal:plans")
     cycle = cycle_of(request.GET.get("cycle"))
     return render(
-        request, "portal/subscribe.html", {"offers": plan_offers(cycle=cycle), "cycle": cycle}
+        request,
+        "portal/subscribe.html",
+        {"offers": plan_offers(tenant=request.tenant, cycle=cycle), "cycle": cycle},
     )
 
 
@@ -61,6 +63,11 @@ def subscribe_plan(request, plan_id: str):
     if offer is None:
         raise Http404("No such plan.")
     cards, load_error = _cards(request)
+    # Only the methods that can pay the plan's currency are offered (SEPA Direct Debit: EUR).
+    sepa_ok = payment_method_services.method_pays_in("sepa_debit", offer.plan.currency)
+    cards = [
+        c for c in cards if payment_method_services.method_pays_in(c["type"], offer.plan.currency)
+    ]
     test_mode = _stripe_test_mode()
     needs_card = subscribe_quote(offer=offer).needs_payment_method
     form = SubscribeForm(
@@ -122,6 +129,8 @@ def subscribe_plan(request, plan_id: str):
             "cycle": cycle,
             "test_mode": test_mode,
             "load_error": load_error,
+            "sepa_ok": sepa_ok,
+            "billing_currency": offer.plan.currency,
         },
         status=400 if form.errors else 200,
     )

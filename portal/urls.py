@@ -48,6 +48,8 @@ urlpatterns = [
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<str:invoice_id>/", views.invoice_detail, name="invoice-detail"),
     path("invoices/<str:invoice_id>/pdf/", views.invoice_pdf, name="invoice-pdf"),
+    # No login: the signed, expiring link of the invoice emails to billing contacts (not members).
+    path("invoice-pdf/<str:token>/", views.invoice_pdf_link, name="invoice-pdf-link"),
     path("invoices/<str:invoice_id>/pay/", views.invoice_pay, name="invoice-pay"),
     path(
         "invoices/<str:invoice_id>/confirm-payment/",

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from billing_project.api.exceptions import DomainError
 from billing_project.client_ip import client_ip
-from billing_project.errors import AuthenticationRequired
+from billing_project.errors import AuthenticationRequired, NotFound
 from coupons import services as coupon_services
 from invoicing import selectors as invoice_selectors
 from invoicing.http import document_response
@@ -233,7 +233,7 @@ def plans(request):
         request,
         "portal/plans.html",
         {
-            "plans": subscription_selectors.plan_list_public(),
+            "plans": subscription_selectors.plan_list_for_tenant(tenant=request.tenant),
             "subscription": subscription_selectors.subscription_get_current(tenant=request.tenant),
         },
     )
@@ -414,10 +414,13 @@ def _payment_methods_page(request, form, status=200):
             client_secret = payment_method_services.setup_intent_create(tenant=request.tenant)
     except DomainError as exc:
         error = _payment_error(exc)
+    billing_currency = subscription_selectors.billing_currency_get(tenant=request.tenant)
     return render(
         request,
         "portal/payment_methods.html",
         {
+            "sepa_ok": payment_method_services.method_pays_in("sepa_debit", billing_currency),
+            "billing_currency": billing_currency,
             "cards": cards,
             "form": form,
             "test_mode": test_mode,
@@ -541,6 +544,28 @@ def invoice_pdf(request, invoice_id: str):
     if document is None:
         raise Http404("The PDF is being rendered; retry in a few seconds.")
     return document_response(document, invoice=row, disposition="attachment")
+
+
+@never_cache
+def invoice_pdf_link(request, token: str):
+    """The PDF behind an invoice email's signed link, without signing in (billing contacts are not
+    members). Tampered or another tenant's: 404; expired: 410; not rendered yet: rendered now."""
+    from invoicing.services.links import invoice_link_resolve
+
+    try:
+        invoice_id = invoice_link_resolve(tenant=request.tenant, token=token)
+        pdf = document_services.document_pdf_get(tenant=request.tenant, invoice_id=invoice_id)
+        if pdf is None:
+            raise NotFound("No such invoice.")
+    except DomainError as exc:
+        return HttpResponse(
+            exc.message, status=exc.status_code, content_type="text/plain; charset=utf-8"
+        )
+    name, body = pdf
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    response["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @require_POST

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from .encoding import diff
-from .errors import invalid
+from .errors import StripeError, invalid
 from .events import emit, mutate
 from .state import new_id
 
@@ -576,7 +576,21 @@ def attempt_payment(state, inv, payment_method=None):
     if not pm:
         _record_failure(state, inv, "invoice.payment_failed")
         return "no_payment_method"
-    return confirm(state, pi, pm, off_session=True)
+    try:
+        return confirm(state, pi, pm, off_session=True)
+    except StripeError as exc:
+        if exc.body.get("code") != "payment_intent_invalid_parameter":
+            raise
+        # Automatic collection (a renewal, a retry) with a method that cannot pay the invoice's
+        # currency (SEPA for a USD invoice): Stripe records the attempt as a failed payment.
+        method = state.find(pm, "payment_method")
+        pi["last_payment_error"] = {
+            **exc.body,
+            "payment_method": state.render(method) if method else None,
+        }
+        state.dirty = True
+        _record_failure(state, inv, "invoice.payment_failed")
+        return "failed"
 
 
 def after_invoice_payment(state, pi, outcome):

@@ -125,6 +125,44 @@ def subscription_get_current(*, tenant) -> BillingAccount | None:
     return account if account is not None and account.is_live else None
 
 
+# The catalog's currency for a tenant whose billing country has no plans of its own.
+DEFAULT_CURRENCY = "usd"
+
+
+def plan_currencies() -> set[str]:
+    """The currencies the public catalog has plans in."""
+    return {plan.currency for plan in plan_list_public()}
+
+
+def billing_currency_get(*, tenant) -> str:
+    """The currency the tenant is billed in, which picks the plans it is offered (portal) and the
+    payment methods that can pay it (SEPA Direct Debit: EUR only).
+
+    The rule: a live subscription's currency (Stripe cannot mix currencies on one subscription);
+    else the currency of the country of the tenant's billing address (billing details), by CLDR's
+    territory data (Babel), when the public catalog has plans in it; else USD."""
+    account = subscription_get_current(tenant=tenant)
+    if account is not None and account.plan is not None:
+        return account.plan.currency
+    from babel.numbers import get_territory_currencies
+
+    from billing_details.selectors import billing_details_row
+
+    row = billing_details_row(tenant=tenant)
+    offered = plan_currencies()
+    if row is not None and row.country:
+        for currency in get_territory_currencies(row.country.upper()):
+            if currency.lower() in offered:
+                return currency.lower()
+    return DEFAULT_CURRENCY
+
+
+def plan_list_for_tenant(*, tenant) -> list[Plan]:
+    """The public plans offered to the tenant: those priced in its billing currency."""
+    currency = billing_currency_get(tenant=tenant)
+    return [plan for plan in plan_list_public() if plan.currency == currency]
+
+
 def subscription_is_past_due(*, tenant) -> bool:
     """Whether the tenant's live subscription is past_due or unpaid: subscription_get_current's
     answer for that one question, in one small query (GET /api/v1/tenants/current asks it on every

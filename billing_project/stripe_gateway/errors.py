@@ -111,6 +111,14 @@ def translate(exc: stripe.StripeError) -> DomainError:
             return NotFound(exc.user_message or "No such object.")
         if exc.code == "invoice_not_open" or "already paid" in (exc.user_message or ""):
             return InvoiceNotPayable(exc.user_message)
+        if exc.code == "payment_intent_invalid_parameter" and exc.param == "currency":
+            # A method that cannot pay this currency (SEPA Direct Debit: EUR only); the services
+            # check before asking, this is the answer should Stripe still refuse.
+            return InvalidRequest(
+                exc.user_message or "This payment method cannot pay in this currency.",
+                code="payment_method_currency_unsupported",
+                detail={"stripe_code": exc.code, "param": exc.param},
+            )
         return InvalidRequest(
             exc.user_message or "The payment provider refused the request.",
             detail={"stripe_code": exc.code, "param": exc.param},

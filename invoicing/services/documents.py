@@ -104,3 +104,25 @@ def document_render(*, tenant: Tenant, invoice_id: str) -> InvoiceDocument:
         document.rendered_at = timezone.now()
         document.save()
     return document
+
+
+def document_pdf_get(*, tenant: Tenant, invoice_id: str) -> tuple[str, bytes] | None:
+    """The invoice's PDF as (file name, bytes), to attach to an email: the stored one when it shows
+    the invoice's current status, else rendered now (an email does not wait for the render queue,
+    and a receipt must not carry the PDF of the invoice while it was still open). None for an
+    invoice the service does not know (not mirrored)."""
+    mirrored = selectors.invoice_get(tenant=tenant, invoice_id=invoice_id)
+    if mirrored is None:
+        return None
+    data = mirrored.stripe_data
+    document = selectors.document_get(invoice_id=invoice_id)
+    if (
+        document is None
+        or document.status != InvoiceDocument.Status.READY
+        or not document.file
+        or document.invoice_status != data.get("status")
+    ):
+        document = document_render(tenant=tenant, invoice_id=invoice_id)
+    with document.file.open("rb") as handle:
+        body = handle.read()
+    return f"{data.get('number') or invoice_id}.pdf", body

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.db import transaction
 from django.db.models import F
 
-from billing_project.errors import NotFound
+from billing_project.errors import InvalidRequest, NotFound
 from billing_project.stripe_gateway import invoices as stripe_invoices
 from billing_project.stripe_gateway import payment_methods as stripe_payment_methods
 from billing_project.stripe_gateway import subscriptions as stripe_subscriptions
@@ -344,6 +344,7 @@ def payment_success_record(
                     "amount_paid": amount_paid,
                     "currency": data["currency"],
                     "invoice_number": state.number,
+                    "hosted_invoice_url": data.get("hosted_invoice_url"),
                     "recovered": state.dunning == InvoiceState.Dunning.RECOVERED,
                 },
             )
@@ -359,6 +360,27 @@ def _check_payment_method(tenant: Tenant, payment_method_id: str) -> None:
         pm = None
     if pm is None or pm.get("customer") != customer_id_of(tenant):  # type: ignore[attr-defined]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
         raise NotFound("No such payment method.")
+
+
+def _currency_refusal(
+    tenant: Tenant, data: StripeData, payment_method_id: str | None
+) -> InvalidRequest | None:
+    """The 400 for paying the invoice with a method that cannot pay its currency (SEPA Direct
+    Debit: EUR only), or None."""
+    from subscriptions.services.payment_methods import method_currency_check, paying_method_type
+
+    currency = str(data.get("currency") or "")
+    try:
+        method_currency_check(
+            kind=paying_method_type(
+                customer_id=customer_id_of(tenant), payment_method=payment_method_id
+            ),
+            currency=currency,
+            subject="this invoice is",
+        )
+    except InvalidRequest as exc:
+        return exc
+    return None
 
 
 def invoice_pay(
@@ -392,6 +414,21 @@ def invoice_pay(
         )
     if payment_method_id:
         _check_payment_method(tenant, payment_method_id)
+    if data["status"] == "open":
+        unpayable = _currency_refusal(tenant, data, payment_method_id)
+        if unpayable is not None:
+            if raise_decline:
+                raise unpayable
+            # Dunning's retry: recorded as a failed attempt (the customer is told to change the
+            # method), never sent to Stripe, which would refuse it.
+            payment_failure_record(
+                tenant=tenant,
+                data=data,
+                trigger=trigger,
+                decline_code=unpayable.code,
+                message=unpayable.message,
+            )
+            return dict(data)
     attempt = attempts if replay else attempts + 1
     key = f"invoice-pay:{invoice_id}:{attempt}:{payment_method_id or 'default'}"
     if request_key:

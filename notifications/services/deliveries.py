@@ -19,9 +19,10 @@ from django_tenants.utils import tenant_context
 
 from billing_project.errors import NotFound
 from notifications import crypto, gateway, selectors, tasks
-from notifications.messages import Message, message_build, slack_payload
+from notifications.messages import Message, message_build, message_invoice_id, slack_payload
 from notifications.metrics import notification_outcome_count
 from notifications.models import Channel, Delivery
+from notifications.preferences import BILLING_CONTACT_KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -35,17 +36,43 @@ def _email_render(*, tenant, message: Message) -> tuple[str, str, str]:
     return f"{message.title} · {tenant.name}", text, html
 
 
+def _invoice_attachments(
+    tenant, delivery: Delivery, object_id: str
+) -> list[tuple[str, bytes, str]]:
+    """The invoice's PDF for a billing contact's invoice email (invoice ready, receipt, refund):
+    they cannot sign in to download it. A PDF that cannot be made yet fails this try (retried)."""
+    if delivery.kind not in BILLING_CONTACT_KINDS:
+        return []
+    invoice_id = message_invoice_id(delivery.kind, delivery.notification.data or {}, object_id)
+    if not invoice_id:
+        return []
+    from invoicing.services.documents import document_pdf_get  # the invoicing app's service
+
+    try:
+        pdf = document_pdf_get(tenant=tenant, invoice_id=invoice_id)
+    except Exception as exc:  # a render or storage failure: the delivery's retry tries again
+        raise gateway.DeliveryError(f"invoice PDF not available: {exc!r}") from exc
+    if pdf is None:  # an invoice the service does not know: the link says the rest
+        logger.warning("no PDF of unknown invoice %s to attach", invoice_id)
+        return []
+    return [(pdf[0], pdf[1], "application/pdf")]
+
+
 def _send(*, tenant, delivery: Delivery) -> None:
     notification = delivery.notification
     # The platform channel is read by the platform's finance staff: always the platform language.
     locale = settings.LANGUAGE_CODE if delivery.channel == Channel.PLATFORM_SLACK else None
     object_id = notification.event.object_id if notification.event is not None else ""
+    member = delivery.channel != Channel.EMAIL or selectors.recipient_is_member(
+        tenant=tenant, address=delivery.recipient
+    )
     message = message_build(
         tenant=tenant,
         kind=delivery.kind,
         data=notification.data,
         object_id=object_id,
         locale=locale,
+        member=member,
     )
     if delivery.channel == Channel.EMAIL:
         subject, text, html = _email_render(tenant=tenant, message=message)
@@ -55,6 +82,7 @@ def _send(*, tenant, delivery: Delivery) -> None:
             text=text,
             html=html,
             reply_to=tenant.email or None,
+            attachments=[] if member else _invoice_attachments(tenant, delivery, object_id),
         )
     elif delivery.channel == Channel.SLACK:
         url = selectors.preference_slack_url(selectors.preference_get(tenant=tenant))

@@ -23,7 +23,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError
 
 from ..encoding import diff
-from ..errors import invalid
+from ..errors import StripeError, invalid
 from ..events import emit
 from ..routing import route
 from ..state import new_id
@@ -48,6 +48,36 @@ _BANK_CODE = {"AT": (4, 9, None), "DE": (4, 12, None), "FR": (4, 9, (9, 14)), "E
 def _public_url(state) -> str:
     """Where a browser reaches the emulator (set by the server when it binds)."""
     return getattr(state, "public_url", None) or "http://127.0.0.1:12111"
+
+
+# The currencies each non-card PaymentMethod type can pay in (Stripe: SEPA Direct Debit only EUR).
+SUPPORTED_CURRENCIES = {"sepa_debit": ("eur",)}
+
+
+def currency_error(kind, currency):
+    """Stripe's answer to paying ``currency`` with a method of type ``kind`` that cannot (a 400
+    ``invalid_request_error``, ``payment_intent_invalid_parameter``, worded as Stripe words it),
+    or None when the type can pay in that currency."""
+    supported = SUPPORTED_CURRENCIES.get(kind)
+    currency = (currency or "").lower()
+    if supported is None or currency in supported:
+        return None
+    return StripeError(
+        400,
+        f"The currency provided ({currency}) is invalid for one or more payment method types on "
+        f"this PaymentIntent. The payment method type {kind} only supports the following "
+        f"currencies: {', '.join(supported)}. Either correct the provided currency, or use a "
+        "different PaymentIntent to accept this payment method type.",
+        code="payment_intent_invalid_parameter",
+        param="currency",
+    )
+
+
+def check_currency(pm, currency):
+    """Raise Stripe's error when ``pm`` cannot pay in ``currency`` (before anything is created)."""
+    error = currency_error((pm or {}).get("type"), currency)
+    if error is not None:
+        raise error
 
 
 def is_delayed(pm) -> bool:

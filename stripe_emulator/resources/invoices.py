@@ -220,6 +220,13 @@ def pay_invoice(ctx, id):
     pm = get_str(ctx.params, "payment_method")
     if pm:
         pm = resolve_payment_method(state, pm)["id"]
+    from .debits import check_currency
+
+    # Paying on request with a method that cannot pay the currency is Stripe's 400, not a decline.
+    check_currency(
+        state.find(pm or billing.default_payment_method(state, inv), "payment_method"),
+        inv["currency"],
+    )
     outcome = billing.attempt_payment(state, inv, pm)
     if outcome == "no_payment_method":
         raise invalid(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from ..encoding import diff, get_bool, get_int, get_str
+from ..encoding import diff, get_bool, get_int, get_list, get_str
 from ..errors import StripeError, card_declined, invalid
 from ..events import emit, mutate
 from ..routing import route
@@ -144,9 +144,13 @@ def confirm(state, pi, payment_method=None, off_session=False, authenticated=Non
             code="payment_intent_unexpected_state",
         )
     pm = resolve_payment_method(state, pm_id)
+    from .debits import check_currency, is_delayed, submit  # SEPA: processing, settles later
+
+    # Stripe refuses a method that cannot pay in the intent's currency (SEPA: EUR only) before
+    # any attempt: no charge, no event, the intent unchanged.
+    check_currency(pm, pi["currency"])
     if pm["customer"] is None and pi["customer"] and pi["setup_future_usage"]:
         attach(state, pm, pi["customer"])
-    from .debits import is_delayed, submit  # SEPA Direct Debit: processing, settles later
 
     if pi["status"] == "processing" or is_delayed(pm):
         return submit(state, pi, pm)
@@ -220,6 +224,12 @@ def create_payment_intent(ctx):
     customer = get_str(p, "customer")
     if customer:
         ctx.state.get("customer", customer, param="customer")
+    from .debits import currency_error
+
+    for kind in get_list(p, "payment_method_types"):
+        error = currency_error(kind, currency)
+        if error is not None:
+            raise error
     pm = get_str(p, "payment_method")
     if pm:
         pm = resolve_payment_method(ctx.state, pm)["id"]

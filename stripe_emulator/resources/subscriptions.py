@@ -155,17 +155,19 @@ def create_subscription(ctx):
     pm_id = _payment_method(
         ctx, customer_id, get_str(p, "default_payment_method"), "default_payment_method"
     )
+    first_amount = sum(
+        billing.round_minor(billing.price_amount(pr, int(s.get("quantity") or 1)))
+        for pr, s in prices
+        if pr["recurring"]["usage_type"] != "metered"
+    )
+    if not trial_end and behaviour_ != "default_incomplete" and first_amount > 0:
+        from .debits import check_currency
+
+        # Stripe refuses at once a first invoice that the method cannot pay (SEPA: EUR only).
+        method = pm_id or customer["invoice_settings"]["default_payment_method"]
+        check_currency(state.find(method, "payment_method"), prices[0][0]["currency"])
     if behaviour_ == "error_if_incomplete" and not trial_end:
-        _precheck_payment(
-            ctx,
-            customer,
-            pm_id,
-            sum(
-                billing.round_minor(billing.price_amount(pr, int(s.get("quantity") or 1)))
-                for pr, s in prices
-                if pr["recurring"]["usage_type"] != "metered"
-            ),
-        )
+        _precheck_payment(ctx, customer, pm_id, first_amount)
     end_behaviour = ((p.get("trial_settings") or {}).get("end_behavior") or {}).get(
         "missing_payment_method"
     )

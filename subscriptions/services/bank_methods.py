@@ -27,6 +27,7 @@ from subscriptions.services.common import mirror, op_key
 from subscriptions.services.customers import customer_ensure
 from subscriptions.services.payment_methods import (
     _default_id,
+    method_currency_check,
     payment_method_label,
     payment_method_list,
     payment_method_row,
@@ -103,7 +104,19 @@ def sepa_debit_attach(
     request_key: str | None = None,
 ) -> dict[str, Any]:
     """Save a SEPA Direct Debit account: from an IBAN (or a ``pm_`` that Stripe.js made), with the
-    customer's online acceptance of the mandate. The first payment method becomes the default."""
+    customer's online acceptance of the mandate. The first payment method becomes the default.
+
+    SEPA Direct Debit pays euros only: a tenant billed in another currency (its live subscription's,
+    else its billing country's, see subscriptions.selectors.billing_currency_get) gets a 400
+    `payment_method_currency_unsupported` before anything is sent to Stripe."""
+    from subscriptions.selectors import billing_currency_get
+
+    number = "" if token else iban_clean(iban)
+    method_currency_check(
+        kind="sepa_debit",
+        currency=billing_currency_get(tenant=tenant),
+        subject="your organisation is billed",
+    )
     account = customer_ensure(tenant=tenant)
     if token:
         try:
@@ -122,7 +135,6 @@ def sepa_debit_attach(
                 detail={"token": ["Not a sepa_debit payment method."]},
             )
     else:
-        number = iban_clean(iban)
         pm = stripe_payment_methods.payment_method_create(
             kind="sepa_debit",
             iban=number,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from billing_project.errors import Conflict, NotFound
+from billing_project.errors import Conflict, InvalidRequest, NotFound
 from billing_project.stripe_gateway import customers as stripe_customers
 from billing_project.stripe_gateway import payment_methods as stripe_payment_methods
 from billing_project.stripe_gateway.data import StripeData
@@ -27,6 +27,55 @@ def _default_id(customer: StripeData) -> str | None:
 
 # The PaymentMethod types the tenants can pay with (Stripe's names).
 PAYMENT_METHOD_TYPES = ("card", "sepa_debit", "paypal")
+# The types that pay some currencies only: Stripe refuses a SEPA Direct Debit in anything but EUR
+# (400 payment_intent_invalid_parameter), so the service never sends it one.
+METHOD_CURRENCIES: dict[str, tuple[str, ...]] = {"sepa_debit": ("eur",)}
+METHOD_NAMES = {"sepa_debit": "SEPA Direct Debit"}
+
+
+def method_pays_in(kind: str | None, currency: str) -> bool:
+    """Whether a payment method of type `kind` can pay an amount in `currency`."""
+    supported = METHOD_CURRENCIES.get(kind or "")
+    return supported is None or (currency or "").lower() in supported
+
+
+def method_currency_check(
+    *, kind: str | None, currency: str, subject: str = "this charge is"
+) -> None:
+    """400 `payment_method_currency_unsupported` when a method of type `kind` cannot pay `currency`."""
+    if method_pays_in(kind, currency):
+        return
+    supported = list(METHOD_CURRENCIES[kind or ""])
+    raise InvalidRequest(
+        f"{METHOD_NAMES.get(kind or '', kind)} pays amounts in "
+        f"{', '.join(c.upper() for c in supported)} only, and {subject} in "
+        f"{currency.upper()}: pay it by card or PayPal, or choose a plan priced in "
+        f"{supported[0].upper()}.",
+        code="payment_method_currency_unsupported",
+        detail={
+            "payment_method": [f"A {kind} method cannot pay in {currency.upper()}."],
+            "currency": currency.lower(),
+            "supported_currencies": supported,
+        },
+    )
+
+
+def paying_method_type(*, customer_id: str, payment_method: str | None = None) -> str | None:
+    """The type of the method that would pay the customer's next charge: `payment_method` (a pm_
+    id), else the customer's default; None when there is none. Stripe's magic test cards and card
+    tokens are cards without asking."""
+    if payment_method and payment_method.startswith(("pm_card_", "tok_")):
+        return "card"
+    method_id = payment_method
+    if not method_id:
+        method_id = _default_id(stripe_customers.customer_retrieve(customer_id))
+    if not method_id:
+        return None
+    try:
+        pm = stripe_payment_methods.payment_method_retrieve(method_id)
+    except NotFound:
+        return None
+    return pm.get("type")  # type: ignore[attr-defined, no-any-return]  # dj-stripe's compat gives StripeObject dict's methods (stripe 15); stripe's types do not
 
 
 def _masked_email(email: str | None) -> str:
@@ -149,6 +198,9 @@ def payment_method_set_default(
     *, tenant: Tenant, payment_method_id: str, actor: str = "system", request_key: str | None = None
 ) -> dict[str, Any]:
     account, pm = _owned(tenant, payment_method_id)
+    if account.is_live and account.plan is not None:
+        # The default pays the renewals: never one that cannot pay the subscription's currency.
+        method_currency_check(kind=pm.get("type"), currency=account.plan.currency)
     customer = stripe_customers.customer_retrieve(account.stripe_customer_id)
     with transaction.atomic():
         stripe_customers.customer_set_default_payment_method(

@@ -21,6 +21,7 @@ from subscriptions.selectors import plan_paid_for
 from subscriptions.services.catalog import plan_sync_to_stripe, price_id_for
 from subscriptions.services.common import mirror, op_key
 from subscriptions.services.customers import customer_ensure
+from subscriptions.services.payment_methods import method_currency_check, paying_method_type
 from subscriptions.services.state import account_apply_subscription, licensed_item, metered_items
 from tenants.services import audit_record
 
@@ -179,6 +180,17 @@ def subscription_create(
         raise Conflict(
             "This tenant already has a live subscription; change it instead.",
             code="subscription_exists",
+        )
+    if plan.price_monthly or plan.price_yearly:
+        # A method that cannot pay the plan's currency (SEPA Direct Debit: EUR only) would make
+        # Stripe refuse the first invoice or fail every renewal: a clear 400 now instead.
+        method_currency_check(
+            kind=paying_method_type(
+                customer_id=customer_ensure(tenant=tenant).stripe_customer_id,
+                payment_method=payment_method,
+            ),
+            currency=plan.currency,
+            subject=f"plan {plan.code} is priced",
         )
     with transaction.atomic():
         # The account row lock serialises subscribing: two concurrent requests make one subscription.

@@ -187,14 +187,21 @@ def test_the_buyer_and_the_seller_are_on_the_pdf_of_an_unpaid_invoice(
 ):
     from billing_details.models import SellerProfile
     from billing_details.services import seller_profile_changed
+    from tests.payments.conftest import bill_in, euro_plan_create
 
-    # A SEPA debit keeps the first invoice open (processing) long enough to change details.
-    owner_client.post(
+    # A SEPA debit keeps the first invoice open (processing) long enough to change details; SEPA
+    # pays euros only: a EUR plan, for a tenant billed in euros (a German address, at first).
+    euro_plan_create()
+    bill_in(tenant, "DE")
+    added = owner_client.post(
         "/api/v1/payment-methods",
         {"type": "sepa_debit", "iban": "AT611904300234573201"},
         format="json",
     )
-    sub = owner_client.post("/api/v1/subscriptions", {"plan_id": "starter"}, format="json").json()
+    assert added.status_code == 201, added.content
+    sub = owner_client.post(
+        "/api/v1/subscriptions", {"plan_id": "starter-eur"}, format="json"
+    ).json()
     deliver()
     invoice_id = sub["latest_invoice_id"]
     assert "Acme Tecnologia" not in _pdf_text(owner_client, invoice_id)

@@ -31,3 +31,40 @@ def deliver(hooks, django_capture_on_commit_callbacks):  # noqa: F811 (the impor
                 )
 
     return run
+
+
+def euro_plan_create(code="starter-eur", name="Starter EU", monthly=2500, yearly=25000):
+    """A public plan priced in EUR (SEPA Direct Debit collects euros only), synced to the emulator."""
+    from subscriptions.models import Plan
+    from subscriptions.selectors import plan_catalog_invalidate
+    from subscriptions.services.catalog import plan_sync_to_stripe
+
+    starter = Plan.objects.get(code="starter")
+    plan = Plan.objects.create(
+        code=code,
+        name=name,
+        currency="eur",
+        price_monthly=monthly,
+        price_yearly=yearly,
+        features=starter.features,
+        limits=starter.limits,
+        feature_keys=starter.feature_keys,
+    )
+    plan_sync_to_stripe(plan=plan)
+    plan_catalog_invalidate()
+    return plan
+
+
+def bill_in(tenant, country):
+    """The tenant's billing address in `country` (its country picks the currency it is billed in)."""
+    from billing_details.models import BillingDetails
+
+    BillingDetails.objects.update_or_create(tenant=tenant, defaults={"country": country})
+
+
+@pytest.fixture
+def euro_plan(catalog, tenant):  # noqa: F811 (the imported fixture)
+    """Acme bills in euros (a German billing address) and a EUR plan is in the catalog."""
+    plan = euro_plan_create()
+    bill_in(tenant, "DE")
+    return plan

@@ -31,7 +31,7 @@ def test_cards_keep_working_with_a_label(catalog, owner_client):
     assert card["status"] == "active" and card["approval_url"] is None
 
 
-def test_a_sepa_account_is_added_with_its_mandate_and_listed(catalog, owner_client, stripe_on):
+def test_a_sepa_account_is_added_with_its_mandate_and_listed(euro_plan, owner_client, stripe_on):
     response = add(owner_client, type="sepa_debit", iban=SEPA_OK, account_holder_name="Acme GmbH")
     assert response.status_code == 201, response.content
     sepa = response.json()
@@ -72,7 +72,7 @@ def test_a_sepa_account_is_added_with_its_mandate_and_listed(catalog, owner_clie
         ({"type": "bitcoin", "token": "x"}, "type"),
     ],
 )
-def test_bad_input_is_a_400_with_a_field_error(catalog, owner_client, body, field):
+def test_bad_input_is_a_400_with_a_field_error(euro_plan, owner_client, body, field):
     error = assert_error(add(owner_client, **body), 400, "invalid_request")
     assert field in error["detail"], error
 

@@ -15,13 +15,13 @@ from tests.conftest import assert_error
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager", "media")]
 
 
-def _subscribe_with_sepa(client, iban):
+def _subscribe_with_sepa(client, iban, plan_id="starter-eur"):
     added = client.post(
         "/api/v1/payment-methods", {"type": "sepa_debit", "iban": iban}, format="json"
     )
     assert added.status_code == 201, added.content
     created = client.post(
-        "/api/v1/subscriptions", {"plan_id": "starter", "billing_cycle": "monthly"}, format="json"
+        "/api/v1/subscriptions", {"plan_id": plan_id, "billing_cycle": "monthly"}, format="json"
     )
     assert created.status_code == 201, created.content
     return created.json()
@@ -43,7 +43,7 @@ def _pdf_text(client, invoice_id):
 
 
 def test_a_sepa_subscription_is_processing_until_the_clock_settles_it(
-    deliver, owner_client, tenant, django_capture_on_commit_callbacks
+    deliver, owner_client, tenant, euro_plan, django_capture_on_commit_callbacks
 ):
     from subscriptions.services.clocks import test_clock_advance
 
@@ -70,7 +70,7 @@ def test_a_sepa_subscription_is_processing_until_the_clock_settles_it(
 
 
 def test_the_failing_iban_goes_to_dunning_as_a_failure(
-    deliver, owner_client, tenant, django_capture_on_commit_callbacks
+    deliver, owner_client, tenant, euro_plan, django_capture_on_commit_callbacks
 ):
     from invoicing.models import InvoiceState, PaymentAttempt
     from notifications.models import BillingEvent

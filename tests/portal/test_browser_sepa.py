@@ -1,5 +1,6 @@
 """Subscribing with SEPA Direct Debit in the portal, in Chromium (Playwright), against the Stripe
-emulator: a tenant without a subscription picks a plan billed in euros, adds its IBAN on the subscribe
+emulator: a tenant without a subscription, billed in euros (its billing address is in Germany), is
+offered the EUR plans and picks one, adds its IBAN on the subscribe
 page (the mandate text shown and accepted), confirms, and lands on its dashboard with the plan and its
 first invoice processing; once the emulator settles the debit (`POST /_emulator/settle`), the invoice
 is paid. The live server shares the test's transaction (see tests/portal/test_browser.py)."""
@@ -24,7 +25,9 @@ IBAN = "DE89370400440532013000"  # Stripe's test IBAN whose debits succeed
 
 @pytest.fixture
 def euro_plan(fresh_tenant):  # noqa: F811 (a pytest fixture imported above)
-    """SEPA Direct Debit collects euros only: a public plan priced in EUR, synced to the emulator."""
+    """SEPA Direct Debit collects euros only: a public plan priced in EUR, synced to the emulator,
+    offered to the tenant because its billing address is in Germany (a euro country)."""
+    from billing_details.models import BillingDetails
     from subscriptions.models import Plan
     from subscriptions.selectors import plan_catalog_invalidate
     from subscriptions.services.catalog import plan_sync_to_stripe
@@ -41,6 +44,7 @@ def euro_plan(fresh_tenant):  # noqa: F811 (a pytest fixture imported above)
     )
     plan_sync_to_stripe(plan=plan)
     plan_catalog_invalidate()
+    BillingDetails.objects.create(tenant=fresh_tenant, country="DE")
     return plan
 
 
@@ -98,6 +102,8 @@ def test_a_tenant_subscribes_with_a_sepa_iban_processing_then_paid(
     page.get_by_role("link", name="Choose a plan").first.click()
     card = page.locator("section.plan").filter(has_text="Starter EU")
     expect(card.get_by_text("€25.00 a month")).to_be_visible()
+    # Billed in euros: the USD plans are not offered.
+    expect(page.locator("section.plan").filter(has_text="$29.00")).to_have_count(0)
     card.get_by_role("link", name="Choose Starter EU").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Subscribe to Starter EU")
     expect(page.locator("#amount-due-now")).to_have_text("€25.00")

@@ -57,6 +57,9 @@ SKIPPED_ROUTES = {
     "change acts on the session's own tenant only.",
     "subscribe/<slug:plan_id>/": "plans are the public catalog; subscribing acts on the session's own "
     "tenant only.",
+    "invoice-pdf/<str:token>/": "a billing contact's no-login invoice link: the signed, expiring token "
+    "is the credential and names the tenant and the invoice; another tenant's host answers 404 "
+    "(tests/notifications/test_billing_contact_invoices.py).",
     "api/v1/plans/<str:plan_id>": "one plan of the public catalog (GET /api/v1/plans needs no "
     "credential); it names no tenant's object.",
 }

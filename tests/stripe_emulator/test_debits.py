@@ -168,6 +168,110 @@ def test_the_settle_control_call_settles_a_payment_now(
     assert client.v1.payment_intents.retrieve(pi.id).status == "succeeded"
 
 
+SEPA_USD_MESSAGE = (
+    "The currency provided (usd) is invalid for one or more payment method types on this "
+    "PaymentIntent. The payment method type sepa_debit only supports the following currencies: "
+    "eur. Either correct the provided currency, or use a different PaymentIntent to accept this "
+    "payment method type."
+)
+
+
+def _assert_sepa_currency_error(exc_info):
+    error = exc_info.value
+    assert error.http_status == 400
+    assert error.error.type == "invalid_request_error"
+    assert error.code == "payment_intent_invalid_parameter"
+    assert error.user_message == SEPA_USD_MESSAGE
+
+
+def test_a_sepa_method_cannot_pay_a_usd_payment_intent(stripe_client, stripe_emulator_fresh):
+    client = stripe_client
+    customer, pm, _ = _sepa_customer(client, "AT611904300234573201")
+    with pytest.raises(stripe.InvalidRequestError) as exc_info:
+        client.v1.payment_intents.create(
+            params={
+                "amount": 1500,
+                "currency": "usd",
+                "customer": customer.id,
+                "payment_method": pm.id,
+                "confirm": True,
+                "off_session": True,
+            }
+        )
+    _assert_sepa_currency_error(exc_info)
+    assert not client.v1.charges.list(params={"customer": customer.id}).data
+
+
+def test_a_usd_subscription_or_invoice_is_refused_for_a_sepa_default(
+    stripe_client, stripe_emulator_fresh
+):
+    client = stripe_client
+    customer, pm, _ = _sepa_customer(client, "AT611904300234573201")
+    price = recurring_price(client, amount=2900, currency="usd")
+    with pytest.raises(stripe.InvalidRequestError) as exc_info:
+        client.v1.subscriptions.create(
+            params={"customer": customer.id, "items": [{"price": price.id}]}
+        )
+    _assert_sepa_currency_error(exc_info)
+    assert not client.v1.subscriptions.list(params={"customer": customer.id}).data
+
+    client.v1.invoice_items.create(
+        params={"customer": customer.id, "amount": 1200, "currency": "usd"}
+    )
+    invoice = client.v1.invoices.create(
+        params={"customer": customer.id, "pending_invoice_items_behavior": "include"}
+    )
+    client.v1.invoices.finalize_invoice(invoice.id)
+    with pytest.raises(stripe.InvalidRequestError) as exc_info:
+        client.v1.invoices.pay(invoice.id)
+    _assert_sepa_currency_error(exc_info)
+    assert client.v1.invoices.retrieve(invoice.id).status == "open"
+
+
+def test_a_usd_renewal_with_a_sepa_default_fails_as_a_payment(
+    stripe_client, stripe_emulator_fresh, webhook_sink
+):
+    """Off-session collection cannot answer a 400: the renewal's payment fails (no debit)."""
+    from .helpers import customer_with_card
+
+    client = stripe_client
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": T0})
+    customer, _card = customer_with_card(client, clock=clock.id)
+    price = recurring_price(client, amount=2900, currency="usd")
+    sub = client.v1.subscriptions.create(
+        params={"customer": customer.id, "items": [{"price": price.id}]}
+    )
+    assert sub.status == "active"
+    pm = client.v1.payment_methods.create(
+        params={"type": "sepa_debit", "sepa_debit": {"iban": "AT611904300234573201"}}
+    )
+    client.v1.setup_intents.create(
+        params={
+            "customer": customer.id,
+            "payment_method": pm.id,
+            "payment_method_types": ["sepa_debit"],
+            "confirm": True,
+            "mandate_data": {"customer_acceptance": {"type": "offline"}},
+        }
+    )
+    client.v1.customers.update(
+        customer.id, params={"invoice_settings": {"default_payment_method": pm.id}}
+    )
+    advance(client, clock.id, T0 + 32 * DAY)
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    renewal = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert renewal.status == "open" and sub.status == "past_due"
+    pi = client.v1.payment_intents.retrieve(
+        client.v1.invoices.retrieve(renewal.id, params={"expand": ["payments"]})
+        .payments.data[0]
+        .payment.payment_intent
+    )
+    assert pi.last_payment_error.code == "payment_intent_invalid_parameter"
+    assert pi.status != "processing"
+    types = [e["type"] for e in webhook_sink.events()]
+    assert "invoice.payment_failed" in types and "payment_intent.processing" not in types
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
