@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from .encoding import diff
 from .errors import StripeError, invalid
 from .events import emit, mutate
+from .hosted_invoice import hosted_invoice_url
 from .state import new_id
 
 DAY = 86400
@@ -464,7 +465,7 @@ def finalize(state, inv):
         amount_due=due,
         amount_remaining=due,
         effective_at=now,
-        hosted_invoice_url=f"https://invoice.stripe.com/i/emulator/{inv['id']}",
+        hosted_invoice_url=hosted_invoice_url(state, inv["id"]),
         invoice_pdf=f"https://pay.stripe.com/invoice/emulator/{inv['id']}/pdf",
         webhooks_delivered_at=now,
     )

@@ -18,6 +18,7 @@ from .control import handle_control
 from .encoding import expand, parse_form
 from .errors import StripeError, auth_error
 from .faults import InFlight, fault_response, fault_spec, take
+from .hosted_invoice import HOSTED_INVOICE_PAGE, handle_invoice_page
 from .paypal import PAYPAL_PAGE, handle_paypal_page
 from .routing import Ctx, match
 from .state import API_VERSION, State, new_id
@@ -66,6 +67,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, page, page_headers = handle_authentication_page(
                 emulator.state, method, url.path, parse_form(url.query), parse_form(body)
             )
+            return self._send_page(status, page, {**headers, **page_headers})
+        if url.path.startswith(HOSTED_INVOICE_PAGE):
+            status, page, page_headers = handle_invoice_page(emulator.state, method, url.path)
             return self._send_page(status, page, {**headers, **page_headers})
         if url.path.startswith(PAYPAL_PAGE):
             status, page, page_headers = handle_paypal_page(
