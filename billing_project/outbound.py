@@ -267,7 +267,7 @@ class _CheckedConnectMixin(_ConnectionBase):
                 last_error = exc
         raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
 
-    def getresponse(self):  # type: ignore[override]
+    def getresponse(self):
         # On a kept-alive connection a receiver that writes its status line and its body separately
         # without TCP_NODELAY (Python's http.server) holds the body until its first write is
         # acknowledged, and delayed ACKs make that 40 ms per message: acknowledge at once (Linux).

@@ -13,6 +13,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -209,7 +210,8 @@ def _record(*, tenant, endpoint_pk: int, results: list[tuple[Claimed, Outcome, d
     run of failures; past WEBHOOKS_DISABLE_AFTER_DAYS the endpoint is disabled."""
     if not results:
         return
-    values, params = [], []
+    values: list[str] = []
+    params: list[Any] = []
     for claimed, outcome, moment in results:
         if outcome.ok:
             status, delivered_at, next_at = WebhookDelivery.Status.DELIVERED, moment, None
