@@ -64,9 +64,10 @@ def _django():
     django.setup()
 
 
-def _worker(stop_at: float) -> None:
+def _worker(emitted_at, stop_at: float) -> None:
     """A worker process: what `webhook_endpoint_flush` tasks do (wake the endpoint in this process's
-    sender pool), for every endpoint with a delivery due, every 20 ms (a Celery task's hop)."""
+    sender pool), for every endpoint with a delivery due, every 20 ms (a Celery task's hop), until
+    10 s after the emitter's last event (on a busy machine its start may lag far behind ours)."""
     _django()
     from tenants.models import Tenant
     from webhooks import dispatcher
@@ -74,14 +75,14 @@ def _worker(stop_at: float) -> None:
 
     tenant = Tenant.objects.get(slug="bench-hooks")
     pool = dispatcher.get()
-    while time.time() < stop_at:
+    while time.time() < stop_at and not (emitted_at.value and time.time() > emitted_at.value + 10):
         for pk in endpoints_due(tenant=tenant):
             pool.wake(tenant, pk)
         time.sleep(0.02)
     os._exit(0)  # a slow endpoint's thread may still wait on its sink: the run is over
 
 
-def _emitter(rate: int, seconds: int) -> None:
+def _emitter(emitted_at, rate: int, seconds: int) -> None:
     _django()
     from django.db import transaction
 
@@ -103,6 +104,7 @@ def _emitter(rate: int, seconds: int) -> None:
                 )
             n += 1
         time.sleep(0.005)
+    emitted_at.value = time.time()
 
 
 def _run(label: str, endpoints: int, rate: int, seconds: int, workers: int, slow: bool) -> None:
@@ -134,9 +136,10 @@ def _run(label: str, endpoints: int, rate: int, seconds: int, workers: int, slow
         logs.append((log_path, delay))
         pks.append(endpoint.pk)
     connection.close()
-    stop_at = time.time() + seconds + 10
-    procs = [mp.Process(target=_worker, args=(stop_at,)) for _ in range(workers)]
-    procs.append(mp.Process(target=_emitter, args=(rate, seconds)))
+    stop_at = time.time() + seconds + 120  # a backstop: workers stop 10 s after the last event
+    emitted_at = mp.Value("d", 0.0)
+    procs = [mp.Process(target=_worker, args=(emitted_at, stop_at)) for _ in range(workers)]
+    procs.append(mp.Process(target=_emitter, args=(emitted_at, rate, seconds)))
     for p in procs:
         p.start()
     for p in procs:
