@@ -160,13 +160,15 @@ def _run(label: str, endpoints: int, rate: int, seconds: int, workers: int, slow
             first = at if first is None else min(first, at)
             last = at if last is None else max(last, at)
         os.unlink(log_path)
+    emitted_for = (max(created.values()) - min(created.values())) if created else 0.0
     expected = len(created) * (endpoints - (1 if slow else 0))
     span = (last - first) if latencies else 0
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
     # On a busy machine the emitter itself may fall behind `rate`: what was offered is what it emitted.
     print(
-        f"{label}: {len(created)} events emitted ({len(created) / seconds:.0f}/s of {rate}/s asked)"
+        f"{label}: {len(created)} events emitted in {emitted_for:.1f} s"
+        f" ({len(created) / emitted_for if emitted_for else 0:.0f}/s of {rate}/s asked)"
         f" x {endpoints} endpoints"
         f"{' (one answering in 5 s, excluded)' if slow else ''}: "
         f"{len(latencies)}/{expected} delivered in {span:.1f} s = "
