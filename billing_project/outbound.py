@@ -26,6 +26,7 @@ import ipaddress
 import json
 import re
 import socket
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
@@ -41,6 +42,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Answers are read up to this size by default: a webhook's answer is "ok" or a short error.
 MAX_RESPONSE_BYTES = 64 * 1024
+# Kept-alive connections (webhooks): hosts with idle connections, and idle connections per host.
+KEEP_ALIVE_POOLS = 64
+KEEP_ALIVE_CONNECTIONS_PER_HOST = 16
+_TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # inet_aton's legacy IPv4 spellings: 2130706433, 0x7f.1, 0177.0.0.1, 127.1
 _LEGACY_IPV4 = re.compile(r"[0-9a-fx.]+", re.IGNORECASE)
@@ -262,6 +267,17 @@ class _CheckedConnectMixin(_ConnectionBase):
                 last_error = exc
         raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
 
+    def getresponse(self):
+        # On a kept-alive connection a receiver that writes its status line and its body separately
+        # without TCP_NODELAY (Python's http.server) holds the body until its first write is
+        # acknowledged, and delayed ACKs make that 40 ms per message: acknowledge at once (Linux).
+        if self.sock is not None and _TCP_QUICKACK is not None:
+            try:
+                self.sock.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
+            except OSError:
+                pass
+        return super().getresponse()
+
 
 class _CheckedHTTPConnection(_CheckedConnectMixin, HTTPConnection):
     pass
@@ -288,39 +304,95 @@ def _request(
     timeout: float | tuple[float, float],
     max_bytes: int,
     enforce_policy: bool,
+    keep_alive: bool = False,
 ) -> OutboundResponse:
     """The one HTTP code path of outbound calls: no redirects followed, no proxy, no retries, a fresh
-    pool, the answer read up to `max_bytes` (past it the response says `truncated`). With
-    `enforce_policy` (always, for a URL a tenant set) the URL is checked and the connect step is the
-    checked one; without it (operator configuration only) the connection goes where the URL says."""
+    pool (or, with `keep_alive`, the process's pools of checked connections), the answer read up to
+    `max_bytes` (past it the response says `truncated`). With `enforce_policy` (always, for a URL a
+    tenant set) the URL is checked and the connect step is the checked one; without it (operator
+    configuration only) the connection goes where the URL says."""
     if enforce_policy:
         url_check(url)
-    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-    # A fresh pool per call: a kept-alive connection must never outlive the policy it was checked under.
+    if keep_alive and enforce_policy:
+        return _send(_kept_alive_manager(), method, url, body, headers, timeout, max_bytes)
+    # A fresh pool per call otherwise: Slack and collectors call rarely, nothing to keep.
     with urllib3.PoolManager(num_pools=1, maxsize=1) as manager:
         if enforce_policy:
             manager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
-        try:
-            response = manager.request(
-                method,
-                url,
-                body=body,
-                headers=headers,
-                timeout=urllib3.Timeout(connect=connect, read=read),
-                retries=False,
-                redirect=False,
-                preload_content=False,
-            )
-        except OutboundError:
-            raise
-        except urllib3.exceptions.HTTPError as exc:
-            raise OutboundError(str(exc)) from exc
-        try:
-            data = response.read(max_bytes + 1)
-        except urllib3.exceptions.HTTPError as exc:
-            raise OutboundError(f"reading the answer: {exc}") from exc
-        finally:
-            response.release_conn()
+        return _send(manager, method, url, body, headers, timeout, max_bytes)
+
+
+def _policy_fingerprint() -> tuple:
+    """What the connect-time check depends on: a connection checked under other settings is not reused."""
+    return (
+        bool(settings.OUTBOUND_ALLOW_HTTP),
+        dev_loopback(),
+        tuple(getattr(settings, "OUTBOUND_URL_ALLOWLIST", [])),
+        tuple(settings.OUTBOUND_ALLOW_PRIVATE_HOSTS),
+    )
+
+
+_kept_alive: tuple[tuple, urllib3.PoolManager] | None = None
+_kept_alive_lock = threading.Lock()
+
+
+def _kept_alive_manager() -> urllib3.PoolManager:
+    """This process's pools of checked connections kept alive between calls (one pool per scheme, host
+    and port, so a connection is only reused for the name it was checked for). Every connection in them
+    was made by the checked connect step, to an address the policy allowed; a change of the policy's
+    settings drops them all, so none outlives the policy it was checked under."""
+    global _kept_alive
+    fingerprint = _policy_fingerprint()
+    with _kept_alive_lock:
+        if _kept_alive is not None and _kept_alive[0] == fingerprint:
+            return _kept_alive[1]
+        if _kept_alive is not None:
+            _kept_alive[1].clear()
+        # maxsize: at most one connection per sending thread is ever out of a pool at once.
+        manager = urllib3.PoolManager(
+            num_pools=KEEP_ALIVE_POOLS, maxsize=KEEP_ALIVE_CONNECTIONS_PER_HOST, block=False
+        )
+        manager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
+        _kept_alive = (fingerprint, manager)
+        return manager
+
+
+def _send(
+    manager: urllib3.PoolManager,
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict,
+    timeout: float | tuple[float, float],
+    max_bytes: int,
+) -> OutboundResponse:
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    try:
+        response = manager.request(
+            method,
+            url,
+            body=body,
+            headers=headers,
+            timeout=urllib3.Timeout(connect=connect, read=read),
+            retries=False,
+            redirect=False,
+            preload_content=False,
+        )
+    except OutboundError:
+        raise
+    except urllib3.exceptions.HTTPError as exc:
+        raise OutboundError(str(exc)) from exc
+    try:
+        data = response.read(max_bytes + 1)
+        if not response.closed:
+            # Answer longer than the cap: the rest is never read, so the connection cannot carry
+            # another request; it is closed rather than returned to the pool.
+            response.close()
+    except urllib3.exceptions.HTTPError as exc:
+        response.close()
+        raise OutboundError(f"reading the answer: {exc}") from exc
+    finally:
+        response.release_conn()
     return OutboundResponse(
         status=response.status,
         body=data[:max_bytes],
@@ -359,9 +431,12 @@ def post(
     headers: dict,
     timeout: float | tuple[float, float],
     max_bytes: int = MAX_RESPONSE_BYTES,
+    keep_alive: bool = False,
 ) -> OutboundResponse:
     """POST exactly `body` with `headers` to `url` under the policy (always enforced): for a signed
-    body, whose bytes must not change after signing (outbound webhooks)."""
+    body, whose bytes must not change after signing (outbound webhooks). `keep_alive` reuses a
+    connection the checked connect step made earlier to the same scheme, host and port (webhooks
+    send many messages to one endpoint); the URL is still checked on every call."""
     return _request(
         "POST",
         url,
@@ -370,6 +445,7 @@ def post(
         timeout=timeout,
         max_bytes=max_bytes,
         enforce_policy=True,
+        keep_alive=keep_alive,
     )
 
 

@@ -40,7 +40,7 @@ class Receiver:
     seconds; records every request with its headers, body and, per secret given to `verify_with`,
     whether the signature verified."""
 
-    def __init__(self):
+    def __init__(self, keep_alive: bool = False):
         self.requests: list[dict] = []
         self.statuses: list[int] = []
         self.delay = 0.0
@@ -49,6 +49,9 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.1 with a length: the connection stays open for the next message.
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -67,6 +70,7 @@ class Receiver:
                         "body": body,
                         "json": json.loads(body),
                         "verified": verified,
+                        "peer": self.client_address,
                     }
                 )
                 if receiver.delay:
@@ -76,8 +80,10 @@ class Receiver:
                 self.send_response(status)
                 if receiver.location:
                     self.send_header("Location", receiver.location)
+                answer = b"ok" if status < 300 else b"boom"
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(b"ok" if status < 300 else b"boom")
+                self.wfile.write(answer)
 
             def log_message(self, *args):
                 pass

@@ -13,17 +13,18 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Min, Q
+from django.db import connection, transaction
+from django.db.models import Min, Q
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from standardwebhooks.webhooks import Webhook
 
 from billing_project import outbound
 from webhooks import selectors
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 RETRY_SCHEDULE_SECONDS = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
 RESPONSE_BODY_KEPT = 1024
 DUE = (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING)
+# Outcomes of a batch wait at most this long to be written (a slow endpoint's log stays current).
+RECORD_EVERY_SECONDS = 1.0
 
 
 def retry_delay(attempts: int) -> float | None:
@@ -48,6 +51,7 @@ class Claimed:
     body: str
     url: str
     secrets: tuple[str, ...]
+    attempts: int = 0  # made before this one
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ def signature_header(*, secrets, msg_id: str, timestamp: datetime, body: str) ->
 
 
 def send(*, url: str, secrets, msg_id: str, body: str) -> Outcome:
-    """POST one signed message under the outbound URL policy; any 2xx is a success."""
+    """POST one signed message under the outbound URL policy; any 2xx is a success. The connection
+    to the endpoint is kept alive for its next message (made by the policy's checked connect step)."""
     timestamp = datetime.now(UTC)
     headers = {
         "webhook-id": msg_id,
@@ -86,6 +91,7 @@ def send(*, url: str, secrets, msg_id: str, body: str) -> Outcome:
             headers=headers,
             timeout=settings.WEBHOOKS_TIMEOUT_SECONDS,
             max_bytes=RESPONSE_BODY_KEPT,
+            keep_alive=True,
         )
     except outbound.OutboundError as exc:
         latency = int((time.monotonic() - started) * 1000)
@@ -102,73 +108,146 @@ def send(*, url: str, secrets, msg_id: str, body: str) -> Outcome:
     return Outcome(ok, response.status, text, latency, "" if ok else f"HTTP {response.status}")
 
 
+def _tables() -> dict[str, str]:
+    return {
+        "delivery": WebhookDelivery._meta.db_table,
+        "endpoint": WebhookEndpoint._meta.db_table,
+        "event": Event._meta.db_table,
+    }
+
+
+# One statement, one round trip per batch: lock up to `limit` due deliveries of an enabled endpoint
+# (skipping rows another drain holds), push their next_attempt_at out by the lease, and return them
+# with their event's payload and the endpoint's URL and secrets as they are now.
+_CLAIM_SQL = """
+WITH ep AS (
+    SELECT id, url, secret_key_id, secret_ciphertext, previous_secret_key_id,
+           previous_secret_ciphertext, previous_secret_expires_at
+    FROM {endpoint} WHERE id = %(endpoint)s AND enabled
+), due AS (
+    SELECT d.id, d.next_attempt_at FROM {delivery} d
+    WHERE d.endpoint_id IN (SELECT id FROM ep) AND d.status IN ('pending', 'retrying')
+      AND d.next_attempt_at <= %(now)s
+    ORDER BY d.next_attempt_at, d.id
+    LIMIT %(limit)s
+    FOR UPDATE OF d SKIP LOCKED
+), claimed AS (
+    UPDATE {delivery} d SET next_attempt_at = %(lease)s FROM due WHERE d.id = due.id
+    RETURNING d.id, d.event_id, d.attempts, due.next_attempt_at AS due_at
+)
+SELECT c.id, c.attempts, ev.event_id, ev.payload, ep.url, ep.secret_key_id, ep.secret_ciphertext,
+       ep.previous_secret_key_id, ep.previous_secret_ciphertext, ep.previous_secret_expires_at
+FROM claimed c JOIN {event} ev ON ev.id = c.event_id CROSS JOIN ep
+ORDER BY c.due_at, c.id
+"""
+
+
 def _claim(*, endpoint_pk: int, now: datetime, limit: int) -> list[Claimed]:
     lease = timedelta(seconds=(settings.WEBHOOKS_TIMEOUT_SECONDS + 5) * max(limit, 1) + 30)
-    with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.filter(pk=endpoint_pk, enabled=True).first()
-        if endpoint is None:
-            return []
-        rows = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(endpoint_id=endpoint_pk, status__in=DUE, next_attempt_at__lte=now)
-            .select_related("event")
-            .order_by("next_attempt_at", "id")[:limit]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL.format(**_tables()),
+            {"endpoint": endpoint_pk, "now": now, "limit": limit, "lease": now + lease},
         )
-        if not rows:
-            return []
-        WebhookDelivery.objects.filter(pk__in=[r.pk for r in rows]).update(
-            next_attempt_at=now + lease
-        )
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    (_, _, _, _, url, key_id, ciphertext, previous_key_id, previous_ciphertext, expires) = rows[0]
+    endpoint = WebhookEndpoint(
+        pk=endpoint_pk,
+        url=url,
+        secret_key_id=key_id,
+        secret_ciphertext=ciphertext,
+        previous_secret_key_id=previous_key_id,
+        previous_secret_ciphertext=previous_ciphertext,
+        previous_secret_expires_at=expires,
+    )
     secrets = tuple(selectors.endpoint_secrets(endpoint, now=now))
-    return [
-        Claimed(
-            pk=row.pk,
-            event_id=row.event.event_id,
-            body=json.dumps(row.event.payload, separators=(",", ":")),
-            url=endpoint.url,
-            secrets=secrets,
+    claimed = []
+    for pk, attempts, event_id, payload, *_ in rows:
+        if isinstance(payload, str):  # the driver may hand jsonb over as text
+            payload = json.loads(payload)
+        claimed.append(
+            Claimed(
+                pk=pk,
+                event_id=event_id,
+                body=json.dumps(payload, separators=(",", ":")),
+                url=url,
+                secrets=secrets,
+                attempts=attempts,
+            )
         )
-        for row in rows
-    ]
+    return claimed
 
 
-def _record(*, tenant, claimed: Claimed, outcome: Outcome, endpoint_pk: int, now: datetime) -> None:
-    fields = {
-        "attempts": F("attempts") + 1,
-        "response_status": outcome.status,
-        "response_body": outcome.body[:RESPONSE_BODY_KEPT],
-        "latency_ms": outcome.latency_ms,
-        "last_error": outcome.error,
-        "updated": timezone.now(),
-    }
-    with transaction.atomic():
+# One statement per batch: every outcome onto its delivery, and the endpoint's run of failures
+# (failing_since) brought up to date, written only when it changes.
+_RECORD_SQL = """
+WITH v (id, status, response_status, response_body, latency_ms, last_error, delivered_at,
+        next_attempt_at) AS (VALUES {values}),
+done AS (
+    UPDATE {delivery} d SET status = v.status, attempts = d.attempts + 1,
+        response_status = v.response_status, response_body = v.response_body,
+        latency_ms = v.latency_ms, last_error = v.last_error,
+        delivered_at = COALESCE(v.delivered_at, d.delivered_at),
+        next_attempt_at = v.next_attempt_at, updated = %s
+    FROM v WHERE d.id = v.id
+    RETURNING d.id
+)
+UPDATE {endpoint} SET failing_since = {failing}
+WHERE id = %s AND failing_since IS DISTINCT FROM {failing}
+"""
+_RECORD_ROW = (
+    "(%s::bigint, %s::varchar, %s::integer, %s::text, %s::integer, %s::text, %s::timestamptz,"
+    " %s::timestamptz)"
+)
+
+
+def _record(*, tenant, endpoint_pk: int, results: list[tuple[Claimed, Outcome, datetime]]) -> None:
+    """Record a batch of attempts (each with the moment it ended) in one statement: delivered, or
+    retrying on Svix's schedule, or failed when the schedule is done or the policy refused. The
+    endpoint's failing_since follows the last attempt: cleared by a success, else the start of the
+    run of failures; past WEBHOOKS_DISABLE_AFTER_DAYS the endpoint is disabled."""
+    if not results:
+        return
+    values: list[str] = []
+    params: list[Any] = []
+    for claimed, outcome, moment in results:
         if outcome.ok:
-            WebhookDelivery.objects.filter(pk=claimed.pk).update(
-                status=WebhookDelivery.Status.DELIVERED,
-                delivered_at=now,
-                next_attempt_at=None,
-                **fields,
+            status, delivered_at, next_at = WebhookDelivery.Status.DELIVERED, moment, None
+        else:
+            wait = None if outcome.refused else retry_delay(claimed.attempts + 1)
+            status = (
+                WebhookDelivery.Status.FAILED if wait is None else WebhookDelivery.Status.RETRYING
             )
-            WebhookEndpoint.objects.filter(pk=endpoint_pk, failing_since__isnull=False).update(
-                failing_since=None
-            )
-            return
-        attempts = (
-            WebhookDelivery.objects.filter(pk=claimed.pk).values_list("attempts", flat=True).first()
-            or 0
-        ) + 1
-        wait = None if outcome.refused else retry_delay(attempts)
-        WebhookDelivery.objects.filter(pk=claimed.pk).update(
-            status=WebhookDelivery.Status.FAILED
-            if wait is None
-            else WebhookDelivery.Status.RETRYING,
-            next_attempt_at=None if wait is None else now + timedelta(seconds=wait),
-            **fields,
-        )
-        WebhookEndpoint.objects.filter(pk=endpoint_pk, failing_since__isnull=True).update(
-            failing_since=now
-        )
-        _disable_if_failing_too_long(tenant=tenant, endpoint_pk=endpoint_pk, now=now)
+            delivered_at = None
+            next_at = None if wait is None else moment + timedelta(seconds=wait)
+        values.append(_RECORD_ROW)
+        params += [
+            claimed.pk,
+            status,
+            outcome.status,
+            outcome.body[:RESPONSE_BODY_KEPT],
+            outcome.latency_ms,
+            outcome.error,
+            delivered_at,
+            next_at,
+        ]
+    last_ok = max((i for i, (_, o, _) in enumerate(results) if o.ok), default=None)
+    failures_after = results[(last_ok + 1) if last_ok is not None else 0 :]
+    if not failures_after:
+        failing, failing_params = "NULL::timestamptz", []
+    elif last_ok is not None:  # a success in this batch ended the earlier run: a new run starts
+        failing, failing_params = "%s::timestamptz", [failures_after[0][2]]
+    else:  # the run goes on, or starts now
+        failing, failing_params = "COALESCE(failing_since, %s::timestamptz)", [failures_after[0][2]]
+    sql = _RECORD_SQL.format(values=", ".join(values), failing=failing, **_tables())
+    params += [timezone.now(), *failing_params, endpoint_pk, *failing_params]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        if failures_after:
+            _disable_if_failing_too_long(tenant=tenant, endpoint_pk=endpoint_pk, now=results[-1][2])
 
 
 def _disable_if_failing_too_long(*, tenant, endpoint_pk: int, now: datetime) -> None:
@@ -191,7 +270,9 @@ def _drain(
     *, tenant, endpoint_pk: int, now: datetime | None, deadline: float | None, batch: int
 ) -> int:
     """Claim, send and record the endpoint's due deliveries until none is due or the deadline has
-    passed (checked before each send: what was claimed and not sent is due again at once)."""
+    passed (checked before each send: what was claimed and not sent is due again at once). Outcomes
+    are recorded per batch, or sooner when a slow endpoint has kept them waiting RECORD_EVERY_SECONDS;
+    a worker dying before that leaves them to their lease: sent again, at least once."""
     sent = 0
     with tenant_context(tenant):
         while deadline is None or time.monotonic() < deadline:
@@ -199,23 +280,25 @@ def _drain(
             claimed = _claim(endpoint_pk=endpoint_pk, now=moment, limit=batch)
             if not claimed:
                 break
-            for index, item in enumerate(claimed):
-                if deadline is not None and time.monotonic() >= deadline:
-                    WebhookDelivery.objects.filter(pk__in=[c.pk for c in claimed[index:]]).update(
-                        next_attempt_at=moment
+            results: list[tuple[Claimed, Outcome, datetime]] = []
+            unrecorded_since = time.monotonic()
+            try:
+                for index, item in enumerate(claimed):
+                    if deadline is not None and time.monotonic() >= deadline:
+                        WebhookDelivery.objects.filter(
+                            pk__in=[c.pk for c in claimed[index:]]
+                        ).update(next_attempt_at=moment)
+                        return sent
+                    outcome = send(
+                        url=item.url, secrets=item.secrets, msg_id=item.event_id, body=item.body
                     )
-                    return sent
-                outcome = send(
-                    url=item.url, secrets=item.secrets, msg_id=item.event_id, body=item.body
-                )
-                _record(
-                    tenant=tenant,
-                    claimed=item,
-                    outcome=outcome,
-                    endpoint_pk=endpoint_pk,
-                    now=now or timezone.now(),
-                )
-                sent += 1
+                    results.append((item, outcome, now or timezone.now()))
+                    sent += 1
+                    if time.monotonic() - unrecorded_since >= RECORD_EVERY_SECONDS:
+                        _record(tenant=tenant, endpoint_pk=endpoint_pk, results=results)
+                        results, unrecorded_since = [], time.monotonic()
+            finally:
+                _record(tenant=tenant, endpoint_pk=endpoint_pk, results=results)
     return sent
 
 
