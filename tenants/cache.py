@@ -64,6 +64,14 @@ def _current_epoch() -> bytes | str | None:
     return epoch
 
 
+def epoch() -> bytes | str | None:
+    """The shared epoch as this request reads it (None when caching is off or Redis does not answer):
+    other per-process caches keep it beside an entry and trust the entry only while it is unchanged."""
+    if settings.CREDENTIAL_CACHE_SECONDS <= 0:
+        return None
+    return _current_epoch()
+
+
 T = TypeVar("T")
 
 

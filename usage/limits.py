@@ -35,7 +35,7 @@ class Limits:
         return resource in self.hard
 
 
-_cache: dict[str, tuple[float, Limits]] = {}
+_cache: dict[str, tuple[float, Limits, bytes | str | None]] = {}
 _lock = threading.Lock()
 
 
@@ -60,15 +60,21 @@ def _load(tenant) -> Limits:
 
 
 def limits_get(tenant) -> Limits:
-    """The tenant's current limits (cached for CACHE_SECONDS in this process)."""
+    """The tenant's current limits, cached for CACHE_SECONDS in this process and only while the
+    shared epoch (tenants.cache) is unchanged: a subscription change bumps it, so every worker on
+    every node follows a new plan from its next request (the dashboard right after subscribing shows
+    the new plan's limits, whichever worker serves it). Without Redis the copy lives CACHE_SECONDS."""
+    from tenants.cache import epoch
+
     now = time.monotonic()
     key = tenant.schema_name
+    current = epoch()
     hit = _cache.get(key)
-    if hit is not None and hit[0] > now:
+    if hit is not None and hit[0] > now and hit[2] == current:
         return hit[1]
     limits = _load(tenant)
     with _lock:
-        _cache[key] = (now + CACHE_SECONDS, limits)
+        _cache[key] = (now + CACHE_SECONDS, limits, current)
     return limits
 
 

@@ -15,6 +15,7 @@ from billing_project.stripe_gateway.data import StripeData
 from billing_project.timestamps import from_ts
 from subscriptions.models import LIVE_STATUSES, BillingAccount
 from subscriptions.services.catalog import plan_for_price
+from tenants.cache import epoch_bump
 from usage.limits import limits_forget
 
 
@@ -84,7 +85,9 @@ def account_apply_subscription(
     if status not in LIVE_STATUSES:
         account.previous_plan, account.previous_plan_until = None, None
     account.save()
-    # This process's cached limits follow at once (other workers' copies expire within seconds).
+    # This process's cached limits follow at once, every other worker's at its next request (the
+    # shared epoch their copies are kept under moves once the change is committed).
     tenant = account.tenant
     transaction.on_commit(lambda: limits_forget(tenant))
+    transaction.on_commit(epoch_bump)
     return account
