@@ -192,3 +192,44 @@ def gunicorn_live(django_db_setup, tmp_path_factory):
 def live_server_url(gunicorn_live) -> str:
     """Base URL ("http://127.0.0.1:<port>") of the real gunicorn server on the session's test database."""
     return gunicorn_live.url
+
+
+WORKER_READY_SECONDS = 120  # importing Django on a loaded 2-core machine
+
+
+@contextlib.contextmanager
+def celery_worker(tmp_dir: Path, *extra_args: str, **env_overrides: str):
+    """A Celery worker process (the production app, `extra_args` added) on the test database,
+    consuming only env's CELERY_QUEUE; yields (process, log path) once it is ready, and stops it
+    warmly after unless the test did (SIGKILL if it does not stop)."""
+    log_path = Path(tmp_dir) / f"worker-{time.monotonic_ns()}.log"
+    env = server_environment(LOG_LEVEL="INFO", **env_overrides)
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "celery", "-A", "billing_project", "worker"),
+                *("-l", "info", "-Q", env["CELERY_QUEUE"], "-c", "1", *extra_args),
+                *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            # Redis drops a message sent to a queue nobody declared yet: the worker goes first.
+            deadline = time.monotonic() + WORKER_READY_SECONDS
+            while "ready." not in log_path.read_text(errors="replace"):
+                assert worker.poll() is None, log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+                time.sleep(0.2)
+            yield worker, log_path
+        finally:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(worker.pid, signal.SIGKILL)
+                    worker.wait()

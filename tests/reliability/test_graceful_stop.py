@@ -16,7 +16,7 @@ from django.db import connection
 
 from billing_project import health
 from tests.conftest import DEMO_PASSWORD
-from tests.reliability.conftest import ROOT, gunicorn_server, server_environment
+from tests.reliability.conftest import celery_worker, gunicorn_server, server_environment
 
 pytestmark = pytest.mark.django_db
 
@@ -111,52 +111,35 @@ def test_sigterm_lets_the_celery_task_in_flight_finish(tmp_path):
     queue = f"warm-stop-{uuid.uuid4().hex[:12]}"
     broker = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
     env = server_environment(CELERY_QUEUE=queue, CELERY_BROKER_URL=broker, LOG_LEVEL="INFO")
-    marker, log_path = tmp_path / "task", tmp_path / "worker.log"
-    with open(log_path, "wb") as log:
-        worker = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "celery", "-A", "billing_project", "worker"),
-                *("-l", "info", "-Q", queue, "-c", "1", "-I", "tests.reliability.celery_sleep"),
-                *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    marker = tmp_path / "task"
+    with celery_worker(
+        tmp_path,
+        "-I",
+        "tests.reliability.celery_sleep",
+        CELERY_QUEUE=queue,
+        CELERY_BROKER_URL=broker,
+    ) as (worker, log_path):
+        # Sent from a process of its own, as the web node would: this test process's broker is
+        # `memory://` (make test), and Celery's CELERY_BROKER_URL variable wins over its argument.
+        sender = (
+            "import sys; from celery import Celery\n"
+            "with Celery(broker=sys.argv[1]) as app:\n"
+            "    app.send_task('tests.reliability.sleep_then_mark', args=[4, sys.argv[3]],"
+            " queue=sys.argv[2], headers={'_schema_name': 'public'})"
         )
-        try:
-            # Redis drops a message sent to a queue nobody declared yet: wait for the worker first.
-            deadline = time.monotonic() + 120  # importing Django on a loaded 2-core machine
-            while "ready." not in log_path.read_text(errors="replace"):
-                assert worker.poll() is None, log_path.read_text()[-3000:]
-                assert time.monotonic() < deadline, log_path.read_text()[-3000:]
-                time.sleep(0.2)
-            # Sent from a process of its own, as the web node would: this test process's broker is
-            # `memory://` (make test), and Celery's CELERY_BROKER_URL variable wins over its argument.
-            sender = (
-                "import sys; from celery import Celery\n"
-                "with Celery(broker=sys.argv[1]) as app:\n"
-                "    app.send_task('tests.reliability.sleep_then_mark', args=[4, sys.argv[3]],"
-                " queue=sys.argv[2], headers={'_schema_name': 'public'})"
-            )
-            subprocess.run(
-                [sys.executable, "-c", sender, broker, queue, str(marker)],
-                env=env,
-                check=True,
-                timeout=60,
-            )
-            deadline = time.monotonic() + 30
-            while not marker.with_suffix(".started").exists():
-                assert worker.poll() is None, log_path.read_text()[-3000:]
-                assert time.monotonic() < deadline, log_path.read_text()[-3000:]
-                time.sleep(0.2)
-            worker.send_signal(signal.SIGTERM)
-            code = worker.wait(timeout=60)
-        finally:
-            if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+        subprocess.run(
+            [sys.executable, "-c", sender, broker, queue, str(marker)],
+            env=env,
+            check=True,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 30
+        while not marker.with_suffix(".started").exists():
+            assert worker.poll() is None, log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.2)
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=60)
     text = log_path.read_text(errors="replace")
     assert marker.with_suffix(".done").exists(), text[-3000:]
     assert "succeeded" in text and "sleep_then_mark" in text, text[-3000:]

@@ -3,14 +3,10 @@ as two web nodes behind one load balancer. What one node changes the other acts 
 request: a revoked API key, usage counted on both; and a PDF a worker rendered into the shared
 object storage (moto's S3 server here) is served by either node."""
 
-import contextlib
 import hashlib
 import io
 import os
 import re
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -25,7 +21,11 @@ import requests
 from tests.concurrency import committed
 from tests.conftest import DEMO_PASSWORD
 from tests.invoicing import payloads
-from tests.reliability.conftest import ROOT, gunicorn_server, portal_host, server_environment
+from tests.reliability.conftest import (
+    celery_worker,
+    gunicorn_server,
+    portal_host,
+)
 from tests.s3 import s3_bucket, s3_endpoint  # noqa: F401 -- moto's S3 server, a bucket per test
 
 pytestmark = [pytest.mark.django_db, pytest.mark.live]
@@ -186,45 +186,7 @@ def test_usage_counted_exactly_when_requests_alternate_between_nodes(
 
 # --- a PDF rendered by a worker, served by either node ------------------------------------------------
 
-WORKER_READY_SECONDS = 120  # importing Django on a loaded 2-core machine
 RENDER_SECONDS = 120
-
-
-@contextlib.contextmanager
-def celery_worker(tmp_dir: Path, **env_overrides: str):
-    """A Celery worker process (the production app) on the test database; yields its log path once
-    it consumes its queue, stops it warmly after."""
-    log_path = Path(tmp_dir) / f"worker-{time.monotonic_ns()}.log"
-    env = server_environment(LOG_LEVEL="INFO", **env_overrides)
-    with open(log_path, "wb") as log:
-        worker = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "celery", "-A", "billing_project", "worker"),
-                *("-l", "info", "-Q", env["CELERY_QUEUE"], "-c", "1"),
-                *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            # Redis drops a message sent to a queue nobody declared yet: the worker goes first.
-            deadline = time.monotonic() + WORKER_READY_SECONDS
-            while "ready." not in log_path.read_text(errors="replace"):
-                assert worker.poll() is None, log_path.read_text()[-3000:]
-                assert time.monotonic() < deadline, log_path.read_text()[-3000:]
-                time.sleep(0.2)
-            yield log_path
-        finally:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(worker.pid, signal.SIGKILL)
-                    worker.wait()
 
 
 @pytest.fixture
@@ -324,7 +286,7 @@ def test_a_pdf_rendered_by_a_worker_is_served_by_either_node(tmp_path, s3_bucket
         "CELERY_TASK_ALWAYS_EAGER": "0",
     }
     with (
-        celery_worker(tmp_path, MEDIA_ROOT=str(media["worker"]), **shared) as worker_log,
+        celery_worker(tmp_path, MEDIA_ROOT=str(media["worker"]), **shared) as (_, worker_log),
         gunicorn_server(tmp_path, workers=1, MEDIA_ROOT=str(media["a"]), **shared) as node_a,
         gunicorn_server(tmp_path, workers=1, MEDIA_ROOT=str(media["b"]), **shared) as node_b,
     ):
