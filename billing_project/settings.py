@@ -103,7 +103,6 @@ MIDDLEWARE = [
     "billing_project.middleware.OpsEndpointsMiddleware",
     # Database / Redis / broker unreachable -> 503 with Retry-After, JSON under /api (issue 14).
     "billing_project.middleware.InfrastructureErrorMiddleware",
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "billing_project.middleware.TenantMiddleware",
     "billing_project.middleware.RestoreTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -117,8 +116,8 @@ MIDDLEWARE = [
     "billing_project.portal_only.AuthenticationMiddleware",
     "billing_project.portal_only.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "billing_project.metrics.ApiRequestMetricsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # The request series of /metrics, written once (billing_project/metrics.py).
+    "billing_project.metrics.RequestMetricsMiddleware",
 ]
 
 # Tenant hosts get the portal; the public host (and unknown hosts) get API, admin and docs.

@@ -138,3 +138,44 @@ def test_stripe_down_degrades_health_without_failing_it(api_client, settings):
     assert response.status_code == 200
     assert response.json()["status"] == "degraded"
     assert response.json()["checks"]["stripe"].startswith("error")
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_each_request_counts_once_in_the_series_the_dashboards_read(api_client):
+    """One request moves each request series by one (method, status, API route, latency by view); the
+    series no dashboard reads (body sizes, charsets, before-middleware totals) are not written."""
+    before = api_client.get("/metrics").content.decode()
+    assert api_client.get("/api/v1/plans").status_code == 200
+    after = api_client.get("/metrics").content.decode()
+    # /metrics is answered by the ops middleware, ahead of the metrics one: scrapes do not count.
+    by_method = "django_http_requests_total_by_method_total"
+    assert _sample(after, by_method, method="GET") - _sample(before, by_method, method="GET") == 1
+    by_status = "django_http_responses_total_by_status_total"
+    assert _sample(after, by_status, status="200") - _sample(before, by_status, status="200") == 1
+    assert (
+        _counter(after, "/api/v1/plans", "GET", "200")
+        - _counter(before, "/api/v1/plans", "GET", "200")
+        == 1
+    )
+    assert "django_http_requests_latency_seconds_by_view_method_count" in after
+    for unread in (
+        "django_http_responses_body_total_bytes_count",
+        "django_http_requests_body_total_bytes_count",
+        "django_http_requests_before_middlewares_total",
+        "django_http_responses_before_middlewares_total",
+    ):
+        assert _plain(after, unread) == _plain(before, unread) == 0, unread
+
+
+def _plain(text: str, name: str) -> float:
+    """An unlabelled sample's value (0 when absent: declared series start at 0)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
