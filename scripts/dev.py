@@ -312,7 +312,17 @@ def serve(services: Services, env: dict, *, port: int, reload: bool = False) -> 
             "--bind",
             f"{host}:{port}",
         ]
-    services.spawn("web", web, env)
+    web_env = env
+    if not reload:
+        # Each gunicorn worker counts its own request series: in prometheus_client's multi-process
+        # mode /metrics sums every worker's (config/gunicorn.conf.py empties the directory at start).
+        # The web process only: the master's emptying would delete a worker's or beat's live files.
+        web_env = {
+            **env,
+            "PROMETHEUS_MULTIPROC_DIR": env.get("PROMETHEUS_MULTIPROC_DIR")
+            or str(DATA / "prometheus"),
+        }
+    services.spawn("web", web, web_env)
     services.spawn(
         "worker",
         [
