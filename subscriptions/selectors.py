@@ -54,9 +54,8 @@ def plan_list_public_rendered(*, render: Callable[[list[Plan]], bytes]) -> bytes
     catalog is the API's most read answer, and serializing its plans cost more than the rest of the
     request (issue 21). Read from the database and rendered again when Redis does not answer.
 
-    Each process also keeps the bytes (tenants.cache, whose epoch plan_catalog_invalidate bumps): a
-    request then reads only the epoch, which it reads anyway for its host, instead of a second
-    round trip to Redis for the bytes."""
+    Each process also keeps the bytes (tenants.cache, whose change channel plan_catalog_invalidate
+    publishes on): a request then makes no round trip at all for them."""
     return cached("plans:public:rendered", lambda: _plan_list_public_rendered(render))
 
 

@@ -1,11 +1,10 @@
 """Receivers of the tenants app: cached credentials follow changes of tenants, domains, keys, users
 and memberships."""
 
-from django.core.signals import request_started
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from tenants.cache import credentials_changed, request_recheck
+from tenants.cache import credentials_changed
 from tenants.models import ApiKey, Domain, Membership, Tenant, User
 
 
@@ -19,8 +18,3 @@ def credentials_cache_invalidate(sender, update_fields=None, **kwargs):
     if sender is User and update_fields is not None and set(update_fields) <= {"last_login"}:
         return
     credentials_changed()
-
-
-# Every request reads the credentials epoch afresh: a change committed by another node before this
-# request started is seen by it.
-request_started.connect(request_recheck, dispatch_uid="tenants.cache.request_recheck")

@@ -223,3 +223,15 @@ def stripe_settings(settings, stripe_emulator):
     settings.STRIPE_API_BASE = stripe_emulator.url
     settings.STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
     return stripe_emulator
+
+
+def change_published_elsewhere() -> None:
+    """What another process's tenants.cache.epoch_bump does after its commit, up to the moment the
+    message reached this process's subscription: a request here then starts after it, as a request
+    sent after the other process answered does."""
+    from billing_project.redis import get_redis
+    from tenants import cache
+
+    assert cache.epoch() is not None, "this process is not subscribed to the change channel"
+    get_redis().publish(cache.channel(), b"1")
+    assert cache._state["pubsub"].connection.can_read(timeout=5)

@@ -4,15 +4,16 @@ Tests run inside a transaction, where the cache stays out of the way; these swit
 the commits' epoch bumps with django_capture_on_commit_callbacks, as a committed request would.
 """
 
+import socket
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing_project.redis import get_redis
 from tenants import cache
 from tenants.models import ApiKey, Membership, Tenant
 from tenants.services import api_key_create, api_key_revoke
-from tests.conftest import assert_error, new_client
+from tests.conftest import assert_error, change_published_elsewhere, new_client
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +23,9 @@ CURRENT = "/api/v1/tenants/current"
 @pytest.fixture
 def caching(monkeypatch):
     monkeypatch.setattr(cache, "_cacheable", lambda: True)
-    cache.forget_local()
+    cache._unsubscribe(float("-inf"))  # a new subscription at the first lookup
     yield
-    cache.forget_local()
+    cache._unsubscribe(float("-inf"))
 
 
 @pytest.fixture
@@ -79,23 +80,34 @@ def test_suspended_tenant_is_refused_on_the_next_request(
 def test_a_change_committed_by_another_process_reaches_this_one_at_its_next_request(
     caching, key_client, tenant, monkeypatch
 ):
-    # However soon the next request comes (here: well within EPOCH_RECHECK_SECONDS).
-    monkeypatch.setattr(cache, "EPOCH_RECHECK_SECONDS", 3600)
     assert key_client.get(CURRENT).status_code == 200
-    # Another worker revoked the key: its row changed and it bumped the epoch in Redis.
+    # Another worker revoked the key: its row changed and it published the change.
     ApiKey.objects.filter(tenant=tenant, name="cached").update(revoked_at="2026-01-01T00:00:00Z")
-    get_redis().incr(cache._epoch_key())
+    change_published_elsewhere()
     assert_error(key_client.get(CURRENT), 401, "authentication_failed")
 
 
-def test_without_redis_nothing_is_cached(caching, key_client, monkeypatch):
-    def down():
-        raise ConnectionError("redis is down")
+def test_without_redis_nothing_is_cached(caching, key_client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    assert len(public_queries(key_client)) == 2
+    assert len(public_queries(key_client)) == 2
 
-    monkeypatch.setattr(cache, "EPOCH_RECHECK_SECONDS", 0)
-    monkeypatch.setattr("billing_project.redis.get_redis", down)
+
+def test_a_dropped_subscription_turns_the_cache_off_until_subscribed_again(
+    caching, key_client, tenant
+):
     assert len(public_queries(key_client)) == 2
-    assert len(public_queries(key_client)) == 2
+    assert public_queries(key_client) == []
+    # The connection drops (Redis restarted, a proxy cut it) and a key is revoked meanwhile: its
+    # message is lost, so nothing cached before may be trusted any more.
+    cache._state["pubsub"].connection._sock.shutdown(socket.SHUT_RDWR)
+    ApiKey.objects.filter(tenant=tenant, name="cached").update(revoked_at="2026-01-01T00:00:00Z")
+    assert_error(key_client.get(CURRENT), 401, "authentication_failed")
+    ApiKey.objects.filter(tenant=tenant, name="cached").update(revoked_at=None)
+    assert cache.epoch() is None  # RESUBSCRIBE_SECONDS later:
+    cache._state["retry_at"] = float("-inf")
+    assert len(public_queries(key_client)) == 2  # subscribed again, from an empty cache
+    assert public_queries(key_client) == []
 
 
 def test_access_token_user_and_membership_are_cached(caching, owner_client):
@@ -168,7 +180,7 @@ def test_the_rendered_catalog_is_kept_until_another_process_changes_a_plan(cachi
     Plan.objects.filter(code="starter").update(price_monthly=3100)
     caches["shared"].delete_many([PLANS_CACHE_KEY, PLANS_RENDERED_CACHE_KEY])
     assert _starter_price(api_client) == "29.00"
-    get_redis().incr(cache._epoch_key())  # what the other process's plan_catalog_invalidate does
+    change_published_elsewhere()  # what the other process's plan_catalog_invalidate does
     assert _starter_price(api_client) == "31.00"
 
 
