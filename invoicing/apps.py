@@ -10,4 +10,4 @@ class InvoicingConfig(AppConfig):
 
     def ready(self):
         # Registers invoicing's Stripe webhook handlers (@stripe_webhook) with the one endpoint.
-        from invoicing import handlers  # noqa: F401
+        from invoicing import handlers, signals  # noqa: F401  (and the billing status cache's receivers)

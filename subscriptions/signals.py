@@ -1,14 +1,28 @@
-"""A changed or deleted plan drops the cached catalog, whoever changed it (admin, command, shell)."""
+"""A changed or deleted plan drops the cached catalog, whoever changed it (admin, command, shell);
+a changed billing account drops its tenant's cached billing status."""
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from subscriptions.models import Plan
+from subscriptions.models import BillingAccount, Plan
 from subscriptions.selectors import plan_catalog_invalidate
+from tenants.cache import credentials_changed, key_changed
+from tenants.selectors import billing_status_key
 
 
 @receiver([post_save, post_delete], sender=Plan)
 def _plan_changed(sender, **kwargs):
     # After commit: invalidating earlier would let a concurrent reader cache the old rows again.
     transaction.on_commit(plan_catalog_invalidate)
+
+
+@receiver(post_save, sender=BillingAccount)
+def _billing_account_changed(sender, instance, **kwargs):
+    key_changed(billing_status_key(instance.tenant.schema_name))
+
+
+@receiver(post_delete, sender=BillingAccount)
+def _billing_account_deleted(sender, **kwargs):
+    # With its tenant, as a rule: the tenant may be gone already; drop every cached entry.
+    credentials_changed()

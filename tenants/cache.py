@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -40,11 +41,14 @@ MAX_ENTRIES = 10_000  # a flood of made-up hosts or keys empties the cache inste
 RESUBSCRIBE_SECONDS = 1.0
 _entries: dict[str, tuple[float, object]] = {}
 _lock = threading.RLock()
-# generation: incremented whenever the entries are dropped (other per-process caches keep it beside
-# an entry, see epoch()); pubsub: this process's subscription (None while down), pid: its owner.
+# generation: incremented whenever all entries are dropped (other per-process caches keep it beside
+# an entry, see epoch()); seen: incremented by every message, so that a value loaded while one
+# arrived is not stored; pubsub: this process's subscription (None while down), pid: its owner.
 _state: dict[str, Any] = {
     "generation": 0,
+    "seen": 0,
     "pubsub": None,
+    "poller": None,
     "pid": None,
     "retry_at": float("-inf"),
     "reconnected": False,
@@ -60,15 +64,20 @@ def channel() -> str:
     return redis_key("tenants", "changed", db)
 
 
+# The message that drops every entry; any other names the one entry it drops (key_changed).
+EVERYTHING = b"*"
+
+
 def _drop_entries() -> None:
     with _lock:
         _entries.clear()
         _state["generation"] += 1
+        _state["seen"] += 1
 
 
 def _unsubscribe(now: float) -> None:
     pubsub = _state["pubsub"]
-    _state["pubsub"] = None
+    _state["pubsub"] = _state["poller"] = None
     _state["retry_at"] = now + RESUBSCRIBE_SECONDS
     _drop_entries()
     if pubsub is not None:
@@ -112,10 +121,21 @@ def _subscribe(now: float) -> bool:
         return False
 
     listener = _ReconnectListener()  # redis-py keeps a weak reference: _state holds it
-    cast(Any, pubsub.connection).register_connect_callback(listener.connected)
+    connection = cast(Any, pubsub.connection)
+    connection.register_connect_callback(listener.connected)
+    # A poll of the socket tells in under a microsecond that nothing arrived, the usual answer
+    # (redis-py's get_message takes 20 us to say so). Drains read until nothing is left, so no
+    # message waits in redis-py's buffer while the socket is quiet.
+    poller = select.poll()
+    poller.register(connection._sock, select.POLLIN | select.POLLPRI)
     # The client too: when collected, it disconnects its pool, this subscription's connection with it.
     _state.update(
-        pubsub=pubsub, client=client, pid=os.getpid(), reconnected=False, listener=listener
+        pubsub=pubsub,
+        client=client,
+        poller=poller,
+        pid=os.getpid(),
+        reconnected=False,
+        listener=listener,
     )
     _drop_entries()
     return True
@@ -134,18 +154,25 @@ def _watching() -> bool:
         pubsub = _state["pubsub"]
         if pubsub is None:
             return now >= _state["retry_at"] and _subscribe(now)
+        if not _state["poller"].poll(0) and not _state["reconnected"]:
+            return True
         try:
-            changed = False
-            while pubsub.get_message(timeout=0) is not None:
-                changed = True
+            messages = []
+            while (message := pubsub.get_message(timeout=0)) is not None:
+                messages.append(message)
             if _state["reconnected"]:
                 raise ConnectionError("the subscription reconnected")
         except Exception as exc:
             logger.warning("credential cache off for now: its subscription failed (%s)", exc)
             _unsubscribe(now)
             return False
-        if changed:
+        data = [m["data"] for m in messages if m["type"] == "message"]
+        if EVERYTHING in data or len(data) != len(messages):
             _drop_entries()
+        elif data:
+            _state["seen"] += 1
+            for key in data:
+                _entries.pop(key.decode(), None)
         return True
 
 
@@ -169,7 +196,7 @@ def cached(key: str, load: Callable[[], T], *, keep_none: bool = True) -> T:
     only with keep_none)."""
     if not _cacheable() or not _watching():
         return load()
-    generation = _state["generation"]
+    seen = _state["seen"]
     now = time.monotonic()
     with _lock:
         hit = _entries.get(key)
@@ -182,7 +209,7 @@ def cached(key: str, load: Callable[[], T], *, keep_none: bool = True) -> T:
         if len(_entries) >= MAX_ENTRIES:
             _entries.clear()
         # Not when a change arrived while loading: the value may predate it.
-        if _state["generation"] == generation:
+        if _state["seen"] == seen:
             _entries[key] = (now + settings.CREDENTIAL_CACHE_SECONDS, value)
     return value
 
@@ -195,11 +222,27 @@ def credentials_changed() -> None:
 
 def epoch_bump() -> None:
     """Every process drops its entries before its next lookup: call after the change committed."""
+    forget_local()
+    _publish(EVERYTHING)
+
+
+def key_changed(key: str) -> None:
+    """Every process drops its entry for `key` (only) once the change is committed: for an entry
+    that changes far more often than credentials do (a tenant's billing status)."""
+
+    def publish():
+        with _lock:
+            _entries.pop(key, None)
+        _publish(key.encode())
+
+    transaction.on_commit(publish)
+
+
+def _publish(message: bytes) -> None:
     from billing_project.redis import get_redis
 
-    forget_local()
     try:
-        get_redis().publish(channel(), b"1")
+        get_redis().publish(channel(), message)
     except Exception:  # entries in other processes then expire after CREDENTIAL_CACHE_SECONDS
         logger.warning("credential cache change not published: other processes keep their copy")
 

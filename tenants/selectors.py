@@ -104,6 +104,12 @@ def api_key_get(*, tenant: Tenant, api_key_id) -> ApiKey | None:
         return None
 
 
+def billing_status_key(schema_name: str) -> str:
+    """The per-process cache entry of a tenant's billing status: the writers of what it reads
+    (invoice states, the billing account) drop it with tenants.cache.key_changed."""
+    return f"billing_status:{schema_name}"
+
+
 def tenant_billing_status(*, tenant: Tenant) -> str:
     """`overdue` (an open invoice past its due date, marked by invoicing's daily job), else `past_due`
     (the tenant's subscription past_due or unpaid, as its BillingAccount says), else `ok`."""
@@ -111,13 +117,17 @@ def tenant_billing_status(*, tenant: Tenant) -> str:
     from invoicing.selectors import OVERDUE_INVOICE_SQL
     from subscriptions.selectors import PAST_DUE_SQL
 
-    # Both questions in one statement: GET /api/v1/tenants/current asks them on every call, and
-    # each round trip to the database cost more than the rest of that request (issue 21).
-    with schema_context(tenant.schema_name), connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT EXISTS ({OVERDUE_INVOICE_SQL}), EXISTS ({PAST_DUE_SQL})", [tenant.pk]
-        )
-        overdue, past_due = cursor.fetchone()
-    if overdue:
-        return "overdue"
-    return "past_due" if past_due else "ok"
+    def load() -> str:
+        # Both questions in one statement, and the answer kept per process until a writer says it
+        # changed: GET /api/v1/tenants/current asks on every call, and the round trip to the
+        # database cost more than the rest of that request (issue 21).
+        with schema_context(tenant.schema_name), connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT EXISTS ({OVERDUE_INVOICE_SQL}), EXISTS ({PAST_DUE_SQL})", [tenant.pk]
+            )
+            overdue, past_due = cursor.fetchone()
+        if overdue:
+            return "overdue"
+        return "past_due" if past_due else "ok"
+
+    return cached(billing_status_key(tenant.schema_name), load)

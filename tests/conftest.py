@@ -225,13 +225,16 @@ def stripe_settings(settings, stripe_emulator):
     return stripe_emulator
 
 
-def change_published_elsewhere() -> None:
-    """What another process's tenants.cache.epoch_bump does after its commit, up to the moment the
-    message reached this process's subscription: a request here then starts after it, as a request
-    sent after the other process answered does."""
+def change_published_elsewhere(message: bytes | None = None) -> None:
+    """What another process's tenants.cache.epoch_bump (or key_changed, given the key) does after its
+    commit, up to the moment the message reached this process's subscription: a request here then
+    starts after it, as a request sent after the other process answered does."""
+    import select
+
     from billing_project.redis import get_redis
     from tenants import cache
 
     assert cache.epoch() is not None, "this process is not subscribed to the change channel"
-    get_redis().publish(cache.channel(), b"1")
-    assert cache._state["pubsub"].connection.can_read(timeout=5)
+    get_redis().publish(cache.channel(), message or cache.EVERYTHING)
+    # On the socket, not through redis-py (which would read the message into its own buffer).
+    assert select.select([cache._state["pubsub"].connection._sock], [], [], 5)[0]

@@ -81,3 +81,58 @@ def test_only_an_open_invoice_marked_overdue_counts(tenant):
     _invoice(tenant, status="open", overdue=False)
     _invoice(tenant, status="paid", overdue=True)
     assert tenant_billing_status(tenant=tenant) == "ok"
+
+
+@pytest.fixture
+def caching(monkeypatch):
+    from tenants import cache
+
+    monkeypatch.setattr(cache, "_cacheable", lambda: True)
+    cache._unsubscribe(float("-inf"))
+    yield
+    cache._unsubscribe(float("-inf"))
+
+
+def test_the_status_is_kept_per_process_until_an_invoice_state_or_the_account_changes(
+    caching, tenant, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from invoicing.models import InvoiceState
+
+    assert tenant_billing_status(tenant=tenant) == "ok"
+    with django_capture_on_commit_callbacks(execute=True):
+        _invoice(tenant, status="open", overdue=False)
+    assert tenant_billing_status(tenant=tenant) == "ok"
+    with django_capture_on_commit_callbacks(execute=True), schema_context(tenant.schema_name):
+        state = InvoiceState.objects.get()
+        state.overdue_since = timezone.now()  # what the daily overdue job saves
+        state.save()
+    assert tenant_billing_status(tenant=tenant) == "overdue"
+    with django_capture_on_commit_callbacks(execute=True), schema_context(tenant.schema_name):
+        state.status = "paid"
+        state.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        _account(tenant, "past_due")
+    assert tenant_billing_status(tenant=tenant) == "past_due"
+
+
+def test_a_change_published_for_one_tenant_keeps_the_others_cached(caching, tenant, other_tenant):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants.selectors import billing_status_key
+    from tests.conftest import change_published_elsewhere
+
+    def reads(of) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            tenant_billing_status(tenant=of)
+        return len(queries)
+
+    assert reads(tenant) and reads(other_tenant)
+    assert reads(tenant) == 0 and reads(other_tenant) == 0
+    # Another process committed an invoice change of `tenant` and published it.
+    change_published_elsewhere(billing_status_key(tenant.schema_name).encode())
+    assert reads(tenant)
+    assert reads(other_tenant) == 0
