@@ -109,7 +109,7 @@ MIDDLEWARE = [
     # Django's session, CSRF, auth and messages middleware, skipped under /api/ (DRF views with
     # credential authentication use none of them; issue 21).
     "billing_project.portal_only.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "billing_project.portal_only.LocaleMiddleware",
     "portal.middleware.TenantLanguageMiddleware",  # tenant locale as the default language
     "django.middleware.common.CommonMiddleware",
     "billing_project.portal_only.CsrfViewMiddleware",
@@ -257,6 +257,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["billing_project.api.parsers.StorableJSONParser"],
     # DRF's JSON, encoded by orjson (issue 21: encoding was a visible share of small requests).
     "DEFAULT_RENDERER_CLASSES": ["billing_project.api.renderers.FastJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "billing_project.api.negotiation.FastContentNegotiation",
     "EXCEPTION_HANDLER": "billing_project.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     # isoformat-based (UTC as "Z"): strftime's %Y drops the zero padding of years < 1000 on Linux.

@@ -235,3 +235,49 @@ def test_model_output_fields_are_built_once_and_never_shared(tenant):
     assert first.data == second.data
     assert first.data["slug"] == tenant.slug and "billing_status" in first.data
     assert "billing_status" not in TenantOutput(tenant).data  # the parent class keeps its own
+
+
+@pytest.mark.parametrize(
+    "accept, status, content_type",
+    [
+        (None, 200, "application/json"),
+        ("*/*", 200, "application/json"),
+        ("application/json", 200, "application/json"),
+        ("application/*", 200, "application/json"),
+        ("text/html", 406, "application/json"),
+    ],
+)
+def test_content_negotiation_answers_what_drf_would(api_client, accept, status, content_type):
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = api_client.get("/api/v1/plans", **headers)
+    assert response.status_code == status
+    assert response["Content-Type"] == content_type
+    assert "Accept" in response["Vary"]
+
+
+def test_an_indented_json_answer_is_still_negotiated(api_client):
+    response = api_client.get("/api/v1/plans", HTTP_ACCEPT="application/json; indent=2")
+    assert response.status_code == 200
+    assert response.content.startswith(b"[\n  {")
+    assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "accept_language, content_language, message",
+    [
+        (None, "en", "Authentication credentials were not provided."),
+        ("pt-BR", "pt-br", "As credenciais de autenticação não foram fornecidas."),
+        ("es", "es", "Las credenciales de autenticación no se proveyeron."),
+    ],
+)
+def test_api_answers_in_the_requested_language_and_english_by_default(
+    api_client, accept_language, content_language, message
+):
+    # Spanish first: a language left active by an earlier request must not leak into the next one.
+    api_client.get("/api/v1/tenants/current", HTTP_ACCEPT_LANGUAGE="es")
+    headers = {"HTTP_ACCEPT_LANGUAGE": accept_language} if accept_language else {}
+    response = api_client.get("/api/v1/tenants/current", **headers)
+    assert response.status_code == 401
+    assert response["Content-Language"] == content_language
+    assert "Accept-Language" in response["Vary"]
+    assert response.json()["error"]["message"] == message
