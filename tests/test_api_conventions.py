@@ -223,7 +223,7 @@ def test_an_undeclared_method_is_405_even_with_an_idempotency_key(owner_client):
     assert_error(response, 405, "method_not_allowed")
 
 
-def test_model_output_fields_are_built_once_and_never_shared(tenant):
+def test_output_fields_are_built_once_and_never_shared(tenant):
     # billing_project.api.fields.ModelOutput: one build per class, a copy per serializer, so one
     # serializer's bound fields (their parent, its context) never leak into another's.
     from tenants.api.serializers import CurrentTenantOutput, TenantOutput

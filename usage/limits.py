@@ -35,7 +35,7 @@ class Limits:
         return resource in self.hard
 
 
-_cache: dict[str, tuple[float, Limits, bytes | str | None]] = {}
+_cache: dict[str, tuple[float, Limits, int | None]] = {}
 _lock = threading.Lock()
 
 

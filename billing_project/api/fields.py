@@ -113,27 +113,35 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class ModelOutput(serializers.ModelSerializer):
-    """A response's ModelSerializer that builds its fields from the model once per class; each
-    instance gets its own copies. DRF builds them again for every instance (the model's field
-    mapping, each field's kwargs) and deep-copies its declared ones (re-running each field's
-    __init__, choices and all): for one tenant that was most of the worker's own time in
-    GET /api/v1/tenants/current (issue 21). A shallow copy is enough for output: binding a field to
-    its serializer only sets the copy's own attributes (name, parent, source), and rendering reads
-    the rest. Nested serializers are deep-copied as DRF does. Not for input (validators would share
-    state) nor for fields that depend on the request or the instance."""
+class _FieldsBuiltOnce:
+    """Fields built once per serializer class; each instance gets its own copies. DRF builds them
+    again for every instance (a ModelSerializer from the model's field mapping and each field's
+    kwargs) and deep-copies its declared ones (re-running each field's __init__, choices and all):
+    for one tenant that was most of the worker's own time in GET /api/v1/tenants/current, and a
+    sixth of a single usage ingest (issue 21). A shallow copy is enough for output: binding a field
+    to its serializer only sets the copy's own attributes (name, parent, source), and rendering
+    reads the rest. Nested serializers are deep-copied as DRF does. Not for input (validators would
+    share state) nor for fields that depend on the request or the instance."""
 
     def get_fields(self):
-        built = type(self).__dict__.get("_model_output_fields")
+        built = type(self).__dict__.get("_output_fields")
         if built is None:
             built = super().get_fields()
-            type(self)._model_output_fields = built  # one per class: __dict__, not inherited
+            type(self)._output_fields = built  # one per class: __dict__, not inherited
         return {
             name: copy.deepcopy(field)
             if isinstance(field, serializers.BaseSerializer)
             else copy.copy(field)
             for name, field in built.items()
         }
+
+
+class Output(_FieldsBuiltOnce, serializers.Serializer):
+    """A response's serializer (see _FieldsBuiltOnce)."""
+
+
+class ModelOutput(_FieldsBuiltOnce, serializers.ModelSerializer):
+    """A response's ModelSerializer (see _FieldsBuiltOnce)."""
 
 
 class StrictSerializerSchema(OpenApiSerializerExtension):

@@ -3,7 +3,7 @@ them in the OpenAPI schema and render outputs)."""
 
 from rest_framework import serializers
 
-from billing_project.api.fields import QuantityField, StrictSerializer
+from billing_project.api.fields import Output, QuantityField, StrictSerializer
 from usage.validation import MAX_PROPERTIES_BYTES, MAX_PROPERTIES_DEPTH
 
 # Named in settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] (other `status` enums exist).
@@ -39,7 +39,7 @@ class UsageEventInput(StrictSerializer):
     )
 
 
-class UsageEventOutput(serializers.Serializer):
+class UsageEventOutput(Output):
     event_id = serializers.CharField()
     resource_type = serializers.CharField()
     quantity = QuantityField()
@@ -62,7 +62,7 @@ class UsageBatchInput(StrictSerializer):
     events = UsageEventInput(many=True, help_text="1 to 1,000 events.")
 
 
-class UsageBatchResultOutput(serializers.Serializer):
+class UsageBatchResultOutput(Output):
     index = serializers.IntegerField()
     status = serializers.ChoiceField(choices=BATCH_STATUS_CHOICES)
     event_id = serializers.CharField(allow_null=True)
@@ -71,14 +71,14 @@ class UsageBatchResultOutput(serializers.Serializer):
     )
 
 
-class UsageBatchOutput(serializers.Serializer):
+class UsageBatchOutput(Output):
     accepted = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     rejected = serializers.IntegerField()
     results = UsageBatchResultOutput(many=True)
 
 
-class UsageSummaryOutput(serializers.Serializer):
+class UsageSummaryOutput(Output):
     resource_type = serializers.CharField()
     used = QuantityField()
     limit = QuantityField(
@@ -91,7 +91,7 @@ class UsageSummaryOutput(serializers.Serializer):
     period_end = serializers.DateTimeField()
 
 
-class EntitlementCheckOutput(serializers.Serializer):
+class EntitlementCheckOutput(Output):
     allowed = serializers.BooleanField()
     remaining = QuantityField(allow_null=True, help_text="null when unlimited")
     limit = QuantityField(
