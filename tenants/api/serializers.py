@@ -95,4 +95,6 @@ class CurrentTenantOutput(TenantOutput):
     def get_billing_status(self, tenant) -> str:
         from tenants.selectors import tenant_billing_status
 
+        if "billing_status" in self.context:  # read by the view already
+            return self.context["billing_status"]
         return tenant_billing_status(tenant=tenant)

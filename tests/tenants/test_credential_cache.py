@@ -195,3 +195,25 @@ def test_a_plan_saved_here_shows_at_the_next_request(
         plan.price_monthly = 3200
         plan.save()
     assert _starter_price(api_client) == "32.00"
+
+
+def test_the_current_tenant_answer_follows_the_tenant_and_its_billing_status(
+    caching, key_client, tenant, django_capture_on_commit_callbacks
+):
+    from subscriptions.models import BillingAccount
+
+    assert key_client.get(CURRENT).json()["billing_status"] == "ok"
+    with CaptureQueriesContext(connection) as queries:
+        assert key_client.get(CURRENT).status_code == 200
+    assert len(queries) == 0  # host, key, billing status and the rendered answer: all kept
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant.legal_name = "Acme Holdings Ltd"
+        tenant.save()
+    assert key_client.get(CURRENT).json()["legal_name"] == "Acme Holdings Ltd"
+    with django_capture_on_commit_callbacks(execute=True):
+        BillingAccount.objects.update_or_create(
+            tenant=tenant, defaults={"subscription_id": "sub_1", "status": "past_due"}
+        )
+    answer = key_client.get(CURRENT).json()
+    assert answer["billing_status"] == "past_due"
+    assert answer["legal_name"] == "Acme Holdings Ltd"
