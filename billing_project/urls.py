@@ -1,5 +1,7 @@
 """URLs of the public host: API, admin, docs, password set/reset."""
 
+from importlib import import_module
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -8,23 +10,26 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from billing_project.admin_login import ThrottledAdminLoginForm
 from billing_project.api.docs import OfflineRedocView
 
-api_v1 = [
-    path("", include("tenants.api.urls")),
-    path("", include("billing_details.api.urls")),
-    path("", include("subscriptions.api.urls")),
-    path("", include("coupons.api.urls")),
-    path("", include("credits.api.urls")),
-    path("", include("budgets.api.urls")),
-    path("", include("commitments.api.urls")),
-    path("", include("entitlements.api.urls")),
-    path("", include("invoicing.api.urls")),
-    path("", include("usage.api.urls")),
-    path("", include("notifications.api.urls")),
-    path("", include("analytics.api.urls")),
-    path("", include("webhooks.api.urls")),
+# Each app's API routes, in this order, in one flat list: resolving a path tries them in the same
+# order as one include() per app would, without a nested resolver (and its Resolver404) for each
+# app that does not match (issue 21: resolving was a sixth of a cached request's own time).
+API_APPS = [
+    "tenants",
+    "billing_details",
+    "subscriptions",
+    "coupons",
+    "credits",
+    "budgets",
+    "commitments",
+    "entitlements",
+    "invoicing",
+    "usage",
+    "notifications",
+    "analytics",
+    "webhooks",
 ]
+api_v1 = [route for app in API_APPS for route in import_module(f"{app}.api.urls").urlpatterns]
 
-# The admin's sign-in counts in the login throttle of the API and the portal (issue 14).
 admin.site.login_form = ThrottledAdminLoginForm
 
 urlpatterns = [
