@@ -1,5 +1,6 @@
-"""The budget's state in Redis: one GET per usage ingest or entitlement check answers "capped?"
-(and "is there a budget to check at all?"): NONE (no budget), OPEN, or CAPPED.
+"""The budget's state in Redis: answers "capped?" (and "is there a budget to check at all?") for each
+usage ingest or entitlement check: NONE (no budget), OPEN, or CAPPED; each process keeps NONE and
+OPEN in front of it (budgets.selectors.budget_state).
 
 The database holds the truth (Budget.capped_until, written by the check and by budget changes);
 Redis holds a copy per tenant for CAP_CACHE_SECONDS, dropped on every change. Redis is a cache
@@ -14,6 +15,7 @@ import logging
 import redis
 
 from billing_project.redis import get_redis, redis_key
+from tenants.cache import key_changed
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,11 @@ def state_cache_store(schema: str, state: str) -> None:
         logger.warning("budget state not stored in Redis")
 
 
+def state_key(schema: str) -> str:
+    """The state's entry in each process's cache (tenants.cache)."""
+    return f"budget_state:{schema}"
+
+
 def state_cache_forget(schema: str, *, rearm_check: bool = False) -> None:
     """Drop the cached state; with rearm_check also the check's debounce claim (check_debounce), so
     the next ingest schedules a check: ingest claims it whether or not the tenant has a budget (one
@@ -58,6 +65,8 @@ def state_cache_forget(schema: str, *, rearm_check: bool = False) -> None:
     except redis.RedisError:
         # The copy expires within CAP_CACHE_SECONDS.
         logger.warning("budget state not dropped in Redis")
+    # After the Redis copy: a process that reloads reads the new state, not the old copy.
+    key_changed(state_key(schema))
 
 
 def check_debounce(schema: str) -> tuple[str, int]:

@@ -32,6 +32,7 @@ from billing_project.errors import BudgetExceeded
 from budgets import cache
 from budgets.models import Budget, BudgetAlert
 from subscriptions.selectors import billing_account_get, plan_paid_for, tenant_now
+from tenants.cache import cached
 from usage.limits import billing_period
 from usage.selectors import overage_charge, usage_overage_estimate
 
@@ -159,8 +160,22 @@ def budget_state_load(*, tenant) -> str:
 
 
 def budget_state(*, tenant) -> str:
-    """The hot path's answer (usage ingest, entitlement checks): the Redis copy, else the database
-    (then copied). A Redis outage reads the database: never a 500, never a wrong "allowed"."""
+    """The hot path's answer (usage ingest, entitlement checks): this process's copy, else the Redis
+    copy, else the database (then copied). A Redis outage reads the database: never a 500, never a
+    wrong "allowed".
+
+    The process keeps "none" and "open" (tenants.cache) until a change of the budget or its check
+    publishes the state's key (budgets.cache.state_cache_forget): the ingest then makes no round trip
+    for it (issue 21). "capped" is not kept there: it ends with the period, which the Redis copy's
+    own expiry bounds."""
+    return cached(
+        cache.state_key(tenant.schema_name),
+        lambda: _budget_state_shared(tenant),
+        keep=lambda state: state != cache.CAPPED,
+    )
+
+
+def _budget_state_shared(tenant) -> str:
     answered, state = cache.state_cached(tenant.schema_name)
     if state is None:
         state = budget_state_load(tenant=tenant)

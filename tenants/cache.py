@@ -191,9 +191,15 @@ def epoch() -> int | None:
 T = TypeVar("T")
 
 
-def cached(key: str, load: Callable[[], T], *, keep_none: bool = True) -> T:
+def cached(
+    key: str,
+    load: Callable[[], T],
+    *,
+    keep_none: bool = True,
+    keep: Callable[[T], bool] | None = None,
+) -> T:
     """`load()`'s answer for `key`, from this process's cache while nothing changed (a None answer
-    only with keep_none)."""
+    only with keep_none; an answer `keep` refuses is never kept)."""
     if not _cacheable() or not _watching():
         return load()
     seen = _state["seen"]
@@ -203,7 +209,7 @@ def cached(key: str, load: Callable[[], T], *, keep_none: bool = True) -> T:
     if hit is not None and hit[0] > now:
         return cast(T, hit[1])  # stored by this function for the same key, so by the same load
     value = load()
-    if value is None and not keep_none:
+    if (value is None and not keep_none) or (keep is not None and not keep(value)):
         return value
     with _lock:
         if len(_entries) >= MAX_ENTRIES:

@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from billing_project.errors import BudgetExceeded
-from budgets import selectors, services
+from budgets import cache, selectors, services
 from budgets.models import Budget
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +108,30 @@ def test_ingest_schedules_the_check_once_per_window_and_a_change_rearms_it(
     use()  # the change dropped the claim: this ingest schedules the check
     use()
     assert len(scheduled) == 1
+
+
+def test_each_process_keeps_an_open_state_until_a_change_publishes_it(
+    tenant, monkeypatch, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from tenants import cache as process_cache
+
+    monkeypatch.setattr(process_cache, "_cacheable", lambda: True)
+    process_cache._unsubscribe(float("-inf"))
+    Budget.objects.create(tenant=tenant, amount=100, currency="usd", hard_cap=True)
+    assert selectors.budget_state(tenant=tenant) == "open"
+    redis_reads = []
+    monkeypatch.setattr(
+        "budgets.cache.state_cached",
+        lambda schema: redis_reads.append(schema) or (True, None),
+    )
+    with django_assert_num_queries(0):
+        assert selectors.budget_state(tenant=tenant) == "open"  # neither Redis nor the database
+    assert redis_reads == []
+    # The check finds the budget spent: capped, published; every process reads it again.
+    with django_capture_on_commit_callbacks(execute=True):
+        Budget.objects.filter(tenant=tenant).update(capped_until=datetime.now(UTC) + timedelta(1))
+        cache.state_cache_forget(tenant.schema_name)
+    assert selectors.budget_state(tenant=tenant) == "capped"
+    assert selectors.budget_state(tenant=tenant) == "capped"
+    assert len(redis_reads) == 2  # "capped" is not kept in the process: it ends with the period
+    process_cache._unsubscribe(float("-inf"))
