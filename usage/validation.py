@@ -39,6 +39,11 @@ MAX_PROPERTIES_DEPTH = 32
 MAX_PROPERTIES_BYTES = 16 * 1024  # compact JSON, UTF-8
 
 
+# What json.dumps(..., sort_keys=True, default=str) builds for every call, built once: the
+# fingerprints of stored events must not change.
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=str)
+
+
 class EventInvalid(Exception):
     def __init__(self, detail: dict[str, list[str]]):
         self.detail = detail
@@ -57,7 +62,7 @@ class EventIn:
     properties: dict[str, Any]
 
     def fingerprint(self) -> str:
-        body = json.dumps(
+        body = _FINGERPRINT_JSON.encode(
             [
                 self.resource_type,
                 str(self.quantity.normalize()),
@@ -67,9 +72,7 @@ class EventIn:
                 self.source,
                 self.transaction_id,
                 self.properties,
-            ],
-            sort_keys=True,
-            default=str,
+            ]
         )
         return hashlib.sha256(body.encode()).hexdigest()
 
