@@ -35,6 +35,28 @@ def test_fold_sums_counts_keeps_the_max_and_the_newest_value():
     assert held["last_value"] == Decimal(2) and held["late_billed"] == Decimal(4)
 
 
+@pytest.mark.parametrize(
+    "start",
+    [
+        {},
+        {"total": Decimal(0), "event_count": 0, "max_value": Decimal(0), "last_value": Decimal(0)},
+    ],
+)
+def test_folding_one_event_is_folding_its_part(start):
+    import random
+
+    rng = random.Random(21)
+    generic, quick = dict(start), dict(start)
+    for _ in range(500):
+        # Few distinct moments and quantities: ties of last_at and of the maximum happen.
+        quantity = Decimal(rng.choice(["0", "1", "2.5", "1E+3", "0.000001"]))
+        at = T0 + dt.timedelta(minutes=rng.randrange(5))
+        aggregation.fold(generic, aggregation.event_part(quantity, at))
+        aggregation.fold_event(quick, quantity, at)
+        assert quick == generic
+        assert [type(v) for v in quick.values()] == [type(v) for v in generic.values()]
+
+
 def test_the_sql_merge_is_generated_from_the_same_rule(monkeypatch):
     sql = aggregation.fold_sql("r", ["total", "max_value", "last_value"])
     assert (

@@ -30,7 +30,7 @@ from billing_project.errors import Conflict, InvalidRequest
 from billing_project.redis import claim_many
 from notifications.events import billing_event_emit
 from usage import counters
-from usage.aggregation import FOLD, event_part, fold, fold_sql
+from usage.aggregation import FOLD, event_part, fold, fold_event, fold_sql
 from usage.limits import billing_period, limits_get
 from usage.metrics import usage_ingested_count
 from usage.models import (
@@ -458,7 +458,7 @@ def _rollup_deltas(
         if day is None:
             day = days[day_key] = dict(_DAY_ZERO)
             day_period[day_key] = p.billing_period_end
-        fold(day, event_part(e.quantity, e.period_start))
+        fold_event(day, e.quantity, e.period_start)
         meter = meters.get(e.resource_type)
         if meter is not None and meter.aggregation == Aggregation.UNIQUE_COUNT:
             value = e.properties.get(meter.unique_property)
