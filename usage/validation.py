@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -61,14 +62,15 @@ class EventIn:
     transaction_id: str | None
     properties: dict[str, Any]
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, isoformat: Callable[[datetime], str] = datetime.isoformat) -> str:
+        """The hash of the event's fields; `isoformat` may be a batch's memo of datetime.isoformat."""
         body = _FINGERPRINT_JSON.encode(
             [
                 self.resource_type,
                 str(self.quantity.normalize()),
                 self.unit,
-                self.period_start.isoformat(),
-                self.period_end.isoformat(),
+                isoformat(self.period_start),
+                isoformat(self.period_end),
                 self.source,
                 self.transaction_id,
                 self.properties,

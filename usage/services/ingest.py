@@ -406,7 +406,7 @@ def _copy_rows(prepared: list[_Prepared], now: datetime) -> bytes:
                     _copy_text(e.source),
                     _copy_text(e.transaction_id),
                     _copy_text(p.idempotency_key),
-                    e.fingerprint(),
+                    e.fingerprint(moment),
                     _copy_text(properties),
                     moment(cast(datetime, p.billing_period_start)),
                     "t" if p.late else "f",
