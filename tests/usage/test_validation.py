@@ -40,3 +40,25 @@ def test_an_events_fingerprint_never_changes(raw, fingerprint):
     # Stored with every event and compared with a repeat's (same Idempotency-Key, other body: 409):
     # these values were computed before ingest was made faster, and must stay.
     assert event_parse(raw, units=UNITS, now=NOW).fingerprint() == fingerprint
+
+
+def test_a_batchs_memo_parses_each_event_as_without_it():
+    from usage.validation import EventInvalid
+
+    raws = [
+        {"resource_type": "api_calls", "quantity": q, "period_start": t, "period_end": e}
+        for q in ["1", 1, 1.0, "1.0", True, "-1", "x"]
+        for t in ["2025-12-31T23:00:00Z", "2025-12-31T23:00:00+00:00", "2026-01-01T05:00:00Z", 5]
+        for e in [None, "2025-12-31T22:00:00Z", "2025-12-31T23:00:00Z"]
+    ]
+    memo: dict = {}
+    for _ in range(2):  # the second round finds every value in the memo
+        for raw in raws:
+            outcomes = []
+            for kwargs in ({}, {"memo": memo}):
+                try:
+                    event = event_parse(raw, units=UNITS, now=NOW, **kwargs)
+                    outcomes.append((event, str(event.quantity), event.fingerprint()))
+                except EventInvalid as exc:
+                    outcomes.append(exc.detail)
+            assert outcomes[0] == outcomes[1], raw

@@ -699,13 +699,15 @@ def usage_event_ingest_batch(
         units = {code: m.unit for code, m in meters_get(tenant=tenant).items()}
         results: list[IngestResult | None] = []
         prepared: list[tuple[int, _Prepared]] = []
+        memo: dict[Any, Any] = {}
         for index, raw in enumerate(events):
             try:
                 prepared.append(
                     (
                         index,
                         _Prepared(
-                            event=event_parse(raw, units=units, now=now), idempotency_key=None
+                            event=event_parse(raw, units=units, now=now, memo=memo),
+                            idempotency_key=None,
                         ),
                     )
                 )
