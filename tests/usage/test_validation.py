@@ -62,3 +62,46 @@ def test_a_batchs_memo_parses_each_event_as_without_it():
                 except EventInvalid as exc:
                     outcomes.append(exc.detail)
             assert outcomes[0] == outcomes[1], raw
+
+
+def test_the_fingerprint_is_the_sha256_of_json_dumps_of_the_events_fields():
+    import hashlib
+    import json
+    import random
+
+    rng = random.Random(14)
+    alphabet = ["a", "Z", "0", " ", '"', "\\", "/", "\t", "\n", "\x7f", "é", "漢", "🙂", "\u2028"]
+
+    def text(n=8):
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(n)))
+
+    for _ in range(300):
+        properties = rng.choice(
+            [{}, {text(): text()}, {"n": [1, 2.5, None, True, {text(): -3}], text(): {"b": 1}}]
+        )
+        raw = {
+            "resource_type": "api_calls",
+            "quantity": rng.choice(["1", "1.500000", "0", 2.25, 7, "1E+3"]),
+            "period_start": "2025-12-31T23:00:00.5+05:00",
+            "unit": text(30) or None,
+            "source": text() or None,
+            "transaction_id": rng.choice([None, text(20) + "x"]),
+            "properties": properties,
+        }
+        event = event_parse(raw, units=UNITS, now=NOW)
+        # The formula every stored fingerprint was computed with.
+        body = json.dumps(
+            [
+                event.resource_type,
+                str(event.quantity.normalize()),
+                event.unit,
+                event.period_start.isoformat(),
+                event.period_end.isoformat(),
+                event.source,
+                event.transaction_id,
+                event.properties,
+            ],
+            sort_keys=True,
+            default=str,
+        )
+        assert event.fingerprint() == hashlib.sha256(body.encode()).hexdigest(), raw
