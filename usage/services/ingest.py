@@ -125,7 +125,10 @@ def _keyed_insert(source: str) -> str:
     """CTEs `keyed` and `ins`: the `source` events' key rows (those carrying a transaction_id or an
     Idempotency-Key), then the events whose key row went in or that carry no key. A key already
     taken, in any month (usage.partitions), skips its event. `source` has each event's `id`, drawn
-    from the events' sequence, which its key row points at."""
+    from the events' sequence, which its key row points at. The events insert has no ON CONFLICT:
+    its only unique index is (id, period_start) with a fresh id, and the speculative insertion
+    cost about 15% of a batch's move; were a row ever to conflict, the whole ingest fails rather
+    than keep a key row for an event it dropped."""
     return f"""keyed AS (
     INSERT INTO {UsageEventKey._meta.db_table} (key, idempotency_key, event_pk, event_id, period_start)
     SELECT {KEY_SQL}, idempotency_key, id, event_id, period_start FROM {source}
@@ -136,7 +139,7 @@ def _keyed_insert(source: str) -> str:
     SELECT id, {_columns(_EVENT)} FROM {source}
     WHERE (transaction_id IS NULL AND idempotency_key IS NULL)
         OR id IN (SELECT event_pk FROM keyed)
-    ON CONFLICT DO NOTHING RETURNING event_id
+    RETURNING event_id
 )"""
 
 
