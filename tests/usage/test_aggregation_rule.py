@@ -35,6 +35,28 @@ def test_fold_sums_counts_keeps_the_max_and_the_newest_value():
     assert held["last_value"] == Decimal(2) and held["late_billed"] == Decimal(4)
 
 
+@pytest.mark.parametrize(
+    "start",
+    [
+        {},
+        {"total": Decimal(0), "event_count": 0, "max_value": Decimal(0), "last_value": Decimal(0)},
+    ],
+)
+def test_folding_one_event_is_folding_its_part(start):
+    import random
+
+    rng = random.Random(21)
+    generic, quick = dict(start), dict(start)
+    for _ in range(500):
+        # Few distinct moments and quantities: ties of last_at and of the maximum happen.
+        quantity = Decimal(rng.choice(["0", "1", "2.5", "1E+3", "0.000001"]))
+        at = T0 + dt.timedelta(minutes=rng.randrange(5))
+        aggregation.fold(generic, aggregation.event_part(quantity, at))
+        aggregation.fold_event(quick, quantity, at)
+        assert quick == generic
+        assert [type(v) for v in quick.values()] == [type(v) for v in generic.values()]
+
+
 def test_the_sql_merge_is_generated_from_the_same_rule(monkeypatch):
     sql = aggregation.fold_sql("r", ["total", "max_value", "last_value"])
     assert (
@@ -96,3 +118,54 @@ def test_a_column_without_a_value_is_an_error_not_a_shift():
         ingest._row(
             [*ingest._EVENT, SimpleNamespace(name="region")], ingest._event_values(prepared, T0)
         )
+
+
+@pytest.mark.django_db
+def test_the_batch_copy_text_holds_what_psycopg_would_write_for_each_column(tenant):
+    # Batches write COPY's text format themselves (usage.services.ingest._copy_rows): every column
+    # must read back as psycopg's write_row of the same event's row would.
+    from django.db import connection
+
+    from usage.schema import in_schema
+    from usage.validation import event_parse
+
+    awkward = "tab\there, line\nbreak, cr\rreturn, back\\slash \\N \\., \b\f\v, é 漢字 🙂"
+    raws = [
+        {"resource_type": "api_calls", "quantity": 1, "period_start": T0.isoformat()},
+        {
+            "resource_type": "api_calls",
+            "quantity": "1E+3",
+            "unit": awkward[:32],
+            "period_start": "2026-01-04T10:00:00.5-03:00",
+            "period_end": "2026-01-04T23:00:00Z",
+            "source": awkward[:64],
+            "transaction_id": awkward,
+            "properties": {"a\tb": awkward, "n": [1.5, None, True, {"z": "\\"}]},
+        },
+    ]
+    prepared = [
+        ingest._Prepared(
+            event=event_parse(raw, units={"api_calls": "calls"}, now=T0),
+            idempotency_key=key,
+            billing_period_start=T0,
+            billed_period_start=T0 + dt.timedelta(days=31),
+            late=late,
+        )
+        for raw, key, late in zip(raws, [None, f"k\\{awkward}"], [False, True], strict=True)
+    ]
+    columns = ", ".join(f.column for f in ingest._EVENT)
+    with in_schema(tenant), connection.cursor() as cursor:
+        cursor.execute(ingest._statement("create_staging"))
+        with cursor.cursor.copy(ingest._statement("copy_staging")) as copy:
+            copy.write(ingest._copy_rows(prepared, T0))
+        cursor.execute(f"SELECT {columns} FROM {ingest._STAGING}")
+        ours = cursor.fetchall()
+        cursor.execute(f"DELETE FROM {ingest._STAGING}")
+        with cursor.cursor.copy(f"COPY {ingest._STAGING} ({columns}) FROM STDIN") as copy:
+            for p in prepared:
+                copy.write_row(ingest._event_row(p, T0))
+        cursor.execute(f"SELECT {columns} FROM {ingest._STAGING}")
+        theirs = cursor.fetchall()
+        cursor.execute(f"DELETE FROM {ingest._STAGING}")
+    assert ours == theirs
+    assert ours[1][[f.name for f in ingest._EVENT].index("transaction_id")] == awkward

@@ -1,6 +1,7 @@
 """POST /api/v1/usage and /usage/batch: storage, idempotency, validation, late events, roles."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -265,3 +266,64 @@ def test_text_that_only_looks_like_a_nul_escape_is_stored_as_sent(ingest_client,
     assert response.status_code == 201, response.content
     listed = owner_client.get("/api/v1/usage/events?transaction_id=looks-like-nul").json()
     assert [e["source"] for e in listed] == ["a\\u0000b"]
+
+
+AWKWARD_TEXT = "tab\there, line\nbreak, cr\rreturn, back\\slash \\N \\., \b\f\v, é 漢字 🙂"
+
+
+def test_a_batch_stores_text_with_copy_format_characters_as_sent(ingest_client, tenant):
+    # Batches reach the database as COPY text, where tab, newline and backslash are syntax.
+    sent = event(
+        source=AWKWARD_TEXT[:64],
+        unit="u\\t",
+        transaction_id=f"tx\t{AWKWARD_TEXT}",
+        properties={"path": "C:\\dir\tname\n", "note": AWKWARD_TEXT, "n": [1, 2.5, None]},
+    )
+    first = ingest_client.post("/api/v1/usage/batch", {"events": [sent]}, format="json").json()
+    assert first["accepted"] == 1, first
+    with tenant_context(tenant):
+        stored = UsageEvent.objects.get()
+    assert (stored.source, stored.unit, stored.transaction_id, stored.properties) == (
+        sent["source"],
+        "u\\t",
+        sent["transaction_id"],
+        sent["properties"],
+    )
+    assert str(stored.event_id) == first["results"][0]["event_id"]
+    # The key went in as sent too: the same transaction_id is a duplicate of that event.
+    again = ingest_client.post("/api/v1/usage/batch", {"events": [sent]}, format="json").json()
+    assert (again["accepted"], again["duplicates"]) == (0, 1)
+    assert again["results"][0]["event_id"] == first["results"][0]["event_id"]
+
+
+def test_a_batch_event_is_stored_as_the_single_endpoint_stores_it(ingest_client, tenant):
+    # The batch path writes its rows itself (COPY text); the single one through parameters.
+    moment = "2024-01-02T03:04:05.123456+02:00"
+    common = {
+        "quantity": "12.5000",
+        "period_start": moment,
+        "period_end": moment,
+        "source": "s\\1",
+        "properties": {"b": {"z": 1, "a": "é"}, "a": True},
+    }
+    single = ingest_client.post(
+        "/api/v1/usage", event(**common, transaction_id="one"), format="json"
+    )
+    assert single.status_code == 201, single.content
+    batch = ingest_client.post(
+        "/api/v1/usage/batch", {"events": [event(**common, transaction_id="two")]}, format="json"
+    )
+    assert batch.json()["accepted"] == 1, batch.content
+    columns = [f.name for f in UsageEvent._meta.concrete_fields if f.name not in ("id", "event_id")]
+    with tenant_context(tenant):
+        one, two = (
+            UsageEvent.objects.filter(transaction_id=t).values(*columns).get()
+            for t in ("one", "two")
+        )
+    differ = ("transaction_id", "fingerprint", "received_at")
+    assert {k: v for k, v in one.items() if k not in differ} == {
+        k: v for k, v in two.items() if k not in differ
+    }
+    assert one["quantity"] == Decimal("12.5") and one["period_start"] == datetime(
+        2024, 1, 2, 1, 4, 5, 123456, tzinfo=UTC
+    )
