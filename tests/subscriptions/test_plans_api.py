@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from subscriptions.models import Plan
 from subscriptions.selectors import plan_catalog_invalidate
+from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +171,19 @@ def test_the_openapi_schema_documents_the_trial_fields_and_the_detail(db):
     }
     assert "not_found" in detail["responses"]["404"]["content"]["application/json"]["examples"]
     assert detail.get("security") in (None, [{}], [])
+
+
+def test_the_usual_catalog_request_answers_as_drf_does(api_client):
+    """The usual request is answered before DRF's dispatch (PlanListApi.as_view): same bytes, same
+    headers as a request DRF negotiates, and DRF still answers everything else."""
+    usual = api_client.get("/api/v1/plans")
+    negotiated = api_client.get("/api/v1/plans", HTTP_ACCEPT="text/plain, application/json")
+    assert usual.status_code == negotiated.status_code == 200
+    assert usual.content == negotiated.content
+    for header in ("Content-Type", "Allow", "Vary", "Content-Language", "X-Frame-Options"):
+        assert usual.headers.get(header) == negotiated.headers.get(header), header
+    assert usual["Allow"] == "GET, HEAD, OPTIONS"
+    assert api_client.head("/api/v1/plans").status_code == 200
+    assert_error(api_client.post("/api/v1/plans", {}, format="json"), 405, "method_not_allowed")
+    assert_error(api_client.get("/api/v1/plans", HTTP_ACCEPT="text/html"), 406, "not_acceptable")
+    assert api_client.options("/api/v1/plans").json()["name"] == "Plan List Api"
