@@ -114,6 +114,10 @@ def _subscribe(now: float) -> bool:
         confirmed = pubsub.get_message(timeout=2)
         if confirmed is None or confirmed["type"] != "subscribe":
             raise redis.ConnectionError(f"no subscription confirmed: {confirmed!r}")
+        # Messages read with the confirmation predate the empty start below; none may stay in
+        # redis-py's buffer, where the socket poll would not see it.
+        while pubsub.get_message(timeout=0) is not None:
+            pass
     except Exception as exc:
         logger.warning("credential cache off: no subscription to its changes (%s)", exc)
         _state["pubsub"] = pubsub
