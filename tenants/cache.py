@@ -37,8 +37,11 @@ from django.db import connection, transaction
 logger = logging.getLogger(__name__)
 
 MAX_ENTRIES = 10_000  # a flood of made-up hosts or keys empties the cache instead of growing it
-# After the subscription failed, how long a process reads the database before subscribing again.
+# After the subscription failed, how long a process reads the database before subscribing again:
+# doubled after each failure in a row up to RESUBSCRIBE_MAX_SECONDS (an unreachable Redis costs its
+# connect timeout to the request that tries).
 RESUBSCRIBE_SECONDS = 1.0
+RESUBSCRIBE_MAX_SECONDS = 30.0
 _entries: dict[str, tuple[float, object]] = {}
 _lock = threading.RLock()
 # generation: incremented whenever all entries are dropped (other per-process caches keep it beside
@@ -51,6 +54,7 @@ _state: dict[str, Any] = {
     "poller": None,
     "pid": None,
     "retry_at": float("-inf"),
+    "failures": 0,
     "reconnected": False,
 }
 
@@ -78,7 +82,10 @@ def _drop_entries() -> None:
 def _unsubscribe(now: float) -> None:
     pubsub = _state["pubsub"]
     _state["pubsub"] = _state["poller"] = None
-    _state["retry_at"] = now + RESUBSCRIBE_SECONDS
+    _state["failures"] += 1
+    _state["retry_at"] = now + min(
+        RESUBSCRIBE_SECONDS * 2 ** (_state["failures"] - 1), RESUBSCRIBE_MAX_SECONDS
+    )
     _drop_entries()
     if pubsub is not None:
         try:
@@ -138,6 +145,7 @@ def _subscribe(now: float) -> bool:
         client=client,
         poller=poller,
         pid=os.getpid(),
+        failures=0,
         reconnected=False,
         listener=listener,
     )
@@ -255,6 +263,13 @@ def _publish(message: bytes) -> None:
         get_redis().publish(channel(), message)
     except Exception:  # entries in other processes then expire after CREDENTIAL_CACHE_SECONDS
         logger.warning("credential cache change not published: other processes keep their copy")
+
+
+def restart() -> None:
+    """Drop this process's subscription and entries: its next lookup subscribes again at once."""
+    with _lock:
+        _unsubscribe(float("-inf"))
+        _state["failures"] = 0
 
 
 def forget_local() -> None:

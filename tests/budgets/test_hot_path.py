@@ -116,7 +116,7 @@ def test_each_process_keeps_an_open_state_until_a_change_publishes_it(
     from tenants import cache as process_cache
 
     monkeypatch.setattr(process_cache, "_cacheable", lambda: True)
-    process_cache._unsubscribe(float("-inf"))
+    process_cache.restart()
     Budget.objects.create(tenant=tenant, amount=100, currency="usd", hard_cap=True)
     assert selectors.budget_state(tenant=tenant) == "open"
     redis_reads = []
@@ -134,4 +134,4 @@ def test_each_process_keeps_an_open_state_until_a_change_publishes_it(
     assert selectors.budget_state(tenant=tenant) == "capped"
     assert selectors.budget_state(tenant=tenant) == "capped"
     assert len(redis_reads) == 2  # "capped" is not kept in the process: it ends with the period
-    process_cache._unsubscribe(float("-inf"))
+    process_cache.restart()

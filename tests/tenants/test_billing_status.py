@@ -88,9 +88,9 @@ def caching(monkeypatch):
     from tenants import cache
 
     monkeypatch.setattr(cache, "_cacheable", lambda: True)
-    cache._unsubscribe(float("-inf"))
+    cache.restart()
     yield
-    cache._unsubscribe(float("-inf"))
+    cache.restart()
 
 
 def test_the_status_is_kept_per_process_until_an_invoice_state_or_the_account_changes(

@@ -23,9 +23,9 @@ CURRENT = "/api/v1/tenants/current"
 @pytest.fixture
 def caching(monkeypatch):
     monkeypatch.setattr(cache, "_cacheable", lambda: True)
-    cache._unsubscribe(float("-inf"))  # a new subscription at the first lookup
+    cache.restart()  # a new subscription at the first lookup
     yield
-    cache._unsubscribe(float("-inf"))
+    cache.restart()
 
 
 @pytest.fixture
@@ -217,3 +217,17 @@ def test_the_current_tenant_answer_follows_the_tenant_and_its_billing_status(
     answer = key_client.get(CURRENT).json()
     assert answer["billing_status"] == "past_due"
     assert answer["legal_name"] == "Acme Holdings Ltd"
+
+
+def test_an_unreachable_redis_is_tried_again_less_and_less_often(caching, settings, monkeypatch):
+    attempts = []
+    subscribe = cache._subscribe
+    monkeypatch.setattr(cache, "_subscribe", lambda now: attempts.append(now) or subscribe(now))
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    clock = [0.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
+    for second in range(80):  # one lookup a second
+        clock[0] = float(second)
+        assert cache.epoch() is None
+    # 1, 2, 4, 8 and 16 s after each failure, then every 30 s: not on every lookup.
+    assert attempts == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 61.0]
