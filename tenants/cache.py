@@ -56,6 +56,10 @@ _state: dict[str, Any] = {
     "retry_at": float("-inf"),
     "failures": 0,
     "reconnected": False,
+    # Held only to keep them alive: the subscription's client (collected, it disconnects its pool)
+    # and its reconnect listener (redis-py keeps a weak reference).
+    "client": None,
+    "listener": None,
 }
 
 
@@ -131,7 +135,7 @@ def _subscribe(now: float) -> bool:
         _unsubscribe(now)
         return False
 
-    listener = _ReconnectListener()  # redis-py keeps a weak reference: _state holds it
+    listener = _ReconnectListener()
     connection = cast(Any, pubsub.connection)
     connection.register_connect_callback(listener.connected)
     # A poll of the socket tells in under a microsecond that nothing arrived, the usual answer
@@ -139,7 +143,6 @@ def _subscribe(now: float) -> bool:
     # message waits in redis-py's buffer while the socket is quiet.
     poller = select.poll()
     poller.register(connection._sock, select.POLLIN | select.POLLPRI)
-    # The client too: when collected, it disconnects its pool, this subscription's connection with it.
     _state.update(
         pubsub=pubsub,
         client=client,
@@ -203,15 +206,9 @@ def epoch() -> int | None:
 T = TypeVar("T")
 
 
-def cached(
-    key: str,
-    load: Callable[[], T],
-    *,
-    keep_none: bool = True,
-    keep: Callable[[T], bool] | None = None,
-) -> T:
-    """`load()`'s answer for `key`, from this process's cache while nothing changed (a None answer
-    only with keep_none; an answer `keep` refuses is never kept)."""
+def cached(key: str, load: Callable[[], T], *, keep: Callable[[T], bool] | None = None) -> T:
+    """`load()`'s answer for `key`, from this process's cache while nothing changed (an answer
+    `keep` refuses is never kept: a "not found" that may be found soon, a state that ends with time)."""
     if not _cacheable() or not _watching():
         return load()
     seen = _state["seen"]
@@ -221,7 +218,7 @@ def cached(
     if hit is not None and hit[0] > now:
         return cast(T, hit[1])  # stored by this function for the same key, so by the same load
     value = load()
-    if (value is None and not keep_none) or (keep is not None and not keep(value)):
+    if keep is not None and not keep(value):
         return value
     with _lock:
         if len(_entries) >= MAX_ENTRIES:

@@ -3,6 +3,8 @@
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -10,6 +12,8 @@ from django_tenants.utils import schema_context
 
 from tenants.cache import cached
 from tenants.models import ApiKey, Domain, Membership, Tenant, User
+
+T = TypeVar("T")
 
 
 def tenant_list() -> QuerySet[Tenant]:
@@ -80,7 +84,7 @@ def api_key_get_by_secret(*, secret: str) -> ApiKey | None:
         return None
     api_key = cached(
         f"api_key:{api_key_hash(secret)}",
-        keep_none=False,
+        keep=lambda key: key is not None,  # not an unknown secret: made-up ones would fill it
         load=lambda: (
             ApiKey.objects.select_related("tenant")
             .filter(prefix=parts[1], revoked_at__isnull=True)
@@ -131,3 +135,11 @@ def tenant_billing_status(*, tenant: Tenant) -> str:
         return "past_due" if past_due else "ok"
 
     return cached(billing_status_key(tenant.schema_name), load)
+
+
+def tenant_current_rendered(*, tenant: Tenant, render: Callable[[str], T]) -> T:
+    """`render(billing status)` of the tenant (GET /api/v1/tenants/current), kept per process as
+    plan_list_public_rendered keeps the catalog: per tenant, dropped with the tenant's other cached
+    reads when it changes, and per billing status, which changes on its own."""
+    status = tenant_billing_status(tenant=tenant)
+    return cached(f"tenant_current:{tenant.pk}:{status}", lambda: render(status))

@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from billing_project.api.exceptions import NotFound
+from billing_project.api.negotiation import usual_json_request
 from billing_project.api.permissions import OWNER_ONLY
 from billing_project.api.renderers import FastJSONRenderer
 from billing_project.api.views import BaseApiView
@@ -51,12 +52,7 @@ class PlanListApi(BaseApiView):
         view = super().as_view(**initkwargs)
 
         def plans(request, *args, **kwargs):
-            meta = request.META
-            if (
-                request.method in ("GET", "HEAD")
-                and not meta.get("QUERY_STRING")
-                and meta.get("HTTP_ACCEPT", "*/*") in ("*/*", "application/json")
-            ):
+            if request.method in ("GET", "HEAD") and usual_json_request(request.META):
                 return _catalog_response()
             return view(request, *args, **kwargs)
 

@@ -9,7 +9,6 @@ from billing_project.api.views import BaseApiView, BaseListApiView
 from billing_project.client_ip import client_ip
 from tenants import selectors, services
 from tenants.api import serializers as s
-from tenants.cache import cached
 
 
 class LoginApi(BaseApiView):
@@ -146,11 +145,10 @@ class CurrentTenantApi(BaseApiView):
     )
     def get(self, request):
         tenant = request.auth.tenant
-        status = selectors.tenant_billing_status(tenant=tenant)
-        # The rendered answer is kept per process like the tenant it renders (tenants.cache: a
-        # change of the tenant drops both), and per billing status, which changes on its own.
-        data = cached(
-            f"tenant_current:{tenant.pk}:{status}",
-            lambda: s.CurrentTenantOutput(tenant, context={"billing_status": status}).data,
+        data = selectors.tenant_current_rendered(
+            tenant=tenant,
+            render=lambda status: (
+                s.CurrentTenantOutput(tenant, context={"billing_status": status}).data
+            ),
         )
         return Response(data)
