@@ -3,8 +3,8 @@
 
     python bench/usage.py [--workers 4] [--seconds 10] [--rate 1000] [--p3-events 10000000] [--keep]
 
-Uses its own database (`billing_bench_usage` on 127.0.0.1:5432 or DATABASE_URL's server, or an
-embedded PostgreSQL) and Redis db 13, provisions one tenant with an `ingest` API key, starts
+Uses its own database (`billing_bench_usage`, or --database, on 127.0.0.1:5432 or DATABASE_URL's
+server, or an embedded PostgreSQL) and Redis db 13 (or --redis-db), provisions one tenant with an `ingest` API key, starts
 gunicorn with N sync workers, then measures and prints (asserts nothing):
 - P1: batch ingest (`POST /api/v1/usage/batch`, 1,000 events per request, each with a
   transaction_id) in events/s sustained, and a raw `COPY` of the same number of rows into the same
@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from scripts.dev import Services, free_port, port_open  # noqa: E402
 
 DB_NAME = "billing_bench_usage"
+REDIS_DB = 13
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -290,19 +291,24 @@ def main() -> int:
     parser.add_argument("--p3-events", type=int, default=10_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     parser.add_argument(
+        "--database", default=DB_NAME, help="bench database name (two benches at once need two)"
+    )
+    parser.add_argument("--redis-db", type=int, default=REDIS_DB, help="Redis db number")
+    parser.add_argument(
         "--only",
         choices=["p1", "p2", "p3"],
         action="append",
         help="run only these parts (repeatable; default all)",
     )
     options = parser.parse_args()
+    db_name = options.database
 
     services = Services()
     gunicorn = None
     base_url = services.database_url(prefer_local=True, name="postgres")
     bench_url = (
         base_url.rsplit("/", 1)[0]
-        + f"/{DB_NAME}"
+        + f"/{db_name}"
         + ("?" + base_url.split("?", 1)[1] if "?" in base_url else "")
     )
     try:
@@ -310,14 +316,14 @@ def main() -> int:
 
         with psycopg.connect(base_url, autocommit=True) as conn:
             exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]
+                "SELECT 1 FROM pg_database WHERE datname = %s", [db_name]
             ).fetchone()
             if not exists:
-                conn.execute(f"CREATE DATABASE {DB_NAME}")
+                conn.execute(f'CREATE DATABASE "{db_name}"')
         env = {
             **os.environ,
             "DATABASE_URL": bench_url,
-            "REDIS_URL": services.redis_url(prefer_local=True, db=13),
+            "REDIS_URL": services.redis_url(prefer_local=True, db=options.redis_db),
             "DJANGO_SETTINGS_MODULE": "billing_project.settings",
             "LOG_LEVEL": "WARNING",
             "DEBUG": "0",
@@ -369,7 +375,7 @@ def main() -> int:
             time.sleep(0.1)
         print(
             f"server: gunicorn {options.workers} sync workers on 127.0.0.1:{port}, PostgreSQL "
-            f"{bench_url.split('@')[-1]}, Redis db 13, {os.cpu_count()} cores; clients on the same machine"
+            f"{bench_url.split('@')[-1]}, Redis db {options.redis_db}, {os.cpu_count()} cores; clients on the same machine"
         )
 
         parts = set(options.only or ["p1", "p2", "p3"])
@@ -414,7 +420,7 @@ def main() -> int:
 
                 connections.close_all()
                 with psycopg.connect(base_url, autocommit=True) as conn:
-                    conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+                    conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
             except Exception as exc:  # the figures are printed already; cleanup is best effort
                 print(f"cleanup failed: {exc}")
         services.stop()
