@@ -100,18 +100,34 @@ def business_counter_add(name: str, labels: dict, amount) -> None:
         logger.warning("business metric %s not counted in Redis", name, exc_info=True)
 
 
+def business_counter_writes(
+    increments: list[tuple[str, dict, int | Decimal]],
+) -> list[tuple[str, str, str, bool]]:
+    """The Redis writes of business counter increments (name, labels, amount): (hash key, field,
+    amount as text, whether it is an integer increment), for a caller that sends them with other
+    commands (usage.counters.counters_store)."""
+    return [
+        (
+            series_key(name),
+            _field(name, COUNTERS[name][1], labels),
+            str(amount),
+            isinstance(amount, int),
+        )
+        for name, labels, amount in increments
+    ]
+
+
 def business_counters_update(increments: list[tuple[str, dict, int | Decimal]]) -> None:
     """Several business counter increments (name, labels, amount) in one Redis round trip, after
     the commit of what they count: an int amount as business_counter_inc adds it, any other
     (a Decimal) as business_counter_add does."""
     try:
         pipe = get_redis().pipeline(transaction=False)
-        for name, labels, amount in increments:
-            field = _field(name, COUNTERS[name][1], labels)
-            if isinstance(amount, int):
-                pipe.hincrby(series_key(name), field, amount)
+        for key, field, amount, integer in business_counter_writes(increments):
+            if integer:
+                pipe.hincrby(key, field, int(amount))
             else:
-                pipe.hincrbyfloat(series_key(name), field, str(amount))  # type: ignore[arg-type]  # as in business_counter_add
+                pipe.hincrbyfloat(key, field, amount)  # type: ignore[arg-type]  # as in business_counter_add
         pipe.execute()
     except redis.RedisError:
         logger.warning("business metrics %s not counted in Redis", increments, exc_info=True)

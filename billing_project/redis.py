@@ -14,20 +14,6 @@ def get_redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
 
 
-def claim_many(claims: list[tuple[str, int]]) -> list[bool]:
-    """`SET key 1 NX EX seconds` for each (key, seconds), in one round trip: whether this caller
-    claimed each key (the first caller of each window does). Nothing is claimed when Redis does not
-    answer. Debounces several follow-ups of one event at the cost of one (issue 21: the usage
-    ingest's budget and threshold checks)."""
-    try:
-        pipe = get_redis().pipeline(transaction=False)
-        for key, seconds in claims:
-            pipe.set(key, "1", nx=True, ex=seconds)
-        return [bool(claimed) for claimed in pipe.execute()]
-    except redis.RedisError:
-        return [False] * len(claims)
-
-
 def redis_key(*parts) -> str:
     """A key of our own in Redis, behind the cache's KEY_PREFIX so that two deployments (or test runs)
     sharing one Redis never meet: redis_key("tenants", "epoch") -> "billing:tenants:epoch"."""

@@ -70,7 +70,7 @@ def state_cache_forget(schema: str, *, rearm_check: bool = False) -> None:
 
 
 def check_debounce(schema: str) -> tuple[str, int]:
-    """The Redis key, and its window, whose claim (billing_project.redis.claim_many) says which
+    """The Redis key, and its window, whose claim (usage.counters.counters_store) says which
     ingest schedules the tenant's budget check: the first of each CHECK_DEBOUNCE_SECONDS window
     does, the others ride on it. Without Redis nobody does; the periodic check (beat) still runs."""
     return redis_key(schema, "budget", "check"), CHECK_DEBOUNCE_SECONDS

@@ -191,7 +191,7 @@ def budget_check(*, tenant) -> list[int]:
 
 def budget_check_debounce(*, tenant) -> tuple[str, int]:
     """The debounce claim of budget_usage_recorded (key, seconds): the usage ingest claims it with
-    its other follow-ups in one Redis round trip (billing_project.redis.claim_many)."""
+    its other follow-ups in one Redis round trip (usage.counters.counters_store)."""
     return cache.check_debounce(tenant.schema_name)
 
 

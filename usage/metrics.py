@@ -7,28 +7,25 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import transaction
-
-from billing_project.business_metrics import business_counters_update
-
 EVENTS = "billing_usage_events_total"
 QUANTITY = "billing_usage_quantity_total"
 OTHER = "other"
 
 
-def usage_ingested_count(*, plan_id: str | None, known: set[str], events) -> None:
-    """Count newly stored usage events (EventIn: resource_type, quantity) after the commit."""
+def usage_ingested_increments(
+    *, plan_id: str | None, known: set[str], events
+) -> list[tuple[str, dict, int | Decimal]]:
+    """The business counter increments (billing_project.business_metrics) of newly stored usage
+    events (EventIn: resource_type, quantity), written after the commit with the ingest's other
+    Redis writes (usage.counters.counters_store)."""
     totals: dict[str, list] = defaultdict(lambda: [0, Decimal(0)])
     for event in events:
         resource = event.resource_type if event.resource_type in known else OTHER
         totals[resource][0] += 1
         totals[resource][1] += Decimal(str(event.quantity))
-    if not totals:
-        return
     plan = plan_id or "none"
-
     increments: list[tuple[str, dict, int | Decimal]] = []
     for resource, (count, quantity) in totals.items():
         labels = {"plan_id": plan, "resource_type": resource}
         increments += [(EVENTS, labels, count), (QUANTITY, labels, quantity)]
-    transaction.on_commit(lambda: business_counters_update(increments))
+    return increments

@@ -232,7 +232,7 @@ def usage_threshold_check(*, tenant, actor: str = "system") -> ThresholdInvoice 
 
 def usage_threshold_debounce(*, tenant) -> tuple[str, int]:
     """The debounce claim of usage_threshold_check_soon (key, seconds): the usage ingest claims it
-    with its other follow-ups in one Redis round trip (billing_project.redis.claim_many)."""
+    with its other follow-ups in one Redis round trip (usage.counters.counters_store)."""
     return (
         redis_key("commitments", "threshold-check", tenant.schema_name),
         CHECK_DEBOUNCE_SECONDS,

@@ -327,3 +327,53 @@ def test_a_batch_event_is_stored_as_the_single_endpoint_stores_it(ingest_client,
     assert one["quantity"] == Decimal("12.5") and one["period_start"] == datetime(
         2024, 1, 2, 1, 4, 5, 123456, tzinfo=UTC
     )
+
+
+def test_an_ingest_writes_counters_claims_and_metrics_to_redis_in_one_round_trip(
+    ingest_client, tenant, django_capture_on_commit_callbacks, monkeypatch
+):
+    """After the commit: the counter, the budget and threshold debounce claims (the first ingest of
+    a window takes them, the next does not) and the business counters, all in one command."""
+    import redis
+
+    from billing_project.business_metrics import series_key
+    from billing_project.redis import get_redis
+    from budgets.services import budget_check_debounce
+    from commitments.services import usage_threshold_debounce
+    from usage import counters
+    from usage.metrics import EVENTS
+
+    client = get_redis()
+    claims = [budget_check_debounce(tenant=tenant), usage_threshold_debounce(tenant=tenant)]
+    client.delete(*(key for key, _ in claims))
+    due: list[str] = []
+    monkeypatch.setattr(
+        "budgets.services.budget_usage_recorded", lambda tenant: due.append("budget")
+    )
+    monkeypatch.setattr(
+        "commitments.services.usage_threshold_check_soon", lambda tenant: due.append("threshold")
+    )
+    before = sum(int(v) for v in client.hgetall(series_key(EVENTS)).values())
+    sent: list[bytes] = []
+    send = redis.connection.Connection.send_packed_command
+
+    def spy(self, command, check_health=True):
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", spy)
+    for quantity in ("3", "4"):
+        with django_capture_on_commit_callbacks() as after_commit:
+            response = ingest_client.post("/api/v1/usage", event(quantity=quantity), format="json")
+        assert response.status_code == 201, response.content
+        sent.clear()
+        for callback in after_commit:
+            callback()
+        assert len(sent) == 1 and sent[0].split(b"\r\n")[2] == b"EVALSHA", sent
+    monkeypatch.undo()
+    assert due == ["budget", "threshold"]  # claimed by the first ingest only
+    assert all(client.ttl(key) > 0 for key, _ in claims)
+    with tenant_context(tenant):
+        rollup = UsageRollup.objects.get(resource_type="api_calls")
+    assert counters.counter_get(tenant.schema_name, "api_calls", rollup.period_start) == 7
+    assert sum(int(v) for v in client.hgetall(series_key(EVENTS)).values()) == before + 2

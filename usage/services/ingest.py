@@ -27,12 +27,11 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from billing_project.errors import Conflict, InvalidRequest
-from billing_project.redis import claim_many
 from notifications.events import billing_event_emit
 from usage import counters
 from usage.aggregation import FOLD, event_part, fold, fold_event, fold_sql
 from usage.limits import billing_period, limits_get
-from usage.metrics import usage_ingested_count
+from usage.metrics import usage_ingested_increments
 from usage.models import (
     Aggregation,
     Meter,
@@ -592,17 +591,19 @@ def _ingest(
     else:
         inserted_ids, rollups = _ingest_many(prepared, meters, now)
     existing = _existing_rows(prepared, inserted_ids) if len(inserted_ids) < len(prepared) else {}
-    if rollups:
-        transaction.on_commit(lambda: _after_ingest(tenant, rollups))
-    usage_ingested_count(
-        plan_id=limits.plan_code,
-        known=set(limits.limits),
-        events=[p.event for p in prepared if p.event_id in inserted_ids],
-    )
+    if rollups:  # some event went in
+        increments = usage_ingested_increments(
+            plan_id=limits.plan_code,
+            known=set(limits.limits),
+            events=[p.event for p in prepared if p.event_id in inserted_ids],
+        )
+        transaction.on_commit(lambda: _after_ingest(tenant, rollups, increments))
     return inserted_ids, existing
 
 
-def _after_ingest(tenant: Tenant, rollups: list[_Rollup]) -> None:
+def _after_ingest(
+    tenant: Tenant, rollups: list[_Rollup], increments: list[tuple[str, dict[str, str], Any]]
+) -> None:
     meters = meters_get(tenant=tenant)
     values = []
     for r in rollups:
@@ -616,18 +617,20 @@ def _after_ingest(tenant: Tenant, rollups: list[_Rollup]) -> None:
                 aggregation == Aggregation.LAST,
             )
         )
-    counters.counters_store(tenant.schema_name, values)
-    for resource, period_start, used, _ in values:
-        usage_alerts_fire(tenant=tenant, resource=resource, period_start=period_start, used=used)
     # The spend budget's check (alerts and the hard cap) and progressive billing's threshold check,
-    # each debounced per tenant and run in a worker (never Stripe on the ingest path): both claims in
-    # one Redis round trip, what the rest of the window's ingests pay (issue 21).
+    # each debounced per tenant and run in a worker (never Stripe on the ingest path): their claims
+    # go to Redis with the counters and the business metrics, one round trip (issue 21).
     from budgets.services import budget_check_debounce, budget_usage_recorded
     from commitments.services import usage_threshold_check_soon, usage_threshold_debounce
 
-    budget_due, threshold_due = claim_many(
-        [budget_check_debounce(tenant=tenant), usage_threshold_debounce(tenant=tenant)]
+    budget_due, threshold_due = counters.counters_store(
+        tenant.schema_name,
+        values,
+        claims=[budget_check_debounce(tenant=tenant), usage_threshold_debounce(tenant=tenant)],
+        increments=increments,
     )
+    for resource, period_start, used, _ in values:
+        usage_alerts_fire(tenant=tenant, resource=resource, period_start=period_start, used=used)
     if budget_due:
         budget_usage_recorded(tenant=tenant)
     if threshold_due:
