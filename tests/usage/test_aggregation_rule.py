@@ -97,6 +97,7 @@ def test_ingest_columns_are_the_models_fields():
     # The id is drawn by the statement itself (its key row points at it: usage.partitions).
     assert f"INSERT INTO usage_usageevent (id, {columns})" in ingest._statement("move_staging")
     assert f"COPY usage_ingest_staging ({columns})" in ingest._statement("copy_staging")
+    assert f"COPY usage_usageevent (id, {columns})" in ingest._statement("copy_events")
     prefixed = ", ".join(f"e.{f.column}" for f in ingest._EVENT)
     assert f"{prefixed}\nFROM usage_usageeventkey k" in ingest._statement("select_existing")
 

@@ -1,13 +1,14 @@
 """Writes of the usage app: ingest of events (single and batch) and threshold alerts.
 
-Ingest is one transaction of set-based statements whatever the number of events: a batch's events
-are copied (`COPY`) into a temporary staging table and moved with one statement that inserts their
-keys into `UsageEventKey` and then the events whose keys went in, both `ON CONFLICT DO NOTHING` (a
-repeated `transaction_id` or Idempotency-Key, even sent concurrently and in another month, is
-skipped by the key table's unique indexes and the loser then reads the winner's committed row; the
-events table is partitioned by month, see usage.partitions), then each
-touched rollup is upserted once; a single event is one statement. Redis counters and alerts follow
-after commit.
+Ingest is one transaction of set-based statements whatever the number of events. A batch whose
+keys (`transaction_id` or Idempotency-Key) are all new is COPied straight into `UsageEventKey` and
+the events table, ids drawn first, in a savepoint: a key already taken (even by a concurrent batch,
+whose commit the key table's unique indexes make it wait for, and in another month) fails that COPY
+and the batch takes the exact path instead: COPY into a temporary staging table, then one statement
+inserts their keys and then the events whose keys went in, both `ON CONFLICT DO NOTHING`, and the
+loser reads the winner's committed row (the events table is partitioned by month, see
+usage.partitions). Then each touched rollup is upserted once; a single event is one statement.
+Redis counters and alerts follow after commit.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.db import connection, transaction
 from django.db.models import Field, Model
 from django.utils import timezone
+from psycopg.errors import UniqueViolation
 
 from billing_project.errors import Conflict, InvalidRequest
 from billing_project.redis import claim_many
@@ -200,6 +202,10 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ({
         })
 """,
         "copy_staging": f"COPY {_STAGING} ({_copy_columns}) FROM STDIN",
+        # The common case's path (_copy_new): ids first, then the key rows and events as they are.
+        "draw_ids": f"SELECT string_agg(nextval('{SEQUENCE}')::text, ',') FROM generate_series(1, %s)",
+        "copy_keys": f"COPY {UsageEventKey._meta.db_table} (key, idempotency_key, event_pk, event_id, period_start) FROM STDIN",
+        "copy_events": f"COPY {UsageEvent._meta.db_table} (id, {_copy_columns}) FROM STDIN",
         "move_staging": f"""
 WITH staged AS (
     DELETE FROM {_STAGING} RETURNING nextval('{SEQUENCE}') AS id, {_columns(_EVENT)}
@@ -379,19 +385,20 @@ if set(_COPY_COLUMNS) != {f.name for f in _EVENT}:  # pragma: no cover - a model
     raise RuntimeError("usage.services.ingest: _COPY_COLUMNS must name every stored event column.")
 
 
-def _copy_rows(prepared: list[_Prepared], now: datetime) -> bytes:
-    """The rows of `prepared` in COPY's text format, one line each: what write_row would send, built
-    in one go (write_row cost more per event than the database's COPY of it). Values as psycopg
-    dumps them (str of UUID and Decimal, isoformat of timestamps, t/f); a batch repeats its
-    timestamps (periods, billing periods), each formatted once."""
-    moments: dict[datetime, str] = {}
+class _Moments(dict[datetime, str]):
+    """A batch's timestamps as psycopg dumps them (isoformat): a batch repeats its timestamps
+    (periods, billing periods), each formatted once."""
 
-    def moment(value: datetime) -> str:
-        text = moments.get(value)
-        if text is None:
-            text = moments[value] = value.isoformat()
+    def __missing__(self, value: datetime) -> str:
+        text = self[value] = value.isoformat()
         return text
 
+
+def _copy_lines(prepared: list[_Prepared], now: datetime, moments: _Moments) -> list[str]:
+    """The rows of `prepared` in COPY's text format (the _COPY_COLUMNS), one line each without its
+    end: what write_row would send, built in one go (write_row cost more per event than the
+    database's COPY of it). Values as psycopg dumps them (str of UUID and Decimal, isoformat of
+    timestamps, t/f)."""
     received = now.isoformat()
     lines = []
     for p in prepared:
@@ -404,29 +411,88 @@ def _copy_rows(prepared: list[_Prepared], now: datetime) -> bytes:
                     _copy_text(e.resource_type),
                     str(e.quantity),
                     _copy_text(e.unit),
-                    moment(e.period_start),
-                    moment(e.period_end),
+                    moments[e.period_start],
+                    moments[e.period_end],
                     _copy_text(e.source),
                     _copy_text(e.transaction_id),
                     _copy_text(p.idempotency_key),
-                    e.fingerprint(moment),
+                    e.fingerprint(moments.__getitem__),
                     _copy_text(properties),
-                    moment(cast(datetime, p.billing_period_start)),
+                    moments[cast(datetime, p.billing_period_start)],
                     "t" if p.late else "f",
-                    moment(cast(datetime, p.billed_period_start)),
+                    moments[cast(datetime, p.billed_period_start)],
                     received,
                 )
             )
         )
-    lines.append("")
-    return "\n".join(lines).encode()
+    return lines
+
+
+def _copy_rows(prepared: list[_Prepared], now: datetime) -> bytes:
+    """The rows of `prepared` as the staging COPY's data (see _copy_lines)."""
+    return "".join(f"{line}\n" for line in _copy_lines(prepared, now, _Moments())).encode()
+
+
+def _key_of(p: _Prepared) -> str | None:
+    """The event's UsageEventKey.key (usage.partitions.KEY_SQL), None for an event without keys."""
+    if p.event.transaction_id is not None:
+        return UsageEventKey.of_transaction(p.event.transaction_id)
+    if p.idempotency_key is not None:
+        return f"k:{p.idempotency_key}"
+    return None
+
+
+def _keys_distinct(prepared: list[_Prepared]) -> bool:
+    """Whether no two events of `prepared` share a key or an Idempotency-Key (a batch repeating
+    itself takes the staged path, which keeps the first of each)."""
+    keys = [key for p in prepared if (key := _key_of(p)) is not None]
+    idempotency_keys = [p.idempotency_key for p in prepared if p.idempotency_key is not None]
+    return len(set(keys)) == len(keys) and len(set(idempotency_keys)) == len(idempotency_keys)
+
+
+def _copy_new(
+    cursor: CursorWrapper, prepared: list[_Prepared], lines: list[str], moments: _Moments
+) -> None:
+    """COPY the events and their key rows straight into their tables, ids drawn first (a key row
+    points at its event's id). Raises UniqueViolation when a key is taken already (stored, or by a
+    concurrent batch: the unique index makes COPY wait for its commit, as ON CONFLICT does)."""
+    cursor.execute(_statement("draw_ids"), [len(prepared)])
+    ids = cursor.fetchone()[0].split(",")
+    keys = []
+    for id_, p in zip(ids, prepared, strict=True):
+        key = _key_of(p)
+        if key is not None:
+            keys.append(
+                f"{_copy_text(key)}\t{_copy_text(p.idempotency_key)}\t{id_}\t{p.event_id}\t"
+                f"{moments[p.event.period_start]}\n"
+            )
+    if keys:
+        with cursor.cursor.copy(_statement("copy_keys")) as copy:
+            copy.write("".join(keys).encode())
+    with cursor.cursor.copy(_statement("copy_events")) as copy:
+        copy.write(
+            "".join(f"{id_}\t{line}\n" for id_, line in zip(ids, lines, strict=True)).encode()
+        )
 
 
 def _insert(cursor: CursorWrapper, prepared: list[_Prepared], now: datetime) -> set[uuid.UUID]:
-    """Insert the events that are new (COPY through the staging table); their event ids."""
+    """Insert the events that are new; their event ids. In the common case (no key repeated or
+    taken) events and keys are COPied straight into their tables, in a savepoint: COPY costs the
+    database a third less than inserting from a staging table with ON CONFLICT. A key already taken
+    rolls that back, and the staging path decides event by event."""
+    moments = _Moments()
+    lines = _copy_lines(prepared, now, moments)
+    if _keys_distinct(prepared):
+        try:
+            with transaction.atomic():
+                _copy_new(cursor, prepared, lines, moments)
+            return {p.event_id for p in prepared}
+        except UniqueViolation:
+            pass
+    # COPY into the temporary staging table, then one statement moves what is new (_keyed_insert).
     cursor.execute(_statement("create_staging"))
     with cursor.cursor.copy(_statement("copy_staging")) as copy:
-        copy.write(_copy_rows(prepared, now))
+        copy.write("".join(f"{line}\n" for line in lines).encode())
     cursor.execute(_statement("move_staging"))
     return {row[0] for row in cursor.fetchall()}
 
