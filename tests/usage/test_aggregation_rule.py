@@ -170,3 +170,18 @@ def test_the_batch_copy_text_holds_what_psycopg_would_write_for_each_column(tena
         cursor.execute(f"DELETE FROM {ingest._STAGING}")
     assert ours == theirs
     assert ours[1][[f.name for f in ingest._EVENT].index("transaction_id")] == awkward
+
+
+def test_a_batchs_event_ids_are_random_uuid4s_written_as_str_writes_them():
+    import uuid
+
+    ids = ingest._event_ids(2000)
+    parsed = [uuid.UUID(text) for text in ids]
+    assert all(u.version == 4 and u.variant == uuid.RFC_4122 for u in parsed)
+    assert [str(u) for u in parsed] == ids
+    assert len(set(ids)) == 2000
+    # Every digit outside the fixed version and variant bits varies.
+    assert {text[19] for text in ids} == set("89ab")
+    assert all(
+        len({text[i] for text in ids}) == 16 for i in range(36) if i not in (8, 13, 14, 18, 19, 23)
+    )
