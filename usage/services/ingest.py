@@ -33,7 +33,7 @@ from billing_project.errors import Conflict, InvalidRequest
 from billing_project.redis import claim_many
 from notifications.events import billing_event_emit
 from usage import counters
-from usage.aggregation import FOLD, event_part, fold, fold_event, fold_sql
+from usage.aggregation import FOLD, event_part, fold, fold_events, fold_sql
 from usage.limits import billing_period, limits_get
 from usage.metrics import usage_ingested_count
 from usage.models import (
@@ -242,7 +242,7 @@ RETURNING resource_type, period_start, value
 """
 
 
-@dataclass
+@dataclass(slots=True)
 class IngestResult:
     """One event's outcome: "accepted", "duplicate" or "rejected" (with `error`)."""
 
@@ -539,19 +539,26 @@ def _rollup_deltas(
     days: Days = {}
     uniques: Uniques = {}
     day_period: dict[tuple[str, datetime, date], datetime | None] = {}
+    # Each day's quantities and moments, in order, folded at once below.
+    day_events: dict[tuple[str, datetime, date], tuple[list[Decimal], list[datetime]]] = {}
+    unique_property = {
+        code: meter.unique_property
+        for code, meter in meters.items()
+        if meter.aggregation == Aggregation.UNIQUE_COUNT
+    }
     for p in inserted:
         e = p.event
         # _place gave every event its periods.
         period_start = cast(datetime, p.billing_period_start)
         day_key = (e.resource_type, period_start, e.period_start.astimezone(UTC).date())
-        day = days.get(day_key)
-        if day is None:
-            day = days[day_key] = dict(_DAY_ZERO)
+        events = day_events.get(day_key)
+        if events is None:
+            events = day_events[day_key] = ([], [])
             day_period[day_key] = p.billing_period_end
-        fold_event(day, e.quantity, e.period_start)
-        meter = meters.get(e.resource_type)
-        if meter is not None and meter.aggregation == Aggregation.UNIQUE_COUNT:
-            value = e.properties.get(meter.unique_property)
+        events[0].append(e.quantity)
+        events[1].append(e.period_start)
+        if e.resource_type in unique_property:
+            value = e.properties.get(unique_property[e.resource_type])
             if value is not None and value != "":
                 uniques.setdefault((e.resource_type, period_start, str(value)[:255]), day_key)
         if p.late:
@@ -564,6 +571,8 @@ def _rollup_deltas(
                 p.billed_period_end,
             )
             fold(billed, {"late_billed": e.quantity})
+    for day_key, (quantities, ats) in day_events.items():
+        days[day_key] = fold_events(dict(_DAY_ZERO), quantities, ats)
     # A period's part is its days' parts folded (the rule is associative, and the newest event of
     # the period is the newest of its newest day): one fold per day, not one more per event.
     for (resource, period_start, _), day in days.items():
