@@ -23,6 +23,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import selectors
 import socket
 import subprocess
@@ -56,6 +57,16 @@ def _post(conn: http.client.HTTPConnection, path: str, body: bytes, key: str) ->
     return response.status, response.read()
 
 
+# The answer's count of accepted events, which it gives first: read from its head instead of
+# decoding its 1,000 results on the same cores as the server (JSON decoding when it is not there).
+_ACCEPTED = re.compile(rb'^\{"accepted":([0-9]+),')
+
+
+def _accepted(payload: bytes) -> int:
+    found = _ACCEPTED.match(payload)
+    return int(found[1]) if found else json.loads(payload)["accepted"]
+
+
 def _batch_client(args) -> tuple[int, int, float]:
     """One client process: sends its pre-built batches back to back; returns (events, errors, seconds)."""
     port, key, bodies, deadline = args
@@ -67,7 +78,7 @@ def _batch_client(args) -> tuple[int, int, float]:
             break
         status, payload = _post(conn, "/api/v1/usage/batch", body, key)
         if status == 200:
-            events += json.loads(payload)["accepted"]
+            events += _accepted(payload)
         else:
             errors += 1
         conn.close()  # sync gunicorn workers close after each response
@@ -93,7 +104,7 @@ def bench_p1(
     port: int, key: str, seconds: float, clients: int, database_url: str, schema: str
 ) -> dict:
     run = uuid.uuid4().hex[:8]
-    per_client = int(seconds * 12)  # batches prepared per client: more than it can send in time
+    per_client = int(seconds * 20)  # batches prepared per client: more than it can send in time
     work = []
     for c in range(clients):
         bodies = []

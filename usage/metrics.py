@@ -21,8 +21,11 @@ def usage_ingested_increments(
     totals: dict[str, list] = defaultdict(lambda: [0, Decimal(0)])
     for event in events:
         resource = event.resource_type if event.resource_type in known else OTHER
-        totals[resource][0] += 1
-        totals[resource][1] += Decimal(str(event.quantity))
+        total = totals[resource]
+        total[0] += 1
+        quantity = event.quantity
+        # An EventIn's is a Decimal already (a batch converted 1,000 of them again).
+        total[1] += quantity if type(quantity) is Decimal else Decimal(str(quantity))
     plan = plan_id or "none"
     increments: list[tuple[str, dict, int | Decimal]] = []
     for resource, (count, quantity) in totals.items():

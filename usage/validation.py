@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -45,6 +45,9 @@ T = TypeVar("T")
 # What json.dumps(..., sort_keys=True, default=str) builds for every call, built once: the
 # fingerprints of stored events must not change.
 _FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=str)
+# How that encoder writes a str (ensure_ascii): a fingerprint's list is written item by item with it
+# (setting up the encoder cost more per event than the hash).
+_json_text = json.encoder.encode_basestring_ascii
 
 
 class EventInvalid(Exception):
@@ -53,7 +56,8 @@ class EventInvalid(Exception):
         super().__init__(next(f"{k}: {v[0]}" for k, v in detail.items()))
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass's __init__ cost five times a plain one's, once per event of a batch.
+@dataclass(slots=True)
 class EventIn:
     resource_type: str
     quantity: Decimal
@@ -66,19 +70,26 @@ class EventIn:
 
     def fingerprint(self, isoformat: Callable[[datetime], str] = datetime.isoformat) -> str:
         """The hash of the event's fields; `isoformat` may be a batch's memo of datetime.isoformat."""
-        body = _FINGERPRINT_JSON.encode(
-            [
-                self.resource_type,
-                str(self.quantity.normalize()),
-                self.unit,
-                isoformat(self.period_start),
-                isoformat(self.period_end),
-                self.source,
-                self.transaction_id,
-                self.properties,
-            ]
-        )
-        return hashlib.sha256(body.encode()).hexdigest()
+        return event_fingerprint(self, isoformat(self.period_start), isoformat(self.period_end))
+
+
+def event_fingerprint(event: EventIn, start: str, end: str) -> str:
+    """EventIn.fingerprint with its period's isoformat texts given: the sha256 of the JSON text of
+    [resource_type, normalized quantity, unit, start, end, source, transaction_id, properties] as
+    json.dumps(..., sort_keys=True, default=str) writes it. Timestamps and decimals are ASCII
+    without a character JSON escapes, so they are quoted as they are."""
+    tx = event.transaction_id
+    properties = event.properties
+    body = (
+        f"[{_json_text(event.resource_type)}, "
+        f'"{event.quantity.normalize()}", '
+        f"{_json_text(event.unit)}, "
+        f'"{start}", "{end}", '
+        f"{_json_text(event.source)}, "
+        f"{'null' if tx is None else _json_text(tx)}, "
+        f"{_FINGERPRINT_JSON.encode(properties) if properties else '{}'}]"
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _quantity(value: object) -> Decimal:
@@ -152,11 +163,131 @@ def _parsed(memo: dict[Any, Any] | None, parse: Callable[[Any], T], value: Any) 
     return found
 
 
+def _timestamp_plain(value: object, texts: dict[datetime, str] | None) -> datetime | None:
+    """_timestamp(value) for a text that fromisoformat reads and whose offset is fine; None for
+    anything else (which _timestamp then answers, errors included). A UTC text already in
+    isoformat's form goes into `texts` (see event_parse)."""
+    if type(value) is not str:
+        return None
+    text = value.strip()
+    try:
+        # parse_datetime tries fromisoformat first.
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not UTC:
+        try:
+            return timestamp_to_utc(parsed)
+        except ValueError:
+            return None
+    # timestamp_to_utc returns a UTC time itself (astimezone(UTC) of it is itself).
+    if texts is not None and _isoformat_of(text, parsed):
+        texts[parsed] = text
+    return parsed
+
+
+def _isoformat_of(text: str, parsed: datetime) -> bool:
+    """Whether `text`, which fromisoformat read as `parsed` (UTC), is parsed.isoformat(): the
+    extended form with its separators where isoformat puts them (not a week date, a basic form or a
+    comma), "+00:00", and six fraction digits exactly when there are microseconds."""
+    size = len(text)
+    return (
+        (size == 32 and text[19] == "." and parsed.microsecond != 0)
+        or (size == 25 and parsed.microsecond == 0)
+    ) and (
+        text[4] == "-"
+        and text[7] == "-"
+        and text[10] == "T"
+        and text[13] == ":"
+        and text[16] == ":"
+        and text.endswith("+00:00")
+    )
+
+
+def _event_plain(
+    raw: dict[str, Any],
+    units: dict[str, str],
+    now: datetime,
+    memo: dict[Any, Any] | None,
+    texts: dict[datetime, str] | None,
+) -> EventIn | None:
+    """_event_parse(raw) for an event without any error, None for anything else: a batch's
+    events are nearly all well formed, and this checks them with a few comparisons each; whatever
+    it does not accept, _event_parse reads again and says what is wrong."""
+    if not raw.keys() <= FIELDS:
+        return None
+    resource = raw.get("resource_type")
+    quantity = raw.get("quantity")
+    if type(resource) is not str or resource not in units or quantity is None:
+        return None
+    try:
+        quantity = _parsed(memo, _quantity, quantity)
+    except ValueError:
+        return None
+    start = _timestamp_plain(raw.get("period_start"), texts)
+    if start is None or start > now + MAX_FUTURE:
+        return None
+    end = raw.get("period_end")
+    if end is not None:
+        end = _timestamp_plain(end, texts)
+        if end is None or end < start:
+            return None
+    unit, source, transaction_id = raw.get("unit"), raw.get("source"), raw.get("transaction_id")
+    # What _text accepts: None, or text not too long that PostgreSQL can store (one look at the
+    # three texts together).
+    if not (
+        (unit is None or (type(unit) is str and len(unit) <= 32))
+        and (source is None or (type(source) is str and len(source) <= 64))
+        and (
+            transaction_id is None
+            or (
+                type(transaction_id) is str
+                and len(transaction_id) <= 255
+                and transaction_id.strip()
+            )
+        )
+        and text_problem(f"{unit or ''}{source or ''}{transaction_id or ''}") is None
+    ):
+        return None
+    properties = raw.get("properties")
+    if properties is not None and (
+        type(properties) is not dict or (properties and _properties_problem(properties))
+    ):
+        return None
+    # By position: keywords cost a batch a visible share of this function.
+    return EventIn(
+        resource,
+        quantity,
+        unit or units[resource],
+        start,
+        end or start,
+        source or "api",
+        transaction_id,
+        properties or {},
+    )
+
+
 def event_parse(
-    raw: Any, *, units: dict[str, str], now: datetime, memo: dict[Any, Any] | None = None
+    raw: Any,
+    *,
+    units: dict[str, str],
+    now: datetime,
+    memo: dict[Any, Any] | None = None,
+    texts: dict[datetime, str] | None = None,
 ) -> EventIn:
     """Validate one event body. `units` maps each known resource type to its default unit; `memo`,
-    a dict kept across the events of one batch, saves parsing the same value twice."""
+    a dict kept across the events of one batch, saves parsing the same value twice; `texts`, when
+    given, receives timestamp -> isoformat text for the event's timestamps sent in that form
+    (a batch writes them as text again: isoformat cost more than parsing)."""
+    if type(raw) is dict and (event := _event_plain(raw, units, now, memo, texts)) is not None:
+        return event
+    return _event_parse(raw, units=units, now=now, memo=memo)
+
+
+def _event_parse(
+    raw: Any, *, units: dict[str, str], now: datetime, memo: dict[Any, Any] | None = None
+) -> EventIn:
+    """event_parse, field by field, with every error of the event."""
     if not isinstance(raw, dict):
         raise EventInvalid({"non_field_errors": ["Expected a JSON object."]})
     unknown = raw.keys() - FIELDS

@@ -176,8 +176,11 @@ def text_problem(value: str) -> str | None:
 def json_problem(value, *, max_depth: int, texts: bool = True) -> tuple[str, str] | None:
     """The first reason parsed JSON cannot be stored, as (dotted path, message): nesting deeper than
     `max_depth` or text (a key or a string) refused by text_problem. None when it is fine.
-    `texts=False` checks the depth only (the caller knows no text can be refused).
+    `texts=False` checks the depth only (the caller knows no text can be refused), of `value` as
+    a JSON parser returns it.
     Iterative, so that depth costs no recursion; a child's path is built only when reported."""
+    if not texts:
+        return _depth_problem(value, max_depth)
     stack: list[tuple[Any, int, tuple[Any, ...]]] = [(value, 1, ())]
     while stack:
         node, depth, path = stack.pop()
@@ -195,6 +198,39 @@ def json_problem(value, *, max_depth: int, texts: bool = True) -> tuple[str, str
                 return _dotted((*path, key)), f"Key: {problem}"
             if texts or isinstance(child, (dict, list)):
                 stack.append((child, depth + 1, (*path, key)))
+    return None
+
+
+_CONTAINERS = (dict, list)
+
+
+def _depth_problem(value, max_depth: int) -> tuple[str, str] | None:
+    """json_problem(value, texts=False) for what a JSON parser returns (plain dicts and lists): the
+    same walk in the same order, over the containers only, a container's values looked at by their
+    types at once (a batch's 1,000 events hold none), each container remembering its parent instead
+    of its path; the path of the one reported is found from the parents."""
+    if type(value) not in _CONTAINERS:
+        return None
+    # (container, depth, parent's entry, key or index in the parent)
+    stack: list[tuple[Any, int, Any, Any]] = [(value, 1, None, None)]
+    while stack:
+        entry = stack.pop()
+        node, depth = entry[0], entry[1]
+        if depth > max_depth:
+            path = []
+            while entry[2] is not None:
+                path.append(entry[3])
+                entry = entry[2]
+            return _dotted(tuple(reversed(path))) or "body", (
+                f"Nested more than {max_depth} levels deep."
+            )
+        values = node.values() if type(node) is dict else node
+        kinds = set(map(type, values))
+        if dict in kinds or list in kinds:
+            items = node.items() if type(node) is dict else enumerate(node)
+            stack.extend(
+                (child, depth + 1, entry, key) for key, child in items if type(child) in _CONTAINERS
+            )
     return None
 
 

@@ -57,6 +57,45 @@ def test_folding_one_event_is_folding_its_part(start):
         assert [type(v) for v in quick.values()] == [type(v) for v in generic.values()]
 
 
+@pytest.mark.parametrize(
+    "start",
+    [
+        {},
+        {"total": Decimal(0), "event_count": 0, "max_value": Decimal(0), "last_value": Decimal(0)},
+        {
+            "total": Decimal(7),
+            "event_count": 2,
+            "max_value": Decimal("1.0"),
+            "last_value": Decimal(3),
+            "last_at": T0 + dt.timedelta(minutes=2),
+        },
+        {"total": Decimal(1), "last_at": T0 + dt.timedelta(minutes=9)},
+    ],
+)
+def test_folding_a_days_events_at_once_is_folding_them_one_by_one(start):
+    import random
+
+    rng = random.Random(14)
+    for _ in range(400):
+        one_by_one, at_once = dict(start), dict(start)
+        events = [
+            # Few distinct moments and quantities: ties of the newest moment and of the maximum
+            # (equal quantities written differently) happen.
+            (
+                Decimal(rng.choice(["0", "0.00", "1", "1.0", "2.5", "1E+3", "0.000001"])),
+                T0 + dt.timedelta(minutes=rng.randrange(4)),
+            )
+            for _ in range(rng.randint(1, 6))
+        ]
+        for quantity, at in events:
+            aggregation.fold_event(one_by_one, quantity, at)
+        aggregation.fold_events(at_once, [q for q, _ in events], [at for _, at in events])
+        assert at_once == one_by_one, events
+        # The same objects where equal values could be written differently.
+        assert str(at_once["max_value"]) == str(one_by_one["max_value"]), events
+        assert str(at_once["last_value"]) == str(one_by_one["last_value"]), events
+
+
 def test_the_sql_merge_is_generated_from_the_same_rule(monkeypatch):
     sql = aggregation.fold_sql("r", ["total", "max_value", "last_value"])
     assert (
@@ -97,6 +136,7 @@ def test_ingest_columns_are_the_models_fields():
     # The id is drawn by the statement itself (its key row points at it: usage.partitions).
     assert f"INSERT INTO usage_usageevent (id, {columns})" in ingest._statement("move_staging")
     assert f"COPY usage_ingest_staging ({columns})" in ingest._statement("copy_staging")
+    assert f"COPY usage_usageevent (id, {columns})" in ingest._statement("copy_events")
     prefixed = ", ".join(f"e.{f.column}" for f in ingest._EVENT)
     assert f"{prefixed}\nFROM usage_usageeventkey k" in ingest._statement("select_existing")
 
@@ -169,3 +209,18 @@ def test_the_batch_copy_text_holds_what_psycopg_would_write_for_each_column(tena
         cursor.execute(f"DELETE FROM {ingest._STAGING}")
     assert ours == theirs
     assert ours[1][[f.name for f in ingest._EVENT].index("transaction_id")] == awkward
+
+
+def test_a_batchs_event_ids_are_random_uuid4s_written_as_str_writes_them():
+    import uuid
+
+    ids = ingest._event_ids(2000)
+    parsed = [uuid.UUID(text) for text in ids]
+    assert all(u.version == 4 and u.variant == uuid.RFC_4122 for u in parsed)
+    assert [str(u) for u in parsed] == ids
+    assert len(set(ids)) == 2000
+    # Every digit outside the fixed version and variant bits varies.
+    assert {text[19] for text in ids} == set("89ab")
+    assert all(
+        len({text[i] for text in ids}) == 16 for i in range(36) if i not in (8, 13, 14, 18, 19, 23)
+    )

@@ -8,7 +8,7 @@ from django_tenants.utils import tenant_context
 
 from tests.conftest import assert_error
 from tests.usage.conftest import event
-from usage.models import UsageEvent, UsageRollup
+from usage.models import UsageEvent, UsageEventKey, UsageRollup
 
 pytestmark = pytest.mark.django_db
 
@@ -377,3 +377,47 @@ def test_an_ingest_writes_counters_claims_and_metrics_to_redis_in_one_round_trip
         rollup = UsageRollup.objects.get(resource_type="api_calls")
     assert counters.counter_get(tenant.schema_name, "api_calls", rollup.period_start) == 7
     assert sum(int(v) for v in client.hgetall(series_key(EVENTS)).values()) == before + 2
+
+
+def test_a_new_batch_is_copied_straight_in_and_a_batch_with_a_stored_key_is_decided_per_event(
+    ingest_client, owner_client, tenant
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    events = [event(transaction_id=f"c-{i}") for i in range(5)] + [event(quantity="2")]
+    with CaptureQueriesContext(connection) as new:
+        first = ingest_client.post("/api/v1/usage/batch", {"events": events}, format="json")
+    assert first.json()["accepted"] == 6, first.content
+    # No key repeated or taken: events and key rows were COPied into their tables (no staging),
+    # each key row pointing at its event's row.
+    assert not any("usage_ingest_staging" in q["sql"] for q in new.captured_queries)
+    with tenant_context(tenant):
+        keys = {
+            k.key: (k.event_pk, k.event_id, k.period_start, k.idempotency_key)
+            for k in UsageEventKey.objects.all()
+        }
+        stored = {
+            f"t:{e.transaction_id}": (e.id, e.event_id, e.period_start, None)
+            for e in UsageEvent.objects.exclude(transaction_id=None)
+        }
+        assert UsageEvent.objects.filter(transaction_id=None).count() == 1
+    assert keys == stored and len(keys) == 5
+    assert [str(v[1]) for k, v in sorted(keys.items())] == [
+        r["event_id"] for r in first.json()["results"][:5]
+    ]
+
+    # One key of the next batch is stored already: its COPY fails and the staging path decides
+    # event by event, keeping the new ones.
+    with CaptureQueriesContext(connection) as repeat:
+        again = ingest_client.post(
+            "/api/v1/usage/batch",
+            {"events": [event(transaction_id="c-new", quantity="4"), events[2]]},
+            format="json",
+        ).json()
+    assert any("usage_ingest_staging" in q["sql"] for q in repeat.captured_queries)
+    assert [r["status"] for r in again["results"]] == ["accepted", "duplicate"]
+    assert again["results"][1]["event_id"] == first.json()["results"][2]["event_id"]
+    assert api_calls_used(owner_client) == "11"
+    with tenant_context(tenant):
+        assert UsageEvent.objects.count() == 7 and UsageEventKey.objects.count() == 6
