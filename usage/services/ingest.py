@@ -389,7 +389,7 @@ def _copy_text(value: str | None) -> str:
     return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
 
 
-# The staging COPY's columns: the events' stored columns, in the order _copy_rows writes them.
+# The COPY columns: the events' stored columns, in the order _copy_lines writes them.
 _COPY_COLUMNS = (
     "event_id",
     "resource_type",
@@ -706,7 +706,9 @@ def _ingest(
     if len(prepared) == 1 and _fits_one_statement(prepared[0], meters):
         inserted_ids, rollups = _ingest_one(prepared[0], meters, now)
     else:
-        inserted_ids, rollups = _ingest_many(prepared, meters, now, moments or _Moments())
+        inserted_ids, rollups = _ingest_many(
+            prepared, meters, now, moments if moments is not None else _Moments()
+        )
     existing = _existing_rows(prepared, inserted_ids) if len(inserted_ids) < len(prepared) else {}
     if rollups:
         transaction.on_commit(lambda: _after_ingest(tenant, rollups))
