@@ -73,17 +73,26 @@ class EventIn:
         return event_fingerprint(self, isoformat(self.period_start), isoformat(self.period_end))
 
 
-def event_fingerprint(event: EventIn, start: str, end: str) -> str:
-    """EventIn.fingerprint with its period's isoformat texts given: the sha256 of the JSON text of
-    [resource_type, normalized quantity, unit, start, end, source, transaction_id, properties] as
-    json.dumps(..., sort_keys=True, default=str) writes it. Timestamps and decimals are ASCII
-    without a character JSON escapes, so they are quoted as they are."""
-    tx = event.transaction_id
-    properties = event.properties
-    body = (
+def fingerprint_head(event: EventIn) -> str:
+    """The start of the event's fingerprint text: its resource type, quantity and unit (see
+    event_fingerprint's `head`)."""
+    return (
         f"[{_json_text(event.resource_type)}, "
         f'"{event.quantity.normalize()}", '
         f"{_json_text(event.unit)}, "
+    )
+
+
+def event_fingerprint(event: EventIn, start: str, end: str, head: str | None = None) -> str:
+    """EventIn.fingerprint with its period's isoformat texts given: the sha256 of the JSON text of
+    [resource_type, normalized quantity, unit, start, end, source, transaction_id, properties] as
+    json.dumps(..., sort_keys=True, default=str) writes it. Timestamps and decimals are ASCII
+    without a character JSON escapes, so they are quoted as they are. `head`, the event's
+    fingerprint_head when the caller has it (a batch repeats its resource, quantity and unit)."""
+    tx = event.transaction_id
+    properties = event.properties
+    body = (
+        f"{fingerprint_head(event) if head is None else head}"
         f'"{start}", "{end}", '
         f"{_json_text(event.source)}, "
         f"{'null' if tx is None else _json_text(tx)}, "

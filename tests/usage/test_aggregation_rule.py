@@ -183,15 +183,27 @@ def test_the_batch_copy_text_holds_what_psycopg_would_write_for_each_column(tena
             "properties": {"a\tb": awkward, "n": [1.5, None, True, {"z": "\\"}]},
         },
     ]
+    # Equal quantities written differently, parsed with a batch's memo (which shares their
+    # Decimals): their fingerprints differ ("-0" normalizes to "-0").
+    raws += [
+        {"resource_type": "api_calls", "quantity": q, "period_start": T0.isoformat()}
+        for q in ["0", "-0", 0, "0.00", "-0", "1", 1, "1.0", "0"]
+    ]
+    memo: dict = {}
     prepared = [
         ingest._Prepared(
-            event=event_parse(raw, units={"api_calls": "calls"}, now=T0),
+            event=event_parse(raw, units={"api_calls": "calls"}, now=T0, memo=memo),
             idempotency_key=key,
             billing_period_start=T0,
             billed_period_start=T0 + dt.timedelta(days=31),
             late=late,
         )
-        for raw, key, late in zip(raws, [None, f"k\\{awkward}"], [False, True], strict=True)
+        for raw, key, late in zip(
+            raws,
+            [None, f"k\\{awkward}", *[None] * (len(raws) - 2)],
+            [False, True, *[False] * (len(raws) - 2)],
+            strict=True,
+        )
     ]
     columns = ", ".join(f.column for f in ingest._EVENT)
     with in_schema(tenant), connection.cursor() as cursor:

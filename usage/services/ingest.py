@@ -47,7 +47,13 @@ from usage.models import (
 from usage.partitions import KEY_SQL, SEQUENCE
 from usage.schema import in_schema
 from usage.selectors import meters_get, rollup_used
-from usage.validation import EventIn, EventInvalid, event_fingerprint, event_parse
+from usage.validation import (
+    EventIn,
+    EventInvalid,
+    event_fingerprint,
+    event_parse,
+    fingerprint_head,
+)
 
 if TYPE_CHECKING:
     from django.db.backends.utils import CursorWrapper
@@ -395,7 +401,7 @@ def _copy_text(value: str | None) -> str:
     return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
 
 
-# The staging COPY's columns: the events' stored columns, in the order _copy_rows writes them.
+# The COPY columns: the events' stored columns, in the order _copy_lines writes them.
 _COPY_COLUMNS = (
     "event_id",
     "resource_type",
@@ -435,31 +441,43 @@ class _CopyTexts(dict[str, str]):
         return text
 
 
-def _copy_lines(prepared: list[_Prepared], now: datetime, moments: _Moments) -> list[str]:
+def _copy_lines(
+    prepared: list[_Prepared], now: datetime, moments: _Moments
+) -> tuple[list[str], list[str]]:
     """The rows of `prepared` in COPY's text format (the _COPY_COLUMNS), one line each without its
     end: what write_row would send, built in one go (write_row cost more per event than the
     database's COPY of it). Values as psycopg dumps them (str of UUID and Decimal, isoformat of
-    timestamps, t/f)."""
+    timestamps, t/f). And each event's transaction_id as a COPY field (its key row's too)."""
     received = moments[now]
     texts = _CopyTexts()
-    lines = []
+    # Fingerprint heads by resource type, unit and quantity: the quantity by identity, as
+    # event_parse's memo shares it between equal inputs ("0" and "-0" are equal Decimals that
+    # normalize differently).
+    heads: dict[tuple[str, str, int], str] = {}
+    lines, transaction_ids = [], []
     for p in prepared:
         e = p.event
         start, end = moments[e.period_start], moments[e.period_end]
         properties = _copy_text(json.dumps(e.properties)) if e.properties else "{}"
+        head = heads.get(key := (e.resource_type, e.unit, id(e.quantity)))
+        if head is None:
+            head = heads[key] = fingerprint_head(e)
+        transaction_id = _copy_text(e.transaction_id)
+        transaction_ids.append(transaction_id)
         lines.append(
             f"{p.event_id}\t{texts[e.resource_type]}\t{e.quantity}\t{texts[e.unit]}\t"
-            f"{start}\t{end}\t{texts[e.source]}\t{_copy_text(e.transaction_id)}\t"
-            f"{_copy_text(p.idempotency_key)}\t{event_fingerprint(e, start, end)}\t{properties}\t"
+            f"{start}\t{end}\t{texts[e.source]}\t{transaction_id}\t"
+            f"{_copy_text(p.idempotency_key)}\t{event_fingerprint(e, start, end, head)}\t"
+            f"{properties}\t"
             f"{moments[cast(datetime, p.billing_period_start)]}\t{'t' if p.late else 'f'}\t"
             f"{moments[cast(datetime, p.billed_period_start)]}\t{received}"
         )
-    return lines
+    return lines, transaction_ids
 
 
 def _copy_rows(prepared: list[_Prepared], now: datetime) -> bytes:
     """The rows of `prepared` as the staging COPY's data (see _copy_lines)."""
-    return "".join(f"{line}\n" for line in _copy_lines(prepared, now, _Moments())).encode()
+    return "".join(f"{line}\n" for line in _copy_lines(prepared, now, _Moments())[0]).encode()
 
 
 def _key_of(p: _Prepared) -> str | None:
@@ -484,6 +502,7 @@ def _copy_new(
     prepared: list[_Prepared],
     keys: list[str | None],
     lines: list[str],
+    transaction_ids: list[str],
     moments: _Moments,
 ) -> None:
     """COPY the events and their key rows straight into their tables, ids drawn first (a key row
@@ -492,9 +511,10 @@ def _copy_new(
     cursor.execute(_statement("draw_ids"), [len(prepared)])
     ids = cursor.fetchone()[0].split(",")
     key_rows = [
-        f"{_copy_text(key)}\t{_copy_text(p.idempotency_key)}\t{id_}\t{p.event_id}\t"
-        f"{moments[p.event.period_start]}\n"
-        for id_, key, p in zip(ids, keys, prepared, strict=True)
+        # "t:" and the transaction_id's field as the event's line has it (UsageEventKey.key).
+        f"{f't:{transaction_id}' if p.event.transaction_id is not None else _copy_text(key)}\t"
+        f"{_copy_text(p.idempotency_key)}\t{id_}\t{p.event_id}\t{moments[p.event.period_start]}\n"
+        for id_, key, transaction_id, p in zip(ids, keys, transaction_ids, prepared, strict=True)
         if key is not None
     ]
     if key_rows:
@@ -513,12 +533,12 @@ def _insert(
     taken) events and keys are COPied straight into their tables, in a savepoint: COPY costs the
     database a third less than inserting from a staging table with ON CONFLICT. A key already taken
     rolls that back, and the staging path decides event by event."""
-    lines = _copy_lines(prepared, now, moments)
+    lines, transaction_ids = _copy_lines(prepared, now, moments)
     keys = [_key_of(p) for p in prepared]
     if _keys_distinct(prepared, keys):
         try:
             with transaction.atomic():
-                _copy_new(cursor, prepared, keys, lines, moments)
+                _copy_new(cursor, prepared, keys, lines, transaction_ids, moments)
             return {p.event_id for p in prepared}
         except UniqueViolation:
             pass
@@ -702,7 +722,9 @@ def _ingest(
     if len(prepared) == 1 and _fits_one_statement(prepared[0], meters):
         inserted_ids, rollups = _ingest_one(prepared[0], meters, now)
     else:
-        inserted_ids, rollups = _ingest_many(prepared, meters, now, moments or _Moments())
+        inserted_ids, rollups = _ingest_many(
+            prepared, meters, now, moments if moments is not None else _Moments()
+        )
     existing = _existing_rows(prepared, inserted_ids) if len(inserted_ids) < len(prepared) else {}
     if rollups:  # some event went in
         increments = usage_ingested_increments(
