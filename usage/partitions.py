@@ -18,7 +18,10 @@ id>` (or `k:<key>` without one) and the Idempotency-Key unique too. Ingest inser
 first (`ON CONFLICT DO NOTHING`, no conflict target: either key already taken skips it) and inserts
 the event only when its key row went in, in the same statement; so a key is refused across every
 month, also between concurrent requests (the second waits on the first's key row, as it did on the
-events table's unique index before). The key row points at its event by (id, period_start), the
+events table's unique index before). A batch whose keys are all new copies its key rows and events
+straight in, in a savepoint; a key taken already fails that COPY on the same unique index (after
+waiting for a concurrent writer's commit) and the batch takes the statement above instead
+(usage.services.ingest). The key row points at its event by (id, period_start), the
 events' primary key (ingest draws the id from the events' sequence itself), so the events table
 needs no other unique index: a batch event with a transaction_id writes one small heap row more than
 before and as many index entries (measured: the batch move is as fast as before). Key rows are kept
