@@ -117,22 +117,6 @@ def business_counter_writes(
     ]
 
 
-def business_counters_update(increments: list[tuple[str, dict, int | Decimal]]) -> None:
-    """Several business counter increments (name, labels, amount) in one Redis round trip, after
-    the commit of what they count: an int amount as business_counter_inc adds it, any other
-    (a Decimal) as business_counter_add does."""
-    try:
-        pipe = get_redis().pipeline(transaction=False)
-        for key, field, amount, integer in business_counter_writes(increments):
-            if integer:
-                pipe.hincrby(key, field, int(amount))
-            else:
-                pipe.hincrbyfloat(key, field, amount)  # type: ignore[arg-type]  # as in business_counter_add
-        pipe.execute()
-    except redis.RedisError:
-        logger.warning("business metrics %s not counted in Redis", increments, exc_info=True)
-
-
 def business_gauges_store(values: dict[str, dict[tuple[str, ...], Decimal | int]]) -> None:
     """Replace the snapshot of the given gauges (name -> {label values in GAUGES order: value}); series
     absent from the new snapshot disappear. One transaction, so a scrape never sees half of it."""

@@ -92,15 +92,17 @@ def scrape(api_client, tenant, django_capture_on_commit_callbacks):
 
     from analytics.metrics import analytics_metrics_refresh
     from analytics.models import SubscriptionFact
-    from billing_project.business_metrics import business_counters_update
+    from usage.counters import counters_store
     from usage.metrics import usage_ingested_increments
 
-    business_counters_update(
-        usage_ingested_increments(
+    counters_store(
+        tenant.schema_name,
+        [],
+        increments=usage_ingested_increments(
             plan_id="starter",
             known={"api_calls"},
             events=[SimpleNamespace(resource_type="api_calls", quantity="12.5")],
-        )
+        ),
     )
     SubscriptionFact.objects.create(tenant=tenant, status="active", currency="usd", mrr=2900)
     analytics_metrics_refresh()

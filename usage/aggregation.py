@@ -42,31 +42,13 @@ def event_part(quantity: Decimal, at: datetime) -> dict[str, Any]:
     }
 
 
-def fold_event(into: dict[str, Any], quantity: Decimal, at: datetime) -> dict[str, Any]:
-    """fold(into, event_part(quantity, at)), column by column without building the part: what a
-    batch does once per event (the generic fold cost more than the rest of its Python). Kept equal
-    to the rule by tests/usage/test_aggregation_rule.py."""
-    held_at = into.get("last_at")
-    newer = held_at is None or at >= held_at
-    into["total"] = (into.get("total") or 0) + quantity
-    into["event_count"] = (into.get("event_count") or 0) + 1
-    held = into.get("max_value")
-    into["max_value"] = quantity if held is None else max(held, quantity)
-    if newer:
-        into["last_value"] = quantity
-    elif "last_value" not in into:
-        into["last_value"] = Decimal(0)
-    into["last_at"] = at if held_at is None else max(held_at, at)
-    return into
-
-
 def fold_events(
     into: dict[str, Any], quantities: list[Decimal], ats: list[datetime]
 ) -> dict[str, Any]:
-    """fold_event(into, quantity, at) for each event, in order, at once: what a batch does once per
-    day rather than once per event. The same aggregates: the sum, the count, the first of the
+    """fold(into, event_part(quantity, at)) for each event, in order, at once: what a batch does
+    once per day rather than once per event (the generic fold cost more than the rest of its Python). The same aggregates: the sum, the count, the first of the
     maximal quantities (max keeps the first of equals), and the value of the last event at the
-    newest moment when it is not older than the one held. Kept equal to fold_event by
+    newest moment when it is not older than the one held. Kept equal to the rule by
     tests/usage/test_aggregation_rule.py."""
     held_at = into.get("last_at")
     newest = max(ats)

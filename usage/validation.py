@@ -68,9 +68,9 @@ class EventIn:
     transaction_id: str | None
     properties: dict[str, Any]
 
-    def fingerprint(self, isoformat: Callable[[datetime], str] = datetime.isoformat) -> str:
-        """The hash of the event's fields; `isoformat` may be a batch's memo of datetime.isoformat."""
-        return event_fingerprint(self, isoformat(self.period_start), isoformat(self.period_end))
+    def fingerprint(self) -> str:
+        """The hash of the event's fields (event_fingerprint)."""
+        return event_fingerprint(self, self.period_start.isoformat(), self.period_end.isoformat())
 
 
 def fingerprint_head(event: EventIn) -> str:

@@ -52,7 +52,7 @@ def test_folding_one_event_is_folding_its_part(start):
         quantity = Decimal(rng.choice(["0", "1", "2.5", "1E+3", "0.000001"]))
         at = T0 + dt.timedelta(minutes=rng.randrange(5))
         aggregation.fold(generic, aggregation.event_part(quantity, at))
-        aggregation.fold_event(quick, quantity, at)
+        aggregation.fold_events(quick, [quantity], [at])
         assert quick == generic
         assert [type(v) for v in quick.values()] == [type(v) for v in generic.values()]
 
@@ -88,7 +88,7 @@ def test_folding_a_days_events_at_once_is_folding_them_one_by_one(start):
             for _ in range(rng.randint(1, 6))
         ]
         for quantity, at in events:
-            aggregation.fold_event(one_by_one, quantity, at)
+            aggregation.fold(one_by_one, aggregation.event_part(quantity, at))
         aggregation.fold_events(at_once, [q for q, _ in events], [at for _, at in events])
         assert at_once == one_by_one, events
         # The same objects where equal values could be written differently.
@@ -162,7 +162,7 @@ def test_a_column_without_a_value_is_an_error_not_a_shift():
 
 @pytest.mark.django_db
 def test_the_batch_copy_text_holds_what_psycopg_would_write_for_each_column(tenant):
-    # Batches write COPY's text format themselves (usage.services.ingest._copy_rows): every column
+    # Batches write COPY's text format themselves (usage.services.ingest._copy_lines): every column
     # must read back as psycopg's write_row of the same event's row would.
     from django.db import connection
 
@@ -209,7 +209,7 @@ def test_the_batch_copy_text_holds_what_psycopg_would_write_for_each_column(tena
     with in_schema(tenant), connection.cursor() as cursor:
         cursor.execute(ingest._statement("create_staging"))
         with cursor.cursor.copy(ingest._statement("copy_staging")) as copy:
-            copy.write(ingest._copy_rows(prepared, T0))
+            copy.write(ingest._copy_data(ingest._copy_lines(prepared, T0, ingest._Moments())[0]))
         cursor.execute(f"SELECT {columns} FROM {ingest._STAGING}")
         ours = cursor.fetchall()
         cursor.execute(f"DELETE FROM {ingest._STAGING}")

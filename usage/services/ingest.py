@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -282,10 +281,6 @@ class _Rollup:
     unique_count: int
 
 
-def _event_id() -> str:
-    return str(uuid.uuid4())
-
-
 def _event_ids(count: int) -> list[str]:
     """`count` random (version 4) UUIDs as text, as str(uuid.uuid4()) writes them, from one read of
     the OS's random source: uuid4() reads it once per id, which cost a batch more than its COPY."""
@@ -305,7 +300,7 @@ _VARIANT = {f"{d:x}": f"{0x8 | (d & 0x3):x}" for d in range(16)}
 class _Prepared:
     event: EventIn
     idempotency_key: str | None
-    event_id: str = field(default_factory=_event_id)
+    event_id: str = field(default_factory=lambda: _event_ids(1)[0])
     billing_period_start: datetime | None = None
     billing_period_end: datetime | None = None
     late: bool = False
@@ -475,9 +470,9 @@ def _copy_lines(
     return lines, transaction_ids
 
 
-def _copy_rows(prepared: list[_Prepared], now: datetime) -> bytes:
-    """The rows of `prepared` as the staging COPY's data (see _copy_lines)."""
-    return "".join(f"{line}\n" for line in _copy_lines(prepared, now, _Moments())[0]).encode()
+def _copy_data(lines: Iterable[str]) -> bytes:
+    """COPY's data: the `lines` (text format, without their ends), each ended."""
+    return "".join(f"{line}\n" for line in lines).encode()
 
 
 def _key_of(p: _Prepared) -> str | None:
@@ -513,17 +508,15 @@ def _copy_new(
     key_rows = [
         # "t:" and the transaction_id's field as the event's line has it (UsageEventKey.key).
         f"{f't:{transaction_id}' if p.event.transaction_id is not None else _copy_text(key)}\t"
-        f"{_copy_text(p.idempotency_key)}\t{id_}\t{p.event_id}\t{moments[p.event.period_start]}\n"
+        f"{_copy_text(p.idempotency_key)}\t{id_}\t{p.event_id}\t{moments[p.event.period_start]}"
         for id_, key, transaction_id, p in zip(ids, keys, transaction_ids, prepared, strict=True)
         if key is not None
     ]
     if key_rows:
         with cursor.cursor.copy(_statement("copy_keys")) as copy:
-            copy.write("".join(key_rows).encode())
+            copy.write(_copy_data(key_rows))
     with cursor.cursor.copy(_statement("copy_events")) as copy:
-        copy.write(
-            "".join(f"{id_}\t{line}\n" for id_, line in zip(ids, lines, strict=True)).encode()
-        )
+        copy.write(_copy_data(f"{id_}\t{line}" for id_, line in zip(ids, lines, strict=True)))
 
 
 def _insert(
@@ -545,7 +538,7 @@ def _insert(
     # COPY into the temporary staging table, then one statement moves what is new (_keyed_insert).
     cursor.execute(_statement("create_staging"))
     with cursor.cursor.copy(_statement("copy_staging")) as copy:
-        copy.write("".join(f"{line}\n" for line in lines).encode())
+        copy.write(_copy_data(lines))
     cursor.execute(_statement("move_staging"))
     return {str(row[0]) for row in cursor.fetchall()}
 
