@@ -24,16 +24,34 @@ DISABLE_SERVER_SIDE_CURSORS), as Django documents for transaction pooling.
 """
 
 import select
-from typing import Any
+import sys
+from typing import Any, cast
 
 from django.conf import settings
+from django.db import connections
 from django.db.backends.postgresql import base as postgresql
 from django_tenants.postgresql_backend import base
 from psycopg import sql
 from psycopg.pq import ConnStatus, TransactionStatus
 
-# Django's psycopg 3 cursor with client-side binding (defined only when psycopg 3 is installed).
+# Django's psycopg 3 cursors with client-side and server-side binding (defined only when psycopg 3
+# is installed).
 Cursor: Any = postgresql.Cursor
+ServerBindingCursor: Any = postgresql.ServerBindingCursor
+
+
+class PreparedCursor(ServerBindingCursor):
+    """Server-side binding, and every statement with parameters prepared on the server: parsed and
+    planned once per connection, then only bound and run (DatabaseWrapper.prepared_cursor). The
+    single usage event's statement cost PostgreSQL 470 us of CPU unprepared and 175 us prepared
+    (issue 21). PostgreSQL parses it again by itself when the search path changed since its last
+    run, so one prepared statement serves every tenant's schema. The `SET search_path` that
+    django-tenants sends on the cursor has no parameters and is not prepared."""
+
+    def execute(self, query, params=None, **kwargs):
+        if params is not None:
+            kwargs.setdefault("prepare", True)
+        return super().execute(query, params, **kwargs)
 
 
 class PooledCursor(Cursor):
@@ -88,6 +106,32 @@ class PooledCursor(Cursor):
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    _prepared_next = False
+
+    def prepared_cursor(self):
+        """A cursor (as cursor()) whose statements with parameters are prepared on the server, for
+        the statements a hot path runs again and again with new values. Behind a transaction-
+        pooling PgBouncer (1.18 keeps no prepared statement across server connections) it is a
+        plain cursor."""
+        if settings.DB_TRANSACTION_POOLING:
+            return self.cursor()
+        self._prepared_next = True
+        try:
+            return self.cursor()
+        finally:
+            self._prepared_next = False
+
+    def create_cursor(self, name=None):
+        if name is None and self._prepared_next:
+            # Django's own create_cursor (time zone loader and all), with this cursor class.
+            factory = self.connection.cursor_factory
+            self.connection.cursor_factory = PreparedCursor
+            try:
+                return super().create_cursor(name)
+            finally:
+                self.connection.cursor_factory = factory
+        return super().create_cursor(name)
+
     def is_usable(self):
         """Django's health check (CONN_HEALTH_CHECKS) before the first query of every request,
         without its `SELECT 1` round trip while the server has sent nothing since its last answer.
@@ -116,6 +160,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         params = super().get_connection_params()
         if settings.DB_TRANSACTION_POOLING:
             params["cursor_factory"] = PooledCursor
+        else:
+            # Django turns psycopg's statement preparation off (None), which also ignores an
+            # explicit prepare=True. On: only PreparedCursor asks for it; nothing reaches this
+            # count of executions that would prepare a statement by itself.
+            params["prepare_threshold"] = sys.maxsize
         return params
 
     def set_tenant(self, tenant, include_public=True):
@@ -144,3 +193,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # one, which it may only do when that is the wanted path: forget it first.
         self.search_path_set_schemas = None
         super()._handle_search_path(cursor)
+
+
+def prepared_cursor(alias: str = "default") -> Any:
+    """DatabaseWrapper.prepared_cursor() of a connection (typed code sees Django's base class)."""
+    return cast(DatabaseWrapper, connections[alias]).prepared_cursor()

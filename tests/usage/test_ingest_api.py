@@ -421,3 +421,44 @@ def test_a_new_batch_is_copied_straight_in_and_a_batch_with_a_stored_key_is_deci
     assert api_calls_used(owner_client) == "11"
     with tenant_context(tenant):
         assert UsageEvent.objects.count() == 7 and UsageEventKey.objects.count() == 6
+
+
+def test_the_single_event_statement_is_prepared_once_and_each_tenant_counts_in_its_own_schema(
+    ingest_client, owner_client, client_for, other_owner
+):
+    """The statement is prepared on the server (issue 21); PostgreSQL parses it again when the
+    search path changed, so a prepared statement never writes into the tenant that prepared it."""
+    from django.db import connection
+
+    def runs() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements"
+                " WHERE statement LIKE %s",
+                ["%INSERT INTO usage_usageevent %"],
+            )
+            return cursor.fetchone()[0]
+
+    globex = client_for(other_owner)
+    before = runs()
+    for client, quantity in ((ingest_client, "2"), (globex, "5"), (ingest_client, "3")):
+        assert (
+            client.post("/api/v1/usage", event(quantity=quantity), format="json").status_code == 201
+        )
+    assert runs() - before == 3
+    assert api_calls_used(owner_client) == "5" and api_calls_used(globex) == "5"
+    assert sorted(e["quantity"] for e in globex.get("/api/v1/usage/events").json()) == ["5"]
+
+
+def test_behind_a_transaction_pooling_pgbouncer_nothing_is_prepared(settings):
+    from django.db import connection
+
+    from billing_project.db_backend.base import PreparedCursor
+
+    with connection.prepared_cursor() as cursor:
+        assert isinstance(cursor.cursor, PreparedCursor)
+    settings.DB_TRANSACTION_POOLING = True
+    # (PgBouncer 1.18 keeps no prepared statement from one server connection to the next.)
+    with connection.prepared_cursor() as cursor:
+        assert not isinstance(cursor.cursor, PreparedCursor)
+    assert connection.get_connection_params()["prepare_threshold"] is None

@@ -28,6 +28,7 @@ from django.db.models import Field, Model
 from django.utils import timezone
 from psycopg.errors import UniqueViolation
 
+from billing_project.db_backend.base import prepared_cursor
 from billing_project.errors import Conflict, InvalidRequest
 from notifications.events import billing_event_emit
 from usage import counters
@@ -673,7 +674,8 @@ def _ingest_one(
         [p], meters
     )  # no unique_count meter here (_fits_one_statement)
     (rollup_row,), (day_row,) = _rollup_rows(deltas), _day_rows(days)
-    with connection.cursor() as cursor:
+    # Prepared on the server: the single-event API runs this statement again and again (issue 21).
+    with prepared_cursor() as cursor:
         keyed = p.event.transaction_id is not None or p.idempotency_key is not None
         cursor.execute(
             _statement("ingest_one" if keyed else "ingest_one_unkeyed"),
