@@ -12,6 +12,7 @@ from billing_project.errors import DomainError
 from budgets import selectors, services
 from budgets.forms import BudgetForm
 from portal.access import member_required
+from subscriptions.selectors import billing_currency_get
 
 
 def _percent(part: int, whole: int) -> int:
@@ -22,9 +23,9 @@ def _page(request, *, form=None, status=200):
     tenant = request.tenant
     view = selectors.budget_view(tenant=tenant)
     budget = view["budget"] if view is not None else None
-    currency = (
-        budget.currency if budget is not None else selectors.billed_currency(tenant=tenant) or "usd"
-    )
+    # Without a budget, the currency it would be set in: the one the tenant is billed in (its
+    # plan's, else its billing country's when plans are offered in it).
+    currency = budget.currency if budget is not None else billing_currency_get(tenant=tenant)
     spend = selectors.spend_get(tenant=tenant, currency=currency)
     if form is None:
         form = BudgetForm(

@@ -61,9 +61,10 @@ def test_owner_sets_changes_and_removes_the_budget(
 @pytest.mark.parametrize(
     "language, words",
     [
-        ("en", ["Spend budget", "Spent so far", "Projected for the period", "Alerts sent"]),
-        ("pt-br", ["Orçamento de gastos", "Gasto até agora", "Projeção para o período", "Salvar"]),
-        ("es", ["Presupuesto de gasto", "Gastado hasta ahora", "Previsión para el periodo"]),
+        ("en", ["Spend budget", "reaches 50%, 80% and 100% of it", "Projected for the period"]),
+        # The intro names percentages: a template's "%" is looked up as "%%" (it was English).
+        ("pt-br", ["Orçamento de gastos", "atinge 50%, 80% e 100% dele", "Gasto até agora"]),
+        ("es", ["Presupuesto de gasto", "alcanza el 50 %, el 80 %", "Previsión para el periodo"]),
     ],
 )
 def test_the_budget_page_speaks_the_members_language(owner_portal, tenant, language, words):
@@ -75,6 +76,30 @@ def test_the_budget_page_speaks_the_members_language(owner_portal, tenant, langu
     response = owner_portal.post("/budget/save/", {"amount": "120", "currency": "usd"})
     assert response.status_code == 302
     assert Budget.objects.get(tenant=tenant).amount == 12000
+
+
+def test_without_a_budget_the_page_offers_the_currency_the_tenant_is_billed_in(
+    other_owner, other_tenant
+):
+    """A tenant whose billing address is in Germany is offered euro plans (when the catalog has
+    them), so its budget is in euros too: the page said US$ before any subscription."""
+    from subscriptions.models import Plan
+    from subscriptions.selectors import plan_catalog_invalidate
+    from tests.payments.conftest import bill_in
+    from tests.portal.conftest import OTHER_PORTAL_HOST
+
+    Plan.objects.create(
+        code="starter-eur",
+        name="Starter EU",
+        currency="eur",
+        price_monthly=2500,
+        price_yearly=25000,
+    )
+    plan_catalog_invalidate()
+    bill_in(other_tenant, "DE")
+    portal = sign_in(new_portal_client(OTHER_PORTAL_HOST), other_owner, other_tenant)
+    page = portal.get("/budget/").content.decode()
+    assert 'name="currency" value="eur"' in page and "US$" not in page and "€" in page
 
 
 def test_viewer_reads_but_cannot_change(viewer, tenant):
