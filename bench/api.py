@@ -133,23 +133,32 @@ def cpu_seconds(process: subprocess.Popen) -> float | None:
     None elsewhere). Per request, it is the server's own cost whatever else loads the machine,
     which the requests/s of a busy machine are not; the database's and Redis' CPU is not in it."""
 
-    def stat(pid: str) -> list[str]:
-        with open(f"/proc/{pid}/stat") as file:
-            return file.read().rsplit(")", 1)[1].split()
-
     try:
-        pids = [str(process.pid)] + [
-            pid for pid in os.listdir("/proc") if pid.isdigit() and _ppid(pid, stat) == process.pid
+        children = [
+            pid for pid in os.listdir("/proc") if pid.isdigit() and _ppid(pid) == process.pid
         ]
-        ticks = sum(int(fields[11]) + int(fields[12]) for fields in map(stat, pids))
+    except OSError:
+        return None
+    return pids_cpu_seconds([str(process.pid), *children])
+
+
+def pids_cpu_seconds(pids: list[str]) -> float | None:
+    """User + system CPU seconds used so far by these processes (Linux /proc; None elsewhere)."""
+    try:
+        ticks = sum(int(fields[11]) + int(fields[12]) for fields in map(_stat, pids))
     except OSError:
         return None
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _ppid(pid: str, stat) -> int | None:
+def _stat(pid: str) -> list[str]:
+    with open(f"/proc/{pid}/stat") as file:
+        return file.read().rsplit(")", 1)[1].split()
+
+
+def _ppid(pid: str) -> int | None:
     try:
-        return int(stat(pid)[1])
+        return int(_stat(pid)[1])
     except OSError:  # the process ended meanwhile
         return None
 

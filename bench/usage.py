@@ -12,7 +12,8 @@ gunicorn with N sync workers, then measures and prints (asserts nothing):
 - P2: single-event ingest (`POST /api/v1/usage`) at a fixed --rate requests/s, 1,000 by default
   (open loop: requests leave on schedule whatever the previous ones do, each on a new connection,
   from one thread with non-blocking sockets), p50/p99 latency (goal p99
-  < 10 ms at 1,000/s); after P1 the database first runs the checkpoint and vacuum that P1's bulk
+  < 10 ms at 1,000/s) and the CPU each request cost gunicorn's processes and the database's
+  backends (from /proc); after P1 the database first runs the checkpoint and vacuum that P1's bulk
   load made due;
 - P3: `GET /api/v1/usage/summary` p50/p95 for a tenant holding --p3-events events
   (goal p95 < 5 ms at 10,000,000 events). The events are generated inside PostgreSQL and the
@@ -38,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.api import cpu_seconds, pids_cpu_seconds  # noqa: E402
 from scripts.dev import Services, free_port, port_open  # noqa: E402
 
 DB_NAME = "billing_bench_usage"
@@ -262,7 +264,26 @@ def _open_loop(port: int, requests: list[tuple[float, bytes]], timeout: float) -
     return latencies, statuses
 
 
-def bench_p2(port: int, key: str, seconds: float, rate: int) -> dict:
+def backend_cpu_seconds(database_url: str) -> float | None:
+    """User + system CPU seconds used so far by the PostgreSQL backends connected to the bench
+    database (the web workers keep theirs across requests), this query's own excepted; None when
+    /proc cannot tell (not Linux, or another user's processes)."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        pids = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+        ]
+    return pids_cpu_seconds(pids)
+
+
+def bench_p2(
+    port: int, key: str, seconds: float, rate: int, server=None, database_url: str = ""
+) -> dict:
     total = int(seconds * rate)
 
     # Warm-up: every worker imports and connects before the clock starts (not counted).
@@ -281,13 +302,23 @@ def bench_p2(port: int, key: str, seconds: float, rate: int) -> dict:
     ]
     start = time.perf_counter() + 0.2
     requests = [(start + i / rate, payload) for i, payload in enumerate(payloads)]
+    # Where the time goes, per request: the web server's processes and the database's backends
+    # (read from /proc before and after; the load client's and Redis' CPU are in neither).
+    before = (cpu_seconds(server), backend_cpu_seconds(database_url)) if server else (None, None)
     latencies, statuses = _open_loop(port, requests, timeout=10)
+    after = (cpu_seconds(server), backend_cpu_seconds(database_url)) if server else (None, None)
+    web_us, database_us = (
+        None if b is None or a is None else (a - b) / total * 1e6
+        for b, a in zip(before, after, strict=True)
+    )
     return {
         "requests": total,
         "statuses": statuses,
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
         "max": max(latencies),
+        "web_us": web_us,
+        "database_us": database_us,
     }
 
 
@@ -458,12 +489,19 @@ def main() -> int:
         if "p2" in parts:
             if "p1" in parts:
                 settle(bench_url, tenant.schema_name)
-            p2 = bench_p2(port, key, options.seconds, options.rate)
+            p2 = bench_p2(port, key, options.seconds, options.rate, gunicorn, bench_url)
             print(
                 f"P2 single ingest at {options.rate} req/s for {options.seconds:.0f} s: {p2['requests']} requests "
                 f"{p2['statuses']}; p50 {p2['p50']:.1f} ms, p99 {p2['p99']:.1f} ms, max {p2['max']:.1f} ms "
                 f"(goal p99 < 10 ms at 1,000 req/s)"
             )
+            if p2["web_us"] is not None and p2["database_us"] is not None:
+                print(
+                    f"   CPU per request: gunicorn {p2['web_us']:,.0f} us, PostgreSQL backends "
+                    f"{p2['database_us']:,.0f} us ({os.cpu_count()} cores: "
+                    f"{p2['web_us'] + p2['database_us']:,.0f} us x {options.rate}/s = "
+                    f"{(p2['web_us'] + p2['database_us']) * options.rate / 1e6:.2f} cores before the client)"
+                )
         if "p3" not in parts:
             return 0
         print(f"P3 loading {options.p3_events:,} events ...", flush=True)
