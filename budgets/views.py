@@ -23,9 +23,13 @@ def _page(request, *, form=None, status=200):
     tenant = request.tenant
     view = selectors.budget_view(tenant=tenant)
     budget = view["budget"] if view is not None else None
-    # Without a budget, the currency it would be set in: the one the tenant is billed in (its
-    # plan's, else its billing country's when plans are offered in it).
-    currency = budget.currency if budget is not None else billing_currency_get(tenant=tenant)
+    # Without a budget, the currency it would be set in: its plan's (budget_set requires it), else
+    # the one it would be billed in (its billing country's, when plans are offered in it).
+    currency = (
+        budget.currency
+        if budget is not None
+        else selectors.billed_currency(tenant=tenant) or billing_currency_get(tenant=tenant)
+    )
     spend = selectors.spend_get(tenant=tenant, currency=currency)
     if form is None:
         form = BudgetForm(
