@@ -282,7 +282,7 @@ def backend_cpu_seconds(database_url: str) -> float | None:
 
 
 def bench_p2(
-    port: int, key: str, seconds: float, rate: int, server=None, database_url: str = ""
+    port: int, key: str, seconds: float, rate: int, server: subprocess.Popen, database_url: str
 ) -> dict:
     total = int(seconds * rate)
 
@@ -304,21 +304,21 @@ def bench_p2(
     requests = [(start + i / rate, payload) for i, payload in enumerate(payloads)]
     # Where the time goes, per request: the web server's processes and the database's backends
     # (read from /proc before and after; the load client's and Redis' CPU are in neither).
-    before = (cpu_seconds(server), backend_cpu_seconds(database_url)) if server else (None, None)
+    web_before, database_before = cpu_seconds(server), backend_cpu_seconds(database_url)
     latencies, statuses = _open_loop(port, requests, timeout=10)
-    after = (cpu_seconds(server), backend_cpu_seconds(database_url)) if server else (None, None)
-    web_us, database_us = (
-        None if b is None or a is None else (a - b) / total * 1e6
-        for b, a in zip(before, after, strict=True)
-    )
+    web_after, database_after = cpu_seconds(server), backend_cpu_seconds(database_url)
+
+    def per_request_us(before: float | None, after: float | None) -> float | None:
+        return None if before is None or after is None else (after - before) / total * 1e6
+
     return {
         "requests": total,
         "statuses": statuses,
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
         "max": max(latencies),
-        "web_us": web_us,
-        "database_us": database_us,
+        "web_us": per_request_us(web_before, web_after),
+        "database_us": per_request_us(database_before, database_after),
     }
 
 

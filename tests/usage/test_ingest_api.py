@@ -427,7 +427,8 @@ def test_the_single_event_statement_is_prepared_once_and_each_tenant_counts_in_i
     ingest_client, owner_client, client_for, other_owner
 ):
     """The statement is prepared on the server (issue 21); PostgreSQL parses it again when the
-    search path changed, so a prepared statement never writes into the tenant that prepared it."""
+    search path changed, so the statement one tenant prepared never writes into its schema for
+    another tenant."""
     from django.db import connection
 
     def runs() -> int:
