@@ -12,9 +12,9 @@ gunicorn with N sync workers, then measures and prints (asserts nothing):
 - P2: single-event ingest (`POST /api/v1/usage`) at a fixed --rate requests/s, 1,000 by default
   (open loop: requests leave on schedule whatever the previous ones do, each on a new connection,
   from one thread with non-blocking sockets), p50/p99 latency (goal p99
-  < 10 ms at 1,000/s) and the CPU each request cost gunicorn's processes and the database's
-  backends (from /proc); after P1 the database first runs the checkpoint and vacuum that P1's bulk
-  load made due;
+  < 10 ms at 1,000/s) and the CPU each request cost gunicorn's processes, the database's
+  backends, Redis and the load client itself, which share the machine's cores (from /proc); after
+  P1 the database first runs the checkpoint and vacuum that P1's bulk load made due;
 - P3: `GET /api/v1/usage/summary` p50/p95 for a tenant holding --p3-events events
   (goal p95 < 5 ms at 10,000,000 events). The events are generated inside PostgreSQL and the
   rollups recomputed from them once, as ingest would have left them.
@@ -281,8 +281,26 @@ def backend_cpu_seconds(database_url: str) -> float | None:
     return pids_cpu_seconds(pids)
 
 
+def redis_cpu_seconds(redis_url: str) -> float | None:
+    """User + system CPU seconds used so far by the Redis server (every database of it: nothing
+    else uses it during a bench); None when it is not a process of this machine's /proc."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+    try:
+        return pids_cpu_seconds([str(client.info("server")["process_id"])])
+    finally:
+        client.close()
+
+
 def bench_p2(
-    port: int, key: str, seconds: float, rate: int, server: subprocess.Popen, database_url: str
+    port: int,
+    key: str,
+    seconds: float,
+    rate: int,
+    server: subprocess.Popen,
+    database_url: str,
+    redis_url: str,
 ) -> dict:
     total = int(seconds * rate)
 
@@ -302,11 +320,20 @@ def bench_p2(
     ]
     start = time.perf_counter() + 0.2
     requests = [(start + i / rate, payload) for i, payload in enumerate(payloads)]
-    # Where the time goes, per request: the web server's processes and the database's backends
-    # (read from /proc before and after; the load client's and Redis' CPU are in neither).
-    web_before, database_before = cpu_seconds(server), backend_cpu_seconds(database_url)
+
+    # Where the time goes, per request, on the machine's shared cores: the web server's processes,
+    # the database's backends, Redis and this load client (read from /proc before and after).
+    def used() -> tuple[float | None, ...]:
+        return (
+            cpu_seconds(server),
+            backend_cpu_seconds(database_url),
+            redis_cpu_seconds(redis_url),
+            time.process_time(),
+        )
+
+    before = used()
     latencies, statuses = _open_loop(port, requests, timeout=10)
-    web_after, database_after = cpu_seconds(server), backend_cpu_seconds(database_url)
+    after = used()
 
     def per_request_us(before: float | None, after: float | None) -> float | None:
         return None if before is None or after is None else (after - before) / total * 1e6
@@ -317,8 +344,12 @@ def bench_p2(
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
         "max": max(latencies),
-        "web_us": per_request_us(web_before, web_after),
-        "database_us": per_request_us(database_before, database_after),
+        **{
+            f"{part}_us": per_request_us(start, end)
+            for part, start, end in zip(
+                ("web", "database", "redis", "client"), before, after, strict=True
+            )
+        },
     }
 
 
@@ -489,19 +520,28 @@ def main() -> int:
         if "p2" in parts:
             if "p1" in parts:
                 settle(bench_url, tenant.schema_name)
-            p2 = bench_p2(port, key, options.seconds, options.rate, gunicorn, bench_url)
+            p2 = bench_p2(
+                port, key, options.seconds, options.rate, gunicorn, bench_url, env["REDIS_URL"]
+            )
             print(
                 f"P2 single ingest at {options.rate} req/s for {options.seconds:.0f} s: {p2['requests']} requests "
                 f"{p2['statuses']}; p50 {p2['p50']:.1f} ms, p99 {p2['p99']:.1f} ms, max {p2['max']:.1f} ms "
                 f"(goal p99 < 10 ms at 1,000 req/s)"
             )
-            if p2["web_us"] is not None and p2["database_us"] is not None:
-                print(
-                    f"   CPU per request: gunicorn {p2['web_us']:,.0f} us, PostgreSQL backends "
-                    f"{p2['database_us']:,.0f} us ({os.cpu_count()} cores: "
-                    f"{p2['web_us'] + p2['database_us']:,.0f} us x {options.rate}/s = "
-                    f"{(p2['web_us'] + p2['database_us']) * options.rate / 1e6:.2f} cores before the client)"
-                )
+            parts_us = {
+                "gunicorn": p2["web_us"],
+                "PostgreSQL backends": p2["database_us"],
+                "Redis": p2["redis_us"],
+                "load client": p2["client_us"],
+            }
+            measured = {name: us for name, us in parts_us.items() if us is not None}
+            total = sum(measured.values())
+            print(
+                "   CPU per request: "
+                + ", ".join(f"{name} {us:,.0f} us" for name, us in measured.items())
+                + f"; {total:,.0f} us x {options.rate}/s = {total * options.rate / 1e6:.2f} "
+                f"of the machine's {os.cpu_count()} cores"
+            )
         if "p3" not in parts:
             return 0
         print(f"P3 loading {options.p3_events:,} events ...", flush=True)
