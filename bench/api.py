@@ -49,7 +49,8 @@ DB_NAME = "billing_bench_api"
 
 
 def start_gunicorn(app: str, env: dict, workers: int) -> tuple[subprocess.Popen, int]:
-    """gunicorn with the web process's configuration file, `workers` sync workers, on a free port."""
+    """gunicorn with the web process's configuration file (its worker class too), `workers`
+    workers, on a free port."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -62,8 +63,6 @@ def start_gunicorn(app: str, env: dict, workers: int) -> tuple[subprocess.Popen,
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
-            "--worker-class",
-            "sync",
             app,
         ],
         cwd=ROOT,

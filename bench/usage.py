@@ -39,8 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.api import cpu_seconds, pids_cpu_seconds  # noqa: E402
-from scripts.dev import Services, free_port, port_open  # noqa: E402
+from bench.api import cpu_seconds, pids_cpu_seconds, start_gunicorn, stop  # noqa: E402
+from scripts.dev import Services  # noqa: E402
 
 DB_NAME = "billing_bench_usage"
 REDIS_DB = 13
@@ -481,28 +481,9 @@ def main() -> int:
 
         connections.close_all()
 
-        port = free_port()
-        gunicorn_cmd = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "billing_project.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(options.workers),
-            "--worker-class",
-            "sync",
-            "--log-level",
-            "warning",
-        ]
-        gunicorn = subprocess.Popen(gunicorn_cmd, cwd=ROOT, env=env)
-        for _ in range(100):
-            if port_open("127.0.0.1", port):
-                break
-            time.sleep(0.1)
+        gunicorn, port = start_gunicorn("billing_project.wsgi:application", env, options.workers)
         print(
-            f"server: gunicorn {options.workers} sync workers on 127.0.0.1:{port}, PostgreSQL "
+            f"server: gunicorn (config/gunicorn.conf.py) {options.workers} sync workers on 127.0.0.1:{port}, PostgreSQL "
             f"{bench_url.split('@')[-1]}, Redis db {options.redis_db}, {os.cpu_count()} cores; clients on the same machine"
         )
 
@@ -555,9 +536,7 @@ def main() -> int:
         print("   " + ", ".join(f"{r['resource_type']}={r['used']}" for r in p3["summary"]))
         return 0
     finally:
-        if gunicorn is not None:
-            gunicorn.terminate()
-            gunicorn.wait(timeout=10)
+        stop(gunicorn)
         if not options.keep:
             try:
                 from django.db import connections

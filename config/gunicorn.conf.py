@@ -15,6 +15,8 @@ from prometheus_client import multiprocess
 wsgi_app = "billing_project.wsgi:application"
 bind = [os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")]
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+# gunicorn's sync worker, woken alone for each new connection (billing_project/gunicorn_worker.py).
+worker_class = "billing_project.gunicorn_worker.SyncWorker"
 # LOG_LEVEL as for Django (billing_project.settings): one access line per request only at DEBUG (in
 # docker compose nginx logs every request anyway); `make run` passes WARNING, so no worker boot lines.
 _log_level = os.environ.get("LOG_LEVEL", "INFO").upper()

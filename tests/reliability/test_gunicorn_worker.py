@@ -1,0 +1,100 @@
+"""The web process's worker class (billing_project.gunicorn_worker, set by config/gunicorn.conf.py):
+gunicorn's sync worker, woken alone for each new connection. Idle sync workers all sleep on the one
+listening socket, and select() woke every one of them for each connection, so three of four went
+back to sleep having done nothing (CPU a loaded 2-core machine's requests lack, issue 21)."""
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+from scripts.dev import free_port, port_open
+from tests.reliability.conftest import ROOT
+
+WORKERS = 4
+REQUESTS = 200
+
+
+@contextmanager
+def gunicorn(*extra: str):
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.conf.py"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS), *extra),
+            "tests.reliability.hello_wsgi:app",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "LOG_LEVEL": "WARNING", "PROMETHEUS_MULTIPROC_DIR": ""},
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(_workers(process)) < WORKERS or not port_open("127.0.0.1", port):
+            assert time.monotonic() < deadline and process.poll() is None, "gunicorn did not start"
+            time.sleep(0.1)
+        time.sleep(0.5)  # every worker has reached its wait for a connection
+        yield process, port
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _workers(master: subprocess.Popen) -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[1] == str(master.pid):
+                    found.append(pid)
+        except OSError:  # ended meanwhile
+            pass
+    return found
+
+
+def _sleeps(pids: list[str]) -> int:
+    """How many times these processes went to sleep waiting (voluntary context switches)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/status") as status:
+            total += next(
+                int(line.split()[1])
+                for line in status
+                if line.startswith("voluntary_ctxt_switches:")
+            )
+    return total
+
+
+def _sleeps_per_request(process, port) -> float:
+    pids = _workers(process)
+    before = _sleeps(pids)
+    for _ in range(REQUESTS):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, b"ok")
+        conn.close()
+    return (_sleeps(pids) - before) / REQUESTS
+
+
+def test_one_worker_wakes_for_each_connection():
+    """The worker that serves a connection sleeps about twice (for its request, then for the next
+    connection); with gunicorn's own sync worker the 3 idle others woke as well, each time (the
+    comparison shows the count sees them; should gunicorn stop waking them, ours can go)."""
+    with gunicorn() as (process, port):
+        ours = _sleeps_per_request(process, port)
+    with gunicorn("--worker-class", "sync") as (process, port):
+        gunicorns = _sleeps_per_request(process, port)
+    assert ours < 3.2, ours
+    assert gunicorns > ours + 1.5, (gunicorns, ours)
+
+
+def test_the_workers_still_stop_gracefully_on_sigterm():
+    with gunicorn() as (process, port):
+        assert _sleeps_per_request(process, port) > 0
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
