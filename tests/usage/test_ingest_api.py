@@ -463,3 +463,45 @@ def test_behind_a_transaction_pooling_pgbouncer_nothing_is_prepared(settings):
     with connection.prepared_cursor() as cursor:
         assert not isinstance(cursor.cursor, PreparedCursor)
     assert connection.get_connection_params()["prepare_threshold"] is None
+
+
+def test_an_event_renders_as_drf_renders_it(tenant):
+    """UsageEventOutput renders without DRF's per-field machinery (issue 21): for the ingest's
+    answers (new and replayed) and for stored events (the list), field by field what DRF's own
+    Serializer.to_representation gives, None, decimals, offsets and nested properties included."""
+    from rest_framework import serializers
+
+    from usage import services
+    from usage.api.serializers import UsageEventOutput
+
+    at = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+    answers = []
+    for body in (
+        event(period_start=at.isoformat(), period_end=at.isoformat()),
+        event(
+            quantity="12.500000",
+            transaction_id="tx-render",
+            properties={"user_id": "u1", "nested": {"a": [1, 2.5, None, "é"]}},
+            period_start="2026-03-04T08:06:07+03:00",
+            period_end="2026-03-05T00:00:00-05:00",
+            source="collector",
+        ),
+        event(quantity=3, transaction_id="tx-render"),  # a repeat: answered with the original
+        event(quantity="0.000001", period_start="2024-01-31T23:59:59Z"),  # late
+    ):
+        answers.append(services.usage_event_ingest(tenant=tenant, data=body)[0])
+    with tenant_context(tenant):
+        stored = list(UsageEvent.objects.order_by("id"))
+    assert len(stored) == 3 and answers[2]["event_id"] == answers[1]["event_id"]
+    for instance in (*answers, *stored):
+        drf = serializers.Serializer.to_representation(UsageEventOutput(), instance)
+        ours = UsageEventOutput(instance).data
+        assert ours == drf and list(ours) == list(drf)
+        assert {type(value) for value in ours.values()} <= {str, bool, dict, type(None)}
+    assert UsageEventOutput(stored, many=True).data == [
+        serializers.Serializer.to_representation(UsageEventOutput(), e) for e in stored
+    ]
+    assert answers[1]["properties"]["nested"] == {"a": [1, 2.5, None, "é"]}
+    assert UsageEventOutput(answers[1]).data["period_start"] == "2026-03-04T05:06:07Z"
+    assert UsageEventOutput(answers[1]).data["quantity"] == "12.5"
+    assert UsageEventOutput(answers[0]).data["transaction_id"] is None
