@@ -280,3 +280,24 @@ def test_api_answers_in_the_requested_language_and_english_by_default(
     assert response["Content-Language"] == content_language
     assert "Accept-Language" in response["Vary"]
     assert response.json()["error"]["message"] == message
+
+
+def test_no_api_route_matches_another_apps_paths():
+    """billing_project.urls orders the apps' API routes by how often they are called: that is safe
+    only while no app's route matches a path another app's route is for, whatever their order (an
+    app's own routes keep their order: payment-methods/setup-intent before payment-methods/<id>)."""
+    import re
+    from importlib import import_module
+
+    from django.urls import resolve
+
+    from billing_project.urls import API_APPS
+
+    routes = {app: import_module(f"{app}.api.urls").urlpatterns for app in API_APPS}
+    for app, own in routes.items():
+        others = [route for other, theirs in routes.items() if other != app for route in theirs]
+        for route in own:
+            # The route's own path, each converter given a value no literal segment has.
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"zz-\1", str(route.pattern))
+            assert resolve(f"/api/v1/{path}", urlconf="billing_project.urls").func is route.callback
+            assert not [str(o.pattern) for o in others if o.pattern.match(path)], (app, path)
