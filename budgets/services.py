@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django_tenants.utils import tenant_context
 
 from billing_project.errors import Conflict, InvalidRequest, NotFound
+from billing_project.timestamps import iso_utc
 from budgets import cache, selectors
 from budgets.models import THRESHOLDS, Budget, BudgetAlert
 from tenants.services import audit_record
@@ -126,8 +127,8 @@ def _event_data(budget: Budget, spend: selectors.Spend, threshold: int) -> dict:
         "spent": spend.spent,
         "projected": spend.projected,
         # As the API renders times (UTC, "Z").
-        "period_start": spend.period_start.isoformat().replace("+00:00", "Z"),
-        "period_end": spend.period_end.isoformat().replace("+00:00", "Z"),
+        "period_start": iso_utc(spend.period_start),
+        "period_end": iso_utc(spend.period_end),
     }
 
 

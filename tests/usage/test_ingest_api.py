@@ -1,6 +1,6 @@
 """POST /api/v1/usage and /usage/batch: storage, idempotency, validation, late events, roles."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -471,6 +471,7 @@ def test_an_event_renders_as_drf_renders_it(tenant):
     Serializer.to_representation gives, None, decimals, offsets and nested properties included."""
     from rest_framework import serializers
 
+    from billing_project.timestamps import iso_utc
     from usage import services
     from usage.api.serializers import UsageEventOutput
 
@@ -505,3 +506,6 @@ def test_an_event_renders_as_drf_renders_it(tenant):
     assert UsageEventOutput(answers[1]).data["period_start"] == "2026-03-04T05:06:07Z"
     assert UsageEventOutput(answers[1]).data["quantity"] == "12.5"
     assert UsageEventOutput(answers[0]).data["transaction_id"] is None
+    # Times are written in UTC whatever offset they carry, microseconds kept.
+    east = timezone(timedelta(hours=3))
+    assert iso_utc(datetime(2026, 3, 4, 8, 6, 7, 5, tzinfo=east)) == "2026-03-04T05:06:07.000005Z"

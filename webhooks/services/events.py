@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from billing_project.timestamps import iso_utc
 from webhooks import catalogue, tasks
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
@@ -21,17 +22,13 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
 
-def _iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def event_payload(*, tenant, event_id: str, type: str, created, obj: dict) -> dict:
     """The body every receiver gets: {"id","type","created","api_version","tenant_id","data":{"object"}}.
     Round-tripped through JSON so the stored payload is byte-for-byte what is signed and sent."""
     body = {
         "id": event_id,
         "type": type,
-        "created": _iso(created),
+        "created": iso_utc(created),
         "api_version": catalogue.API_VERSION,
         "tenant_id": tenant.tenant_id,
         "data": {"object": obj},
