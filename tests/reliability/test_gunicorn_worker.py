@@ -1,4 +1,4 @@
-"""The web process's worker class (billing_project.gunicorn_worker, set by config/gunicorn.conf.py):
+"""The web process's worker class (ExclusiveSyncWorker in config/gunicorn.conf.py):
 gunicorn's sync worker, woken alone for each new connection. Idle sync workers all sleep on the one
 listening socket, and select() woke every one of them for each connection, so three of four went
 back to sleep having done nothing (CPU a loaded 2-core machine's requests lack, issue 21)."""
@@ -98,3 +98,13 @@ def test_the_workers_still_stop_gracefully_on_sigterm():
         assert _sleeps_per_request(process, port) > 0
         os.killpg(process.pid, signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+def test_the_configuration_loads_neither_django_nor_the_project_into_the_master():
+    """Workers fork from gunicorn's master: what the configuration imports is in every worker before
+    the application loads (bench/api.py's bare Django side configures its own settings)."""
+    with gunicorn() as (_, port):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/django")
+        assert conn.getresponse().read() == b"none"
+        conn.close()
