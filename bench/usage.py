@@ -4,8 +4,9 @@
     python bench/usage.py [--workers 4] [--seconds 10] [--rate 1000] [--p3-events 10000000] [--keep]
 
 Uses its own database (`billing_bench_usage`, or --database, on 127.0.0.1:5432 or DATABASE_URL's
-server, or an embedded PostgreSQL) and Redis db 13 (or --redis-db), provisions one tenant with an `ingest` API key, starts
-gunicorn with N sync workers, then measures and prints (asserts nothing):
+server, or an embedded PostgreSQL) and Redis db 13 (or --redis-db), provisions one tenant with an
+`ingest` API key, starts gunicorn with the web process's configuration (config/gunicorn.conf.py)
+and N sync workers, then measures and prints (asserts nothing):
 - P1: batch ingest (`POST /api/v1/usage/batch`, 1,000 events per request, each with a
   transaction_id) in events/s sustained, and a raw `COPY` of the same number of rows into the same
   table in the same run, with the ratio (issue 21's goals: >= 50,000 events/s; >= 60% of COPY);
@@ -490,7 +491,8 @@ def main() -> int:
 
         gunicorn, port = start_gunicorn("billing_project.wsgi:application", env, options.workers)
         print(
-            f"server: gunicorn (config/gunicorn.conf.py) {options.workers} sync workers on 127.0.0.1:{port}, PostgreSQL "
+            f"server: gunicorn (config/gunicorn.conf.py) {options.workers} sync workers on "
+            f"127.0.0.1:{port}, PostgreSQL "
             f"{bench_url.split('@')[-1]}, Redis db {options.redis_db}, {os.cpu_count()} cores; clients on the same machine"
         )
 

@@ -66,7 +66,8 @@ class ExclusiveSyncWorker(SyncWorker):
 wsgi_app = "billing_project.wsgi:application"
 bind = [os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")]
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-# gunicorn's sync worker, woken alone for each new connection (above).
+# gunicorn's sync worker, woken alone for each new connection (above). A class rather than a name,
+# gunicorn's --threads no longer swaps it for its threaded worker: name that one to use threads.
 worker_class = ExclusiveSyncWorker
 # LOG_LEVEL as for Django (billing_project.settings): one access line per request only at DEBUG (in
 # docker compose nginx logs every request anyway); `make run` passes WARNING, so no worker boot lines.
