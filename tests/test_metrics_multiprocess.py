@@ -95,8 +95,6 @@ def gunicorn(tmp_path):
         f"127.0.0.1:{port}",
         "--workers",
         "2",
-        "--worker-class",
-        "sync",
         "--access-logfile",
         str(access_log),
         "--access-logformat",

@@ -2,8 +2,10 @@
 
 import csv
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 from billing_project.api.fields import QuantityField
+from billing_project.timestamps import iso_utc
 from usage.selectors import REPORT_COLUMNS
 
 _quantity = QuantityField()
@@ -29,8 +31,10 @@ def csv_safe(text: str) -> str:
 def _cell(value) -> str:
     if value is None:
         return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if hasattr(value, "isoformat"):  # a date
+        return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
     return csv_safe(str(value))
