@@ -70,12 +70,13 @@ def _accepted(payload: bytes) -> int:
     return int(found[1]) if found else json.loads(payload)["accepted"]
 
 
-def _batch_client(args) -> tuple[int, int, float]:
-    """One client process: sends its pre-built batches back to back; returns (events, errors, seconds)."""
+def _batch_client(args) -> tuple[int, int, float, float]:
+    """One client process: sends its pre-built batches back to back; returns (events, errors,
+    seconds, its own CPU seconds meanwhile)."""
     port, key, bodies, deadline = args
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     events = errors = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for body, _count in bodies:
         if time.time() > deadline:
             break
@@ -85,7 +86,7 @@ def _batch_client(args) -> tuple[int, int, float]:
         else:
             errors += 1
         conn.close()  # sync gunicorn workers close after each response
-    return events, errors, time.perf_counter() - started
+    return events, errors, time.perf_counter() - started, time.process_time() - cpu
 
 
 def _events(n: int, run: str, offset: int) -> list[dict]:
@@ -104,7 +105,13 @@ def _events(n: int, run: str, offset: int) -> list[dict]:
 
 
 def bench_p1(
-    port: int, key: str, seconds: float, clients: int, database_url: str, schema: str
+    port: int,
+    key: str,
+    seconds: float,
+    clients: int,
+    server: subprocess.Popen,
+    database_url: str,
+    schema: str,
 ) -> dict:
     run = uuid.uuid4().hex[:8]
     per_client = int(seconds * 20)  # batches prepared per client: more than it can send in time
@@ -121,14 +128,22 @@ def bench_p1(
         _post(conn, "/api/v1/usage/batch", body, key)
         conn.close()
     work[0] = work[0][4:]
-    deadline = time.time() + seconds
-    started = time.perf_counter()
+    # Where the time goes, per event, as in P2: the web server's processes, the database's
+    # backends and the client processes, which share the machine's cores.
     with Pool(clients) as pool:
+        server_before = cpu_seconds(server), backend_cpu_seconds(database_url)
+        deadline = time.time() + seconds
+        started = time.perf_counter()
         results = pool.map(_batch_client, [(port, key, bodies, deadline) for bodies in work])
-    elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        server_after = cpu_seconds(server), backend_cpu_seconds(database_url)
     events = sum(r[0] for r in results)
     errors = sum(r[1] for r in results)
     http_rate = events / elapsed
+    spent = [
+        None if before is None or after is None else (after - before) / events * 1e6
+        for before, after in zip(server_before, server_after, strict=True)
+    ]
 
     import psycopg
 
@@ -174,6 +189,9 @@ def bench_p1(
         "http_rate": http_rate,
         "copy_rate": copy_rate,
         "ratio": http_rate / copy_rate,
+        "web_us": spent[0],
+        "database_us": spent[1],
+        "client_us": sum(r[3] for r in results) / events * 1e6,
     }
 
 
@@ -361,6 +379,20 @@ def bench_p2(
     }
 
 
+def print_cpu(unit: str, rate: float, parts_us: dict[str, float | None]) -> None:
+    """The CPU each `unit` cost each process group (those /proc could tell), and what they add up
+    to at `rate` units a second against the machine's cores."""
+    measured = {name: us for name, us in parts_us.items() if us is not None}
+    total = sum(measured.values())
+    precision = 1 if total < 100 else 0
+    print(
+        f"   CPU per {unit}: "
+        + ", ".join(f"{name} {us:,.{precision}f} us" for name, us in measured.items())
+        + f"; {total:,.{precision}f} us x {rate:,.0f}/s = {total * rate / 1e6:.2f} "
+        f"of the machine's {os.cpu_count()} cores"
+    )
+
+
 def load_p3(database_url: str, schema: str, events: int) -> float:
     """Generate `events` events of the current month in PostgreSQL and rebuild the rollups."""
     import psycopg
@@ -499,13 +531,22 @@ def main() -> int:
         parts = set(options.only or ["p1", "p2", "p3"])
         if "p1" in parts:
             p1 = bench_p1(
-                port, key, options.seconds, options.clients, bench_url, tenant.schema_name
+                port, key, options.seconds, options.clients, gunicorn, bench_url, tenant.schema_name
             )
             print(
                 f"P1 batch ingest: {p1['events']:,} events in {p1['seconds']:.1f} s = {p1['http_rate']:,.0f} "
                 f"events/s ({options.clients} client processes, 1,000 events per request, {p1['errors']} errors); "
                 f"raw COPY of as many rows: {p1['copy_rate']:,.0f} rows/s; ratio {p1['ratio'] * 100:.0f}% "
                 f"(goals >= 50,000/s and >= 60%)"
+            )
+            print_cpu(
+                "event",
+                p1["http_rate"],
+                {
+                    "gunicorn": p1["web_us"],
+                    "PostgreSQL backends": p1["database_us"],
+                    "client processes": p1["client_us"],
+                },
             )
         if "p2" in parts:
             if "p1" in parts:
@@ -518,19 +559,15 @@ def main() -> int:
                 f"{p2['statuses']}; p50 {p2['p50']:.1f} ms, p99 {p2['p99']:.1f} ms, max {p2['max']:.1f} ms "
                 f"(goal p99 < 10 ms at 1,000 req/s)"
             )
-            parts_us = {
-                "gunicorn": p2["web_us"],
-                "PostgreSQL backends": p2["database_us"],
-                "Redis": p2["redis_us"],
-                "load client": p2["client_us"],
-            }
-            measured = {name: us for name, us in parts_us.items() if us is not None}
-            total = sum(measured.values())
-            print(
-                "   CPU per request: "
-                + ", ".join(f"{name} {us:,.0f} us" for name, us in measured.items())
-                + f"; {total:,.0f} us x {options.rate}/s = {total * options.rate / 1e6:.2f} "
-                f"of the machine's {os.cpu_count()} cores"
+            print_cpu(
+                "request",
+                options.rate,
+                {
+                    "gunicorn": p2["web_us"],
+                    "PostgreSQL backends": p2["database_us"],
+                    "Redis": p2["redis_us"],
+                    "load client": p2["client_us"],
+                },
             )
         if "p3" not in parts:
             return 0
