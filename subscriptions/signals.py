@@ -1,5 +1,5 @@
 """A changed or deleted plan drops the cached catalog, whoever changed it (admin, command, shell);
-a changed billing account drops its tenant's cached billing status."""
+a changed billing account drops its tenant's cached billing status and limits."""
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -9,6 +9,7 @@ from subscriptions.models import BillingAccount, Plan
 from subscriptions.selectors import plan_catalog_invalidate
 from tenants.cache import credentials_changed, key_changed
 from tenants.selectors import billing_status_key
+from usage.limits import limits_key
 
 
 @receiver([post_save, post_delete], sender=Plan)
@@ -19,7 +20,10 @@ def _plan_changed(sender, **kwargs):
 
 @receiver(post_save, sender=BillingAccount)
 def _billing_account_changed(sender, instance, **kwargs):
-    key_changed(billing_status_key(instance.tenant.schema_name))
+    # That tenant's entries only: a subscription change (every Stripe webhook about it) must not
+    # empty every tenant's cached hosts, keys and limits in every process.
+    schema = instance.tenant.schema_name
+    key_changed(billing_status_key(schema), limits_key(schema))
 
 
 @receiver(post_delete, sender=BillingAccount)

@@ -4,11 +4,12 @@ and the rendered public plan catalog (GET /api/v1/plans).
 
 Without it each API request pays two extra queries and their `SET search_path` before doing any
 work, the largest share of the single-event ingest path. Staleness is bounded by a change channel
-in Redis (pub/sub): every committed change of a tenant, domain, API key, user, membership, plan or
-subscription is published there (`epoch_bump`), and each process, subscribed once, drains its
-subscription before it trusts an entry: a non-blocking read of a socket (about 3 us, where the
-Redis GET of an epoch it replaces cost 65 us of CPU and 105 us of wall time on every request; issue
-21), dropping every entry when anything arrived. Redis writes a message to its subscribers in the
+in Redis (pub/sub): every committed change of a tenant, domain, API key, user, membership or plan
+is published there (`epoch_bump`), and so is the key of each entry that changes on its own, such as
+a tenant's billing status and limits when its subscription changes (`key_changed`). Each process,
+subscribed once, drains its subscription before it trusts an entry: a non-blocking read of a socket
+(about 3 us, where the Redis GET of an epoch it replaces cost 65 us of CPU and 105 us of wall time
+on every request; issue 21), dropping every entry, or only the named ones, when anything arrived. Redis writes a message to its subscribers in the
 same turn of its event loop as the publisher's reply, so by the time the committing request has
 answered, the message waits in every other process's socket: a revoked key, a removed member or a
 suspended tenant is refused by every worker of every node from its next request.
@@ -206,9 +207,17 @@ def epoch() -> int | None:
 T = TypeVar("T")
 
 
-def cached(key: str, load: Callable[[], T], *, keep: Callable[[T], bool] | None = None) -> T:
+def cached(
+    key: str,
+    load: Callable[[], T],
+    *,
+    keep: Callable[[T], bool] | None = None,
+    seconds: float | None = None,
+) -> T:
     """`load()`'s answer for `key`, from this process's cache while nothing changed (an answer
-    `keep` refuses is never kept: a "not found" that may be found soon, a state that ends with time)."""
+    `keep` refuses is never kept: a "not found" that may be found soon, a state that ends with time),
+    for at most CREDENTIAL_CACHE_SECONDS, or `seconds` when fewer (an answer that also changes with
+    the clock, which no message announces)."""
     if not _cacheable() or not _watching():
         return load()
     seen = _state["seen"]
@@ -225,7 +234,8 @@ def cached(key: str, load: Callable[[], T], *, keep: Callable[[T], bool] | None 
             _entries.clear()
         # Not when a change arrived while loading: the value may predate it.
         if _state["seen"] == seen:
-            _entries[key] = (now + settings.CREDENTIAL_CACHE_SECONDS, value)
+            lifetime = settings.CREDENTIAL_CACHE_SECONDS
+            _entries[key] = (now + (lifetime if seconds is None else min(lifetime, seconds)), value)
     return value
 
 
@@ -241,14 +251,17 @@ def epoch_bump() -> None:
     _publish(EVERYTHING)
 
 
-def key_changed(key: str) -> None:
-    """Every process drops its entry for `key` (only) once the change is committed: for an entry
-    that changes far more often than credentials do (a tenant's billing status)."""
+def key_changed(*keys: str) -> None:
+    """Every process drops its entries for `keys` (only) once the change is committed: for entries
+    that change far more often than credentials do (a tenant's billing status and limits), whose
+    change must not empty every tenant's entries in every process."""
 
     def publish():
         with _lock:
-            _entries.pop(key, None)
-        _publish(key.encode())
+            for key in keys:
+                _entries.pop(key, None)
+        for key in keys:
+            _publish(key.encode())
 
     transaction.on_commit(publish)
 

@@ -87,13 +87,11 @@ def _process_memos_clean():
     from subscriptions.selectors import plan_catalog_invalidate
     from tenants.cache import forget_local
     from usage.counters import alerts_seen_forget
-    from usage.limits import limits_forget
     from usage.selectors import meters_forget
 
     def clean():
         forget_local()
         alerts_seen_forget()
-        limits_forget()
         meters_forget()
         plan_catalog_invalidate()
 

@@ -3,14 +3,13 @@ and the alert thresholds; plus the billing period that contains a moment.
 
 The subscriptions app owns entitlements (`subscriptions.selectors.entitlements_get`; a tenant
 without a paying subscription is on the catalog's free plan). Hard/soft (`Plan.hard_limits`) and the alert thresholds
-(`Plan.alert_thresholds`) are the effective plan's. Answers are cached per process for a few seconds
-because the ingest and entitlement-check paths ask on every request.
+(`Plan.alert_thresholds`) are the effective plan's. Answers are kept per process until they change
+(tenants.cache), at most CACHE_SECONDS, because the ingest and entitlement-check paths ask on every
+request.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -35,12 +34,8 @@ class Limits:
         return resource in self.hard
 
 
-_cache: dict[str, tuple[float, Limits, int | None]] = {}
-_lock = threading.Lock()
-
-
 def _load(tenant) -> Limits:
-    # Inside the function: subscriptions' state module imports this one (limits_forget).
+    # Inside the function: subscriptions builds on usage (subscriptions.signals imports limits_key).
     from subscriptions.selectors import billing_account_get, entitlements_get
 
     plan = entitlements_get(tenant=tenant).plan
@@ -59,32 +54,21 @@ def _load(tenant) -> Limits:
     )
 
 
+def limits_key(schema_name: str) -> str:
+    """The per-process cache entry (tenants.cache) of a tenant's limits: a change of its billing
+    account drops it in every process (subscriptions.signals), a plan change drops every entry."""
+    return f"limits:{schema_name}"
+
+
 def limits_get(tenant) -> Limits:
-    """The tenant's current limits, cached for CACHE_SECONDS in this process and only while the
-    shared epoch (tenants.cache) is unchanged: a subscription change bumps it, so every worker on
-    every node follows a new plan from its next request (the dashboard right after subscribing shows
-    the new plan's limits, whichever worker serves it). Without Redis the copy lives CACHE_SECONDS."""
-    from tenants.cache import epoch
+    """The tenant's current limits, kept per process (tenants.cache) until its billing account or a
+    plan changes, so every worker on every node follows a new plan from its next request (the
+    dashboard right after subscribing shows the new plan's limits, whichever worker serves it).
+    At most CACHE_SECONDS: the plan in effect also changes with the clock (a grace period or a
+    downgrade's paid period ends) without any write to announce it."""
+    from tenants.cache import cached
 
-    now = time.monotonic()
-    key = tenant.schema_name
-    current = epoch()
-    hit = _cache.get(key)
-    if hit is not None and hit[0] > now and hit[2] == current:
-        return hit[1]
-    limits = _load(tenant)
-    with _lock:
-        _cache[key] = (now + CACHE_SECONDS, limits, current)
-    return limits
-
-
-def limits_forget(tenant=None) -> None:
-    """Drop cached limits (tests, or after a plan change in this process)."""
-    with _lock:
-        if tenant is None:
-            _cache.clear()
-        else:
-            _cache.pop(tenant.schema_name, None)
+    return cached(limits_key(tenant.schema_name), lambda: _load(tenant), seconds=CACHE_SECONDS)
 
 
 def billing_period(at: datetime, anchor: datetime | None = None) -> tuple[datetime, datetime]:

@@ -9,14 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-
 from billing_project.stripe_gateway.data import StripeData
 from billing_project.timestamps import from_ts
 from subscriptions.models import LIVE_STATUSES, BillingAccount
 from subscriptions.services.catalog import plan_for_price
-from tenants.cache import epoch_bump
-from usage.limits import limits_forget
 
 
 def _latest_invoice_created(subscription: StripeData) -> datetime | None:
@@ -84,10 +80,7 @@ def account_apply_subscription(
         account.past_due_since = None
     if status not in LIVE_STATUSES:
         account.previous_plan, account.previous_plan_until = None, None
+    # Its save drops the tenant's cached limits and billing status in every process once committed
+    # (subscriptions.signals).
     account.save()
-    # This process's cached limits follow at once, every other worker's at its next request (the
-    # shared epoch their copies are kept under moves once the change is committed).
-    tenant = account.tenant
-    transaction.on_commit(lambda: limits_forget(tenant))
-    transaction.on_commit(epoch_bump)
     return account

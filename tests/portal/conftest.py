@@ -66,7 +66,6 @@ def subscribed(stripe_settings, settings, tenant):
     from subscriptions.selectors import plan_catalog_invalidate
     from subscriptions.services.catalog import plan_sync_all_to_stripe
     from subscriptions.services.subscriptions import subscription_create
-    from usage.limits import limits_forget
 
     stripe_settings.reset()
     # dj-stripe accepts only sk_test_ + 24 alphanumerics; the emulator accepts any sk_test_ key.
@@ -76,9 +75,7 @@ def subscribed(stripe_settings, settings, tenant):
     account, _ = subscription_create(
         tenant=tenant, plan_id="starter", payment_method="pm_card_visa"
     )
-    limits_forget(tenant)
     yield account
-    limits_forget(tenant)
     # The public plan list is cached in Redis, which the test's rollback does not reach: drop the
     # copy holding this test's Stripe price ids.
     plan_catalog_invalidate()

@@ -301,7 +301,6 @@ def billing_tenant(stripe_on, stripe_client, django_capture_on_commit_callbacks)
     from tenants.services import tenant_create
     from tests.invoicing.conftest import Billing
     from tests.usage.conftest import event
-    from usage.limits import limits_forget
     from usage.services import usage_event_ingest
 
     tenant = tenant_create(
@@ -314,11 +313,9 @@ def billing_tenant(stripe_on, stripe_client, django_capture_on_commit_callbacks)
     plan_sync_all_to_stripe()
     subscription_create(tenant=tenant, plan_id="starter", payment_method="pm_card_visa")
     Billing(stripe_client, django_capture_on_commit_callbacks).dispatch()
-    limits_forget(tenant)
     usage_event_ingest(tenant=tenant, data=event(quantity="1234"))
     coupon_create(code="WELCOME20", name="Welcome", percent_off=20, duration="once")
     yield tenant
-    limits_forget(tenant)
     plan_catalog_invalidate()  # the cached public catalog holds this test's Stripe price ids
     _forget_usage_counters(tenant)
 
@@ -371,11 +368,7 @@ def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction,
     expect(page.get_by_text("Your plan is now Professional.")).to_be_visible()
     expect(page.get_by_role("heading", name="Professional current")).to_be_visible()
     shot(page, "22-plan-changed")
-    # Limits are cached per process for 10 s and a plan change does not drop them (reported to the
-    # subscriptions app); drop them here so the dashboard's limits are the new plan's at once.
-    from usage.limits import limits_forget
-
-    limits_forget(billing_tenant)
+    # The plan change's commit dropped the tenant's cached limits: the dashboard shows the new ones.
     page.get_by_role("link", name="Dashboard").click()
     expect(page.locator("dl.facts dd").first).to_have_text("Professional")
     expect(

@@ -263,11 +263,9 @@ def test_free_plan_is_hard_and_thresholds_come_from_the_plan(
     from django_tenants.utils import tenant_context
 
     from notifications.models import BillingEvent
-    from usage.limits import limits_forget
     from usage.services import usage_event_ingest
 
     Plan.objects.filter(code="free").update(alert_thresholds=[25, 100])
-    limits_forget()
     with django_capture_on_commit_callbacks(execute=True):
         usage_event_ingest(tenant=tenant, data=event(quantity="300"))
     check = owner_client.get("/api/v1/entitlements/check?resource=api_calls&quantity=701").json()

@@ -219,6 +219,73 @@ def test_the_current_tenant_answer_follows_the_tenant_and_its_billing_status(
     assert answer["legal_name"] == "Acme Holdings Ltd"
 
 
+def test_another_tenants_subscription_change_keeps_this_tenants_cached_reads(
+    caching, key_client, tenant, other_tenant, django_capture_on_commit_callbacks
+):
+    """Every Stripe webhook about a subscription saves its tenant's billing account: that drops
+    the tenant's own billing status and limits in every process, not every tenant's hosts, keys
+    and limits (an empty cache costs each of them its database reads again)."""
+    from subscriptions.models import BillingAccount, Plan
+    from subscriptions.services.state import account_apply_subscription
+    from usage.limits import limits_get
+
+    Plan.objects.filter(code="starter").update(stripe_price_id="price_starter_m")
+    account = BillingAccount.objects.create(tenant=other_tenant)
+    assert len(public_queries(key_client)) == 2
+    assert limits_get(tenant).limit_of("api_calls") == 1000
+    with django_capture_on_commit_callbacks(execute=True):
+        account_apply_subscription(
+            account=account,
+            subscription={
+                "id": "sub_other",
+                "status": "active",
+                "items": {"data": [{"price": {"id": "price_starter_m"}}]},
+            },
+        )
+    assert limits_get(other_tenant).plan_code == "starter"
+    assert public_queries(key_client) == []
+    with CaptureQueriesContext(connection) as queries:
+        assert limits_get(tenant).limit_of("api_calls") == 1000
+    assert len(queries) == 0
+
+
+def test_a_subscription_change_drops_that_tenants_cached_limits_in_every_process(
+    caching, tenant, django_capture_on_commit_callbacks
+):
+    from subscriptions.models import BillingAccount, Plan
+    from usage.limits import limits_get, limits_key
+
+    assert limits_get(tenant).limit_of("api_calls") == 1000
+    Plan.objects.filter(code="free").update(limits={"api_calls": 5})  # no message yet
+    assert limits_get(tenant).limit_of("api_calls") == 1000  # this process's copy
+    # Another worker applied a subscription change of this tenant and published its key.
+    change_published_elsewhere(limits_key(tenant.schema_name).encode())
+    assert limits_get(tenant).limit_of("api_calls") == 5
+    # Here: the billing account's save drops it once committed (subscriptions.signals).
+    starter = Plan.objects.get(code="starter")
+    with django_capture_on_commit_callbacks(execute=True):
+        BillingAccount.objects.update_or_create(
+            tenant=tenant,
+            defaults={"subscription_id": "sub_1", "status": "active", "plan": starter},
+        )
+    assert limits_get(tenant).plan_code == "starter"
+
+
+def test_cached_limits_last_at_most_their_own_seconds(caching, tenant, monkeypatch):
+    """The plan in effect also changes with the clock (a grace period ends) with no message."""
+    from subscriptions.models import Plan
+    from usage import limits
+
+    clock = [1000.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
+    assert limits.limits_get(tenant).limit_of("api_calls") == 1000
+    Plan.objects.filter(code="free").update(limits={"api_calls": 5})
+    clock[0] += limits.CACHE_SECONDS - 1
+    assert limits.limits_get(tenant).limit_of("api_calls") == 1000
+    clock[0] += 2
+    assert limits.limits_get(tenant).limit_of("api_calls") == 5
+
+
 def test_an_unreachable_redis_is_tried_again_less_and_less_often(caching, settings, monkeypatch):
     attempts = []
     subscribe = cache._subscribe

@@ -10,11 +10,9 @@ from tests.s3 import s3_bucket, s3_endpoint, s3_storage  # noqa: F401  (the arch
 @pytest.fixture(autouse=True)
 def _usage_caches_clean():
     from billing_project.redis import get_redis
-    from usage.limits import limits_forget
     from usage.selectors import meters_forget
 
     def clean():
-        limits_forget()
         meters_forget()
         client = get_redis()
         for schema in ("t_acme", "t_globex"):

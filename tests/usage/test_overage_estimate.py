@@ -8,7 +8,6 @@ import pytest
 
 from subscriptions.models import BillingAccount, Plan
 from tests.usage.conftest import event
-from usage.limits import limits_forget
 from usage.selectors import usage_overage_estimate
 from usage.services import usage_event_ingest
 
@@ -33,7 +32,6 @@ def on_plan(tenant):
                 **fields,
             },
         )
-        limits_forget(tenant)
 
     return put
 
