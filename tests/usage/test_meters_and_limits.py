@@ -199,3 +199,42 @@ def test_billing_period_follows_the_subscription_anchor():
         datetime(2024, 3, 1, tzinfo=UTC),
         datetime(2024, 4, 1, tzinfo=UTC),
     )
+
+
+def test_the_summary_renders_as_drf_renders_it(owner_client, tenant):
+    """UsageSummaryOutput renders without DRF's per-field machinery (issue 21, P3): each row,
+    unlimited, warning and exceeded resources and fractional quantities included, is what DRF's own
+    Serializer.to_representation gives, and the API answers it."""
+    from rest_framework import serializers
+
+    from usage.api.serializers import UsageSummaryOutput
+    from usage.selectors import usage_summary_get
+
+    Plan.objects.filter(code="free").update(limits={"api_calls": 1000, "users": None, "jobs": 3})
+    usage_event_ingest(tenant=tenant, data=event(quantity="850.25"))
+    usage_event_ingest(tenant=tenant, data=event(resource_type="users", quantity="7"))
+    with tenant_context(tenant):
+        summary = usage_summary_get(tenant=tenant)
+    drf = [serializers.Serializer.to_representation(UsageSummaryOutput(), row) for row in summary]
+    assert UsageSummaryOutput(summary, many=True).data == drf
+    assert owner_client.get("/api/v1/usage/summary").json() == drf
+    rows = {row["resource_type"]: row for row in drf}
+    assert (rows["api_calls"]["used"], rows["api_calls"]["percent"]) == ("850.25", "85.03")
+    assert (rows["users"]["limit"], rows["users"]["percent"]) == (None, None)
+    assert rows["api_calls"]["period_start"].endswith("Z")
+
+
+def test_a_flat_output_refuses_fields_it_would_render_wrongly():
+    from rest_framework import serializers
+
+    from billing_project.api.fields import FlatOutput
+
+    class Nested(FlatOutput):
+        inner = FlatOutput()
+
+    class Sourced(FlatOutput):
+        name = serializers.CharField(source="other")
+
+    for output in (Nested, Sourced):
+        with pytest.raises(TypeError, match="not a plain field"):
+            output({"inner": {}, "name": "x", "other": "y"}).data

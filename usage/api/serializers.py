@@ -1,13 +1,9 @@
 """Input/Output serializers of the usage API (inputs are parsed by usage.validation; these describe
 them in the OpenAPI schema and render outputs)."""
 
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
-
 from rest_framework import serializers
 
-from billing_project.api.fields import Output, QuantityField, StrictSerializer
-from billing_project.timestamps import iso_utc
+from billing_project.api.fields import FlatOutput, Output, QuantityField, StrictSerializer
 from usage.validation import MAX_PROPERTIES_BYTES, MAX_PROPERTIES_DEPTH
 
 # Named in settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] (other `status` enums exist).
@@ -43,7 +39,7 @@ class UsageEventInput(StrictSerializer):
     )
 
 
-class UsageEventOutput(Output):
+class UsageEventOutput(FlatOutput):
     event_id = serializers.CharField()
     resource_type = serializers.CharField()
     quantity = QuantityField()
@@ -60,40 +56,6 @@ class UsageEventOutput(Output):
         help_text="Start of the billing period it counts in."
     )
     received_at = serializers.DateTimeField()
-
-    _built_renderers: ClassVar[list[tuple[str, Callable[[Any], Any]]]]
-
-    def to_representation(self, instance):
-        """DRF's rendering without DRF's per-answer work (copying and binding each field, looking
-        each value up through it): the single-event API renders one per request, and that work was
-        a tenth of its CPU (issue 21). Each declared field's value renders as DRF renders it, None
-        stays None, as in Serializer.to_representation; tests/usage/test_ingest_api.py compares the
-        two."""
-        mapping = isinstance(instance, Mapping)  # the ingest's answer, or a stored event (list)
-        shown = {}
-        for name, render in self._renderers():
-            value = instance[name] if mapping else getattr(instance, name)
-            shown[name] = None if value is None else render(value)
-        return shown
-
-    @classmethod
-    def _renderers(cls) -> list[tuple[str, Callable[[Any], Any]]]:
-        """(name, how its value renders) per declared field, once per class: the field's own
-        to_representation, except times, written as the API writes them (iso_utc) without DRF's
-        look-up of the current time zone for each."""
-        built = cls.__dict__.get("_built_renderers")
-        if built is None:
-            built = [
-                (
-                    name,
-                    iso_utc
-                    if isinstance(field, serializers.DateTimeField)
-                    else field.to_representation,
-                )
-                for name, field in cls._declared_fields.items()
-            ]
-            cls._built_renderers = built
-        return built
 
 
 class UsageBatchInput(StrictSerializer):
@@ -116,7 +78,7 @@ class UsageBatchOutput(Output):
     results = UsageBatchResultOutput(many=True)
 
 
-class UsageSummaryOutput(Output):
+class UsageSummaryOutput(FlatOutput):
     resource_type = serializers.CharField()
     used = QuantityField()
     limit = QuantityField(
