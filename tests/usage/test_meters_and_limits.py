@@ -237,4 +237,4 @@ def test_a_flat_output_refuses_fields_it_would_render_wrongly():
 
     for output in (Nested, Sourced):
         with pytest.raises(TypeError, match="not a plain field"):
-            output({"inner": {}, "name": "x", "other": "y"}).data
+            _ = output({"inner": {}, "name": "x", "other": "y"}).data
