@@ -9,10 +9,11 @@ is published there (`epoch_bump`), and so is the key of each entry that changes 
 a tenant's billing status and limits when its subscription changes (`key_changed`). Each process,
 subscribed once, drains its subscription before it trusts an entry: a non-blocking read of a socket
 (about 3 us, where the Redis GET of an epoch it replaces cost 65 us of CPU and 105 us of wall time
-on every request; issue 21), dropping every entry, or only the named ones, when anything arrived. Redis writes a message to its subscribers in the
-same turn of its event loop as the publisher's reply, so by the time the committing request has
-answered, the message waits in every other process's socket: a revoked key, a removed member or a
-suspended tenant is refused by every worker of every node from its next request.
+on every request; issue 21), dropping every entry, or only the named ones, when anything arrived.
+Redis writes a message to its subscribers in the same turn of its event loop as the publisher's
+reply, so by the time the committing request has answered, the message waits in every other
+process's socket: a revoked key, a removed member or a suspended tenant is refused by every worker
+of every node from its next request.
 
 While the subscription is down (Redis unreachable, a dropped connection) nothing is cached, and a
 new subscription starts with an empty cache, so nothing published meanwhile can be missed. Entries
@@ -215,9 +216,9 @@ def cached(
     seconds: float | None = None,
 ) -> T:
     """`load()`'s answer for `key`, from this process's cache while nothing changed (an answer
-    `keep` refuses is never kept: a "not found" that may be found soon, a state that ends with time),
-    for at most CREDENTIAL_CACHE_SECONDS, or `seconds` when fewer (an answer that also changes with
-    the clock, which no message announces)."""
+    `keep` refuses is never kept: a "not found" that may be found soon, a state that ends with
+    time), for at most CREDENTIAL_CACHE_SECONDS, or `seconds` when fewer (an answer that also
+    changes with the clock, which no message announces)."""
     if not _cacheable() or not _watching():
         return load()
     seen = _state["seen"]
