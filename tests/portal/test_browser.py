@@ -440,3 +440,31 @@ def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction,
     assert all(u.startswith(url("")) for u in page.requested_urls), (
         "the portal loads nothing from elsewhere"
     )
+
+
+def test_usage_bars_take_the_colour_of_their_status(page, portal_url, live_portal):
+    """An exceeded resource's bar is red and a resource past its first alert threshold amber, as
+    their figures are: <meter>'s own colours kept an exceeded bar green (its value clamped to max)."""
+    import io
+
+    from PIL import Image
+
+    from tenants.models import Tenant
+    from tests.usage.conftest import event
+    from usage.services import usage_event_ingest
+
+    acme = Tenant.objects.get(slug="acme")
+    usage_event_ingest(tenant=acme, data=event(quantity="1500"))  # of 1,000: exceeded
+    usage_event_ingest(tenant=acme, data=event(resource_type="storage_gb", quantity="0.9"))  # 90%
+    sign_in(page, portal_url("acme"), "owner@acme.test")
+
+    def bar_colour(resource: str) -> tuple[int, int, int]:
+        """The colour inside the bar's filled part (it fills from the left)."""
+        image = Image.open(io.BytesIO(page.get_by_label(resource, exact=True).screenshot()))
+        width, height = image.size
+        return image.convert("RGB").getpixel((width // 10, height // 2))
+
+    red, green, blue = bar_colour("api_calls")
+    assert red > 150 and green < 80 and blue < 80, (red, green, blue)  # --danger #b42318
+    red, green, blue = bar_colour("storage_gb")
+    assert red > 180 and 80 < green < 160 and blue < 60, (red, green, blue)  # --warn-bar #d97706
