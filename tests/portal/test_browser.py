@@ -442,7 +442,7 @@ def test_an_owner_pays_through_the_portal(page, live_portal_in_test_transaction,
     )
 
 
-def test_usage_bars_take_the_colour_of_their_status(page, portal_url, live_portal):
+def test_usage_bars_take_the_colour_of_their_status(page, portal_url):
     """An exceeded resource's bar is red and a resource past its first alert threshold amber, as
     their figures are: <meter>'s own colours kept an exceeded bar green (its value clamped to max)."""
     import io
