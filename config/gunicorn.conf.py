@@ -13,20 +13,32 @@ would load Django's settings and the Celery app in gunicorn's master before it f
 import errno
 import os
 import select
+import socket
 
+from gunicorn.http.body import LengthReader
 from gunicorn.workers.sync import StopWaiting, SyncWorker
 from prometheus_client import multiprocess
 
 
 class ExclusiveSyncWorker(SyncWorker):
-    """gunicorn's sync worker, woken alone for each new connection.
+    """gunicorn's sync worker, woken alone for each new connection, and free again as soon as its
+    answer is sent.
 
     Idle sync workers wait in select() on the one listening socket they share, and the kernel wakes
     every one of them for each connection: all but one find nothing to accept and go back to sleep.
     With 4 workers on 2 cores at 500 single-event ingests a second, that cost the workers ~75 us of
     CPU a request and the load client beside them ~25 us (issue 21). An epoll set with
     EPOLLEXCLUSIVE (Linux 4.5+) wakes one waiter per connection instead. Accepting, serving, signals
-    and heartbeats stay gunicorn's; where epoll is missing, its select() is kept."""
+    and heartbeats stay gunicorn's; where epoll is missing, its select() is kept.
+
+    After each answer gunicorn closes "gracefully": it sends its FIN, then waits, up to 2 seconds,
+    for the client to close its side, reading and dropping what the client still sends. That wait
+    matters only when the client may still be sending (a body the application did not read):
+    closing with unread data makes the kernel send a reset, which can destroy the answer before the
+    client reads it. Otherwise it only holds the worker: a client that reads its answer and keeps
+    its socket open (a pool that closes lazily, a slow or hostile client) kept one of `make run`'s
+    three workers from every other request for 2 s. So, as nginx's `lingering_close on` does, the
+    wait is kept only when the request's body was not read to its end or more bytes are waiting."""
 
     def run(self):
         # In the worker, after the fork: the listeners and the signal wake-up pipe are its own.
@@ -39,6 +51,16 @@ class ExclusiveSyncWorker(SyncWorker):
             self._by_fd = {listener.fileno(): listener for listener in self.sockets}
             self._by_fd[self.PIPE[0]] = self.PIPE[0]
         super().run()
+
+    def handle_request(self, listener, req, client, addr):
+        super().handle_request(listener, req, client, addr)
+        if _read_to_the_end(req) and not _more_waiting(client):
+            # Shut the reading side: gunicorn's graceful close (after this returns) then finds
+            # the client's end at once instead of waiting for it.
+            try:
+                client.shutdown(socket.SHUT_RD)
+            except OSError:  # the client is gone already: gunicorn's close has nothing to wait for
+                pass
 
     def wait(self, timeout):
         """gunicorn's wait, on the epoll set: the ready listeners (and the pipe when a signal
@@ -60,6 +82,23 @@ class ExclusiveSyncWorker(SyncWorker):
             except BlockingIOError:
                 pass
         return ready or None
+
+
+def _read_to_the_end(req) -> bool:
+    # A request without Content-Length or chunked encoding has an empty LengthReader too.
+    reader = req.body.reader
+    return isinstance(reader, LengthReader) and reader.length == 0
+
+
+def _more_waiting(client: socket.socket) -> bool:
+    """Whether the client sent bytes that nobody read (a pipelined request, say); not when it has
+    closed its side already."""
+    try:
+        return client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        return False
+    except OSError:  # a reset, say: gunicorn's close decides
+        return True
 
 
 # gunicorn reads every module-level name that matches one of its settings; the rest are ignored.

@@ -6,6 +6,7 @@ back to sleep having done nothing (CPU a loaded 2-core machine's requests lack, 
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,12 +20,12 @@ REQUESTS = 200
 
 
 @contextmanager
-def gunicorn(*extra: str):
+def gunicorn(*extra: str, workers: int = WORKERS):
     port = free_port()
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.conf.py"),
-            *("--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS), *extra),
+            *("--bind", f"127.0.0.1:{port}", "--workers", str(workers), *extra),
             "tests.reliability.hello_wsgi:app",
         ],
         cwd=ROOT,
@@ -33,7 +34,7 @@ def gunicorn(*extra: str):
     )
     try:
         deadline = time.monotonic() + 60
-        while len(_workers(process)) < WORKERS or not port_open("127.0.0.1", port):
+        while len(_workers(process)) < workers or not port_open("127.0.0.1", port):
             assert time.monotonic() < deadline and process.poll() is None, "gunicorn did not start"
             time.sleep(0.1)
         time.sleep(0.5)  # every worker has reached its wait for a connection
@@ -108,3 +109,46 @@ def test_the_configuration_loads_neither_django_nor_the_project_into_the_master(
         conn.request("GET", "/django")
         assert conn.getresponse().read() == b"none"
         conn.close()
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """The whole answer of the hello app ("ok" ends it; its connection stays open)."""
+    data = b""
+    while not data.endswith(b"ok"):
+        chunk = sock.recv(4096)
+        assert chunk, data
+        data += chunk
+    return data
+
+
+def test_a_client_that_keeps_its_socket_open_does_not_hold_the_worker():
+    """gunicorn's graceful close waited up to 2 s for each client to close its side after the
+    answer: one worker, one client that read its answer and kept its socket, and every other
+    request waited those 2 s."""
+    with gunicorn(workers=1) as (_, port):
+        holder = socket.create_connection(("127.0.0.1", port), timeout=10)
+        holder.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+        assert _answer(holder).startswith(b"HTTP/1.1 200")
+        try:
+            other = socket.create_connection(("127.0.0.1", port), timeout=1.0)
+            other.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert _answer(other).startswith(b"HTTP/1.1 200")  # socket.timeout after 1 s if held
+            other.close()
+        finally:
+            holder.close()
+
+
+def test_a_body_the_application_did_not_read_is_still_drained_before_closing():
+    """The hello app answers without reading the body. Closing at once with the client still
+    sending makes the kernel answer the rest with a reset, which can destroy the answer before the
+    client reads it: there the worker keeps gunicorn's graceful close, reading and dropping the
+    rest until the client closes."""
+    with gunicorn(workers=1) as (_, port):
+        client = socket.create_connection(("127.0.0.1", port), timeout=10)
+        client.sendall(b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+        assert _answer(client).startswith(b"HTTP/1.1 200")
+        client.sendall(b"x" * 500)  # the rest of the body, after the answer
+        time.sleep(0.2)  # a closed socket's reset would be back by now, and this send then fails
+        client.sendall(b"x" * 490)
+        assert client.recv(4096) == b""  # the worker's FIN
+        client.close()
