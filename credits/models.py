@@ -120,6 +120,7 @@ class CreditLedgerEntry(models.Model):
 
     class Meta:
         ordering = ["-pk"]
+        verbose_name_plural = "credit ledger entries"
         constraints = [
             # Granting, expiring and voiding happen once per grant; each invoice uses a grant once.
             models.UniqueConstraint(

@@ -156,6 +156,7 @@ class ApiKey(models.Model):
 
     class Meta:
         ordering = ["-created"]
+        verbose_name = "API key"
         constraints = [
             models.CheckConstraint(
                 condition=(

@@ -468,3 +468,17 @@ def test_usage_bars_take_the_colour_of_their_status(page, portal_url):
     assert red > 150 and green < 80 and blue < 80, (red, green, blue)  # --danger #b42318
     red, green, blue = bar_colour("storage_gb")
     assert red > 180 and 80 < green < 160 and blue < 60, (red, green, blue)  # --warn-bar #d97706
+
+
+def test_the_budget_forms_checkbox_sits_beside_its_label_above_the_button(page, portal_url):
+    """The hard-cap checkbox rendered after its label and before the Save button, on the button's
+    line: it read as an option of the button. It sits on its label's line, the button below."""
+    sign_in(page, portal_url("acme"), "owner@acme.test")
+    page.goto(portal_url("acme") + "budget/")
+    checkbox = page.get_by_label("Stop usage when the budget is reached (hard cap)").bounding_box()
+    label = page.locator("label[for=id_hard_cap]").bounding_box()
+    button = page.get_by_role("button", name="Save").bounding_box()
+    middle = checkbox["y"] + checkbox["height"] / 2
+    assert label["y"] <= middle <= label["y"] + label["height"], (checkbox, label)
+    assert checkbox["x"] < label["x"], (checkbox, label)
+    assert button["y"] >= checkbox["y"] + checkbox["height"], (checkbox, button)

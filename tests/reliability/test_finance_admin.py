@@ -283,3 +283,12 @@ def test_stripe_coupon_titles_read_minor_units():
         str(Coupon(id="c2", stripe_data={"amount_off": 500, "currency": "jpy", "duration": "once"}))
         == "¥500 off once"
     )
+
+
+@pytest.mark.django_db
+def test_the_admin_index_names_its_models_in_plain_english(tenant):
+    """Django makes a plural by adding "s": the index listed "Credit ledger entrys" and "Api keys"."""
+    response = staff_login("finance@platform.test").get("/admin/")
+    names = [str(model["name"]) for app in response.context["app_list"] for model in app["models"]]
+    assert {"Credit ledger entries", "API keys"} <= set(names), names
+    assert not [name for name in names if re.search(r"[^aeiou]ys$", name)], names
