@@ -30,14 +30,17 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://localhost:{PORTAL_PORT}")
 # --- applications -----------------------------------------------------------------------------
 
 SHARED_APPS = [
-    "django_tenants",  # must come first
+    # Before django_tenants, whose admin index and app list would replace Django's: they grey out
+    # every tenant app in the public admin ("Not available for global schema"), while the usage,
+    # notifications and webhooks pages do work there, one tenant at a time (?tenant=<slug>).
+    "django.contrib.admin",
+    "django_tenants",  # before the project's apps: its `migrate` guards against the plain one
     "tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
