@@ -36,6 +36,9 @@ BACK_OFFICE = {
     "usage.collectorrun",
     "notifications.delivery",
     "notifications_platform.platformslacksettings",
+    "webhooks.webhookendpoint",
+    "webhooks.webhookdelivery",
+    "webhooks.event",
 }
 
 
@@ -243,14 +246,19 @@ def test_support_and_read_only_read_everything_and_move_no_money(
         assert client.get(url).status_code == 403
         assert client.post(url, {"amount": "1.00", "reason": "x"}).status_code == 403
 
-    actions, deliveries = (
+    actions, deliveries, endpoints, webhook_deliveries = (
         action_names(client, "/admin/djstripe/invoice/"),
         action_names(client, "/admin/notifications/delivery/"),
+        action_names(client, "/admin/webhooks/webhookendpoint/"),
+        action_names(client, "/admin/webhooks/webhookdelivery/"),
     )
     if group == "support":
         assert actions == {"resend", "rerender_pdf"} and deliveries == {"resend"}
+        assert endpoints == {"send_test", "replay_week", "enable", "disable"}
+        assert webhook_deliveries == {"retry"}
     else:
         assert actions == set() and deliveries == set()
+        assert endpoints == set() and webhook_deliveries == set()
     voided = client.post(
         "/admin/djstripe/invoice/", {"action": "void", "_selected_action": [invoices["open"].pk]}
     )
