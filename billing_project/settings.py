@@ -34,7 +34,7 @@ SHARED_APPS = [
     # every tenant app in the public admin ("Not available for global schema"), while the usage,
     # notifications and webhooks pages do work there, one tenant at a time (?tenant=<slug>).
     "django.contrib.admin",
-    "django_tenants",  # before the project's apps: its `migrate` guards against the plain one
+    "django_tenants",  # before the project's apps, as its docs ask (its `migrate` is migrate_schemas)
     "tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
