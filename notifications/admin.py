@@ -1,8 +1,8 @@
 """Finance back-office for notifications: the delivery log of a chosen tenant (filters, resend, test
 send) and the platform's Slack channel.
 
-Deliveries live in each tenant's schema while the admin runs on the public host, so the log pages
-run inside the schema of the tenant picked with `?tenant=<slug>` (remembered in the session).
+Deliveries live in each tenant's schema: the log works on one tenant at a time, picked above the
+list (tenants.schema_admin).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
-from django_tenants.utils import tenant_context
 
 from billing_project import outbound
 from billing_project.api.exceptions import DomainError
@@ -21,19 +20,7 @@ from notifications import services
 from notifications.events import KINDS
 from notifications.models import Delivery
 from notifications.platform.models import PlatformSlackSettings
-from tenants.models import Tenant
-
-_SESSION_KEY = "notifications_admin_tenant"
-
-
-def _chosen_tenant(request) -> Tenant | None:
-    slug = request.GET.get("tenant") or request.session.get(_SESSION_KEY)
-    tenant = Tenant.objects.filter(slug=slug).first() if slug else None
-    if tenant is None:
-        tenant = Tenant.objects.exclude(schema_name="public").order_by("created").first()
-    if tenant is not None:
-        request.session[_SESSION_KEY] = tenant.slug
-    return tenant
+from tenants.schema_admin import TenantSchemaAdmin, admin_tenant_chosen
 
 
 class KindFilter(admin.SimpleListFilter):
@@ -45,39 +32,6 @@ class KindFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(kind=self.value()) if self.value() else queryset
-
-
-class TenantSchemaAdmin(admin.ModelAdmin):
-    """A ModelAdmin whose pages run in the chosen tenant's schema."""
-
-    def _in_tenant(self, request, view, *args, **kwargs):
-        tenant = _chosen_tenant(request)
-        if tenant is None:
-            self.message_user(request, "No tenant yet.", messages.WARNING)
-            return HttpResponseRedirect(reverse("admin:index"))
-        # The permission cache is filled in public: the tenant schema has its own content types.
-        request.user.get_all_permissions()
-        get = request.GET.copy()
-        get.pop("tenant", None)
-        request.GET = get  # the changelist would take ?tenant= for a field lookup
-        with tenant_context(tenant):
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render"):
-                response.render()  # templates read the rows lazily: render while in the schema
-        return response
-
-    def changelist_view(self, request, extra_context=None):
-        extra = {
-            **(extra_context or {}),
-            "chosen_tenant": _chosen_tenant(request),
-            "tenants": Tenant.objects.exclude(schema_name="public").order_by("slug"),
-            "send_test_form": SendTestForm(),
-            "can_resend": request.user.has_perm("notifications.change_delivery"),
-        }
-        return self._in_tenant(request, super().changelist_view, extra_context=extra)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        return self._in_tenant(request, super().change_view, object_id, form_url, extra_context)
 
 
 class SendTestForm(forms.Form):
@@ -116,6 +70,14 @@ class DeliveryAdmin(TenantSchemaAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "send_test_form": SendTestForm(),
+            "can_resend": self.has_resend_permission(request),
+        }
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description="last error")
     def last_error_short(self, obj):
         return (obj.last_error or "")[:80]
@@ -146,7 +108,7 @@ class DeliveryAdmin(TenantSchemaAdmin):
     def send_test_view(self, request):
         if not self.has_resend_permission(request):
             raise PermissionDenied
-        tenant = _chosen_tenant(request)
+        tenant = admin_tenant_chosen(request)
         if tenant is None:
             return HttpResponseRedirect(reverse("admin:index"))
         form = SendTestForm(request.POST or None)

@@ -1,21 +1,17 @@
 """Finance back-office for the usage app: meters, events (read only), rollups per period and per
 day, alert state, Stripe meter pushes (lag and failures) and collectors with their runs.
 
-Usage tables live in each tenant's schema while the admin runs on the public host, so every usage
-page works on one tenant at a time: `?tenant=<slug>` picks it (kept in the session) and the page's
-queries run in that tenant's schema.
+Usage tables live in each tenant's schema: every usage page works on one tenant at a time, picked
+above each list (tenants.schema_admin).
 """
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import ProgrammingError
 from django.db.models import Q
-from django.http import HttpResponseRedirect
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
-from tenants.models import Tenant
+from tenants.schema_admin import TenantSchemaAdmin
 from usage.models import (
     Collector,
     CollectorRun,
@@ -27,73 +23,6 @@ from usage.models import (
     UsageEventKey,
     UsageRollup,
 )
-
-SESSION_KEY = "usage_admin_tenant"
-
-
-class TenantSchemaAdmin(admin.ModelAdmin):
-    """Runs each view in the schema of the tenant chosen with ?tenant=<slug>."""
-
-    def _tenant(self, request):
-        slug = request.GET.get("tenant") or request.session.get(SESSION_KEY)
-        tenant = (
-            Tenant.objects.filter(slug=slug).exclude(schema_name="public").first() if slug else None
-        )
-        if tenant is None:
-            tenant = Tenant.objects.exclude(schema_name="public").order_by("slug").first()
-        if tenant is not None:
-            request.session[SESSION_KEY] = tenant.slug
-        return tenant
-
-    def _in_tenant(self, request, view, *args, **kwargs):
-        tenant = self._tenant(request)
-        if tenant is None:
-            messages.warning(request, "No tenant yet.")
-            return HttpResponseRedirect("../")
-        if "tenant" in request.GET:
-            # The changelist rejects unknown query parameters; the choice is in the session now.
-            query = request.GET.copy()
-            query.pop("tenant")
-            return HttpResponseRedirect(
-                f"{request.path}?{query.urlencode()}" if query else request.path
-            )
-        # Permissions are read (and cached on the user) in public: the tenant schema has its own content
-        # types, so a permission check made inside it would not find the staff group's grants (403).
-        request.user.get_all_permissions()
-        with tenant_context(tenant):
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render"):
-                response.render()  # templates read querysets lazily: render inside the schema
-        return response
-
-    def changelist_view(self, request, extra_context=None):
-        tenant = self._tenant(request)
-        others = (
-            Tenant.objects.exclude(schema_name="public")
-            .order_by("slug")
-            .values_list("slug", flat=True)[:50]
-        )
-        extra_context = {
-            **(extra_context or {}),
-            "title": f"{self.model._meta.verbose_name_plural.capitalize()} of tenant "
-            f"{tenant.slug if tenant else '-'} (switch with ?tenant=: {', '.join(others)})",
-        }
-        return self._in_tenant(request, super().changelist_view, extra_context=extra_context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        return self._in_tenant(request, super().change_view, object_id, form_url, extra_context)
-
-    def add_view(self, request, form_url="", extra_context=None):
-        return self._in_tenant(request, super().add_view, form_url, extra_context)
-
-    def delete_view(self, request, object_id, extra_context=None):
-        return self._in_tenant(request, super().delete_view, object_id, extra_context)
-
-    def history_view(self, request, object_id, extra_context=None):
-        try:
-            return self._in_tenant(request, super().history_view, object_id, extra_context)
-        except ProgrammingError:  # the admin log lives in public; tenant objects have none
-            return HttpResponseRedirect("../")
 
 
 class ReadOnlyAdmin(TenantSchemaAdmin):

@@ -1,6 +1,6 @@
 """Back-office for outbound webhooks: a chosen tenant's endpoints (enable/disable, send a test event,
-replay failed deliveries), the delivery log (retry) and the event log. Like the notifications log,
-the pages run in the schema of the tenant picked with `?tenant=<slug>`."""
+replay failed deliveries), the delivery log (retry) and the event log, one tenant at a time, picked
+above each list (tenants.schema_admin)."""
 
 from __future__ import annotations
 
@@ -10,22 +10,13 @@ from django.contrib import admin
 from django.db import connection
 from django.utils import timezone
 
-from notifications.admin import TenantSchemaAdmin, _chosen_tenant
-from tenants.models import Tenant
+from tenants.schema_admin import TenantSchemaAdmin
 from webhooks import services
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
 
-class _TenantPicker(TenantSchemaAdmin):
-    change_list_template = "webhooks/admin/change_list.html"
-
-    def changelist_view(self, request, extra_context=None):
-        extra = {
-            **(extra_context or {}),
-            "chosen_tenant": _chosen_tenant(request),
-            "tenants": Tenant.objects.exclude(schema_name="public").order_by("slug"),
-        }
-        return self._in_tenant(request, admin.ModelAdmin.changelist_view.__get__(self), extra)
+class _TenantOwned(TenantSchemaAdmin):
+    """Endpoints and their logs belong to the tenant: the back-office neither adds nor deletes them."""
 
     def has_add_permission(self, request):
         return False  # endpoints are the tenant's: created in the portal or the API (secret shown once)
@@ -35,7 +26,7 @@ class _TenantPicker(TenantSchemaAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(_TenantPicker):
+class WebhookEndpointAdmin(_TenantOwned):
     list_display = ["endpoint_id", "url", "enabled", "enabled_events", "failing_since", "created"]
     list_filter = ["enabled"]
     search_fields = ["endpoint_id", "url", "description"]
@@ -104,7 +95,7 @@ class WebhookEndpointAdmin(_TenantPicker):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(_TenantPicker):
+class WebhookDeliveryAdmin(_TenantOwned):
     list_display = [
         "created",
         "delivery_id",
@@ -142,7 +133,7 @@ class WebhookDeliveryAdmin(_TenantPicker):
 
 
 @admin.register(Event)
-class EventAdmin(_TenantPicker):
+class EventAdmin(_TenantOwned):
     list_display = ["created", "event_id", "type", "dedup_key"]
     list_filter = ["type"]
     search_fields = ["event_id", "dedup_key"]
