@@ -224,7 +224,7 @@ class CollectorAdmin(TenantSchemaAdmin):
     def changelist_view(self, request, extra_context=None):
         from usage.services.collectors import platform_collectors
 
-        if request.method == "GET" and "tenant" not in request.GET:
+        if request.method == "GET":
             configured, problems = platform_collectors()
             for each in configured:
                 messages.info(
