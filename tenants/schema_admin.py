@@ -34,8 +34,8 @@ class TenantSchemaAdmin(admin.ModelAdmin):
 
     change_list_template = "admin/tenant_schema_change_list.html"
 
-    def _in_tenant(self, request, view, *args, **kwargs):
-        tenant = admin_tenant_chosen(request)
+    def _in_tenant(self, request, view, *args, tenant: Tenant | None = None, **kwargs):
+        tenant = tenant or admin_tenant_chosen(request)
         if tenant is None:
             self.message_user(request, "No tenant yet.", messages.WARNING)
             return HttpResponseRedirect(reverse("admin:index"))
@@ -52,12 +52,15 @@ class TenantSchemaAdmin(admin.ModelAdmin):
         return response
 
     def changelist_view(self, request, extra_context=None):
+        tenant = admin_tenant_chosen(request)
         extra_context = {
             **(extra_context or {}),
-            "chosen_tenant": admin_tenant_chosen(request),
+            "chosen_tenant": tenant,
             "tenants": admin_tenants(),
         }
-        return self._in_tenant(request, super().changelist_view, extra_context=extra_context)
+        return self._in_tenant(
+            request, super().changelist_view, tenant=tenant, extra_context=extra_context
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return self._in_tenant(request, super().change_view, object_id, form_url, extra_context)
