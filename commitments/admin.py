@@ -87,17 +87,30 @@ class SubscriptionTermsForm(TermsForm):
         fields = ["tenant"]
 
     def _currency(self) -> str:
-        from subscriptions.selectors import billing_account_get
-
         tenant = (getattr(self, "cleaned_data", None) or {}).get("tenant")
         if tenant is None and self.instance.tenant_id:
             tenant = self.instance.tenant
-        account = billing_account_get(tenant=tenant) if tenant is not None else None
-        return account.plan.currency if account is not None and account.plan else "usd"
+        return _tenant_currency(tenant) if tenant is not None else "usd"
+
+
+def _tenant_currency(tenant) -> str:
+    """The currency of the tenant's plan (its terms are in it); USD before it has one."""
+    from subscriptions.models import BillingAccount
+
+    try:
+        account = tenant.billing_account
+    except BillingAccount.DoesNotExist:
+        return "usd"
+    return account.plan.currency if account.plan_id else "usd"
 
 
 class TermsAdmin(admin.ModelAdmin):
+    """The terms of one owner (a plan or a tenant), amounts shown as money in its currency."""
+
     owner_field = ""
+
+    def get_list_display(self, request):
+        return [self.owner_field, "commitment_text", "threshold_text", "updated"]
 
     def get_fields(self, request, obj=None):
         return [self.owner_field, "commitment_major", "threshold_major"]
@@ -123,7 +136,18 @@ class TermsAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
         obj._state.adding = False
 
+    @admin.display(description="Minimum commitment")
+    def commitment_text(self, row):
+        return _money(row.minimum_commitment, self.currency_of(row))
+
+    @admin.display(description="Usage billing threshold")
+    def threshold_text(self, row):
+        return _money(row.usage_threshold, self.currency_of(row))
+
     def terms_set(self, owner, **values):
+        raise NotImplementedError
+
+    def currency_of(self, row) -> str:
         raise NotImplementedError
 
 
@@ -131,29 +155,28 @@ class TermsAdmin(admin.ModelAdmin):
 class PlanTermsAdmin(TermsAdmin):
     form = PlanTermsForm
     owner_field = "plan"
-    list_display = ["plan", "commitment_text", "threshold_text", "updated"]
+    list_select_related = ["plan"]
 
     def terms_set(self, owner, **values):
         return services.plan_terms_set(plan=owner, **values)
 
-    @admin.display(description="Minimum commitment")
-    def commitment_text(self, row):
-        return _money(row.minimum_commitment, row.plan.currency)
-
-    @admin.display(description="Usage billing threshold")
-    def threshold_text(self, row):
-        return _money(row.usage_threshold, row.plan.currency)
+    def currency_of(self, row) -> str:
+        return row.plan.currency
 
 
 @admin.register(SubscriptionTerms)
 class SubscriptionTermsAdmin(TermsAdmin):
     form = SubscriptionTermsForm
     owner_field = "tenant"
-    list_display = ["tenant", "minimum_commitment", "usage_threshold", "updated"]
+    # A tenant's terms are in its plan's currency: read with the rows, not once per row.
+    list_select_related = ["tenant__billing_account__plan"]
     search_fields = ["tenant__slug", "tenant__name"]
 
     def terms_set(self, owner, **values):
         return services.subscription_terms_set(tenant=owner, **values)
+
+    def currency_of(self, row) -> str:
+        return _tenant_currency(row.tenant)
 
 
 @admin.register(CommitmentTrueUp)

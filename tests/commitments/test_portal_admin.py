@@ -93,3 +93,35 @@ def test_finance_sets_a_tenants_and_a_plans_terms_audited(finance_admin, catalog
     effective = terms_get(tenant=tenant)
     assert (effective.minimum_commitment, effective.usage_threshold) == (100000, 5000)
     assert (effective.commitment_source, effective.threshold_source) == ("subscription", "plan")
+
+
+def test_finance_reads_each_tenants_terms_as_money_in_its_plans_currency(
+    finance_admin, catalog, tenant, other_tenant, django_assert_max_num_queries
+):
+    """The tenants' terms list said 150000 where the plans' list said $1,500.00: both show money,
+    a tenant's in its own plan's currency, read with the rows (no query per row)."""
+    from subscriptions.models import BillingAccount, Plan
+
+    euro = Plan.objects.create(
+        code="starter-eur",
+        name="Starter EU",
+        currency="eur",
+        price_monthly=2500,
+        price_yearly=25000,
+    )
+    BillingAccount.objects.update_or_create(tenant=tenant, defaults={"plan": catalog["starter"]})
+    BillingAccount.objects.update_or_create(tenant=other_tenant, defaults={"plan": euro})
+    for owner in (tenant, other_tenant):
+        services.subscription_terms_set(
+            tenant=owner, minimum_commitment=150000, usage_threshold=None, actor="finance@test"
+        )
+    services.plan_terms_set(
+        plan=euro, minimum_commitment=None, usage_threshold=5000, actor="finance@test"
+    )
+
+    finance_admin.get("/admin/commitments/subscriptionterms/")  # the session and permissions
+    with django_assert_max_num_queries(12):
+        page = finance_admin.get("/admin/commitments/subscriptionterms/").content.decode()
+    assert "$1,500.00" in page and "€1,500.00" in page and "150000" not in page
+    plans = finance_admin.get("/admin/commitments/planterms/").content.decode()
+    assert "€50.00" in plans
