@@ -5,16 +5,12 @@ read-only. Tenants set and remove budgets themselves (portal, API)."""
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
-from django.utils import translation
 
 from billing_project import money
+from billing_project.admin_kit import ReadOnlyAdmin, money_column, money_text
 from billing_project.errors import DomainError
 from budgets import selectors, services
 from budgets.models import Budget, BudgetAlert
-
-
-def _money(amount, currency):
-    return money.money_format(amount, currency, translation.get_language() or "en")
 
 
 class BudgetForm(forms.ModelForm):
@@ -39,9 +35,11 @@ class BudgetAdmin(admin.ModelAdmin):
     form = BudgetForm
     list_display = ["tenant", "amount_text", "hard_cap", "spent_text", "capped_until", "updated"]
     list_filter = ["hard_cap", "currency"]
+    list_select_related = ["tenant"]
     search_fields = ["tenant__slug", "tenant__name"]
     fields = ["tenant", "amount_major", "currency", "hard_cap", "capped_until", "updated"]
     readonly_fields = ["tenant", "capped_until", "updated"]
+    amount_text = money_column("amount", "Budget")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -49,14 +47,10 @@ class BudgetAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="Budget")
-    def amount_text(self, budget):
-        return _money(budget.amount, budget.currency)
-
     @admin.display(description="Spent this period")
     def spent_text(self, budget):
         spend = selectors.spend_get(tenant=budget.tenant, currency=budget.currency)
-        return _money(spend.spent, budget.currency)
+        return money_text(spend.spent, budget.currency)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -83,16 +77,10 @@ class BudgetAdmin(admin.ModelAdmin):
 
 
 @admin.register(BudgetAlert)
-class BudgetAlertAdmin(admin.ModelAdmin):
-    list_display = ["tenant", "period_start", "threshold", "spent", "amount", "currency", "sent_at"]
+class BudgetAlertAdmin(ReadOnlyAdmin):
+    list_display = ["tenant", "period_start", "threshold", "spent_text", "amount_text", "sent_at"]
     list_filter = ["threshold"]
+    list_select_related = ["tenant"]
     search_fields = ["tenant__slug", "tenant__name"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    spent_text = money_column("spent", "Spent")
+    amount_text = money_column("amount", "Budget")

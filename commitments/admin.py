@@ -4,29 +4,12 @@ Amounts are entered in major units of the plan's currency."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils import translation
 
 from billing_project import money
+from billing_project.admin_kit import ReadOnlyAdmin, money_column, money_text
 from billing_project.errors import DomainError
 from commitments import services
 from commitments.models import CommitmentTrueUp, PlanTerms, SubscriptionTerms, ThresholdInvoice
-
-
-def _money(amount, currency):
-    if amount is None:
-        return "—"
-    return money.money_format(amount, currency, translation.get_language() or "en")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TermsForm(forms.ModelForm):
@@ -138,11 +121,11 @@ class TermsAdmin(admin.ModelAdmin):
 
     @admin.display(description="Minimum commitment")
     def commitment_text(self, row):
-        return _money(row.minimum_commitment, self.currency_of(row))
+        return money_text(row.minimum_commitment, self.currency_of(row))
 
     @admin.display(description="Usage billing threshold")
     def threshold_text(self, row):
-        return _money(row.usage_threshold, self.currency_of(row))
+        return money_text(row.usage_threshold, self.currency_of(row))
 
     def terms_set(self, owner, **values):
         raise NotImplementedError
@@ -181,12 +164,25 @@ class SubscriptionTermsAdmin(TermsAdmin):
 
 @admin.register(CommitmentTrueUp)
 class CommitmentTrueUpAdmin(ReadOnlyAdmin):
-    list_display = ["tenant", "period_start", "committed", "spent", "amount", "invoice_id"]
+    list_display = [
+        "tenant",
+        "period_start",
+        "committed_text",
+        "spent_text",
+        "amount_text",
+        "invoice_id",
+    ]
+    list_select_related = ["tenant"]
     search_fields = ["tenant__slug", "invoice_id", "subscription_id"]
+    committed_text = money_column("committed", "Committed")
+    spent_text = money_column("spent", "Spent")
+    amount_text = money_column("amount", "True-up")
 
 
 @admin.register(ThresholdInvoice)
 class ThresholdInvoiceAdmin(ReadOnlyAdmin):
-    list_display = ["tenant", "period_start", "sequence", "amount", "status", "invoice_id"]
+    list_display = ["tenant", "period_start", "sequence", "amount_text", "status", "invoice_id"]
     list_filter = ["status"]
+    list_select_related = ["tenant"]
+    amount_text = money_column("amount", "Amount")
     search_fields = ["tenant__slug", "invoice_id", "subscription_id"]

@@ -4,10 +4,9 @@ disable, mirror to Stripe, redemptions read-only. Actions are audit-logged by th
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
-from django.utils import translation
 
+from billing_project.admin_kit import money_text
 from billing_project.api.exceptions import DomainError
-from billing_project.money import money_format
 from coupons import services
 from coupons.models import Coupon, CouponRedemption
 from subscriptions.admin import run_each
@@ -82,7 +81,7 @@ class CouponAdmin(admin.ModelAdmin):
     def discount(self, coupon):
         if coupon.percent_off is not None:
             return f"{coupon.percent_off}%"
-        return money_format(coupon.amount_off, coupon.currency, translation.get_language())
+        return money_text(coupon.amount_off, coupon.currency)
 
     @admin.display(description="Redeemed")
     def redemptions(self, coupon):

@@ -5,29 +5,14 @@ invoice credits read-only."""
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
-from django.utils import translation
 
 from billing_project import money
+from billing_project.admin_kit import ReadOnlyAdmin, money_column
 from billing_project.errors import DomainError
 from credits import services
 from credits.models import CreditGrant, CreditLedgerEntry, CreditWallet, InvoiceCredit
 from subscriptions.admin import run_each
 from tenants.models import Tenant
-
-
-def _money(amount, currency):
-    return money.money_format(amount, currency, translation.get_language() or "en")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CreditGrantForm(forms.ModelForm):
@@ -59,8 +44,11 @@ class CreditGrantAdmin(admin.ModelAdmin):
         "granted_at",
     ]
     list_filter = ["category", "source", "state"]
+    list_select_related = ["tenant", "wallet"]
     search_fields = ["tenant__slug", "tenant__name", "reason", "payment_intent_id"]
     actions = ["void"]
+    amount_text = money_column("amount", "Amount", currency="wallet.currency")
+    remaining_text = money_column("remaining", "Remaining", currency="wallet.currency")
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -76,14 +64,6 @@ class CreditGrantAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    @admin.display(description="Amount")
-    def amount_text(self, grant):
-        return _money(grant.amount, grant.wallet.currency)
-
-    @admin.display(description="Remaining")
-    def remaining_text(self, grant):
-        return _money(grant.remaining, grant.wallet.currency)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -125,12 +105,13 @@ class CreditGrantAdmin(admin.ModelAdmin):
 
 @admin.register(CreditWallet)
 class CreditWalletAdmin(ReadOnlyAdmin):
-    list_display = ["tenant", "currency", "balance_text", "auto_top_up_below", "low_balance_below"]
+    list_display = ["tenant", "balance_text", "top_up_below_text", "top_up_text", "low_below_text"]
+    list_select_related = ["tenant"]
     search_fields = ["tenant__slug", "tenant__name"]
-
-    @admin.display(description="Balance")
-    def balance_text(self, wallet):
-        return _money(wallet.balance, wallet.currency)
+    balance_text = money_column("balance", "Balance")
+    top_up_below_text = money_column("auto_top_up_below", "Auto top-up below")
+    top_up_text = money_column("auto_top_up_amount", "Auto top-up amount")
+    low_below_text = money_column("low_balance_below", "Low-balance alert below")
 
 
 @admin.register(CreditLedgerEntry)
@@ -140,16 +121,21 @@ class CreditLedgerEntryAdmin(ReadOnlyAdmin):
         "tenant",
         "kind",
         "grant",
-        "amount",
-        "balance_after",
+        "amount_text",
+        "balance_after_text",
         "invoice_id",
         "occurred_at",
     ]
     list_filter = ["kind"]
+    list_select_related = ["tenant", "wallet", "grant"]
+    amount_text = money_column("amount", "Amount", currency="wallet.currency")
+    balance_after_text = money_column("balance_after", "Balance after", currency="wallet.currency")
     search_fields = ["tenant__slug", "invoice_id"]
 
 
 @admin.register(InvoiceCredit)
 class InvoiceCreditAdmin(ReadOnlyAdmin):
-    list_display = ["tenant", "invoice_id", "amount", "created"]
+    list_display = ["tenant", "invoice_id", "amount_text", "created"]
+    list_select_related = ["tenant", "wallet"]
     search_fields = ["tenant__slug", "invoice_id"]
+    amount_text = money_column("amount", "Credit applied", currency="wallet.currency")

@@ -13,13 +13,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django_tenants.utils import tenant_context
 from djstripe.models import Coupon as StripeCoupon
 from djstripe.models import Invoice
 
 from billing_project import money
+from billing_project.admin_kit import money_text
 from billing_project.api.exceptions import DomainError
 from invoicing import selectors
 from invoicing.models import InvoiceDocument, InvoiceState, PaymentAttempt, Refund
@@ -73,7 +73,7 @@ class CreditNoteForm(forms.Form):
 
 
 def _money(amount, currency) -> str:
-    return money.money_format(amount or 0, currency or "usd", translation.get_language())
+    return money_text(amount or 0, currency or "usd")
 
 
 def invoice_title(invoice) -> str:

@@ -10,12 +10,11 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.exceptions import NotRegistered
 from django.template.response import TemplateResponse
-from django.utils import translation
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from billing_project.admin_kit import money_text
 from billing_project.api.exceptions import DomainError
-from billing_project.money import money_format
 from subscriptions.models import BillingAccount, BillingCycle, Plan, WebhookEvent
 from subscriptions.services import catalog, clocks, plan_edits
 from subscriptions.services import subscriptions as sub_services
@@ -149,17 +148,17 @@ class PlanAdmin(admin.ModelAdmin):
         if not plan.has_overage:
             return "—"
         return (
-            f"{money_format(plan.overage_unit_amount, plan.currency, translation.get_language())} per "
+            f"{money_text(plan.overage_unit_amount, plan.currency)} per "
             f"{plan.overage_block_size:,} {plan.overage_resource} above {plan.overage_limit:,}"
         )
 
     @admin.display(description="Monthly")
     def monthly(self, plan):
-        return money_format(plan.price_monthly, plan.currency, translation.get_language())
+        return money_text(plan.price_monthly, plan.currency)
 
     @admin.display(description="Yearly")
     def yearly(self, plan):
-        return money_format(plan.price_yearly, plan.currency, translation.get_language())
+        return money_text(plan.price_yearly, plan.currency)
 
     @admin.display(description="Stripe")
     def stripe_status(self, plan):
