@@ -41,7 +41,37 @@ def money_column(
     return column
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class MoneyAdmin(admin.ModelAdmin):
+    """An admin whose `money_fields` (field -> the attribute path of the row's currency) read as
+    money: each has a list column `<field>_text` (unless the class declares its own, for another
+    label), and a page the user cannot change shows it in place of the stored integer."""
+
+    money_fields: dict[str, str] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for field, currency in cls.money_fields.items():
+            if not hasattr(cls, f"{field}_text"):
+                label = field.replace("_", " ").capitalize()
+                setattr(cls, f"{field}_text", money_column(field, label, currency=currency))
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets  # a form: its own fields say how amounts are entered
+        # Read-only, every name of the fieldsets is shown as the admin's attribute or the field.
+        return [
+            (name, {**options, "fields": [self._shown(field) for field in options["fields"]]})
+            for name, options in fieldsets
+        ]
+
+    def _shown(self, field):
+        if isinstance(field, (list, tuple)):  # fields side by side on one line
+            return [self._shown(each) for each in field]
+        return f"{field}_text" if field in self.money_fields else field
+
+
+class ReadOnlyAdmin(MoneyAdmin):
     """A record kept for the books (a ledger entry, a true-up, an alert sent): seen, never changed."""
 
     def has_add_permission(self, request, obj=None):

@@ -82,5 +82,5 @@ class BudgetAlertAdmin(ReadOnlyAdmin):
     list_filter = ["threshold"]
     list_select_related = ["tenant"]
     search_fields = ["tenant__slug", "tenant__name"]
-    spent_text = money_column("spent", "Spent")
+    money_fields = {"spent": "currency", "amount": "currency"}
     amount_text = money_column("amount", "Budget")

@@ -174,8 +174,7 @@ class CommitmentTrueUpAdmin(ReadOnlyAdmin):
     ]
     list_select_related = ["tenant"]
     search_fields = ["tenant__slug", "invoice_id", "subscription_id"]
-    committed_text = money_column("committed", "Committed")
-    spent_text = money_column("spent", "Spent")
+    money_fields = {"committed": "currency", "spent": "currency", "amount": "currency"}
     amount_text = money_column("amount", "True-up")
 
 
@@ -184,5 +183,5 @@ class ThresholdInvoiceAdmin(ReadOnlyAdmin):
     list_display = ["tenant", "period_start", "sequence", "amount_text", "status", "invoice_id"]
     list_filter = ["status"]
     list_select_related = ["tenant"]
-    amount_text = money_column("amount", "Amount")
+    money_fields = {"threshold": "currency", "amount": "currency", "usage_total": "currency"}
     search_fields = ["tenant__slug", "invoice_id", "subscription_id"]

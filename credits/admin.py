@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
 from billing_project import money
-from billing_project.admin_kit import ReadOnlyAdmin, money_column
+from billing_project.admin_kit import MoneyAdmin, ReadOnlyAdmin
 from billing_project.errors import DomainError
 from credits import services
 from credits.models import CreditGrant, CreditLedgerEntry, CreditWallet, InvoiceCredit
@@ -29,7 +29,7 @@ class CreditGrantForm(forms.ModelForm):
 
 
 @admin.register(CreditGrant)
-class CreditGrantAdmin(admin.ModelAdmin):
+class CreditGrantAdmin(MoneyAdmin):
     form = CreditGrantForm
     list_display = [
         "pk",
@@ -47,8 +47,7 @@ class CreditGrantAdmin(admin.ModelAdmin):
     list_select_related = ["tenant", "wallet"]
     search_fields = ["tenant__slug", "tenant__name", "reason", "payment_intent_id"]
     actions = ["void"]
-    amount_text = money_column("amount", "Amount", currency="wallet.currency")
-    remaining_text = money_column("remaining", "Remaining", currency="wallet.currency")
+    money_fields = {field: "wallet.currency" for field in ("amount", "remaining", "closed_amount")}
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -105,13 +104,13 @@ class CreditGrantAdmin(admin.ModelAdmin):
 
 @admin.register(CreditWallet)
 class CreditWalletAdmin(ReadOnlyAdmin):
-    list_display = ["tenant", "balance_text", "top_up_below_text", "top_up_text", "low_below_text"]
+    money_fields = {
+        field: "currency"
+        for field in ("balance", "auto_top_up_below", "auto_top_up_amount", "low_balance_below")
+    }
+    list_display = ["tenant", *(f"{field}_text" for field in money_fields)]
     list_select_related = ["tenant"]
     search_fields = ["tenant__slug", "tenant__name"]
-    balance_text = money_column("balance", "Balance")
-    top_up_below_text = money_column("auto_top_up_below", "Auto top-up below")
-    top_up_text = money_column("auto_top_up_amount", "Auto top-up amount")
-    low_below_text = money_column("low_balance_below", "Low-balance alert below")
 
 
 @admin.register(CreditLedgerEntry)
@@ -128,8 +127,7 @@ class CreditLedgerEntryAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["kind"]
     list_select_related = ["tenant", "wallet", "grant"]
-    amount_text = money_column("amount", "Amount", currency="wallet.currency")
-    balance_after_text = money_column("balance_after", "Balance after", currency="wallet.currency")
+    money_fields = {"amount": "wallet.currency", "balance_after": "wallet.currency"}
     search_fields = ["tenant__slug", "invoice_id"]
 
 
@@ -138,4 +136,4 @@ class InvoiceCreditAdmin(ReadOnlyAdmin):
     list_display = ["tenant", "invoice_id", "amount_text", "created"]
     list_select_related = ["tenant", "wallet"]
     search_fields = ["tenant__slug", "invoice_id"]
-    amount_text = money_column("amount", "Credit applied", currency="wallet.currency")
+    money_fields = {"amount": "wallet.currency"}

@@ -116,6 +116,38 @@ def test_finance_reads_every_amount_as_money_in_its_currency(
         assert f"€{amount}" in page, f"{url}: no €{amount}"
 
 
+@pytest.mark.parametrize(
+    "model, amounts",
+    [
+        ("credits.creditwallet", ["1,500.00", "200.00", "500.00", "300.00"]),
+        ("credits.creditgrant", ["1,700.00", "1,500.00", "0.00"]),
+        ("credits.creditledgerentry", ["200.00", "1,500.00"]),
+        ("credits.invoicecredit", ["200.00"]),
+        ("budgets.budgetalert", ["1,200.00", "1,500.00"]),
+        ("commitments.commitmenttrueup", ["1,500.00", "1,200.00", "300.00"]),
+        ("commitments.thresholdinvoice", ["1,000.00", "1,200.00"]),
+    ],
+)
+def test_a_records_own_page_shows_its_amounts_as_money(
+    records,
+    finance_admin,  # noqa: F811 (the fixture imported above)
+    tenant,
+    model,
+    amounts,
+):
+    """The page of one record (read-only: nobody edits the books) shows money, not the integer."""
+    from django.apps import apps
+
+    row = apps.get_model(model).objects.get(tenant=tenant)
+    response = finance_admin.get(f"/admin/{model.replace('.', '/')}/{row.pk}/change/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    for raw in ("150000", "120000", "170000", "100000", "20000", "30000", "50000"):
+        assert f">{raw}<" not in page, f"{model} shows {raw} in minor units"
+    for amount in amounts:
+        assert f"${amount}" in page, f"{model}: no ${amount}"
+
+
 def test_a_money_column_is_money_in_the_rows_currency_and_a_dash_for_none():
     from types import SimpleNamespace
 
