@@ -1,18 +1,23 @@
-"""What every app's admin shares: amounts shown as money, and the read-only page of a record kept for
-the books.
+"""What every app's admin shares: amounts shown and entered as money, and the read-only page of a
+record kept for the books.
 
-Every stored amount is an integer in minor units (150000 is $1,500.00 in USD, ¥150,000 in JPY): a
-list that showed the integer invited finance staff to misread it a hundredfold, so every amount
-column goes through `money_column`, in the row's currency and the admin's language.
+Every stored amount is an integer in minor units (150000 is $1,500.00 in USD, ¥150,000 in JPY). A
+page that showed or asked for that integer invited finance staff to misread or mistype it a
+hundredfold (29 for a $29.00 plan is $0.29), so every amount is shown through `money_column` or
+`MoneyAdmin`, in the row's currency and the admin's language, and entered in major units through
+`MajorUnitsForm`.
 """
 
 from collections.abc import Callable
+from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.utils import translation
 
+from billing_project import money
 from billing_project.money import money_format
 
 
@@ -82,3 +87,53 @@ class ReadOnlyAdmin(MoneyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class MajorUnitsForm(forms.ModelForm):
+    """A model form whose `major_units` fields, stored in minor units, are entered in major units of
+    the currency in the form's `currency` field (the row's own when the form has none): "29.00" for
+    a $29.00 price, "2900" for ¥2,900. More decimals than the currency has is an error, not a
+    rounding."""
+
+    major_units: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        currency = self._currency(self.initial.get("currency"))
+        for name in self.major_units:
+            if name not in self.fields:
+                continue
+            stored = self.fields[name]
+            self.fields[name] = forms.DecimalField(
+                label=stored.label,
+                required=stored.required,
+                min_value=0,
+                max_digits=18,
+                decimal_places=3,
+                help_text="In the currency's major units: 29.00 is $29.00, 2900 is ¥2,900.",
+            )
+            value = self.initial.get(name)
+            if value is not None and value != "":
+                self.initial[name] = money.to_major(value, currency)
+
+    def _currency(self, given: str | None) -> str:
+        return (given or getattr(self.instance, "currency", "") or "usd").lower()
+
+    def clean(self):
+        cleaned = super().clean()
+        currency = self._currency(cleaned.get("currency"))
+        places = money.exponent(currency)
+        for name in self.major_units:
+            value = cleaned.get(name)
+            if not isinstance(value, Decimal):
+                continue
+            if value != value.quantize(Decimal(1).scaleb(-places)):
+                self.add_error(
+                    name,
+                    f"{currency.upper()} amounts have at most {places} decimal places."
+                    if places
+                    else f"{currency.upper()} amounts are whole numbers.",
+                )
+                continue
+            cleaned[name] = money.to_minor(value, currency)
+        return cleaned

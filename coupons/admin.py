@@ -1,11 +1,10 @@
 """Finance back-office for the coupons app: create (through the service, so Stripe mirrors it),
 disable, mirror to Stripe, redemptions read-only. Actions are audit-logged by the services."""
 
-from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
-from billing_project.admin_kit import money_text
+from billing_project.admin_kit import MajorUnitsForm, MoneyAdmin, money_text
 from billing_project.api.exceptions import DomainError
 from coupons import services
 from coupons.models import Coupon, CouponRedemption
@@ -28,7 +27,9 @@ CREATE_FIELDS = [
 ]
 
 
-class CouponForm(forms.ModelForm):
+class CouponForm(MajorUnitsForm):
+    major_units = ("amount_off",)
+
     class Meta:
         model = Coupon
         fields = CREATE_FIELDS
@@ -48,8 +49,9 @@ class CouponRedemptionInline(admin.TabularInline):
 
 
 @admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(MoneyAdmin):
     form = CouponForm
+    money_fields = {"amount_off": "currency"}
     list_display = [
         "code",
         "name",

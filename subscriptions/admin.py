@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from billing_project.admin_kit import money_text
+from billing_project.admin_kit import MajorUnitsForm, money_text
 from billing_project.api.exceptions import DomainError
 from subscriptions.models import BillingAccount, BillingCycle, Plan, WebhookEvent
 from subscriptions.services import catalog, clocks, plan_edits
@@ -59,8 +59,13 @@ def _action_page(
 # --- plans --------------------------------------------------------------------------------------
 
 
+class PlanForm(MajorUnitsForm):
+    major_units = ("price_monthly", "price_yearly", "overage_unit_amount")
+
+
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
+    form = PlanForm
     list_display = [
         "code",
         "name",

@@ -21,7 +21,7 @@ def test_create_in_the_admin_mirrors_to_stripe_and_audits(finance_admin, catalog
             "code": "spring10",
             "name": "Spring",
             "percent_off": "",
-            "amount_off": "1000",
+            "amount_off": "10.00",  # $10.00, stored in cents
             "currency": "usd",
             "duration": "repeating",
             "duration_in_months": "3",
@@ -49,7 +49,7 @@ def test_create_in_the_admin_mirrors_to_stripe_and_audits(finance_admin, catalog
             "code": "BOTH",
             "name": "x",
             "percent_off": "10",
-            "amount_off": "100",
+            "amount_off": "1.00",
             "currency": "usd",
             "duration": "once",
         },

@@ -120,8 +120,8 @@ def test_plan_usage_policy_and_overage_are_edited_in_the_admin(finance_admin, st
         "name": "Starter",
         "description": "",
         "currency": "usd",
-        "price_monthly": "2900",
-        "price_yearly": "29000",
+        "price_monthly": "29.00",
+        "price_yearly": "290.00",
         "features": '["All Free"]',
         "is_public": "on",
         "is_active": "on",
@@ -131,7 +131,7 @@ def test_plan_usage_policy_and_overage_are_edited_in_the_admin(finance_admin, st
         "feature_keys": json.dumps(starter.feature_keys),
         "trial_days": str(starter.trial_days),
         "overage_resource": "api_calls",
-        "overage_unit_amount": "200",
+        "overage_unit_amount": "2.00",
         "overage_block_size": "1000",
     }
     response = finance_admin.post(f"{PLANS}{starter.pk}/change/", form)

@@ -5,9 +5,35 @@ import json
 
 import pytest
 
+from billing_project import money
+
 pytestmark = pytest.mark.django_db
 
 PLANS = "/admin/subscriptions/plan/"
+
+
+def _plan_form(plan, **changes):
+    """The plan's admin form as the page fills it in (amounts in major units), with `changes`."""
+    return {
+        "code": plan.code,
+        "name": plan.name,
+        "description": plan.description,
+        "currency": plan.currency,
+        "price_monthly": money.to_major(plan.price_monthly, plan.currency),
+        "price_yearly": money.to_major(plan.price_yearly, plan.currency),
+        "features": json.dumps(plan.features),
+        "is_public": "on",
+        "is_active": "on",
+        "limits": json.dumps(plan.limits),
+        "hard_limits": json.dumps(plan.hard_limits),
+        "alert_thresholds": json.dumps(plan.alert_thresholds),
+        "feature_keys": json.dumps(plan.feature_keys),
+        "trial_days": str(plan.trial_days),
+        "overage_resource": plan.overage_resource,
+        "overage_unit_amount": money.to_major(plan.overage_unit_amount, plan.currency),
+        "overage_block_size": str(plan.overage_block_size),
+        **changes,
+    }
 
 
 def _audit(action, **filters):
@@ -22,25 +48,11 @@ def test_a_plan_price_and_limit_edit_in_the_admin_writes_one_audit_row_with_befo
     from subscriptions.models import Plan
 
     starter = Plan.objects.get(code="starter")
-    form = {
-        "code": "starter",
-        "name": starter.name,
-        "description": starter.description,
-        "currency": "usd",
-        "price_monthly": "3900",
-        "price_yearly": str(starter.price_yearly),
-        "features": json.dumps(starter.features),
-        "is_public": "on",
-        "is_active": "on",
-        "limits": json.dumps({**starter.limits, "api_calls": 20000}),
-        "hard_limits": json.dumps(starter.hard_limits),
-        "alert_thresholds": json.dumps(starter.alert_thresholds),
-        "feature_keys": json.dumps(starter.feature_keys),
-        "trial_days": str(starter.trial_days),
-        "overage_resource": starter.overage_resource,
-        "overage_unit_amount": str(starter.overage_unit_amount),
-        "overage_block_size": str(starter.overage_block_size),
-    }
+    form = _plan_form(
+        starter,
+        price_monthly="39.00",  # entered in dollars, stored in cents
+        limits=json.dumps({**starter.limits, "api_calls": 20000}),
+    )
     old_limits = dict(starter.limits)
     response = finance_admin.post(f"{PLANS}{starter.pk}/change/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -64,8 +76,8 @@ def test_a_plan_created_in_the_admin_is_audited(finance_admin, stripe_on):
             "name": "Team",
             "description": "",
             "currency": "usd",
-            "price_monthly": "4900",
-            "price_yearly": "49000",
+            "price_monthly": "49.00",
+            "price_yearly": "490.00",
             "features": "[]",
             "is_active": "on",
             "limits": '{"users": 20}',
@@ -86,3 +98,45 @@ def test_a_plan_created_in_the_admin_is_audited(finance_admin, stripe_on):
         and audit.after["price_monthly"] == 4900
         and audit.after["limits"] == {"users": 20}
     )
+
+
+def test_finance_enters_and_reads_plan_prices_in_the_currencys_major_units(
+    finance_admin, stripe_on
+):
+    """Typing 29 for a $29.00 plan made it $0.29 when the form asked for cents; the plan's page
+    shows and takes dollars (yen as they are), and refuses a fraction of a cent."""
+    from subscriptions.models import Plan
+
+    starter = Plan.objects.get(code="starter")
+    page = finance_admin.get(f"{PLANS}{starter.pk}/change/").content.decode()
+    assert f'name="price_monthly" value="{money.to_major(starter.price_monthly, "usd")}"' in page
+
+    response = finance_admin.post(
+        f"{PLANS}{starter.pk}/change/", _plan_form(starter, price_monthly="29.5")
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Plan.objects.get(pk=starter.pk).price_monthly == 2950
+
+    refused = finance_admin.post(
+        f"{PLANS}{starter.pk}/change/", _plan_form(starter, price_monthly="29.505")
+    )
+    assert refused.status_code == 200
+    assert "USD amounts have at most 2 decimal places." in refused.content.decode()
+    assert Plan.objects.get(pk=starter.pk).price_monthly == 2950
+
+    yen = Plan.objects.create(
+        code="starter-jpy",
+        name="Starter JP",
+        currency="jpy",
+        price_monthly=2900,
+        price_yearly=29000,
+    )
+    page = finance_admin.get(f"{PLANS}{yen.pk}/change/").content.decode()
+    assert 'name="price_monthly" value="2900"' in page
+    response = finance_admin.post(f"{PLANS}{yen.pk}/change/", _plan_form(yen, price_monthly="3500"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Plan.objects.get(pk=yen.pk).price_monthly == 3500
+    refused = finance_admin.post(
+        f"{PLANS}{yen.pk}/change/", _plan_form(yen, price_monthly="3500.5")
+    )
+    assert "JPY amounts are whole numbers." in refused.content.decode()
