@@ -93,13 +93,15 @@ class MajorUnitsForm(forms.ModelForm):
     """A model form whose `major_units` fields, stored in minor units, are entered in major units of
     the currency in the form's `currency` field (the row's own when the form has none): "29.00" for
     a $29.00 price, "2900" for ¥2,900. More decimals than the currency has is an error, not a
-    rounding."""
+    rounding. The `positive` ones must be more than zero (the model's constraint would say so in
+    the database's words)."""
 
     major_units: tuple[str, ...] = ()
+    positive: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        currency = self._currency(self.initial.get("currency"))
+        currency = self.amount_currency(self.initial)
         for name in self.major_units:
             if name not in self.fields:
                 continue
@@ -116,16 +118,21 @@ class MajorUnitsForm(forms.ModelForm):
             if value is not None and value != "":
                 self.initial[name] = money.to_major(value, currency)
 
-    def _currency(self, given: str | None) -> str:
-        return (given or getattr(self.instance, "currency", "") or "usd").lower()
+    def amount_currency(self, values: dict[str, Any]) -> str:
+        """The currency the amounts are in, from the form's `values` (its initial ones, then the
+        cleaned ones) or its row; a form whose currency comes from elsewhere says so here."""
+        return (values.get("currency") or getattr(self.instance, "currency", "") or "usd").lower()
 
     def clean(self):
         cleaned = super().clean()
-        currency = self._currency(cleaned.get("currency"))
+        currency = self.amount_currency(cleaned)
         places = money.exponent(currency)
         for name in self.major_units:
             value = cleaned.get(name)
             if not isinstance(value, Decimal):
+                continue
+            if name in self.positive and value <= 0:
+                self.add_error(name, "Must be more than zero.")
                 continue
             if value != value.quantize(Decimal(1).scaleb(-places)):
                 self.add_error(

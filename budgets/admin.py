@@ -2,32 +2,21 @@
 change one (through the service: validated, audited, the hard cap re-evaluated); the alerts sent
 read-only. Tenants set and remove budgets themselves (portal, API)."""
 
-from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
-from billing_project import money
-from billing_project.admin_kit import ReadOnlyAdmin, money_column, money_text
+from billing_project.admin_kit import MajorUnitsForm, ReadOnlyAdmin, money_column, money_text
 from billing_project.errors import DomainError
 from budgets import selectors, services
 from budgets.models import Budget, BudgetAlert
 
 
-class BudgetForm(forms.ModelForm):
-    amount_major = forms.DecimalField(
-        label="Amount", min_value=0, max_digits=14, decimal_places=3, help_text="Major units."
-    )
+class BudgetForm(MajorUnitsForm):
+    major_units = positive = ("amount",)
 
     class Meta:
         model = Budget
-        fields = ["currency", "hard_cap"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["amount_major"].initial = money.to_major(
-                self.instance.amount, self.instance.currency
-            )
+        fields = ["amount", "currency", "hard_cap"]
 
 
 @admin.register(Budget)
@@ -37,7 +26,7 @@ class BudgetAdmin(admin.ModelAdmin):
     list_filter = ["hard_cap", "currency"]
     list_select_related = ["tenant"]
     search_fields = ["tenant__slug", "tenant__name"]
-    fields = ["tenant", "amount_major", "currency", "hard_cap", "capped_until", "updated"]
+    fields = ["tenant", "amount", "currency", "hard_cap", "capped_until", "updated"]
     readonly_fields = ["tenant", "capped_until", "updated"]
     amount_text = money_column("amount", "Budget")
 
@@ -57,7 +46,7 @@ class BudgetAdmin(admin.ModelAdmin):
         try:
             services.budget_set(
                 tenant=obj.tenant,
-                amount=money.to_minor(data["amount_major"], data["currency"]),
+                amount=data["amount"],
                 currency=data["currency"],
                 hard_cap=data["hard_cap"],
                 actor=request.user.email,

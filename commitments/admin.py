@@ -2,77 +2,44 @@
 one tenant's own (both through the service: audited); true-ups and threshold invoices read-only.
 Amounts are entered in major units of the plan's currency."""
 
-from django import forms
 from django.contrib import admin, messages
 
-from billing_project import money
-from billing_project.admin_kit import ReadOnlyAdmin, money_column, money_text
+from billing_project.admin_kit import MajorUnitsForm, ReadOnlyAdmin, money_column, money_text
 from billing_project.errors import DomainError
 from commitments import services
 from commitments.models import CommitmentTrueUp, PlanTerms, SubscriptionTerms, ThresholdInvoice
+from subscriptions.models import Plan
+from tenants.models import Tenant
 
 
-class TermsForm(forms.ModelForm):
-    commitment_major = forms.DecimalField(
-        label="Minimum commitment",
-        required=False,
-        min_value=0,
-        max_digits=11,
-        decimal_places=3,
-        help_text="Per billing period, major units of the plan's currency (blank = none).",
-    )
-    threshold_major = forms.DecimalField(
-        label="Usage billing threshold",
-        required=False,
-        min_value=0,
-        max_digits=11,
-        decimal_places=3,
-        help_text="Usage charges that trigger an invoice mid-period, major units (blank = none).",
-    )
+class TermsForm(MajorUnitsForm):
+    """A minimum commitment and usage threshold, in major units of the owner's currency."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        row = self.instance
-        currency = self._currency()
-        if row.pk:
-            for field, name in (
-                ("commitment_major", "minimum_commitment"),
-                ("threshold_major", "usage_threshold"),
-            ):
-                value = getattr(row, name)
-                self.fields[field].initial = (
-                    money.to_major(value, currency) if value is not None else None
-                )
-
-    def _currency(self) -> str:
-        return "usd"
-
-    def minor(self, field: str) -> int | None:
-        value = self.cleaned_data.get(field)
-        return money.to_minor(value, self._currency()) if value is not None else None
+    major_units = ("minimum_commitment", "usage_threshold")
+    positive = ("usage_threshold",)
 
 
 class PlanTermsForm(TermsForm):
     class Meta:
         model = PlanTerms
-        fields = ["plan"]
+        fields = ["plan", "minimum_commitment", "usage_threshold"]
 
-    def _currency(self) -> str:
-        plan = (getattr(self, "cleaned_data", None) or {}).get("plan")
-        if plan is None and self.instance.plan_id:
-            plan = self.instance.plan
+    def amount_currency(self, values) -> str:
+        plan = values.get("plan")
+        if not isinstance(plan, Plan):  # the initial values name it by id; the row has it
+            plan = self.instance.plan if self.instance.plan_id else None
         return plan.currency if plan is not None else "usd"
 
 
 class SubscriptionTermsForm(TermsForm):
     class Meta:
         model = SubscriptionTerms
-        fields = ["tenant"]
+        fields = ["tenant", "minimum_commitment", "usage_threshold"]
 
-    def _currency(self) -> str:
-        tenant = (getattr(self, "cleaned_data", None) or {}).get("tenant")
-        if tenant is None and self.instance.tenant_id:
-            tenant = self.instance.tenant
+    def amount_currency(self, values) -> str:
+        tenant = values.get("tenant")
+        if not isinstance(tenant, Tenant):
+            tenant = self.instance.tenant if self.instance.tenant_id else None
         return _tenant_currency(tenant) if tenant is not None else "usd"
 
 
@@ -96,7 +63,7 @@ class TermsAdmin(admin.ModelAdmin):
         return [self.owner_field, "commitment_text", "threshold_text", "updated"]
 
     def get_fields(self, request, obj=None):
-        return [self.owner_field, "commitment_major", "threshold_major"]
+        return [self.owner_field, "minimum_commitment", "usage_threshold"]
 
     def get_readonly_fields(self, request, obj=None):
         return [self.owner_field] if obj is not None else []
@@ -109,8 +76,8 @@ class TermsAdmin(admin.ModelAdmin):
         try:
             saved = self.terms_set(
                 owner,
-                minimum_commitment=form.minor("commitment_major"),
-                usage_threshold=form.minor("threshold_major"),
+                minimum_commitment=form.cleaned_data.get("minimum_commitment"),
+                usage_threshold=form.cleaned_data.get("usage_threshold"),
                 actor=request.user.email,
             )
         except DomainError as exc:

@@ -6,8 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
-from billing_project import money
-from billing_project.admin_kit import MoneyAdmin, ReadOnlyAdmin
+from billing_project.admin_kit import MajorUnitsForm, MoneyAdmin, ReadOnlyAdmin
 from billing_project.errors import DomainError
 from credits import services
 from credits.models import CreditGrant, CreditLedgerEntry, CreditWallet, InvoiceCredit
@@ -15,17 +14,16 @@ from subscriptions.admin import run_each
 from tenants.models import Tenant
 
 
-class CreditGrantForm(forms.ModelForm):
+class CreditGrantForm(MajorUnitsForm):
+    major_units = positive = ("amount",)
+
     tenant = forms.ModelChoiceField(queryset=Tenant.objects.order_by("name"))
     currency = forms.RegexField(r"^[a-z]{3}$", initial="usd", help_text="Lower-case ISO code.")
-    amount_major = forms.DecimalField(
-        label="Amount", min_value=0, max_digits=11, decimal_places=3, help_text="Major units."
-    )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Audited.")
 
     class Meta:
         model = CreditGrant
-        fields = ["tenant", "category", "expires_at", "reason"]
+        fields = ["tenant", "amount", "category", "expires_at", "reason"]
 
 
 @admin.register(CreditGrant)
@@ -51,7 +49,7 @@ class CreditGrantAdmin(MoneyAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["tenant", "currency", "amount_major", "category", "expires_at", "reason"]
+            return ["tenant", "currency", "amount", "category", "expires_at", "reason"]
         return [f.name for f in CreditGrant._meta.fields]
 
     def get_readonly_fields(self, request, obj=None):
@@ -69,7 +67,7 @@ class CreditGrantAdmin(MoneyAdmin):
         try:
             created = services.credit_grant_create(
                 tenant=data["tenant"],
-                amount=money.to_minor(data["amount_major"], data["currency"]),
+                amount=data["amount"],
                 currency=data["currency"],
                 category=data["category"],
                 reason=data["reason"],

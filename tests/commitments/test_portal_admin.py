@@ -69,7 +69,7 @@ def test_finance_sets_a_tenants_and_a_plans_terms_audited(finance_admin, catalog
 
     response = finance_admin.post(
         "/admin/commitments/subscriptionterms/add/",
-        {"tenant": tenant.pk, "commitment_major": "1000.00", "threshold_major": ""},
+        {"tenant": tenant.pk, "minimum_commitment": "1000.00", "usage_threshold": ""},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     terms = SubscriptionTerms.objects.get(tenant=tenant)
@@ -81,7 +81,7 @@ def test_finance_sets_a_tenants_and_a_plans_terms_audited(finance_admin, catalog
     plan = catalog["starter"]
     response = finance_admin.post(
         "/admin/commitments/planterms/add/",
-        {"plan": plan.pk, "commitment_major": "", "threshold_major": "50"},
+        {"plan": plan.pk, "minimum_commitment": "", "usage_threshold": "50"},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert PlanTerms.objects.get(plan=plan).usage_threshold == 5000

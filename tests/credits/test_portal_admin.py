@@ -90,7 +90,7 @@ def test_finance_grants_with_a_reason_audited_and_voids(
     form = {
         "tenant": tenant.pk,
         "currency": "usd",
-        "amount_major": "25.00",
+        "amount": "25.00",
         "category": "promotional",
         "expires_at_0": "",
         "expires_at_1": "",
