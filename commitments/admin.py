@@ -8,7 +8,7 @@ from billing_project.admin_kit import MajorUnitsForm, ReadOnlyAdmin, money_colum
 from billing_project.errors import DomainError
 from commitments import services
 from commitments.models import CommitmentTrueUp, PlanTerms, SubscriptionTerms, ThresholdInvoice
-from subscriptions.models import Plan
+from subscriptions.models import BillingAccount, Plan
 from tenants.models import Tenant
 
 
@@ -45,8 +45,6 @@ class SubscriptionTermsForm(TermsForm):
 
 def _tenant_currency(tenant) -> str:
     """The currency of the tenant's plan (its terms are in it); USD before it has one."""
-    from subscriptions.models import BillingAccount
-
     try:
         account = tenant.billing_account
     except BillingAccount.DoesNotExist:
