@@ -13,6 +13,7 @@ from billing_project.stripe_gateway.webhooks import StripeEvent, stripe_webhook
 from billing_project.timestamps import from_ts
 from subscriptions.models import BillingAccount
 from subscriptions.services.common import mirror
+from subscriptions.services.state import account_clock_time_record
 
 TEST_CLOCK_EVENTS = (
     "test_helpers.test_clock.created",
@@ -59,8 +60,8 @@ def _emit(
 def test_clock_moved(event: StripeEvent) -> None:
     """The tenant's 'now' follows its test clock."""
     clock = event.payload_object
-    BillingAccount.objects.filter(test_clock_id=clock["id"]).update(
-        clock_time=from_ts(clock.get("frozen_time"))
+    account_clock_time_record(
+        BillingAccount.objects.filter(test_clock_id=clock["id"]), from_ts(clock.get("frozen_time"))
     )
 
 

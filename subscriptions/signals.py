@@ -7,9 +7,8 @@ from django.dispatch import receiver
 
 from subscriptions.models import BillingAccount, Plan
 from subscriptions.selectors import plan_catalog_invalidate
-from tenants.cache import credentials_changed, key_changed
-from tenants.selectors import billing_status_key
-from usage.limits import limits_key
+from subscriptions.services.state import account_cache_drop
+from tenants.cache import credentials_changed
 
 
 @receiver([post_save, post_delete], sender=Plan)
@@ -22,8 +21,7 @@ def _plan_changed(sender, **kwargs):
 def _billing_account_changed(sender, instance, **kwargs):
     # That tenant's entries only: a subscription change (every Stripe webhook about it) must not
     # empty every tenant's cached hosts, keys and limits in every process.
-    schema = instance.tenant.schema_name
-    key_changed(billing_status_key(schema), limits_key(schema))
+    account_cache_drop(instance.tenant.schema_name)
 
 
 @receiver(post_delete, sender=BillingAccount)

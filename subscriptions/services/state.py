@@ -9,10 +9,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
+
 from billing_project.stripe_gateway.data import StripeData
 from billing_project.timestamps import from_ts
 from subscriptions.models import LIVE_STATUSES, BillingAccount
 from subscriptions.services.catalog import plan_for_price
+from tenants.cache import key_changed
+from tenants.selectors import billing_status_key
+from usage.limits import limits_key
+
+
+def account_cache_drop(*schema_names: str) -> None:
+    """Every process drops these tenants' cached billing status and limits once the change of their
+    billing accounts is committed (a save does it through subscriptions.signals)."""
+    key_changed(*(key for s in schema_names for key in (billing_status_key(s), limits_key(s))))
+
+
+def account_clock_time_record(accounts: QuerySet[BillingAccount], at: datetime | None) -> int:
+    """Record a Stripe test clock's time on these billing accounts; how many were. The tenant's
+    'now' follows it, and with it its billing status and limits (a grace period ends with the
+    clock): an update sends no post_save, so their cached entries are dropped here."""
+    schemas = list(accounts.values_list("tenant__schema_name", flat=True))
+    updated = accounts.update(clock_time=at)
+    if updated:
+        account_cache_drop(*schemas)
+    return updated
 
 
 def _latest_invoice_created(subscription: StripeData) -> datetime | None:

@@ -19,7 +19,7 @@ from billing_project.stripe_gateway import subscriptions as stripe_subscriptions
 from billing_project.timestamps import from_ts
 from subscriptions.models import LIVE_STATUSES, BillingAccount
 from subscriptions.services.common import mirror
-from subscriptions.services.state import account_apply_subscription
+from subscriptions.services.state import account_apply_subscription, account_clock_time_record
 
 if TYPE_CHECKING:
     from tenants.models import Tenant
@@ -54,7 +54,9 @@ def tenant_resync(
             )
     if account.test_clock_id:
         clock = stripe_clocks.test_clock_retrieve(account.test_clock_id)
-        BillingAccount.objects.filter(pk=account.pk).update(clock_time=from_ts(clock.frozen_time))
+        account_clock_time_record(
+            BillingAccount.objects.filter(pk=account.pk), from_ts(clock.frozen_time)
+        )
     log(
         f"{tenant.slug}: {len(subscriptions)} subscription(s), state {chosen['status'] if chosen else 'none'}"
     )

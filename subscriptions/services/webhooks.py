@@ -32,6 +32,7 @@ from billing_project.stripe_gateway.webhooks import (
 )
 from billing_project.timestamps import from_ts
 from subscriptions.models import BillingAccount, WebhookEvent
+from subscriptions.services.state import account_clock_time_record
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def webhook_handle(*, payload: dict[str, Any], apps: set[str] | None = None) -> 
         and (account.clock_time is None or created > account.clock_time)
     ):
         # Objects of a test-clock customer carry the clock's time: so does the tenant's 'now'.
-        BillingAccount.objects.filter(pk=account.pk).update(clock_time=created)
+        account_clock_time_record(BillingAccount.objects.filter(pk=account.pk), created)
         account.clock_time = created
     handlers = handlers_for(payload.get("type", ""), apps=apps)
     if not handlers:

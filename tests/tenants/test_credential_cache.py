@@ -298,3 +298,33 @@ def test_an_unreachable_redis_is_tried_again_less_and_less_often(caching, settin
         assert cache.epoch() is None
     # 1, 2, 4, 8 and 16 s after each failure, then every 30 s: not on every lookup.
     assert attempts == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 61.0]
+
+
+def test_a_test_clock_move_drops_that_tenants_cached_limits_at_once(
+    caching, tenant, django_capture_on_commit_callbacks
+):
+    """The tenant's 'now' follows its test clock, and its limits with it (a grace period ends with
+    the clock): the move drops the cached entry at once, not after CACHE_SECONDS."""
+    from datetime import UTC, datetime
+
+    from billing_project.stripe_gateway.webhooks import StripeEvent
+    from subscriptions.handlers import test_clock_moved
+    from subscriptions.models import BillingAccount, Plan
+    from usage.limits import limits_get
+
+    BillingAccount.objects.create(tenant=tenant, test_clock_id="clock_1")
+    assert limits_get(tenant).limit_of("api_calls") == 1000
+    Plan.objects.filter(code="free").update(limits={"api_calls": 5})  # no message of its own
+    assert limits_get(tenant).limit_of("api_calls") == 1000
+    moved_to = datetime(2026, 7, 1, tzinfo=UTC)
+    clock = {"id": "clock_1", "object": "test_helpers.test_clock"}
+    event = StripeEvent(
+        id="evt_1",
+        type="test_helpers.test_clock.ready",
+        payload={"data": {"object": {**clock, "frozen_time": int(moved_to.timestamp())}}},
+        object=clock,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        test_clock_moved(event)
+    assert BillingAccount.objects.get(tenant=tenant).clock_time == moved_to
+    assert limits_get(tenant).limit_of("api_calls") == 5
