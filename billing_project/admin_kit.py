@@ -15,17 +15,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.utils import translation
 
 from billing_project import money
-from billing_project.money import money_format
-
-
-def money_text(amount: int | None, currency: str) -> str:
-    """An amount in minor units as money in the admin's language; "—" for none."""
-    if amount is None:
-        return "—"
-    return money_format(amount, currency, translation.get_language() or "en")
+from billing_project.money import money_text
 
 
 def money_column(

@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel import Locale
+from django.utils import translation
 
 # Stripe's zero-decimal currencies: an amount of 500 JPY is sent to Stripe as 500, not 50000.
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -85,3 +86,11 @@ def money_format(amount_minor: int, currency: str, locale: str) -> str:
     return _currency_pattern(code, places).apply(
         value, Locale.parse(code), currency=currency.upper(), currency_digits=False
     )
+
+
+def money_text(amount_minor: int | None, currency: str) -> str:
+    """money_format in the active language (a request's, English outside one): what the admin and a
+    record's name show; "—" for no amount."""
+    if amount_minor is None:
+        return "—"
+    return money_format(amount_minor, currency, translation.get_language() or "en")

@@ -5,8 +5,9 @@ read-only. Tenants set and remove budgets themselves (portal, API)."""
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
-from billing_project.admin_kit import MajorUnitsForm, ReadOnlyAdmin, money_column, money_text
+from billing_project.admin_kit import MajorUnitsForm, ReadOnlyAdmin, money_column
 from billing_project.errors import DomainError
+from billing_project.money import money_text
 from budgets import selectors, services
 from budgets.models import Budget, BudgetAlert
 

@@ -10,6 +10,8 @@ unique constraint makes "once" hold whichever worker checks first) and the hard 
 from django.db import models
 from django.db.models import Q
 
+from billing_project.money import money_text
+
 THRESHOLDS = (50, 80, 100)
 
 
@@ -37,7 +39,7 @@ class Budget(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.tenant_id} {self.amount} {self.currency}"
+        return f"{self.tenant.slug}: {money_text(self.amount, self.currency)} a period"
 
 
 class BudgetAlert(models.Model):
@@ -62,4 +64,4 @@ class BudgetAlert(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.tenant_id} {self.threshold}% ({self.period_start:%Y-%m-%d})"
+        return f"{self.tenant.slug} {self.threshold}% ({self.period_start:%Y-%m-%d})"

@@ -4,8 +4,9 @@ Amounts are entered in major units of the plan's currency."""
 
 from django.contrib import admin, messages
 
-from billing_project.admin_kit import MajorUnitsForm, ReadOnlyAdmin, money_column, money_text
+from billing_project.admin_kit import MajorUnitsForm, ReadOnlyAdmin, money_column
 from billing_project.errors import DomainError
+from billing_project.money import money_text
 from commitments import services
 from commitments.models import CommitmentTrueUp, PlanTerms, SubscriptionTerms, ThresholdInvoice
 from subscriptions.models import BillingAccount, Plan

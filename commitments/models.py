@@ -11,6 +11,8 @@ issuing two invoices for one crossing).
 from django.db import models
 from django.db.models import Q
 
+from billing_project.money import money_text
+
 
 class PlanTerms(models.Model):
     """A plan's default minimum commitment and usage threshold."""
@@ -103,7 +105,7 @@ class CommitmentTrueUp(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.subscription_id} {self.period_start:%Y-%m-%d}: {self.amount}"
+        return f"{self.subscription_id} {self.period_start:%Y-%m-%d}: {money_text(self.amount, self.currency)}"
 
 
 class ThresholdInvoice(models.Model):
@@ -143,7 +145,8 @@ class ThresholdInvoice(models.Model):
 
     def __str__(self):
         return (
-            f"{self.subscription_id} {self.period_start:%Y-%m-%d} #{self.sequence}: {self.amount}"
+            f"{self.subscription_id} {self.period_start:%Y-%m-%d} #{self.sequence}: "
+            f"{money_text(self.amount, self.currency)}"
         )
 
     @property

@@ -4,8 +4,9 @@ disable, mirror to Stripe, redemptions read-only. Actions are audit-logged by th
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
-from billing_project.admin_kit import MajorUnitsForm, MoneyAdmin, money_text
+from billing_project.admin_kit import MajorUnitsForm, MoneyAdmin
 from billing_project.api.exceptions import DomainError
+from billing_project.money import money_text
 from coupons import services
 from coupons.models import Coupon, CouponRedemption
 from subscriptions.admin import run_each

@@ -124,7 +124,7 @@ class CreditLedgerEntryAdmin(ReadOnlyAdmin):
         "occurred_at",
     ]
     list_filter = ["kind"]
-    list_select_related = ["tenant", "wallet", "grant"]
+    list_select_related = ["tenant", "wallet", "grant__wallet"]
     money_fields = {"amount": "wallet.currency", "balance_after": "wallet.currency"}
     search_fields = ["tenant__slug", "invoice_id"]
 

@@ -9,6 +9,8 @@ grant each invoice consumed (promotional first, earlier expiry first) and the ru
 from django.db import models
 from django.db.models import Q
 
+from billing_project.money import money_text
+
 
 class CreditWallet(models.Model):
     """One per tenant and currency. Its row is the lock every balance change takes."""
@@ -44,7 +46,7 @@ class CreditWallet(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.tenant_id} {self.currency}"
+        return f"{self.tenant.slug} {self.currency.upper()} wallet"
 
 
 class CreditGrant(models.Model):
@@ -94,7 +96,7 @@ class CreditGrant(models.Model):
         ]
 
     def __str__(self):
-        return f"grant {self.pk} ({self.category}, {self.amount})"
+        return f"grant {self.pk} ({self.category}, {money_text(self.amount, self.wallet.currency)})"
 
     @property
     def wallet_currency(self) -> str:
@@ -136,7 +138,11 @@ class CreditLedgerEntry(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.kind} {self.amount} (balance {self.balance_after})"
+        currency = self.wallet.currency
+        return (
+            f"{self.kind} {money_text(self.amount, currency)}"
+            f" (balance {money_text(self.balance_after, currency)})"
+        )
 
     @property
     def wallet_currency(self) -> str:
@@ -164,4 +170,4 @@ class InvoiceCredit(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.invoice_id}: {self.amount}"
+        return f"{self.invoice_id}: {money_text(self.amount, self.wallet.currency)}"

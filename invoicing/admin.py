@@ -19,8 +19,8 @@ from djstripe.models import Coupon as StripeCoupon
 from djstripe.models import Invoice
 
 from billing_project import money
-from billing_project.admin_kit import money_text
 from billing_project.api.exceptions import DomainError
+from billing_project.money import money_text
 from invoicing import selectors
 from invoicing.models import InvoiceDocument, InvoiceState, PaymentAttempt, Refund
 from invoicing.services import documents as document_services

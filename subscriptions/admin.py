@@ -13,8 +13,9 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from billing_project.admin_kit import MajorUnitsForm, money_text
+from billing_project.admin_kit import MajorUnitsForm
 from billing_project.api.exceptions import DomainError
+from billing_project.money import money_text
 from subscriptions.models import BillingAccount, BillingCycle, Plan, WebhookEvent
 from subscriptions.services import catalog, clocks, plan_edits
 from subscriptions.services import subscriptions as sub_services

@@ -1,6 +1,7 @@
 """Every amount the admin lists is money in its row's currency, never the stored minor units: a
 finance user reading "150000" for $1,500.00 (or for ¥150,000) misreads it a hundredfold."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -146,6 +147,9 @@ def test_a_records_own_page_shows_its_amounts_as_money(
         assert f">{raw}<" not in page, f"{model} shows {raw} in minor units"
     for amount in amounts:
         assert f"${amount}" in page, f"{model}: no ${amount}"
+    # Its name too (the title, the breadcrumbs, the history): "grant 1 (paid, 170000)" was minor units.
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert not re.search(r"(?<![\d.,])\d{5,}(?![\d.,])", title), title
 
 
 def test_a_money_column_is_money_in_the_rows_currency_and_a_dash_for_none():
