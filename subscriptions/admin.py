@@ -131,6 +131,11 @@ class PlanAdmin(admin.ModelAdmin):
     ]
     actions = ["sync_to_stripe"]
 
+    def has_delete_permission(self, request, obj=None):
+        # Clear "Is active" instead. Deleting a plan would silently take its commitment terms with
+        # it and widen every coupon restricted to it to all plans (no plan listed means any).
+        return False
+
     def save_model(self, request, obj, form, change):
         # Prices and limits change what tenants pay: through the services, which write the audit row.
         data = {

@@ -140,3 +140,19 @@ def test_finance_enters_and_reads_plan_prices_in_the_currencys_major_units(
         f"{PLANS}{yen.pk}/change/", _plan_form(yen, price_monthly="3500.5")
     )
     assert "JPY amounts are whole numbers." in refused.content.decode()
+
+
+def test_finance_deactivates_a_plan_and_cannot_delete_it(finance_admin, stripe_on):
+    """A deleted plan took its commitment terms with it and left a coupon restricted to it valid for
+    every plan (no plan listed means any): the admin offers no delete, only "Is active"."""
+    from subscriptions.models import Plan
+
+    starter = Plan.objects.get(code="starter")
+    assert finance_admin.get(f"{PLANS}{starter.pk}/delete/").status_code == 403
+    assert 'value="delete_selected"' not in finance_admin.get(PLANS).content.decode()
+    assert Plan.objects.filter(pk=starter.pk).exists()
+    response = finance_admin.post(
+        f"{PLANS}{starter.pk}/change/", {**_plan_form(starter), "is_active": ""}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Plan.objects.get(pk=starter.pk).is_active is False
