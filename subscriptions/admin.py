@@ -445,6 +445,11 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # The record of what Stripe sent and what was done with it (and the guard against handling
+        # a redelivery twice): kept, not deleted by hand.
+        return False
+
 
 # The tenants' admin is the tenants app's; the action that moves a tenant through time is this app's.
 _tenant_admin: "admin.ModelAdmin[Tenant] | None"

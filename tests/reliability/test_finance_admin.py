@@ -312,3 +312,33 @@ def test_the_admin_index_links_the_pages_kept_in_tenant_schemas(tenant):
     for url in ("/admin/usage/usageevent/", "/admin/notifications/delivery/"):
         assert f'href="{url}"' in page, url
         assert finance.get(url, follow=True).status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_the_audit_log_and_the_stripe_event_log_cannot_be_deleted_in_the_admin(tenant):
+    """Both are records, not working data: the audit log is append-only, and a Stripe event's row
+    is what keeps a redelivery from being handled twice. Not even a superuser deletes them by hand
+    (finance's group holds delete_webhookevent from subscriptions/0004)."""
+    from django.contrib.auth import get_user_model
+
+    from subscriptions.models import WebhookEvent
+    from tenants.models import AuditEvent
+
+    audit = AuditEvent.objects.create(tenant=tenant, actor="finance@test", action="plan.update")
+    event = WebhookEvent.objects.create(event_id="evt_kept", type="invoice.paid", payload={})
+    root = get_user_model().objects.create_superuser(
+        email="root@platform.test", password="correct-horse-9"
+    )
+    for client in (staff_login("finance@platform.test"), Client()):
+        if "_auth_user_id" not in client.session:
+            client.force_login(root)
+        for changelist, row in (
+            ("/admin/tenants/auditevent/", audit),
+            ("/admin/subscriptions/webhookevent/", event),
+        ):
+            listing = client.get(changelist)
+            assert listing.status_code == 200
+            assert 'value="delete_selected"' not in listing.content.decode()
+            assert client.get(f"{changelist}{row.pk}/delete/").status_code == 403
+    assert AuditEvent.objects.filter(pk=audit.pk).exists()
+    assert WebhookEvent.objects.filter(pk=event.pk).exists()
