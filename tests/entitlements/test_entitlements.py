@@ -92,3 +92,31 @@ def test_the_dashboard_shows_the_features_in_the_members_language(owner, tenant)
     assert "Suporte da comunidade" in portal.get("/").content.decode()
     portal.post("/i18n/setlang/", {"language": "es", "next": "/"})
     assert "Soporte de la comunidad" in portal.get("/").content.decode()
+
+
+def test_a_feature_no_plan_grants_is_the_only_one_deleted(django_user_model):
+    """Deleting a key that plans still grant would silently take the feature away from their
+    tenants (as renaming would): its delete page is refused, to a superuser too (finance adds and
+    edits features, never deletes them); an unused one goes."""
+    from django.test import Client
+
+    from entitlements.models import Feature
+
+    admin_client = Client()
+    admin_client.force_login(
+        django_user_model.objects.create_superuser(
+            email="root@platform.test", password="correct-horse-9"
+        )
+    )
+    granted_key = Plan.objects.get(code="starter").feature_keys[0]
+    granted = Feature.objects.get(key=granted_key)
+    spare = Feature.objects.create(
+        key="beta_access", name_en="Beta", name_pt_br="Beta", name_es="Beta"
+    )
+    url = "/admin/entitlements/feature/"
+    assert admin_client.get(f"{url}{granted.pk}/delete/").status_code == 403
+    assert 'value="delete_selected"' not in admin_client.get(url).content.decode()
+    response = admin_client.post(f"{url}{spare.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Feature.objects.filter(pk=spare.pk).exists()
+    assert Feature.objects.filter(pk=granted.pk).exists()
