@@ -19,17 +19,20 @@ from django.contrib import admin
 from billing_project import money
 from billing_project.money import money_text
 
+# Where a row's currency is: an attribute path ("wallet.currency") or a function of the row.
+Currency = str | Callable[[Any], str]
+
 
 def money_column(
-    field: str, description: str, *, currency: str = "currency"
+    field: str, description: str, *, currency: Currency = "currency"
 ) -> Callable[[Any, Any], str]:
     """A ModelAdmin column (for list_display and readonly fields) showing the row's `field`, minor
-    units, as money in the currency at the row's attribute path `currency` ("wallet.currency"),
-    sortable by the field. Name a path's relation in list_select_related: one query, not one per row.
+    units, as money in the row's `currency`, sortable by the field. Name the relations the currency
+    is read through in list_select_related: one query, not one per row.
 
         amount_text = money_column("amount", "Amount")
     """
-    currency_of = attrgetter(currency)
+    currency_of = attrgetter(currency) if isinstance(currency, str) else currency
 
     @admin.display(description=description, ordering=field)
     def column(model_admin, row) -> str:
@@ -39,11 +42,11 @@ def money_column(
 
 
 class MoneyAdmin(admin.ModelAdmin):
-    """An admin whose `money_fields` (field -> the attribute path of the row's currency) read as
+    """An admin whose `money_fields` (field -> where the row's currency is, as money_column) read as
     money: each has a list column `<field>_text` (unless the class declares its own, for another
     label), and a page the user cannot change shows it in place of the stored integer."""
 
-    money_fields: dict[str, str] = {}
+    money_fields: dict[str, Currency] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -4,11 +4,11 @@ Amounts are entered in major units of the plan's currency."""
 
 from django.contrib import admin, messages
 
-from billing_project.admin_kit import MajorUnitsForm, ReadOnlyAdmin, money_column
+from billing_project.admin_kit import MajorUnitsForm, MoneyAdmin, ReadOnlyAdmin, money_column
 from billing_project.errors import DomainError
-from billing_project.money import money_text
 from commitments import services
 from commitments.models import CommitmentTrueUp, PlanTerms, SubscriptionTerms, ThresholdInvoice
+from commitments.selectors import terms_currency
 from subscriptions.models import BillingAccount, Plan
 from tenants.models import Tenant
 
@@ -41,25 +41,26 @@ class SubscriptionTermsForm(TermsForm):
         tenant = values.get("tenant")
         if not isinstance(tenant, Tenant):
             tenant = self.instance.tenant if self.instance.tenant_id else None
-        return _tenant_currency(tenant) if tenant is not None else "usd"
+        return _terms_currency(tenant) if tenant is not None else "usd"
 
 
-def _tenant_currency(tenant) -> str:
-    """The currency of the tenant's plan (its terms are in it); USD before it has one."""
+def _terms_currency(tenant) -> str:
+    """terms_currency of the tenant's billing account, read through the relation (which a list
+    selects with its rows)."""
     try:
         account = tenant.billing_account
     except BillingAccount.DoesNotExist:
-        return "usd"
-    return account.plan.currency if account.plan_id else "usd"
+        account = None
+    return terms_currency(account)
 
 
-class TermsAdmin(admin.ModelAdmin):
+class TermsAdmin(MoneyAdmin):
     """The terms of one owner (a plan or a tenant), amounts shown as money in its currency."""
 
     owner_field = ""
 
     def get_list_display(self, request):
-        return [self.owner_field, "commitment_text", "threshold_text", "updated"]
+        return [self.owner_field, "minimum_commitment_text", "usage_threshold_text", "updated"]
 
     def get_fields(self, request, obj=None):
         return [self.owner_field, "minimum_commitment", "usage_threshold"]
@@ -85,18 +86,7 @@ class TermsAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
         obj._state.adding = False
 
-    @admin.display(description="Minimum commitment")
-    def commitment_text(self, row):
-        return money_text(row.minimum_commitment, self.currency_of(row))
-
-    @admin.display(description="Usage billing threshold")
-    def threshold_text(self, row):
-        return money_text(row.usage_threshold, self.currency_of(row))
-
     def terms_set(self, owner, **values):
-        raise NotImplementedError
-
-    def currency_of(self, row) -> str:
         raise NotImplementedError
 
 
@@ -105,12 +95,10 @@ class PlanTermsAdmin(TermsAdmin):
     form = PlanTermsForm
     owner_field = "plan"
     list_select_related = ["plan"]
+    money_fields = dict.fromkeys(("minimum_commitment", "usage_threshold"), "plan.currency")
 
     def terms_set(self, owner, **values):
         return services.plan_terms_set(plan=owner, **values)
-
-    def currency_of(self, row) -> str:
-        return row.plan.currency
 
 
 @admin.register(SubscriptionTerms)
@@ -120,12 +108,12 @@ class SubscriptionTermsAdmin(TermsAdmin):
     # A tenant's terms are in its plan's currency: read with the rows, not once per row.
     list_select_related = ["tenant__billing_account__plan"]
     search_fields = ["tenant__slug", "tenant__name"]
+    money_fields = dict.fromkeys(
+        ("minimum_commitment", "usage_threshold"), lambda row: _terms_currency(row.tenant)
+    )
 
     def terms_set(self, owner, **values):
         return services.subscription_terms_set(tenant=owner, **values)
-
-    def currency_of(self, row) -> str:
-        return _tenant_currency(row.tenant)
 
 
 @admin.register(CommitmentTrueUp)

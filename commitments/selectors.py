@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet, Sum
 
 from commitments.models import CommitmentTrueUp, PlanTerms, SubscriptionTerms, ThresholdInvoice
+from subscriptions.models import BillingAccount
 from subscriptions.selectors import billing_account_get
 
 
@@ -20,6 +21,12 @@ class Terms:
     # Where each value comes from: "subscription" (staff set it for this tenant), "plan" or "".
     commitment_source: str = ""
     threshold_source: str = ""
+
+
+def terms_currency(account: BillingAccount | None) -> str:
+    """The currency a tenant's terms are in: its plan's; USD before it has one."""
+    plan = account.plan if account is not None else None
+    return plan.currency if plan is not None else "usd"
 
 
 def terms_get(*, tenant) -> Terms:
@@ -40,7 +47,7 @@ def terms_get(*, tenant) -> Terms:
     return Terms(
         minimum_commitment=values["minimum_commitment"][0],
         usage_threshold=values["usage_threshold"][0],
-        currency=plan.currency if plan is not None else "usd",
+        currency=terms_currency(account),
         commitment_source=values["minimum_commitment"][1],
         threshold_source=values["usage_threshold"][1],
     )
