@@ -161,8 +161,8 @@ def test_a_column_without_a_value_is_an_error_not_a_shift():
 
 
 @pytest.mark.django_db
-def test_the_batch_copy_text_holds_what_psycopg_would_write_for_each_column(tenant):
-    # Batches write COPY's text format themselves (usage.services.ingest._copy_lines): every column
+def test_the_batch_copy_rows_hold_what_psycopg_would_write_for_each_column(tenant):
+    # Batches write COPY's binary format themselves (usage.services.ingest._copy_rows): every column
     # must read back as psycopg's write_row of the same event's row would.
     from django.db import connection
 
@@ -209,7 +209,8 @@ def test_the_batch_copy_text_holds_what_psycopg_would_write_for_each_column(tena
     with in_schema(tenant), connection.cursor() as cursor:
         cursor.execute(ingest._statement("create_staging"))
         with cursor.cursor.copy(ingest._statement("copy_staging")) as copy:
-            copy.write(ingest._copy_data(ingest._copy_lines(prepared, T0, ingest._Moments())[0]))
+            copied = ingest._copy_rows(prepared, T0, ingest._Moments())
+            copy.write(ingest._copy_data(ingest._STAGED_ROW, copied.rows))
         cursor.execute(f"SELECT {columns} FROM {ingest._STAGING}")
         ours = cursor.fetchall()
         cursor.execute(f"DELETE FROM {ingest._STAGING}")

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -28,6 +29,7 @@ from django.db.models import Field, Model
 from django.utils import timezone
 from psycopg.errors import UniqueViolation
 
+from billing_project.db_backend import binary_copy
 from billing_project.db_backend.base import prepared_cursor
 from billing_project.errors import Conflict, InvalidRequest
 from notifications.events import billing_event_emit
@@ -220,11 +222,11 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ({
             ", ".join(f"{f.column} {t}" for f, t in zip(_EVENT, event_types, strict=True))
         })
 """,
-        "copy_staging": f"COPY {_STAGING} ({_copy_columns}) FROM STDIN",
+        "copy_staging": f"COPY {_STAGING} ({_copy_columns}) FROM STDIN (FORMAT BINARY)",
         # The common case's path (_copy_new): ids first, then the key rows and events as they are.
-        "draw_ids": f"SELECT string_agg(nextval('{SEQUENCE}')::text, ',') FROM generate_series(1, %s)",
-        "copy_keys": f"COPY {UsageEventKey._meta.db_table} (key, idempotency_key, event_pk, event_id, period_start) FROM STDIN",
-        "copy_events": f"COPY {UsageEvent._meta.db_table} (id, {_copy_columns}) FROM STDIN",
+        "draw_ids": f"SELECT array_agg(nextval('{SEQUENCE}')) FROM generate_series(1, %s)",
+        "copy_keys": f"COPY {UsageEventKey._meta.db_table} (key, idempotency_key, event_pk, event_id, period_start) FROM STDIN (FORMAT BINARY)",
+        "copy_events": f"COPY {UsageEvent._meta.db_table} (id, {_copy_columns}) FROM STDIN (FORMAT BINARY)",
         "move_staging": f"""
 WITH staged AS (
     DELETE FROM {_STAGING} RETURNING nextval('{SEQUENCE}') AS id, {_columns(_EVENT)}
@@ -382,22 +384,7 @@ def _event_row(p: _Prepared, now: datetime) -> tuple[Any, ...]:
     return _row(_EVENT, {**_event_values(p, now), "properties": json.dumps(p.event.properties)})
 
 
-# COPY's text format: these characters of a value are written as escapes (the ones psycopg's
-# write_row escapes); a NUL cannot occur (usage.validation refuses it).
-_COPY_ESCAPES = str.maketrans(
-    {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\b": "\\b", "\f": "\\f", "\v": "\\v"}
-)
-_COPY_SPECIAL = re.compile("[\\\\\t\n\r\b\f\v]")
-
-
-def _copy_text(value: str | None) -> str:
-    """A text value as one field of a COPY text row (None is NULL)."""
-    if value is None:
-        return "\\N"
-    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
-
-
-# The COPY columns: the events' stored columns, in the order _copy_lines writes them.
+# The COPY columns: the events' stored columns, in the order _copy_rows writes them.
 _COPY_COLUMNS = (
     "event_id",
     "resource_type",
@@ -417,63 +404,92 @@ _COPY_COLUMNS = (
 )
 if set(_COPY_COLUMNS) != {f.name for f in _EVENT}:  # pragma: no cover - a model change
     raise RuntimeError("usage.services.ingest: _COPY_COLUMNS must name every stored event column.")
+# Row heads: a staged event (its columns) and a stored one (its id first); a key row.
+_STAGED_ROW, _EVENT_ROW = (
+    binary_copy.row_head(len(_COPY_COLUMNS)),
+    binary_copy.row_head(len(_COPY_COLUMNS) + 1),
+)
+_KEY_ROW = binary_copy.row_head(5)
+_EMPTY_PROPERTIES = binary_copy.jsonb_text("{}")
+_FINGERPRINT_LENGTH = struct.pack("!i", 64)  # a fingerprint is sha256's 64 hex digits
 
 
 class _Moments(dict[datetime, str]):
-    """A batch's timestamps as psycopg dumps them (isoformat): a batch repeats its timestamps
-    (periods, billing periods), each formatted once; event_parse fills in those its events sent
-    in that form already."""
+    """A batch's timestamps in isoformat, which the fingerprint hashes: a batch repeats its
+    timestamps, each formatted once; event_parse fills in those its events sent in that form."""
 
     def __missing__(self, value: datetime) -> str:
         text = self[value] = value.isoformat()
         return text
 
 
-class _CopyTexts(dict[str, str]):
-    """A batch's repeated texts (resource types, units, sources) as COPY fields."""
+@dataclass(slots=True)
+class _Copied:
+    """A batch's events in COPY's binary format: each event's fields after its id (the
+    _COPY_COLUMNS), and the parts of its key row it shares (event_id, period_start)."""
 
-    def __missing__(self, value: str) -> str:
-        text = self[value] = _copy_text(value)
-        return text
+    rows: list[bytes]
+    event_ids: list[bytes]
+    starts: list[bytes]
 
 
-def _copy_lines(
-    prepared: list[_Prepared], now: datetime, moments: _Moments
-) -> tuple[list[str], list[str]]:
-    """The rows of `prepared` in COPY's text format (the _COPY_COLUMNS), one line each without its
-    end: what write_row would send, built in one go (write_row cost more per event than the
-    database's COPY of it). Values as psycopg dumps them (str of UUID and Decimal, isoformat of
-    timestamps, t/f). And each event's transaction_id as a COPY field (its key row's too)."""
-    received = moments[now]
-    texts = _CopyTexts()
-    # Fingerprint heads by resource type, unit and quantity: the quantity by identity, as
-    # event_parse's memo shares it between equal inputs ("0" and "-0" are equal Decimals that
-    # normalize differently).
+def _copy_rows(prepared: list[_Prepared], now: datetime, moments: _Moments) -> _Copied:
+    """The rows of `prepared` as binary COPY fields (billing_project.db_backend.binary_copy),
+    built in one go: psycopg's write_row cost more per event than the database's COPY of it.
+    A batch's repeated values (texts, timestamps, quantities) are encoded once."""
+    texts = binary_copy.Memo(binary_copy.text)
+    stamps = binary_copy.Memo(binary_copy.timestamptz)
+    # Quantities and fingerprint heads by resource type, unit and quantity: the quantity by
+    # identity, as event_parse's memo shares it between equal inputs ("0" and "-0" are equal
+    # Decimals that normalize differently, so their fingerprints differ).
+    quantities: dict[int, bytes] = {}
     heads: dict[tuple[str, str, int], str] = {}
-    lines, transaction_ids = [], []
+    received = stamps[now]
+    copied = _Copied([], [], [])
     for p in prepared:
         e = p.event
-        start, end = moments[e.period_start], moments[e.period_end]
-        properties = _copy_text(json.dumps(e.properties)) if e.properties else "{}"
+        quantity = quantities.get(id(e.quantity))
+        if quantity is None:
+            quantity = quantities[id(e.quantity)] = binary_copy.numeric(e.quantity)
         head = heads.get(key := (e.resource_type, e.unit, id(e.quantity)))
         if head is None:
             head = heads[key] = fingerprint_head(e)
-        transaction_id = _copy_text(e.transaction_id)
-        transaction_ids.append(transaction_id)
-        lines.append(
-            f"{p.event_id}\t{texts[e.resource_type]}\t{e.quantity}\t{texts[e.unit]}\t"
-            f"{start}\t{end}\t{texts[e.source]}\t{transaction_id}\t"
-            f"{_copy_text(p.idempotency_key)}\t{event_fingerprint(e, start, end, head)}\t"
-            f"{properties}\t"
-            f"{moments[cast(datetime, p.billing_period_start)]}\t{'t' if p.late else 'f'}\t"
-            f"{moments[cast(datetime, p.billed_period_start)]}\t{received}"
+        event_id, start = binary_copy.uuid_text(p.event_id), stamps[e.period_start]
+        fingerprint = event_fingerprint(
+            e, moments[e.period_start], moments[e.period_end], head
+        ).encode()
+        copied.event_ids.append(event_id)
+        copied.starts.append(start)
+        copied.rows.append(
+            b"".join(
+                (
+                    event_id,
+                    texts[e.resource_type],
+                    quantity,
+                    texts[e.unit],
+                    start,
+                    stamps[e.period_end],
+                    texts[e.source],
+                    binary_copy.text(e.transaction_id),
+                    binary_copy.text(p.idempotency_key),
+                    _FINGERPRINT_LENGTH,
+                    fingerprint,
+                    binary_copy.jsonb_text(json.dumps(e.properties))
+                    if e.properties
+                    else _EMPTY_PROPERTIES,
+                    stamps[p.billing_period_start],
+                    binary_copy.TRUE if p.late else binary_copy.FALSE,
+                    stamps[p.billed_period_start],
+                    received,
+                )
+            )
         )
-    return lines, transaction_ids
+    return copied
 
 
-def _copy_data(lines: Iterable[str]) -> bytes:
-    """COPY's data: the `lines` (text format, without their ends), each ended."""
-    return "".join(f"{line}\n" for line in lines).encode()
+def _copy_data(head: bytes, rows: Iterable[bytes]) -> bytes:
+    """COPY's binary data: the `rows` (their fields), each after its `head`."""
+    return b"".join((binary_copy.HEADER, *(head + row for row in rows), binary_copy.TRAILER))
 
 
 def _key_of(p: _Prepared) -> str | None:
@@ -494,30 +510,27 @@ def _keys_distinct(prepared: list[_Prepared], keys: list[str | None]) -> bool:
 
 
 def _copy_new(
-    cursor: CursorWrapper,
-    prepared: list[_Prepared],
-    keys: list[str | None],
-    lines: list[str],
-    transaction_ids: list[str],
-    moments: _Moments,
+    cursor: CursorWrapper, prepared: list[_Prepared], keys: list[str | None], copied: _Copied
 ) -> None:
     """COPY the events and their key rows straight into their tables, ids drawn first (a key row
     points at its event's id). Raises UniqueViolation when a key is taken already (stored, or by a
     concurrent batch: the unique index makes COPY wait for its commit, as ON CONFLICT does)."""
     cursor.execute(_statement("draw_ids"), [len(prepared)])
-    ids = cursor.fetchone()[0].split(",")
+    ids = [binary_copy.int8(id_) for id_ in cursor.fetchone()[0]]
     key_rows = [
-        # "t:" and the transaction_id's field as the event's line has it (UsageEventKey.key).
-        f"{f't:{transaction_id}' if p.event.transaction_id is not None else _copy_text(key)}\t"
-        f"{_copy_text(p.idempotency_key)}\t{id_}\t{p.event_id}\t{moments[p.event.period_start]}"
-        for id_, key, transaction_id, p in zip(ids, keys, transaction_ids, prepared, strict=True)
+        b"".join((binary_copy.text(key), binary_copy.text(p.idempotency_key), id_, event_id, start))
+        for id_, key, p, event_id, start in zip(
+            ids, keys, prepared, copied.event_ids, copied.starts, strict=True
+        )
         if key is not None
     ]
     if key_rows:
         with cursor.cursor.copy(_statement("copy_keys")) as copy:
-            copy.write(_copy_data(key_rows))
+            copy.write(_copy_data(_KEY_ROW, key_rows))
     with cursor.cursor.copy(_statement("copy_events")) as copy:
-        copy.write(_copy_data(f"{id_}\t{line}" for id_, line in zip(ids, lines, strict=True)))
+        copy.write(
+            _copy_data(_EVENT_ROW, (id_ + row for id_, row in zip(ids, copied.rows, strict=True)))
+        )
 
 
 def _insert(
@@ -527,19 +540,19 @@ def _insert(
     taken) events and keys are COPied straight into their tables, in a savepoint: COPY costs the
     database a third less than inserting from a staging table with ON CONFLICT. A key already taken
     rolls that back, and the staging path decides event by event."""
-    lines, transaction_ids = _copy_lines(prepared, now, moments)
+    copied = _copy_rows(prepared, now, moments)
     keys = [_key_of(p) for p in prepared]
     if _keys_distinct(prepared, keys):
         try:
             with transaction.atomic():
-                _copy_new(cursor, prepared, keys, lines, transaction_ids, moments)
+                _copy_new(cursor, prepared, keys, copied)
             return {p.event_id for p in prepared}
         except UniqueViolation:
             pass
     # COPY into the temporary staging table, then one statement moves what is new (_keyed_insert).
     cursor.execute(_statement("create_staging"))
     with cursor.cursor.copy(_statement("copy_staging")) as copy:
-        copy.write(_copy_data(lines))
+        copy.write(_copy_data(_STAGED_ROW, copied.rows))
     cursor.execute(_statement("move_staging"))
     return {str(row[0]) for row in cursor.fetchall()}
 
