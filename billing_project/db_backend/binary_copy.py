@@ -52,9 +52,10 @@ def text(value: str | None) -> bytes:
     return _LENGTH.pack(len(data)) + data
 
 
-def uuid_text(value: str) -> bytes:
-    """A uuid field from its text form (with or without hyphens)."""
-    return _UUID_LENGTH + bytes.fromhex(value.replace("-", ""))
+def uuid_texts(values: list[str]) -> list[bytes]:
+    """uuid fields from their text forms (with or without hyphens), decoded in one go."""
+    data = bytes.fromhex("".join(values).replace("-", ""))
+    return [_UUID_LENGTH + data[i : i + 16] for i in range(0, len(data), 16)]
 
 
 def timestamptz(value: datetime) -> bytes:

@@ -46,7 +46,7 @@ def test_binary_copy_fields_read_back_as_the_values_they_encode():
             (
                 binary_copy.timestamptz(at),
                 binary_copy.numeric(number),
-                field(binary_copy.uuid_text, id_),
+                binary_copy.NULL if id_ is None else binary_copy.uuid_texts([id_])[0],
                 binary_copy.text(text),
                 field(binary_copy.jsonb_text, json_text),
                 binary_copy.NULL

@@ -445,8 +445,8 @@ def _copy_rows(prepared: list[_Prepared], now: datetime, moments: _Moments) -> _
     quantities: dict[int, bytes] = {}
     heads: dict[tuple[str, str, int], str] = {}
     received = stamps[now]
-    copied = _Copied([], [], [])
-    for p in prepared:
+    copied = _Copied([], binary_copy.uuid_texts([p.event_id for p in prepared]), [])
+    for p, event_id in zip(prepared, copied.event_ids, strict=True):
         e = p.event
         quantity = quantities.get(id(e.quantity))
         if quantity is None:
@@ -454,11 +454,10 @@ def _copy_rows(prepared: list[_Prepared], now: datetime, moments: _Moments) -> _
         head = heads.get(key := (e.resource_type, e.unit, id(e.quantity)))
         if head is None:
             head = heads[key] = fingerprint_head(e)
-        event_id, start = binary_copy.uuid_text(p.event_id), stamps[e.period_start]
+        start = stamps[e.period_start]
         fingerprint = event_fingerprint(
             e, moments[e.period_start], moments[e.period_end], head
         ).encode()
-        copied.event_ids.append(event_id)
         copied.starts.append(start)
         copied.rows.append(
             b"".join(
@@ -470,8 +469,12 @@ def _copy_rows(prepared: list[_Prepared], now: datetime, moments: _Moments) -> _
                     start,
                     stamps[e.period_end],
                     texts[e.source],
-                    binary_copy.text(e.transaction_id),
-                    binary_copy.text(p.idempotency_key),
+                    binary_copy.NULL
+                    if e.transaction_id is None
+                    else binary_copy.text(e.transaction_id),
+                    binary_copy.NULL
+                    if p.idempotency_key is None
+                    else binary_copy.text(p.idempotency_key),
                     _FINGERPRINT_LENGTH,
                     fingerprint,
                     binary_copy.jsonb_text(json.dumps(e.properties))
@@ -518,7 +521,17 @@ def _copy_new(
     cursor.execute(_statement("draw_ids"), [len(prepared)])
     ids = [binary_copy.int8(id_) for id_ in cursor.fetchone()[0]]
     key_rows = [
-        b"".join((binary_copy.text(key), binary_copy.text(p.idempotency_key), id_, event_id, start))
+        b"".join(
+            (
+                binary_copy.text(key),
+                binary_copy.NULL
+                if p.idempotency_key is None
+                else binary_copy.text(p.idempotency_key),
+                id_,
+                event_id,
+                start,
+            )
+        )
         for id_, key, p, event_id, start in zip(
             ids, keys, prepared, copied.event_ids, copied.starts, strict=True
         )
