@@ -14,7 +14,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -167,8 +170,36 @@ def test_a_server_behind_pgbouncer_answers_both_tenants_concurrently(
             assert login.status_code == 200, login.text
             tokens[slug] = {"Authorization": f"Bearer {login.json()['access_token']}"}
 
-        def call(slug):
+        def api_calls(slug):
+            summary = requests.get(
+                server.url + "/api/v1/usage/summary", headers=tokens[slug], timeout=60
+            ).json()
+            return sum(Decimal(r["used"]) for r in summary if r["resource_type"] == "api_calls")
+
+        before = {slug: api_calls(slug) for slug in tokens}
+        run, at = uuid.uuid4().hex[:8], datetime.now(UTC).isoformat()
+
+        def call(slug, turn):
             answers = []
+            # A batch is COPied (binary format) inside its transaction on whichever server
+            # connection PgBouncer gives it: every event of each tenant counts once, in its schema.
+            events = [
+                {
+                    "resource_type": "api_calls",
+                    "quantity": 1,
+                    "period_start": at,
+                    "transaction_id": f"{run}-{turn}-{i}",
+                }
+                for i in range(20)
+            ]
+            batch = requests.post(
+                server.url + "/api/v1/usage/batch",
+                json={"events": events},
+                headers=tokens[slug],
+                timeout=60,
+            )
+            answers.append(("/api/v1/usage/batch", batch.status_code, batch.text[:200]))
+            assert batch.json()["accepted"] == 20, batch.text[:300]
             for path in ("/api/v1/tenants/current", "/api/v1/usage/summary", "/api/v1/invoices"):
                 answer = requests.get(server.url + path, headers=tokens[slug], timeout=60)
                 answers.append((path, answer.status_code, answer.text[:200]))
@@ -177,6 +208,8 @@ def test_a_server_behind_pgbouncer_answers_both_tenants_concurrently(
             return answers
 
         with ThreadPoolExecutor(8) as pool:
-            results = list(pool.map(call, ["acme", "globex"] * 10))
+            results = list(pool.map(call, ["acme", "globex"] * 10, range(20)))
+        after = {slug: api_calls(slug) for slug in tokens}
     failed = [a for answers in results for a in answers if a[1] != 200]
     assert not failed, failed[:5]
+    assert {slug: after[slug] - before[slug] for slug in tokens} == {"acme": 200, "globex": 200}
