@@ -27,6 +27,7 @@ from tests.reliability.conftest import (
     portal_host,
 )
 from tests.s3 import s3_bucket, s3_endpoint  # noqa: F401 -- moto's S3 server, a bucket per test
+from tests.usage_restore import usage_restored
 
 pytestmark = [pytest.mark.django_db, pytest.mark.live]
 
@@ -100,42 +101,9 @@ def _used(node, auth, period):
 
 @pytest.fixture
 def acme_usage_restored():
-    """The servers commit acme's events, rollups and counters; later tests count acme's usage of the
-    current period, so the rollups are put back as they were and the events removed after the test."""
-    from django_tenants.utils import schema_context
-
-    from tenants.models import Tenant
-    from usage import counters
-    from usage.models import UsageDailyRollup, UsageEvent, UsageEventKey, UsageRollup
-
-    models = (UsageRollup, UsageDailyRollup)
-    schema = committed(lambda: Tenant.objects.get(slug="acme").schema_name)
-
-    def snapshot():
-        with schema_context(schema):
-            return {m: {r["id"]: r for r in m.objects.values()} for m in models}
-
-    before = committed(snapshot)
-    runs: list[str] = []
-    yield runs
-
-    def restore():
-        with schema_context(schema):
-            for run in runs:
-                UsageEvent.objects.filter(transaction_id__startswith=f"nodes-{run}-").delete()
-                UsageEventKey.objects.filter(key__startswith=f"t:nodes-{run}-").delete()
-            for model in models:
-                rows = before[model]
-                model.objects.exclude(id__in=list(rows)).delete()
-                for row in model.objects.filter(id__in=list(rows)).values():
-                    if row != rows[row["id"]]:
-                        model.objects.filter(id=row["id"]).update(**rows[row["id"]])
-            for rollup in before[UsageRollup].values():
-                counters.counter_forget(schema, rollup["resource_type"], rollup["period_start"])
-            for rollup in UsageRollup.objects.values("resource_type", "period_start"):
-                counters.counter_forget(schema, rollup["resource_type"], rollup["period_start"])
-
-    committed(restore)
+    """The servers commit acme's events, rollups and counters: put back after the test."""
+    with usage_restored("acme") as prefixes:
+        yield prefixes
 
 
 def test_usage_counted_exactly_when_requests_alternate_between_nodes(
@@ -150,7 +118,7 @@ def test_usage_counted_exactly_when_requests_alternate_between_nodes(
 
     events = 20
     run = uuid.uuid4().hex[:8]
-    acme_usage_restored.append(run)
+    acme_usage_restored.append(f"nodes-{run}-")
     for number in range(events):
         answer = requests.post(
             nodes[number % 2] + "/api/v1/usage",
