@@ -15,9 +15,10 @@ then a trailer (int16 -1).
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TypeVar
 
 from psycopg.types.numeric import DecimalBinaryDumper
 
@@ -40,6 +41,11 @@ def row_head(fields: int) -> bytes:
     return struct.pack("!h", fields)
 
 
+def length(size: int) -> bytes:
+    """What starts a field of `size` bytes (its length); the bytes follow."""
+    return _LENGTH.pack(size)
+
+
 def int8(value: int) -> bytes:
     return _INT8.pack(8, value)
 
@@ -50,6 +56,13 @@ def text(value: str | None) -> bytes:
         return NULL
     data = value.encode()
     return _LENGTH.pack(len(data)) + data
+
+
+def text_prefixed(value: str, prefix: bytes) -> tuple[bytes, bytes]:
+    """The text fields of `value` and of `prefix` (ASCII) + `value`, the text encoded once: an
+    event's transaction_id and its key row's key (`t:<transaction_id>`)."""
+    data = value.encode()
+    return _LENGTH.pack(len(data)) + data, _LENGTH.pack(len(prefix) + len(data)) + prefix + data
 
 
 def uuid_texts(values: list[str]) -> list[bytes]:
@@ -78,13 +91,17 @@ def jsonb_text(value: str) -> bytes:
     return _LENGTH.pack(len(data)) + data
 
 
-class Memo(dict[Any, bytes]):
-    """A batch's repeated values, each encoded once by `encode`."""
+K = TypeVar("K")
+V = TypeVar("V")
 
-    def __init__(self, encode: Any) -> None:
+
+class Memo(dict[K, V]):
+    """A batch's repeated values, each encoded once by `encode` (a field, or a text to hash)."""
+
+    def __init__(self, encode: Callable[[K], V]) -> None:
         super().__init__()
         self._encode = encode
 
-    def __missing__(self, value: Any) -> bytes:
-        field = self[value] = self._encode(value)
-        return field
+    def __missing__(self, value: K) -> V:
+        encoded = self[value] = self._encode(value)
+        return encoded

@@ -75,3 +75,44 @@ def test_binary_copy_fields_read_back_as_the_values_they_encode():
     assert read[1][4] == '{"a": [1.5, null, true, {"z": "\\\\"}], "é": "漢"}'
     assert [row[5] for row in read] == [row[5] for row in ROWS]
     assert [row[6] for row in read] == [row[6] for row in ROWS]
+
+
+@pytest.mark.django_db
+def test_a_text_and_its_prefixed_text_read_back_from_one_encoding():
+    """An event's transaction_id and its key row's `t:<transaction_id>`, written from one encoding
+    of the text (binary_copy.text_prefixed), and a field of a given length (binary_copy.length)."""
+    values = ["", "tx-1", "é 漢字 🙂 tab\there \\N", "x" * 255]
+    data = binary_copy.HEADER
+    for value in values:
+        plain, prefixed = binary_copy.text_prefixed(value, b"t:")
+        assert plain == binary_copy.text(value) and prefixed == binary_copy.text(f"t:{value}")
+        fixed = binary_copy.length(3) + b"abc"
+        data += binary_copy.row_head(3) + plain + prefixed + fixed
+    data += binary_copy.TRAILER
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE prefixed_check (plain text, prefixed text, fixed text)"
+        )
+        with cursor.cursor.copy("COPY prefixed_check FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(data)
+        cursor.execute("SELECT plain, prefixed, fixed FROM prefixed_check")
+        read = cursor.fetchall()
+        cursor.execute("DROP TABLE prefixed_check")
+    assert read == [(value, f"t:{value}", "abc") for value in values]
+
+
+def test_a_memo_encodes_each_value_once():
+    calls = []
+
+    def encode(value):
+        calls.append(value)
+        return value.isoformat()
+
+    memo = binary_copy.Memo(encode)
+    at = dt.datetime(2026, 1, 4, tzinfo=UTC)
+    assert [memo[at], memo[at], memo[at + dt.timedelta(seconds=1)]] == [
+        "2026-01-04T00:00:00+00:00",
+        "2026-01-04T00:00:00+00:00",
+        "2026-01-04T00:00:01+00:00",
+    ]
+    assert calls == [at, at + dt.timedelta(seconds=1)]

@@ -209,7 +209,7 @@ def test_the_batch_copy_rows_hold_what_psycopg_would_write_for_each_column(tenan
     with in_schema(tenant), connection.cursor() as cursor:
         cursor.execute(ingest._statement("create_staging"))
         with cursor.cursor.copy(ingest._statement("copy_staging")) as copy:
-            copied = ingest._copy_rows(prepared, T0, ingest._Moments())
+            copied = ingest._copy_rows(prepared, T0, ingest._moments())
             copy.write(ingest._copy_data(ingest._STAGED_ROW, copied.rows))
         cursor.execute(f"SELECT {columns} FROM {ingest._STAGING}")
         ours = cursor.fetchall()

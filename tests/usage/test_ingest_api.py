@@ -90,6 +90,36 @@ def test_same_idempotency_key_replays_and_another_body_is_a_conflict(owner_clien
     assert api_calls_used(owner_client) == "2"
 
 
+def test_a_late_event_keeps_its_keys_through_the_copy_path(owner_client, tenant):
+    """A late event touches two rollups and goes in by COPY, as a batch does: its key rows are
+    `k:<Idempotency-Key>`, or `t:<transaction_id>` carrying the Idempotency-Key too, and a repeat
+    of either answers the original."""
+    late = {**SEED_EXAMPLE, "quantity": 3}
+    by_key = owner_client.post("/api/v1/usage", late, format="json", HTTP_IDEMPOTENCY_KEY="lk-1")
+    both = owner_client.post(
+        "/api/v1/usage",
+        {**late, "transaction_id": "late-tx-é"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="lk-2",
+    )
+    assert by_key.status_code == 201 and both.status_code == 201, (by_key.content, both.content)
+    assert by_key.json()["late"] is True
+    with tenant_context(tenant):
+        keys = {k.key: (str(k.event_id), k.idempotency_key) for k in UsageEventKey.objects.all()}
+    assert keys == {
+        "k:lk-1": (by_key.json()["event_id"], "lk-1"),
+        "t:late-tx-é": (both.json()["event_id"], "lk-2"),
+    }
+    again = owner_client.post("/api/v1/usage", late, format="json", HTTP_IDEMPOTENCY_KEY="lk-1")
+    repeat = owner_client.post(
+        "/api/v1/usage", {**late, "transaction_id": "late-tx-é"}, format="json"
+    )
+    assert again.status_code == 200 and again.json()["event_id"] == by_key.json()["event_id"]
+    assert repeat.status_code == 200 and repeat.json()["event_id"] == both.json()["event_id"]
+    january = owner_client.get("/api/v1/usage/summary?period=2024-01").json()
+    assert [r["used"] for r in january if r["resource_type"] == "api_calls"] == ["6"]
+
+
 def test_without_key_or_transaction_id_every_call_counts(owner_client):
     for _ in range(3):
         assert (

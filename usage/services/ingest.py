@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import re
-import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -411,54 +410,70 @@ _STAGED_ROW, _EVENT_ROW = (
 )
 _KEY_ROW = binary_copy.row_head(5)
 _EMPTY_PROPERTIES = binary_copy.jsonb_text("{}")
-_FINGERPRINT_LENGTH = struct.pack("!i", 64)  # a fingerprint is sha256's 64 hex digits
+_FINGERPRINT_LENGTH = binary_copy.length(64)  # a fingerprint is sha256's 64 hex digits
 
 
-class _Moments(dict[datetime, str]):
+def _moments() -> binary_copy.Memo[datetime, str]:
     """A batch's timestamps in isoformat, which the fingerprint hashes: a batch repeats its
     timestamps, each formatted once; event_parse fills in those its events sent in that form."""
-
-    def __missing__(self, value: datetime) -> str:
-        text = self[value] = value.isoformat()
-        return text
+    return binary_copy.Memo(datetime.isoformat)
 
 
 @dataclass(slots=True)
 class _Copied:
     """A batch's events in COPY's binary format: each event's fields after its id (the
-    _COPY_COLUMNS), and the parts of its key row it shares (event_id, period_start)."""
+    _COPY_COLUMNS), and the parts of its key row it shares (event_id, period_start,
+    idempotency_key) or sets (its `key` field, usage.partitions.KEY_SQL; None for an event without
+    keys)."""
 
     rows: list[bytes]
     event_ids: list[bytes]
     starts: list[bytes]
+    idempotency_keys: list[bytes]
+    keys: list[bytes | None]
 
 
-def _copy_rows(prepared: list[_Prepared], now: datetime, moments: _Moments) -> _Copied:
+def _copy_rows(
+    prepared: list[_Prepared], now: datetime, moments: binary_copy.Memo[datetime, str]
+) -> _Copied:
     """The rows of `prepared` as binary COPY fields (billing_project.db_backend.binary_copy),
     built in one go: psycopg's write_row cost more per event than the database's COPY of it.
     A batch's repeated values (texts, timestamps, quantities) are encoded once."""
     texts = binary_copy.Memo(binary_copy.text)
-    stamps = binary_copy.Memo(binary_copy.timestamptz)
+    # Keyed by the events' periods, which _place gave every event (typed optional on _Prepared).
+    stamps: binary_copy.Memo[Any, bytes] = binary_copy.Memo(binary_copy.timestamptz)
     # Quantities and fingerprint heads by resource type, unit and quantity: the quantity by
     # identity, as event_parse's memo shares it between equal inputs ("0" and "-0" are equal
     # Decimals that normalize differently, so their fingerprints differ).
     quantities: dict[int, bytes] = {}
     heads: dict[tuple[str, str, int], str] = {}
     received = stamps[now]
-    copied = _Copied([], binary_copy.uuid_texts([p.event_id for p in prepared]), [])
+    copied = _Copied([], binary_copy.uuid_texts([p.event_id for p in prepared]), [], [], [])
     for p, event_id in zip(prepared, copied.event_ids, strict=True):
         e = p.event
         quantity = quantities.get(id(e.quantity))
         if quantity is None:
             quantity = quantities[id(e.quantity)] = binary_copy.numeric(e.quantity)
-        head = heads.get(key := (e.resource_type, e.unit, id(e.quantity)))
+        head = heads.get(kind := (e.resource_type, e.unit, id(e.quantity)))
         if head is None:
-            head = heads[key] = fingerprint_head(e)
+            head = heads[kind] = fingerprint_head(e)
         start = stamps[e.period_start]
         fingerprint = event_fingerprint(
             e, moments[e.period_start], moments[e.period_end], head
         ).encode()
+        idempotency_key = (
+            binary_copy.NULL if p.idempotency_key is None else binary_copy.text(p.idempotency_key)
+        )
+        # The key row's key (usage.partitions.KEY_SQL) shares the transaction_id's encoding.
+        key: bytes | None
+        if e.transaction_id is not None:
+            transaction_id, key = binary_copy.text_prefixed(e.transaction_id, b"t:")
+        else:
+            transaction_id = binary_copy.NULL
+            key = None if p.idempotency_key is None else binary_copy.text(f"k:{p.idempotency_key}")
         copied.starts.append(start)
+        copied.idempotency_keys.append(idempotency_key)
+        copied.keys.append(key)
         copied.rows.append(
             b"".join(
                 (
@@ -469,12 +484,8 @@ def _copy_rows(prepared: list[_Prepared], now: datetime, moments: _Moments) -> _
                     start,
                     stamps[e.period_end],
                     texts[e.source],
-                    binary_copy.NULL
-                    if e.transaction_id is None
-                    else binary_copy.text(e.transaction_id),
-                    binary_copy.NULL
-                    if p.idempotency_key is None
-                    else binary_copy.text(p.idempotency_key),
+                    transaction_id,
+                    idempotency_key,
                     _FINGERPRINT_LENGTH,
                     fingerprint,
                     binary_copy.jsonb_text(json.dumps(e.properties))
@@ -495,45 +506,24 @@ def _copy_data(head: bytes, rows: Iterable[bytes]) -> bytes:
     return b"".join((binary_copy.HEADER, *(head + row for row in rows), binary_copy.TRAILER))
 
 
-def _key_of(p: _Prepared) -> str | None:
-    """The event's UsageEventKey.key (usage.partitions.KEY_SQL), None for an event without keys."""
-    if p.event.transaction_id is not None:
-        return UsageEventKey.of_transaction(p.event.transaction_id)
-    if p.idempotency_key is not None:
-        return f"k:{p.idempotency_key}"
-    return None
-
-
-def _keys_distinct(prepared: list[_Prepared], keys: list[str | None]) -> bool:
-    """Whether no two events of `prepared` (their `keys`) share a key or an Idempotency-Key (a
-    batch repeating itself takes the staged path, which keeps the first of each)."""
-    given = [key for key in keys if key is not None]
+def _keys_distinct(prepared: list[_Prepared], copied: _Copied) -> bool:
+    """Whether no two events of `prepared` share a key or an Idempotency-Key (a batch repeating
+    itself takes the staged path, which keeps the first of each); a key field for a key."""
+    given = [key for key in copied.keys if key is not None]
     idempotency_keys = [p.idempotency_key for p in prepared if p.idempotency_key is not None]
     return len(set(given)) == len(given) and len(set(idempotency_keys)) == len(idempotency_keys)
 
 
-def _copy_new(
-    cursor: CursorWrapper, prepared: list[_Prepared], keys: list[str | None], copied: _Copied
-) -> None:
+def _copy_new(cursor: CursorWrapper, prepared: list[_Prepared], copied: _Copied) -> None:
     """COPY the events and their key rows straight into their tables, ids drawn first (a key row
     points at its event's id). Raises UniqueViolation when a key is taken already (stored, or by a
     concurrent batch: the unique index makes COPY wait for its commit, as ON CONFLICT does)."""
     cursor.execute(_statement("draw_ids"), [len(prepared)])
     ids = [binary_copy.int8(id_) for id_ in cursor.fetchone()[0]]
     key_rows = [
-        b"".join(
-            (
-                binary_copy.text(key),
-                binary_copy.NULL
-                if p.idempotency_key is None
-                else binary_copy.text(p.idempotency_key),
-                id_,
-                event_id,
-                start,
-            )
-        )
-        for id_, key, p, event_id, start in zip(
-            ids, keys, prepared, copied.event_ids, copied.starts, strict=True
+        b"".join((key, idempotency_key, id_, event_id, start))
+        for id_, key, idempotency_key, event_id, start in zip(
+            ids, copied.keys, copied.idempotency_keys, copied.event_ids, copied.starts, strict=True
         )
         if key is not None
     ]
@@ -547,18 +537,20 @@ def _copy_new(
 
 
 def _insert(
-    cursor: CursorWrapper, prepared: list[_Prepared], now: datetime, moments: _Moments
+    cursor: CursorWrapper,
+    prepared: list[_Prepared],
+    now: datetime,
+    moments: binary_copy.Memo[datetime, str],
 ) -> set[str]:
     """Insert the events that are new; their event ids. In the common case (no key repeated or
     taken) events and keys are COPied straight into their tables, in a savepoint: COPY costs the
     database a third less than inserting from a staging table with ON CONFLICT. A key already taken
     rolls that back, and the staging path decides event by event."""
     copied = _copy_rows(prepared, now, moments)
-    keys = [_key_of(p) for p in prepared]
-    if _keys_distinct(prepared, keys):
+    if _keys_distinct(prepared, copied):
         try:
             with transaction.atomic():
-                _copy_new(cursor, prepared, keys, copied)
+                _copy_new(cursor, prepared, copied)
             return {p.event_id for p in prepared}
         except UniqueViolation:
             pass
@@ -666,7 +658,10 @@ def _rollup_rows(deltas: Deltas) -> list[tuple[Any, ...]]:
 
 
 def _ingest_many(
-    prepared: list[_Prepared], meters: dict[str, Meter], now: datetime, moments: _Moments
+    prepared: list[_Prepared],
+    meters: dict[str, Meter],
+    now: datetime,
+    moments: binary_copy.Memo[datetime, str],
 ) -> tuple[set[str], list[_Rollup]]:
     rollups: list[_Rollup] = []
     with transaction.atomic(), connection.cursor() as cursor:
@@ -734,7 +729,11 @@ def _existing_rows(prepared: list[_Prepared], inserted_ids: set[str]) -> Existin
 
 
 def _ingest(
-    *, tenant: Tenant, prepared: list[_Prepared], now: datetime, moments: _Moments | None = None
+    *,
+    tenant: Tenant,
+    prepared: list[_Prepared],
+    now: datetime,
+    moments: binary_copy.Memo[datetime, str] | None = None,
 ) -> tuple[set[str], Existing]:
     """Insert what is new; returns (inserted event ids, existing rows of the duplicates by key)."""
     limits = limits_get(tenant)
@@ -744,7 +743,7 @@ def _ingest(
         inserted_ids, rollups = _ingest_one(prepared[0], meters, now)
     else:
         inserted_ids, rollups = _ingest_many(
-            prepared, meters, now, moments if moments is not None else _Moments()
+            prepared, meters, now, moments if moments is not None else _moments()
         )
     existing = _existing_rows(prepared, inserted_ids) if len(inserted_ids) < len(prepared) else {}
     if rollups:  # some event went in
@@ -862,7 +861,7 @@ def usage_event_ingest_batch(
         results: list[IngestResult | None] = []
         prepared: list[tuple[int, _Prepared]] = []
         memo: dict[Any, Any] = {}
-        moments = _Moments()
+        moments = _moments()
         event_ids = _event_ids(len(events))
         for index, raw in enumerate(events):
             try:
