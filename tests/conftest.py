@@ -87,12 +87,10 @@ def _process_memos_clean():
     from subscriptions.selectors import plan_catalog_invalidate
     from tenants.cache import forget_local
     from usage.counters import alerts_seen_forget
-    from usage.selectors import meters_forget
 
     def clean():
         forget_local()
         alerts_seen_forget()
-        meters_forget()
         plan_catalog_invalidate()
 
     clean()
@@ -221,6 +219,19 @@ def stripe_settings(settings, stripe_emulator):
     settings.STRIPE_API_BASE = stripe_emulator.url
     settings.STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
     return stripe_emulator
+
+
+@pytest.fixture
+def caching(monkeypatch):
+    """tenants.cache switched on inside the test's transaction (where it stays out of the way),
+    with a new subscription at the first lookup; commits' publications are played with
+    django_capture_on_commit_callbacks, another process's with change_published_elsewhere."""
+    from tenants import cache
+
+    monkeypatch.setattr(cache, "_cacheable", lambda: True)
+    cache.restart()
+    yield
+    cache.restart()
 
 
 def change_published_elsewhere(message: bytes | None = None) -> None:

@@ -50,12 +50,6 @@ class MeterAdmin(TenantSchemaAdmin):
     list_filter = ("aggregation", "is_active")
     search_fields = ("code", "display_name")
 
-    def save_model(self, request, obj, form, change):
-        from usage.selectors import meters_forget
-
-        super().save_model(request, obj, form, change)
-        meters_forget()
-
 
 @admin.register(UsageEvent)
 class UsageEventAdmin(ReadOnlyAdmin):

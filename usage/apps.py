@@ -7,3 +7,6 @@ class UsageConfig(AppConfig):
     name = "usage"
     verbose_name = "Usage"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from usage import signals  # noqa: F401  (the meters cache's receivers)

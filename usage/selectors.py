@@ -3,8 +3,6 @@ a scan of events; event lists and reports walk an index in pages or a server-sid
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -27,26 +25,24 @@ from usage.models import (
 )
 from usage.schema import in_schema
 
-METER_CACHE_SECONDS = 10
-_meters: dict[str, tuple[float, dict[str, Meter]]] = {}
-_meters_lock = threading.Lock()
+
+def meters_key(schema_name: str) -> str:
+    """The per-process cache entry (tenants.cache) of a tenant's active meters: a meter's save or
+    delete drops it in every process (usage.signals)."""
+    return f"meters:{schema_name}"
 
 
 def meters_get(*, tenant) -> dict[str, Meter]:
-    """The tenant's active meters by code (cached per process for a few seconds: ingest asks each time)."""
-    now = time.monotonic()
-    hit = _meters.get(tenant.schema_name)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    meters = {m.code: m for m in Meter.objects.filter(is_active=True)}
-    with _meters_lock:
-        _meters[tenant.schema_name] = (now + METER_CACHE_SECONDS, meters)
-    return meters
+    """The tenant's active meters by code, kept per process until one of them changes: ingest asks
+    on every event, and a meter made unique_count or inactive must apply in every worker from its
+    next event."""
+    from tenants.cache import cached
 
+    def load() -> dict[str, Meter]:
+        with in_schema(tenant):
+            return {m.code: m for m in Meter.objects.filter(is_active=True)}
 
-def meters_forget() -> None:
-    with _meters_lock:
-        _meters.clear()
+    return cached(meters_key(tenant.schema_name), load)
 
 
 def rollup_used(rollup, meter: Meter | None) -> Decimal:

@@ -83,16 +83,6 @@ def test_only_an_open_invoice_marked_overdue_counts(tenant):
     assert tenant_billing_status(tenant=tenant) == "ok"
 
 
-@pytest.fixture
-def caching(monkeypatch):
-    from tenants import cache
-
-    monkeypatch.setattr(cache, "_cacheable", lambda: True)
-    cache.restart()
-    yield
-    cache.restart()
-
-
 def test_the_status_is_kept_per_process_until_an_invoice_state_or_the_account_changes(
     caching, tenant, django_capture_on_commit_callbacks
 ):

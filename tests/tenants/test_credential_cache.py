@@ -21,14 +21,6 @@ CURRENT = "/api/v1/tenants/current"
 
 
 @pytest.fixture
-def caching(monkeypatch):
-    monkeypatch.setattr(cache, "_cacheable", lambda: True)
-    cache.restart()  # a new subscription at the first lookup
-    yield
-    cache.restart()
-
-
-@pytest.fixture
 def key_client(tenant):
     _, secret = api_key_create(tenant=tenant, name="cached", role="viewer")
     client = new_client()

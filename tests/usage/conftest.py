@@ -1,5 +1,5 @@
-"""Fixtures of the usage tests: an ingest API key client, clean per-process caches and Redis
-counters (Redis outlives the rolled-back test transactions), and moto's S3 bucket (archives)."""
+"""Fixtures of the usage tests: an ingest API key client, clean Redis counters (Redis outlives the
+rolled-back test transactions), and moto's S3 bucket (archives)."""
 
 import pytest
 
@@ -10,10 +10,8 @@ from tests.s3 import s3_bucket, s3_endpoint, s3_storage  # noqa: F401  (the arch
 @pytest.fixture(autouse=True)
 def _usage_caches_clean():
     from billing_project.redis import get_redis
-    from usage.selectors import meters_forget
 
     def clean():
-        meters_forget()
         client = get_redis()
         for schema in ("t_acme", "t_globex"):
             keys = list(client.scan_iter(match=f"*:{schema}:usage:*", count=1000))

@@ -7,7 +7,7 @@ from django_tenants.utils import tenant_context
 
 from notifications.models import BillingEvent
 from subscriptions.models import Plan
-from tests.conftest import assert_error
+from tests.conftest import assert_error, change_published_elsewhere
 from tests.usage.conftest import event
 from usage import limits as usage_limits
 from usage.models import Meter
@@ -238,3 +238,38 @@ def test_a_flat_output_refuses_fields_it_would_render_wrongly():
     for output in (Nested, Sourced):
         with pytest.raises(TypeError, match="not a plain field"):
             _ = output({"inner": {}, "name": "x", "other": "y"}).data
+
+
+def test_a_meter_change_applies_in_every_process_from_its_next_event(
+    caching, tenant, ingest_client, django_capture_on_commit_callbacks
+):
+    """Meters are kept per process (ingest reads them on every event) until one changes: a save or
+    delete anywhere drops every process's copy once committed (usage.signals)."""
+    from usage.selectors import meters_get, meters_key
+
+    def known() -> set[str]:
+        with tenant_context(tenant):
+            return set(meters_get(tenant=tenant))
+
+    assert "storage_gb" in known()
+    with tenant_context(tenant):
+        Meter.objects.filter(code="storage_gb").update(is_active=False)  # no signal, no message
+    assert "storage_gb" in known()  # this process's copy
+    # Another worker deactivated it (the admin there) and published the tenant's meters key.
+    change_published_elsewhere(meters_key(tenant.schema_name).encode())
+    assert "storage_gb" not in known()
+    refused = ingest_client.post(
+        "/api/v1/usage", event(resource_type="storage_gb", unit="GB"), format="json"
+    )
+    assert_error(refused, 400, "invalid_request")
+
+    # Here: a meter's save, then its delete, drop the copy once committed.
+    with tenant_context(tenant):
+        meter = Meter.objects.get(code="storage_gb")
+        meter.is_active = True
+        with django_capture_on_commit_callbacks(execute=True):
+            meter.save()
+    assert "storage_gb" in known()
+    with tenant_context(tenant), django_capture_on_commit_callbacks(execute=True):
+        Meter.objects.filter(code="storage_gb").delete()
+    assert "storage_gb" not in known()

@@ -731,13 +731,14 @@ def _existing_rows(prepared: list[_Prepared], inserted_ids: set[str]) -> Existin
 def _ingest(
     *,
     tenant: Tenant,
+    meters: dict[str, Meter],
     prepared: list[_Prepared],
     now: datetime,
     moments: binary_copy.Memo[datetime, str] | None = None,
 ) -> tuple[set[str], Existing]:
-    """Insert what is new; returns (inserted event ids, existing rows of the duplicates by key)."""
+    """Insert what is new; returns (inserted event ids, existing rows of the duplicates by key).
+    `meters`, the tenant's, read once by the request (meters_get)."""
     limits = limits_get(tenant)
-    meters = meters_get(tenant=tenant)
     _place(prepared, limits.period_anchor, now)
     if len(prepared) == 1 and _fits_one_statement(prepared[0], meters):
         inserted_ids, rollups = _ingest_one(prepared[0], meters, now)
@@ -752,14 +753,16 @@ def _ingest(
             known=set(limits.limits),
             events=[p.event for p in prepared if p.event_id in inserted_ids],
         )
-        transaction.on_commit(lambda: _after_ingest(tenant, rollups, increments))
+        transaction.on_commit(lambda: _after_ingest(tenant, meters, rollups, increments))
     return inserted_ids, existing
 
 
 def _after_ingest(
-    tenant: Tenant, rollups: list[_Rollup], increments: list[tuple[str, dict[str, str], Any]]
+    tenant: Tenant,
+    meters: dict[str, Meter],
+    rollups: list[_Rollup],
+    increments: list[tuple[str, dict[str, str], Any]],
 ) -> None:
-    meters = meters_get(tenant=tenant)
     values = []
     for r in rollups:
         meter = meters.get(r.resource_type)
@@ -813,13 +816,14 @@ def usage_event_ingest(
     if idempotency_key is not None and len(idempotency_key) > 255:
         raise InvalidRequest("Idempotency-Key is longer than 255 characters.")
     with in_schema(tenant):
-        units = {code: m.unit for code, m in meters_get(tenant=tenant).items()}
+        meters = meters_get(tenant=tenant)
+        units = {code: m.unit for code, m in meters.items()}
         try:
             event = event_parse(data, units=units, now=now)
         except EventInvalid as exc:
             raise InvalidRequest(str(exc), detail=exc.detail) from exc
         prepared = _Prepared(event=event, idempotency_key=idempotency_key)
-        inserted, existing = _ingest(tenant=tenant, prepared=[prepared], now=now)
+        inserted, existing = _ingest(tenant=tenant, meters=meters, prepared=[prepared], now=now)
         if prepared.event_id in inserted:
             return _shown(_event_values(prepared, now)), True
         row = _duplicate_of(prepared, existing)
@@ -857,7 +861,8 @@ def usage_event_ingest_batch(
             detail={"events": [f"At most {MAX_BATCH} events, got {len(events)}."]},
         )
     with in_schema(tenant):
-        units = {code: m.unit for code, m in meters_get(tenant=tenant).items()}
+        meters = meters_get(tenant=tenant)
+        units = {code: m.unit for code, m in meters.items()}
         results: list[IngestResult | None] = []
         prepared: list[tuple[int, _Prepared]] = []
         memo: dict[Any, Any] = {}
@@ -882,7 +887,11 @@ def usage_event_ingest_batch(
             results.append(None)
         if prepared:
             inserted, existing = _ingest(
-                tenant=tenant, prepared=[p for _, p in prepared], now=now, moments=moments
+                tenant=tenant,
+                meters=meters,
+                prepared=[p for _, p in prepared],
+                now=now,
+                moments=moments,
             )
             for index, p in prepared:
                 if p.event_id in inserted:
