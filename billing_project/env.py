@@ -41,3 +41,19 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw == "":
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_amounts(name: str) -> dict[str, int]:
+    """Comma-separated `code:amount` pairs ("jpy:75000,kwd:150000"): lowercase code -> integer."""
+    amounts = {}
+    for item in env_list(name):
+        code, separator, amount = item.partition(":")
+        try:
+            if not separator or not code.strip():
+                raise ValueError(item)
+            amounts[code.strip().lower()] = int(amount)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name} is comma-separated code:amount pairs (jpy:75000), got {item!r}"
+            ) from exc
+    return amounts

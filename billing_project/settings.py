@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from billing_project.env import env_bool, env_int, env_list, env_str
+from billing_project.env import env_amounts, env_bool, env_int, env_list, env_str
 from billing_project.storage_config import default_storage_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -476,8 +476,11 @@ DUNNING_HARD_DECLINE_CODES = env_list(
         "card_not_supported",
     ],
 )
-# Refunds above this amount (minor units of the invoice's currency) wait for a second finance user.
+# Refunds above this amount (minor units of the invoice's currency) wait for a second finance user;
+# REFUND_APPROVAL_THRESHOLDS gives currencies their own ("jpy:75000,kwd:150000"): one number of minor
+# units is 500 dollars, but 50,000 yen and 50 Kuwaiti dinars.
 REFUND_APPROVAL_THRESHOLD = env_int("REFUND_APPROVAL_THRESHOLD", 50_000)
+REFUND_APPROVAL_THRESHOLDS = env_amounts("REFUND_APPROVAL_THRESHOLDS")
 INVOICE_AUTO_CHARGE_DUE_DAYS = env_int("INVOICE_AUTO_CHARGE_DUE_DAYS", 7)
 INVOICE_OVERDUE_GRACE_DAYS = env_int("INVOICE_OVERDUE_GRACE_DAYS", 0)
 # Platform branding of the invoice PDFs.

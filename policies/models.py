@@ -1,7 +1,10 @@
 """Platform-wide billing policies: one row, edited in the admin, defaults from settings."""
 
+from babel.numbers import list_currencies
 from django.core.exceptions import ValidationError
 from django.db import models
+
+_ISO_CURRENCIES = frozenset(list_currencies())  # ISO 4217 codes, upper case (CLDR's list)
 
 
 def validate_retry_days(value) -> None:
@@ -18,6 +21,22 @@ def validate_retry_days(value) -> None:
 def validate_codes(value) -> None:
     if not isinstance(value, list) or not all(isinstance(code, str) and code for code in value):
         raise ValidationError("Give a list of Stripe decline codes.")
+
+
+def validate_currency_amounts(value) -> None:
+    if not isinstance(value, dict) or any(
+        not isinstance(code, str)
+        or code != code.lower()
+        or code.upper() not in _ISO_CURRENCIES
+        or isinstance(amount, bool)
+        or not isinstance(amount, int)
+        or amount < 0
+        for code, amount in value.items()
+    ):
+        raise ValidationError(
+            'Give {"currency": amount in its minor units}, e.g. {"jpy": 75000, "kwd": 150000}: '
+            "lowercase ISO currency codes, whole numbers of 0 or more."
+        )
 
 
 class DunningEndState(models.TextChoices):
@@ -47,7 +66,15 @@ class BillingPolicy(models.Model):
     )
     refund_approval_threshold = models.PositiveBigIntegerField(
         help_text="Refunds above this amount (minor units of the invoice's currency) need a second finance "
-        "user's approval."
+        "user's approval, in the currencies without a threshold of their own (below)."
+    )
+    # One number of minor units is 500 dollars, but 50,000 yen and 50 Kuwaiti dinars.
+    refund_approval_thresholds = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_currency_amounts],
+        help_text='Thresholds of their own for some currencies, in their minor units, e.g. {"jpy": 75000, '
+        '"kwd": 150000}; {} for none.',
     )
     auto_charge_due_days = models.PositiveIntegerField(
         default=7,
@@ -68,3 +95,9 @@ class BillingPolicy(models.Model):
 
     def __str__(self) -> str:
         return "Billing policy"
+
+    def refund_approval_threshold_of(self, currency: str) -> int:
+        """The amount (minor units of `currency`) above which a refund in it waits for approval."""
+        return int(
+            self.refund_approval_thresholds.get(currency.lower(), self.refund_approval_threshold)
+        )

@@ -13,6 +13,7 @@ def policy_defaults() -> dict:
         "hard_decline_codes": list(settings.DUNNING_HARD_DECLINE_CODES),
         "end_state": settings.DUNNING_END_STATE,
         "refund_approval_threshold": settings.REFUND_APPROVAL_THRESHOLD,
+        "refund_approval_thresholds": dict(settings.REFUND_APPROVAL_THRESHOLDS),
         "auto_charge_due_days": settings.INVOICE_AUTO_CHARGE_DUE_DAYS,
         "overdue_grace_days": settings.INVOICE_OVERDUE_GRACE_DAYS,
     }

@@ -11,6 +11,7 @@ EDITABLE_FIELDS = [
     "hard_decline_codes",
     "end_state",
     "refund_approval_threshold",
+    "refund_approval_thresholds",
     "auto_charge_due_days",
     "overdue_grace_days",
 ]

@@ -58,7 +58,7 @@ def refund_create(
                     "amount": ["More than was paid." if amount > available else "Must be positive."]
                 },
             )
-        pending = amount > policy_get().refund_approval_threshold
+        pending = amount > policy_get().refund_approval_threshold_of(data["currency"])
         refund = Refund.objects.create(
             invoice_id=invoice_id,
             amount=amount,

@@ -96,6 +96,34 @@ def test_partial_then_full_refund_make_credit_notes_and_over_refund_is_400(
     assert [(d["amount"], d["currency"]) for d in announced] == [(10_000, "usd")]
 
 
+def test_a_currency_with_a_threshold_of_its_own_is_approved_by_it(
+    billing, tenant, owner_client, finance
+):
+    """50,000 minor units are 500 dollars but only 50,000 yen: yen refunds get their own threshold,
+    and a currency without one keeps the default."""
+    from policies.services import policy_update
+
+    billing.subscribe(tenant, amount=90_000, currency="jpy")  # ¥90,000 (no minor unit)
+    invoice_id = owner_client.get("/api/v1/invoices").json()[0]["invoice_id"]
+
+    def refund(amount: str) -> dict:
+        response = finance.post(
+            f"/api/v1/invoices/{invoice_id}/refunds",
+            {"amount": amount, "reason": "goodwill"},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+        return response.json()
+
+    # The default (50,000 minor units) would hold back ¥60,000.
+    assert refund("60000")["status"] == "pending_approval"
+    policy_update(changes={"refund_approval_thresholds": {"jpy": 100_000}}, actor="test")
+    succeeded = refund("20000")
+    assert (succeeded["status"], succeeded["currency"]) == ("succeeded", "jpy")
+    policy_update(changes={"refund_approval_thresholds": {"jpy": 5_000}}, actor="test")
+    assert refund("6000")["status"] == "pending_approval"
+
+
 def test_maker_checker_blocks_a_large_refund_until_a_second_user_approves(
     paid_invoice, finance, second_finance, tenant, stripe_client
 ):
