@@ -15,8 +15,10 @@ import logging
 import threading
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 import redis
+from redis.commands.core import Script
 
 from billing_project.business_metrics import business_counter_writes
 from billing_project.redis import get_redis, redis_key
@@ -59,6 +61,12 @@ for i = 1, b do
 end
 return claimed
 """
+
+
+@lru_cache(maxsize=1)
+def _record_script(client: redis.Redis) -> Script:
+    """_RECORD registered with the process's client once (registering hashes the script)."""
+    return client.register_script(_RECORD)
 
 
 def plain_decimal(value: Decimal) -> str:
@@ -130,7 +138,7 @@ def counters_store(
         for _, field, amount, integer in writes:
             args += [field, amount, "i" if integer else "f"]
         # EVALSHA, loading the script once per server when it is missing.
-        claimed = client.register_script(_RECORD)(
+        claimed = _record_script(client)(
             keys=[*keys, *(key for key, _ in claims), *(key for key, _, _, _ in writes)], args=args
         )
     except redis.RedisError as exc:

@@ -19,6 +19,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -126,7 +127,6 @@ _DAY = _fields(UsageDailyRollup)
 _ROLLUP_KEY, _DAY_KEY = ("resource_type", "period_start"), ("resource_type", "period_start", "day")
 _ROLLUP_FOLDED: list[str] = [f.column for f in _ROLLUP if f.name in FOLD]  # type: ignore[misc]  # django-stubs allow a Field no column; a concrete field has one
 _DAY_FOLDED: list[str] = [f.column for f in _DAY if f.name in FOLD]  # type: ignore[misc]  # django-stubs allow a Field no column; a concrete field has one
-_RETURNED = "resource_type, period_start, total, event_count, max_value, last_value, unique_count"
 _STAGING = "usage_ingest_staging"
 
 
@@ -272,7 +272,7 @@ class IngestResult:
 
 @dataclass
 class _Rollup:
-    """A period rollup as the upsert returned it (the columns of _RETURNED, by name)."""
+    """A period rollup as the upserts return it: their RETURNING list is these fields, in order."""
 
     resource_type: str
     period_start: datetime
@@ -281,6 +281,9 @@ class _Rollup:
     max_value: Decimal
     last_value: Decimal
     unique_count: int
+
+
+_RETURNED = ", ".join(f.name for f in dataclass_fields(_Rollup))
 
 
 def _event_ids(count: int) -> list[str]:
@@ -674,7 +677,7 @@ def _ingest_many(
                 _statement("upsert_rollups"),
                 [list(c) for c in zip(*_rollup_rows(deltas), strict=True)],
             )
-            rollups = [_Rollup(**row) for row in _fetch(cursor)]
+            rollups = [_Rollup(*row) for row in cursor.fetchall()]
             cursor.execute(
                 _statement("upsert_days"), [list(c) for c in zip(*_day_rows(days), strict=True)]
             )
@@ -702,7 +705,7 @@ def _ingest_one(
             _statement("ingest_one" if keyed else "ingest_one_unkeyed"),
             [*_event_row(p, now), *rollup_row, *day_row],
         )
-        rollups = [_Rollup(**row) for row in _fetch(cursor)]
+        rollups = [_Rollup(*row) for row in cursor.fetchall()]
     return ({p.event_id} if rollups else set()), rollups
 
 
