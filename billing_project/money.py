@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel import Locale
+from babel.numbers import list_currencies
 from django.utils import translation
 
 # Stripe's zero-decimal currencies: an amount of 500 JPY is sent to Stripe as 500, not 50000.
@@ -18,6 +19,8 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 )
 # Stripe's three-decimal currencies (amounts still in thousandths).
 THREE_DECIMAL_CURRENCIES = frozenset("bhd jod kwd omr tnd".split())
+# ISO 4217 codes, lower case as Stripe writes them (CLDR's list, through Babel).
+ISO_CURRENCIES = frozenset(code.lower() for code in list_currencies())
 
 
 class MoneyError(ValueError):

@@ -1,10 +1,9 @@
 """Platform-wide billing policies: one row, edited in the admin, defaults from settings."""
 
-from babel.numbers import list_currencies
 from django.core.exceptions import ValidationError
 from django.db import models
 
-_ISO_CURRENCIES = frozenset(list_currencies())  # ISO 4217 codes, upper case (CLDR's list)
+from billing_project.money import ISO_CURRENCIES
 
 
 def validate_retry_days(value) -> None:
@@ -25,9 +24,7 @@ def validate_codes(value) -> None:
 
 def validate_currency_amounts(value) -> None:
     if not isinstance(value, dict) or any(
-        not isinstance(code, str)
-        or code != code.lower()
-        or code.upper() not in _ISO_CURRENCIES
+        code not in ISO_CURRENCIES  # lower case only
         or isinstance(amount, bool)
         or not isinstance(amount, int)
         or amount < 0
