@@ -196,12 +196,16 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Host -> tenant and API key lookups are cached per process for this long; a change of a tenant,
 # domain or key is seen by every worker on its next request anyway (tenants/cache.py). 0 = off.
 CREDENTIAL_CACHE_SECONDS = env_int("CREDENTIAL_CACHE_SECONDS", 60)
+# Every key of ours in Redis starts with this. The workers of a parallel test run (pytest-xdist's
+# `-n`) share one Redis database as they share one server: each adds its id (gw0, gw1, ...), as
+# pytest-django adds it to the test database's name, so no worker reads another's counters.
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "billing") + env_str("PYTEST_XDIST_WORKER", "")
 CACHES = {
     # Tenant data: keys carry the schema so two tenants never read each other's entries.
     "default": {
         "BACKEND": "billing_project.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "billing"),
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -210,7 +214,7 @@ CACHES = {
     "shared": {
         "BACKEND": "billing_project.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "billing") + ":shared",
+        "KEY_PREFIX": CACHE_KEY_PREFIX + ":shared",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     },
 }

@@ -5,7 +5,7 @@
     python scripts/dev.py run          # setup, then web (gunicorn) + worker + beat (+ Stripe emulator) until Ctrl-C
     python scripts/dev.py dev          # the same with Django's autoreloading runserver and DEBUG=1
     python scripts/dev.py serve        # web + worker + beat only, on services already set up (the soak test)
-    python scripts/dev.py test [ARGS]  # find or start PostgreSQL/Redis, then pytest ARGS
+    python scripts/dev.py test [ARGS]  # find or start PostgreSQL/Redis, then pytest ARGS (none: all, in workers)
     python scripts/dev.py manage ARGS  # manage.py ARGS on `make run`'s services (e.g. advance_clock)
 
 Configured variables always win: DATABASE_URL, REDIS_URL and STRIPE_API_KEY are used as given.
@@ -478,7 +478,19 @@ def test(services: Services, args: list[str]) -> int:
     env.setdefault("CELERY_BROKER_URL", "memory://")
     env.pop("STRIPE_API_KEY", None)
     env.pop("STRIPE_API_BASE", None)
-    return subprocess.run([PY, "-m", "pytest", *args], cwd=ROOT, env=env).returncode
+    return subprocess.run([PY, "-m", "pytest", *_test_workers(args)], cwd=ROOT, env=env).returncode
+
+
+def _test_workers(args: list[str]) -> list[str]:
+    """The whole suite (no ARGS) runs in pytest-xdist workers, one a core up to 4: each worker has
+    its own test database (pytest-django's `_gw<n>` suffix) and Redis key prefix (the settings'
+    CACHE_KEY_PREFIX), and the suite spends much of its time waiting on PostgreSQL and on the
+    servers it starts: 2 workers on 2 cores take about two thirds of one process's time. A
+    selection (`ARGS="-k auth -x"`) runs in one process, as given: a worker's own database costs a
+    minute to create, and -x and --pdb want one process."""
+    if args:
+        return args
+    return ["-n", str(min(4, os.cpu_count() or 1))]
 
 
 def main(argv: list[str]) -> int:

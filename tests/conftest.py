@@ -61,6 +61,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
         )
         support.groups.add(Group.objects.get(name="support"))
     yield
+    # Connections that threads of this session left open (a live server's, a thread pool's) would
+    # keep pytest-django from dropping the test database; nothing uses them any more.
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(autouse=True)

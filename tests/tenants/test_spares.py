@@ -15,6 +15,16 @@ from tests.tenants.test_provisioning import _catalog
 pytestmark = pytest.mark.django_db(transaction=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_spare_before():
+    """Each test starts with no spare, whatever ran before it in this database (a live server's
+    refill, say, under pytest-xdist's distribution): dropped in the test's transaction, so the
+    rollback puts them back."""
+    with connection.cursor() as cursor:
+        for name in spares.spare_list():
+            cursor.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
 def test_refill_makes_spares_and_provisioning_takes_one(tenant):
     assert tenant_spares_refill(count=2) == 2
     assert tenant_spares_refill(count=2) == 0  # already ready
