@@ -15,10 +15,10 @@ def get_redis() -> redis.Redis:
 
 
 def redis_key(*parts) -> str:
-    """A key of our own in Redis, behind the cache's KEY_PREFIX so that two deployments (or test runs)
-    sharing one Redis never meet: redis_key("tenants", "epoch") -> "billing:tenants:epoch"."""
-    prefix = str(settings.CACHES["default"].get("KEY_PREFIX", "billing"))
-    return ":".join((prefix, *map(str, parts)))
+    """A key of our own in Redis, behind CACHE_KEY_PREFIX (the caches' prefix too) so that two
+    deployments (or test runs) sharing one Redis never meet: redis_key("tenants", "epoch") ->
+    "billing:tenants:epoch"."""
+    return ":".join((settings.CACHE_KEY_PREFIX, *map(str, parts)))
 
 
 class _ReusedClientCacheClient(RedisCacheClient):
